@@ -1,0 +1,108 @@
+"""What every command shares: options, the database, the actor and error handling."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from typing import Annotated, Optional
+
+import click
+import typer
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from typer.core import TyperGroup
+
+from study.errors import BadInput, NotAllowed, PeerstudyError
+
+__all__ = ["DbOpt", "StudyOpt", "PeerstudyGroup", "cli_actor", "open_db", "echo_table"]
+
+DbOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--db",
+        envvar="PEERSTUDY_DB",
+        help="Database URL or SQLite file [default: sqlite:///peerstudy.db].",
+        show_default=False,
+    ),
+]
+StudyOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--study",
+        envvar="PEERSTUDY_STUDY",
+        help="Study code, when the database holds more than one study.",
+        show_default=False,
+    ),
+]
+
+
+def cli_actor() -> str:
+    """Who acts from the command line: ``$PEERSTUDY_USER`` or ``cli:<os user>``."""
+    user = os.environ.get("PEERSTUDY_USER")
+    if user:
+        return user
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no user name in some containers
+        return "cli:unknown"
+
+
+def open_db(db: Optional[str], *, require_schema: bool = True) -> Engine:
+    """An engine for ``db``; refuses a database whose schema ``peerstudy init`` has not made
+    current (a clear message instead of a missing-table traceback)."""
+    from study.db import make_engine
+    from study.db.schema import is_current
+
+    engine = make_engine(db)
+    if require_schema and not is_current(engine):
+        raise BadInput(
+            f"the database {engine.url.render_as_string(hide_password=True)} has no current "
+            "peerstudy schema: run `peerstudy init` (or `peerstudy demo`) first"
+        )
+    return engine
+
+
+def echo_table(df, *, empty: str = "(none)") -> None:
+    """Print a DataFrame as an aligned text table on stdout."""
+    if df.empty:
+        typer.echo(empty)
+    else:
+        typer.echo(df.to_string(index=False))
+
+
+class PeerstudyGroup(TyperGroup):
+    """Root command group: turns known errors into one line on stderr and an exit code.
+
+    Bad input and refused actions exit with 2, other peerstudy errors and an unreachable
+    database with 1. ``--debug`` (or ``PEERSTUDY_DEBUG=1``) shows the traceback instead.
+    """
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise  # typer.Exit and usage errors are exceptions too: let click handle them
+        except Exception as exc:
+            if os.environ.get("PEERSTUDY_DEBUG") or (ctx.obj or {}).get("debug"):
+                raise
+            code = _exit_code(exc)
+            if code is None:
+                raise
+            click.echo(f"error: {_message(exc)}", err=True)
+            sys.stderr.flush()
+            raise typer.Exit(code) from None
+
+
+def _exit_code(exc: Exception) -> Optional[int]:
+    if isinstance(exc, (BadInput, NotAllowed)):
+        return 2
+    if isinstance(exc, (PeerstudyError, OperationalError)):
+        return 1
+    return None
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, OperationalError):
+        return f"cannot use the database: {exc.orig}".strip()
+    return str(exc)

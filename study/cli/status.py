@@ -1,0 +1,45 @@
+"""``peerstudy status``: who is in the study, per site, role, phase and arm."""
+
+from __future__ import annotations
+
+import typer
+
+from study.cli.common import DbOpt, StudyOpt, open_db
+
+__all__ = ["status"]
+
+
+def status(db: DbOpt = None, study: StudyOpt = None) -> None:
+    """Counts per site, role, phase and arm."""
+    import pandas as pd
+
+    from study.db import read_session
+    from study.status import status_counts
+    from study.studies import get_study
+
+    engine = open_db(db)
+    with read_session(engine) as session:
+        st = get_study(session, study)
+        counts = status_counts(session, st)
+        typer.echo(f"Study {st.code}: {st.name}")
+        typer.echo(f"Phase: {st.current_phase or 'set-up (no phase started)'}")
+        typer.echo(f"Sites: {', '.join(s.code for s in st.sites)}\n")
+    if counts.empty:
+        typer.echo("No people registered yet.")
+        return
+    by_role = counts.pivot_table(index="site", columns="role", values="n", aggfunc="sum", fill_value=0)
+    by_role["total"] = by_role.sum(axis=1)
+    typer.echo("People per site and role:")
+    typer.echo(by_role.to_string())
+    screened = counts[counts["phase"] != "-"]
+    if not screened.empty:
+        screened = screened.assign(
+            status=screened["eligible"].map({True: "eligible", False: "ineligible"}).fillna("?")
+        )
+        table = pd.pivot_table(
+            screened, index=["phase", "site"], columns="status", values="n", aggfunc="sum", fill_value=0
+        )
+        consented = screened[screened["consented"]].groupby(["phase", "site"])["n"].sum()
+        table["consented"] = consented.reindex(table.index, fill_value=0)
+        typer.echo("\nScreened per phase and site:")
+        typer.echo(table.to_string())

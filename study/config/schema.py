@@ -1,0 +1,229 @@
+"""The study configuration (``study.yaml``) as validated pydantic models.
+
+A study is data: its sites, arms, phases, roles, timepoints, instruments and fidelity manual
+are declared here and checked on load, so a typo fails at ``peerstudy init`` rather than in the
+middle of a trial. The codes of the reference study (sites ``CPH``/``HEL``/``FRE``, arms
+``INT``/``CTL``, timepoints ``baseline``/``post``/``followup``) are a contract with users and
+scripts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal, Optional
+
+from pydantic import Field, field_validator, model_validator
+
+from study.config.base import ConfigModel
+from study.config.eligibility import RoleConfig
+from study.config.randomisation import RandomisationConfig
+from study.config.timepoints import TimepointConfig
+
+__all__ = [
+    "ArmConfig",
+    "GroupsConfig",
+    "PHASE_ORDER",
+    "PhaseConfig",
+    "ROLE_CODES",
+    "SiteConfig",
+    "StudyConfig",
+    "StudyInfo",
+    "TIMEPOINT_CODES",
+]
+
+#: The phases of a study, in the only order they may be entered.
+PHASE_ORDER: tuple[str, ...] = ("pilot", "rct", "analysis")
+#: Role codes known to peerstudy (a contract: imports and scripts use them).
+ROLE_CODES: tuple[str, ...] = (
+    "participant",
+    "group_leader",
+    "peer_buddy",
+    "communication_volunteer",
+    "coordinator",
+)
+#: The timepoint codes of the reference study.
+TIMEPOINT_CODES: tuple[str, ...] = ("baseline", "post", "followup")
+
+_CODE = r"^[A-Za-z][A-Za-z0-9_-]{0,31}$"
+
+
+class StudyInfo(ConfigModel):
+    """Identification of the study."""
+
+    code: str = Field(pattern=_CODE)
+    name: str = Field(min_length=1)
+    registration: Optional[str] = Field(default=None, description="e.g. NCT04639167")
+
+
+class SiteConfig(ConfigModel):
+    """A recruiting site (a city with its coordinator)."""
+
+    code: str = Field(pattern=_CODE)
+    name: str = Field(min_length=1)
+    municipalities: list[str] = Field(min_length=1)
+    recruitment_target: int = Field(ge=0, description="participants to randomise")
+
+
+class ArmConfig(ConfigModel):
+    """A trial arm. ``ratio`` is its integer share of the allocation ratio (1:1 → 1 and 1)."""
+
+    code: str = Field(pattern=_CODE)
+    label: str = Field(min_length=1)
+    ratio: int = Field(ge=1, description="allocation ratio share, a whole number ≥ 1")
+    blinded_code: Optional[str] = Field(
+        default=None, description="code shown to blinded users (default A, B, … in order)"
+    )
+
+    @field_validator("ratio", mode="before")
+    @classmethod
+    def _ratio_positive(cls, v: object) -> object:
+        if isinstance(v, (int, float)) and v <= 0:
+            raise ValueError(f"ratio must be at least 1, got {v}")
+        return v
+
+
+class PhaseConfig(ConfigModel):
+    """Planned dates of a phase (the actual start is recorded by ``peerstudy phase start``)."""
+
+    name: Literal["pilot", "rct", "analysis"]
+    start: dt.date
+    end: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "PhaseConfig":
+        if self.end < self.start:
+            raise ValueError(f"phase {self.name} ends ({self.end}) before it starts ({self.start})")
+        return self
+
+
+class GroupsConfig(ConfigModel):
+    """Shape of a course group (cohort)."""
+
+    sessions: int = Field(default=10, ge=1, le=52, description="weekly sessions per course")
+    session_minutes: int = Field(default=120, ge=1)
+    leaders: int = Field(default=2, ge=1, le=4, description="peer leaders per group")
+    max_size: int = Field(default=12, ge=1, description="most participants in one group")
+    per_protocol_min_sessions: int = Field(default=6, ge=0)
+
+
+class StudyConfig(ConfigModel):
+    """A whole study as declared in ``study.yaml``."""
+
+    study: StudyInfo
+    sites: list[SiteConfig] = Field(min_length=1)
+    arms: list[ArmConfig] = Field(min_length=2)
+    control_arm: str = Field(description="code of the comparator arm (the analyses' reference)")
+    phases: list[PhaseConfig] = Field(min_length=1)
+    roles: dict[str, RoleConfig]
+    groups: GroupsConfig = Field(default_factory=GroupsConfig)
+    stratification: list[str] = Field(
+        default_factory=list, description="person attributes collected for strata (e.g. gender)"
+    )
+    randomisation: RandomisationConfig = Field(default_factory=RandomisationConfig)
+    timepoints: list[TimepointConfig] = Field(default_factory=list)
+    instruments: list[str] = Field(default_factory=list, description="instrument ids used")
+    outcomes: dict[str, object] = Field(
+        default_factory=dict, description="primary and secondary outcomes (instrument.scale)"
+    )
+    fidelity: dict[str, object] = Field(
+        default_factory=dict, description="fidelity manual and thresholds"
+    )
+    companionship: dict[str, object] = Field(
+        default_factory=dict, description="1:1 companionship settings"
+    )
+
+    # --- cross-field checks -------------------------------------------------------------
+    @field_validator("sites")
+    @classmethod
+    def _unique_sites(cls, sites: list[SiteConfig]) -> list[SiteConfig]:
+        _no_duplicates([s.code for s in sites], "site code")
+        return sites
+
+    @field_validator("arms")
+    @classmethod
+    def _unique_arms(cls, arms: list[ArmConfig]) -> list[ArmConfig]:
+        _no_duplicates([a.code for a in arms], "arm code")
+        blinded = [a.blinded_code for a in arms if a.blinded_code]
+        _no_duplicates(blinded, "blinded arm code")
+        return arms
+
+    @field_validator("phases")
+    @classmethod
+    def _phases_in_order(cls, phases: list[PhaseConfig]) -> list[PhaseConfig]:
+        names = [p.name for p in phases]
+        _no_duplicates(names, "phase")
+        if names != sorted(names, key=PHASE_ORDER.index):
+            raise ValueError(f"phases must be listed in the order {', '.join(PHASE_ORDER)}")
+        for before, after in zip(phases, phases[1:]):
+            if after.start <= before.end:
+                raise ValueError(
+                    f"phases {before.name} ({before.start}–{before.end}) and {after.name} "
+                    f"({after.start}–{after.end}) overlap"
+                )
+        return phases
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, roles: dict[str, RoleConfig]) -> dict[str, RoleConfig]:
+        unknown = sorted(set(roles) - set(ROLE_CODES))
+        if unknown:
+            raise ValueError(
+                f"unknown role(s) {', '.join(unknown)}; known roles: {', '.join(ROLE_CODES)}"
+            )
+        if "participant" not in roles:
+            raise ValueError("the role 'participant' must be declared")
+        return roles
+
+    @field_validator("timepoints")
+    @classmethod
+    def _unique_timepoints(cls, tps: list[TimepointConfig]) -> list[TimepointConfig]:
+        _no_duplicates([t.code for t in tps], "timepoint code")
+        return tps
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> "StudyConfig":
+        if self.control_arm not in self.arm_codes:
+            raise ValueError(
+                f"control_arm {self.control_arm!r} is not an arm; arms: {', '.join(self.arm_codes)}"
+            )
+        unknown = sorted(set(self.randomisation.factors) - set(self.stratification))
+        if unknown:
+            raise ValueError(
+                f"randomisation.factors names {', '.join(unknown)}, which stratification "
+                "does not declare"
+            )
+        return self
+
+    # --- look-ups used everywhere -------------------------------------------------------
+    def site(self, code: str) -> SiteConfig:
+        """The site with this code; ``KeyError`` naming the known codes otherwise."""
+        for s in self.sites:
+            if s.code == code:
+                return s
+        raise KeyError(f"unknown site {code!r}; known sites: {', '.join(self.site_codes)}")
+
+    @property
+    def site_codes(self) -> list[str]:
+        return [s.code for s in self.sites]
+
+    @property
+    def arm_codes(self) -> list[str]:
+        return [a.code for a in self.arms]
+
+    def blinded_codes(self) -> dict[str, str]:
+        """Map arm code → code shown to blinded users (``A``, ``B``, … unless configured)."""
+        return {
+            a.code: a.blinded_code or chr(ord("A") + i) for i, a in enumerate(self.arms)
+        }
+
+    def phase(self, name: str) -> Optional[PhaseConfig]:
+        """Planned dates of a phase, or ``None`` when the study does not plan that phase."""
+        return next((p for p in self.phases if p.name == name), None)
+
+
+def _no_duplicates(values: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for v in values:
+        if v in seen:
+            raise ValueError(f"duplicate {what} {v!r}")
+        seen.add(v)

@@ -1,0 +1,5 @@
+"""Database layer: models, engines, units of work and the Alembic-managed schema."""
+
+from study.db.engine import make_engine, read_session, resolve_url, unit_of_work
+
+__all__ = ["make_engine", "read_session", "resolve_url", "unit_of_work"]

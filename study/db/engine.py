@@ -1,0 +1,120 @@
+"""Engines and units of work for SQLite (embedded default) and PostgreSQL (multi-site).
+
+Every write goes through :func:`unit_of_work`: one transaction, an actor for the audit trail,
+and writers serialised (``BEGIN IMMEDIATE`` on SQLite, a transaction-scoped advisory lock on
+PostgreSQL) so that the audit hash chain, sequence slots and minimisation counts can never be
+raced. Reads use :func:`read_session` and take no lock.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Optional
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+__all__ = [
+    "DEFAULT_URL",
+    "WRITE_LOCK_KEY",
+    "make_engine",
+    "read_session",
+    "resolve_url",
+    "unit_of_work",
+]
+
+DEFAULT_URL = "sqlite:///peerstudy.db"
+#: Key of the PostgreSQL advisory lock that serialises writers (an arbitrary constant).
+WRITE_LOCK_KEY = 0x7065_6572  # "peer"
+
+
+def resolve_url(url: Optional[str] = None) -> str:
+    """The database URL: the argument, else ``$PEERSTUDY_DB``, else ``sqlite:///peerstudy.db``.
+
+    A bare file path means SQLite; ``postgresql://`` and ``postgres://`` use the psycopg 3
+    driver.
+    """
+    url = url or os.environ.get("PEERSTUDY_DB") or DEFAULT_URL
+    if "://" not in url:
+        url = f"sqlite:///{Path(url)}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def make_engine(url: Optional[str] = None, **kwargs) -> Engine:
+    """Create an engine for ``url`` (see :func:`resolve_url`) with peerstudy's settings."""
+    url = resolve_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 60}, **kwargs)
+        _configure_sqlite(engine)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # pysqlite's own transaction handling cannot say BEGIN IMMEDIATE; take it over (the
+    # SQLAlchemy-documented recipe) so that writers lock the file when they start, not at their
+    # first write, where two of them would otherwise deadlock or read stale counters.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA busy_timeout = 60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:
+        write = conn.get_execution_options().get("peerstudy_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+@contextmanager
+def unit_of_work(
+    engine: Engine, actor: str, reason: Optional[str] = None
+) -> Iterator[Session]:
+    """One audited, serialised write transaction.
+
+    Parameters
+    ----------
+    engine
+        From :func:`make_engine`.
+    actor
+        Who makes the change (a login, or ``cli:<os user>``); written to every audit event.
+    reason
+        Why, when the user gave a reason (a correction, a withdrawal); written to the events.
+
+    Commits when the block ends normally; rolls back everything on any exception, so nothing
+    is half written.
+    """
+    if not actor:
+        raise ValueError("a unit of work needs an actor for the audit trail")
+    from study.audit import AuditedSession  # the audit listeners live with the session class
+
+    write_engine = engine.execution_options(peerstudy_write=True)
+    factory = sessionmaker(write_engine, class_=AuditedSession, expire_on_commit=False)
+    with factory.begin() as session:
+        session.info["actor"] = actor
+        session.info["reason"] = reason
+        if engine.dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_KEY})
+        yield session
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A read-only session; it writes nothing (any pending change is rolled back)."""
+    from study.audit import AuditedSession
+
+    with sessionmaker(engine, class_=AuditedSession, expire_on_commit=False)() as session:
+        try:
+            yield session
+        finally:
+            session.rollback()

@@ -1,0 +1,18 @@
+"""The marker every table of study data carries: its inserts, updates and deletes are audited."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = ["Audited"]
+
+
+class Audited:
+    """Mixin for audited tables (see :mod:`study.audit`).
+
+    ``__audit_redact__`` names columns whose values are personal or secret (identity fields,
+    password hashes): the audit event records that they changed, never their values, so the
+    audit trail does not become a second copy of identifying data.
+    """
+
+    __audit_redact__: ClassVar[frozenset[str]] = frozenset()

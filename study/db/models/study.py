@@ -1,0 +1,64 @@
+"""Studies, their sites and their phases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from sqlalchemy import Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from study.db.base import Base, Code, Created, IntPK, Name, StudyFK
+from study.db.models.audited import Audited
+
+__all__ = ["Site", "Study", "StudyPhase"]
+
+
+class Study(Audited, Base):
+    """A study; every other row belongs to exactly one. ``config_yaml`` is the validated
+    ``study.yaml`` as loaded, kept so that every later command works from the same
+    configuration."""
+
+    __tablename__ = "study"
+
+    id: Mapped[IntPK]
+    code: Mapped[Code] = mapped_column(unique=True)
+    name: Mapped[Name]
+    config_yaml: Mapped[str] = mapped_column(Text)
+    current_phase: Mapped[Optional[Code]]
+    created_at: Mapped[Created]
+
+    sites: Mapped[list["Site"]] = relationship(back_populates="study", order_by="Site.id")
+    phases: Mapped[list["StudyPhase"]] = relationship(order_by="StudyPhase.id")
+
+
+class Site(Audited, Base):
+    """A recruiting site (city) with its coordinator."""
+
+    __tablename__ = "site"
+    __table_args__ = (UniqueConstraint("study_id", "code"),)
+
+    id: Mapped[IntPK]
+    study_id: Mapped[StudyFK]
+    code: Mapped[Code]
+    name: Mapped[Name]
+    recruitment_target: Mapped[int]
+
+    study: Mapped[Study] = relationship(back_populates="sites")
+
+
+class StudyPhase(Audited, Base):
+    """A planned phase (dates from the configuration) and when it actually started."""
+
+    __tablename__ = "study_phase"
+    __table_args__ = (UniqueConstraint("study_id", "name"),)
+
+    id: Mapped[IntPK]
+    study_id: Mapped[StudyFK]
+    name: Mapped[Code]
+    planned_start: Mapped[dt.date]
+    planned_end: Mapped[dt.date]
+    started_at: Mapped[Optional[dt.datetime]]
+    started_by: Mapped[Optional[Name]]
+
+

@@ -1,0 +1,32 @@
+"""Users of the platform (coordinators, researchers, statisticians, admins)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar, Optional
+
+from sqlalchemy import ForeignKey
+from sqlalchemy.orm import Mapped, mapped_column
+
+from study.db.base import Base, Code, Created, IntPK, Name
+from study.db.models.audited import Audited
+
+__all__ = ["User"]
+
+
+class User(Audited, Base):
+    """A login. ``site_id`` restricts a coordinator to one site; ``password_hash`` is argon2id."""
+
+    __tablename__ = "app_user"
+    __audit_redact__: ClassVar[frozenset[str]] = frozenset({"password_hash"})
+
+    id: Mapped[IntPK]
+    login: Mapped[Code] = mapped_column(unique=True)
+    role: Mapped[Code]
+    study_id: Mapped[Optional[int]] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"))
+    site_id: Mapped[Optional[int]] = mapped_column(ForeignKey("site.id"))
+    password_hash: Mapped[Name]
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[Optional[dt.datetime]]
+    created_at: Mapped[Created]

@@ -1,0 +1,52 @@
+"""Domain errors shared by every layer.
+
+The CLI turns a :class:`BadInput` into one clear line on stderr and exit code 2; the dashboard
+shows it as an error message. Nothing is written when one is raised inside a unit of work,
+because the transaction is rolled back.
+"""
+
+from __future__ import annotations
+
+__all__ = ["PeerstudyError", "BadInput", "NotFound", "NotAllowed", "RowProblem", "RowErrors"]
+
+from dataclasses import dataclass
+
+
+class PeerstudyError(Exception):
+    """Base class of every error peerstudy raises on purpose."""
+
+
+class BadInput(PeerstudyError):
+    """The user's input (a file, an argument, a form) is wrong; nothing was written."""
+
+
+class NotFound(BadInput):
+    """A named thing (pseudonym, site, study, user) does not exist."""
+
+
+class NotAllowed(PeerstudyError):
+    """The action is not allowed in this phase, for this role or for this record."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One bad cell of an imported file: 1-based data row (header is row 1), column, value, reason."""
+
+    row: int
+    column: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"row {self.row}, column {self.column!r}, value {self.value!r}: {self.reason}"
+
+
+class RowErrors(BadInput):
+    """Every problem found in an imported file; the import wrote nothing."""
+
+    def __init__(self, source: str, problems: list[RowProblem]):
+        self.source = source
+        self.problems = problems
+        lines = [f"{source}: {len(problems)} problem(s), nothing was imported"]
+        lines += [f"  {source}: {p}" for p in problems]
+        super().__init__("\n".join(lines))
