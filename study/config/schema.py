@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal, Optional
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from study.config.base import ConfigModel
 from study.config.eligibility import RoleConfig
@@ -180,19 +180,25 @@ class StudyConfig(ConfigModel):
         _no_duplicates([t.code for t in tps], "timepoint code")
         return tps
 
-    @model_validator(mode="after")
-    def _references_resolve(self) -> "StudyConfig":
-        if self.control_arm not in self.arm_codes:
-            raise ValueError(
-                f"control_arm {self.control_arm!r} is not an arm; arms: {', '.join(self.arm_codes)}"
-            )
-        unknown = sorted(set(self.randomisation.factors) - set(self.stratification))
+    # Cross-references are checked on the referring field (so the error names its key); the
+    # fields they refer to are declared earlier and are already validated in ``info.data``.
+    @field_validator("control_arm")
+    @classmethod
+    def _control_arm_exists(cls, value: str, info: ValidationInfo) -> str:
+        arms = [a.code for a in info.data.get("arms", [])]
+        if arms and value not in arms:
+            raise ValueError(f"{value!r} is not an arm; arms: {', '.join(arms)}")
+        return value
+
+    @field_validator("randomisation")
+    @classmethod
+    def _factors_declared(cls, value: RandomisationConfig, info: ValidationInfo) -> RandomisationConfig:
+        unknown = sorted(set(value.factors) - set(info.data.get("stratification", [])))
         if unknown:
             raise ValueError(
-                f"randomisation.factors names {', '.join(unknown)}, which stratification "
-                "does not declare"
+                f"factors {', '.join(unknown)} are not declared under stratification"
             )
-        return self
+        return value
 
     # --- look-ups used everywhere -------------------------------------------------------
     def site(self, code: str) -> SiteConfig:

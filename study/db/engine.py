@@ -110,11 +110,11 @@ def unit_of_work(
 
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
-    """A read-only session; it writes nothing (any pending change is rolled back)."""
+    """A session for reading; it commits nothing (closing it discards any pending change).
+
+    Objects loaded in it stay readable after the block (they are detached, not expired).
+    """
     from study.audit import AuditedSession
 
     with sessionmaker(engine, class_=AuditedSession, expire_on_commit=False)() as session:
-        try:
-            yield session
-        finally:
-            session.rollback()
+        yield session

@@ -1,5 +1,6 @@
 """Every table of peerstudy. Importing this package registers them all on ``Base.metadata``."""
 
+from study.db.models.allocation import Allocation
 from study.db.models.audit import AuditEvent
 from study.db.models.groups import Attendance, CourseGroup, GroupLeader, GroupMember, GroupSession
 from study.db.models.people import Enrolment, Person, PersonAttribute, PersonIdentity
@@ -7,6 +8,7 @@ from study.db.models.study import Site, Study, StudyPhase
 from study.db.models.users import User
 
 __all__ = [
+    "Allocation",
     "Attendance",
     "AuditEvent",
     "CourseGroup",

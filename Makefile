@@ -1,0 +1,29 @@
+# peerstudy: the two commands of the README.
+#   make demo   set up, build the demo study in SQLite, run the pipelines and the dashboard
+#   make test   set up and run the whole test suite (SQLite and PostgreSQL)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEMO_DB ?= sqlite:///peerstudy-demo.db
+
+.PHONY: demo test setup clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: setup
+	rm -f peerstudy-demo.db peerstudy-demo.db-wal peerstudy-demo.db-shm
+	$(BIN)/peerstudy demo --db $(DEMO_DB)
+	$(BIN)/peerstudy status --db $(DEMO_DB)
+	$(BIN)/peerstudy audit verify --db $(DEMO_DB)
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) peerstudy-demo.db* .pytest_cache

@@ -1,0 +1,36 @@
+"""Allocations of RCT participants to arms (written once, never changed or deleted)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from sqlalchemy import ForeignKey
+from sqlalchemy.orm import Mapped, mapped_column
+
+from study.db.base import Base, Code, Created, IntPK, Name, StudyFK
+from study.db.models.audited import Audited
+
+__all__ = ["Allocation"]
+
+
+class Allocation(Audited, Base):
+    """The arm a participant was randomised to (intention to treat: withdrawal keeps it).
+
+    ``stratum`` is the stratum key the allocation was drawn in (e.g. ``CPH|female``);
+    ``sequence_position`` the slot of the concealed list it consumed (empty for minimisation).
+    ``allocated_on`` is the date of randomisation (the anchor of later timepoints).
+    """
+
+    __tablename__ = "allocation"
+
+    id: Mapped[IntPK]
+    study_id: Mapped[StudyFK]
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), unique=True)
+    arm: Mapped[Code]
+    stratum: Mapped[Name]
+    method: Mapped[Code]
+    sequence_position: Mapped[Optional[int]]
+    allocated_on: Mapped[dt.date]
+    allocated_by: Mapped[Name]
+    created_at: Mapped[Created]

@@ -1,0 +1,100 @@
+"""The command line: exit codes, messages, and the done-means of the foundation."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select, text
+from typer.testing import CliRunner
+
+from study.cli import app
+from study.db import read_session
+from study.db.models import AuditEvent
+
+runner = CliRunner()
+
+
+def _url(engine) -> str:
+    return engine.url.render_as_string(hide_password=False)
+
+
+def run(*args, input=None):
+    return runner.invoke(app, list(args), input=input)
+
+
+def test_help_everywhere():
+    for args in ([], ["phase"], ["users"], ["audit"], ["init", "--help"], ["demo", "--help"]):
+        result = run(*args, "--help") if args else run("--help")
+        assert result.exit_code == 0, result.output
+        assert "Usage" in result.output
+
+
+def test_init_status_phase_users_audit(db):
+    url = _url(db)
+    result = run("init", "--db", url)
+    assert result.exit_code == 0, result.output
+    assert "study HOPE ready (3 sites)" in result.output
+    assert run("init", "--db", url).exit_code == 0  # idempotent
+
+    result = run("status", "--db", url)
+    assert result.exit_code == 0
+    assert "Phase: set-up" in result.output and "CPH, HEL, FRE" in result.output
+
+    assert run("phase", "start", "pilot", "--db", url).exit_code == 0
+    result = run("phase", "start", "pilot", "--db", url)
+    assert result.exit_code == 2 and "only move forward" in result.output
+    result = run("phase", "show", "--db", url)
+    assert "current phase: pilot" in result.output
+
+    result = run("users", "add", "kim.cph", "--role", "coordinator", "--site", "CPH",
+                 "--password-stdin", "--db", url, input="s3cret-pass\n")
+    assert result.exit_code == 0, result.output
+    result = run("users", "add", "x.y", "--role", "coordinator", "--password-stdin",
+                 "--db", url, input="s3cret-pass\n")
+    assert result.exit_code == 2 and "needs --site" in result.output
+    assert "kim.cph" in run("users", "list", "--db", url).output
+
+    result = run("audit", "verify", "--db", url)
+    assert result.exit_code == 0 and "audit chain intact" in result.output
+
+
+def test_bad_config_exits_2_and_writes_nothing(tmp_path):
+    bad = tmp_path / "study.yaml"
+    bad.write_text("study: {code: X, name: Y}\narms: []\n", encoding="utf-8")
+    target = tmp_path / "new.db"
+    result = run("init", "--config", str(bad), "--db", str(target))
+    assert result.exit_code == 2
+    assert f"{bad}: sites: is required but missing" in result.output
+    assert not target.exists()
+
+
+def test_commands_refuse_an_uninitialised_database(tmp_path):
+    result = run("status", "--db", str(tmp_path / "empty.db"))
+    assert result.exit_code == 2 and "peerstudy init" in result.output
+
+
+def test_demo_status_and_tampered_audit_row(db):
+    url = _url(db)
+    result = run("demo", "--participants", "30", "--seed", "3", "--db", url)
+    assert result.exit_code == 0, result.output
+    status = run("status", "--db", url)
+    assert status.exit_code == 0
+    for site in ("CPH", "HEL", "FRE"):
+        assert site in status.output
+    assert "participant" in status.output and "group_leader" in status.output
+    assert run("audit", "show", "--person", "P0001", "--db", url).exit_code == 0
+
+    with read_session(db) as s:
+        victim = s.scalars(select(AuditEvent.id).order_by(AuditEvent.seq).offset(10).limit(1)).one()
+    with db.begin() as conn:
+        conn.execute(text("UPDATE audit_event SET new_value = 'forged' WHERE id = :id"), {"id": victim})
+    result = run("audit", "verify", "--db", url)
+    assert result.exit_code == 1
+    assert f"BROKEN at event id {victim}" in result.output
+
+
+@pytest.mark.parametrize("pseudonym", ["NOPE"])
+def test_audit_show_unknown_person_is_exit_2(db, pseudonym):
+    url = _url(db)
+    run("init", "--db", url)
+    result = run("audit", "show", "--person", pseudonym, "--db", url)
+    assert result.exit_code == 2 and "unknown pseudonym 'NOPE'" in result.output
