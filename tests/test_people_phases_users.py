@@ -124,3 +124,28 @@ def test_study_lookup(study_db):
         assert get_study(s, "HOPE").code == "HOPE"
         with pytest.raises(NotFound, match="no study 'NOPE'"):
             get_study(s, "NOPE")
+
+
+def test_unblinding_only_in_analysis_and_once(study_db):
+    import pandas as pd
+
+    from study.blinding import display_arms, is_unblinded, unblind
+    from study.studies import config_of
+
+    with unit_of_work(study_db, "stat") as s:
+        study = get_study(s)
+        config = config_of(study)
+        arms = pd.Series(["INT", "CTL", None])
+        assert display_arms(arms, config, is_unblinded(study)).tolist()[:2] == ["A", "B"]
+        start_phase(s, study, "pilot", "admin")
+        start_phase(s, study, "rct", "admin")
+        with pytest.raises(NotAllowed, match="only in the analysis"):
+            unblind(s, study, "stat")
+        start_phase(s, study, "analysis", "admin")
+        unblind(s, study, "stat")
+        assert display_arms(arms, config, is_unblinded(study)).tolist()[:2] == ["INT", "CTL"]
+        with pytest.raises(NotAllowed, match="already unblinded"):
+            unblind(s, study, "stat")
+    with read_session(study_db) as s:
+        fields = s.scalars(select(AuditEvent.field).where(AuditEvent.table_name == "study")).all()
+    assert "unblinded_at" in fields

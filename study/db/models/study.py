@@ -26,6 +26,8 @@ class Study(Audited, Base):
     name: Mapped[Name]
     config_yaml: Mapped[str] = mapped_column(Text)
     current_phase: Mapped[Optional[Code]]
+    unblinded_at: Mapped[Optional[dt.datetime]]
+    unblinded_by: Mapped[Optional[Name]]
     created_at: Mapped[Created]
 
     sites: Mapped[list["Site"]] = relationship(back_populates="study", order_by="Site.id")

@@ -48,6 +48,8 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=255), nullable=False),
     sa.Column('config_yaml', sa.Text(), nullable=False),
     sa.Column('current_phase', sa.String(length=64), nullable=True),
+    sa.Column('unblinded_at', study.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('unblinded_by', sa.String(length=255), nullable=True),
     sa.Column('created_at', study.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_study')),
     sa.UniqueConstraint('code', name=op.f('uq_study_code'))
