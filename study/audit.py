@@ -115,7 +115,10 @@ def _changes(session: Session) -> list[dict[str, Any]]:
 
 def _base(obj: Audited, state) -> dict[str, Any]:
     study_id, person_id = _scope(obj, state)
-    identity = state.identity or ()
+    # The identity key is not assigned yet for rows inserted in this flush; the primary key
+    # values are, so read them from the instance.
+    mapper = state.mapper
+    identity = [state.dict.get(mapper.get_property_by_column(c).key) for c in mapper.primary_key]
     return {
         "study_id": study_id,
         "person_id": person_id,

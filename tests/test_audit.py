@@ -41,6 +41,9 @@ def test_insert_update_delete_are_audited_with_actor_values_and_reason(study_db)
     assert all(e.actor == ACTOR and e.action == "insert" for e in inserted)
     person_row = next(e for e in inserted if e.table_name == "person")
     assert json.loads(person_row.new_value)["pseudonym"] == "P0042"
+    assert person_row.row_id == json.loads(person_row.new_value)["id"]
+    identity_row = next(e for e in inserted if e.table_name == "person_identity")
+    assert identity_row.row_id == person_row.row_id  # keyed by person_id
 
     with unit_of_work(study_db, "coordinator.hel", reason="moved to Helsingør") as s:
         study = get_study(s)
@@ -51,6 +54,7 @@ def test_insert_update_delete_are_audited_with_actor_values_and_reason(study_db)
     assert update_event.actor == "coordinator.hel"
     assert update_event.reason == "moved to Helsingør"
     assert update_event.old_value != update_event.new_value
+    assert update_event.row_id == person_row.row_id
 
     with unit_of_work(study_db, ACTOR, reason="entered twice") as s:
         s.delete(s.scalar(select(Person).where(Person.pseudonym == "P0042")))
