@@ -23,6 +23,7 @@ __all__ = [
     "VERIFY_COLUMNS",
     "allocations_frame",
     "check_randomisable",
+    "install_secret",
     "load_allocation_table",
     "pending_pseudonyms",
     "randomise",
@@ -124,6 +125,18 @@ def _ensure_secret(session: Session, study: Study, actor: str) -> bytes:
 
 def _lock_study(session: Session, study: Study) -> None:
     session.execute(select(Study.id).where(Study.id == study.id).with_for_update())
+
+
+def install_secret(session: Session, study: Study, secret: bytes, actor: str) -> None:
+    """Install a given secret before the first randomisation (the demo derives it from its
+    seed so that the demo study is reproducible). A real study lets :func:`randomise` draw
+    one from the operating system's CSPRNG instead."""
+    if len(secret) < 16:
+        raise BadInput("a randomisation secret needs at least 16 bytes")
+    if _secret_row(session, study) is not None:
+        raise NotAllowed(f"study {study.code} already has a randomisation secret; it cannot be replaced")
+    session.add(RandomisationSecret(study_id=study.id, seed=secret.hex(), created_by=actor))
+    session.flush()
 
 
 # --- checks ----------------------------------------------------------------------------
