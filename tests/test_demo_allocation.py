@@ -59,6 +59,7 @@ def test_demo_allocations_regenerate_from_the_secret(demo_engine):
     from study.randomisation import verify_allocations
 
     with read_session(demo_engine) as s:
+        s.info["actor"] = "stat"
         statistician = User(login="stat", role="statistician", password_hash="-", active=True)
         result = verify_allocations(s, get_study(s), statistician)
         s.rollback()
