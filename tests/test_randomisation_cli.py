@@ -42,6 +42,13 @@ def _write(tmp_path, rows, name="participants.csv"):
     return path
 
 
+def test_help_of_the_new_commands():
+    for args in (["import", "participants"], ["randomise"], ["allocation"], ["allocation", "report"],
+                 ["allocation", "verify"], ["allocation", "sequence"], ["allocation", "load-table"], ["unblind"]):
+        result = runner.invoke(app, [*args, "--help"])
+        assert result.exit_code == 0 and "Usage" in result.output, args
+
+
 def test_import_participants_screens_stores_and_is_idempotent(db, tmp_path):
     make_rct_study(db)
     path = _write(tmp_path, ROWS)

@@ -22,7 +22,7 @@ from study.users import add_user
 from rct_fixtures import ACTOR, ON, add_participants, make_rct_study
 
 WORKERS = 8
-PARTICIPANTS = 48
+PARTICIPANTS = 36
 SITES = ("CPH", "HEL", "FRE")
 GENDERS = ("female", "male")
 

@@ -567,7 +567,7 @@ def reveal_sequence(
     rnd = config.randomisation
     if length < 1:
         raise BadInput(f"the number of slots must be at least 1, got {length}")
-    _split_for_check(stratum, rnd.factors, config)
+    _check_stratum(stratum, rnd.factors, config)
     if rnd.method == "minimisation":
         raise BadInput("minimisation has no list in advance; use `peerstudy allocation verify`")
     if rnd.method == "blocks":
@@ -596,15 +596,14 @@ def reveal_sequence(
     return slots
 
 
-def _split_for_check(stratum: str, factors: list[str], config: StudyConfig):
-    """Arguments for :func:`stratum_key` from a typed stratum, validating the site."""
+def _check_stratum(stratum: str, factors: list[str], config: StudyConfig) -> None:
+    """``BadInput`` unless ``stratum`` has the study's shape (``SITE|level…``) and site."""
     try:
         levels = parse_stratum(stratum, factors)
     except ValueError as exc:
         raise BadInput(str(exc)) from None
     if levels["site"] not in config.site_codes:
         raise BadInput(f"stratum {stratum!r}: unknown site {levels['site']!r}")
-    return levels["site"], factors, levels
 
 
 def load_allocation_table(
