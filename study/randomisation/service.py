@@ -64,7 +64,7 @@ from study.randomisation.sequence import block_sequence, blocks_stream
 from study.randomisation.strata import parse_stratum, stratum_key
 from study.randomisation.stream import secret_from_hex
 from study.randomisation.table import table_slots
-from study.studies import config_of, sites_by_id
+from study.studies import config_of
 
 #: The sequence key of the study's single minimisation sequence.
 MINIMISATION_SEQUENCE = "*"
@@ -140,12 +140,8 @@ def install_secret(session: Session, study: Study, secret: bytes, actor: str) ->
 
 
 # --- checks ----------------------------------------------------------------------------
-def _rct_started(session: Session, study: Study) -> Optional[dt.date]:
-    started = session.scalar(
-        select(StudyPhase.started_at).where(
-            StudyPhase.study_id == study.id, StudyPhase.name == "rct"
-        )
-    )
+def _rct_started(study: Study) -> Optional[dt.date]:
+    started = next((p.started_at for p in study.phases if p.name == "rct"), None)
     return started.date() if started else None
 
 
@@ -162,9 +158,14 @@ def check_randomisable(
     who = person.pseudonym
     if person.role != "participant":
         raise BadInput(f"{who} is a {person.role}; only participants are randomised")
-    enrolment = session.scalar(select(Enrolment).where(Enrolment.person_id == person.id))
-    if enrolment is None:
+    found = session.execute(
+        select(Enrolment, Allocation.allocated_on)
+        .outerjoin(Allocation, Allocation.person_id == Enrolment.person_id)
+        .where(Enrolment.person_id == person.id)
+    ).first()
+    if found is None:
         raise BadInput(f"{who} has not been screened; screen and enrol before randomisation")
+    enrolment, allocated_on = found
     if enrolment.phase != "rct":
         raise BadInput(f"{who} is a {enrolment.phase} participant; only RCT participants are randomised")
     if not enrolment.eligible:
@@ -174,15 +175,14 @@ def check_randomisable(
         raise BadInput(f"{who} has not consented; consent is required before randomisation")
     if enrolment.withdrawn_on is not None:
         raise BadInput(f"{who} withdrew on {enrolment.withdrawn_on}")
-    existing = session.scalar(select(Allocation).where(Allocation.person_id == person.id))
-    if existing is not None:
-        raise BadInput(f"{who} was already randomised on {existing.allocated_on}")
+    if allocated_on is not None:
+        raise BadInput(f"{who} was already randomised on {allocated_on}")
     today = today or dt.date.today()
     if on > today:
         raise BadInput(f"allocation date {on} is in the future")
     if on < enrolment.consent_on:
         raise BadInput(f"{who}: allocation date {on} is before consent ({enrolment.consent_on})")
-    started = _rct_started(session, study)
+    started = _rct_started(study)
     if started is not None and on < started:
         raise BadInput(f"allocation date {on} is before the RCT phase started ({started})")
     return enrolment
@@ -202,7 +202,7 @@ def _levels(session: Session, study: Study, person: Person, config: StudyConfig)
         raise BadInput(
             f"{person.pseudonym} has no {', '.join(missing)} recorded (a stratification factor)"
         )
-    site = sites_by_id(session, study)[person.site_id].code
+    site = next(s.code for s in study.sites if s.id == person.site_id)
     return {"site": site, **{f: attributes[f] for f in config.randomisation.factors}}
 
 
