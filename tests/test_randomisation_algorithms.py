@@ -191,3 +191,26 @@ def test_balance_table_counts_and_imbalance():
     assert final_imbalance(pd.Series(["INT", "INT", "CTL"]), {"INT": 2, "CTL": 1}) == 0
     empty = balance_table(frame.iloc[:0], ["site"], {"INT": 1, "CTL": 1})
     assert empty["total"].tolist() == [0]
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    ratios=st.lists(st.integers(1, 3), min_size=2, max_size=3),
+    multiples=st.lists(st.integers(1, 3), min_size=1, max_size=3, unique=True),
+    length=st.integers(0, 60),
+    label=st.text(min_size=1, max_size=12),
+)
+def test_property_every_completed_block_holds_the_ratio(ratios, multiples, length, label):
+    arms = {f"ARM{i}": r for i, r in enumerate(ratios)}
+    total = sum(ratios)
+    sizes = [m * total for m in multiples]
+    seq = block_sequence(blocks_stream(SECRET, label), arms, sizes, length, complete_blocks=True)
+    assert len(seq) >= length and seq["position"].tolist() == list(range(1, len(seq) + 1))
+    for _, block in seq.groupby("block"):
+        size = int(block["block_size"].iloc[0])
+        counts = block["arm"].value_counts().reindex(list(arms), fill_value=0)
+        assert counts.tolist() == [r * size // total for r in arms.values()]
