@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from study.config import ConfigError, parse_config
@@ -191,10 +193,6 @@ def test_balance_table_counts_and_imbalance():
     assert final_imbalance(pd.Series(["INT", "INT", "CTL"]), {"INT": 2, "CTL": 1}) == 0
     empty = balance_table(frame.iloc[:0], ["site"], {"INT": 1, "CTL": 1})
     assert empty["total"].tolist() == [0]
-
-
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 
 @settings(max_examples=40, deadline=None)
