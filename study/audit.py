@@ -203,6 +203,18 @@ def _refuse_audit_edits(session: Session, _flush_context, _instances) -> None:
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditEvent):
             raise NotAllowed("audit events cannot be changed or deleted")
+    # Rows written once (allocations: intention to treat; the randomisation secret; uploaded
+    # allocation tables) can never be changed or deleted through the application.
+    for obj in session.deleted:
+        if isinstance(obj, Audited) and obj.__audit_immutable__:
+            raise NotAllowed(f"{obj.__tablename__} rows cannot be deleted")
+    for obj in session.dirty:
+        if (
+            isinstance(obj, Audited)
+            and obj.__audit_immutable__
+            and session.is_modified(obj, include_collections=False)
+        ):
+            raise NotAllowed(f"{obj.__tablename__} rows cannot be changed")
 
 
 @event.listens_for(AuditedSession, "do_orm_execute")

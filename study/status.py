@@ -6,16 +6,20 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from study.db.models import Enrolment, Person, Site, Study
+from study.blinding import arm_display_map, is_unblinded
+from study.db.models import Allocation, Enrolment, Person, Site, Study
+from study.studies import config_of
 
 __all__ = ["status_counts"]
 
 
 def status_counts(session: Session, study: Study) -> pd.DataFrame:
-    """People of a study counted by site, role, enrolment phase and eligibility.
+    """People of a study counted by site, role, enrolment phase, eligibility and arm.
 
-    Returns a DataFrame with columns ``site, role, phase, eligible, consented, n``; ``phase``
-    is ``-`` for people who were never screened (most volunteers and staff).
+    Returns a DataFrame with columns ``site, role, phase, eligible, consented, arm, n``;
+    ``phase`` is ``-`` for people who were never screened (most volunteers and staff), ``arm``
+    is ``-`` for people not randomised and otherwise the blinded code (``A``/``B``) until the
+    study is unblinded, then the arm code.
     """
     rows = session.execute(
         select(
@@ -24,17 +28,21 @@ def status_counts(session: Session, study: Study) -> pd.DataFrame:
             Enrolment.phase,
             Enrolment.eligible,
             Enrolment.consent_on,
+            Allocation.arm,
         )
         .join(Site, Site.id == Person.site_id)
         .outerjoin(Enrolment, Enrolment.person_id == Person.id)
+        .outerjoin(Allocation, Allocation.person_id == Person.id)
         .where(Person.study_id == study.id)
     ).all()
-    df = pd.DataFrame(rows, columns=["site", "role", "phase", "eligible", "consent_on"])
+    df = pd.DataFrame(rows, columns=["site", "role", "phase", "eligible", "consent_on", "arm"])
     df["phase"] = df["phase"].fillna("-")
     df["consented"] = df["consent_on"].notna()
     df["eligible"] = df["eligible"].astype("boolean")
+    shown = arm_display_map(config_of(study), is_unblinded(study))
+    df["arm"] = df["arm"].map(shown).fillna("-")
     return (
-        df.groupby(["site", "role", "phase", "eligible", "consented"], dropna=False)
+        df.groupby(["site", "role", "phase", "eligible", "consented", "arm"], dropna=False)
         .size()
         .rename("n")
         .reset_index()

@@ -43,3 +43,10 @@ def status(db: DbOpt = None, study: StudyOpt = None) -> None:
         table["consented"] = consented.reindex(table.index, fill_value=0)
         typer.echo("\nScreened per phase and site:")
         typer.echo(table.to_string())
+    allocated = counts[counts["arm"] != "-"]
+    if not allocated.empty:
+        by_arm = allocated.pivot_table(index="site", columns="arm", values="n", aggfunc="sum", fill_value=0)
+        by_arm["total"] = by_arm.sum(axis=1)
+        blinded = "" if st.unblinded_at else " (blinded codes until unblinding)"
+        typer.echo(f"\nAllocated per site and arm{blinded}:")
+        typer.echo(by_arm.to_string())

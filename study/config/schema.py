@@ -198,6 +198,21 @@ class StudyConfig(ConfigModel):
             raise ValueError(
                 f"factors {', '.join(unknown)} are not declared under stratification"
             )
+        unknown_weights = sorted(set(value.factor_weights) - {"site", *value.factors})
+        if unknown_weights:
+            raise ValueError(
+                f"factor_weights names {', '.join(unknown_weights)}, which are not factors"
+            )
+        # Permuted blocks hold each arm in its ratio, so a block size must be a multiple of
+        # the ratio sum (1:1 → 2, 4, 6; 2:1 → 3, 6, 9).
+        arms = info.data.get("arms", [])
+        ratio_sum = sum(a.ratio for a in arms)
+        if ratio_sum:
+            bad = [size for size in value.block_sizes if size % ratio_sum]
+            if bad:
+                raise ValueError(
+                    f"block sizes {bad} are not multiples of the arms' ratio sum {ratio_sum}"
+                )
         return value
 
     # --- look-ups used everywhere -------------------------------------------------------
@@ -215,6 +230,11 @@ class StudyConfig(ConfigModel):
     @property
     def arm_codes(self) -> list[str]:
         return [a.code for a in self.arms]
+
+    @property
+    def arm_ratios(self) -> dict[str, int]:
+        """Arm code → allocation ratio share, in the configured order."""
+        return {a.code: a.ratio for a in self.arms}
 
     def blinded_codes(self) -> dict[str, str]:
         """Map arm code → code shown to blinded users (``A``, ``B``, … unless configured)."""

@@ -4,11 +4,20 @@ from study.db.models.allocation import Allocation
 from study.db.models.audit import AuditEvent
 from study.db.models.groups import Attendance, CourseGroup, GroupLeader, GroupMember, GroupSession
 from study.db.models.people import Enrolment, Person, PersonAttribute, PersonIdentity
+from study.db.models.randomisation import (
+    AllocationCounter,
+    AllocationDisclosure,
+    AllocationTableSlot,
+    RandomisationSecret,
+)
 from study.db.models.study import Site, Study, StudyPhase
 from study.db.models.users import User
 
 __all__ = [
     "Allocation",
+    "AllocationCounter",
+    "AllocationDisclosure",
+    "AllocationTableSlot",
     "Attendance",
     "AuditEvent",
     "CourseGroup",
@@ -19,6 +28,7 @@ __all__ = [
     "Person",
     "PersonAttribute",
     "PersonIdentity",
+    "RandomisationSecret",
     "Site",
     "Study",
     "StudyPhase",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
+from typing import ClassVar, Optional
 
-from sqlalchemy import ForeignKey
+from sqlalchemy import ForeignKey, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from study.db.base import Base, Code, Created, IntPK, Name, StudyFK
@@ -18,11 +18,18 @@ class Allocation(Audited, Base):
     """The arm a participant was randomised to (intention to treat: withdrawal keeps it).
 
     ``stratum`` is the stratum key the allocation was drawn in (e.g. ``CPH|female``);
-    ``sequence_position`` the slot of the concealed list it consumed (empty for minimisation).
-    ``allocated_on`` is the date of randomisation (the anchor of later timepoints).
+    ``sequence_position`` the slot of the concealed list it consumed: the position within the
+    stratum (blocks, table) or within the study's single minimisation sequence.
+    ``sequence`` names the concealed list the slot belongs to (the stratum for blocks and
+    tables, ``*`` for the study's minimisation sequence); a unique constraint on
+    (``study_id``, ``sequence``, ``sequence_position``) makes a shared slot impossible even
+    for a writer that bypassed the row locks. ``allocated_on`` is the date of randomisation
+    (the anchor of later timepoints).
     """
 
     __tablename__ = "allocation"
+    __table_args__ = (UniqueConstraint("study_id", "sequence", "sequence_position"),)
+    __audit_immutable__: ClassVar[bool] = True
 
     id: Mapped[IntPK]
     study_id: Mapped[StudyFK]
@@ -30,6 +37,7 @@ class Allocation(Audited, Base):
     arm: Mapped[Code]
     stratum: Mapped[Name]
     method: Mapped[Code]
+    sequence: Mapped[Optional[Name]]
     sequence_position: Mapped[Optional[int]]
     allocated_on: Mapped[dt.date]
     allocated_by: Mapped[Name]

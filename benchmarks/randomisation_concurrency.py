@@ -1,0 +1,180 @@
+"""Concurrent randomisation on PostgreSQL: 8 worker processes, each with its own engine,
+randomise 2,000 participants at once.
+
+Printed: wall time, allocations per second, duplicates (participants allocated twice or slots
+used twice; must be 0), skipped slots (positions without an allocation below a sequence's
+highest; must be 0), and whether the statistician's regeneration matches every allocation.
+
+    python benchmarks/randomisation_concurrency.py [--participants 2000] [--workers 8]
+        [--method blocks|minimisation] [--quick]
+
+PostgreSQL is reached at ``$PEERSTUDY_TEST_PG`` (default: the local server, user postgres);
+the benchmark creates its own database and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+import uuid
+import multiprocessing as mp
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's packages first
+
+PG_ADMIN_URL = os.environ.get("PEERSTUDY_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+SITES = ("CPH", "HEL", "FRE")
+GENDERS = ("female", "male")
+ON = dt.date(2025, 9, 1)
+
+
+def _setup(url: str, n: int, method: str) -> list[str]:
+    """The reference study in its RCT phase with ``n`` eligible, consented participants.
+
+    People are added as ORM objects in two flushes (audited like any other write) rather than
+    one by one, to keep the set-up short.
+    """
+    import yaml
+
+    from study.config import example_config_path, parse_config
+    from study.db import make_engine, unit_of_work
+    from study.db.models import Enrolment, Person, PersonAttribute, PersonIdentity
+    from study.db.schema import upgrade
+    from study.phases import start_phase
+    from study.studies import create_study, sites_by_id
+
+    engine = make_engine(url)
+    upgrade(engine)
+    data = yaml.safe_load(example_config_path().read_text(encoding="utf-8"))
+    data["randomisation"]["method"] = method
+    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+    utc = dt.timezone.utc
+    pseudonyms = [f"P{i:05d}" for i in range(n)]
+    with unit_of_work(engine, "benchmark") as s:
+        study = create_study(s, parse_config(text), text)
+        start_phase(s, study, "pilot", "benchmark", at=dt.datetime(2025, 1, 6, tzinfo=utc))
+        start_phase(s, study, "rct", "benchmark", at=dt.datetime(2025, 8, 1, tzinfo=utc))
+        site_ids = {site.code: site.id for site in sites_by_id(s, study).values()}
+        people = [
+            Person(study_id=study.id, pseudonym=p, role="participant", site_id=site_ids[SITES[i % 3]])
+            for i, p in enumerate(pseudonyms)
+        ]
+        s.add_all(people)
+        s.flush()
+        municipality = {"CPH": "København", "HEL": "Helsingør", "FRE": "Fredericia"}
+        for i, person in enumerate(people):
+            s.add(PersonIdentity(person_id=person.id, study_id=study.id, birth_date=dt.date(1985, 1, 1)))
+            s.add(PersonAttribute(study_id=study.id, person_id=person.id, name="gender",
+                                  value=GENDERS[(i // 3) % 2]))
+            s.add(Enrolment(study_id=study.id, person_id=person.id, phase="rct",
+                            screened_on=dt.date(2025, 8, 10), age_at_screening=40,
+                            municipality=municipality[SITES[i % 3]], eligible=True,
+                            ineligibility_reasons="[]", consent_on=dt.date(2025, 8, 12)))
+        s.flush()
+    engine.dispose()
+    return pseudonyms
+
+
+def _worker(url: str, pseudonyms: list[str], ready, results) -> None:
+    """Randomise ``pseudonyms`` one transaction each, with this process's own engine; start
+    only when every worker has imported and connected (``ready`` barrier)."""
+    from study.db import make_engine, unit_of_work
+    from study.randomisation import randomise
+    from study.studies import get_study
+
+    engine = make_engine(url)
+    with engine.connect():
+        pass
+    ready.wait()
+    done = 0
+    for pseudonym in pseudonyms:
+        with unit_of_work(engine, f"worker-{os.getpid()}") as s:
+            randomise(s, get_study(s), pseudonym, on=ON, place_in_group=False)
+        done += 1
+    engine.dispose()
+    results.put((done, time.perf_counter()))
+
+
+def _check(url: str) -> dict[str, object]:
+    from sqlalchemy import func, select
+
+    from study.db import make_engine, read_session
+    from study.db.models import Allocation, User
+    from study.randomisation import verify_allocations
+    from study.studies import get_study
+
+    engine = make_engine(url)
+    with read_session(engine) as s:
+        # The verification records a disclosure; here it is rolled back (a benchmark, not a
+        # statistician's request).
+        s.info["actor"] = "benchmark"
+        n = s.scalar(select(func.count()).select_from(Allocation))
+        people = s.scalar(select(func.count(func.distinct(Allocation.person_id))))
+        slots = s.execute(
+            select(Allocation.sequence, Allocation.sequence_position)
+        ).all()
+        statistician = User(login="benchmark-statistician", role="statistician", password_hash="-", active=True)
+        report = verify_allocations(s, get_study(s), statistician)
+        s.rollback()
+    engine.dispose()
+    return {
+        "allocations": n,
+        "duplicates": (n - people) + (len(slots) - len(set(slots))),
+        "skipped": int(report["skipped"].sum()) + int((report["counter"] != report["last_position"]).sum()),
+        "regenerated_match": bool(report["ok"].all()),
+        "sequences": len(report),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--participants", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--method", choices=["blocks", "minimisation"], default="blocks")
+    parser.add_argument("--quick", action="store_true", help="200 participants")
+    args = parser.parse_args()
+    n = 200 if args.quick else args.participants
+
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"peerstudy_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    try:
+        start = time.perf_counter()
+        pseudonyms = _setup(url, n, args.method)
+        print(f"set-up: {n} participants in {time.perf_counter() - start:.1f} s")
+        chunks = [pseudonyms[i :: args.workers] for i in range(args.workers)]
+        ready = mp.Barrier(args.workers + 1)
+        results = mp.Queue()
+        workers = [mp.Process(target=_worker, args=(url, chunk, ready, results)) for chunk in chunks]
+        for w in workers:
+            w.start()
+        ready.wait()  # every worker imported and connected: the race starts now
+        start = time.perf_counter()
+        reports = [results.get() for _ in workers]
+        for w in workers:
+            w.join()
+        done = sum(d for d, _ in reports)
+        wall = max(t for _, t in reports) - start
+        result = _check(url)
+        print(f"method: {args.method}, workers: {args.workers}, PostgreSQL")
+        print(f"wall time: {wall:.2f} s")
+        print(f"allocations: {result['allocations']} (workers report {done}) in {result['sequences']} sequences")
+        print(f"allocations per second: {done / wall:.1f}")
+        print(f"duplicates: {result['duplicates']}")
+        print(f"skipped slots: {result['skipped']}")
+        print(f"regenerated sequence matches every allocation: {result['regenerated_match']}")
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""``peerstudy randomise``: allocate one participant, or every one waiting, to an arm."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Optional
+
+import typer
+
+from study.cli.common import DbOpt, StudyOpt, cli_actor, open_db
+
+__all__ = ["randomise"]
+
+
+def _date(value: Optional[str]) -> Optional[dt.date]:
+    from study.errors import BadInput
+
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise BadInput(f"--on {value!r} is not an ISO 8601 date (YYYY-MM-DD)") from None
+
+
+def randomise(
+    pseudonym: Annotated[Optional[str], typer.Argument(help="The participant to randomise.")] = None,
+    pending: Annotated[
+        bool, typer.Option("--pending", help="Randomise every eligible, consented RCT participant waiting.")
+    ] = False,
+    on: Annotated[
+        Optional[str], typer.Option("--on", help="Date of randomisation (YYYY-MM-DD) [default: today].")
+    ] = None,
+    db: DbOpt = None,
+    study: StudyOpt = None,
+) -> None:
+    """Randomise with the study's method; prints one line `PSEUDONYM ARM` per allocation.
+
+    Intervention participants are placed in the next group of their site with room; where
+    no group has room, a note goes to stderr and the allocation stands.
+    """
+    from study.db import unit_of_work
+    from study.errors import BadInput
+    from study.randomisation import randomise as randomise_one
+    from study.randomisation import randomise_pending
+    from study.studies import config_of, get_study
+
+    if pending == (pseudonym is not None):
+        raise BadInput("give either a PSEUDONYM or --pending")
+    when = _date(on)
+    engine = open_db(db)
+    actor = cli_actor()
+    reason = "randomise --pending" if pending else f"randomise {pseudonym}"
+    with unit_of_work(engine, actor, reason=reason) as session:
+        st = get_study(session, study)
+        control = config_of(st).control_arm
+        if pending:
+            results = randomise_pending(session, st, actor=actor, on=when)
+        else:
+            results = [randomise_one(session, st, pseudonym, actor=actor, on=when)]
+    for result in results:
+        typer.echo(result.line)
+        if result.arm != control and result.group is None:
+            typer.echo(f"note: no group of its site with room for {result.pseudonym}; place them later", err=True)
+    if pending and not results:
+        typer.echo("no participant is waiting for randomisation", err=True)

@@ -1,0 +1,312 @@
+"""Import of screened people from CSV: ``peerstudy import participants FILE.csv``.
+
+The file has exactly the columns
+``pseudonym,site,role,birth_date,municipality,screened_on,consent_on,exclusions`` followed by
+the stratification columns the study's configuration names (e.g. ``gender``). Dates are ISO
+8601 (``2025-09-14``); ``exclusions`` holds ``;``-separated flags and may be empty.
+
+Two layers: :func:`participant_problems` is pure (a DataFrame in, every problem out, checked
+column by column with pandas), :func:`import_participants` writes. The import is one
+transaction: one bad row rejects the whole file. Re-importing the same file changes nothing
+(and writes no audit event); a changed value for a known person is an audited correction.
+Birth dates go to the identity table, stratification values to person attributes, and the
+eligibility result with every reason to the enrolment.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BASE_COLUMNS",
+    "ImportSummary",
+    "expected_columns",
+    "import_participants",
+    "participant_problems",
+    "read_participants_csv",
+]
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from study.config import ROLE_CODES, StudyConfig
+from study.db.models import Allocation, Enrolment, Person, PersonAttribute, PersonIdentity, Study
+from study.eligibility import age_on, ineligibility_reasons
+from study.errors import BadInput, RowErrors, RowProblem
+from study.people import Identity, add_person
+from study.phases import require_phase
+from study.studies import config_of, sites_by_id
+
+#: The fixed columns of the file, in order (a contract).
+BASE_COLUMNS = [
+    "pseudonym",
+    "site",
+    "role",
+    "birth_date",
+    "municipality",
+    "screened_on",
+    "consent_on",
+    "exclusions",
+]
+_PSEUDONYM = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+_FLAG = r"^[a-z][a-z0-9_]*$"
+#: Columns of the ``existing`` frame :func:`participant_problems` compares with.
+EXISTING_COLUMNS = ["pseudonym", "site", "role", "allocated"]
+
+
+def expected_columns(config: StudyConfig) -> list[str]:
+    """The file's columns for this study: the fixed ones, then the stratification columns."""
+    return BASE_COLUMNS + list(config.stratification)
+
+
+def read_participants_csv(path: str | Path) -> pd.DataFrame:
+    """Read the file with every cell as text (empty cells as ``""``, nothing guessed)."""
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise BadInput(f"{path}: cannot read the file as CSV ({exc})") from None
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    """Strict ISO dates (``YYYY-MM-DD``); anything else becomes NaT."""
+    return pd.to_datetime(values.where(values != ""), format="%Y-%m-%d", errors="coerce")
+
+
+def participant_problems(
+    data: pd.DataFrame,
+    config: StudyConfig,
+    existing: Optional[pd.DataFrame] = None,
+    today: Optional[dt.date] = None,
+) -> list[RowProblem]:
+    """Every problem of a participants file (empty list: the file is good).
+
+    Parameters
+    ----------
+    data
+        The file read with :func:`read_participants_csv` (text cells).
+    config
+        The study's configuration (sites, roles, exclusion flags, stratification).
+    existing
+        People already in the study named in the file, columns ``pseudonym, site, role,
+        allocated`` (a person's site and role cannot change by import; consent of a
+        randomised person cannot be removed).
+    today
+        The date after which no date may lie (default: today).
+
+    Returns
+    -------
+    list of RowProblem
+        Sorted by row and column; row numbers are the file's (the header is row 1).
+    """
+    today = pd.Timestamp(today or dt.date.today())
+    wanted = expected_columns(config)
+    header = [RowProblem(1, c, "", "required column is missing") for c in wanted if c not in data.columns]
+    header += [
+        RowProblem(1, c, "", f"unknown column (the columns are {','.join(wanted)})")
+        for c in data.columns
+        if c not in wanted
+    ]
+    if header:
+        return header
+    if data.empty:
+        return [RowProblem(1, "pseudonym", "", "the file has no rows")]
+    df = data[wanted].astype(str).apply(lambda s: s.str.strip())
+    row = pd.Series(range(2, len(df) + 2), index=df.index)
+    problems: list[RowProblem] = []
+
+    def flag(column: str, bad, reason: str | pd.Series) -> None:
+        bad = pd.Series(bad, index=df.index).fillna(False).astype(bool)
+        for i in df.index[bad]:
+            text = reason if isinstance(reason, str) else str(reason[i])
+            problems.append(RowProblem(int(row[i]), column, df.at[i, column], text))
+
+    # pseudonym: present, well formed, once per file
+    flag("pseudonym", df["pseudonym"] == "", "required")
+    flag("pseudonym", (df["pseudonym"] != "") & ~df["pseudonym"].str.match(_PSEUDONYM),
+         "letters, digits, '-' and '_' only (at most 64)")
+    first_row = row.groupby(df["pseudonym"]).transform("min")
+    flag("pseudonym", (df["pseudonym"] != "") & df["pseudonym"].duplicated(),
+         "duplicate in this file (first on row " + first_row.astype(str) + ")")
+    # site and role: known codes
+    flag("site", ~df["site"].isin(config.site_codes), f"unknown site (sites: {', '.join(config.site_codes)})")
+    flag("role", ~df["role"].isin(ROLE_CODES), f"unknown role (roles: {', '.join(ROLE_CODES)})")
+    # dates: strict ISO, none in the future, in order
+    birth, screened, consent = _dates(df["birth_date"]), _dates(df["screened_on"]), _dates(df["consent_on"])
+    for col, parsed, required in (("birth_date", birth, False), ("screened_on", screened, True), ("consent_on", consent, False)):
+        given = df[col] != ""
+        flag(col, given & parsed.isna(), "not an ISO 8601 date (YYYY-MM-DD)")
+        flag(col, parsed > today, "in the future")
+        if required:
+            flag(col, ~given, "required")
+    flag("birth_date", birth > screened, "after the screening date")
+    flag("consent_on", consent < screened, "before the screening date")
+    # exclusions: known flags only (a misspelt flag would silently let someone in)
+    known = sorted({f for role in config.roles.values() for f in role.eligibility.exclusions})
+    flags = df["exclusions"].str.split(";").explode().str.strip()
+    flags = flags[flags != ""]
+    bad_flags = flags[~flags.str.match(_FLAG) | ~flags.isin(known)]
+    flag("exclusions", df.index.isin(bad_flags.index),
+         f"unknown exclusion flag (known: {', '.join(known) or 'none'})")
+    # stratification: no separator; factors required for participants
+    for col in config.stratification:
+        flag(col, df[col].str.contains("|", regex=False), "must not contain '|'")
+        if col in config.randomisation.factors:
+            flag(col, (df["role"] == "participant") & (df[col] == ""),
+                 "required for participants (a stratification factor)")
+    # people already in the study
+    if existing is not None and not existing.empty:
+        known_people = existing.set_index("pseudonym")
+        here = df["pseudonym"].isin(known_people.index)
+        for col in ("site", "role"):
+            was = df["pseudonym"].map(known_people[col])
+            flag(col, here & (df[col] != was), f"differs from the stored {col} " + was.fillna("").astype(str)
+                 + f" (a person's {col} cannot be changed by import)")
+        allocated = df["pseudonym"].map(known_people["allocated"]).fillna(False).astype(bool)
+        flag("consent_on", allocated & (df["consent_on"] == ""),
+             "this person is randomised: consent cannot be removed")
+    return sorted(problems, key=lambda p: (p.row, BASE_COLUMNS.index(p.column) if p.column in BASE_COLUMNS else 99))
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What an import did: people added, people corrected, rows unchanged, and how many of
+    the rows' people are eligible."""
+
+    added: int
+    corrected: int
+    unchanged: int
+    eligible: int
+    ineligible: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.added} added, {self.corrected} corrected, {self.unchanged} unchanged "
+            f"({self.eligible} eligible, {self.ineligible} ineligible)"
+        )
+
+
+def _existing(session: Session, study: Study, pseudonyms: list[str]) -> tuple[pd.DataFrame, dict[str, Person]]:
+    sites = {s.id: s.code for s in sites_by_id(session, study).values()}
+    people = {
+        p.pseudonym: p
+        for p in session.scalars(
+            select(Person).where(Person.study_id == study.id, Person.pseudonym.in_(pseudonyms))
+        )
+    }
+    allocated = set(
+        session.scalars(select(Allocation.person_id).where(Allocation.study_id == study.id))
+    )
+    frame = pd.DataFrame(
+        [(p.pseudonym, sites[p.site_id], p.role, p.id in allocated) for p in people.values()],
+        columns=EXISTING_COLUMNS,
+    )
+    return frame, people
+
+
+def _screening(config: StudyConfig, site: str, role: str, birth: Optional[dt.date],
+               screened_on: dt.date, municipality: Optional[str], flags: list[str]):
+    """(age at screening, eligible, reasons as JSON) by the role's rules."""
+    age = age_on(birth, screened_on) if birth else None
+    rules = config.roles.get(role)
+    reasons = (
+        ineligibility_reasons(rules.eligibility, age, municipality, config.site(site).municipalities, flags)
+        if rules
+        else []
+    )
+    return age, not reasons, json.dumps(reasons, ensure_ascii=False)
+
+
+def _set(obj, **values) -> bool:
+    """Assign only the values that differ (an unchanged row writes no audit event)."""
+    changed = False
+    for key, value in values.items():
+        if getattr(obj, key) != value:
+            setattr(obj, key, value)
+            changed = True
+    return changed
+
+
+def import_participants(
+    session: Session,
+    study: Study,
+    data: pd.DataFrame,
+    source: str = "participants file",
+    today: Optional[dt.date] = None,
+) -> ImportSummary:
+    """Validate and import a participants file in the caller's unit of work.
+
+    New people are added, screened and (when consent is given) consented in the study's
+    current phase (pilot or rct); known people are corrected where a value differs. Raises
+    :class:`~study.errors.RowErrors` with every problem and writes nothing when any row is bad.
+    """
+    require_phase(study, "pilot", "rct", action="importing participants")
+    config = config_of(study)
+    pseudonyms = data["pseudonym"].astype(str).str.strip().tolist() if "pseudonym" in data else []
+    existing, people = _existing(session, study, pseudonyms)
+    problems = participant_problems(data, config, existing, today=today)
+    if problems:
+        raise RowErrors(source, problems)
+    df = data[expected_columns(config)].astype(str).apply(lambda s: s.str.strip())
+    added = corrected = eligible = 0
+    for rec in df.to_dict("records"):
+        birth = dt.date.fromisoformat(rec["birth_date"]) if rec["birth_date"] else None
+        screened_on = dt.date.fromisoformat(rec["screened_on"])
+        consent_on = dt.date.fromisoformat(rec["consent_on"]) if rec["consent_on"] else None
+        municipality = rec["municipality"] or None
+        flags = [f.strip() for f in rec["exclusions"].split(";") if f.strip()]
+        attributes = {c: rec[c] for c in config.stratification if rec[c]}
+        age, is_eligible, reasons = _screening(
+            config, rec["site"], rec["role"], birth, screened_on, municipality, flags
+        )
+        eligible += is_eligible
+        screening = dict(
+            screened_on=screened_on, age_at_screening=age, municipality=municipality,
+            eligible=is_eligible, ineligibility_reasons=reasons, consent_on=consent_on,
+        )
+        person = people.get(rec["pseudonym"])
+        if person is None:
+            person = add_person(
+                session, study, rec["pseudonym"], rec["role"], rec["site"],
+                identity=Identity(birth_date=birth), attributes=attributes, today=today,
+            )
+            session.add(Enrolment(
+                study_id=study.id, person_id=person.id, phase=study.current_phase, **screening
+            ))
+            added += 1
+            continue
+        changed = _correct(session, study, person, birth, attributes, screening)
+        corrected += changed
+    session.flush()
+    return ImportSummary(added, corrected, len(df) - added - corrected, eligible, len(df) - eligible)
+
+
+def _correct(session: Session, study: Study, person: Person, birth: Optional[dt.date],
+             attributes: dict[str, str], screening: dict) -> bool:
+    """Bring a known person's identity, attributes and screening in line with the file."""
+    changed = False
+    identity = session.get(PersonIdentity, person.id)
+    if identity is None:
+        session.add(PersonIdentity(person_id=person.id, study_id=study.id, birth_date=birth))
+        changed = birth is not None
+    else:
+        changed |= _set(identity, birth_date=birth)
+    stored = {
+        a.name: a
+        for a in session.scalars(select(PersonAttribute).where(PersonAttribute.person_id == person.id))
+    }
+    for name, value in attributes.items():
+        if name in stored:
+            changed |= _set(stored[name], value=value)
+        else:
+            session.add(PersonAttribute(study_id=study.id, person_id=person.id, name=name, value=value))
+            changed = True
+    enrolment = session.scalar(select(Enrolment).where(Enrolment.person_id == person.id))
+    if enrolment is None:
+        session.add(Enrolment(study_id=study.id, person_id=person.id, phase=study.current_phase, **screening))
+        return True
+    return _set(enrolment, **screening) or changed

@@ -1,0 +1,90 @@
+"""Helpers for the randomisation tests: a study in its RCT phase with screened participants."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+import yaml
+from sqlalchemy import func, select
+
+from study.config import example_config_path, parse_config
+from study.db import read_session, unit_of_work
+from study.groups import create_group
+from study.people import Identity, add_person, enrol
+from study.phases import start_phase
+from study.studies import create_study, get_study
+
+ACTOR = "test"
+PILOT_START = dt.datetime(2025, 1, 6, 9, tzinfo=dt.timezone.utc)
+RCT_START = dt.datetime(2025, 8, 1, 9, tzinfo=dt.timezone.utc)
+SCREENED = dt.date(2025, 8, 10)
+CONSENTED = dt.date(2025, 8, 12)
+ON = dt.date(2025, 9, 1)
+
+
+def study_yaml(**randomisation) -> str:
+    """The reference study's YAML with the randomisation section overridden."""
+    data = yaml.safe_load(example_config_path().read_text(encoding="utf-8"))
+    data["randomisation"].update(randomisation)
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
+def make_rct_study(engine, phase: str = "rct", **randomisation) -> None:
+    """Create the reference study (randomisation overridden) and start phases up to ``phase``."""
+    text = study_yaml(**randomisation)
+    with unit_of_work(engine, ACTOR) as s:
+        study = create_study(s, parse_config(text), text)
+        start_phase(s, study, "pilot", ACTOR, at=PILOT_START)
+        if phase in ("rct", "analysis"):
+            start_phase(s, study, "rct", ACTOR, at=RCT_START)
+
+
+def add_participant(
+    s,
+    pseudonym: str,
+    site: str = "CPH",
+    gender: Optional[str] = "female",
+    age: int = 35,
+    consent: bool = True,
+    phase: str = "rct",
+    municipality: Optional[str] = None,
+    role: str = "participant",
+):
+    study = get_study(s)
+    municipality = municipality or {"CPH": "København", "HEL": "Helsingør", "FRE": "Fredericia"}[site]
+    person = add_person(
+        s, study, pseudonym, role, site,
+        identity=Identity(birth_date=dt.date(SCREENED.year - age, 1, 1)),
+        attributes={"gender": gender} if gender else None,
+    )
+    enrol(s, study, person, SCREENED, municipality, consent_on=CONSENTED if consent else None, phase=phase)
+    return person
+
+
+def add_participants(engine, specs: list[dict]) -> None:
+    with unit_of_work(engine, ACTOR) as s:
+        for spec in specs:
+            add_participant(s, **spec)
+
+
+def add_groups(engine, site: str, starts: list[dt.date]) -> list[str]:
+    """Groups at ``site`` with two fresh leaders each; returns their codes."""
+    codes = []
+    with unit_of_work(engine, ACTOR) as s:
+        study = get_study(s)
+        for k, start in enumerate(starts, start=1):
+            leaders = []
+            for j in (1, 2):
+                pseudonym = f"L-{site}-{k}-{j}"
+                add_person(s, study, pseudonym, "group_leader", site)
+                leaders.append(pseudonym)
+            code = f"{site}-R{k:02d}"
+            create_group(s, study, code, site, start, leaders, phase="rct")
+            codes.append(code)
+    return codes
+
+
+def count(engine, model) -> int:
+    with read_session(engine) as s:
+        return s.scalar(select(func.count()).select_from(model))
