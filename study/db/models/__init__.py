@@ -4,6 +4,7 @@ from study.db.models.allocation import Allocation
 from study.db.models.audit import AuditEvent
 from study.db.models.groups import Attendance, CourseGroup, GroupLeader, GroupMember, GroupSession
 from study.db.models.people import Enrolment, Person, PersonAttribute, PersonIdentity
+from study.db.models.questionnaires import InstrumentVersion, QuestionnaireItem, QuestionnaireResponse
 from study.db.models.study import Site, Study, StudyPhase
 from study.db.models.users import User
 
@@ -16,9 +17,12 @@ __all__ = [
     "GroupLeader",
     "GroupMember",
     "GroupSession",
+    "InstrumentVersion",
     "Person",
     "PersonAttribute",
     "PersonIdentity",
+    "QuestionnaireItem",
+    "QuestionnaireResponse",
     "Site",
     "Study",
     "StudyPhase",
