@@ -17,6 +17,7 @@ response is an update, so the audit trail keeps the old value as a correction.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,18 +26,19 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from questionnaires.definitions import Instrument, shipped_instruments
 from questionnaires.versions import ensure_version
 from study.config import StudyConfig
-from study.db.models import Enrolment, Person, QuestionnaireItem, QuestionnaireResponse, Study
+from study.db.models import Enrolment, Person, QuestionnaireResponse, Study
 from study.errors import BadInput, RowErrors, RowProblem
 from study.studies import config_of
 
 __all__ = [
     "ID_COLUMNS",
     "ImportSummary",
+    "encode_item_values",
     "import_questionnaires",
     "read_questionnaire_csv",
     "record_response",
@@ -329,13 +331,11 @@ def import_questionnaires(
     existing = {
         (r.person_id, r.timepoint, r.instrument): r
         for r in session.scalars(
-            select(QuestionnaireResponse)
-            .where(
+            select(QuestionnaireResponse).where(
                 QuestionnaireResponse.study_id == study.id,
                 QuestionnaireResponse.instrument.in_(list(numeric)),
                 QuestionnaireResponse.timepoint.in_(kept["timepoint"].unique().tolist()),
             )
-            .options(selectinload(QuestionnaireResponse.items))
         )
     }
     pending: list[QuestionnaireResponse] = []
@@ -351,11 +351,11 @@ def import_questionnaires(
         if not answered.any():
             continue
         version = ensure_version(session, study, inst).version
-        # Object cells: int answers/codes, None for empty (what the ORM stores).
+        # Object cells: int answers/codes, None for empty (JSON null).
         values = np.where(np.isnan(matrix), None, np.nan_to_num(matrix).astype(np.int64).astype(object))
         for k in np.flatnonzero(answered):
             person_id, timepoint, completed_on = int(person_ids[k]), str(timepoints[k]), dates[k]
-            row_values = [None if v is None else int(v) for v in values[k]]
+            given = {i: (None if v is None else int(v)) for i, v in zip(item_ids, values[k])}
             response = existing.get((person_id, timepoint, instrument_id))
             if response is None:
                 pending.append(
@@ -366,10 +366,7 @@ def import_questionnaires(
                         instrument=instrument_id,
                         version=version,
                         completed_on=completed_on,
-                        items=[
-                            QuestionnaireItem(study_id=study.id, person_id=person_id, item=i, value=v)
-                            for i, v in zip(item_ids, row_values)
-                        ],
+                        item_values=encode_item_values(inst, given),
                     )
                 )
                 created += 1
@@ -378,7 +375,7 @@ def import_questionnaires(
                     session.flush()
                     pending = []
                 continue
-            n_changed = _correct(study, response, item_ids, row_values, completed_on)
+            n_changed = _correct(inst, response, given, completed_on)
             if n_changed:
                 corrected += 1
                 changed_values += n_changed
@@ -389,20 +386,21 @@ def import_questionnaires(
     return ImportSummary(len(frame), skipped, created, corrected, changed_values, unchanged)
 
 
-def _correct(study: Study, response: QuestionnaireResponse, item_ids, values, completed_on) -> int:
-    """Apply changed values to an existing response (audited updates); return how many."""
-    changed = 0
-    by_item = {item.item: item for item in response.items}
-    for item_id, value in zip(item_ids, values):
-        item = by_item.get(item_id)
-        if item is None:
-            response.items.append(
-                QuestionnaireItem(study_id=study.id, person_id=response.person_id, item=item_id, value=value)
-            )
-            changed += 1
-        elif item.value != value:
-            item.value = value
-            changed += 1
+def encode_item_values(instrument: Instrument, values: Mapping[str, Optional[int]]) -> str:
+    """Item values as stored: compact JSON in the definition's item order, ``null`` for an
+    item not answered (or not in ``values``)."""
+    return json.dumps({i: values.get(i) for i in instrument.item_ids}, separators=(",", ":"))
+
+
+def _correct(inst: Instrument, response: QuestionnaireResponse, given, completed_on) -> int:
+    """Apply changed values to an existing response (one audited update of the JSON, whose
+    old value keeps the previous answers); items absent from the input keep their value.
+    Returns the number of changed values (the date counts as one)."""
+    stored = json.loads(response.item_values)
+    merged = {**stored, **given}
+    changed = sum(stored.get(i) != v for i, v in given.items())
+    if changed:
+        response.item_values = encode_item_values(inst, merged)
     if response.completed_on != completed_on:
         response.completed_on = completed_on
         changed += 1
@@ -425,7 +423,8 @@ def record_response(
     ``values`` maps item id → answer, missing code or ``None`` (not answered); items left out
     are not answered. The same checks as the CSV import apply (a problem raises
     :class:`~study.errors.RowErrors` naming the item column); a changed value of an existing
-    response is an audited correction.
+    response is an audited correction. Items left out of ``values`` count as not answered
+    (for a correction: all items of the form are given, so an emptied item becomes empty).
     """
     instruments = study_instruments(config_of(study))
     inst = instruments.get(instrument)

@@ -7,16 +7,17 @@ version each response was recorded with, so a score cannot drift from its items.
 
 from __future__ import annotations
 
+import json
 from typing import Optional
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from questionnaires.scoring import score_instrument
 from questionnaires.versions import stored_definitions
-from study.db.models import Person, QuestionnaireItem, QuestionnaireResponse, Study
+from study.db.models import Person, QuestionnaireResponse, Study
+from study.studies import config_of
 
 __all__ = ["ITEM_COLUMNS", "SCORE_COLUMNS", "load_items", "load_scores"]
 
@@ -29,33 +30,42 @@ SCORE_COLUMNS = [
 ]
 
 
-def _item_rows(
+def _responses(
     session: Session, study: Study, instrument: Optional[str], timepoint: Optional[str]
 ) -> pd.DataFrame:
     query = (
         select(
-            QuestionnaireResponse.id.label("response_id"),
             Person.pseudonym,
             QuestionnaireResponse.timepoint,
             QuestionnaireResponse.instrument,
             QuestionnaireResponse.version,
-            QuestionnaireItem.item,
-            QuestionnaireItem.value,
             QuestionnaireResponse.completed_on,
+            QuestionnaireResponse.item_values,
         )
         .join(Person, Person.id == QuestionnaireResponse.person_id)
-        .join(QuestionnaireItem, QuestionnaireItem.response_id == QuestionnaireResponse.id)
         .where(QuestionnaireResponse.study_id == study.id)
-        .order_by(QuestionnaireResponse.id, QuestionnaireItem.id)
+        .order_by(QuestionnaireResponse.id)
     )
     if instrument is not None:
         query = query.where(QuestionnaireResponse.instrument == instrument)
     if timepoint is not None:
         query = query.where(QuestionnaireResponse.timepoint == timepoint)
     rows = session.execute(query).all()
-    df = pd.DataFrame(rows, columns=["response_id", *ITEM_COLUMNS])
-    df["value"] = df["value"].astype("Int64")
-    return df
+    return pd.DataFrame(
+        rows, columns=["pseudonym", "timepoint", "instrument", "version", "completed_on", "item_values"]
+    )
+
+
+def _wide_blocks(responses: pd.DataFrame):
+    """Per (instrument, version): the responses' keys and their items as a wide float frame
+    with columns ``<instrument>_<item>`` (NaN = not answered)."""
+    for (instrument_id, version), block in responses.groupby(["instrument", "version"], sort=True):
+        # Parsing the stored JSON is the one step that touches each response in Python.
+        items = pd.DataFrame.from_records([json.loads(v) for v in block["item_values"]])
+        items = items.astype("float64")
+        items.columns = [f"{instrument_id}_{c}" for c in items.columns]
+        keys = block[["pseudonym", "timepoint", "completed_on"]].reset_index(drop=True)
+        yield instrument_id, version, keys, items
 
 
 def load_items(
@@ -74,7 +84,21 @@ def load_items(
         nullable integer: the answer, a declared missing code (e.g. -9, see the definition's
         ``missing_codes``), or <NA> when not answered.
     """
-    return _item_rows(session, study, instrument, timepoint)[ITEM_COLUMNS].reset_index(drop=True)
+    frames = []
+    for instrument_id, version, keys, items in _wide_blocks(_responses(session, study, instrument, timepoint)):
+        wide = pd.concat([keys, items], axis=1)
+        long = wide.melt(
+            id_vars=["pseudonym", "timepoint", "completed_on"], var_name="item", value_name="value"
+        )
+        long["item"] = long["item"].str.removeprefix(f"{instrument_id}_")
+        long["instrument"] = instrument_id
+        long["version"] = version
+        frames.append(long)
+    if not frames:
+        return pd.DataFrame(columns=ITEM_COLUMNS)
+    out = pd.concat(frames, ignore_index=True)
+    out["value"] = out["value"].astype("Int64")
+    return _in_study_order(out[ITEM_COLUMNS], study)
 
 
 def load_scores(
@@ -97,25 +121,32 @@ def load_scores(
         - ``missing_reason`` (None when scored, see :func:`questionnaires.scoring.score_instrument`)
         - ``completed_on`` (date)
     """
-    items = _item_rows(session, study, instrument, timepoint)
-    if items.empty:
+    responses = _responses(session, study, instrument, timepoint)
+    if responses.empty:
         return pd.DataFrame(columns=SCORE_COLUMNS)
     definitions = stored_definitions(session, study)
     frames = []
-    for (instrument_id, version), block in items.groupby(["instrument", "version"], sort=True):
+    for instrument_id, version, keys, items in _wide_blocks(responses):
         definition = definitions[(instrument_id, version)]
-        block = block.assign(column=instrument_id + "_" + block["item"])
-        wide = block.pivot(index="response_id", columns="column", values="value")
-        wide = wide.reindex(columns=definition.columns).astype("float64")
-        keys = block.drop_duplicates("response_id").set_index("response_id")[
-            ["pseudonym", "timepoint", "completed_on"]
-        ]
-        wide = keys.join(wide)
-        scored = score_instrument(
-            definition, wide.reset_index(drop=True), id_columns=["pseudonym", "timepoint", "completed_on"]
+        wide = pd.concat([keys, items.reindex(columns=definition.columns)], axis=1)
+        frames.append(
+            score_instrument(definition, wide, id_columns=["pseudonym", "timepoint", "completed_on"])
         )
-        frames.append(scored)
-    out = pd.concat(frames, ignore_index=True)
-    return out[SCORE_COLUMNS].sort_values(
-        ["pseudonym", "timepoint", "instrument"], kind="stable"
-    ).reset_index(drop=True)
+    return _in_study_order(pd.concat(frames, ignore_index=True)[SCORE_COLUMNS], study)
+
+
+def _in_study_order(df: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """Sort by pseudonym, then timepoints and instruments in the order of the configuration
+    (items and scales keep their definition order)."""
+    config = config_of(study)
+    tp_rank = {t.code: k for k, t in enumerate(config.timepoints)}
+    inst_rank = {i: k for k, i in enumerate(config.instruments)}
+    keys = pd.DataFrame(
+        {
+            "p": df["pseudonym"],
+            "t": df["timepoint"].map(tp_rank).fillna(len(tp_rank)),
+            "i": df["instrument"].map(inst_rank).fillna(len(inst_rank)),
+        }
+    )
+    order = keys.sort_values(["p", "t", "i"], kind="stable").index
+    return df.loc[order].reset_index(drop=True)

@@ -16,7 +16,7 @@ from questionnaires.definitions import instrument_from_dict, shipped_instruments
 from questionnaires.store import ITEM_COLUMNS, SCORE_COLUMNS, load_items, load_scores
 from study.audit import person_history, verify_chain
 from study.db import read_session, unit_of_work
-from study.db.models import AuditEvent, QuestionnaireItem, QuestionnaireResponse
+from study.db.models import AuditEvent, QuestionnaireResponse
 from study.errors import NotAllowed, RowErrors
 from study.people import add_person, enrol
 from study.studies import get_study
@@ -90,10 +90,12 @@ def test_reimport_is_a_no_op_and_a_change_is_an_audited_correction(people_db):
     with read_session(people_db) as s:
         study = get_study(s)
         history = person_history(s, study.id, "P2")
-        update = history[(history.action == "update") & (history.table_name == "questionnaire_item")]
-        assert update[["field", "old_value", "new_value", "reason"]].values.tolist() == [
-            ["value", "-9", "4", "typo in paper form"]
-        ]
+        update = history[(history.action == "update") & (history.table_name == "questionnaire_response")]
+        assert update[["field", "reason"]].values.tolist() == [["item_values", "typo in paper form"]]
+        old, new = json.loads(update["old_value"].iloc[0]), json.loads(update["new_value"].iloc[0])
+        assert (old["5"], new["5"]) == (-9, 4) and {k: v for k, v in old.items() if k != "5"} == {
+            k: v for k, v in new.items() if k != "5"
+        }
         assert s.scalar(select(func.count()).select_from(QuestionnaireResponse)) == 5
     assert verify_chain(people_db).intact
 
@@ -143,7 +145,7 @@ def test_single_response_api_validates_and_corrects(people_db):
             s, study, "P3", "baseline", "gse", dt.date(2025, 9, 2),
             {str(i): 3 for i in range(1, 11)}, today=TODAY,
         )
-        assert response.version == "1.0" and len(response.items) == 10
+        assert response.version == "1.0" and json.loads(response.item_values) == {str(i): 3 for i in range(1, 11)}
     with pytest.raises(RowErrors) as err:
         with unit_of_work(people_db, ACTOR) as s:
             record_response(s, get_study(s), "P3", "baseline", "gse", dt.date(2025, 9, 2),

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from study.cli import audit, phase, setup, status, users
+from study.cli import audit, phase, questionnaires, setup, status, users
 from study.cli.common import PeerstudyGroup
 
 __all__ = ["app", "main"]
@@ -34,6 +34,10 @@ app.command("status")(status.status)
 app.add_typer(phase.app, name="phase")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
+app.add_typer(questionnaires.import_app, name="import")
+app.add_typer(questionnaires.template_app, name="template")
+app.command("scores")(questionnaires.scores)
+app.add_typer(questionnaires.questionnaires_app, name="questionnaires")
 
 
 def main() -> None:

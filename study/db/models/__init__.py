@@ -4,7 +4,7 @@ from study.db.models.allocation import Allocation
 from study.db.models.audit import AuditEvent
 from study.db.models.groups import Attendance, CourseGroup, GroupLeader, GroupMember, GroupSession
 from study.db.models.people import Enrolment, Person, PersonAttribute, PersonIdentity
-from study.db.models.questionnaires import InstrumentVersion, QuestionnaireItem, QuestionnaireResponse
+from study.db.models.questionnaires import InstrumentVersion, QuestionnaireResponse
 from study.db.models.study import Site, Study, StudyPhase
 from study.db.models.users import User
 
@@ -21,7 +21,6 @@ __all__ = [
     "Person",
     "PersonAttribute",
     "PersonIdentity",
-    "QuestionnaireItem",
     "QuestionnaireResponse",
     "Site",
     "Study",

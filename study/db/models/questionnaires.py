@@ -1,17 +1,16 @@
-"""Questionnaire responses, their item values, and the instrument versions that scored them."""
+"""Questionnaire responses with their item values, and the instrument versions that scored them."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
-from sqlalchemy import ForeignKey, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
 
 from study.db.base import Base, Code, Created, IntPK, PersonFK, StudyFK
 from study.db.models.audited import Audited
 
-__all__ = ["InstrumentVersion", "QuestionnaireItem", "QuestionnaireResponse"]
+__all__ = ["InstrumentVersion", "QuestionnaireResponse"]
 
 
 class InstrumentVersion(Audited, Base):
@@ -38,6 +37,11 @@ class QuestionnaireResponse(Audited, Base):
 
     ``version`` is the instrument version the response is scored with; ``completed_on`` the
     date the participant answered (kept even when outside the timepoint's window).
+    ``item_values`` holds every item's value as canonical JSON in the definition's item order,
+    e.g. ``{"1":3,"2":-9,"3":null}``: an answer, a declared missing code (stored as given), or
+    ``null`` (not answered). One row per response keeps imports fast while every correction
+    remains one audited update whose old value is the previous JSON (see
+    :func:`questionnaires.store.load_items` for the long item table).
     """
 
     __tablename__ = "questionnaire_response"
@@ -50,28 +54,5 @@ class QuestionnaireResponse(Audited, Base):
     instrument: Mapped[Code]
     version: Mapped[Code]
     completed_on: Mapped[dt.date]
+    item_values: Mapped[str] = mapped_column(Text)
     created_at: Mapped[Created]
-
-    items: Mapped[list["QuestionnaireItem"]] = relationship(
-        back_populates="response", cascade="all, delete-orphan", order_by="QuestionnaireItem.id"
-    )
-
-
-class QuestionnaireItem(Audited, Base):
-    """The value given to one item: an answer, a declared missing code (e.g. ``-9``), or
-    empty (``NULL``: not answered). ``person_id`` is repeated so that the audit trail of a
-    correction is found under the person."""
-
-    __tablename__ = "questionnaire_item"
-    __table_args__ = (UniqueConstraint("response_id", "item"),)
-
-    id: Mapped[IntPK]
-    study_id: Mapped[StudyFK]
-    person_id: Mapped[PersonFK]
-    response_id: Mapped[int] = mapped_column(
-        ForeignKey("questionnaire_response.id", ondelete="CASCADE"), index=True
-    )
-    item: Mapped[Code]
-    value: Mapped[Optional[int]]
-
-    response: Mapped[QuestionnaireResponse] = relationship(back_populates="items")

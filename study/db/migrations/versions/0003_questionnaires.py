@@ -1,8 +1,8 @@
-"""questionnaires: instrument versions, responses and item values
+"""questionnaires: instrument versions and responses with their item values
 
 Revision ID: 0003
 Revises: 0001
-Create Date: 2026-11-25 16:56:00.236130
+Create Date: 2026-11-25 17:07:13.019497
 """
 from typing import Sequence, Union
 
@@ -41,6 +41,7 @@ def upgrade() -> None:
     sa.Column('instrument', sa.String(length=64), nullable=False),
     sa.Column('version', sa.String(length=64), nullable=False),
     sa.Column('completed_on', sa.Date(), nullable=False),
+    sa.Column('item_values', sa.Text(), nullable=False),
     sa.Column('created_at', study.db.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_questionnaire_response_person_id_person'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['study_id'], ['study.id'], name=op.f('fk_questionnaire_response_study_id_study'), ondelete='CASCADE'),
@@ -51,33 +52,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_questionnaire_response_person_id'), ['person_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_questionnaire_response_study_id'), ['study_id'], unique=False)
 
-    op.create_table('questionnaire_item',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('study_id', sa.Integer(), nullable=False),
-    sa.Column('person_id', sa.Integer(), nullable=False),
-    sa.Column('response_id', sa.Integer(), nullable=False),
-    sa.Column('item', sa.String(length=64), nullable=False),
-    sa.Column('value', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_questionnaire_item_person_id_person'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['response_id'], ['questionnaire_response.id'], name=op.f('fk_questionnaire_item_response_id_questionnaire_response'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['study_id'], ['study.id'], name=op.f('fk_questionnaire_item_study_id_study'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_questionnaire_item')),
-    sa.UniqueConstraint('response_id', 'item', name=op.f('uq_questionnaire_item_response_id_item'))
-    )
-    with op.batch_alter_table('questionnaire_item', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_questionnaire_item_person_id'), ['person_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_questionnaire_item_response_id'), ['response_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_questionnaire_item_study_id'), ['study_id'], unique=False)
-
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('questionnaire_item', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_questionnaire_item_study_id'))
-        batch_op.drop_index(batch_op.f('ix_questionnaire_item_response_id'))
-        batch_op.drop_index(batch_op.f('ix_questionnaire_item_person_id'))
-
-    op.drop_table('questionnaire_item')
     with op.batch_alter_table('questionnaire_response', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_questionnaire_response_study_id'))
         batch_op.drop_index(batch_op.f('ix_questionnaire_response_person_id'))
