@@ -169,8 +169,10 @@ def score_instrument(
         frame["_row"] = np.arange(n)
         frames.append(frame)
     out = pd.concat(frames, ignore_index=True)
-    # Responses in input order, scales in definition order (a stable sort keeps the latter).
-    out = out.sort_values("_row", kind="stable").drop(columns="_row").reset_index(drop=True)
+    if len(frames) > 1:
+        # Responses in input order, scales in definition order (a stable sort keeps the latter).
+        out = out.sort_values("_row", kind="stable").reset_index(drop=True)
+    out = out.drop(columns="_row")
     return out[[*id_columns, *SCORE_COLUMNS]]
 
 
@@ -212,16 +214,13 @@ def _score_scale(
     any_code = ~np.isnan(low_code)
     all_missing = n_missing == k
     single_code = all_missing & any_code & (low_code == high_code) & (~np.isnan(coded)).all(axis=1)
-    reason = pd.Series(
-        "too many missing items (" + pd.Series(n_missing).astype(str) + f" of {k})",
-        dtype=object,
-    )
+    # One message per possible count of missing items, picked by index (no per-row strings).
+    messages = np.array([None] + [f"too many missing items ({m} of {k})" for m in range(1, k + 1)], dtype=object)
+    reason = messages[n_missing]
     reason[all_missing & ~any_code] = NOT_ANSWERED
     if single_code.any():
-        labels = pd.Series(low_code[single_code]).map(
-            {float(code): label for code, label in missing_codes.items()}
-        )
-        reason[single_code] = labels.to_numpy()
+        labels = {float(code): label for code, label in missing_codes.items()}
+        reason[single_code] = pd.Series(low_code[single_code]).map(labels).to_numpy(dtype=object)
     reason[ok] = None
     return score, reason
 
