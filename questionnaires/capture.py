@@ -79,6 +79,13 @@ def study_instruments(config: StudyConfig) -> dict[str, Instrument]:
             f"the study uses instruments without a definition: {', '.join(unknown)} "
             f"(shipped: {', '.join(sorted(shipped))})"
         )
+    for tp in config.timepoints:
+        extra = [i for i in tp.instruments if i not in config.instruments]
+        if extra:
+            raise BadInput(
+                f"timepoint {tp.code} lists instruments the study does not declare under "
+                f"instruments: {', '.join(extra)}"
+            )
     return {i: shipped[i] for i in config.instruments}
 
 
