@@ -196,10 +196,11 @@ def _validate(
     problems = _Problems(rows, list(frame.columns))
     columns = _column_map(list(frame.columns), instruments, problems)
 
-    filled = {col: (frame[col] != "").to_numpy() for col in columns}
-    any_item = np.zeros(len(frame), dtype=bool)
-    for f in filled.values():
-        any_item |= f
+    # All item cells as one matrix: every check below is one array operation over the file.
+    item_cols = list(columns)
+    raw = frame[item_cols].to_numpy(dtype=object).reshape(len(frame), len(item_cols))
+    filled = raw != ""
+    any_item = filled.any(axis=1)
     blank_row = (frame["completed_on"] == "").to_numpy() & ~any_item
     keep = ~blank_row
 
@@ -250,39 +251,61 @@ def _validate(
     problems.add(dup, "pseudonym", pseudonym,
                  "duplicate of row " + pd.Series(first).astype(str) + " (same pseudonym and timepoint)")
 
-    # Item cells: numbers on the item's scale or a declared missing code.
-    numeric: dict[str, pd.DataFrame] = {}
+    # Item cells: whole numbers on the item's scale or a declared missing code.
+    flat = pd.to_numeric(pd.Series(raw.ravel(), dtype=object).where(filled.ravel()), errors="coerce")
+    values = flat.to_numpy(dtype=float).reshape(raw.shape)
+    lows = np.empty(len(item_cols))
+    highs = np.empty(len(item_cols))
+    is_code = np.zeros(raw.shape, dtype=bool)
+    outside_reason = np.empty(len(item_cols), dtype=object)
+    for j, col in enumerate(item_cols):
+        inst = instruments[columns[col][0]]
+        scale = inst.item_scale(columns[col][1])
+        lows[j], highs[j] = scale.min, scale.max
+        codes = ", ".join(f"{c} {label}" for c, label in inst.missing_codes.items())
+        outside_reason[j] = f"outside the scale {scale.min}..{scale.max} and not a missing code" + (
+            f" ({codes})" if codes else ""
+        )
     for instrument_id, inst in instruments.items():
-        cols = [c for c, (i, _) in columns.items() if i == instrument_id]
-        if not cols:
+        js = [j for j, col in enumerate(item_cols) if columns[col][0] == instrument_id]
+        if js and inst.missing_codes:
+            is_code[:, js] = np.isin(values[:, js], list(inst.missing_codes))
+    is_num = ~np.isnan(values)
+    whole = is_num & (values == np.round(values))
+    valid = whole & (((values >= lows) & (values <= highs)) | is_code)
+    check = filled & keep[:, None]
+    col_names = np.array(item_cols, dtype=object)
+    for mask, reason in (
+        (check & ~is_num, "not a number"),
+        (check & is_num & ~whole, "not a whole number"),
+        (check & whole & ~valid, None),
+    ):
+        r, c = np.nonzero(mask)
+        if len(r):
+            problems.frames.append(
+                pd.DataFrame(
+                    {
+                        "row": rows[r],
+                        "column": col_names[c],
+                        "value": raw[r, c],
+                        "reason": outside_reason[c] if reason is None else reason,
+                    }
+                )
+            )
+
+    numeric: dict[str, pd.DataFrame] = {}
+    for instrument_id in instruments:
+        js = [j for j, col in enumerate(item_cols) if columns[col][0] == instrument_id]
+        if not js:
             continue
-        block = {}
-        codes = sorted(inst.missing_codes)
-        for col in cols:
-            raw = frame[col]
-            f = filled[col] & keep
-            num = pd.to_numeric(raw.where(raw != ""), errors="coerce")
-            is_num = num.notna().to_numpy()
-            whole = is_num & (num == num.round()).to_numpy()
-            scale = inst.item_scale(columns[col][1])
-            valid = whole & (num.between(scale.min, scale.max) | num.isin(codes)).to_numpy()
-            problems.add(f & ~is_num, col, raw, "not a number")
-            problems.add(f & is_num & ~whole, col, raw, "not a whole number")
-            code_text = ", ".join(f"{c} {label}" for c, label in inst.missing_codes.items())
-            problems.add(f & whole & ~valid, col, raw,
-                         f"outside the scale {scale.min}..{scale.max} and not a missing code"
-                         + (f" ({code_text})" if code_text else ""))
-            block[col] = num
-        block_df = pd.DataFrame(block)
-        numeric[instrument_id] = block_df
+        numeric[instrument_id] = pd.DataFrame(values[:, js], columns=col_names[js].tolist())
         # Only instruments scheduled at the row's timepoint may be answered.
-        answered = np.column_stack([filled[c] for c in cols]).any(axis=1) & keep
+        answered = filled[:, js].any(axis=1) & keep
         scheduled_at = [t.code for t in config.timepoints if instrument_id in t.instruments]
         unscheduled = answered & tp_known & ~timepoint.isin(scheduled_at).to_numpy()
         if unscheduled.any():
-            first_col = np.array(cols, dtype=object)[np.column_stack([filled[c] for c in cols]).argmax(axis=1)]
-            first_val = frame[cols].to_numpy(dtype=object)[np.arange(len(frame)), np.column_stack([filled[c] for c in cols]).argmax(axis=1)]
-            problems.add(unscheduled, first_col, first_val,
+            first = np.array(js)[filled[:, js].argmax(axis=1)]
+            problems.add(unscheduled, col_names[first], raw[np.arange(len(frame)), first],
                          f"{instrument_id} is not scheduled at timepoint " + timepoint.astype(str))
 
     problems.raise_if_any(source)
@@ -290,7 +313,7 @@ def _validate(
         person_id=pseudonym[keep].map(people["person_id"]).astype("int64"),
         completed=completed[keep].dt.date,
     )
-    numeric = {k: v.loc[keep] for k, v in numeric.items()}
+    numeric = {k: v.loc[keep].reset_index(drop=True) for k, v in numeric.items()}
     return kept, columns, numeric
 
 
