@@ -3,7 +3,8 @@
 Each participant has a latent recovery/well-being factor that persists over time (so the
 instruments correlate with each other and with themselves over time), plus an
 instrument-specific part. Item answers are the latent value on the item's scale plus noise,
-rounded and clipped. Drop-out rises over time, a few answers come late (outside the window),
+rounded and clipped. Drop-out rises over time and is more likely for people faring worse
+(missing at random given earlier scores), a few answers come late (outside the window),
 a few items are left empty or carry missing codes, and WSAS's work item is "not asked" for
 people without work.
 
@@ -89,7 +90,9 @@ def questionnaires(ctx: DemoContext) -> list[str]:
         if k > 0:
             # Persistence of the latent factor with a small improvement in everyone.
             latent = 0.75 * latent + np.sqrt(1 - 0.75**2) * rng.normal(0.0, 1.0, n) + 0.1
-        in_study &= rng.random(n) >= DROP_OUT.get(tp.code, 0.15)
+        # People faring worse drop out more often (missing at random given earlier scores).
+        p_drop = DROP_OUT.get(tp.code, 0.15) * 2 / (1 + np.exp(0.6 * latent))
+        in_study &= rng.random(n) >= p_drop
         anchors = {
             "consent": consent,
             "screening": pd.to_datetime(people["screening"]),
@@ -103,6 +106,8 @@ def questionnaires(ctx: DemoContext) -> list[str]:
         if not answering.any():
             continue
         completed = _completion_dates(rng, anchor, tp, consent, n)
+        withdrawn = pd.to_datetime(people["withdrawn_on"])
+        answering &= ~(completed > withdrawn).to_numpy()  # nobody answers after withdrawing
         frame = pd.DataFrame(
             {
                 "pseudonym": people["pseudonym"],
