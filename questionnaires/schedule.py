@@ -97,9 +97,9 @@ def compute_schedule(
                 "instrument": i,
                 "anchor_1": t.anchor,
                 "anchor_2": t.fallback_anchor,
-                "offset": pd.Timedelta(days=7 * t.offset_weeks),
-                "before": pd.Timedelta(days=7 * t.window_before_weeks),
-                "after": pd.Timedelta(days=7 * t.window_after_weeks),
+                "offset": 7.0 * t.offset_weeks,
+                "before": 7.0 * t.window_before_weeks,
+                "after": 7.0 * t.window_after_weeks,
                 "order": k,
             }
             for k, t in enumerate(timepoints)
@@ -107,6 +107,8 @@ def compute_schedule(
         ],
         columns=["timepoint", "instrument", "anchor_1", "anchor_2", "offset", "before", "after", "order"],
     )
+    for col in ("offset", "before", "after"):  # days → timedeltas (typed even when empty)
+        plan[col] = pd.to_timedelta(plan[col].astype(float), unit="D")
     people = participants.copy()
     for col in ANCHORS:
         people[col] = pd.to_datetime(people[col])
@@ -124,7 +126,7 @@ def compute_schedule(
     second[has_fallback] = anchor_values[rows[has_fallback], fallback_idx[has_fallback].astype(int).to_numpy()]
     use_first = ~np.isnat(first)
     grid["anchor"] = np.where(use_first, grid["anchor_1"], np.where(~np.isnat(second), grid["anchor_2"], None))
-    anchor_date = pd.Series(np.where(use_first, first, second), index=grid.index)
+    anchor_date = pd.Series(np.where(use_first, first, second), index=grid.index, dtype="datetime64[ns]")
     due = anchor_date + grid["offset"]
     start, end = due - grid["before"], due + grid["after"]
 

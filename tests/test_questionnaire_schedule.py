@@ -103,3 +103,10 @@ def test_study_schedule_reads_allocation_dates(study_db):
     assert post.loc["P1", "due_on"] == D(2025, 12, 10) and post.loc["P1", "status"] == "due"
     assert post.loc["P2", "status"] == "not_scheduled"
     assert set(sched["timepoint"]) == {"baseline", "post", "followup"}
+
+
+def test_empty_inputs_give_an_empty_schedule_with_its_columns():
+    empty = pd.DataFrame(columns=["pseudonym", "timepoint", "instrument", "completed_on"])
+    no_people = _people().iloc[:0]
+    assert list(compute_schedule(no_people, TIMEPOINTS, empty, today=D(2025, 1, 1)).columns) == SCHEDULE_COLUMNS
+    assert compute_schedule(_people(), [], empty, today=D(2025, 1, 1)).empty
