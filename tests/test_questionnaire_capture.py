@@ -181,3 +181,21 @@ def test_a_definition_with_data_is_versioned_not_changed(people_db):
     # P2 (version 1.0, prorating allowed) scored; P3 (version 1.1, no prorating) missing.
     assert raw.loc[("P2", "baseline"), "version"] == "1.0" and raw.loc[("P2", "baseline"), "score"] == 15
     assert raw.loc[("P3", "baseline"), "version"] == "1.1" and np.isnan(raw.loc[("P3", "baseline"), "score"])
+
+
+@pytest.mark.parametrize(
+    ("instrument", "values", "message"),
+    [
+        ("eq5d", {"1": 1}, "unknown instrument 'eq5d'"),
+        ("ucla3", {"4": 1}, "ucla3 has no item(s) 4"),
+        ("ucla3", {"1": None, "2": None}, "no item of ucla3 was answered"),
+    ],
+)
+def test_single_response_api_bad_input(people_db, instrument, values, message):
+    from study.errors import BadInput
+
+    with pytest.raises(BadInput, match=message.replace("(", r"\(").replace(")", r"\)")):
+        with unit_of_work(people_db, ACTOR) as s:
+            record_response(s, get_study(s), "P1", "baseline", instrument, dt.date(2025, 9, 2), values)
+    with read_session(people_db) as s:
+        assert s.scalar(select(func.count()).select_from(QuestionnaireResponse)) == 0
