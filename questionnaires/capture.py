@@ -191,7 +191,7 @@ def _validate(
     duplicated_cols = frame.columns[frame.columns.duplicated()].tolist()
     if duplicated_cols:
         raise BadInput(f"{source}: column(s) {', '.join(duplicated_cols)} appear more than once")
-    frame = frame.fillna("").astype(str).apply(lambda col: col.str.strip())
+    frame = frame.reset_index(drop=True).fillna("").astype(str).apply(lambda col: col.str.strip())
     rows = np.arange(len(frame)) + 2  # spreadsheet rows: the header is row 1
     problems = _Problems(rows, list(frame.columns))
     columns = _column_map(list(frame.columns), instruments, problems)
