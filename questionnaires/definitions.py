@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 import warnings
 from importlib import resources
 from pathlib import Path
@@ -305,8 +306,6 @@ class _KeyedError(ValueError):
 
 
 def _valid_id(name: str) -> bool:
-    import re
-
     return re.match(_ID, name) is not None
 
 
