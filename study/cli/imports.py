@@ -1,4 +1,4 @@
-"""``peerstudy import``: load files of study data (transactional, idempotent)."""
+"""``peerstudy import …`` commands for people (the ``import`` group is wired in study/cli/__init__.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,7 @@ import typer
 
 from study.cli.common import DbOpt, StudyOpt, cli_actor, open_db
 
-app = typer.Typer(help="Import study data from CSV files (all or nothing, idempotent).", no_args_is_help=True)
 
-
-@app.command("participants")
 def participants(
     file: Annotated[Path, typer.Argument(help="CSV: pseudonym,site,role,birth_date,municipality,"
                                          "screened_on,consent_on,exclusions + stratification columns.")],

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Optional
 
 from pydantic import Field
 
 from study.config.base import ConfigModel
 
-__all__ = ["TimepointConfig"]
+__all__ = ["ANCHORS", "TimepointConfig"]
+
+Anchor = Literal["screening", "consent", "randomisation", "group_start"]
+#: The dates a timepoint can be anchored to.
+ANCHORS: tuple[str, ...] = ("screening", "consent", "randomisation", "group_start")
 
 
 class TimepointConfig(ConfigModel):
@@ -16,11 +20,15 @@ class TimepointConfig(ConfigModel):
 
     Due date = anchor date + ``offset_weeks``; an answer is inside the window when it lies
     between ``window_before_weeks`` before and ``window_after_weeks`` after the due date.
+    ``fallback_anchor`` is used for people without a date for ``anchor`` (pilot participants
+    are never randomised, so their post assessment can hang on their group's start); without
+    one, such people are not scheduled for the timepoint.
     """
 
     code: str
     label: str
-    anchor: Literal["screening", "consent", "randomisation", "group_start"] = "consent"
+    anchor: Anchor = "consent"
+    fallback_anchor: Optional[Anchor] = None
     offset_weeks: float = 0
     window_before_weeks: float = Field(default=2, ge=0)
     window_after_weeks: float = Field(default=2, ge=0)

@@ -16,13 +16,14 @@ from sqlalchemy import Engine
 from study.demo.allocation import allocation
 from study.demo.context import DemoContext
 from study.demo.people import people_and_groups
+from study.demo.questionnaires import questionnaires
 
 __all__ = ["DEMO_ACTOR", "STEPS", "build_demo"]
 
 DEMO_ACTOR = "demo"
 
 #: Steps of the demo, in order; each takes the context and returns summary lines.
-STEPS: list[Callable[[DemoContext], list[str]]] = [people_and_groups, allocation]
+STEPS: list[Callable[[DemoContext], list[str]]] = [people_and_groups, allocation, questionnaires]
 
 
 def build_demo(engine: Engine, participants: int = 296, seed: int = 2026) -> list[str]:

@@ -4,6 +4,7 @@ from study.db.models.allocation import Allocation
 from study.db.models.audit import AuditEvent
 from study.db.models.groups import Attendance, CourseGroup, GroupLeader, GroupMember, GroupSession
 from study.db.models.people import Enrolment, Person, PersonAttribute, PersonIdentity
+from study.db.models.questionnaires import InstrumentVersion, QuestionnaireResponse
 from study.db.models.randomisation import (
     AllocationCounter,
     AllocationDisclosure,
@@ -25,9 +26,11 @@ __all__ = [
     "GroupLeader",
     "GroupMember",
     "GroupSession",
+    "InstrumentVersion",
     "Person",
     "PersonAttribute",
     "PersonIdentity",
+    "QuestionnaireResponse",
     "RandomisationSecret",
     "Site",
     "Study",

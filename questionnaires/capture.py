@@ -1,0 +1,483 @@
+"""Capture of questionnaire answers: the wide CSV import and single responses (entry form).
+
+The file format is one row per participant × timepoint::
+
+    pseudonym,timepoint,completed_on,who5_1,...,who5_5,qpr15_1,...
+
+Item cells hold the answer, a declared missing code (e.g. ``-9``) or nothing (not answered).
+A row whose items of an instrument are all empty is not a response to that instrument. A row
+with neither a date nor any answer (an unfilled line of a template) is skipped.
+
+The import is one transaction: every cell is checked first (vectorised over the whole file),
+and any problem rejects the file with a list of every bad cell (row, column, value, reason);
+nothing is written. Re-importing the same file changes nothing; a changed value of an existing
+response is an update, so the audit trail keeps the old value as a correction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from questionnaires.definitions import Instrument, shipped_instruments
+from questionnaires.versions import ensure_version
+from study.config import StudyConfig
+from study.db.models import Enrolment, Person, QuestionnaireResponse, Study
+from study.errors import BadInput, RowErrors, RowProblem
+from study.studies import config_of
+
+__all__ = [
+    "ID_COLUMNS",
+    "ImportSummary",
+    "encode_item_values",
+    "import_questionnaires",
+    "read_questionnaire_csv",
+    "record_response",
+    "study_instruments",
+]
+
+#: The leading columns of a questionnaire file (a contract).
+ID_COLUMNS = ["pseudonym", "timepoint", "completed_on"]
+#: Responses written per flush: large enough for bulk inserts, small enough for memory.
+FLUSH_EVERY = 2000
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What an import did: counts of rows and responses."""
+
+    rows: int
+    skipped_rows: int
+    responses_created: int
+    responses_corrected: int
+    values_changed: int
+    responses_unchanged: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.rows} rows: {self.responses_created} responses created, "
+            f"{self.responses_corrected} corrected ({self.values_changed} values changed), "
+            f"{self.responses_unchanged} unchanged, {self.skipped_rows} empty rows skipped"
+        )
+
+
+def study_instruments(config: StudyConfig) -> dict[str, Instrument]:
+    """The shipped definitions of the instruments a study uses (``instruments`` in its config)."""
+    shipped = shipped_instruments()
+    unknown = [i for i in config.instruments if i not in shipped]
+    if unknown:
+        raise BadInput(
+            f"the study uses instruments without a definition: {', '.join(unknown)} "
+            f"(shipped: {', '.join(sorted(shipped))})"
+        )
+    for tp in config.timepoints:
+        extra = [i for i in tp.instruments if i not in config.instruments]
+        if extra:
+            raise BadInput(
+                f"timepoint {tp.code} lists instruments the study does not declare under "
+                f"instruments: {', '.join(extra)}"
+            )
+    return {i: shipped[i] for i in config.instruments}
+
+
+def read_questionnaire_csv(path: str | Path) -> pd.DataFrame:
+    """Read a questionnaire CSV as text (every cell a string, empty cells ``""``)."""
+    try:
+        return pd.read_csv(
+            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True
+        )
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise BadInput(f"{path}: cannot read the file: {exc}") from None
+
+
+# --- validation ------------------------------------------------------------------------------
+class _Problems:
+    """Collects bad cells as frames (vectorised) and raises them all at once."""
+
+    def __init__(self, rows: np.ndarray, order: list[str]):
+        self.rows = rows
+        self.order = {c: i for i, c in enumerate(order)}
+        self.frames: list[pd.DataFrame] = []
+
+    def add(self, mask, column, values, reason) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        values = np.asarray(values, dtype=object)
+        reasons = np.asarray(reason, dtype=object)
+        self.frames.append(
+            pd.DataFrame(
+                {
+                    "row": self.rows[mask],
+                    "column": np.asarray(column, dtype=object)[mask] if np.ndim(column) else column,
+                    "value": values[mask],
+                    "reason": reasons[mask] if reasons.ndim else reason,
+                }
+            )
+        )
+
+    def raise_if_any(self, source: str) -> None:
+        if not self.frames:
+            return
+        df = pd.concat(self.frames, ignore_index=True)
+        df["_col"] = df["column"].map(self.order).fillna(-1)
+        df = df.sort_values(["row", "_col"], kind="stable")
+        raise RowErrors(
+            source,
+            [
+                RowProblem(int(r), str(c), str(v), str(why))
+                for r, c, v, why in df[["row", "column", "value", "reason"]].itertuples(index=False)
+            ],
+        )
+
+
+def _column_map(
+    columns: list[str], instruments: Mapping[str, Instrument], problems: _Problems
+) -> dict[str, tuple[str, str]]:
+    """Map item columns to (instrument, item); unknown columns are problems of the header."""
+    mapping: dict[str, tuple[str, str]] = {}
+    for col in columns:
+        if col in ID_COLUMNS:
+            continue
+        instrument_id, _, item = col.rpartition("_")
+        inst = instruments.get(instrument_id)
+        if inst is None:
+            reason = (
+                f"unknown instrument column (instruments of this study: {', '.join(instruments)})"
+            )
+        elif item not in inst.item_ids:
+            reason = f"{instrument_id} has no item {item!r} (items {', '.join(inst.item_ids)})"
+        else:
+            mapping[col] = (instrument_id, item)
+            continue
+        problems.frames.append(pd.DataFrame({"row": [1], "column": [col], "value": [col], "reason": [reason]}))
+    return mapping
+
+
+def _participants(session: Session, study: Study) -> pd.DataFrame:
+    rows = session.execute(
+        select(Person.pseudonym, Person.id, Person.role, Enrolment.consent_on)
+        .outerjoin(Enrolment, Enrolment.person_id == Person.id)
+        .where(Person.study_id == study.id)
+    ).all()
+    return pd.DataFrame(rows, columns=["pseudonym", "person_id", "role", "consent_on"]).set_index(
+        "pseudonym"
+    )
+
+
+def _validate(
+    session: Session,
+    study: Study,
+    frame: pd.DataFrame,
+    instruments: Mapping[str, Instrument],
+    source: str,
+    today: Optional[dt.date],
+) -> tuple[pd.DataFrame, dict[str, tuple[str, str]], dict[str, pd.DataFrame]]:
+    """Check every cell; return the kept rows, the column map and numeric item blocks."""
+    config = config_of(study)
+    missing = [c for c in ID_COLUMNS if c not in frame.columns]
+    if missing:
+        raise BadInput(f"{source}: missing column(s) {', '.join(missing)}; a questionnaire file "
+                       f"starts with {','.join(ID_COLUMNS)}")
+    duplicated_cols = frame.columns[frame.columns.duplicated()].tolist()
+    if duplicated_cols:
+        raise BadInput(f"{source}: column(s) {', '.join(duplicated_cols)} appear more than once")
+    frame = frame.reset_index(drop=True).fillna("").astype(str).apply(lambda col: col.str.strip())
+    rows = np.arange(len(frame)) + 2  # spreadsheet rows: the header is row 1
+    problems = _Problems(rows, list(frame.columns))
+    columns = _column_map(list(frame.columns), instruments, problems)
+
+    # All item cells as one matrix: every check below is one array operation over the file.
+    item_cols = list(columns)
+    raw = frame[item_cols].to_numpy(dtype=object).reshape(len(frame), len(item_cols))
+    filled = raw != ""
+    any_item = filled.any(axis=1)
+    blank_row = (frame["completed_on"] == "").to_numpy() & ~any_item
+    keep = ~blank_row
+
+    # People: known pseudonym, a participant, with consent.
+    people = _participants(session, study)
+    pseudonym = frame["pseudonym"]
+    known = pseudonym.isin(people.index).to_numpy()
+    problems.add(keep & (pseudonym == "").to_numpy(), "pseudonym", pseudonym, "required")
+    problems.add(keep & ~known & (pseudonym != "").to_numpy(), "pseudonym", pseudonym,
+                 f"unknown pseudonym in study {study.code}")
+    role = pseudonym.map(people["role"]).to_numpy(dtype=object)
+    problems.add(keep & known & (role != "participant"), "pseudonym", pseudonym,
+                 "not a participant: " + pd.Series(role).astype(str))
+
+    # Timepoints.
+    timepoint = frame["timepoint"]
+    tp_codes = [t.code for t in config.timepoints]
+    tp_known = timepoint.isin(tp_codes).to_numpy()
+    problems.add(keep & ~tp_known, "timepoint", timepoint,
+                 f"unknown timepoint (timepoints: {', '.join(tp_codes)})")
+
+    # Dates: ISO, not in the future, not before consent.
+    completed = pd.to_datetime(frame["completed_on"], format="%Y-%m-%d", errors="coerce")
+    date_ok = completed.notna().to_numpy()
+    empty_date = (frame["completed_on"] == "").to_numpy()
+    problems.add(keep & empty_date, "completed_on", frame["completed_on"], "required")
+    problems.add(keep & ~empty_date & ~date_ok, "completed_on", frame["completed_on"],
+                 "not a date (YYYY-MM-DD)")
+    if today is not None:
+        problems.add(keep & date_ok & (completed > pd.Timestamp(today)).to_numpy(), "completed_on",
+                     frame["completed_on"], f"in the future (today is {today.isoformat()})")
+    consent = pd.to_datetime(pseudonym.map(people["consent_on"]), errors="coerce")
+    participant = keep & known & (role == "participant")
+    problems.add(participant & consent.isna().to_numpy(), "completed_on", frame["completed_on"],
+                 "the participant has no recorded consent")
+    before = participant & date_ok & (completed < consent).fillna(False).to_numpy(dtype=bool)
+    problems.add(before, "completed_on", frame["completed_on"],
+                 "before the participant's consent (" + consent.dt.strftime("%Y-%m-%d").fillna("") + ")")
+
+    # Duplicates of participant × timepoint within the file.
+    key = pseudonym + "\x1f" + timepoint
+    kept_keys = key[keep]
+    dup = np.zeros(len(frame), dtype=bool)
+    dup[keep] = kept_keys.duplicated(keep="first").to_numpy()
+    first_row = pd.Series(rows[keep], index=kept_keys.index).groupby(kept_keys).transform("first")
+    first = np.zeros(len(frame), dtype=np.int64)
+    first[keep] = first_row.to_numpy()
+    problems.add(dup, "pseudonym", pseudonym,
+                 "duplicate of row " + pd.Series(first).astype(str) + " (same pseudonym and timepoint)")
+
+    # Item cells: whole numbers on the item's scale or a declared missing code.
+    flat = pd.to_numeric(pd.Series(raw.ravel(), dtype=object).where(filled.ravel()), errors="coerce")
+    values = flat.to_numpy(dtype=float).reshape(raw.shape)
+    lows = np.empty(len(item_cols))
+    highs = np.empty(len(item_cols))
+    is_code = np.zeros(raw.shape, dtype=bool)
+    outside_reason = np.empty(len(item_cols), dtype=object)
+    for j, col in enumerate(item_cols):
+        inst = instruments[columns[col][0]]
+        scale = inst.item_scale(columns[col][1])
+        lows[j], highs[j] = scale.min, scale.max
+        codes = ", ".join(f"{c} {label}" for c, label in inst.missing_codes.items())
+        outside_reason[j] = f"outside the scale {scale.min}..{scale.max} and not a missing code" + (
+            f" ({codes})" if codes else ""
+        )
+    for instrument_id, inst in instruments.items():
+        js = [j for j, col in enumerate(item_cols) if columns[col][0] == instrument_id]
+        if js and inst.missing_codes:
+            is_code[:, js] = np.isin(values[:, js], list(inst.missing_codes))
+    is_num = ~np.isnan(values)
+    whole = is_num & (values == np.round(values))
+    valid = whole & (((values >= lows) & (values <= highs)) | is_code)
+    check = filled & keep[:, None]
+    col_names = np.array(item_cols, dtype=object)
+    for mask, reason in (
+        (check & ~is_num, "not a number"),
+        (check & is_num & ~whole, "not a whole number"),
+        (check & whole & ~valid, None),
+    ):
+        r, c = np.nonzero(mask)
+        if len(r):
+            problems.frames.append(
+                pd.DataFrame(
+                    {
+                        "row": rows[r],
+                        "column": col_names[c],
+                        "value": raw[r, c],
+                        "reason": outside_reason[c] if reason is None else reason,
+                    }
+                )
+            )
+
+    numeric: dict[str, pd.DataFrame] = {}
+    for instrument_id in instruments:
+        js = [j for j, col in enumerate(item_cols) if columns[col][0] == instrument_id]
+        if not js:
+            continue
+        numeric[instrument_id] = pd.DataFrame(values[:, js], columns=col_names[js].tolist())
+        # Only instruments scheduled at the row's timepoint may be answered.
+        answered = filled[:, js].any(axis=1) & keep
+        scheduled_at = [t.code for t in config.timepoints if instrument_id in t.instruments]
+        unscheduled = answered & tp_known & ~timepoint.isin(scheduled_at).to_numpy()
+        if unscheduled.any():
+            first = np.array(js)[filled[:, js].argmax(axis=1)]
+            problems.add(unscheduled, col_names[first], raw[np.arange(len(frame)), first],
+                         f"{instrument_id} is not scheduled at timepoint " + timepoint.astype(str))
+
+    problems.raise_if_any(source)
+    kept = frame.loc[keep].assign(
+        person_id=pseudonym[keep].map(people["person_id"]).astype("int64"),
+        completed=completed[keep].dt.date,
+    )
+    numeric = {k: v.loc[keep].reset_index(drop=True) for k, v in numeric.items()}
+    return kept, columns, numeric
+
+
+# --- writing ---------------------------------------------------------------------------------
+def import_questionnaires(
+    session: Session,
+    study: Study,
+    frame: pd.DataFrame,
+    *,
+    source: str = "questionnaires",
+    today: Optional[dt.date] = None,
+    instruments: Optional[Mapping[str, Instrument]] = None,
+) -> ImportSummary:
+    """Validate and store a wide questionnaire table (see the module docstring).
+
+    Parameters
+    ----------
+    session
+        A session of :func:`study.db.unit_of_work` (its actor and reason go to the audit trail).
+    frame
+        The file as text: columns ``pseudonym, timepoint, completed_on`` and item columns
+        ``<instrument>_<item>``.
+    source
+        Name of the file, used in error messages.
+    today
+        Dates after ``today`` are refused; ``None`` skips that check.
+    instruments
+        Definitions that replace the shipped ones of the same id (e.g. a new version the
+        study supplies); the study's other instruments keep their shipped definitions.
+
+    Raises
+    ------
+    RowErrors
+        Listing every bad cell; nothing was written.
+    NotAllowed
+        When a definition with data was changed without a new version.
+    """
+    instruments = {**study_instruments(config_of(study)), **(instruments or {})}
+    kept, columns, numeric = _validate(session, study, frame, instruments, source, today)
+    skipped = len(frame) - len(kept)
+    created = corrected = changed_values = unchanged = 0
+    if kept.empty:
+        return ImportSummary(len(frame), skipped, 0, 0, 0, 0)
+
+    existing = {
+        (r.person_id, r.timepoint, r.instrument): r
+        for r in session.scalars(
+            select(QuestionnaireResponse).where(
+                QuestionnaireResponse.study_id == study.id,
+                QuestionnaireResponse.instrument.in_(list(numeric)),
+                QuestionnaireResponse.timepoint.in_(kept["timepoint"].unique().tolist()),
+            )
+        )
+    }
+    pending: list[QuestionnaireResponse] = []
+    person_ids = kept["person_id"].to_numpy()
+    timepoints = kept["timepoint"].to_numpy(dtype=object)
+    dates = kept["completed"].to_numpy(dtype=object)
+    for instrument_id, block in numeric.items():
+        inst = instruments[instrument_id]
+        cols = [c for c in inst.columns if c in block.columns]
+        item_ids = [columns[c][1] for c in cols]
+        matrix = block[cols].to_numpy(dtype=float)
+        answered = ~np.isnan(matrix).all(axis=1)
+        if not answered.any():
+            continue
+        version = ensure_version(session, study, inst).version
+        # Object cells: int answers/codes, None for empty (JSON null).
+        values = np.where(np.isnan(matrix), None, np.nan_to_num(matrix).astype(np.int64).astype(object))
+        for k in np.flatnonzero(answered):
+            person_id, timepoint, completed_on = int(person_ids[k]), str(timepoints[k]), dates[k]
+            given = {i: (None if v is None else int(v)) for i, v in zip(item_ids, values[k])}
+            response = existing.get((person_id, timepoint, instrument_id))
+            if response is None:
+                pending.append(
+                    QuestionnaireResponse(
+                        study_id=study.id,
+                        person_id=person_id,
+                        timepoint=timepoint,
+                        instrument=instrument_id,
+                        version=version,
+                        completed_on=completed_on,
+                        item_values=encode_item_values(inst, given),
+                    )
+                )
+                created += 1
+                if len(pending) >= FLUSH_EVERY:
+                    session.add_all(pending)
+                    session.flush()
+                    pending = []
+                continue
+            n_changed = _correct(inst, response, given, completed_on)
+            if n_changed:
+                corrected += 1
+                changed_values += n_changed
+            else:
+                unchanged += 1
+    session.add_all(pending)
+    session.flush()
+    return ImportSummary(len(frame), skipped, created, corrected, changed_values, unchanged)
+
+
+def encode_item_values(instrument: Instrument, values: Mapping[str, Optional[int]]) -> str:
+    """Item values as stored: compact JSON in the definition's item order, ``null`` for an
+    item not answered (or not in ``values``)."""
+    return json.dumps({i: values.get(i) for i in instrument.item_ids}, separators=(",", ":"))
+
+
+def _correct(inst: Instrument, response: QuestionnaireResponse, given, completed_on) -> int:
+    """Apply changed values to an existing response (one audited update of the JSON, whose
+    old value keeps the previous answers); items absent from the input keep their value.
+    Returns the number of changed values (the date counts as one)."""
+    stored = json.loads(response.item_values)
+    merged = {**stored, **given}
+    changed = sum(stored.get(i) != v for i, v in given.items())
+    if changed:
+        response.item_values = encode_item_values(inst, merged)
+    if response.completed_on != completed_on:
+        response.completed_on = completed_on
+        changed += 1
+    return changed
+
+
+def record_response(
+    session: Session,
+    study: Study,
+    pseudonym: str,
+    timepoint: str,
+    instrument: str,
+    completed_on: dt.date,
+    values: Mapping[str, Optional[int]],
+    *,
+    today: Optional[dt.date] = None,
+) -> QuestionnaireResponse:
+    """Record (or correct) one participant's answers to one instrument — the entry form's API.
+
+    ``values`` maps item id → answer, missing code or ``None`` (not answered); items left out
+    are not answered. The same checks as the CSV import apply (a problem raises
+    :class:`~study.errors.RowErrors` naming the item column); a changed value of an existing
+    response is an audited correction. Items left out of ``values`` count as not answered
+    (for a correction: all items of the form are given, so an emptied item becomes empty).
+    """
+    instruments = study_instruments(config_of(study))
+    inst = instruments.get(instrument)
+    if inst is None:
+        raise BadInput(f"unknown instrument {instrument!r}; instruments: {', '.join(instruments)}")
+    unknown = sorted(set(values) - set(inst.item_ids))
+    if unknown:
+        raise BadInput(f"{instrument} has no item(s) {', '.join(unknown)}")
+    if all(values.get(i) is None for i in inst.item_ids):
+        raise BadInput(f"no item of {instrument} was answered")
+    row = {"pseudonym": pseudonym, "timepoint": timepoint, "completed_on": completed_on.isoformat()}
+    row.update({inst.column(i): "" if values.get(i) is None else str(values[i]) for i in inst.item_ids})
+    import_questionnaires(
+        session, study, pd.DataFrame([row]), source="entry form", today=today,
+        instruments={instrument: inst},
+    )
+    return session.scalar(
+        select(QuestionnaireResponse)
+        .join(Person, Person.id == QuestionnaireResponse.person_id)
+        .where(
+            Person.study_id == study.id,
+            Person.pseudonym == pseudonym,
+            QuestionnaireResponse.timepoint == timepoint,
+            QuestionnaireResponse.instrument == instrument,
+        )
+    )

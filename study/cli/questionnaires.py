@@ -1,0 +1,167 @@
+"""Questionnaire commands: import, template, scores, schedule and the instrument list.
+
+``peerstudy import questionnaires FILE.csv``, ``peerstudy template questionnaires --timepoint
+T``, ``peerstudy scores`` and ``peerstudy questionnaires schedule|instruments``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from study.cli.common import DbOpt, StudyOpt, cli_actor, echo_table, open_db
+
+__all__ = ["import_questionnaires_cmd", "questionnaires_app", "scores", "template_questionnaires"]
+
+questionnaires_app = typer.Typer(help="Questionnaire schedule and instruments.", no_args_is_help=True)
+
+TodayOpt = Annotated[
+    Optional[dt.datetime],
+    typer.Option("--today", formats=["%Y-%m-%d"], help="Reference date [default: today]."),
+]
+
+
+def _today(value: Optional[dt.datetime]) -> dt.date:
+    return value.date() if value is not None else dt.date.today()
+
+
+def import_questionnaires_cmd(
+    file: Annotated[Path, typer.Argument(help="Wide CSV: pseudonym,timepoint,completed_on,<instrument>_<item>...")],
+    reason: Annotated[
+        Optional[str], typer.Option(help="Why (kept in the audit trail with corrections).")
+    ] = None,
+    db: DbOpt = None,
+    study: StudyOpt = None,
+) -> None:
+    """Import questionnaire answers; any bad cell rejects the whole file (nothing written)."""
+    from questionnaires.capture import import_questionnaires, read_questionnaire_csv
+    from study.db import unit_of_work
+    from study.studies import get_study
+
+    frame = read_questionnaire_csv(file)
+    engine = open_db(db)
+    with unit_of_work(engine, cli_actor(), reason=reason or f"import questionnaires {file.name}") as session:
+        summary = import_questionnaires(
+            session, get_study(session, study), frame, source=str(file), today=dt.date.today()
+        )
+    typer.echo(f"{file}: {summary}")
+
+
+def template_questionnaires(
+    timepoint: Annotated[str, typer.Option("--timepoint", help="Timepoint code, e.g. post.")],
+    out: Annotated[
+        Optional[Path], typer.Option("--out", help="CSV to write [default: questionnaires_<timepoint>.csv].")
+    ] = None,
+    include_not_yet_due: Annotated[
+        bool, typer.Option("--include-not-yet-due", help="Also list participants not yet due.")
+    ] = False,
+    today: TodayOpt = None,
+    db: DbOpt = None,
+    study: StudyOpt = None,
+) -> None:
+    """Write an empty questionnaire CSV for the participants due (or overdue) at a timepoint."""
+    from questionnaires.templates import questionnaire_template
+    from study.db import read_session
+    from study.studies import get_study
+
+    engine = open_db(db)
+    with read_session(engine) as session:
+        frame = questionnaire_template(
+            session, get_study(session, study), timepoint, _today(today),
+            include_not_yet_due=include_not_yet_due,
+        )
+    path = out or Path(f"questionnaires_{timepoint}.csv")
+    frame.to_csv(path, index=False)
+    typer.echo(f"{path}: {len(frame)} participants, {len(frame.columns) - 3} item columns")
+
+
+def scores(
+    instrument: Annotated[Optional[str], typer.Option("--instrument", help="Instrument id, e.g. qpr15.")] = None,
+    timepoint: Annotated[Optional[str], typer.Option("--timepoint", help="Timepoint code.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Write CSV here instead of printing.")] = None,
+    db: DbOpt = None,
+    study: StudyOpt = None,
+) -> None:
+    """Scored questionnaires, long format:
+    pseudonym,timepoint,instrument,version,scale,score,band,missing_reason."""
+    from questionnaires.store import load_scores
+    from study.db import read_session
+    from study.studies import config_of, get_study
+
+    engine = open_db(db)
+    with read_session(engine) as session:
+        st = get_study(session, study)
+        config = config_of(st)
+        if instrument is not None and instrument not in config.instruments:
+            from study.errors import BadInput
+
+            raise BadInput(f"unknown instrument {instrument!r}; instruments: {', '.join(config.instruments)}")
+        codes = [t.code for t in config.timepoints]
+        if timepoint is not None and timepoint not in codes:
+            from study.errors import BadInput
+
+            raise BadInput(f"unknown timepoint {timepoint!r}; timepoints: {', '.join(codes)}")
+        table = load_scores(session, st, instrument=instrument, timepoint=timepoint)
+    table = table.drop(columns="completed_on")
+    if out is not None:
+        table.to_csv(out, index=False)
+        typer.echo(f"{out}: {len(table)} scores")
+    else:
+        typer.echo(table.to_csv(index=False), nl=False)
+
+
+@questionnaires_app.command("schedule")
+def schedule(
+    timepoint: Annotated[Optional[str], typer.Option("--timepoint", help="Only this timepoint.")] = None,
+    status: Annotated[
+        Optional[str], typer.Option("--status", help="Only this status, e.g. overdue or due.")
+    ] = None,
+    summary: Annotated[bool, typer.Option("--summary", help="Counts per timepoint and status.")] = False,
+    today: TodayOpt = None,
+    db: DbOpt = None,
+    study: StudyOpt = None,
+) -> None:
+    """What each participant is due to answer, what is overdue, complete or late."""
+    from questionnaires.schedule import study_schedule
+    from study.db import read_session
+    from study.studies import get_study
+
+    engine = open_db(db)
+    with read_session(engine) as session:
+        table = study_schedule(session, get_study(session, study), _today(today))
+    if timepoint is not None:
+        table = table[table["timepoint"] == timepoint]
+    if status is not None:
+        table = table[table["status"] == status]
+    if summary:
+        counts = table.groupby(["timepoint", "status"], sort=False).size().unstack(fill_value=0)
+        late = table[table["outside_window"]].groupby("timepoint", sort=False).size()
+        counts["outside_window"] = late.reindex(counts.index, fill_value=0)
+        typer.echo(counts.to_string())
+        return
+    echo_table(table, empty="nothing scheduled")
+
+
+@questionnaires_app.command("instruments")
+def instruments() -> None:
+    """The shipped instrument definitions: id, version, items, scales and score ranges."""
+    import pandas as pd
+
+    from questionnaires.definitions import shipped_instruments
+
+    rows = [
+        {
+            "id": inst.id,
+            "version": inst.version,
+            "name": inst.name,
+            "items": len(inst.items),
+            "scales": ", ".join(
+                f"{name} {lo:g}-{hi:g}" for name in inst.scales for lo, hi in [inst.score_range(name)]
+            ),
+        }
+        for inst in shipped_instruments().values()
+    ]
+    echo_table(pd.DataFrame(rows))
