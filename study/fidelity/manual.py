@@ -67,8 +67,8 @@ class ManualSession(ConfigModel):
 class CompetenceScale(ConfigModel):
     """The rating scale of the competence items (inclusive bounds)."""
 
-    min: int = 1
-    max: int = 5
+    min: int = Field(default=1, ge=1, le=9)
+    max: int = Field(default=5, ge=2, le=10)
 
     @model_validator(mode="after")
     def _ordered(self) -> "CompetenceScale":
