@@ -244,11 +244,17 @@ def record_observation(
         where = f"observation of {obs.group} week {obs.week} by {obs.observer}"
         message = f"{where}: " + "; ".join(str(p) for p in problems)
         raise (NotAllowed if any(p.refused for p in problems) else BadInput)(message)
-    return write_observation(session, study, obs, target)
+    row, _status = write_observation(session, study, obs, target)
+    return row
 
 
-def write_observation(session: Session, study: Study, obs: ObservationInput, target: _Target) -> FidelityObservation:
-    """Insert or correct the observation checked by :func:`check_observation` (no checks)."""
+def write_observation(
+    session: Session, study: Study, obs: ObservationInput, target: _Target
+) -> tuple[FidelityObservation, str]:
+    """Insert or correct the observation checked by :func:`check_observation` (no checks).
+
+    Returns the row and what happened: ``created``, ``corrected`` or ``unchanged``.
+    """
     row = target.existing
     values = dict(
         observed_on=obs.observed_on,
@@ -257,6 +263,7 @@ def write_observation(session: Session, study: Study, obs: ObservationInput, tar
         participants_present=obs.participants_present,
         notes=(obs.notes or "").strip() or None,
     )
+    changed = row is None
     if row is None:
         row = FidelityObservation(
             study_id=study.id,
@@ -271,20 +278,28 @@ def write_observation(session: Session, study: Study, obs: ObservationInput, tar
         for key, value in values.items():
             if getattr(row, key) != value:
                 setattr(row, key, value)
-    _sync(row.components, ComponentRating, "component", obs.components, study.id)
-    _sync(row.competences, CompetenceRating, "item", obs.competence, study.id)
+                changed = True
+    changed |= _sync(row.components, ComponentRating, "component", obs.components, study.id)
+    changed |= _sync(row.competences, CompetenceRating, "item", obs.competence, study.id)
     session.flush()
-    return row
+    status = "created" if target.existing is None else ("corrected" if changed else "unchanged")
+    return row, status
 
 
-def _sync(rows: list, model, key: str, wanted: Mapping[str, Optional[int]], study_id: int) -> None:
-    """Make the rating rows equal ``wanted``, touching only what differs (audited changes)."""
+def _sync(rows: list, model, key: str, wanted: Mapping[str, Optional[int]], study_id: int) -> bool:
+    """Make the rating rows equal ``wanted``, touching only what differs (audited changes);
+    whether anything changed."""
+    changed = False
     by_key = {getattr(r, key): r for r in rows}
     for name, score in wanted.items():
         row = by_key.pop(name, None)
         if row is None:
             rows.append(model(study_id=study_id, **{key: name, "score": score}))
+            changed = True
         elif row.score != score:
             row.score = score
+            changed = True
     for row in by_key.values():
         rows.remove(row)  # delete-orphan: an audited delete
+        changed = True
+    return changed
