@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from study.cli import audit, phase, setup, status, users
+from study.cli import audit, fidelity, imports, phase, setup, status, templates, users
 from study.cli.common import PeerstudyGroup
 
 __all__ = ["app", "main"]
@@ -34,6 +34,9 @@ app.command("status")(status.status)
 app.add_typer(phase.app, name="phase")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
+app.add_typer(fidelity.app, name="fidelity")
+app.add_typer(imports.app, name="import")
+app.add_typer(templates.app, name="template")
 
 
 def main() -> None:

@@ -109,7 +109,9 @@ def _weights(session: Session, study: Study) -> pd.DataFrame:
 def component_ratings(session: Session, study: Study) -> pd.DataFrame:
     """Every component rating: ``observation, group, site, week, observer, component, score,
     weight, essential`` (``score`` missing = not applicable)."""
-    obs = _observations(session, study).merge(groups_frame(session, study), on="group_id")
+    obs = _observations(session, study).merge(
+        groups_frame(session, study).drop(columns="manual_version"), on="group_id"
+    )
     ratings = pd.DataFrame(
         session.execute(
             select(ComponentRating.observation_id, ComponentRating.component, ComponentRating.score)
@@ -131,7 +133,9 @@ def observation_scores(session: Session, study: Study) -> pd.DataFrame:
     classification``.
     """
     config = config_of(study)
-    obs = _observations(session, study).merge(groups_frame(session, study), on="group_id")
+    obs = _observations(session, study).merge(
+        groups_frame(session, study).drop(columns="manual_version"), on="group_id"
+    )
     ratings = component_ratings(session, study)
     comp = pd.DataFrame(
         session.execute(
