@@ -46,7 +46,7 @@ def observation(group="CPH-P1", week=2, observer="K01", score=2, **changes) -> O
     values = dict(
         group=group, week=week, observer=observer,
         observed_on=START + dt.timedelta(weeks=week - 1),
-        components=full_ratings(week, score),
+        components=full_ratings(week if 1 <= week <= MANUAL.weeks else 2, score),
         competence={i: 4 for i in MANUAL.competence_ids},
         minutes=115, participants_present=3, notes=None,
     )

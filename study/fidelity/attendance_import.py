@@ -86,16 +86,16 @@ def import_attendance(
     df["week_n"] = df["week"].map(parse_int)
     df["held_date"] = df["held_on"].map(lambda t: parse_date(t) if t else None)
     for r in df[~df["group"].isin(groups)].itertuples():
-        bad(r._row, "group", r.group, f"no group {r.group!r} in study {study.code}")
+        bad(r.line, "group", r.group, f"no group {r.group!r} in study {study.code}")
     for r in df[~df["status"].isin(ATTENDANCE_STATUSES)].itertuples():
-        bad(r._row, "status", r.status, f"must be one of {', '.join(ATTENDANCE_STATUSES)}")
+        bad(r.line, "status", r.status, f"must be one of {', '.join(ATTENDANCE_STATUSES)}")
     for r in df[df["held_on"].ne("") & df["held_date"].isna()].itertuples():
-        bad(r._row, "held_on", r.held_on, "must be a date YYYY-MM-DD (or empty)")
+        bad(r.line, "held_on", r.held_on, "must be a date YYYY-MM-DD (or empty)")
     for r in df[(df["pseudonym"] == "") & df["status"].isin(["present", "absent"])].itertuples():
-        bad(r._row, "pseudonym", "", "is required for present and absent")
+        bad(r.line, "pseudonym", "", "is required for present and absent")
     duplicated = df[df["pseudonym"] != ""].duplicated(["group", "week", "pseudonym"], keep="first")
     for r in df[df["pseudonym"] != ""][duplicated].itertuples():
-        bad(r._row, "pseudonym", r.pseudonym, f"already listed for {r.group} week {r.week} in an earlier row")
+        bad(r.line, "pseudonym", r.pseudonym, f"already listed for {r.group} week {r.week} in an earlier row")
 
     # 2. row checks that need the group
     plans: dict[tuple[str, int], dict] = {}
@@ -104,33 +104,33 @@ def import_attendance(
             continue
         group, site = groups[r.group]
         if restrict_to_site is not None and site != restrict_to_site:
-            bad(r._row, "group", r.group, f"group {r.group} is at site {site}; you may record only {restrict_to_site}")
+            bad(r.line, "group", r.group, f"group {r.group} is at site {site}; you may record only {restrict_to_site}")
             continue
         gs = sessions.get((group.id, r.week_n)) if r.week_n is not None else None
         if gs is None:
-            bad(r._row, "week", r.week, f"group {r.group} has no session in week {r.week} (weeks 1–{_weeks(sessions, group.id)})")
+            bad(r.line, "week", r.week, f"group {r.group} has no session in week {r.week} (weeks 1–{_weeks(sessions, group.id)})")
             continue
         if r.pseudonym and (group.id, r.pseudonym) not in members:
-            bad(r._row, "pseudonym", r.pseudonym, f"is not a member of group {r.group}")
+            bad(r.line, "pseudonym", r.pseudonym, f"is not a member of group {r.group}")
             continue
         plan = plans.setdefault((r.group, r.week_n), {"rows": [], "session": gs, "group": group,
                                                       "held_on": None, "statuses": {}, "cancelled": None})
         cancelled = r.status == "cancelled"
         if plan["cancelled"] is None:
-            plan["cancelled"] = (cancelled, r._row)
+            plan["cancelled"] = (cancelled, r.line)
         elif plan["cancelled"][0] != cancelled:
-            bad(r._row, "status", r.status,
+            bad(r.line, "status", r.status,
                 f"row {plan['cancelled'][1]} says the session was "
                 f"{'cancelled' if plan['cancelled'][0] else 'held'}; a session is either held or cancelled")
             continue
         if r.held_date is not None:
             if plan["held_on"] is not None and plan["held_on"][0] != r.held_date:
-                bad(r._row, "held_on", r.held_on, f"row {plan['held_on'][1]} gives {plan['held_on'][0]}")
+                bad(r.line, "held_on", r.held_on, f"row {plan['held_on'][1]} gives {plan['held_on'][0]}")
                 continue
-            plan["held_on"] = (r.held_date, r._row)
+            plan["held_on"] = (r.held_date, r.line)
         held_on = plan["held_on"][0] if plan["held_on"] else gs.held_on
         if not cancelled and held_on > today:
-            bad(r._row, "week", r.week, f"the session of {r.group} week {r.week_n} is dated {held_on}, in the future")
+            bad(r.line, "week", r.week, f"the session of {r.group} week {r.week_n} is dated {held_on}, in the future")
             continue
         if not cancelled:
             plan["statuses"][r.pseudonym] = r.status

@@ -20,9 +20,9 @@ NA_VALUES = frozenset({"na", "n/a"})
 def read_table(
     source: str | Path | io.StringIO, required: tuple[str, ...], optional: tuple[str, ...] = ()
 ) -> pd.DataFrame:
-    """Read a CSV file as text (no type guessing), stripped, with a ``_row`` column.
+    """Read a CSV file as text (no type guessing), stripped, with a ``line`` column.
 
-    ``_row`` is the line number as a spreadsheet shows it: the header is row 1, the first
+    ``line`` is the line number as a spreadsheet shows it: the header is row 1, the first
     data row is row 2. A missing or unknown column raises ``RowErrors`` (row 1).
     """
     name = str(source) if not isinstance(source, io.StringIO) else "(input)"
@@ -44,7 +44,7 @@ def read_table(
     if problems:
         raise RowErrors(name, problems)
     df = df.apply(lambda col: col.str.strip())
-    df["_row"] = range(2, len(df) + 2)
+    df["line"] = range(2, len(df) + 2)
     return df
 
 

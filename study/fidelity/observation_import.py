@@ -85,7 +85,7 @@ def import_observations(
     parsed = []
     for r in df.itertuples(index=False):
         row = r._asdict()
-        n = row["_row"]
+        n = row["line"]
         week = parse_int(row["week"])
         if week is None:
             bad(n, "week", row["week"], "must be a whole number (week of the course)")
@@ -114,18 +114,18 @@ def import_observations(
         if p["week"] is None or p["observed_on"] is None or not p["group"] or not p["observer"] or not p["item"]:
             continue
         key = (p["group"], p["week"], p["observer"])
-        o = observations.setdefault(key, {"first": p["_row"], "date": (p["observed_on"], p["_row"]),
+        o = observations.setdefault(key, {"first": p["line"], "date": (p["observed_on"], p["line"]),
                                           "component": {}, "competence": {}, "session": {}, "rows": {}})
         if p["observed_on"] != o["date"][0]:
-            bad(p["_row"], "observed_on", p["observed_on"],
+            bad(p["line"], "observed_on", p["observed_on"],
                 f"{p['observer']} dated this observation {o['date'][0]} in row {o['date'][1]}; "
                 "an observer scores a session once (one date)")
             continue
         field = f"{p['kind']}:{p['item']}" if p["kind"] != "session" else p["item"]
         if field in o["rows"]:
-            bad(p["_row"], "item", p["item"], f"already given in row {o['rows'][field]} for this observation")
+            bad(p["line"], "item", p["item"], f"already given in row {o['rows'][field]} for this observation")
             continue
-        o["rows"][field] = p["_row"]
+        o["rows"][field] = p["line"]
         if p["parsed"] is not None or p["kind"] == "component":
             o[p["kind"]][p["item"]] = p["parsed"]
 
