@@ -32,8 +32,9 @@ EVALUATORS = ("E01", "E02")
 DOUBLE_CODED_SHARE = 0.4
 #: Logit of the chance that a component is delivered fully: groups vary around this.
 BASE_QUALITY, GROUP_SD, SESSION_SD = 2.7, 0.4, 0.3
-#: The drifting group loses this much (logit) per week.
-DRIFT_PER_WEEK = -0.55
+#: The drifting group starts well (at the base quality) and loses this much (logit) per week,
+#: from about 90 % adherence in week 2 to about 35 % in week 10.
+DRIFT_PER_WEEK = -0.6
 
 
 def _sigmoid(x):
@@ -88,7 +89,9 @@ def fidelity_and_attendance(ctx: DemoContext) -> list[str]:
             ).all()
         )
 
-    present = _attendance(ctx, groups, sessions, members)
+    present, cancelled = _attendance(ctx, groups, sessions, members)
+    if cancelled is not None:
+        sessions = sessions[~((sessions["group"] == cancelled[0]) & (sessions["week"] == cancelled[1]))]
     n_obs, n_double, drifting = _observations(ctx, manual, groups, sessions, present, coordinators)
 
     with read_session(ctx.engine) as s:
@@ -104,11 +107,15 @@ def fidelity_and_attendance(ctx: DemoContext) -> list[str]:
     ]
 
 
-def _attendance(ctx, groups, sessions, members) -> pd.DataFrame:
-    """Attendance of every member of every RCT group, imported as a CSV would be."""
+def _attendance(ctx, groups, sessions, members) -> tuple[pd.DataFrame, tuple[str, int] | None]:
+    """Attendance of every member of every RCT group, imported as a CSV would be.
+
+    Returns the attendance (``group, week, pseudonym, present``) and the one session that was
+    cancelled (a leader fell ill), which has no attendance and cannot be observed.
+    """
     rng = ctx.rng
-    if members.empty or sessions.empty:
-        return pd.DataFrame(columns=["group", "week", "pseudonym", "present"])
+    if sessions.empty:
+        return pd.DataFrame(columns=["group", "week", "pseudonym", "present"]), None
     # Each person has their own propensity to come; about one in ten stops coming early.
     people = members[["group", "pseudonym"]].drop_duplicates().reset_index(drop=True)
     people["propensity"] = rng.beta(7, 2.2, len(people))
@@ -116,18 +123,20 @@ def _attendance(ctx, groups, sessions, members) -> pd.DataFrame:
     grid = people.merge(sessions[["group", "week"]], on="group")
     grid["present"] = (rng.random(len(grid)) < grid["propensity"]) & (grid["week"] <= grid["stops_after"])
     grid["status"] = np.where(grid["present"], "present", "absent")
-    # One session is cancelled (a leader fell ill): it has no attendance, only the mark.
-    cancelled_group = str(rng.choice(groups["group"]))
-    cancelled_week = int(rng.integers(3, 9))
-    held = ~((grid["group"] == cancelled_group) & (grid["week"] == cancelled_week))
-    csv = grid.loc[held, ["group", "week", "pseudonym", "status"]]
-    if ((sessions["group"] == cancelled_group) & (sessions["week"] == cancelled_week)).any():
-        mark = pd.DataFrame([{"group": cancelled_group, "week": cancelled_week, "pseudonym": "", "status": "cancelled"}])
+    held = sessions[sessions["week"].between(3, 8)]
+    cancelled = None
+    if not held.empty:
+        pick = held.iloc[int(rng.integers(len(held)))]
+        cancelled = (str(pick["group"]), int(pick["week"]))
+        grid = grid[~((grid["group"] == cancelled[0]) & (grid["week"] == cancelled[1]))]
+    csv = grid[["group", "week", "pseudonym", "status"]]
+    if cancelled is not None:
+        mark = pd.DataFrame([{"group": cancelled[0], "week": cancelled[1], "pseudonym": "", "status": "cancelled"}])
         csv = pd.concat([csv, mark], ignore_index=True)
     with unit_of_work(ctx.engine, ctx.actor, reason="demo: attendance of the RCT groups") as s:
         study = get_study(s, ctx.study_code)
         import_attendance(s, study, io.StringIO(csv.to_csv(index=False)))
-    return grid.loc[held, ["group", "week", "pseudonym", "present"]]
+    return grid[["group", "week", "pseudonym", "present"]], cancelled
 
 
 def _observations(ctx, manual, groups, sessions, present, coordinators) -> tuple[int, int, str]:
@@ -138,6 +147,7 @@ def _observations(ctx, manual, groups, sessions, present, coordinators) -> tuple
     sites = list(dict.fromkeys(groups["site"]))
     drifting = str(groups.loc[groups["site"] == sites[min(1, len(sites) - 1)], "group"].iloc[0])
     quality = dict(zip(groups["group"], rng.normal(BASE_QUALITY, GROUP_SD, len(groups))))
+    quality[drifting] = BASE_QUALITY
     leading = dict(zip(groups["group"], rng.normal(4.0, 0.4, len(groups))))
     counts = present.groupby(["group", "week"])["present"].sum() if not present.empty else pd.Series(dtype=int)
     held = sessions.set_index(["group", "week"])["held_on"]
