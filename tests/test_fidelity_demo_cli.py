@@ -120,6 +120,13 @@ def test_demo_step_records_attendance_for_every_member(db_factory, monkeypatch):
     assert verify_chain(engine).intact
 
 
+def test_fidelity_commands_have_help():
+    for args in (["fidelity"], ["fidelity", "manual"], ["import"], ["template"],
+                 ["fidelity", "report"], ["fidelity", "reliability"], ["import", "attendance"]):
+        result = run(*args, "--help")
+        assert result.exit_code == 0 and "Usage" in result.output, args
+
+
 def test_cli_reliability_prints_icc_csv(tmp_path):
     sf = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]]
     path = tmp_path / "sf.csv"
@@ -190,6 +197,14 @@ def test_cli_manual_import_template_and_report(study_db, tmp_path):
     assert result.exit_code == 2 and "nothing was imported" in result.output
     result = run("import", "fidelity", good, "--site", "HEL", "--db", url)
     assert result.exit_code == 2 and "only groups at HEL" in result.output
+    # A coordinator acting under their login is restricted to their site without --site.
+    assert run("users", "add", "hanne.hel", "--role", "coordinator", "--site", "HEL",
+               "--password-stdin", "--db", url, input="s3cret-pass\n").exit_code == 0
+    result = runner.invoke(app, ["import", "fidelity", str(good), "--db", url], env={"PEERSTUDY_USER": "hanne.hel"})
+    assert result.exit_code == 2 and "only groups at HEL" in result.output
+    result = runner.invoke(app, ["import", "fidelity", str(good), "--site", "CPH", "--db", url],
+                           env={"PEERSTUDY_USER": "hanne.hel"})
+    assert result.exit_code == 2 and "hanne.hel coordinates HEL" in result.output
 
     att = tmp_path / "att.csv"
     att.write_text("group,week,pseudonym,status\nCPH-P1,1,P-CPH-1,present\nCPH-P1,1,P-CPH-2,absent\n", encoding="utf-8")
