@@ -166,3 +166,9 @@ def test_dose_counts_held_sessions_and_per_protocol():
     assert out["sessions_held"].tolist() == [8, 8, 8]
     assert out["sessions_attended"].tolist() == [6, 5, 0]
     assert out["per_protocol"].tolist() == [True, False, False]
+
+
+def test_icc_perfect_agreement_is_one_without_error():
+    data = pd.DataFrame({"target": [1, 1, 2, 2, 3, 3], "rater": ["a", "b"] * 3, "score": [1, 1, 2, 2, 3, 3]})
+    out = icc(data).set_index("form")
+    assert (out["icc"] == 1).all() and np.isinf(out.loc["ICC1", "f"])

@@ -37,9 +37,11 @@ from study.studies import config_of
 __all__ = [
     "ObservationInput",
     "ObservationProblem",
+    "ObservationTarget",
     "SESSION_FIELDS",
     "check_observation",
     "record_observation",
+    "write_observation",
 ]
 
 #: Fields of an observation besides its ratings (also the ``session`` items of the CSV).
@@ -83,7 +85,10 @@ class ObservationProblem:
 
 
 @dataclass
-class _Target:
+class ObservationTarget:
+    """What a checked observation refers to: the group, its session, the manual version it is
+    scored against and an existing observation by the same observer (to correct)."""
+
     group: CourseGroup
     group_session: Optional[GroupSession] = None
     manual: Optional[Manual] = None
@@ -99,7 +104,7 @@ def check_observation(
     restrict_to_site: Optional[str] = None,
     replace: bool = False,
     today: Optional[dt.date] = None,
-) -> tuple[list[ObservationProblem], Optional[_Target]]:
+) -> tuple[list[ObservationProblem], Optional[ObservationTarget]]:
     """Every problem of ``obs`` (empty list when it can be stored) and what it refers to.
 
     ``restrict_to_site`` is the site code of a coordinator who may observe only their own
@@ -117,7 +122,7 @@ def check_observation(
     if group is None:
         add("group", obs.group, f"no group {obs.group!r} in study {study.code}")
         return problems, None
-    target = _Target(group)
+    target = ObservationTarget(group)
     if restrict_to_site is not None:
         site_code = session.get(Site, group.site_id).code
         if site_code != restrict_to_site:
@@ -249,7 +254,7 @@ def record_observation(
 
 
 def write_observation(
-    session: Session, study: Study, obs: ObservationInput, target: _Target
+    session: Session, study: Study, obs: ObservationInput, target: ObservationTarget
 ) -> tuple[FidelityObservation, str]:
     """Insert or correct the observation checked by :func:`check_observation` (no checks).
 

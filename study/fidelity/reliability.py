@@ -105,7 +105,8 @@ def icc(
     Confidence intervals are the F-based intervals of McGraw & Wong (1996), with the
     Satterthwaite approximation for ICC2 and ICC2k, as in R ``psych::ICC`` and pingouin. When
     the raters differ between targets (as observers do between sessions), ICC1 is the
-    appropriate form. Checked against the worked example of Shrout & Fleiss (1979, Table 4)
+    appropriate form. With perfect agreement the F statistics are infinite and the
+    intervals ``nan``; with no variance at all the coefficients are ``nan``. Checked against the worked example of Shrout & Fleiss (1979, Table 4)
     in the tests.
 
     References
@@ -134,55 +135,57 @@ def icc(
     x = _wide(data, target, rater, score, nan_policy).to_numpy(dtype=float)
     n, k = x.shape
 
-    # 2. two-way ANOVA sums of squares
-    grand = x.mean()
-    ss_rows = k * ((x.mean(axis=1) - grand) ** 2).sum()
-    ss_cols = n * ((x.mean(axis=0) - grand) ** 2).sum()
-    ss_total = ((x - grand) ** 2).sum()
-    ss_error = ss_total - ss_rows - ss_cols
-    msr = ss_rows / (n - 1)
-    msc = ss_cols / (k - 1)
-    mse = ss_error / ((n - 1) * (k - 1))
-    msw = (ss_cols + ss_error) / (n * (k - 1))
-
-    # 3. coefficients
-    icc1 = (msr - msw) / (msr + (k - 1) * msw)
-    icc2 = (msr - mse) / (msr + (k - 1) * mse + k * (msc - mse) / n)
-    icc3 = (msr - mse) / (msr + (k - 1) * mse)
-    icc1k = (msr - msw) / msr
-    icc2k = (msr - mse) / (msr + (msc - mse) / n)
-    icc3k = (msr - mse) / msr
-
-    # 4. F tests and F-based confidence intervals (McGraw & Wong 1996)
-    alpha = 1 - ci
+    # Perfect agreement (MSE = 0) gives an infinite F and undefined intervals (nan), not an error.
     with np.errstate(divide="ignore", invalid="ignore"):
+        # 2. two-way ANOVA sums of squares
+        grand = x.mean()
+        ss_rows = k * ((x.mean(axis=1) - grand) ** 2).sum()
+        ss_cols = n * ((x.mean(axis=0) - grand) ** 2).sum()
+        ss_total = ((x - grand) ** 2).sum()
+        ss_error = ss_total - ss_rows - ss_cols
+        msr = ss_rows / (n - 1)
+        msc = ss_cols / (k - 1)
+        mse = ss_error / ((n - 1) * (k - 1))
+        msw = (ss_cols + ss_error) / (n * (k - 1))
+
+        # 3. coefficients
+        icc1 = (msr - msw) / (msr + (k - 1) * msw)
+        icc2 = (msr - mse) / (msr + (k - 1) * mse + k * (msc - mse) / n)
+        icc3 = (msr - mse) / (msr + (k - 1) * mse)
+        icc1k = (msr - msw) / msr
+        icc2k = (msr - mse) / (msr + (msc - mse) / n)
+        icc3k = (msr - mse) / msr
+
+        # 4. F tests and F-based confidence intervals (McGraw & Wong 1996)
+        alpha = 1 - ci
         f1 = msr / msw
         f3 = msr / mse
-    df1, df2_1, df2_3 = n - 1, n * (k - 1), (n - 1) * (k - 1)
-    p1 = stats.f.sf(f1, df1, df2_1)
-    p3 = stats.f.sf(f3, df1, df2_3)
+        df1, df2_1, df2_3 = n - 1, n * (k - 1), (n - 1) * (k - 1)
+        p1 = stats.f.sf(f1, df1, df2_1)
+        p3 = stats.f.sf(f3, df1, df2_3)
 
-    f1_low = f1 / stats.f.ppf(1 - alpha / 2, df1, df2_1)
-    f1_high = f1 * stats.f.ppf(1 - alpha / 2, df2_1, df1)
-    f3_low = f3 / stats.f.ppf(1 - alpha / 2, df1, df2_3)
-    f3_high = f3 * stats.f.ppf(1 - alpha / 2, df2_3, df1)
-    ci1 = ((f1_low - 1) / (f1_low + k - 1), (f1_high - 1) / (f1_high + k - 1))
-    ci3 = ((f3_low - 1) / (f3_low + k - 1), (f3_high - 1) / (f3_high + k - 1))
-    ci1k = (1 - 1 / f1_low, 1 - 1 / f1_high)
-    ci3k = (1 - 1 / f3_low, 1 - 1 / f3_high)
+        f1_low = f1 / stats.f.ppf(1 - alpha / 2, df1, df2_1)
+        f1_high = f1 * stats.f.ppf(1 - alpha / 2, df2_1, df1)
+        f3_low = f3 / stats.f.ppf(1 - alpha / 2, df1, df2_3)
+        f3_high = f3 * stats.f.ppf(1 - alpha / 2, df2_3, df1)
+        ci1 = ((f1_low - 1) / (f1_low + k - 1), (f1_high - 1) / (f1_high + k - 1))
+        ci3 = ((f3_low - 1) / (f3_low + k - 1), (f3_high - 1) / (f3_high + k - 1))
+        ci1k = (1 - 1 / f1_low, 1 - 1 / f1_high)
+        ci3k = (1 - 1 / f3_low, 1 - 1 / f3_high)
 
-    # Satterthwaite degrees of freedom for the two-way random model (ICC2)
-    a = k * icc2 / (n * (1 - icc2))
-    b = 1 + k * icc2 * (n - 1) / (n * (1 - icc2))
-    v = (a * msc + b * mse) ** 2 / ((a * msc) ** 2 / (k - 1) + (b * mse) ** 2 / ((n - 1) * (k - 1)))
-    f_star_high = stats.f.ppf(1 - alpha / 2, n - 1, v)
-    f_star_low = stats.f.ppf(1 - alpha / 2, v, n - 1)
-    denom = k * msc + (k * n - k - n) * mse
-    ci2 = (
-        n * (msr - f_star_high * mse) / (f_star_high * denom + n * msr),
-        n * (f_star_low * msr - mse) / (denom + n * f_star_low * msr),
-    )
-    ci2k = tuple(c * k / (1 + c * (k - 1)) for c in ci2)
+        # Satterthwaite degrees of freedom for the two-way random model (ICC2)
+        a = k * icc2 / (n * (1 - icc2))
+        b = 1 + k * icc2 * (n - 1) / (n * (1 - icc2))
+        v = (a * msc + b * mse) ** 2 / ((a * msc) ** 2 / (k - 1) + (b * mse) ** 2 / ((n - 1) * (k - 1)))
+        f_star_high = stats.f.ppf(1 - alpha / 2, n - 1, v)
+        f_star_low = stats.f.ppf(1 - alpha / 2, v, n - 1)
+        denom = k * msc + (k * n - k - n) * mse
+        ci2 = (
+            n * (msr - f_star_high * mse) / (f_star_high * denom + n * msr),
+            n * (f_star_low * msr - mse) / (denom + n * f_star_low * msr),
+        )
+        ci2k = tuple(c * k / (1 + c * (k - 1)) for c in ci2)
+
 
     # 5. the tidy output
     rows = [
