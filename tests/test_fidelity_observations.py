@@ -178,3 +178,13 @@ def test_template_lists_every_item_of_the_week():
     assert frame.loc[frame["kind"] == "component", "item"].tolist() == [c.id for c in MANUAL.session(3).components]
     assert frame.loc[frame["kind"] == "competence", "item"].tolist() == MANUAL.competence_ids
     assert (frame["value"] == "").all()
+
+
+def test_csv_same_item_twice_in_one_observation_is_reported(pilot):
+    text = _csv(observation())
+    first_component = text.splitlines()[1]
+    with pytest.raises(RowErrors) as err:
+        _import(pilot, text + first_component + "\n")
+    [problem] = err.value.problems
+    assert problem.column == "item" and "already given in row 2" in problem.reason
+    assert counts(pilot, *TABLES) == (0, 0, 0)

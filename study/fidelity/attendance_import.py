@@ -130,7 +130,8 @@ def import_attendance(
             plan["held_on"] = (r.held_date, r.line)
         held_on = plan["held_on"][0] if plan["held_on"] else gs.held_on
         if not cancelled and held_on > today:
-            bad(r.line, "week", r.week, f"the session of {r.group} week {r.week_n} is dated {held_on}, in the future")
+            column, value = ("held_on", r.held_on) if r.held_on else ("week", r.week)
+            bad(r.line, column, value, f"the session of {r.group} week {r.week_n} is dated {held_on}, in the future")
             continue
         if not cancelled:
             plan["statuses"][r.pseudonym] = r.status
