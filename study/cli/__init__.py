@@ -9,12 +9,14 @@ import typer
 from study.cli import (
     allocation,
     audit,
+    fidelity,
     imports,
     phase,
     questionnaires,
     randomise,
     setup,
     status,
+    templates,
     users,
 )
 from study.cli.common import PeerstudyGroup
@@ -38,15 +40,9 @@ def _root(
     ctx.obj = {"debug": debug}
 
 
-# One `import` and one `template` group, fed by the capability that owns each file format.
-import_app = typer.Typer(
-    help="Import study data from CSV files (all or nothing, idempotent).", no_args_is_help=True
-)
-import_app.command("participants")(imports.participants)
-import_app.command("questionnaires")(questionnaires.import_questionnaires_cmd)
-
-template_app = typer.Typer(help="Write empty CSV templates to fill in.", no_args_is_help=True)
-template_app.command("questionnaires")(questionnaires.template_questionnaires)
+# One `import` and one `template` group; each capability adds the commands of its own formats.
+imports.app.command("questionnaires")(questionnaires.import_questionnaires_cmd)
+templates.app.command("questionnaires")(questionnaires.template_questionnaires)
 
 app.command("init")(setup.init)
 app.command("demo")(setup.demo)
@@ -54,13 +50,14 @@ app.command("status")(status.status)
 app.add_typer(phase.app, name="phase")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
-app.add_typer(import_app, name="import")
-app.add_typer(template_app, name="template")
+app.add_typer(imports.app, name="import")
+app.add_typer(templates.app, name="template")
 app.command("randomise")(randomise.randomise)
 app.add_typer(allocation.app, name="allocation")
 app.command("unblind")(allocation.unblind)
 app.command("scores")(questionnaires.scores)
 app.add_typer(questionnaires.questionnaires_app, name="questionnaires")
+app.add_typer(fidelity.app, name="fidelity")
 
 
 def main() -> None:

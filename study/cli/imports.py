@@ -1,15 +1,89 @@
-"""``peerstudy import …`` commands for people (the ``import`` group is wired in study/cli/__init__.py)."""
+"""``peerstudy import``: data files into the study (transactional, idempotent).
+
+The questionnaire import lives with the questionnaire commands and is added to this group
+in study/cli/__init__.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
 from study.cli.common import DbOpt, StudyOpt, cli_actor, open_db
 
+__all__ = ["app", "restricted_site"]
 
+app = typer.Typer(help="Import data files (nothing is written when a row is bad).", no_args_is_help=True)
+
+SiteOpt = Annotated[
+    Optional[str],
+    typer.Option("--site", help="Accept only groups of this site (a coordinator's own site)."),
+]
+
+
+def restricted_site(session, study, actor: str, site: Optional[str]) -> Optional[str]:
+    """The site the acting user is restricted to: ``--site``, else the site of a coordinator
+    whose login is the actor (``PEERSTUDY_USER``); ``None`` for unrestricted users."""
+    from sqlalchemy import select
+
+    from study.db.models import Site, User
+    from study.errors import NotAllowed
+    from study.studies import site_by_code
+
+    own = session.execute(
+        select(Site.code).join(User, User.site_id == Site.id)
+        .where(User.login == actor, User.role == "coordinator", User.active.is_(True))
+    ).scalar()
+    if site is not None:
+        site_by_code(session, study, site)  # an unknown code is an error, not a silent no-op
+        if own is not None and site != own:
+            raise NotAllowed(f"{actor} coordinates {own}; --site {site} is not allowed")
+        return site
+    return own
+
+
+@app.command("fidelity")
+def import_fidelity(
+    file: Annotated[Path, typer.Argument(help="CSV: group,week,observer,observed_on,kind,item,value.")],
+    site: SiteOpt = None,
+    db: DbOpt = None,
+    study: StudyOpt = None,
+) -> None:
+    """Import session observations (format: `peerstudy template fidelity`, docs/fidelity.md)."""
+    from study.db import unit_of_work
+    from study.fidelity.observation_import import import_observations
+    from study.studies import get_study
+
+    engine = open_db(db)
+    actor = cli_actor()
+    with unit_of_work(engine, actor, reason=f"import fidelity {file.name}") as session:
+        st = get_study(session, study)
+        summary = import_observations(session, st, file, actor, restricted_site(session, st, actor, site))
+    typer.echo(f"{file}: observations imported ({summary})")
+
+
+@app.command("attendance")
+def import_attendance_cmd(
+    file: Annotated[Path, typer.Argument(help="CSV: group,week,pseudonym,status[,held_on].")],
+    site: SiteOpt = None,
+    db: DbOpt = None,
+    study: StudyOpt = None,
+) -> None:
+    """Import attendance (present / absent / cancelled session)."""
+    from study.db import unit_of_work
+    from study.fidelity.attendance_import import import_attendance
+    from study.studies import get_study
+
+    engine = open_db(db)
+    actor = cli_actor()
+    with unit_of_work(engine, actor, reason=f"import attendance {file.name}") as session:
+        st = get_study(session, study)
+        summary = import_attendance(session, st, file, restricted_site(session, st, actor, site))
+    typer.echo(f"{file}: attendance imported ({summary})")
+
+
+@app.command("participants")
 def participants(
     file: Annotated[Path, typer.Argument(help="CSV: pseudonym,site,role,birth_date,municipality,"
                                          "screened_on,consent_on,exclusions + stratification columns.")],

@@ -16,6 +16,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from study.config.base import ConfigModel
 from study.config.eligibility import RoleConfig
+from study.config.fidelity import FidelityConfig
 from study.config.randomisation import RandomisationConfig
 from study.config.timepoints import TimepointConfig
 
@@ -125,8 +126,8 @@ class StudyConfig(ConfigModel):
     outcomes: dict[str, object] = Field(
         default_factory=dict, description="primary and secondary outcomes (instrument.scale)"
     )
-    fidelity: dict[str, object] = Field(
-        default_factory=dict, description="fidelity manual and thresholds"
+    fidelity: FidelityConfig = Field(
+        default_factory=FidelityConfig, description="fidelity manual and thresholds"
     )
     companionship: dict[str, object] = Field(
         default_factory=dict, description="1:1 companionship settings"

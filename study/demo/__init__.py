@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from study.demo.allocation import allocation
 from study.demo.context import DemoContext
+from study.demo.fidelity import fidelity_and_attendance
 from study.demo.people import people_and_groups
 from study.demo.questionnaires import questionnaires
 
@@ -23,7 +24,12 @@ __all__ = ["DEMO_ACTOR", "STEPS", "build_demo"]
 DEMO_ACTOR = "demo"
 
 #: Steps of the demo, in order; each takes the context and returns summary lines.
-STEPS: list[Callable[[DemoContext], list[str]]] = [people_and_groups, allocation, questionnaires]
+STEPS: list[Callable[[DemoContext], list[str]]] = [
+    people_and_groups,
+    allocation,
+    questionnaires,
+    fidelity_and_attendance,
+]
 
 
 def build_demo(engine: Engine, participants: int = 296, seed: int = 2026) -> list[str]:

@@ -2,6 +2,7 @@
 
 from study.db.models.allocation import Allocation
 from study.db.models.audit import AuditEvent
+from study.db.models.fidelity import CompetenceRating, ComponentRating, FidelityObservation, ManualVersion
 from study.db.models.groups import Attendance, CourseGroup, GroupLeader, GroupMember, GroupSession
 from study.db.models.people import Enrolment, Person, PersonAttribute, PersonIdentity
 from study.db.models.questionnaires import InstrumentVersion, QuestionnaireResponse
@@ -21,12 +22,16 @@ __all__ = [
     "AllocationTableSlot",
     "Attendance",
     "AuditEvent",
+    "CompetenceRating",
+    "ComponentRating",
     "CourseGroup",
     "Enrolment",
+    "FidelityObservation",
     "GroupLeader",
     "GroupMember",
     "GroupSession",
     "InstrumentVersion",
+    "ManualVersion",
     "Person",
     "PersonAttribute",
     "PersonIdentity",

@@ -1,0 +1,1 @@
+"""Fidelity of the course: the manual, observations, attendance, scores and reliability."""

@@ -1,0 +1,191 @@
+"""``peerstudy import attendance FILE.csv``: who came to which session.
+
+Columns: ``group, week, pseudonym, status`` and optionally ``held_on``.
+
+- ``status`` ``present`` or ``absent`` for a member of the group;
+- ``status`` ``cancelled`` marks the whole session as cancelled (``pseudonym`` may be empty;
+  every row of a cancelled session must say ``cancelled``); attendance recorded earlier for
+  that session is removed (audited);
+- ``held_on`` (YYYY-MM-DD, optional) the date the session was actually held, when it differs
+  from the planned weekly date.
+
+Transactional (any bad row: nothing written, every problem reported) and idempotent (the
+same file again changes nothing; a changed status is an audited correction).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+from typing import Optional
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from study.db.models import Attendance, CourseGroup, GroupMember, GroupSession, Person, Site, Study
+from study.errors import RowErrors, RowProblem
+from study.fidelity.csv_files import parse_date, parse_int, read_table
+from study.fidelity.observation_import import ImportSummary
+from study.groups import record_attendance
+
+__all__ = ["ATTENDANCE_COLUMNS", "ATTENDANCE_STATUSES", "attendance_template", "import_attendance"]
+
+ATTENDANCE_COLUMNS: tuple[str, ...] = ("group", "week", "pseudonym", "status")
+OPTIONAL_COLUMNS: tuple[str, ...] = ("held_on",)
+ATTENDANCE_STATUSES: tuple[str, ...] = ("present", "absent", "cancelled")
+
+
+def import_attendance(
+    session: Session,
+    study: Study,
+    source: str | Path | io.StringIO,
+    restrict_to_site: Optional[str] = None,
+    today: Optional[dt.date] = None,
+) -> ImportSummary:
+    """Import an attendance CSV in the caller's unit of work (see the module docstring).
+
+    ``restrict_to_site``: site code of a coordinator who may record only their own site.
+    Counts in the summary are attendance records (and cancelled sessions).
+
+    Raises
+    ------
+    RowErrors
+        Every bad row; nothing is written.
+    """
+    name = str(source) if not isinstance(source, io.StringIO) else "(input)"
+    today = today or dt.date.today()
+    df = read_table(source, ATTENDANCE_COLUMNS, OPTIONAL_COLUMNS)
+    if "held_on" not in df.columns:
+        df["held_on"] = ""
+    problems: list[RowProblem] = []
+    bad = lambda row, col, val, why: problems.append(RowProblem(int(row), col, str(val), why))  # noqa: E731
+
+    groups = {
+        g.code: (g, site)
+        for g, site in session.execute(
+            select(CourseGroup, Site.code).join(Site, Site.id == CourseGroup.site_id)
+            .where(CourseGroup.study_id == study.id)
+        ).all()
+    }
+    sessions = {
+        (s.group_id, s.week): s
+        for s in session.scalars(select(GroupSession).where(GroupSession.study_id == study.id))
+    }
+    members = set(
+        session.execute(
+            select(GroupMember.group_id, Person.pseudonym)
+            .join(Person, Person.id == GroupMember.person_id)
+            .where(GroupMember.study_id == study.id)
+        ).all()
+    )
+
+    # 1. cell checks (vectorised where it is a plain lookup)
+    df["status"] = df["status"].str.lower()
+    df["week_n"] = df["week"].map(parse_int)
+    df["held_date"] = df["held_on"].map(lambda t: parse_date(t) if t else None)
+    for r in df[~df["group"].isin(groups)].itertuples():
+        bad(r.line, "group", r.group, f"no group {r.group!r} in study {study.code}")
+    for r in df[~df["status"].isin(ATTENDANCE_STATUSES)].itertuples():
+        bad(r.line, "status", r.status, f"must be one of {', '.join(ATTENDANCE_STATUSES)}")
+    for r in df[df["held_on"].ne("") & df["held_date"].isna()].itertuples():
+        bad(r.line, "held_on", r.held_on, "must be a date YYYY-MM-DD (or empty)")
+    for r in df[(df["pseudonym"] == "") & df["status"].isin(["present", "absent"])].itertuples():
+        bad(r.line, "pseudonym", "", "is required for present and absent")
+    duplicated = df[df["pseudonym"] != ""].duplicated(["group", "week", "pseudonym"], keep="first")
+    for r in df[df["pseudonym"] != ""][duplicated].itertuples():
+        bad(r.line, "pseudonym", r.pseudonym, f"already listed for {r.group} week {r.week} in an earlier row")
+
+    # 2. row checks that need the group
+    plans: dict[tuple[str, int], dict] = {}
+    for r in df.itertuples():
+        if r.group not in groups or r.status not in ATTENDANCE_STATUSES:
+            continue
+        group, site = groups[r.group]
+        if restrict_to_site is not None and site != restrict_to_site:
+            bad(r.line, "group", r.group, f"group {r.group} is at site {site}; you may record only {restrict_to_site}")
+            continue
+        gs = sessions.get((group.id, r.week_n)) if r.week_n is not None else None
+        if gs is None:
+            bad(r.line, "week", r.week, f"group {r.group} has no session in week {r.week} (weeks 1–{_weeks(sessions, group.id)})")
+            continue
+        if r.pseudonym and (group.id, r.pseudonym) not in members:
+            bad(r.line, "pseudonym", r.pseudonym, f"is not a member of group {r.group}")
+            continue
+        plan = plans.setdefault((r.group, r.week_n), {"rows": [], "session": gs, "group": group,
+                                                      "held_on": None, "statuses": {}, "cancelled": None})
+        cancelled = r.status == "cancelled"
+        if plan["cancelled"] is None:
+            plan["cancelled"] = (cancelled, r.line)
+        elif plan["cancelled"][0] != cancelled:
+            bad(r.line, "status", r.status,
+                f"row {plan['cancelled'][1]} says the session was "
+                f"{'cancelled' if plan['cancelled'][0] else 'held'}; a session is either held or cancelled")
+            continue
+        if r.held_date is not None:
+            if plan["held_on"] is not None and plan["held_on"][0] != r.held_date:
+                bad(r.line, "held_on", r.held_on, f"row {plan['held_on'][1]} gives {plan['held_on'][0]}")
+                continue
+            plan["held_on"] = (r.held_date, r.line)
+        held_on = plan["held_on"][0] if plan["held_on"] else gs.held_on
+        if not cancelled and held_on > today:
+            column, value = ("held_on", r.held_on) if r.held_on else ("week", r.week)
+            bad(r.line, column, value, f"the session of {r.group} week {r.week_n} is dated {held_on}, in the future")
+            continue
+        if not cancelled:
+            plan["statuses"][r.pseudonym] = r.status
+    if problems:
+        raise RowErrors(name, sorted(problems, key=lambda p: (p.row, p.column)))
+
+    # 3. write through the domain functions (audited, in the caller's transaction)
+    counts = {"created": 0, "corrected": 0, "unchanged": 0}
+    for plan in plans.values():
+        gs = plan["session"]
+        cancelled = plan["cancelled"][0]
+        if plan["held_on"] is not None and gs.held_on != plan["held_on"][0]:
+            gs.held_on = plan["held_on"][0]
+        if cancelled:
+            existing = session.scalars(select(Attendance).where(Attendance.session_id == gs.id)).all()
+            for record in existing:
+                session.delete(record)  # the session did not take place: audited delete
+            counts["corrected" if (existing or not gs.cancelled) else "unchanged"] += 1
+            gs.cancelled = True
+            continue
+        if gs.cancelled:
+            gs.cancelled = False
+        before = {
+            a.person_id: a.status
+            for a in session.scalars(select(Attendance).where(Attendance.session_id == gs.id))
+        }
+        records = record_attendance(session, study, plan["group"], gs.week, plan["statuses"])
+        for record in records:
+            old = before.get(record.person_id)
+            counts["created" if old is None else ("unchanged" if old == record.status else "corrected")] += 1
+    session.flush()
+    return ImportSummary(rows=len(df), **counts)
+
+
+def _weeks(sessions: dict, group_id: int) -> int:
+    return max((week for gid, week in sessions if gid == group_id), default=0)
+
+
+def attendance_template(session: Session, study: Study, group: Optional[str] = None) -> pd.DataFrame:
+    """An attendance sheet: one row per member × week of ``group`` with ``status`` empty
+    (without a group: the header only)."""
+    columns = list(ATTENDANCE_COLUMNS) + list(OPTIONAL_COLUMNS)
+    if group is None:
+        return pd.DataFrame(columns=columns)
+    from study.groups import group_by_code
+
+    g = group_by_code(session, study, group)
+    pseudonyms = session.scalars(
+        select(Person.pseudonym).join(GroupMember, GroupMember.person_id == Person.id)
+        .where(GroupMember.group_id == g.id).order_by(Person.pseudonym)
+    ).all()
+    weeks = session.scalars(
+        select(GroupSession.week).where(GroupSession.group_id == g.id).order_by(GroupSession.week)
+    ).all()
+    return pd.DataFrame(
+        [(g.code, w, p, "", "") for w in weeks for p in pseudonyms], columns=columns
+    )

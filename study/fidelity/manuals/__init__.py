@@ -1,0 +1,1 @@
+"""Course manuals shipped with peerstudy (YAML, validated by :mod:`study.fidelity.manual`)."""
