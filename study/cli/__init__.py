@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from study.cli import audit, phase, setup, status, users
+from study.cli import audit, match, phase, setup, status, users, volunteers
 from study.cli.common import PeerstudyGroup
 
 __all__ = ["app", "main"]
@@ -34,6 +34,8 @@ app.command("status")(status.status)
 app.add_typer(phase.app, name="phase")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
+app.add_typer(volunteers.app, name="volunteers")
+app.add_typer(match.app, name="match")
 
 
 def main() -> None:

@@ -2,6 +2,16 @@
 
 from study.db.models.allocation import Allocation
 from study.db.models.audit import AuditEvent
+from study.db.models.companionship import (
+    CompanionProfile,
+    FollowUpCall,
+    Match,
+    MatchContact,
+    TrainingRecord,
+    VolunteerCommitment,
+    VolunteerInterview,
+    WaitlistEntry,
+)
 from study.db.models.groups import Attendance, CourseGroup, GroupLeader, GroupMember, GroupSession
 from study.db.models.people import Enrolment, Person, PersonAttribute, PersonIdentity
 from study.db.models.study import Site, Study, StudyPhase
@@ -11,16 +21,24 @@ __all__ = [
     "Allocation",
     "Attendance",
     "AuditEvent",
+    "CompanionProfile",
     "CourseGroup",
     "Enrolment",
+    "FollowUpCall",
     "GroupLeader",
     "GroupMember",
     "GroupSession",
+    "Match",
+    "MatchContact",
     "Person",
     "PersonAttribute",
     "PersonIdentity",
     "Site",
     "Study",
     "StudyPhase",
+    "TrainingRecord",
     "User",
+    "VolunteerCommitment",
+    "VolunteerInterview",
+    "WaitlistEntry",
 ]
