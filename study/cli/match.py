@@ -317,7 +317,7 @@ def list_matches(
     engine = open_db(db)
     with read_session(engine) as session:
         table = matches_table(session, get_study(session, study), site, active)
-    echo_table(table, empty="no matches")
+    echo_table(table.astype(object).where(table.notna(), "-"), empty="no matches")
 
 
 @app.command("dose")

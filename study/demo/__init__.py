@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 from sqlalchemy import Engine
 
+from study.demo.companionship import companionship
 from study.demo.context import DemoContext
 from study.demo.people import people_and_groups
 
@@ -21,7 +22,7 @@ __all__ = ["DEMO_ACTOR", "STEPS", "build_demo"]
 DEMO_ACTOR = "demo"
 
 #: Steps of the demo, in order; each takes the context and returns summary lines.
-STEPS: list[Callable[[DemoContext], list[str]]] = [people_and_groups]
+STEPS: list[Callable[[DemoContext], list[str]]] = [people_and_groups, companionship]
 
 
 def build_demo(engine: Engine, participants: int = 296, seed: int = 2026) -> list[str]:
