@@ -436,3 +436,112 @@ def test_dose_counts_contacts_hours_and_months(scene):
     # 20 days (first match) + 61 days (1 Oct → 1 Dec, still running) = 81 days.
     assert dose.loc["R1"].tolist() == [True, 3, 3.0, round(81 / (365.25 / 12), 2)]
     assert dose.loc["R2"].tolist() == [False, 0, 0.0, 0.0]
+
+
+# --- command line --------------------------------------------------------------------------
+def _cli(engine, *args):
+    from typer.testing import CliRunner
+
+    from study.cli import app
+
+    return CliRunner().invoke(app, [*args, "--db", engine.url.render_as_string(hide_password=False)])
+
+
+def test_cli_match_commands(scene, tmp_path):
+    result = _cli(scene, "match", "waitlist", "--site", "CPH", "--today", "2025-12-01")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].split() == ["pseudonym", "role", "since", "last_call", "next_call_due", "overdue"]
+    assert lines[1].split()[:2] == ["B1", "peer_buddy"] or "R1" in result.output
+    assert any(line.split() == ["R1", "participant", "2025-09-01", "-", "2025-09-22", "yes"] for line in lines)
+    assert "B6" not in result.output  # another site
+
+    result = _cli(scene, "match", "suggest", "R1", "--today", "2025-12-01")
+    assert result.exit_code == 0, result.output
+    first = result.output.splitlines()[1].split()
+    assert first[:3] == ["1", "B1", "91.7"]
+    result = _cli(scene, "match", "suggest", "R1", "--all", "--today", "2025-12-01")
+    assert "required training missing" in result.output and "excluded_because" in result.output
+
+    assert _cli(scene, "match", "confirm", "R1", "B1", "--start", "2025-10-01", "--today", "2025-12-01").output.startswith(
+        "R1 B1 matched from 2025-10-01 until 2026-04-01")
+    result = _cli(scene, "match", "confirm", "R1", "B3", "--start", "2025-10-02", "--today", "2025-12-01")
+    assert result.exit_code == 2 and "already in an active match" in result.output
+
+    result = _cli(scene, "match", "contact", "R1", "--on", "2025-09-01", "--activity", "walk", "--minutes", "60",
+                  "--today", "2025-12-01")
+    assert result.exit_code == 2 and "before the match started" in result.output
+    result = _cli(scene, "match", "contact", "R1", "--on", "2025-10-05", "--activity", "walk", "--minutes", "60",
+                  "--today", "2025-12-01")
+    assert result.exit_code == 0, result.output
+    result = _cli(scene, "match", "contact", "R1", "--on", "2025-13-05", "--activity", "walk", "--minutes", "60")
+    assert result.exit_code == 2 and "--on: '2025-13-05' is not a date" in result.output
+
+    result = _cli(scene, "match", "extend", "R1", "--until", "2026-07-02", "--reason", "more time",
+                  "--on", "2026-03-01", "--today", "2026-03-01")
+    assert result.exit_code == 2 and "beyond 9 months" in result.output
+    result = _cli(scene, "match", "extend", "R1", "--until", "2026-07-01", "--reason", "more time",
+                  "--on", "2026-03-01", "--today", "2026-03-01")
+    assert result.exit_code == 0 and "extended until 2026-07-01" in result.output
+
+    result = _cli(scene, "match", "call", "R2", "--outcome", "reached", "--note", "asked about walks",
+                  "--on", "2025-11-30", "--today", "2025-12-01")
+    assert result.exit_code == 0 and "R2 called on 2025-11-30: reached" in result.output
+
+    result = _cli(scene, "match", "end", "R1", "--reason", "chemistry", "--on", "2026-03-02", "--today", "2026-03-02")
+    assert result.exit_code == 0, result.output
+    result = _cli(scene, "match", "waitlist", "--today", "2026-03-02")
+    assert result.output.splitlines()[1].split()[:3] == ["R1", "participant", "2025-09-01"]
+
+    result = _cli(scene, "match", "list")
+    assert "chemistry" in result.output and "R1" in result.output
+    out = tmp_path / "dose.csv"
+    result = _cli(scene, "match", "dose", "--out", str(out), "--today", "2026-03-02")
+    assert result.exit_code == 0, result.output
+    assert out.read_text().splitlines()[0] == "pseudonym,matched,contacts,hours,months"
+
+
+def test_cli_volunteer_commands(study_db):
+    with unit_of_work(study_db, ACTOR) as s:
+        add_person(s, get_study(s), "L1", "group_leader", "CPH")
+    ok = (
+        ("volunteers", "interview", "L1", "--outcome", "second_interview", "--on", "2025-08-01"),
+        ("volunteers", "interview", "L1", "--outcome", "accepted", "--on", "2025-08-08"),
+        ("volunteers", "train", "L1", "--kind", "education_weekend", "--on", "2025-08-20"),
+        ("volunteers", "commit", "L1", "--from", "2025-08-01", "--until", "2026-01-31", "--courses", "2"),
+    )
+    for args in ok:
+        result = _cli(study_db, *args)
+        assert result.exit_code == 0, result.output
+    result = _cli(study_db, "volunteers", "interview", "L1", "--outcome", "accepted", "--on", "2025-08-09")
+    assert result.exit_code == 2 and "already interviewed" in result.output
+    result = _cli(study_db, "volunteers", "commit", "L1", "--from", "2025-08-01", "--courses", "3")
+    assert result.exit_code == 2 and "courses must be 1–2" in result.output
+    result = _cli(study_db, "volunteers", "list")
+    row = [line.split() for line in result.output.splitlines() if line.split()[:1] == ["L1"]][0]
+    assert row[:6] == ["L1", "CPH", "group_leader", "2", "True", "education_weekend"]
+
+
+# --- demo ----------------------------------------------------------------------------------
+def test_demo_has_volunteers_matches_and_a_waitlist(demo_engine):
+    from study.db.models import Person, TrainingRecord
+    from study.demo.companionship import DEMO_TODAY
+
+    with read_session(demo_engine) as s:
+        st = get_study(s)
+        leaders = s.scalars(select(Person.id).where(Person.role == "group_leader")).all()
+        weekends = s.scalars(select(TrainingRecord.person_id).where(TrainingRecord.kind == "education_weekend")).all()
+        assert set(leaders) == set(weekends)
+        assert s.scalar(select(func.count()).select_from(TrainingRecord).where(TrainingRecord.kind == "supervision")) > 0
+        matches = s.scalars(select(Match)).all()
+        assert [m.end_reason for m in matches].count("chemistry") == 1
+        assert sum(m.extended_until is not None for m in matches) >= 1
+        assert _count(demo_engine, MatchContact) > len(matches)
+        table = waitlist_table(s, st, DEMO_TODAY)
+        assert table["overdue"].any() and not table["overdue"].all()
+        failed = next(m for m in matches if m.end_reason == "chemistry")
+        top = table.iloc[0]
+        assert top["pseudonym"] == s.get(Person, failed.person_id).pseudonym and top["top"]
+        dose = companionship_dose(s, st, DEMO_TODAY)
+        assert dose["matched"].sum() == len({m.person_id for m in matches})
+        assert (dose.loc[dose["matched"], "months"] > 0).all()

@@ -197,12 +197,16 @@ def _match_in_date_order(ctx: DemoContext, s, study, recipients) -> dict[str, in
     chemistry_match = None
     extended = False
 
-    def settle(day: dt.date) -> None:
-        """End or extend the matches whose moment has come before ``day``."""
+    def settle(day: dt.date, final: bool = False) -> None:
+        """End or extend the matches whose moment has come before ``day``; at the end, extend
+        the longest-running match if none was extended yet (a small demo has one too)."""
         nonlocal extended
-        for match in s.scalars(select(Match).where(Match.study_id == study.id, Match.ended_on.is_(None)).order_by(Match.id)):
-            decide = match.runs_until - dt.timedelta(days=10)
-            if not extended and decide < day and decide <= DEMO_TODAY:
+        for match in s.scalars(
+            select(Match).where(Match.study_id == study.id, Match.ended_on.is_(None))
+            .order_by(Match.started_on, Match.id)
+        ):
+            decide = min(match.runs_until - dt.timedelta(days=10), DEMO_TODAY)
+            if not extended and (decide < day or final):
                 extend_match(
                     s, study, match, min(match.planned_end_on + dt.timedelta(days=61),
                                          match.started_on + dt.timedelta(days=270)),
@@ -223,9 +227,7 @@ def _match_in_date_order(ctx: DemoContext, s, study, recipients) -> dict[str, in
             if end_on < day:
                 end_match(s, study, chemistry_match, end_on, "chemistry",
                           note="agreed together to look for a better fit", today=end_on)
-                counts["chemistry"] += 1
-                back = s.get(Person, chemistry_match.person_id).pseudonym
-                heapq.heappush(queue, (end_on + _days(rng, 21, 35), back))
+                counts["chemistry"] += 1  # the recipient now waits at the top of the list
         settle(day)
         person = person_by_pseudonym(s, study, pseudonym)
         if active_matches_of(s, person):
@@ -239,7 +241,7 @@ def _match_in_date_order(ctx: DemoContext, s, study, recipients) -> dict[str, in
         counts["matches"] += 1
         if chemistry_match is None:
             chemistry_match = match
-    settle(DEMO_TODAY)
+    settle(DEMO_TODAY, final=True)
     return counts
 
 
