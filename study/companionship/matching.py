@@ -72,26 +72,36 @@ _BUDDY_DEFAULTS: dict[str, object] = {
 _BUDDY_REQUIRED = ("pseudonym", "site", "area", "wishes", "availability", "active_matches", "max_matches")
 
 
-def _multi_hot(lists: pd.Series, vocabulary: Sequence[str]) -> pd.DataFrame:
-    """Boolean matrix: row i, column v is True when ``v`` is in ``lists[i]``."""
-    exploded = lists.explode()
-    exploded = exploded[exploded.isin(list(vocabulary))]
-    hot = pd.crosstab(exploded.index, exploded).astype(bool)
-    return hot.reindex(index=lists.index, columns=list(vocabulary), fill_value=False)
+def _multi_hot(lists: Sequence[Sequence[str]], vocabulary: Sequence[str]) -> np.ndarray:
+    """Boolean matrix: row i, column j is True when ``vocabulary[j]`` is in ``lists[i]``."""
+    lengths = np.fromiter((len(items) for items in lists), dtype=int, count=len(lists))
+    flat = [item for items in lists for item in items]
+    hot = np.zeros((len(lists), len(vocabulary)), dtype=bool)
+    if flat and len(vocabulary):
+        codes = pd.Index(list(vocabulary)).get_indexer(flat)  # -1: not in the vocabulary
+        rows = np.repeat(np.arange(len(lists)), lengths)
+        keep = codes >= 0
+        hot[rows[keep], codes[keep]] = True
+    return hot
 
 
-def _joined(hot: pd.DataFrame, sep: str = ", ") -> pd.Series:
+def _joined(hot: np.ndarray, names: Sequence[str], sep: str = ", ") -> list[str]:
     """Per row, the names of the True columns joined by ``sep`` (empty string when none)."""
-    stacked = hot.stack()
-    names = stacked[stacked].reset_index(level=1).iloc[:, 0]
-    return names.groupby(level=0).agg(sep.join).reindex(hot.index, fill_value="")
+    names = np.array(list(names), dtype=object)
+    return [sep.join(names[row]) for row in hot]
 
 
-def _in_range(values: pd.Series, low, high) -> pd.Series:
-    low = -np.inf if low is None or pd.isna(low) else low
-    high = np.inf if high is None or pd.isna(high) else high
-    values = pd.to_numeric(values, errors="coerce").astype(float)
-    return (values >= low) & (values <= high)
+def _numbers(values: pd.Series) -> np.ndarray:
+    """Numbers as floats, missing (or not numeric) as NaN."""
+    return pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
+
+
+def _bound(value, missing: float) -> float:
+    return missing if value is None or pd.isna(value) else float(value)
+
+
+def _as_list(value) -> list:
+    return list(value) if isinstance(value, (list, tuple, set, np.ndarray)) else []
 
 
 def score_buddies(
@@ -166,127 +176,117 @@ def score_buddies(
     r_wishes = list(dict.fromkeys(r.get("wishes") or []))
     r_slots = list(dict.fromkeys(r.get("availability") or []))
     r_genders = set(r.get("preferred_genders") or [])
-    r_age = r.get("age")
-    r_age = np.nan if r_age is None or pd.isna(r_age) else float(r_age)
+    r_age = _bound(r.get("age"), np.nan)
+    n = len(b)
+    area = b["area"].astype(str).to_numpy(dtype=object)
 
-    # 1. The parts of the score.
-    wish_hot = _multi_hot(b["wishes"], r_wishes)
-    slot_hot = _multi_hot(b["availability"], r_slots)
-    n_wishes = wish_hot.sum(axis=1).astype(int)
-    n_slots = slot_hot.sum(axis=1).astype(int)
-    wishes_part = n_wishes / len(r_wishes) if r_wishes else pd.Series(0.0, index=b.index)
-    availability_part = n_slots / len(r_slots) if r_slots else pd.Series(0.0, index=b.index)
-    same_area = b["area"].astype(str).str.casefold() == str(r["area"]).casefold()
+    # 1. The parts of the score, as arrays over buddies.
+    wish_hot = _multi_hot([_as_list(w) for w in b["wishes"]], r_wishes)
+    slot_hot = _multi_hot([_as_list(a) for a in b["availability"]], r_slots)
+    n_wishes, n_slots = wish_hot.sum(axis=1), slot_hot.sum(axis=1)
+    wishes_part = n_wishes / len(r_wishes) if r_wishes else np.zeros(n)
+    availability_part = n_slots / len(r_slots) if r_slots else np.zeros(n)
+    same_area = np.array([a.casefold() == str(r["area"]).casefold() for a in area], dtype=bool)
     r_municipality = r.get("municipality")
     same_municipality = (
-        b["municipality"].eq(r_municipality) if r_municipality else pd.Series(False, index=b.index)
+        b["municipality"].eq(r_municipality).fillna(False).to_numpy(dtype=bool)
+        if r_municipality else np.zeros(n, dtype=bool)
     )
-    area_part = pd.Series(np.select([same_area, same_municipality], [1.0, 0.5], 0.0), index=b.index)
+    area_part = np.select([same_area, same_municipality], [1.0, 0.5], 0.0)
 
-    # Preferences of both sides: stated (True/False) and met, four checks per pair.
-    b_genders = b["preferred_genders"].map(lambda g: set(g) if isinstance(g, (list, tuple, set)) else set())
-    checks = pd.DataFrame(
-        {
-            "r_gender_stated": bool(r_genders),
-            "r_gender_met": b["gender"].isin(r_genders),
-            "r_age_stated": r.get("preferred_age_min") is not None or r.get("preferred_age_max") is not None,
-            "r_age_met": _in_range(b["age"], r.get("preferred_age_min"), r.get("preferred_age_max")),
-            "b_gender_stated": b_genders.map(bool),
-            "b_gender_met": b_genders.map(lambda g: r.get("gender") in g),
-            "b_age_stated": b["preferred_age_min"].notna() | b["preferred_age_max"].notna(),
-            "b_age_met": (r_age >= pd.to_numeric(b["preferred_age_min"]).astype(float).fillna(-np.inf))
-            & (r_age <= pd.to_numeric(b["preferred_age_max"]).astype(float).fillna(np.inf)),
-        },
-        index=b.index,
-    )
-    # Unknown ages or genders (missing values) count as not met.
-    checks = checks.astype("boolean").fillna(False).astype(bool)
-    stated = checks.filter(like="_stated").to_numpy()
-    met = checks.filter(like="_met").to_numpy() & stated
+    # Preferences of both sides: four checks per pair, each stated or not, and met or not.
+    # Unknown ages or genders count as not met (comparisons with NaN are False).
+    b_age = _numbers(b["age"])
+    b_genders = [set(_as_list(g)) for g in b["preferred_genders"]]
+    b_age_min = np.nan_to_num(_numbers(b["preferred_age_min"]), nan=-np.inf)
+    b_age_max = np.nan_to_num(_numbers(b["preferred_age_max"]), nan=np.inf)
+    r_min = _bound(r.get("preferred_age_min"), -np.inf)
+    r_max = _bound(r.get("preferred_age_max"), np.inf)
+    stated = np.column_stack([
+        np.full(n, bool(r_genders)),
+        np.full(n, r.get("preferred_age_min") is not None or r.get("preferred_age_max") is not None),
+        np.array([bool(g) for g in b_genders], dtype=bool),
+        np.isfinite(b_age_min) | np.isfinite(b_age_max),
+    ])
+    met = np.column_stack([
+        b["gender"].isin(r_genders).to_numpy(dtype=bool),
+        (b_age >= r_min) & (b_age <= r_max),
+        np.array([r.get("gender") in g for g in b_genders], dtype=bool),
+        (r_age >= b_age_min) & (r_age <= b_age_max),
+    ]) & stated
     n_stated, n_met = stated.sum(axis=1), met.sum(axis=1)
-    preferences_part = pd.Series(
-        np.where(n_stated > 0, n_met / np.maximum(n_stated, 1), 1.0), index=b.index
-    )
+    preferences_part = np.where(n_stated > 0, n_met / np.maximum(n_stated, 1), 1.0)
 
     w = np.array([weights.wishes, weights.availability, weights.area, weights.preferences])
     parts = np.column_stack([wishes_part, availability_part, area_part, preferences_part]).astype(float)
     score = np.round(100 * parts @ w / w.sum(), 1)
 
     # 2. Hard constraints, each with the words saying why it fails.
-    capacity = pd.to_numeric(b["max_matches"]).astype(int)
-    active = pd.to_numeric(b["active_matches"]).astype(int)
+    capacity = _numbers(b["max_matches"]).astype(int)
+    active = _numbers(b["active_matches"]).astype(int)
     r_home = r.get("home_visits", "ok")
+    home = b["home_visits"].to_numpy(dtype=object)
     until = pd.to_datetime(b["available_until"])
     r_dx = (r.get("diagnosis") or "").strip().casefold()
+    dx = [("" if d is None or pd.isna(d) else str(d)).strip().casefold() for d in b["diagnosis"]]
     failures = {
-        "other site": b["site"] != r["site"],
+        "other site": (b["site"] != r["site"]).to_numpy(dtype=bool),
         "no shared availability": n_slots == 0,
         "at capacity": active >= capacity,
         "home visits needed by one, ruled out by the other": (
-            ((b["home_visits"] == "no") & (r_home == "wanted"))
-            | ((b["home_visits"] == "wanted") & (r_home == "no"))
+            ((home == "no") & (r_home == "wanted")) | ((home == "wanted") & (r_home == "no"))
         ),
-        "required training missing": ~b["trained"].astype(bool),
-        "no accepted interview": ~b["accepted"].astype(bool),
-        "commitment ended": until.notna() & (until < pd.Timestamp(today)),
+        "required training missing": ~b["trained"].astype(bool).to_numpy(),
+        "no accepted interview": ~b["accepted"].astype(bool).to_numpy(),
+        "commitment ended": (until.notna() & (until < pd.Timestamp(today))).to_numpy(dtype=bool),
         "same diagnosis required, not shared": (
-            pd.Series(bool(r.get("same_diagnosis_required")), index=b.index)
-            & (b["diagnosis"].fillna("").astype(str).str.strip().str.casefold() != r_dx)
+            np.array([d != r_dx for d in dx], dtype=bool) & bool(r.get("same_diagnosis_required"))
         ),
-        "matched before": b["previously_matched"].astype(bool),
+        "matched before": b["previously_matched"].astype(bool).to_numpy(),
     }
-    failed = pd.DataFrame(failures, index=b.index)
-    excluded_because = _joined(failed, sep="; ")
-    # Say how full a full buddy is.
-    full_text = "at capacity (" + active.astype(str) + " of " + capacity.astype(str) + " active)"
-    excluded_because = excluded_because.str.replace("at capacity", "", regex=False)
-    excluded_because = (
-        (full_text.where(failed["at capacity"], "") + "; " + excluded_because)
-        .str.replace(r"^(; )+|(; )+$", "", regex=True)
-        .str.replace(r"(; ){2,}", "; ", regex=True)
-    )
+    failed = np.column_stack(list(failures.values()))
+    labels = list(failures)
+    labels[labels.index("at capacity")] = "{capacity}"
+    excluded_because = [
+        text.format(capacity=f"at capacity ({a} of {c} active)")
+        for text, a, c in zip(_joined(failed, labels, sep="; "), active, capacity)
+    ]
 
     # 3. The reasons for the score in words.
-    shared_wishes = _joined(wish_hot)
-    shared_slots = _joined(slot_hot)
-    wish_text = (
-        n_wishes.astype(str) + f" of {len(r_wishes)} wishes shared (" + shared_wishes + ")"
-    ).where(n_wishes > 0, "no shared wishes" if r_wishes else "no wishes stated")
-    slot_text = (
-        n_slots.astype(str) + f" of {len(r_slots)} slots shared (" + shared_slots + ")"
-    ).where(n_slots > 0, "no shared slots")
-    area_text = pd.Series(
-        np.select(
-            [same_area, same_municipality],
-            ["same area (" + b["area"].astype(str) + ")", "same municipality, other area (" + b["area"].astype(str) + ")"],
-            "other area (" + b["area"].astype(str) + ")",
-        ),
-        index=b.index,
-    )
-    pref_text = pd.Series(
-        np.where(
-            n_stated == 0,
-            "no preferences stated",
-            np.where(n_met == n_stated, "preferences met", [f"{m} of {s} preferences met" for m, s in zip(n_met, n_stated)]),
-        ),
-        index=b.index,
-    )
-    reasons = wish_text + "; " + slot_text + "; " + area_text + "; " + pref_text
+    shared_wishes, shared_slots = _joined(wish_hot, r_wishes), _joined(slot_hot, r_slots)
+    no_wishes = "no shared wishes" if r_wishes else "no wishes stated"
+    reasons = []
+    for i in range(n):
+        wish_text = f"{n_wishes[i]} of {len(r_wishes)} wishes shared ({shared_wishes[i]})" if n_wishes[i] else no_wishes
+        slot_text = f"{n_slots[i]} of {len(r_slots)} slots shared ({shared_slots[i]})" if n_slots[i] else "no shared slots"
+        if same_area[i]:
+            area_text = f"same area ({area[i]})"
+        elif same_municipality[i]:
+            area_text = f"same municipality, other area ({area[i]})"
+        else:
+            area_text = f"other area ({area[i]})"
+        if n_stated[i] == 0:
+            pref_text = "no preferences stated"
+        elif n_met[i] == n_stated[i]:
+            pref_text = "preferences met"
+        else:
+            pref_text = f"{n_met[i]} of {n_stated[i]} preferences met"
+        reasons.append("; ".join((wish_text, slot_text, area_text, pref_text)))
 
     return pd.DataFrame(
         {
-            "buddy": b["pseudonym"],
+            "buddy": b["pseudonym"].to_numpy(dtype=object),
             "score": score,
             "eligible": ~failed.any(axis=1),
             "reasons": reasons,
             "excluded_because": excluded_because,
-            "wishes_part": wishes_part.astype(float).round(4),
-            "availability_part": availability_part.astype(float).round(4),
+            "wishes_part": np.round(wishes_part.astype(float), 4),
+            "availability_part": np.round(availability_part.astype(float), 4),
             "area_part": area_part,
-            "preferences_part": preferences_part.round(4),
+            "preferences_part": np.round(preferences_part, 4),
             "active_matches": active,
             "capacity": capacity,
-            "waiting_since": b["waiting_since"],
+            "waiting_since": b["waiting_since"].to_numpy(dtype=object),
         }
     )[SUGGESTION_COLUMNS]
 

@@ -40,6 +40,9 @@ __all__ = ["DEMO_TODAY", "companionship"]
 #: shows the waitlist as the demo left it.
 DEMO_TODAY = dt.date(2026, 4, 15)
 RECIPIENT_SHARE = 0.25
+#: The coordinators moved their call lists from spreadsheets into peerstudy on this day: the
+#: demo logs follow-up calls from then on.
+CALL_LOG_FROM = dt.date(2026, 1, 5)
 VOLUNTEER_START = dt.date(2025, 8, 1)
 WORKSHOP = dt.date(2025, 8, 23)
 AREAS = {
@@ -181,6 +184,7 @@ def _calls(rng, s, study, person, until: dt.date, skip_last: bool = False) -> in
         day += dt.timedelta(weeks=3) + _days(rng, -2, 3)
     if skip_last and days:
         days = days[:-1]
+    days = [d for d in days if d >= CALL_LOG_FROM]
     for day in days:
         outcome = str(rng.choice(CALL_OUTCOMES, p=CALL_P))
         log_call(s, study, person, day, outcome, None, "demo coordinator", today=day)
