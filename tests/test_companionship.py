@@ -280,6 +280,25 @@ def test_buddy_capacity_is_a_hard_constraint(scene):
     assert _unchanged(scene) == before
 
 
+def test_withdrawn_people_are_not_matched_nor_called(scene):
+    from study.db.models import Enrolment
+
+    def withdraw(s, st, p):
+        for pseudonym in ("R1", "B1"):
+            enrolment = s.scalar(select(Enrolment).where(Enrolment.person_id == p(pseudonym).id))
+            enrolment.withdrawn_on = dt.date(2025, 11, 1)
+            enrolment.withdrawal_reason = "no longer wishes to take part"
+    _write(scene, withdraw)
+    every = _suggest(scene, "R1", include_excluded=True).set_index("buddy")
+    assert every.loc["B1", "excluded_because"] == "withdrawn from the study"
+    with pytest.raises(BadInput, match="R1 withdrew from the study on 2025-11-01"):
+        _write(scene, lambda s, st, p: confirm_match(s, st, p("R1"), p("B3"), dt.date(2025, 11, 5), ACTOR, today=TODAY))
+    with read_session(scene) as s:
+        waiting = set(waitlist_table(s, get_study(s), TODAY)["pseudonym"])
+        earlier = set(waitlist_table(s, get_study(s), dt.date(2025, 10, 31))["pseudonym"])
+    assert {"R1", "B1"} & waiting == set() and {"R1", "B1"} <= earlier
+
+
 # --- bad input of matches ------------------------------------------------------------------
 def test_matching_someone_in_an_active_match_is_refused(scene):
     _write(scene, lambda s, st, p: confirm_match(s, st, p("R1"), p("B1"), dt.date(2025, 10, 1), ACTOR, today=TODAY))
@@ -456,6 +475,17 @@ def test_cli_match_commands(scene, tmp_path):
     assert any(line.split() == ["R1", "participant", "2025-09-01", "-", "2025-09-22", "yes"] for line in lines)
     assert "B6" not in result.output  # another site
 
+    result = _cli(scene, "match", "profile", "R3", "--area", "Valby", "--wishes", "walks,karaoke",
+                  "--availability", "mon_am", "--today", "2025-12-01")
+    assert result.exit_code == 2 and "unknown wish(es) karaoke" in result.output
+    result = _cli(scene, "match", "profile", "R3", "--area", "Valby", "--wishes", "walks,talks",
+                  "--availability", "mon_am,tue_am", "--prefer-gender", "female", "--since", "2025-11-20",
+                  "--today", "2025-12-01")
+    assert result.exit_code == 0 and "R3 profile saved (recipient)" in result.output
+    result = _cli(scene, "match", "waitlist", "--site", "CPH", "--today", "2025-12-01")
+    assert any(line.split() == ["R3", "participant", "2025-11-20", "-", "2025-12-11", "no"]
+               for line in result.output.splitlines())
+
     result = _cli(scene, "match", "suggest", "R1", "--today", "2025-12-01")
     assert result.exit_code == 0, result.output
     first = result.output.splitlines()[1].split()
@@ -545,3 +575,13 @@ def test_demo_has_volunteers_matches_and_a_waitlist(demo_engine):
         dose = companionship_dose(s, st, DEMO_TODAY)
         assert dose["matched"].sum() == len({m.person_id for m in matches})
         assert (dose.loc[dose["matched"], "months"] > 0).all()
+
+
+def test_help_of_match_and_volunteers():
+    from typer.testing import CliRunner
+
+    from study.cli import app
+
+    for args in (["match"], ["volunteers"], ["match", "suggest"], ["match", "waitlist"], ["match", "end"]):
+        result = CliRunner().invoke(app, [*args, "--help"])
+        assert result.exit_code == 0 and "Usage" in result.output

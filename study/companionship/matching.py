@@ -11,7 +11,8 @@ constraints are never traded against the score:
 - the buddy has the required training and, when configured, an accepted interview;
 - the buddy's commitment has not ended;
 - same diagnosis, when the recipient requires it (otherwise diagnosis is never used);
-- the pair was not matched before (a match that ended is not suggested again).
+- the pair was not matched before (a match that ended is not suggested again);
+- the buddy has not withdrawn from the study.
 
 Among eligible buddies the score (0–100) is a weighted mean of four parts in [0, 1] (weights
 from ``companionship.weights``, default 40/25/20/15):
@@ -67,6 +68,7 @@ _BUDDY_DEFAULTS: dict[str, object] = {
     "accepted": True,
     "available_until": None,
     "previously_matched": False,
+    "withdrawn": False,
     "waiting_since": None,
 }
 _BUDDY_REQUIRED = ("pseudonym", "site", "area", "wishes", "availability", "active_matches", "max_matches")
@@ -123,8 +125,8 @@ def score_buddies(
         One row per buddy with columns ``pseudonym, site, area, wishes, availability,
         active_matches, max_matches`` and optionally ``municipality, home_visits, gender,
         age, preferred_genders, preferred_age_min, preferred_age_max, diagnosis, trained,
-        accepted, available_until, previously_matched, waiting_since`` (defaults: trained and
-        accepted, never matched with this recipient, no limits).
+        accepted, available_until, previously_matched, withdrawn, waiting_since`` (defaults:
+        trained and accepted, never matched with this recipient, not withdrawn, no limits).
     weights
         Weights of the parts (``wishes, availability, area, preferences``); default 40/25/20/15.
     today
@@ -243,6 +245,7 @@ def score_buddies(
             np.array([d != r_dx for d in dx], dtype=bool) & bool(r.get("same_diagnosis_required"))
         ),
         "matched before": b["previously_matched"].astype(bool).to_numpy(),
+        "withdrawn from the study": b["withdrawn"].astype(bool).to_numpy(),
     }
     failed = np.column_stack(list(failures.values()))
     labels = list(failures)

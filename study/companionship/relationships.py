@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from study.companionship.calendar import add_months
 from study.companionship.waiting import join_waitlist, leave_waitlist, open_entry
-from study.db.models import Match, MatchContact, Person, Site, Study, WaitlistEntry
+from study.db.models import Enrolment, Match, MatchContact, Person, Site, Study, WaitlistEntry
 from study.errors import BadInput, NotFound
 from study.studies import config_of, site_by_code
 
@@ -100,6 +100,11 @@ def confirm_match(
         )
     if started_on > today:
         raise BadInput(f"start date {started_on} is in the future (today is {today})")
+    withdrawn_on = session.scalar(
+        select(Enrolment.withdrawn_on).where(Enrolment.person_id == recipient.id)
+    )
+    if withdrawn_on is not None and withdrawn_on <= started_on:
+        raise BadInput(f"{recipient.pseudonym} withdrew from the study on {withdrawn_on}")
     entry = open_entry(session, recipient)
     if entry is not None and started_on < entry.entered_on:
         raise BadInput(

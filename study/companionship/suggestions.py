@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from study.companionship.matching import SUGGESTION_COLUMNS, rank_buddies, score_buddies
 from study.companionship.profiles import profile_of, profiles_frame
 from study.db.models import (
+    Enrolment,
     Match,
     Person,
     Study,
@@ -86,6 +87,14 @@ def buddy_frame(
             )
         ).all()
     )
+    withdrawn = set(
+        session.scalars(
+            select(Enrolment.person_id).where(
+                Enrolment.person_id.in_(ids), Enrolment.withdrawn_on.is_not(None),
+                Enrolment.withdrawn_on <= today,
+            )
+        )
+    )
     before = set(
         session.scalars(select(Match.buddy_id).where(Match.person_id == recipient.id))
     )
@@ -107,6 +116,7 @@ def buddy_frame(
     )
     buddies["available_until"] = pid.map(until)
     buddies["previously_matched"] = pid.isin(before)
+    buddies["withdrawn"] = pid.isin(withdrawn)
     buddies["waiting_since"] = pid.map(waiting)
     return buddies
 

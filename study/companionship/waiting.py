@@ -12,11 +12,11 @@ import datetime as dt
 from typing import Optional
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from study.companionship.waitlist import schedule_calls
-from study.db.models import FollowUpCall, Person, Site, Study, WaitlistEntry
+from study.db.models import Enrolment, FollowUpCall, Person, Site, Study, WaitlistEntry
 from study.errors import BadInput
 from study.studies import config_of, site_by_code
 
@@ -147,7 +147,8 @@ def log_call(
 def waitlist_table(
     session: Session, study: Study, today: dt.date, site: Optional[str] = None
 ) -> pd.DataFrame:
-    """Who waits, in waitlist order, with their follow-up call schedule.
+    """Who waits, in waitlist order, with their follow-up call schedule (people who withdrew
+    from the study by ``today`` are left out).
 
     Returns
     -------
@@ -167,7 +168,13 @@ def waitlist_table(
         )
         .join(Person, Person.id == WaitlistEntry.person_id)
         .join(Site, Site.id == Person.site_id)
-        .where(WaitlistEntry.study_id == study.id, WaitlistEntry.left_on.is_(None))
+        .outerjoin(Enrolment, Enrolment.person_id == Person.id)
+        .where(
+            WaitlistEntry.study_id == study.id,
+            WaitlistEntry.left_on.is_(None),
+            # People who withdrew from the study are not called any more.
+            or_(Enrolment.withdrawn_on.is_(None), Enrolment.withdrawn_on > today),
+        )
     )
     if site is not None:
         query = query.where(Site.id == site_by_code(session, study, site).id)
