@@ -102,6 +102,9 @@ def _leader_records(ctx: DemoContext, s, study) -> None:
                 record_interview(s, study, leader, day, "second_interview", today=day)
                 day += dt.timedelta(days=7)
             record_interview(s, study, leader, day, "accepted", today=day)
+            # Leaders commit to (up to) two courses in the RCT's first half year.
+            set_commitment(s, study, leader, VOLUNTEER_START, VOLUNTEER_START + dt.timedelta(days=182),
+                           courses=2)
         pilot = s.scalar(select(CourseGroup).where(CourseGroup.study_id == study.id, CourseGroup.code == f"{site}-P1"))
         if pilot is None:
             continue
