@@ -435,10 +435,16 @@ def test_follow_up_calls_schedule_and_overdue(scene):
         with pytest.raises(BadInput, match=message):
             _write(scene, lambda s, st, p: log_call(s, st, p(pseudonym), day, outcome, None, ACTOR, today=TODAY))
     assert _unchanged(scene) == before
-    # Declining takes a person off the waitlist.
+    # Declining takes a person off the waitlist; they may join again later.
     _write(scene, lambda s, st, p: log_call(s, st, p("R2"), dt.date(2025, 11, 21), "declined", None, ACTOR, today=TODAY))
     with read_session(scene) as s:
         assert "R2" not in set(waitlist_table(s, get_study(s), TODAY)["pseudonym"])
+    result = _cli(scene, "match", "join", "R2", "--since", "2025-11-28", "--today", "2025-12-01")
+    assert result.exit_code == 0 and "R2 waits since 2025-11-28" in result.output
+    result = _cli(scene, "match", "join", "R2", "--today", "2025-12-01")
+    assert result.exit_code == 2 and "already on the waitlist" in result.output
+    result = _cli(scene, "match", "join", "R3", "--today", "2025-12-01")
+    assert result.exit_code == 2 and "no companionship profile" in result.output
 
 
 # --- dose ----------------------------------------------------------------------------------

@@ -170,6 +170,31 @@ def waitlist(
     echo_table(table, empty="nobody waits" if not overdue else "no overdue calls")
 
 
+@app.command("join")
+def join(
+    pseudonym: Annotated[str, typer.Argument(help="A person with a profile who waits again.")],
+    since: Annotated[Optional[str], typer.Option(help="Waiting date YYYY-MM-DD (default: today).")] = None,
+    today: TodayOpt = None,
+    db: DbOpt = None,
+    study: StudyOpt = None,
+) -> None:
+    """Put a person (back) on the waitlist, e.g. after they declined and changed their mind."""
+    from study.companionship.profiles import profile_of
+    from study.companionship.waiting import join_waitlist
+    from study.db import unit_of_work
+    from study.people import person_by_pseudonym
+    from study.studies import get_study
+
+    today_date = parse_date(today, "--today")
+    engine = open_db(db)
+    with unit_of_work(engine, cli_actor(), reason=f"match join {pseudonym}") as session:
+        st = get_study(session, study)
+        person = person_by_pseudonym(session, st, pseudonym)
+        profile_of(session, person)
+        entry = join_waitlist(session, st, person, parse_date(since, "--since", today_date), today=today_date)
+        typer.echo(f"{pseudonym} waits since {entry.since}")
+
+
 @app.command("call")
 def call(
     pseudonym: Annotated[str, typer.Argument(help="A person on the waitlist.")],
