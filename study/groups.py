@@ -18,6 +18,7 @@ from study.db.models import (
     Person,
     Study,
 )
+from study.companionship.volunteers import require_training
 from study.errors import BadInput, NotFound
 from study.people import person_by_pseudonym
 from study.studies import config_of, site_by_code
@@ -40,7 +41,8 @@ def create_group(
     """Create a group at ``site`` with its leaders (pseudonyms) and one session a week.
 
     A group has exactly the configured number of leaders (two in the reference study), each a
-    ``group_leader`` of the same site. Sessions are dated weekly from ``start_date``.
+    ``group_leader`` of the same site with the required training recorded by ``start_date``
+    (``NotAllowed`` otherwise). Sessions are dated weekly from ``start_date``.
     """
     config = config_of(study)
     site_row = site_by_code(session, study, site)
@@ -59,6 +61,8 @@ def create_group(
             raise BadInput(f"{leader.pseudonym} is a {leader.role}, not a group_leader")
         if leader.site_id != site_row.id:
             raise BadInput(f"leader {leader.pseudonym} belongs to another site than {site}")
+        # Only trained leaders lead a course (companionship.required_training, by its start).
+        require_training(session, study, leader, "group_leader", on=start_date)
     group = CourseGroup(
         study_id=study.id,
         site_id=site_row.id,

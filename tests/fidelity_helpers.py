@@ -8,6 +8,7 @@ from study.db import read_session, unit_of_work
 from study.fidelity.manual import shipped_manual, shipped_manual_path
 from study.fidelity.observations import ObservationInput
 from study.groups import add_member, create_group
+from leaders import add_trained_leader
 from study.people import add_person
 from study.phases import start_phase
 from study.studies import get_study
@@ -29,7 +30,7 @@ def pilot_with_groups(engine, members_per_group: int = 3, store_manual: bool = T
 
             store_manual_version(s, study, MANUAL_TEXT, ACTOR)
         for site in ("CPH", "HEL"):
-            leaders = [add_person(s, study, f"L-{site}-{i}", "group_leader", site).pseudonym for i in (1, 2)]
+            leaders = [add_trained_leader(s, study, f"L-{site}-{i}", site) for i in (1, 2)]
             group = create_group(s, study, f"{site}-P1", site, START, leaders, phase="pilot",
                                  manual_version="1.0" if store_manual else None)
             for k in range(members_per_group):

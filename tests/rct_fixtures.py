@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from study.config import example_config_path, parse_config
 from study.db import read_session, unit_of_work
 from study.groups import create_group
+from leaders import add_trained_leader
 from study.people import Identity, add_person, enrol
 from study.phases import start_phase
 from study.studies import create_study, get_study
@@ -76,9 +77,7 @@ def add_groups(engine, site: str, starts: list[dt.date]) -> list[str]:
         for k, start in enumerate(starts, start=1):
             leaders = []
             for j in (1, 2):
-                pseudonym = f"L-{site}-{k}-{j}"
-                add_person(s, study, pseudonym, "group_leader", site)
-                leaders.append(pseudonym)
+                leaders.append(add_trained_leader(s, study, f"L-{site}-{k}-{j}", site))
             code = f"{site}-R{k:02d}"
             create_group(s, study, code, site, start, leaders, phase="rct")
             codes.append(code)

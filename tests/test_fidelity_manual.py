@@ -21,6 +21,7 @@ from study.fidelity.versions import (
     store_manual_version,
 )
 from study.groups import create_group, group_by_code
+from leaders import add_trained_leader
 from study.people import add_person
 from study.phases import start_phase
 from study.studies import get_study
@@ -108,7 +109,7 @@ def test_pilot_versions_then_locked_from_the_rct(study_db):
     # RCT groups run the locked version: locking gives it to groups without one.
     with unit_of_work(db, ACTOR) as s:
         study = get_study(s)
-        leaders = [add_person(s, study, f"L-R{i}", "group_leader", "CPH").pseudonym for i in (1, 2, 3, 4)]
+        leaders = [add_trained_leader(s, study, f"L-R{i}", "CPH") for i in (1, 2, 3, 4)]
         create_group(s, study, "CPH-R01", "CPH", START_RCT, leaders[:2], phase="rct")
         create_group(s, study, "CPH-R02", "CPH", START_RCT, leaders[2:], phase="rct", manual_version="1.0")
         locked = lock_manual(s, study, ACTOR)

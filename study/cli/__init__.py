@@ -18,6 +18,8 @@ from study.cli import (
     status,
     templates,
     users,
+    match,
+    volunteers,
 )
 from study.cli.common import PeerstudyGroup
 
@@ -58,6 +60,8 @@ app.command("unblind")(allocation.unblind)
 app.command("scores")(questionnaires.scores)
 app.add_typer(questionnaires.questionnaires_app, name="questionnaires")
 app.add_typer(fidelity.app, name="fidelity")
+app.add_typer(volunteers.app, name="volunteers")
+app.add_typer(match.app, name="match")
 
 
 def main() -> None:

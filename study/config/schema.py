@@ -15,6 +15,7 @@ from typing import Literal, Optional
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from study.config.base import ConfigModel
+from study.config.companionship import CompanionshipConfig
 from study.config.eligibility import RoleConfig
 from study.config.fidelity import FidelityConfig
 from study.config.randomisation import RandomisationConfig
@@ -129,8 +130,8 @@ class StudyConfig(ConfigModel):
     fidelity: FidelityConfig = Field(
         default_factory=FidelityConfig, description="fidelity manual and thresholds"
     )
-    companionship: dict[str, object] = Field(
-        default_factory=dict, description="1:1 companionship settings"
+    companionship: CompanionshipConfig = Field(
+        default_factory=CompanionshipConfig, description="volunteers and 1:1 companionship"
     )
 
     # --- cross-field checks -------------------------------------------------------------

@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from study.demo.allocation import allocation
+from study.demo.companionship import companionship
 from study.demo.context import DemoContext
 from study.demo.fidelity import fidelity_and_attendance
 from study.demo.people import people_and_groups
@@ -29,6 +30,7 @@ STEPS: list[Callable[[DemoContext], list[str]]] = [
     allocation,
     questionnaires,
     fidelity_and_attendance,
+    companionship,
 ]
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from study.config import example_config_path, load_config
+from study.companionship.volunteers import record_training
 from study.db import unit_of_work
 from study.demo.context import DemoContext
 from study.demo.names import synthetic_identity_fields
@@ -28,6 +29,8 @@ GENDER_P = [0.6, 0.37, 0.03]
 OUTSIDE = {"CPH": ["Gentofte", "Hvidovre"], "HEL": ["Fredensborg", "Hillerød"], "FRE": ["Vejle", "Kolding"]}
 RECRUITMENT = (dt.date(2025, 8, 15), dt.date(2026, 1, 31))
 FIRST_RCT_GROUP = dt.date(2025, 9, 15)
+#: The volunteers' education weekend, before the first pilot course.
+EDUCATION_WEEKEND = dt.date(2025, 1, 25)
 
 
 def _at(day: dt.date) -> dt.datetime:
@@ -94,6 +97,12 @@ def _volunteers(ctx, s, study, config, site_codes) -> None:
                     attributes={"gender": str(ctx.rng.choice(GENDERS, p=GENDER_P))},
                 )
                 enrol(s, study, person, screened_on, municipality, consent_on=screened_on)
+                if role == "group_leader":
+                    # Leaders lead a course only after the education weekend (see
+                    # study.companionship.volunteers.require_training).
+                    record_training(
+                        s, study, person, "education_weekend", EDUCATION_WEEKEND, today=EDUCATION_WEEKEND
+                    )
                 store.setdefault(site, []).append(pseudonym)
 
 

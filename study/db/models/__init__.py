@@ -2,9 +2,35 @@
 
 from study.db.models.allocation import Allocation
 from study.db.models.audit import AuditEvent
-from study.db.models.fidelity import CompetenceRating, ComponentRating, FidelityObservation, ManualVersion
-from study.db.models.groups import Attendance, CourseGroup, GroupLeader, GroupMember, GroupSession
-from study.db.models.people import Enrolment, Person, PersonAttribute, PersonIdentity
+from study.db.models.companionship import (
+    CompanionProfile,
+    FollowUpCall,
+    Match,
+    MatchContact,
+    TrainingRecord,
+    VolunteerCommitment,
+    VolunteerInterview,
+    WaitlistEntry,
+)
+from study.db.models.fidelity import (
+    CompetenceRating,
+    ComponentRating,
+    FidelityObservation,
+    ManualVersion,
+)
+from study.db.models.groups import (
+    Attendance,
+    CourseGroup,
+    GroupLeader,
+    GroupMember,
+    GroupSession,
+)
+from study.db.models.people import (
+    Enrolment,
+    Person,
+    PersonAttribute,
+    PersonIdentity,
+)
 from study.db.models.questionnaires import InstrumentVersion, QuestionnaireResponse
 from study.db.models.randomisation import (
     AllocationCounter,
@@ -12,7 +38,11 @@ from study.db.models.randomisation import (
     AllocationTableSlot,
     RandomisationSecret,
 )
-from study.db.models.study import Site, Study, StudyPhase
+from study.db.models.study import (
+    Site,
+    Study,
+    StudyPhase,
+)
 from study.db.models.users import User
 
 __all__ = [
@@ -22,16 +52,20 @@ __all__ = [
     "AllocationTableSlot",
     "Attendance",
     "AuditEvent",
+    "CompanionProfile",
     "CompetenceRating",
     "ComponentRating",
     "CourseGroup",
     "Enrolment",
     "FidelityObservation",
+    "FollowUpCall",
     "GroupLeader",
     "GroupMember",
     "GroupSession",
     "InstrumentVersion",
     "ManualVersion",
+    "Match",
+    "MatchContact",
     "Person",
     "PersonAttribute",
     "PersonIdentity",
@@ -40,5 +74,9 @@ __all__ = [
     "Site",
     "Study",
     "StudyPhase",
+    "TrainingRecord",
     "User",
+    "VolunteerCommitment",
+    "VolunteerInterview",
+    "WaitlistEntry",
 ]

@@ -1,0 +1,118 @@
+"""``peerstudy volunteers``: interviews, training records and commitment of volunteers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from study.cli.common import DbOpt, StudyOpt, cli_actor, echo_table, open_db
+from study.cli.match import OnOpt, TodayOpt, parse_date
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Volunteers: interviews, training (education weekend, supervision, workshop), commitment.",
+    no_args_is_help=True,
+)
+
+
+@app.command("list")
+def list_volunteers(
+    site: Annotated[Optional[str], typer.Option(help="Only this site.")] = None,
+    db: DbOpt = None,
+    study: StudyOpt = None,
+) -> None:
+    """Volunteers with interviews, acceptance, training, missing training and availability."""
+    from study.companionship.volunteers import volunteer_table
+    from study.db import read_session
+    from study.studies import get_study
+
+    engine = open_db(db)
+    with read_session(engine) as session:
+        table = volunteer_table(session, get_study(session, study), site)
+    echo_table(table, empty="no volunteers")
+
+
+@app.command("interview")
+def interview(
+    pseudonym: Annotated[str, typer.Argument(help="The volunteer.")],
+    outcome: Annotated[str, typer.Option(help="accepted, second_interview, not_accepted or withdrew.")],
+    on: OnOpt = None,
+    interviewer: Annotated[Optional[str], typer.Option()] = None,
+    note: Annotated[Optional[str], typer.Option()] = None,
+    today: TodayOpt = None,
+    db: DbOpt = None,
+    study: StudyOpt = None,
+) -> None:
+    """Record an interview of a volunteer (up to the configured number before acceptance)."""
+    from study.companionship.volunteers import record_interview
+    from study.db import unit_of_work
+    from study.people import person_by_pseudonym
+    from study.studies import get_study
+
+    today_date = parse_date(today, "--today")
+    engine = open_db(db)
+    with unit_of_work(engine, cli_actor(), reason=f"volunteers interview {pseudonym}") as session:
+        st = get_study(session, study)
+        row = record_interview(
+            session, st, person_by_pseudonym(session, st, pseudonym),
+            parse_date(on, "--on", today_date), outcome, interviewer, note, today=today_date,
+        )
+        typer.echo(f"{pseudonym} interview {row.number} on {row.interviewed_on}: {row.outcome}")
+
+
+@app.command("train")
+def train(
+    pseudonym: Annotated[str, typer.Argument(help="The volunteer.")],
+    kind: Annotated[str, typer.Option(help="education_weekend, supervision or companionship_workshop.")],
+    on: OnOpt = None,
+    group: Annotated[Optional[str], typer.Option(help="Course whose observed session a supervision followed.")] = None,
+    note: Annotated[Optional[str], typer.Option()] = None,
+    today: TodayOpt = None,
+    db: DbOpt = None,
+    study: StudyOpt = None,
+) -> None:
+    """Record a completed training."""
+    from study.companionship.volunteers import record_training
+    from study.db import unit_of_work
+    from study.people import person_by_pseudonym
+    from study.studies import get_study
+
+    today_date = parse_date(today, "--today")
+    engine = open_db(db)
+    with unit_of_work(engine, cli_actor(), reason=f"volunteers train {pseudonym}") as session:
+        st = get_study(session, study)
+        row = record_training(
+            session, st, person_by_pseudonym(session, st, pseudonym), kind,
+            parse_date(on, "--on", today_date), group, note, today=today_date,
+        )
+        typer.echo(f"{pseudonym} {row.kind} on {row.completed_on} recorded")
+
+
+@app.command("commit")
+def commit(
+    pseudonym: Annotated[str, typer.Argument(help="The volunteer.")],
+    available_from: Annotated[str, typer.Option("--from", help="Available from YYYY-MM-DD.")],
+    until: Annotated[Optional[str], typer.Option(help="Available until YYYY-MM-DD.")] = None,
+    courses: Annotated[Optional[int], typer.Option(help="Group leaders: courses within half a year.")] = None,
+    months: Annotated[Optional[int], typer.Option(help="Peer buddies: months of companionship.")] = None,
+    note: Annotated[Optional[str], typer.Option()] = None,
+    db: DbOpt = None,
+    study: StudyOpt = None,
+) -> None:
+    """Record (or correct) a volunteer's availability and commitment."""
+    from study.companionship.volunteers import set_commitment
+    from study.db import unit_of_work
+    from study.people import person_by_pseudonym
+    from study.studies import get_study
+
+    engine = open_db(db)
+    with unit_of_work(engine, cli_actor(), reason=f"volunteers commit {pseudonym}") as session:
+        st = get_study(session, study)
+        set_commitment(
+            session, st, person_by_pseudonym(session, st, pseudonym),
+            parse_date(available_from, "--from"),
+            parse_date(until, "--until") if until else None, courses, months, note,
+        )
+        typer.echo(f"{pseudonym} commitment saved")
