@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from study.cli import audit, phase, setup, status, users
+from study.cli import analyse, audit, phase, setup, status, users
 from study.cli.common import PeerstudyGroup
 
 __all__ = ["app", "main"]
@@ -34,6 +34,7 @@ app.command("status")(status.status)
 app.add_typer(phase.app, name="phase")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
+app.command("analyse")(analyse.analyse)
 
 
 def main() -> None:

@@ -1,0 +1,275 @@
+"""Mixed models: the partially nested model (groups only in the intervention arm) and the
+repeated-measures model over all follow-up timepoints."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from pipelines.analysis.design import covariate_matrix, require_columns, treatment_indicator
+
+__all__ = [
+    "PARTIALLY_NESTED_COLUMNS", "REPEATED_COLUMNS", "fit_mixed", "partially_nested", "repeated_measures",
+]
+
+PARTIALLY_NESTED_COLUMNS = [
+    "estimate", "se", "ci_low", "ci_high", "p", "n", "n_clusters", "icc",
+    "var_cluster", "var_residual", "converged",
+]
+REPEATED_COLUMNS = [
+    "timepoint", "estimate", "se", "ci_low", "ci_high", "p", "n", "n_subjects", "converged",
+]
+
+
+def fit_mixed(model, methods: Sequence[str] = ("bfgs", "powell", "nm")):
+    """Fit a statsmodels ``MixedLM`` by REML, trying the optimisers in turn.
+
+    statsmodels uses a list of methods in sequence rather than as fall-backs, and L-BFGS hits
+    a singular matrix when a variance heads for zero, so each optimiser is tried on its own
+    until one converges. Returns ``(result, converged)``; raises the last error when every
+    optimiser fails.
+    """
+    last_error: Exception | None = None
+    fallback = None
+    for method in methods:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                fit = model.fit(reml=True, method=method)
+            except (np.linalg.LinAlgError, ValueError) as exc:
+                last_error = exc
+                continue
+        converged = bool(fit.converged) and not any(
+            "converge" in str(w.message).lower() for w in caught
+        )
+        if converged:
+            return fit, True
+        fallback = fallback or fit
+    if fallback is not None:
+        return fallback, False
+    raise ValueError(f"the mixed model could not be fitted: {last_error}")
+
+
+def partially_nested(
+    data: pd.DataFrame,
+    outcome: str,
+    cluster: str = "group",
+    arm: str = "arm",
+    treatment: str = "INT",
+    control: str = "CTL",
+    baseline: Optional[str] = None,
+    covariates: Sequence[str] = (),
+    subject: str = "pseudonym",
+    ci: float = 0.95,
+    summary: bool = False,
+) -> pd.DataFrame:
+    """Treatment effect in a partially nested trial: a random group effect in one arm only.
+
+    Parameters
+    ----------
+    data
+        One row per participant (wide), with the outcome, baseline, arm, covariates and the
+        group (``cluster``) of intervention participants (controls have none).
+    outcome, cluster, arm, baseline, subject
+        Column names; ``subject`` identifies intervention participants without a group, who
+        form their own cluster of one.
+    treatment, control
+        Arm codes; the estimate is ``treatment`` − ``control``.
+    covariates
+        Adjustment columns as in :func:`pipelines.analysis.ancova.ancova`.
+    ci
+        Confidence level (normal approximation, as statsmodels reports for mixed models).
+    summary
+        Attach the statsmodels summary text as ``result.attrs["summary"]``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row: ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``p`` (Wald z), ``n``,
+        ``n_clusters`` (intervention groups), ``icc`` (group-level intraclass correlation in
+        the intervention arm: var_cluster / (var_cluster + var_residual)), ``var_cluster``,
+        ``var_residual``, ``converged``.
+
+    Notes
+    -----
+    Model (REML): y_ij = β₀ + β₁·T_i + β₂·baseline_i + γ'x_i + T_i·u_j + e_i, u_j ~ N(0, τ²),
+    e_i ~ N(0, σ²). The random effect enters through the design column T (the usual way to
+    fit partially nested designs with MixedLM): controls have a zero random-effects design,
+    so they are independent and can all share one technical "group" of the fit, which keeps
+    the number of groups statsmodels iterates over small. A common residual variance in both
+    arms is assumed.
+
+    References
+    ----------
+    Roberts C, Roberts SA. Design and analysis of clinical trials with clustering effects due
+    to treatment. Clin Trials 2005;2:152–162. Baldwin SA et al. Evaluating models for
+    partially clustered designs. Psychol Methods 2011;16:149–165.
+    """
+    import statsmodels.api as sm
+    from scipy import stats
+
+    # Check the data
+    require_columns(data, [outcome, cluster, arm, baseline, subject, *covariates])
+    frame = data.assign(_treat=treatment_indicator(data[arm], treatment, control))
+    frame = frame.dropna(subset=["_treat", outcome] + ([baseline] if baseline else []))
+    treated = frame["_treat"] == 1
+    if treated.sum() == 0 or (~treated).sum() == 0:
+        raise ValueError(f"{outcome}: both arms need participants with observed outcomes")
+    clusters = frame[cluster].astype("string")
+    # Treated without a group: a cluster of their own; controls: one shared technical group.
+    technical = np.where(
+        treated,
+        ("g:" + clusters.fillna("self:" + frame[subject].astype("string"))).to_numpy(),
+        "control",
+    )
+    n_clusters = int(clusters[treated].dropna().nunique())
+    if n_clusters < 2:
+        raise ValueError(
+            f"{outcome}: the intervention arm has {n_clusters} group(s) with outcome data; "
+            "a group variance needs at least 2"
+        )
+
+    # Compute
+    X = pd.concat(
+        [
+            pd.Series(1.0, index=frame.index, name="const"),
+            frame["_treat"].rename("treat"),
+            *([frame[baseline].astype(float).rename("baseline")] if baseline else []),
+            covariate_matrix(frame, covariates),
+        ],
+        axis=1,
+    )
+    model = sm.MixedLM(
+        frame[outcome].astype(float), X, groups=technical, exog_re=frame[["_treat"]].rename(columns={"_treat": "group_re"})
+    )
+    fit, converged = fit_mixed(model)
+    estimate, se = float(fit.fe_params["treat"]), float(fit.bse_fe["treat"])
+    z = stats.norm.ppf(0.5 + ci / 2)
+    var_cluster = float(np.asarray(fit.cov_re)[0, 0])
+    var_residual = float(fit.scale)
+
+    # Build the output frame
+    result = pd.DataFrame(
+        [{
+            "estimate": estimate,
+            "se": se,
+            "ci_low": estimate - z * se,
+            "ci_high": estimate + z * se,
+            "p": float(2 * stats.norm.sf(abs(estimate / se))) if se > 0 else np.nan,
+            "n": int(len(frame)),
+            "n_clusters": n_clusters,
+            "icc": var_cluster / (var_cluster + var_residual),
+            "var_cluster": var_cluster,
+            "var_residual": var_residual,
+            "converged": converged,
+        }],
+        columns=PARTIALLY_NESTED_COLUMNS,
+    )
+    if summary:
+        result.attrs["summary"] = str(fit.summary())
+    return result
+
+
+def repeated_measures(
+    data: pd.DataFrame,
+    outcome: str,
+    time: str = "timepoint",
+    subject: str = "pseudonym",
+    arm: str = "arm",
+    treatment: str = "INT",
+    control: str = "CTL",
+    baseline: Optional[str] = None,
+    covariates: Sequence[str] = (),
+    ci: float = 0.95,
+    summary: bool = False,
+) -> pd.DataFrame:
+    """Arm difference at every follow-up timepoint from one mixed model over all of them.
+
+    Parameters
+    ----------
+    data
+        Long: one row per participant × follow-up timepoint (not the baseline), with the
+        outcome, its baseline value, the arm and covariates.
+    outcome, time, subject, arm, baseline
+        Column names.
+    treatment, control, covariates, ci, summary
+        As in :func:`partially_nested`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per timepoint (in order of first appearance): ``timepoint``, ``estimate``
+        (treatment − control at that timepoint), ``se``, ``ci_low``, ``ci_high``, ``p`` (Wald
+        z), ``n`` (observations at the timepoint), ``n_subjects`` (in the model),
+        ``converged``.
+
+    Notes
+    -----
+    y_it = β₀ + α_t + β·T_i + δ_t·T_i + λ·baseline_i + γ'x_i + b_i + e_it with a random
+    intercept b_i per participant (REML). The effect at timepoint t is β + δ_t, its variance
+    from the fixed-effects covariance. Uses every observed follow-up value (valid under
+    missing at random given the model's variables).
+    """
+    import statsmodels.api as sm
+    from scipy import stats
+
+    # Check the data
+    require_columns(data, [outcome, time, subject, arm, baseline, *covariates])
+    frame = data.assign(_treat=treatment_indicator(data[arm], treatment, control))
+    frame = frame.dropna(subset=["_treat", outcome] + ([baseline] if baseline else []))
+    times = list(pd.unique(frame[time]))
+    if len(times) < 1 or frame.empty:
+        raise ValueError(f"{outcome}: no follow-up observations")
+    if frame[subject].nunique() < 3:
+        raise ValueError(f"{outcome}: too few participants for a mixed model")
+
+    # Compute: time dummies (first timepoint as reference), their interactions with T
+    time_dummies = pd.DataFrame(
+        {f"time={t}": (frame[time] == t).astype(float) for t in times[1:]}, index=frame.index
+    )
+    interactions = time_dummies.mul(frame["_treat"], axis=0).add_prefix("treat:")
+    X = pd.concat(
+        [
+            pd.Series(1.0, index=frame.index, name="const"),
+            time_dummies,
+            frame["_treat"].rename("treat"),
+            interactions,
+            *([frame[baseline].astype(float).rename("baseline")] if baseline else []),
+            covariate_matrix(frame, covariates),
+        ],
+        axis=1,
+    )
+    model = sm.MixedLM(frame[outcome].astype(float), X, groups=frame[subject].to_numpy())
+    fit, converged = fit_mixed(model)
+    params = fit.fe_params
+    cov = fit.cov_params().loc[params.index, params.index]
+    z = stats.norm.ppf(0.5 + ci / 2)
+
+    # Build the output frame: effect at t = treat + treat:time=t
+    rows = []
+    for t in times:
+        weights = pd.Series(0.0, index=params.index)
+        weights["treat"] = 1.0
+        if f"treat:time={t}" in weights.index:
+            weights[f"treat:time={t}"] = 1.0
+        estimate = float(weights @ params)
+        se = float(np.sqrt(weights @ cov @ weights))
+        rows.append({
+            "timepoint": t,
+            "estimate": estimate,
+            "se": se,
+            "ci_low": estimate - z * se,
+            "ci_high": estimate + z * se,
+            "p": float(2 * stats.norm.sf(abs(estimate / se))) if se > 0 else np.nan,
+            "n": int((frame[time] == t).sum()),
+            "n_subjects": int(frame[subject].nunique()),
+            "converged": converged,
+        })
+    result = pd.DataFrame(rows, columns=REPEATED_COLUMNS)
+    if summary:
+        result.attrs["summary"] = str(fit.summary())
+    return result

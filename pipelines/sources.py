@@ -1,0 +1,221 @@
+"""Read the inputs of the analysis dataset from the database (thin; no statistics here).
+
+One function per source. Sources whose tables live in other capabilities (questionnaire
+scores, fidelity observations, companionship) are read through a single function each, so
+that wiring them to their real loaders is a one-line change:
+
+* :func:`scores_source` → ``questionnaires.store.load_scores(session, study)``
+* :func:`items_source` → ``questionnaires.store.load_items(session, study)``
+* :func:`group_fidelity_source` → ``study.fidelity.group_fidelity(session, study)``
+* :func:`companionship_source` → ``study.companionship.dose.companionship_dose(session, study)``
+
+Until then they return empty frames with the documented columns. Identity fields
+(:class:`study.db.models.PersonIdentity`) are never read here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pipelines.dataset import (
+    ALLOCATION_COLUMNS,
+    COMPANIONSHIP_COLUMNS,
+    DOSE_COLUMNS,
+    GROUP_FIDELITY_COLUMNS,
+    PARTICIPANT_COLUMNS,
+    SCORE_COLUMNS,
+    build_analysis_dataset,
+    empty_frame,
+)
+from study.blinding import is_unblinded
+from study.db.models import (
+    Allocation,
+    Attendance,
+    CourseGroup,
+    Enrolment,
+    GroupMember,
+    GroupSession,
+    Person,
+    PersonAttribute,
+    Site,
+    Study,
+)
+from study.studies import config_of
+
+__all__ = [
+    "ITEM_COLUMNS",
+    "StudySources",
+    "allocations_source",
+    "companionship_source",
+    "dose_source",
+    "group_fidelity_source",
+    "items_source",
+    "load_analysis_dataset",
+    "load_sources",
+    "participants_source",
+    "scores_source",
+]
+
+#: Columns of the long item-level frame (``questionnaires.store.load_items``).
+ITEM_COLUMNS = ["pseudonym", "timepoint", "instrument", "version", "item", "value", "completed_on"]
+
+
+def participants_source(session: Session, study: Study) -> pd.DataFrame:
+    """Every screened RCT-phase participant: :data:`pipelines.dataset.PARTICIPANT_COLUMNS`
+    plus one column per stratification factor (from person attributes)."""
+    config = config_of(study)
+    rows = session.execute(
+        select(
+            Person.id, Person.pseudonym, Site.code, Enrolment.phase, Enrolment.age_at_screening,
+            Enrolment.screened_on, Enrolment.eligible, Enrolment.ineligibility_reasons,
+            Enrolment.consent_on, Enrolment.withdrawn_on, Enrolment.withdrawal_reason,
+        )
+        .join(Site, Site.id == Person.site_id)
+        .join(Enrolment, Enrolment.person_id == Person.id)
+        .where(Person.study_id == study.id, Person.role == "participant", Enrolment.phase == "rct")
+        .order_by(Person.pseudonym)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["person_id", *PARTICIPANT_COLUMNS]).rename(columns={})
+    frame["ineligibility_reasons"] = frame["ineligibility_reasons"].map(
+        lambda text: json.loads(text) if text else []
+    )
+    factors = list(config.stratification)
+    if factors:
+        attrs = pd.DataFrame(
+            session.execute(
+                select(PersonAttribute.person_id, PersonAttribute.name, PersonAttribute.value).where(
+                    PersonAttribute.study_id == study.id, PersonAttribute.name.in_(factors)
+                )
+            ).all(),
+            columns=["person_id", "name", "value"],
+        )
+        wide = attrs.pivot(index="person_id", columns="name", values="value") if not attrs.empty else pd.DataFrame()
+        for factor in factors:
+            frame[factor] = frame["person_id"].map(wide[factor]) if factor in wide else None
+    return frame.drop(columns="person_id")
+
+
+def allocations_source(session: Session, study: Study) -> pd.DataFrame:
+    """:data:`pipelines.dataset.ALLOCATION_COLUMNS`, true arm codes (blinding is applied when
+    the dataset is built)."""
+    rows = session.execute(
+        select(Person.pseudonym, Allocation.arm, Allocation.stratum, Allocation.allocated_on)
+        .join(Person, Person.id == Allocation.person_id)
+        .where(Allocation.study_id == study.id)
+        .order_by(Person.pseudonym)
+    ).all()
+    return pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
+
+
+def dose_source(session: Session, study: Study) -> pd.DataFrame:
+    """Sessions held and attended per group member of an RCT group
+    (:data:`pipelines.dataset.DOSE_COLUMNS`), computed from attendance.
+
+    The fidelity capability's ``study.fidelity.dose.attendance_dose`` computes the same; the
+    merger may point this function at it.
+    """
+    config = config_of(study)
+    members = pd.DataFrame(
+        session.execute(
+            select(GroupMember.person_id, GroupMember.group_id, Person.pseudonym, CourseGroup.code)
+            .join(Person, Person.id == GroupMember.person_id)
+            .join(CourseGroup, CourseGroup.id == GroupMember.group_id)
+            .where(GroupMember.study_id == study.id, CourseGroup.phase == "rct")
+        ).all(),
+        columns=["person_id", "group_id", "pseudonym", "group"],
+    )
+    held = dict(
+        session.execute(
+            select(GroupSession.group_id, func.count())
+            .where(GroupSession.study_id == study.id, GroupSession.cancelled.is_(False))
+            .group_by(GroupSession.group_id)
+        ).all()
+    )
+    attended = dict(
+        session.execute(
+            select(Attendance.person_id, func.count())
+            .join(GroupSession, GroupSession.id == Attendance.session_id)
+            .where(
+                Attendance.study_id == study.id,
+                Attendance.status == "present",
+                GroupSession.cancelled.is_(False),
+            )
+            .group_by(Attendance.person_id)
+        ).all()
+    )
+    members["sessions_held"] = members["group_id"].map(held).fillna(0).astype(int)
+    members["sessions_attended"] = members["person_id"].map(attended).fillna(0).astype(int)
+    members["per_protocol"] = members["sessions_attended"] >= config.groups.per_protocol_min_sessions
+    return members[DOSE_COLUMNS]
+
+
+def scores_source(session: Session, study: Study) -> pd.DataFrame:
+    """Long questionnaire scores (:data:`pipelines.dataset.SCORE_COLUMNS`).
+
+    Merger: return ``questionnaires.store.load_scores(session, study)``.
+    """
+    return empty_frame(SCORE_COLUMNS)
+
+
+def items_source(session: Session, study: Study) -> pd.DataFrame:
+    """Long item-level answers (:data:`ITEM_COLUMNS`).
+
+    Merger: return ``questionnaires.store.load_items(session, study)``.
+    """
+    return empty_frame(ITEM_COLUMNS)
+
+
+def group_fidelity_source(session: Session, study: Study) -> pd.DataFrame:
+    """Fidelity per group (:data:`pipelines.dataset.GROUP_FIDELITY_COLUMNS`).
+
+    Merger: return ``study.fidelity.group_fidelity(session, study)``.
+    """
+    return empty_frame(GROUP_FIDELITY_COLUMNS)
+
+
+def companionship_source(session: Session, study: Study) -> pd.DataFrame:
+    """1:1 companionship received (:data:`pipelines.dataset.COMPANIONSHIP_COLUMNS`).
+
+    Merger: return ``study.companionship.dose.companionship_dose(session, study)``.
+    """
+    return empty_frame(COMPANIONSHIP_COLUMNS)
+
+
+@dataclass
+class StudySources:
+    """The inputs of the analysis dataset as read from one database snapshot."""
+
+    participants: pd.DataFrame
+    allocations: pd.DataFrame
+    scores: pd.DataFrame
+    dose: pd.DataFrame
+    group_fidelity: pd.DataFrame
+    companionship: pd.DataFrame
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """The frames as keyword arguments of :func:`build_analysis_dataset`."""
+        return dict(self.__dict__)
+
+
+def load_sources(session: Session, study: Study) -> StudySources:
+    """Read every source of the analysis dataset in one session (one snapshot)."""
+    return StudySources(
+        participants=participants_source(session, study),
+        allocations=allocations_source(session, study),
+        scores=scores_source(session, study),
+        dose=dose_source(session, study),
+        group_fidelity=group_fidelity_source(session, study),
+        companionship=companionship_source(session, study),
+    )
+
+
+def load_analysis_dataset(session: Session, study: Study) -> pd.DataFrame:
+    """The analysis dataset of ``study`` as the current database holds it (blinded arm codes
+    until the study is unblinded)."""
+    sources = load_sources(session, study)
+    return build_analysis_dataset(**sources.frames(), config=config_of(study), unblinded=is_unblinded(study))
