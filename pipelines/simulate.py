@@ -16,7 +16,7 @@ import pandas as pd
 
 from study.config import StudyConfig
 
-__all__ = ["INSTRUMENT_SCALES", "InstrumentScale", "simulate_outcomes", "simulate_trial"]
+__all__ = ["INSTRUMENT_SCALES", "InstrumentScale", "simulate_outcomes", "simulate_scores", "simulate_trial"]
 
 
 @dataclass(frozen=True)
@@ -266,6 +266,67 @@ def simulate_trial(
         }
     )[is_int].reset_index(drop=True)
 
+    scores = simulate_scores(
+        config, allocations.assign(site=rand["site"].to_numpy(), consent_on=rand["consent_on"].to_numpy()),
+        dose, rng, effect_scale=effect_scale, dropout=dropout, group_fidelity=group_fidelity,
+    )
+    timepoints = config.timepoints
+    anchor = pd.to_datetime(allocations["allocated_on"])
+
+    # Withdrawals: some of those who stopped answering withdrew with a reason.
+    participants["withdrawn_on"] = None
+    participants["withdrawal_reason"] = None
+    last_tp = timepoints[-1].code if timepoints else None
+    answered_last = set(scores.loc[scores["timepoint"] == last_tp, "pseudonym"])
+    lost = ~rand["pseudonym"].isin(answered_last).to_numpy()
+    withdrew = lost & (rng.random(n) < 0.4)
+    withdrawn_on = (anchor + pd.to_timedelta(rng.integers(20, 200, n), unit="D")).dt.date
+    reason = rng.choice(np.array(["no longer wishes to take part", "moved away", "health reasons"]), n)
+    index_of = pd.Series(np.arange(n_screened), index=participants["pseudonym"])
+    rows = index_of.loc[rand["pseudonym"][withdrew]].to_numpy()
+    participants.loc[rows, "withdrawn_on"] = withdrawn_on[withdrew].to_numpy()
+    participants.loc[rows, "withdrawal_reason"] = reason[withdrew]
+    return {
+        "participants": participants,
+        "allocations": allocations,
+        "scores": scores,
+        "dose": dose,
+        "group_fidelity": group_fidelity,
+        "companionship": companionship,
+    }
+
+
+def simulate_scores(
+    config: StudyConfig,
+    allocations: pd.DataFrame,
+    dose: pd.DataFrame,
+    rng: np.random.Generator,
+    effect_scale: float = 1.0,
+    dropout: Optional[dict[str, float]] = None,
+    group_fidelity: Optional[pd.DataFrame] = None,
+) -> pd.DataFrame:
+    """Questionnaire scores (long, :data:`pipelines.dataset.SCORE_COLUMNS`) for allocated
+    participants, with the planted effects of :data:`INSTRUMENT_SCALES`.
+
+    ``allocations`` needs ``pseudonym, arm, allocated_on, site`` (``consent_on`` optional: the
+    baseline is dated from it, else from a few days before allocation); ``arm`` holds true
+    codes. The effect grows with the sessions attended in ``dose``; drop-out is monotone.
+    """
+    treatment = next(a for a in config.arm_codes if a != config.control_arm)
+    timepoints = config.timepoints
+    n = len(allocations)
+    rand = allocations.reset_index(drop=True)
+    is_int = (rand["arm"] == treatment).to_numpy()
+    attended = rand["pseudonym"].map(dose.set_index("pseudonym")["sessions_attended"]).fillna(0).to_numpy(dtype=float)
+    attended = np.where(is_int, attended, 0.0)
+    fid_of = np.full(n, np.nan)
+    if group_fidelity is not None and not group_fidelity.empty:
+        group_of = rand["pseudonym"].map(dose.set_index("pseudonym")["group"])
+        fid_of = group_of.map(group_fidelity.set_index("group")["mean_adherence_pct"]).to_numpy(dtype=float)
+    consent = (
+        pd.to_datetime(rand["consent_on"]) if "consent_on" in rand
+        else pd.to_datetime(rand["allocated_on"]) - pd.to_timedelta(5, unit="D")
+    )
     # Scores: person level shared across instruments, effect growing with dose.
     dropout = dropout or {tp.code: share for tp, share in zip(timepoints, [0.0, 0.12, 0.22, 0.3, 0.35])}
     latent = rng.standard_normal(n)
@@ -274,12 +335,12 @@ def simulate_trial(
     site_shift = pd.Series(rand["site"]).map(dict(zip(config.site_codes, np.linspace(-0.1, 0.1, len(config.site_codes))))).to_numpy()
     frames = []
     responded_before = np.ones(n, dtype=bool)
-    anchor = pd.to_datetime(allocations["allocated_on"])
+    anchor = pd.to_datetime(rand["allocated_on"])
     for k, tp in enumerate(timepoints):
         # Drop-out is monotone: once missing, mostly stays missing.
         responded = responded_before & (rng.random(n) >= dropout.get(tp.code, 0.0))
         responded_before = responded
-        base = pd.to_datetime(rand["consent_on"]) if k == 0 else anchor + pd.to_timedelta(tp.offset_weeks, unit="W")
+        base = consent if k == 0 else anchor + pd.to_timedelta(tp.offset_weeks, unit="W")
         jitter = rng.integers(0, 10, n) if k == 0 else rng.integers(-10, 12, n)
         completed_on = (base + pd.to_timedelta(jitter, unit="D")).dt.date
         for instrument in tp.instruments:
@@ -306,24 +367,4 @@ def simulate_trial(
     scores = pd.concat(frames, ignore_index=True)
     scores = scores[scores["completed_on"].notna()].reset_index(drop=True)
 
-    # Withdrawals: some of those who stopped answering withdrew with a reason.
-    participants["withdrawn_on"] = None
-    participants["withdrawal_reason"] = None
-    last_tp = timepoints[-1].code if timepoints else None
-    answered_last = set(scores.loc[scores["timepoint"] == last_tp, "pseudonym"])
-    lost = ~rand["pseudonym"].isin(answered_last).to_numpy()
-    withdrew = lost & (rng.random(n) < 0.4)
-    withdrawn_on = (anchor + pd.to_timedelta(rng.integers(20, 200, n), unit="D")).dt.date
-    reason = rng.choice(np.array(["no longer wishes to take part", "moved away", "health reasons"]), n)
-    index_of = pd.Series(np.arange(n_screened), index=participants["pseudonym"])
-    rows = index_of.loc[rand["pseudonym"][withdrew]].to_numpy()
-    participants.loc[rows, "withdrawn_on"] = withdrawn_on[withdrew].to_numpy()
-    participants.loc[rows, "withdrawal_reason"] = reason[withdrew]
-    return {
-        "participants": participants,
-        "allocations": allocations,
-        "scores": scores,
-        "dose": dose,
-        "group_fidelity": group_fidelity,
-        "companionship": companionship,
-    }
+    return scores

@@ -105,11 +105,19 @@ def ancova(
         ],
         axis=1,
     )
-    y = frame[outcome].astype(float)
-    if len(y) <= X.shape[1]:
-        raise ValueError(f"{outcome}: {len(y)} participants are too few for {X.shape[1]} parameters")
-    fit = sm.OLS(y, X).fit()
-    estimate, se, df = float(fit.params["treat"]), float(fit.bse["treat"]), float(fit.df_resid)
+    y = frame[outcome].to_numpy(dtype=float)
+    design = X.to_numpy(dtype=float)
+    if len(y) <= design.shape[1]:
+        raise ValueError(f"{outcome}: {len(y)} participants are too few for {design.shape[1]} parameters")
+    # OLS by QR-based least squares; the covariance σ²(X'X)⁻¹ by the pseudo-inverse so that a
+    # covariate collinear with others (an empty stratum) does not stop the analysis.
+    beta, _, rank, _ = np.linalg.lstsq(design, y, rcond=None)
+    if rank < design.shape[1] and np.linalg.matrix_rank(design[:, :2]) < 2:
+        raise ValueError(f"{outcome}: the arm is collinear with the covariates")
+    df = float(len(y) - rank)
+    resid = y - design @ beta
+    cov = (resid @ resid / df) * np.linalg.pinv(design.T @ design)
+    estimate, se = float(beta[1]), float(np.sqrt(cov[1, 1]))
     t_crit = stats.t.ppf(0.5 + ci / 2, df)
 
     # Build the output frame
@@ -128,5 +136,8 @@ def ancova(
         columns=ANCOVA_COLUMNS,
     )
     if summary:
-        result.attrs["summary"] = fit.summary(title=f"ANCOVA of {outcome}").as_text()
+        fit = sm.OLS(y, design).fit()
+        result.attrs["summary"] = fit.summary(
+            title=f"ANCOVA of {outcome}", xname=list(X.columns), yname=outcome
+        ).as_text()
     return result

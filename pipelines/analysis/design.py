@@ -51,11 +51,17 @@ def covariate_matrix(data: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFr
         if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
             parts.append(column.astype(float).to_frame(f"cov[{name}]"))
             continue
-        levels = column.astype("string").fillna("(missing)")
-        dummies = pd.get_dummies(levels, prefix=f"cov[{name}]", prefix_sep="=", dtype=float)
-        dummies = dummies.reindex(sorted(dummies.columns), axis=1)
-        if dummies.shape[1] > 1:
-            parts.append(dummies.iloc[:, 1:])
+        values = column.to_numpy(dtype=object)
+        values = np.where(pd.isna(values), "(missing)", values.astype(str))
+        levels = np.unique(values)
+        if len(levels) > 1:
+            parts.append(
+                pd.DataFrame(
+                    (values[:, None] == levels[None, 1:]).astype(float),
+                    index=data.index,
+                    columns=[f"cov[{name}]={level}" for level in levels[1:]],
+                )
+            )
     if not parts:
         return pd.DataFrame(index=data.index)
     return pd.concat(parts, axis=1)

@@ -57,6 +57,7 @@ def mice_ancova(
     auxiliary: Sequence[str] = (),
     n_imputations: int = 20,
     n_burnin: int = 10,
+    n_skip: int = 1,
     seed: Optional[int] = None,
     ci: float = 0.95,
     summary: bool = False,
@@ -78,6 +79,10 @@ def mice_ancova(
         2011 suggest at least the percentage of incomplete cases).
     n_burnin
         Chained-equation cycles before the first imputation.
+    n_skip
+        Extra cycles between two kept imputations (statsmodels' default is 3; 1 halves the
+        run time, and each kept data set is still drawn after re-drawing every imputation
+        model's parameters).
     seed
         Seed of the imputations (the same seed gives the same result).
     ci, summary
@@ -137,7 +142,7 @@ def mice_ancova(
         ["treat"] + (["y0"] if baseline else []) + [c for c in numeric.columns if c.startswith("c")]
     )
     imp_data = mice.MICEData(numeric, rng=np.random.default_rng(seed))
-    engine = mice.MICE(formula, sm.OLS, imp_data)
+    engine = mice.MICE(formula, sm.OLS, imp_data, n_skip=n_skip)
     pooled = engine.fit(n_burnin=n_burnin, n_imputations=n_imputations)
     fits = engine.results_list
     pooled_treat = rubin_pool(

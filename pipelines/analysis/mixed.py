@@ -146,11 +146,22 @@ def partially_nested(
     model = sm.MixedLM(
         frame[outcome].astype(float), X, groups=technical, exog_re=frame[["_treat"]].rename(columns={"_treat": "group_re"})
     )
-    fit, converged = fit_mixed(model)
-    estimate, se = float(fit.fe_params["treat"]), float(fit.bse_fe["treat"])
+    note = None
+    try:
+        fit, converged = fit_mixed(model)
+        estimate, se = float(fit.fe_params["treat"]), float(fit.bse_fe["treat"])
+        var_cluster = float(np.asarray(fit.cov_re)[0, 0])
+        var_residual = float(fit.scale)
+        if not np.isfinite(se):
+            raise ValueError("no finite standard error")
+    except ValueError:
+        # The REML optimum lies on the boundary τ² = 0 (statsmodels then meets a singular
+        # matrix): the model reduces to ordinary least squares with no group variance.
+        fit = sm.OLS(frame[outcome].astype(float), X).fit()
+        estimate, se = float(fit.params["treat"]), float(fit.bse["treat"])
+        var_cluster, var_residual, converged = 0.0, float(fit.scale), True
+        note = "group variance estimated at its boundary (0): fitted as a model without group effect"
     z = stats.norm.ppf(0.5 + ci / 2)
-    var_cluster = float(np.asarray(fit.cov_re)[0, 0])
-    var_residual = float(fit.scale)
 
     # Build the output frame
     result = pd.DataFrame(
@@ -169,8 +180,10 @@ def partially_nested(
         }],
         columns=PARTIALLY_NESTED_COLUMNS,
     )
+    if note:
+        result.attrs["note"] = note
     if summary:
-        result.attrs["summary"] = str(fit.summary())
+        result.attrs["summary"] = (note + "\n" if note else "") + str(fit.summary())
     return result
 
 

@@ -26,6 +26,7 @@ class OutcomesConfig(ConfigModel):
     exploratory: list[str] = Field(default_factory=list)
     missing_data: Literal["sensitivity", "main"] = "sensitivity"
     imputations: int = Field(default=20, ge=2)
+    burn_in: int = Field(default=10, ge=0)
     seed: int = 20260101
 
 
@@ -48,6 +49,7 @@ class AnalysisPlan:
     per_protocol_min_sessions: int
     missing_data: str = "sensitivity"
     imputations: int = 20
+    burn_in: int = 10
     seed: int = 20260101
     include_exploratory: bool = False
 
@@ -83,6 +85,7 @@ def analysis_plan(
         per_protocol_min_sessions=config.groups.per_protocol_min_sessions,
         missing_data=outcomes.missing_data,
         imputations=imputations or outcomes.imputations,
+        burn_in=outcomes.burn_in,
         seed=outcomes.seed,
         include_exploratory=include_exploratory,
     )

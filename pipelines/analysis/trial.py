@@ -162,6 +162,8 @@ def run_trial_analysis(
             nested = _attempt(problems, f"{what}: partially nested mixed model",
                               lambda: partially_nested(data, **common, cluster="group", summary=summaries))
             if nested is not None:
+                if "note" in nested.attrs:
+                    notes.append(f"{what}: {nested.attrs['note']}")
                 icc_rows.append({"outcome": outcome, "timepoint": tp, **nested.iloc[0][ICC_COLUMNS[2:]].to_dict()})
                 # n per arm from the data the model used, for the effect size correction
                 nested = nested.assign(n_treatment=int((data["arm"] == plan.treatment).sum()),
@@ -171,7 +173,7 @@ def run_trial_analysis(
             with_aux = data.join(all_followups[aux_cols], on="pseudonym")
             if mice:
                 imputed = _attempt(problems, f"{what}: MICE ANCOVA", lambda: mice_ancova(
-                    with_aux, **common, auxiliary=aux_cols + ["dose"], n_imputations=plan.imputations,
+                    with_aux, **common, auxiliary=aux_cols + ["dose"], n_imputations=plan.imputations, n_burnin=plan.burn_in,
                     seed=plan.seed, summary=summaries))
                 if imputed is not None:
                     imputed = imputed.assign(n_treatment=int((data["arm"] == plan.treatment).sum()),
