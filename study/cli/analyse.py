@@ -23,31 +23,28 @@ def analyse(
     exploratory: Annotated[bool, typer.Option("--exploratory", help="Also analyse the exploratory outcomes.")] = False,
 ) -> None:
     """ITT ANCOVA, partially nested and repeated-measures mixed models, MICE, per-protocol and
-    CACE for every outcome and follow-up timepoint; writes DIR/results.csv and results.json."""
+    CACE for every outcome and follow-up timepoint; writes DIR/results.csv, results.json,
+    model_summaries.txt, the CONSORT flow (consort.csv, consort.svg) and side tables."""
+    from pipelines.analysis.consort import consort_svg
     from pipelines.analysis.output import write_analysis
-    from pipelines.analysis.plan import analysis_plan
     from pipelines.analysis.trial import run_trial_analysis
-    from pipelines.sources import load_analysis_dataset
-    from study.blinding import is_unblinded
-    from study.db import read_session
+    from pipelines.snapshot import take_snapshot
     from study.errors import BadInput
-    from study.studies import config_of, get_study
 
-    engine = open_db(db)
-    with read_session(engine) as session:
-        st = get_study(session, study)
-        config, unblinded = config_of(st), is_unblinded(st)
-        dataset = load_analysis_dataset(session, st)
+    snap = take_snapshot(open_db(db), study)
     try:
-        plan = analysis_plan(config, unblinded, imputations=imputations or None, include_exploratory=exploratory)
+        plan = snap.plan(imputations=imputations or None, include_exploratory=exploratory)
     except ValueError as exc:
-        raise BadInput(f"analysis plan of study {st.code}: {exc}") from None
-    analysis = run_trial_analysis(dataset, plan, mice=not no_mice)
+        raise BadInput(f"analysis plan of study {snap.study_code}: {exc}") from None
+    analysis = run_trial_analysis(snap.dataset, plan, mice=not no_mice)
     header = (
-        f"Study {st.code}; arms {'unblinded' if unblinded else 'blinded'}: "
-        f"{plan.treatment} vs {plan.control} (estimate = {plan.treatment} − {plan.control})"
+        f"Study {snap.study_code}, database snapshot {snap.taken_at:%Y-%m-%d %H:%M:%S} UTC; arms "
+        f"{'unblinded' if snap.unblinded else 'blinded'}: estimate = {plan.treatment} − {plan.control}"
     )
     paths = write_analysis(analysis, out, header=header)
+    flow = snap.consort()
+    flow.to_csv(Path(out) / "consort.csv", index=False)
+    (Path(out) / "consort.svg").write_text(consort_svg(flow), encoding="utf-8")
     for problem in analysis.problems:
         typer.echo(f"could not run: {problem}", err=True)
     for note in analysis.notes:
