@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from study.cli import analyse, audit, phase, setup, status, users
+from study.cli import analyse, audit, export, phase, setup, status, users
 from study.cli.common import PeerstudyGroup
 
 __all__ = ["app", "main"]
@@ -35,6 +35,7 @@ app.add_typer(phase.app, name="phase")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.command("analyse")(analyse.analyse)
+app.command("export")(export.export)
 
 
 def main() -> None:
