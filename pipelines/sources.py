@@ -48,7 +48,9 @@ from study.db.models import (
 from study.studies import config_of
 
 __all__ = [
+    "ATTENDANCE_COLUMNS",
     "ITEM_COLUMNS",
+    "attendance_source",
     "StudySources",
     "allocations_source",
     "companionship_source",
@@ -61,6 +63,10 @@ __all__ = [
     "scores_source",
 ]
 
+#: Columns of :func:`attendance_source`.
+ATTENDANCE_COLUMNS = [
+    "pseudonym", "group", "week", "status", "session_exists", "session_held", "member_of_group",
+]
 #: Columns of the long item-level frame (``questionnaires.store.load_items``).
 ITEM_COLUMNS = ["pseudonym", "timepoint", "instrument", "version", "item", "value", "completed_on"]
 
@@ -152,6 +158,32 @@ def dose_source(session: Session, study: Study) -> pd.DataFrame:
     members["sessions_attended"] = members["person_id"].map(attended).fillna(0).astype(int)
     members["per_protocol"] = members["sessions_attended"] >= config.groups.per_protocol_min_sessions
     return members[DOSE_COLUMNS]
+
+
+def attendance_source(session: Session, study: Study) -> pd.DataFrame:
+    """Every attendance record with what the checks need: does its session exist, was it
+    held (not cancelled), is the person a member of that group (:data:`ATTENDANCE_COLUMNS`)."""
+    rows = session.execute(
+        select(
+            Person.pseudonym, CourseGroup.code, GroupSession.week, Attendance.status,
+            GroupSession.id, GroupSession.cancelled, GroupMember.id,
+        )
+        .join(Person, Person.id == Attendance.person_id)
+        .outerjoin(GroupSession, GroupSession.id == Attendance.session_id)
+        .outerjoin(CourseGroup, CourseGroup.id == GroupSession.group_id)
+        .outerjoin(
+            GroupMember,
+            (GroupMember.person_id == Attendance.person_id) & (GroupMember.group_id == GroupSession.group_id),
+        )
+        .where(Attendance.study_id == study.id)
+    ).all()
+    frame = pd.DataFrame(
+        rows, columns=["pseudonym", "group", "week", "status", "session_id", "cancelled", "member_id"]
+    )
+    frame["session_exists"] = frame["session_id"].notna()
+    frame["session_held"] = frame["session_exists"] & ~frame["cancelled"].fillna(False).astype(bool)
+    frame["member_of_group"] = frame["member_id"].notna()
+    return frame[ATTENDANCE_COLUMNS]
 
 
 def scores_source(session: Session, study: Study) -> pd.DataFrame:

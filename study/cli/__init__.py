@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from study.cli import analyse, audit, export, phase, setup, status, users
+from study.cli import analyse, audit, check, export, phase, setup, status, users
 from study.cli.common import PeerstudyGroup
 
 __all__ = ["app", "main"]
@@ -36,6 +36,7 @@ app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.command("analyse")(analyse.analyse)
 app.command("export")(export.export)
+app.command("check")(check.check)
 
 
 def main() -> None:
