@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from study.cli import analyse, audit, check, export, phase, setup, status, users
+from study.cli import analyse, audit, check, export, phase, report, setup, status, users
 from study.cli.common import PeerstudyGroup
 
 __all__ = ["app", "main"]
@@ -37,6 +37,7 @@ app.add_typer(audit.app, name="audit")
 app.command("analyse")(analyse.analyse)
 app.command("export")(export.export)
 app.command("check")(check.check)
+app.command("report")(report.report)
 
 
 def main() -> None:
