@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
@@ -13,7 +14,8 @@ import pandas as pd
 from pipelines.analysis.design import covariate_matrix, require_columns, treatment_indicator
 
 __all__ = [
-    "PARTIALLY_NESTED_COLUMNS", "REPEATED_COLUMNS", "fit_mixed", "partially_nested", "repeated_measures",
+    "PARTIALLY_NESTED_COLUMNS", "REPEATED_COLUMNS", "RandomInterceptFit", "fit_mixed", "partially_nested",
+    "random_intercept_reml", "repeated_measures",
 ]
 
 PARTIALLY_NESTED_COLUMNS = [
@@ -23,6 +25,82 @@ PARTIALLY_NESTED_COLUMNS = [
 REPEATED_COLUMNS = [
     "timepoint", "estimate", "se", "ci_low", "ci_high", "p", "n", "n_subjects", "converged",
 ]
+
+
+@dataclass(frozen=True)
+class RandomInterceptFit:
+    """REML fit of a linear model with one random intercept per subject."""
+
+    params: pd.Series
+    cov_params: pd.DataFrame
+    var_subject: float
+    var_residual: float
+    converged: bool
+    n_obs: int
+    n_subjects: int
+
+    def summary(self, title: str) -> str:
+        """A plain-text table of the fixed effects and variance components."""
+        se = np.sqrt(np.diag(self.cov_params.to_numpy()))
+        lines = [title, f"REML, random intercept per subject; {self.n_obs} observations, "
+                 f"{self.n_subjects} subjects; converged: {self.converged}",
+                 f"{'term':<40}{'coef':>12}{'se':>12}"]
+        lines += [f"{name:<40}{coef:>12.4f}{err:>12.4f}" for name, coef, err in zip(self.params.index, self.params, se)]
+        lines += [f"{'subject variance':<40}{self.var_subject:>12.4f}",
+                  f"{'residual variance':<40}{self.var_residual:>12.4f}"]
+        return "\n".join(lines)
+
+
+def random_intercept_reml(y: np.ndarray, X: pd.DataFrame, groups: np.ndarray) -> RandomInterceptFit:
+    """REML fit of y = Xβ + b_subject + e, b ~ N(0, τ²), e ~ N(0, σ²), vectorised over subjects.
+
+    Notes
+    -----
+    With λ = τ²/σ² and V* = I + λZZ' (Z the subject indicators), V*⁻¹ = I − Z·diag(λ/(1 + n_iλ))·Z',
+    so X'V*⁻¹X = X'X − S'DS with S = Z'X the subject sums: no per-subject loop. σ² is
+    profiled out (σ² = r'V*⁻¹r / (N − p)) and the restricted log-likelihood
+    −2ℓ = (N − p)·log σ² + Σ log(1 + n_iλ) + log|X'V*⁻¹X| is minimised over log λ (bounded, so a
+    zero subject variance is reached at the boundary). Cov(β̂) = σ²(X'V*⁻¹X)⁻¹. Gives the same
+    estimates as statsmodels ``MixedLM`` (checked in the tests) in a fraction of the time
+    (statsmodels iterates over subjects in Python: minutes for 10,000 participants).
+    """
+    from scipy.optimize import minimize_scalar
+
+    design = X.to_numpy(dtype=float)
+    codes, _ = pd.factorize(groups)
+    n_sub = int(codes.max()) + 1
+    sizes = np.bincount(codes, minlength=n_sub).astype(float)
+    sums_x = np.zeros((n_sub, design.shape[1]))
+    np.add.at(sums_x, codes, design)
+    sums_y = np.bincount(codes, weights=y, minlength=n_sub)
+    xtx, xty = design.T @ design, design.T @ y
+    n, p = design.shape
+
+    def solve(log_lambda: float):
+        lam = np.exp(log_lambda)
+        d = lam / (1 + sizes * lam)
+        a = xtx - sums_x.T @ (sums_x * d[:, None])
+        beta = np.linalg.solve(a, xty - sums_x.T @ (d * sums_y))
+        r = y - design @ beta
+        quad = r @ r - np.sum(d * np.bincount(codes, weights=r, minlength=n_sub) ** 2)
+        sigma2 = quad / (n - p)
+        sign, logdet = np.linalg.slogdet(a)
+        objective = (n - p) * np.log(sigma2) + np.sum(np.log1p(sizes * lam)) + logdet
+        return objective, beta, sigma2, a, lam
+
+    found = minimize_scalar(lambda v: solve(v)[0], bounds=(-20.0, 8.0), method="bounded",
+                            options={"xatol": 1e-8})
+    _, beta, sigma2, a, lam = solve(found.x)
+    cov = sigma2 * np.linalg.inv(a)
+    return RandomInterceptFit(
+        params=pd.Series(beta, index=X.columns),
+        cov_params=pd.DataFrame(cov, index=X.columns, columns=X.columns),
+        var_subject=float(lam * sigma2),
+        var_residual=float(sigma2),
+        converged=bool(found.success),
+        n_obs=n,
+        n_subjects=n_sub,
+    )
 
 
 def fit_mixed(model, methods: Sequence[str] = ("bfgs", "powell", "nm")):
@@ -256,10 +334,9 @@ def repeated_measures(
         ],
         axis=1,
     )
-    model = sm.MixedLM(frame[outcome].astype(float), X, groups=frame[subject].to_numpy())
-    fit, converged = fit_mixed(model)
-    params = fit.fe_params
-    cov = fit.cov_params().loc[params.index, params.index]
+    fit = random_intercept_reml(frame[outcome].to_numpy(dtype=float), X, frame[subject].to_numpy())
+    converged = fit.converged
+    params, cov = fit.params, fit.cov_params
     z = stats.norm.ppf(0.5 + ci / 2)
 
     # Build the output frame: effect at t = treat + treat:time=t
@@ -284,5 +361,5 @@ def repeated_measures(
         })
     result = pd.DataFrame(rows, columns=REPEATED_COLUMNS)
     if summary:
-        result.attrs["summary"] = str(fit.summary())
+        result.attrs["summary"] = fit.summary(f"Repeated-measures mixed model of {outcome}")
     return result
