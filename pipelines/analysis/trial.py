@@ -248,7 +248,8 @@ def _finish(rows, moderation_rows, icc_rows, texts, problems, notes, plan: Analy
     return TrialAnalysis(
         results=results,
         multiplicity=multiplicity.reset_index(drop=True),
-        moderation=pd.DataFrame(moderation_rows, columns=MODERATION_RESULT_COLUMNS),
+        moderation=pd.DataFrame(moderation_rows, columns=MODERATION_RESULT_COLUMNS).astype(
+            {"n": "int64", "n_clusters": "int64"}),
         icc=pd.DataFrame(icc_rows, columns=ICC_COLUMNS),
         summaries=texts,
         problems=problems,

@@ -48,7 +48,7 @@ def forest_svg(results: pd.DataFrame, value: str = "effect_size", low: str = "ef
     parts.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="#333"/>')
     for t in _ticks(lo, hi):
         parts.append(f'<line x1="{x(t):.1f}" y1="{axis_y}" x2="{x(t):.1f}" y2="{axis_y + 5}" stroke="#333"/>')
-        parts.append(f'<text x="{x(t):.1f}" y="{axis_y + 18}" text-anchor="middle">{t:g}</text>')
+        parts.append(f'<text x="{x(t):.1f}" y="{axis_y + 18}" text-anchor="middle">{t + 0.0:g}</text>')
     parts.append(f'<text x="{left + plot_w / 2}" y="{axis_y + 38}" text-anchor="middle">{escape(x_title)}</text>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="Helvetica, Arial, sans-serif" '
             f'font-size="12" role="img"><title>Forest plot</title>' + "".join(parts) + "</svg>")
@@ -78,7 +78,7 @@ def trajectories_svg(dataset: pd.DataFrame, outcome: str, timepoints: list[str],
              f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#333"/>',
              f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#333"/>']
     for t in _ticks(lo, hi, 4):
-        parts.append(f'<text x="{left - 6}" y="{y(t) + 4:.1f}" text-anchor="end">{t:g}</text>')
+        parts.append(f'<text x="{left - 6}" y="{y(t) + 4:.1f}" text-anchor="end">{t + 0.0:g}</text>')
     for i, tp in enumerate(timepoints):
         parts.append(f'<text x="{x(i):.1f}" y="{top + plot_h + 16}" text-anchor="middle">{escape(tp)}</text>')
     for k, arm in enumerate(arms):

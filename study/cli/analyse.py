@@ -22,9 +22,11 @@ def analyse(
     no_mice: Annotated[bool, typer.Option("--no-mice", help="Skip multiple imputation (quick look).")] = False,
     exploratory: Annotated[bool, typer.Option("--exploratory", help="Also analyse the exploratory outcomes.")] = False,
 ) -> None:
-    """ITT ANCOVA, partially nested and repeated-measures mixed models, MICE, per-protocol and
-    CACE for every outcome and follow-up timepoint; writes DIR/results.csv, results.json,
-    model_summaries.txt, the CONSORT flow (consort.csv, consort.svg) and side tables."""
+    """Run the trial analysis and write DIR/results.csv, results.json and the CONSORT flow.
+
+    ITT ANCOVA, partially nested and repeated-measures mixed models, MICE, per-protocol and
+    CACE for every outcome and follow-up timepoint, plus model summaries and side tables.
+    """
     from pipelines.analysis.consort import consort_svg
     from pipelines.analysis.output import write_analysis
     from pipelines.analysis.trial import run_trial_analysis

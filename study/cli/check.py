@@ -17,8 +17,11 @@ def check(
     db: DbOpt = None,
     study: StudyOpt = None,
 ) -> None:
-    """Run the checks generated from the study config; print a summary, write an HTML report,
-    exit 1 when any check fails."""
+    """Run the data-quality checks; exit code 1 when any check fails.
+
+    The checks are generated from the study config; a summary is printed and an HTML report
+    written.
+    """
     from pipelines.quality.html import quality_html
     from pipelines.quality.study_checks import check_snapshot
     from pipelines.snapshot import take_snapshot

@@ -27,8 +27,11 @@ def export(
     db: DbOpt = None,
     study: StudyOpt = None,
 ) -> None:
-    """Export the pseudonymised analysis dataset with codebook (CSV, Markdown) and a manifest
-    of SHA-256 checksums. Arm codes stay blinded until the study is unblinded."""
+    """Export the pseudonymised analysis dataset with codebook and checksums.
+
+    Codebook as CSV and Markdown, manifest with SHA-256 checksums. Arm codes stay blinded
+    until the study is unblinded.
+    """
     from importlib.metadata import PackageNotFoundError, version
 
     from pipelines.exports.write import export_study

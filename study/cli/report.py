@@ -19,8 +19,11 @@ def report(
     db: DbOpt = None,
     study: StudyOpt = None,
 ) -> None:
-    """Table 1, CONSORT diagram, effect table and forest plot, trajectories, fidelity and data
-    quality in one HTML file that works offline."""
+    """Write the study report: one self-contained HTML file that works offline.
+
+    Table 1, CONSORT diagram, effect table and forest plot, trajectories, fidelity and data
+    quality.
+    """
     from importlib.metadata import PackageNotFoundError, version
 
     from pipelines.analysis.trial import run_trial_analysis
