@@ -3,7 +3,6 @@ repeated-measures model over all follow-up timepoints."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
@@ -14,7 +13,7 @@ import pandas as pd
 from pipelines.analysis.design import covariate_matrix, require_columns, treatment_indicator
 
 __all__ = [
-    "PARTIALLY_NESTED_COLUMNS", "REPEATED_COLUMNS", "RandomInterceptFit", "fit_mixed", "partially_nested",
+    "PARTIALLY_NESTED_COLUMNS", "REPEATED_COLUMNS", "RandomInterceptFit", "partially_nested",
     "random_intercept_reml", "repeated_measures",
 ]
 
@@ -51,8 +50,14 @@ class RandomInterceptFit:
         return "\n".join(lines)
 
 
-def random_intercept_reml(y: np.ndarray, X: pd.DataFrame, groups: np.ndarray) -> RandomInterceptFit:
+def random_intercept_reml(
+    y: np.ndarray, X: pd.DataFrame, groups: np.ndarray, random: np.ndarray | None = None
+) -> RandomInterceptFit:
     """REML fit of y = Xβ + b_subject + e, b ~ N(0, τ²), e ~ N(0, σ²), vectorised over subjects.
+
+    ``random`` (boolean per row, default all true) marks the rows whose group carries the
+    random intercept; groups of other rows have none (the partially nested design: controls
+    are independent, λ_i = 0 for their groups).
 
     Notes
     -----
@@ -70,6 +75,9 @@ def random_intercept_reml(y: np.ndarray, X: pd.DataFrame, groups: np.ndarray) ->
     codes, _ = pd.factorize(groups)
     n_sub = int(codes.max()) + 1
     sizes = np.bincount(codes, minlength=n_sub).astype(float)
+    with_effect = np.ones(n_sub, dtype=bool)
+    if random is not None:
+        with_effect = np.bincount(codes, weights=np.asarray(random, dtype=float), minlength=n_sub) > 0
     sums_x = np.zeros((n_sub, design.shape[1]))
     np.add.at(sums_x, codes, design)
     sums_y = np.bincount(codes, weights=y, minlength=n_sub)
@@ -78,14 +86,14 @@ def random_intercept_reml(y: np.ndarray, X: pd.DataFrame, groups: np.ndarray) ->
 
     def solve(log_lambda: float):
         lam = np.exp(log_lambda)
-        d = lam / (1 + sizes * lam)
+        d = np.where(with_effect, lam / (1 + sizes * lam), 0.0)
         a = xtx - sums_x.T @ (sums_x * d[:, None])
         beta = np.linalg.solve(a, xty - sums_x.T @ (d * sums_y))
         r = y - design @ beta
         quad = r @ r - np.sum(d * np.bincount(codes, weights=r, minlength=n_sub) ** 2)
         sigma2 = quad / (n - p)
         sign, logdet = np.linalg.slogdet(a)
-        objective = (n - p) * np.log(sigma2) + np.sum(np.log1p(sizes * lam)) + logdet
+        objective = (n - p) * np.log(sigma2) + np.sum(np.log1p(sizes * lam)[with_effect]) + logdet
         return objective, beta, sigma2, a, lam
 
     found = minimize_scalar(lambda v: solve(v)[0], bounds=(-20.0, 8.0), method="bounded",
@@ -99,37 +107,8 @@ def random_intercept_reml(y: np.ndarray, X: pd.DataFrame, groups: np.ndarray) ->
         var_residual=float(sigma2),
         converged=bool(found.success),
         n_obs=n,
-        n_subjects=n_sub,
+        n_subjects=int(with_effect.sum()),
     )
-
-
-def fit_mixed(model, methods: Sequence[str] = ("bfgs", "powell", "nm")):
-    """Fit a statsmodels ``MixedLM`` by REML, trying the optimisers in turn.
-
-    statsmodels uses a list of methods in sequence rather than as fall-backs, and L-BFGS hits
-    a singular matrix when a variance heads for zero, so each optimiser is tried on its own
-    until one converges. Returns ``(result, converged)``; raises the last error when every
-    optimiser fails.
-    """
-    last_error: Exception | None = None
-    fallback = None
-    for method in methods:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                fit = model.fit(reml=True, method=method)
-            except (np.linalg.LinAlgError, ValueError) as exc:
-                last_error = exc
-                continue
-        converged = bool(fit.converged) and not any(
-            "converge" in str(w.message).lower() for w in caught
-        )
-        if converged:
-            return fit, True
-        fallback = fallback or fit
-    if fallback is not None:
-        return fallback, False
-    raise ValueError(f"the mixed model could not be fitted: {last_error}")
 
 
 def partially_nested(
@@ -175,11 +154,12 @@ def partially_nested(
     Notes
     -----
     Model (REML): y_ij = β₀ + β₁·T_i + β₂·baseline_i + γ'x_i + T_i·u_j + e_i, u_j ~ N(0, τ²),
-    e_i ~ N(0, σ²). The random effect enters through the design column T (the usual way to
-    fit partially nested designs with MixedLM): controls have a zero random-effects design,
-    so they are independent and can all share one technical "group" of the fit, which keeps
-    the number of groups statsmodels iterates over small. A common residual variance in both
-    arms is assumed.
+    e_i ~ N(0, σ²): the random group effect enters only for treated participants (the usual
+    statsmodels formulation is ``MixedLM(..., groups=cluster or own id, re_formula="0 +
+    treat")``; the tests check that this function gives the same estimates). It is fitted by
+    the vectorised REML of :func:`random_intercept_reml` with λ = 0 for controls, which is
+    exact, fast, and reaches τ² = 0 at the boundary without the singular matrices statsmodels
+    meets there. A common residual variance in both arms is assumed.
 
     References
     ----------
@@ -187,7 +167,6 @@ def partially_nested(
     to treatment. Clin Trials 2005;2:152–162. Baldwin SA et al. Evaluating models for
     partially clustered designs. Psychol Methods 2011;16:149–165.
     """
-    import statsmodels.api as sm
     from scipy import stats
 
     # Check the data
@@ -198,12 +177,8 @@ def partially_nested(
     if treated.sum() == 0 or (~treated).sum() == 0:
         raise ValueError(f"{outcome}: both arms need participants with observed outcomes")
     clusters = frame[cluster].astype("string")
-    # Treated without a group: a cluster of their own; controls: one shared technical group.
-    technical = np.where(
-        treated,
-        ("g:" + clusters.fillna("self:" + frame[subject].astype("string"))).to_numpy(),
-        "control",
-    )
+    # Treated without a group: a cluster of their own.
+    technical = ("g:" + clusters.fillna("self:" + frame[subject].astype("string"))).to_numpy()
     n_clusters = int(clusters[treated].dropna().nunique())
     if n_clusters < 2:
         raise ValueError(
@@ -221,24 +196,16 @@ def partially_nested(
         ],
         axis=1,
     )
-    model = sm.MixedLM(
-        frame[outcome].astype(float), X, groups=technical, exog_re=frame[["_treat"]].rename(columns={"_treat": "group_re"})
+    # Each control is its own cluster without a random effect (d = 0 in the REML algebra).
+    singles = ("c:" + frame[subject].astype("string")).to_numpy()
+    fit = random_intercept_reml(
+        frame[outcome].to_numpy(dtype=float), X, np.where(treated, technical, singles),
+        random=treated.to_numpy(),
     )
-    note = None
-    try:
-        fit, converged = fit_mixed(model)
-        estimate, se = float(fit.fe_params["treat"]), float(fit.bse_fe["treat"])
-        var_cluster = float(np.asarray(fit.cov_re)[0, 0])
-        var_residual = float(fit.scale)
-        if not np.isfinite(se):
-            raise ValueError("no finite standard error")
-    except ValueError:
-        # The REML optimum lies on the boundary τ² = 0 (statsmodels then meets a singular
-        # matrix): the model reduces to ordinary least squares with no group variance.
-        fit = sm.OLS(frame[outcome].astype(float), X).fit()
-        estimate, se = float(fit.params["treat"]), float(fit.bse["treat"])
-        var_cluster, var_residual, converged = 0.0, float(fit.scale), True
-        note = "group variance estimated at its boundary (0): fitted as a model without group effect"
+    estimate = float(fit.params["treat"])
+    se = float(np.sqrt(fit.cov_params.loc["treat", "treat"]))
+    var_cluster, var_residual, converged = fit.var_subject, fit.var_residual, fit.converged
+    note = "group variance estimated at its boundary (0)" if var_cluster < 1e-6 * var_residual else None
     z = stats.norm.ppf(0.5 + ci / 2)
 
     # Build the output frame
@@ -261,7 +228,9 @@ def partially_nested(
     if note:
         result.attrs["note"] = note
     if summary:
-        result.attrs["summary"] = (note + "\n" if note else "") + str(fit.summary())
+        result.attrs["summary"] = (note + "\n" if note else "") + fit.summary(
+            f"Partially nested mixed model of {outcome}: random {cluster} effect in arm {treatment} only"
+        )
     return result
 
 
@@ -305,7 +274,6 @@ def repeated_measures(
     from the fixed-effects covariance. Uses every observed follow-up value (valid under
     missing at random given the model's variables).
     """
-    import statsmodels.api as sm
     from scipy import stats
 
     # Check the data
