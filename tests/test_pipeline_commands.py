@@ -110,3 +110,17 @@ def test_exports_of_a_populated_trial_hold_no_identity_value(with_scores, tmp_pa
         assert b"P0001" in blob or b"P0002" in blob  # the pseudonyms are there
         leaked = [s for s in secrets if s.encode() in blob]
         assert not leaked, leaked[:3]
+
+
+def test_check_fails_with_exit_1_and_names_the_participant(trial_url, monkeypatch, tmp_path):
+    import datetime as dt
+
+    url, scores = trial_url
+    broken = scores.copy()
+    row = broken.index[broken.timepoint == "followup"][0]
+    broken.loc[row, "completed_on"] = dt.date(2031, 1, 1)  # far outside the follow-up window
+    monkeypatch.setattr(sources, "scores_source", lambda session, study: broken.copy())
+    result = CliRunner().invoke(app, ["check", "--db", url, "--html", str(tmp_path / "q.html")])
+    assert result.exit_code == 1
+    assert "FAIL  scores: questionnaire not answered after its timepoint window: 1 of" in result.output
+    assert broken.loc[row, "pseudonym"] in result.output
