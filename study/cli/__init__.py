@@ -7,6 +7,10 @@ from typing import Annotated
 import typer
 
 from study.cli import (
+    analyse,
+    check,
+    export,
+    report,
     allocation,
     audit,
     fidelity,
@@ -62,6 +66,10 @@ app.add_typer(questionnaires.questionnaires_app, name="questionnaires")
 app.add_typer(fidelity.app, name="fidelity")
 app.add_typer(volunteers.app, name="volunteers")
 app.add_typer(match.app, name="match")
+app.command("analyse")(analyse.analyse)
+app.command("export")(export.export)
+app.command("check")(check.check)
+app.command("report")(report.report)
 
 
 def main() -> None:

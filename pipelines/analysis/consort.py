@@ -1,0 +1,212 @@
+"""The CONSORT 2010 participant flow: a tidy table and an SVG diagram."""
+
+from __future__ import annotations
+
+from html import escape
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["CONSORT_COLUMNS", "consort_flow", "consort_svg"]
+
+#: Columns of :func:`consort_flow`.
+CONSORT_COLUMNS = ["stage", "arm", "reason", "n"]
+#: Stages in flow order (CONSORT 2010 flow diagram, Schulz et al. 2010).
+STAGES = [
+    "assessed", "excluded", "randomised", "allocated", "received_allocated",
+    "did_not_receive_allocated", "lost_to_follow_up", "discontinued", "analysed",
+    "excluded_from_analysis",
+]
+
+
+def consort_flow(
+    participants: pd.DataFrame,
+    dataset: pd.DataFrame,
+    outcome: str,
+    timepoint: str,
+    arms: list[str],
+    intervention_arms: list[str],
+    baseline: str | None = None,
+) -> pd.DataFrame:
+    """Counts of the CONSORT flow, per arm where the diagram splits by arm.
+
+    Parameters
+    ----------
+    participants
+        Every screened RCT participant (``pseudonym, eligible, ineligibility_reasons,
+        consent_on, withdrawn_on, withdrawal_reason``).
+    dataset
+        The analysis dataset (allocated participants × timepoints, ``arm`` as displayed,
+        ``dose``).
+    outcome, timepoint
+        The primary outcome and the timepoint of the primary analysis: "lost to follow-up"
+        and "analysed" refer to it.
+    arms
+        Arm codes as displayed in ``dataset``, in diagram order.
+    intervention_arms
+        Displayed codes of arms with a delivered intervention: "received" is dose > 0 there;
+        in a services-as-usual arm every allocated participant received the allocation.
+    baseline
+        Baseline timepoint; when given, "analysed" requires the baseline value as well (the
+        ANCOVA's sample).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``stage`` (see ``STAGES``), ``arm`` (``all`` before randomisation), ``reason`` (empty
+        for the stage's total, else one row per reason) and ``n``.
+
+    References
+    ----------
+    Schulz KF, Altman DG, Moher D. CONSORT 2010 Statement: updated guidelines for reporting
+    parallel group randomised trials. BMJ 2010;340:c332.
+    """
+    rows: list[dict] = []
+
+    def add(stage: str, arm: str, n: int, reason: str = "") -> None:
+        rows.append({"stage": stage, "arm": arm, "reason": reason, "n": int(n)})
+
+    people = dataset.drop_duplicates("pseudonym")
+    randomised = set(people["pseudonym"])
+    add("assessed", "all", len(participants))
+    not_randomised = participants[~participants["pseudonym"].isin(randomised)]
+    add("excluded", "all", len(not_randomised))
+    ineligible = not_randomised[~not_randomised["eligible"].astype(bool)]
+    reasons = ineligible["ineligibility_reasons"].explode().dropna()
+    for reason, n in reasons.value_counts().items():
+        add("excluded", "all", n, f"not meeting inclusion criteria: {reason}")
+    eligible = not_randomised[not_randomised["eligible"].astype(bool)]
+    no_consent = eligible["consent_on"].isna()
+    if no_consent.any():
+        add("excluded", "all", no_consent.sum(), "declined to participate (no consent)")
+    if (~no_consent).any():
+        add("excluded", "all", (~no_consent).sum(), "other reasons (consented, not randomised)")
+    add("randomised", "all", len(randomised))
+
+    withdrawn = participants.set_index("pseudonym")[["withdrawn_on", "withdrawal_reason"]]
+    at_tp = dataset[dataset["timepoint"] == timepoint].set_index("pseudonym")
+    at_base = dataset[dataset["timepoint"] == baseline].set_index("pseudonym") if baseline else None
+    for arm in arms:
+        members = people[people["arm"] == arm]
+        ids = members["pseudonym"]
+        add("allocated", arm, len(members))
+        if arm in intervention_arms:
+            received = (members["dose"] > 0).sum()
+            add("received_allocated", arm, received)
+            add("did_not_receive_allocated", arm, len(members) - received)
+            if len(members) - received:
+                add("did_not_receive_allocated", arm, len(members) - received, "attended no session")
+        else:
+            add("received_allocated", arm, len(members))
+            add("did_not_receive_allocated", arm, 0)
+        has_outcome = at_tp[outcome].reindex(ids).notna().to_numpy() if outcome in at_tp else np.zeros(len(ids), bool)
+        gone = withdrawn.reindex(ids)
+        is_withdrawn = gone["withdrawn_on"].notna().to_numpy()
+        add("lost_to_follow_up", arm, (~has_outcome & ~is_withdrawn).sum())
+        if (~has_outcome & ~is_withdrawn).any():
+            add("lost_to_follow_up", arm, (~has_outcome & ~is_withdrawn).sum(), f"no {outcome} at {timepoint}")
+        add("discontinued", arm, is_withdrawn.sum())
+        for reason, n in gone.loc[is_withdrawn, "withdrawal_reason"].fillna("reason not given").value_counts().items():
+            add("discontinued", arm, n, f"withdrew: {reason}")
+        analysed = has_outcome.copy()
+        if at_base is not None and outcome in at_base:
+            analysed &= at_base[outcome].reindex(ids).notna().to_numpy()
+        add("analysed", arm, analysed.sum())
+        add("excluded_from_analysis", arm, len(members) - analysed.sum())
+        if has_outcome.sum() - analysed.sum():
+            add("excluded_from_analysis", arm, has_outcome.sum() - analysed.sum(), "no baseline value")
+        if len(members) - has_outcome.sum():
+            add("excluded_from_analysis", arm, len(members) - has_outcome.sum(), f"no {outcome} at {timepoint}")
+    return pd.DataFrame(rows, columns=CONSORT_COLUMNS)
+
+
+def _total(flow: pd.DataFrame, stage: str, arm: str) -> int:
+    hit = flow[(flow["stage"] == stage) & (flow["arm"] == arm) & (flow["reason"] == "")]
+    return int(hit["n"].iloc[0]) if len(hit) else 0
+
+
+def _reasons(flow: pd.DataFrame, stage: str, arm: str) -> list[str]:
+    hit = flow[(flow["stage"] == stage) & (flow["arm"] == arm) & (flow["reason"] != "")]
+    return [f"• {r} (n = {n})" for r, n in zip(hit["reason"], hit["n"])]
+
+
+def _text_width(lines: list[str]) -> float:
+    # About 6.6 px per character of 12 px Helvetica, plus the padding.
+    return max(len(line) for line in lines) * 6.6 + 20
+
+
+def _box(x: float, y: float, w: float, lines: list[str], bold_first: bool = True) -> tuple[str, float]:
+    height = 14 + 16 * len(lines)
+    parts = [f'<rect x="{x}" y="{y}" width="{w}" height="{height}" fill="#ffffff" stroke="#333" rx="3"/>']
+    for i, line in enumerate(lines):
+        weight = ' font-weight="bold"' if bold_first and i == 0 else ""
+        parts.append(f'<text x="{x + 8}" y="{y + 20 + 16 * i}"{weight}>{escape(line)}</text>')
+    return "\n".join(parts), height
+
+
+def _arrow(x1: float, y1: float, x2: float, y2: float) -> str:
+    return f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#333" marker-end="url(#arrow)"/>'
+
+
+def consort_svg(flow: pd.DataFrame, arm_labels: dict[str, str] | None = None) -> str:
+    """The CONSORT diagram of :func:`consort_flow` as a standalone SVG document (no scripts,
+    no external resources: it opens anywhere and embeds in HTML)."""
+    arms = [a for a in dict.fromkeys(flow.loc[flow["arm"] != "all", "arm"])]
+    labels = arm_labels or {}
+    arm_lines = [
+        line for arm in arms for stage in ("did_not_receive_allocated", "lost_to_follow_up", "discontinued",
+                                           "excluded_from_analysis") for line in _reasons(flow, stage, arm)
+    ] + [f"Received allocated intervention (n = {_total(flow, 'randomised', 'all')})"]
+    width_box, gap = max(360.0, _text_width(arm_lines)), 40
+    excluded_lines = [f"Excluded (n = {_total(flow, 'excluded', 'all')})"] + _reasons(flow, "excluded", "all")
+    excluded_width = _text_width(excluded_lines)
+    arms_width = max(2, len(arms)) * (width_box + gap) + gap
+    center = arms_width / 2
+    total_width = max(arms_width, center + 40 + excluded_width + 20)
+    parts: list[str] = []
+    y = 20.0
+    box, h = _box(center - 180, y, 360, [f"Assessed for eligibility (n = {_total(flow, 'assessed', 'all')})"])
+    parts.append(box)
+    ex_box, ex_h = _box(center + 40, y + h + 20, excluded_width, excluded_lines)
+    parts.append(ex_box)
+    parts.append(_arrow(center, y + h, center, y + h + 20 + ex_h + 20))
+    parts.append(f'<line x1="{center}" y1="{y + h + 20 + ex_h / 2}" x2="{center + 40}" y2="{y + h + 20 + ex_h / 2}" stroke="#333" marker-end="url(#arrow)"/>')
+    y = y + h + 20 + ex_h + 20
+    box, h = _box(center - 180, y, 360, [f"Randomised (n = {_total(flow, 'randomised', 'all')})"])
+    parts.append(box)
+    y_arms = y + h + 30
+    for i, arm in enumerate(arms):
+        x = gap + i * (width_box + gap)
+        parts.append(_arrow(center, y + h, x + width_box / 2, y_arms))
+        yy = y_arms
+        title = f"{arm}: {labels[arm]}" if arm in labels else f"Arm {arm}"
+        sections = [
+            [f"Allocation — {title}", f"Allocated (n = {_total(flow, 'allocated', arm)})",
+             f"Received allocated intervention (n = {_total(flow, 'received_allocated', arm)})",
+             f"Did not receive it (n = {_total(flow, 'did_not_receive_allocated', arm)})",
+             *_reasons(flow, "did_not_receive_allocated", arm)],
+            ["Follow-up", f"Lost to follow-up (n = {_total(flow, 'lost_to_follow_up', arm)})",
+             *_reasons(flow, "lost_to_follow_up", arm),
+             f"Discontinued intervention (n = {_total(flow, 'discontinued', arm)})",
+             *_reasons(flow, "discontinued", arm)],
+            ["Analysis", f"Analysed (n = {_total(flow, 'analysed', arm)})",
+             f"Excluded from analysis (n = {_total(flow, 'excluded_from_analysis', arm)})",
+             *_reasons(flow, "excluded_from_analysis", arm)],
+        ]
+        for k, lines in enumerate(sections):
+            box, bh = _box(x, yy, width_box, lines)
+            parts.append(box)
+            if k < len(sections) - 1:
+                parts.append(_arrow(x + width_box / 2, yy + bh, x + width_box / 2, yy + bh + 24))
+            yy += bh + 24
+        y_end = max(y_arms, yy)
+    height = (y_end if arms else y + h + 20) + 10
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total_width:.0f}" height="{height:.0f}" '
+        f'viewBox="0 0 {total_width:.0f} {height:.0f}" font-family="Helvetica, Arial, sans-serif" font-size="12">\n'
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
+        'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#333"/></marker></defs>\n'
+        '<title>CONSORT 2010 flow diagram</title>\n'
+        + "\n".join(parts)
+        + "\n</svg>\n"
+    )

@@ -1,0 +1,91 @@
+"""The analysis plan: what ``peerstudy analyse`` runs, derived from the study config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Optional
+
+from pydantic import Field
+
+from study.blinding import arm_display_map
+from study.config import StudyConfig
+from study.config.base import ConfigModel
+
+__all__ = ["AnalysisPlan", "OutcomesConfig", "analysis_plan"]
+
+
+class OutcomesConfig(ConfigModel):
+    """The ``outcomes`` section of ``study.yaml`` (outcomes as ``instrument.scale``).
+
+    ``missing_data``: ``sensitivity`` (the ANCOVA on observed data is primary, MICE beside
+    it) or ``main`` (MICE is the primary handling). ``imputations``: MICE data sets (≥ 20).
+    """
+
+    primary: str
+    secondary: list[str] = Field(default_factory=list)
+    exploratory: list[str] = Field(default_factory=list)
+    missing_data: Literal["sensitivity", "main"] = "sensitivity"
+    imputations: int = Field(default=20, ge=2)
+    burn_in: int = Field(default=10, ge=0)
+    seed: int = 20260101
+
+
+@dataclass(frozen=True)
+class AnalysisPlan:
+    """Everything the trial analysis needs to know, fixed before the data are looked at.
+
+    ``treatment``/``control`` are arm codes *as they appear in the analysis dataset*
+    (blinded codes until unblinding): estimates are always treatment − control.
+    """
+
+    primary: str
+    secondary: tuple[str, ...]
+    exploratory: tuple[str, ...]
+    baseline: str
+    followups: tuple[str, ...]
+    treatment: str
+    control: str
+    covariates: tuple[str, ...]
+    per_protocol_min_sessions: int
+    missing_data: str = "sensitivity"
+    imputations: int = 20
+    burn_in: int = 10
+    seed: int = 20260101
+    include_exploratory: bool = False
+
+    @property
+    def outcomes(self) -> tuple[str, ...]:
+        """Outcomes analysed: primary, secondary (and exploratory when asked for)."""
+        extra = self.exploratory if self.include_exploratory else ()
+        return (self.primary, *self.secondary, *extra)
+
+
+def analysis_plan(
+    config: StudyConfig,
+    unblinded: bool,
+    imputations: Optional[int] = None,
+    include_exploratory: bool = False,
+) -> AnalysisPlan:
+    """The plan for a study: outcomes from ``outcomes``, the first timepoint as baseline and
+    every later one as follow-up, site and the stratification factors as covariates."""
+    outcomes = OutcomesConfig.model_validate(config.outcomes or {"primary": "qpr15.total"})
+    if len(config.timepoints) < 2:
+        raise ValueError("the study needs a baseline and at least one follow-up timepoint")
+    shown = arm_display_map(config, unblinded)
+    treatment = next(a for a in config.arm_codes if a != config.control_arm)
+    return AnalysisPlan(
+        primary=outcomes.primary,
+        secondary=tuple(outcomes.secondary),
+        exploratory=tuple(outcomes.exploratory),
+        baseline=config.timepoints[0].code,
+        followups=tuple(tp.code for tp in config.timepoints[1:]),
+        treatment=shown[treatment],
+        control=shown[config.control_arm],
+        covariates=("site", *config.stratification),
+        per_protocol_min_sessions=config.groups.per_protocol_min_sessions,
+        missing_data=outcomes.missing_data,
+        imputations=imputations or outcomes.imputations,
+        burn_in=outcomes.burn_in,
+        seed=outcomes.seed,
+        include_exploratory=include_exploratory,
+    )

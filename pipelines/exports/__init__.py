@@ -1,0 +1,1 @@
+"""Exports of the analysis dataset (CSV, Parquet, Stata, SPSS) with codebook and manifest."""

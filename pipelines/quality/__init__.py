@@ -1,0 +1,1 @@
+"""Data-quality checks (Great Expectations 1.x), generated from the study configuration."""

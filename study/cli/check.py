@@ -1,0 +1,45 @@
+"""``peerstudy check``: data-quality checks (Great Expectations) on the current database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from study.cli.common import DbOpt, StudyOpt, open_db
+
+__all__ = ["check"]
+
+
+def check(
+    html: Annotated[Path, typer.Option("--html", help="Where to write the HTML report.")] = Path("quality_report.html"),
+    db: DbOpt = None,
+    study: StudyOpt = None,
+) -> None:
+    """Run the data-quality checks; exit code 1 when any check fails.
+
+    The checks are generated from the study config; a summary is printed and an HTML report
+    written.
+    """
+    from pipelines.quality.html import quality_html
+    from pipelines.quality.study_checks import check_snapshot
+    from pipelines.snapshot import take_snapshot
+    from pipelines.sources import attendance_source
+    from study.db import read_session
+    from study.studies import get_study
+
+    engine = open_db(db)
+    snap = take_snapshot(engine, study, with_items=True)
+    with read_session(engine) as session:
+        attendance = attendance_source(session, get_study(session, snap.study_code))
+    results = check_snapshot(snap, attendance)
+    html.write_text(quality_html(results, snap.study_code, snap.taken_at), encoding="utf-8")
+    failed = results[~results["success"]]
+    typer.echo(f"Data quality of study {snap.study_code}: {len(results) - len(failed)} of {len(results)} checks passed")
+    for r in failed.itertuples(index=False):
+        example = f" (e.g. {r.examples})" if r.examples else ""
+        typer.echo(f"FAIL  {r.check}: {r.failing_rows} of {r.rows} rows{example}")
+    typer.echo(f"HTML report: {html}")
+    if len(failed):
+        raise typer.Exit(1)
