@@ -160,10 +160,12 @@ def items_source(session: Session, study: Study) -> pd.DataFrame:
 
 
 def group_fidelity_source(session: Session, study: Study) -> pd.DataFrame:
-    """Fidelity per group (:data:`pipelines.dataset.GROUP_FIDELITY_COLUMNS`)."""
+    """Fidelity per RCT group (:data:`pipelines.dataset.GROUP_FIDELITY_COLUMNS`); pilot groups
+    ran a manual that was still changing and are not part of the trial's fidelity."""
     from study.fidelity.report import group_fidelity
 
-    return group_fidelity(session, study)[GROUP_FIDELITY_COLUMNS]
+    groups = group_fidelity(session, study)
+    return groups.loc[groups["phase"] == "rct", GROUP_FIDELITY_COLUMNS].reset_index(drop=True)
 
 
 def companionship_source(session: Session, study: Study) -> pd.DataFrame:

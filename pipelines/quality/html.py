@@ -7,12 +7,12 @@ from html import escape
 
 import pandas as pd
 
-__all__ = ["quality_html", "quality_table_html"]
+__all__ = ["quality_html", "quality_summary_html", "quality_table_html"]
 
 STYLE = """
 body{font-family:Helvetica,Arial,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left}
-th{background:#f0f0f0}.fail{background:#fde2e1}.pass{color:#1a7f37}.bad{color:#b42318;font-weight:bold}
+th{background:#f0f0f0}.fail{background:#fde2e1}.pass{color:#1a7f37}.warn{color:#9a6700;font-weight:bold}.warnrow{background:#fff8c5}.bad{color:#b42318;font-weight:bold}
 """
 
 
@@ -21,22 +21,36 @@ def quality_table_html(results: pd.DataFrame) -> str:
     head = "<tr><th>table</th><th>check</th><th>result</th><th>failing rows</th><th>rows</th><th>examples</th></tr>"
     body = []
     for r in results.itertuples(index=False):
-        verdict = '<span class="pass">pass</span>' if r.success else '<span class="bad">FAIL</span>'
+        if r.success:
+            verdict, row_class = '<span class="pass">pass</span>', ""
+        elif r.severity == "warning":
+            verdict, row_class = '<span class="warn">warning</span>', "warnrow"
+        else:
+            verdict, row_class = '<span class="bad">FAIL</span>', "fail"
         body.append(
-            f'<tr class="{"" if r.success else "fail"}"><td>{escape(r.table)}</td><td>{escape(r.check)}'
+            f'<tr class="{row_class}"><td>{escape(r.table)}</td><td>{escape(r.check)}'
             f"<br><small>{escape(r.expectation)}</small></td><td>{verdict}</td><td>{r.failing_rows}</td>"
             f"<td>{r.rows}</td><td>{escape(str(r.examples))}</td></tr>"
         )
     return f"<table>{head}{''.join(body)}</table>"
 
 
+def quality_summary_html(results: pd.DataFrame) -> str:
+    """One line: how many checks failed (errors) and how many flagged rows for review."""
+    errors = int((~results["success"] & (results["severity"] == "error")).sum())
+    warnings = int((~results["success"] & (results["severity"] == "warning")).sum())
+    if errors:
+        line = f'<p class="bad">{errors} of {len(results)} checks failed'
+    else:
+        line = f'<p class="pass">All {len(results) - warnings} error checks passed'
+    if warnings:
+        line += f'; {warnings} warning(s): rows kept but flagged for review'
+    return line + ".</p>"
+
+
 def quality_html(results: pd.DataFrame, study: str, taken_at: dt.datetime) -> str:
     """A standalone page: summary line and the table of checks."""
-    failed = int((~results["success"]).sum())
-    summary = (
-        f'<p class="bad">{failed} of {len(results)} checks failed.</p>' if failed
-        else f'<p class="pass">All {len(results)} checks passed.</p>'
-    )
+    summary = quality_summary_html(results)
     return (
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>Data quality: {escape(study)}</title><style>{STYLE}</style></head><body>"

@@ -9,7 +9,9 @@ from pipelines.quality.suites import Check
 __all__ = ["QUALITY_COLUMNS", "run_checks"]
 
 #: Columns of :func:`run_checks`.
-QUALITY_COLUMNS = ["table", "check", "expectation", "success", "rows", "failing_rows", "examples"]
+QUALITY_COLUMNS = [
+    "table", "check", "expectation", "severity", "success", "rows", "failing_rows", "examples",
+]
 
 
 def _examples(result, limit: int) -> str:
@@ -30,7 +32,7 @@ def run_checks(tables: dict[str, pd.DataFrame], checks: list[Check], examples: i
     -------
     pandas.DataFrame
         One row per check: ``table``, ``check`` (description), ``expectation`` (GX type),
-        ``success``, ``rows`` (rows in the table), ``failing_rows``, ``examples`` (up to
+        ``severity`` (error or warning), ``success``, ``rows`` (rows in the table), ``failing_rows``, ``examples`` (up to
         ``examples`` pseudonyms of failing rows). A table without rows passes its checks
         (nothing to contradict them); a check whose column is absent fails with
         ``failing_rows`` = rows.
@@ -55,7 +57,7 @@ def run_checks(tables: dict[str, pd.DataFrame], checks: list[Check], examples: i
         if not table_checks:
             continue
         if frame.empty:
-            rows += [{"table": table, "check": c.description, "expectation": c.expectation, "success": True,
+            rows += [{"table": table, "check": c.description, "expectation": c.expectation, "severity": c.severity, "success": True,
                       "rows": 0, "failing_rows": 0, "examples": ""} for c in table_checks]
             continue
         runnable = []
@@ -65,7 +67,7 @@ def run_checks(tables: dict[str, pd.DataFrame], checks: list[Check], examples: i
             missing = [col for col in columns if col not in frame.columns]
             if missing:
                 rows.append({"table": table, "check": c.description, "expectation": c.expectation,
-                             "success": False, "rows": len(frame), "failing_rows": len(frame),
+                             "severity": c.severity, "success": False, "rows": len(frame), "failing_rows": len(frame),
                              "examples": f"missing column(s): {', '.join(missing)}"})
             else:
                 runnable.append(c)
@@ -88,6 +90,6 @@ def run_checks(tables: dict[str, pd.DataFrame], checks: list[Check], examples: i
             if failing is None:  # table-level expectation or an exception inside GX
                 failing = 0 if r.success else len(frame)
             rows.append({"table": table, "check": c.description, "expectation": c.expectation,
-                         "success": bool(r.success), "rows": len(frame), "failing_rows": int(failing),
+                         "severity": c.severity, "success": bool(r.success), "rows": len(frame), "failing_rows": int(failing),
                          "examples": _examples(r, examples)})
     return pd.DataFrame(rows, columns=QUALITY_COLUMNS)

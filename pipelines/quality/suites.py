@@ -16,12 +16,18 @@ __all__ = ["Check", "checks_for"]
 
 @dataclass(frozen=True)
 class Check:
-    """One expectation: ``expectation`` is the class name in ``great_expectations.expectations``."""
+    """One expectation: ``expectation`` is the class name in ``great_expectations.expectations``.
+
+    ``severity`` is ``error`` (the data are wrong: ``peerstudy check`` exits 1) or ``warning``
+    (the data are kept but flagged for review, e.g. a questionnaire answered outside its
+    timepoint window).
+    """
 
     table: str
     expectation: str
     kwargs: dict = field(default_factory=dict)
     description: str = ""
+    severity: str = "error"
 
 
 def checks_for(config: StudyConfig) -> list[Check]:
@@ -63,11 +69,11 @@ def checks_for(config: StudyConfig) -> list[Check]:
         Check("scores", "ExpectColumnPairValuesAToBeGreaterThanB",
               {"column_A": "completed_on", "column_B": "window_start", "or_equal": True,
                "ignore_row_if": "either_value_is_missing"},
-              "scores: questionnaire not answered before its timepoint window"),
+              "scores: questionnaire not answered before its timepoint window", "warning"),
         Check("scores", "ExpectColumnPairValuesAToBeGreaterThanB",
               {"column_A": "window_end", "column_B": "completed_on", "or_equal": True,
                "ignore_row_if": "either_value_is_missing"},
-              "scores: questionnaire not answered after its timepoint window"),
+              "scores: questionnaire not answered after its timepoint window", "warning"),
         Check("attendance", "ExpectColumnValuesToBeInSet", {"column": "session_exists", "value_set": [True]},
               "attendance: only for sessions that exist"),
         Check("attendance", "ExpectColumnValuesToBeInSet", {"column": "session_held", "value_set": [True]},

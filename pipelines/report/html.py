@@ -11,7 +11,7 @@ import pandas as pd
 from pipelines.analysis.consort import consort_svg
 from pipelines.analysis.plan import AnalysisPlan
 from pipelines.analysis.trial import TrialAnalysis
-from pipelines.quality.html import quality_table_html
+from pipelines.quality.html import quality_summary_html, quality_table_html
 from pipelines.report.charts import forest_svg, trajectories_svg
 from pipelines.report.table_one import table_one
 
@@ -22,7 +22,7 @@ body{font-family:Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;col
 h1{margin-bottom:0}h2{border-bottom:2px solid #ddd;padding-bottom:4px;margin-top:2em}
 table{border-collapse:collapse;font-size:13px;margin:0.5em 0}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}
 th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.fail{background:#fde2e1}.pass{color:#1a7f37}.bad{color:#b42318;font-weight:bold}.meta{color:#555}
+.fail{background:#fde2e1}.pass{color:#1a7f37}.warn{color:#9a6700;font-weight:bold}.warnrow{background:#fff8c5}.bad{color:#b42318;font-weight:bold}.meta{color:#555}
 .grid{display:flex;flex-wrap:wrap;gap:12px}.note{background:#fff8e1;padding:6px 10px;border-left:4px solid #f0b400}
 """
 
@@ -127,11 +127,7 @@ def render_report(r: ReportInputs) -> str:
     if r.quality is None:
         sections.append("<p><em>Checks not run (peerstudy report --no-quality).</em></p>")
     else:
-        failed = int((~r.quality["success"]).sum())
-        sections.append(
-            (f'<p class="bad">{failed} of {len(r.quality)} checks failed.</p>' if failed
-             else f'<p class="pass">All {len(r.quality)} checks passed.</p>') + quality_table_html(r.quality)
-        )
+        sections.append(quality_summary_html(r.quality) + quality_table_html(r.quality))
     return (
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<title>Report: {escape(r.study_code)}</title><style>{STYLE}</style></head><body>"

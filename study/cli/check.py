@@ -17,7 +17,7 @@ def check(
     db: DbOpt = None,
     study: StudyOpt = None,
 ) -> None:
-    """Run the data-quality checks; exit code 1 when any check fails.
+    """Run the data-quality checks; exit code 1 when any check fails (warnings do not).
 
     The checks are generated from the study config; a summary is printed and an HTML report
     written.
@@ -36,10 +36,16 @@ def check(
     results = check_snapshot(snap, attendance)
     html.write_text(quality_html(results, snap.study_code, snap.taken_at), encoding="utf-8")
     failed = results[~results["success"]]
-    typer.echo(f"Data quality of study {snap.study_code}: {len(results) - len(failed)} of {len(results)} checks passed")
+    errors = failed[failed["severity"] == "error"]
+    warnings = failed[failed["severity"] == "warning"]
+    typer.echo(
+        f"Data quality of study {snap.study_code}: {len(results) - len(failed)} of {len(results)} "
+        f"checks passed, {len(errors)} failed, {len(warnings)} warning(s)"
+    )
     for r in failed.itertuples(index=False):
         example = f" (e.g. {r.examples})" if r.examples else ""
-        typer.echo(f"FAIL  {r.check}: {r.failing_rows} of {r.rows} rows{example}")
+        label = "FAIL" if r.severity == "error" else "WARN"
+        typer.echo(f"{label}  {r.check}: {r.failing_rows} of {r.rows} rows{example}")
     typer.echo(f"HTML report: {html}")
-    if len(failed):
+    if len(errors):
         raise typer.Exit(1)

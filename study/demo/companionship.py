@@ -141,14 +141,20 @@ def _buddies(ctx: DemoContext, s, study, cfg) -> int:
 
 def _recipients(ctx: DemoContext, s, study, cfg) -> list[tuple[dt.date, str]]:
     """Participants asking for a buddy: a share of the intervention arm when allocations
-    exist, otherwise of the ready RCT participants. Returns (waiting since, pseudonym)."""
+    exist, otherwise of the ready RCT participants; never someone who withdrew from the study.
+    Returns (waiting since, pseudonym)."""
     rng = ctx.rng
     control = config_of(study).control_arm
     pool = list(
         s.scalars(
             select(Person.pseudonym)
             .join(Allocation, Allocation.person_id == Person.id)
-            .where(Person.study_id == study.id, Allocation.arm != control)
+            .join(Enrolment, Enrolment.person_id == Person.id)
+            .where(
+                Person.study_id == study.id,
+                Allocation.arm != control,
+                Enrolment.withdrawn_on.is_(None),
+            )
             .order_by(Person.pseudonym)
         )
     ) or sorted(ctx.rct_ready)

@@ -32,9 +32,12 @@ EVALUATORS = ("E01", "E02")
 DOUBLE_CODED_SHARE = 0.4
 #: Logit of the chance that a component is delivered fully: groups vary around this.
 BASE_QUALITY, GROUP_SD, SESSION_SD = 2.7, 0.4, 0.3
-#: The drifting group starts well (at the base quality) and loses this much (logit) per week,
-#: from about 90 % adherence in week 2 to about 35 % in week 10.
-DRIFT_PER_WEEK = -0.6
+#: The drifting group loses this much (logit) per week,
+#: from about 95 % adherence in week 2 to about 20 % in week 10.
+DRIFT_PER_WEEK = -0.7
+#: It starts a little above the others, so that the decline (not a bad first visit) is what
+#: the coordinator's repeated observations show.
+DRIFT_HEAD_START = 0.8
 
 
 def _sigmoid(x):
@@ -143,14 +146,18 @@ def _observations(ctx, manual, groups, sessions, present, coordinators) -> tuple
     rng = ctx.rng
     if groups.empty:
         return 0, 0, ""
-    # The drifting group: the first RCT group of the second site (or the only group).
-    sites = list(dict.fromkeys(groups["site"]))
-    drifting = str(groups.loc[groups["site"] == sites[min(1, len(sites) - 1)], "group"].iloc[0])
+    held = sessions.set_index(["group", "week"])["held_on"]
+    # The drifting group: the first RCT group of the second site that ran (nearly) all its
+    # sessions, so the coordinator's repeated visits can show the drift.
+    weeks_per_group = pd.Series([g for g, _ in held.index]).value_counts()
+    ran = groups[groups["group"].map(weeks_per_group).fillna(0) >= 8]
+    candidates = ran if not ran.empty else groups
+    sites = list(dict.fromkeys(candidates["site"]))
+    drifting = str(candidates.loc[candidates["site"] == sites[min(1, len(sites) - 1)], "group"].iloc[0])
     quality = dict(zip(groups["group"], rng.normal(BASE_QUALITY, GROUP_SD, len(groups))))
-    quality[drifting] = BASE_QUALITY
+    quality[drifting] = BASE_QUALITY + DRIFT_HEAD_START
     leading = dict(zip(groups["group"], rng.normal(4.0, 0.4, len(groups))))
     counts = present.groupby(["group", "week"])["present"].sum() if not present.empty else pd.Series(dtype=int)
-    held = sessions.set_index(["group", "week"])["held_on"]
     n_obs = n_double = 0
     with unit_of_work(ctx.engine, ctx.actor, reason="demo: fidelity observations") as s:
         study = get_study(s, ctx.study_code)
@@ -191,9 +198,13 @@ def _observations(ctx, manual, groups, sessions, present, coordinators) -> tuple
 def _true_delivery(rng, components, quality: float) -> dict:
     """What was actually delivered: 2 with chance sigmoid(quality), else 1 or 0; a few NA."""
     out = {}
-    for c in components:
+    # Stratified uniforms (one per n-th of [0, 1), shuffled): the share of fully delivered
+    # components follows the session's quality closely, as an observer's tally of a real
+    # session would, instead of swinging with a handful of independent draws.
+    n = len(components)
+    draws = (rng.permutation(n) + rng.random(n)) / n
+    for c, u in zip(components, draws):
         p_full = _sigmoid(quality + (0.3 if c.essential else -0.3))
-        u = rng.random()
         score = 2 if u < p_full else (1 if u < p_full + (1 - p_full) * 0.55 else 0)
         out[c.id] = None if rng.random() < 0.03 else score
     return out
