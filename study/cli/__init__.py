@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from study.cli import audit, phase, setup, status, users
+from study.cli import audit, dashboard, phase, setup, status, users
 from study.cli.common import PeerstudyGroup
 
 __all__ = ["app", "main"]
@@ -31,6 +31,7 @@ def _root(
 app.command("init")(setup.init)
 app.command("demo")(setup.demo)
 app.command("status")(status.status)
+app.command("dashboard")(dashboard.dashboard)
 app.add_typer(phase.app, name="phase")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
