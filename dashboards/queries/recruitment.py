@@ -108,7 +108,7 @@ def recruitment_summary(screening: pd.DataFrame, targets: pd.DataFrame) -> pd.Da
     return out.reset_index(drop=True)
 
 
-def recruitment_over_time(screening: pd.DataFrame, targets: pd.DataFrame, freq: str = "W-MON") -> pd.DataFrame:
+def recruitment_over_time(screening: pd.DataFrame, targets: pd.DataFrame, freq: str = "W-SUN") -> pd.DataFrame:
     """Cumulative recruitment per site and period, for the chart with target lines.
 
     A participant counts as recruited at their consent date when eligible.
@@ -118,7 +118,7 @@ def recruitment_over_time(screening: pd.DataFrame, targets: pd.DataFrame, freq: 
     DataFrame
         ``site, date, recruited, target``: ``recruited`` is the cumulative number of eligible
         consented participants of the site up to and including the period ending at ``date``
-        (periods of ``freq``, weekly by default); ``target`` the site's recruitment target.
+        (periods of ``freq``: ISO weeks, Monday to Sunday, by default); ``target`` the site's recruitment target.
         Empty when nobody is recruited yet.
     """
     ok = screening[recruited(screening)]
