@@ -32,29 +32,29 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("pages/rct.py", "rct", "nav.rct", "nav.section.study", ":material/monitoring:", ALL),
-    PageSpec("pages/pilot.py", "pilot", "nav.pilot", "nav.section.study", ":material/science:", ALL),
-    PageSpec("pages/people.py", "people", "nav.people", "nav.section.study", ":material/group:", ALL),
-    PageSpec("pages/analysis.py", "analysis", "nav.analysis", "nav.section.study", ":material/analytics:",
+    PageSpec("views/rct.py", "rct", "nav.rct", "nav.section.study", ":material/monitoring:", ALL),
+    PageSpec("views/pilot.py", "pilot", "nav.pilot", "nav.section.study", ":material/science:", ALL),
+    PageSpec("views/people.py", "people", "nav.people", "nav.section.study", ":material/group:", ALL),
+    PageSpec("views/analysis.py", "analysis", "nav.analysis", "nav.section.study", ":material/analytics:",
              ANALYSTS, slot="issue 6"),
-    PageSpec("pages/enrol.py", "enrol", "nav.enrol", "nav.section.entry", ":material/person_add:",
+    PageSpec("views/enrol.py", "enrol", "nav.enrol", "nav.section.entry", ":material/person_add:",
              ("coordinator",)),
-    PageSpec("pages/attendance.py", "attendance", "nav.attendance", "nav.section.entry",
+    PageSpec("views/attendance.py", "attendance", "nav.attendance", "nav.section.entry",
              ":material/event_available:", ("coordinator",)),
-    PageSpec("pages/randomise.py", "randomise", "nav.randomise", "nav.section.entry", ":material/shuffle:",
+    PageSpec("views/randomise.py", "randomise", "nav.randomise", "nav.section.entry", ":material/shuffle:",
              ("coordinator",), slot="issue 3"),
-    PageSpec("pages/questionnaire_entry.py", "questionnaire", "nav.questionnaire", "nav.section.entry",
+    PageSpec("views/questionnaire_entry.py", "questionnaire", "nav.questionnaire", "nav.section.entry",
              ":material/assignment:", ("coordinator",), slot="issue 4"),
-    PageSpec("pages/fidelity_observation.py", "fidelity", "nav.fidelity", "nav.section.entry",
+    PageSpec("views/fidelity_observation.py", "fidelity", "nav.fidelity", "nav.section.entry",
              ":material/fact_check:", ("coordinator",), slot="issue 5"),
-    PageSpec("pages/users.py", "users", "nav.users", "nav.section.admin", ":material/manage_accounts:",
+    PageSpec("views/users.py", "users", "nav.users", "nav.section.admin", ":material/manage_accounts:",
              ("admin",)),
 )
 
 #: Opened by a participant's one-time link (``?survey=TOKEN``), without login (issue 4 slot).
-SURVEY_PAGE = PageSpec("pages/survey.py", "survey", "nav.survey", "nav.section.study",
+SURVEY_PAGE = PageSpec("views/survey.py", "survey", "nav.survey", "nav.section.study",
                        ":material/edit_note:", (), slot="issue 4")
-LOGIN_PAGE = PageSpec("pages/login.py", "login", "nav.login", "nav.section.study", ":material/login:", ())
+LOGIN_PAGE = PageSpec("views/login.py", "login", "nav.login", "nav.section.study", ":material/login:", ())
 
 
 def pages_for(role: str) -> list[PageSpec]:
