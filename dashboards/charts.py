@@ -5,7 +5,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-__all__ = ["attendance_chart", "recruitment_chart"]
+__all__ = ["attendance_chart", "recruitment_chart", "vega_spec"]
 
 
 def recruitment_chart(over_time: pd.DataFrame, title: str, recruited: str, target: str) -> alt.Chart:
@@ -47,3 +47,11 @@ def attendance_chart(rates: pd.DataFrame, title: str, percent: str, week: str) -
         )
         .properties(title=title, height=280)
     )
+
+
+def vega_spec(chart: alt.TopLevelMixin) -> dict:
+    """The Vega-Lite spec of ``chart`` with its data inlined, without Altair's schema
+    validation (the charts here are fixed and tested; validation costs more than the rest of
+    the page), so the Streamlit layer can cache the spec and render it with
+    ``st.vega_lite_chart``."""
+    return chart.to_dict(validate=False)

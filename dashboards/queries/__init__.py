@@ -8,6 +8,7 @@ viewer's role, site and study in the key, see :mod:`dashboards.ui.data`).
 from dashboards.queries.allocation import allocation_frame
 from dashboards.queries.groups import attendance_frame, groups_frame, sessions_of_group
 from dashboards.queries.people import people_frame
+from dashboards.queries.rct import rct_overview
 from dashboards.queries.recruitment import screening_frame, site_targets
 
 __all__ = ["QUERIES"]
@@ -17,6 +18,7 @@ QUERIES = {
     "attendance": attendance_frame,
     "groups": groups_frame,
     "people": people_frame,
+    "rct_overview": rct_overview,
     "screening": screening_frame,
     "sessions": sessions_of_group,
     "sites": site_targets,

@@ -13,13 +13,14 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from dashboards.access import Viewer
+from dashboards.charts import recruitment_chart, vega_spec
 from dashboards.queries import QUERIES
 from study.db import make_engine, read_session
 from study.db.engine import resolve_url
 from study.db.models import Study
 from study.studies import config_of
 
-__all__ = ["TTL_SECONDS", "clear", "engine", "query", "study_info"]
+__all__ = ["TTL_SECONDS", "clear", "engine", "query", "recruitment_spec", "study_info"]
 
 TTL_SECONDS = 60
 
@@ -69,7 +70,20 @@ def study_info(viewer: Viewer) -> dict:
     return _study_info(resolve_url(), viewer.study_id)
 
 
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def _recruitment_spec(url: str, viewer_key: tuple, labels: tuple[str, str, str], _viewer: Viewer) -> dict:
+    overview = _cached("rct_overview", url, viewer_key, (), _viewer)
+    return vega_spec(recruitment_chart(overview.over_time, *labels))
+
+
+def recruitment_spec(viewer: Viewer, labels: tuple[str, str, str]) -> dict:
+    """The recruitment chart's Vega-Lite spec for ``viewer`` (cached; ``labels`` are the
+    translated title, y-axis and target texts, so each language has its own entry)."""
+    return _recruitment_spec(resolve_url(), viewer.cache_key, labels, viewer)
+
+
 def clear() -> None:
     """Drop cached data after a write, so the next page shows it."""
     _cached.clear()
     _study_info.clear()
+    _recruitment_spec.clear()

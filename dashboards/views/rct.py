@@ -6,13 +6,6 @@ when those capabilities store their data: each gets its own section below the re
 
 import streamlit as st
 
-from dashboards.charts import recruitment_chart
-from dashboards.queries.allocation import allocation_balance
-from dashboards.queries.recruitment import (
-    recruitment_over_time,
-    recruitment_summary,
-    retention_summary,
-)
 from dashboards.ui import data, state
 from dashboards.ui.widgets import table
 
@@ -20,13 +13,12 @@ viewer = state.require_viewer()
 t = state.t
 st.title(t("rct.title"))
 
-screening = data.query("screening", viewer, "rct")
-targets = data.query("sites", viewer)
-if screening.empty:
+overview = data.query("rct_overview", viewer)
+if overview.screened == 0:
     st.info(t("rct.no_participants"))
     st.stop()
 
-summary = recruitment_summary(screening, targets)
+summary = overview.summary
 cols = st.columns(4)
 cols[0].metric(t("rct.metric.screened"), int(summary["screened"].sum()))
 cols[1].metric(t("rct.metric.recruited"), int(summary["consented"].sum()),
@@ -35,21 +27,17 @@ cols[2].metric(t("rct.metric.randomised"), int(summary["randomised"].sum()))
 cols[3].metric(t("rct.metric.target"), int(summary["target"].sum()))
 
 st.subheader(t("rct.recruitment"))
-over_time = recruitment_over_time(screening, targets)
-if not over_time.empty:
-    st.altair_chart(
-        recruitment_chart(over_time, t("rct.chart_title"), t("rct.recruited"), t("rct.target")),
-        width="stretch",
-    )
+if not overview.over_time.empty:
+    labels = (t("rct.chart_title"), t("rct.recruited"), t("rct.target"))
+    st.vega_lite_chart(spec=data.recruitment_spec(viewer, labels), width="stretch")
 table(summary, "recruitment_by_site")
 
 st.subheader(t("rct.allocation"))
-allocations = data.query("allocation", viewer)
-if allocations.empty:
+if overview.balance.empty:
     st.info(t("rct.no_allocations"))
 else:
-    table(allocation_balance(allocations), "allocation_balance")
+    table(overview.balance, "allocation_balance")
 
 st.subheader(t("rct.retention"))
 st.caption(t("rct.retention_note"))
-table(retention_summary(screening), "retention_by_site")
+table(overview.retention, "retention_by_site")
