@@ -20,11 +20,19 @@ from study.db import unit_of_work
 from study.db.models import Attendance, GroupSession, Person, Site, Study
 from study.errors import BadInput
 from study.groups import group_by_code, record_attendance
+from study.manual_feedback import add_feedback
 from study.people import Identity, add_person, enrol
 from study.phases import require_phase
 from study.users import add_user
 
-__all__ = ["EnrolmentForm", "EnrolmentResult", "create_user", "enrol_person", "save_attendance"]
+__all__ = [
+    "EnrolmentForm",
+    "EnrolmentResult",
+    "create_user",
+    "enrol_person",
+    "log_feedback",
+    "save_attendance",
+]
 
 #: Oldest plausible birth date and youngest age a form accepts (a typo guard, not eligibility).
 EARLIEST_BIRTH = dt.date(1900, 1, 1)
@@ -134,6 +142,18 @@ def _recorded_statuses(session, group_id: int, week: int) -> dict[str, str]:
             .where(GroupSession.group_id == group_id, GroupSession.week == week)
         ).all()
     )
+
+
+def log_feedback(
+    engine: Engine, viewer: Viewer, group_code: str, week: int, source: str, kind: str, note: str
+) -> int:
+    """Log a note on the manual from one session of a group of the coordinator's own site
+    (:func:`study.manual_feedback.add_feedback`); returns the new note's id."""
+    with unit_of_work(engine, viewer.login, reason=f"dashboard: manual feedback {group_code} week {week}") as session:
+        study = session.get(Study, viewer.study_id)
+        group = group_by_code(session, study, group_code)
+        viewer.require_edit(group.site_id, f"group {group_code}")
+        return add_feedback(session, study, group, int(week), source, kind, note, recorded_by=viewer.login).id
 
 
 def create_user(

@@ -307,3 +307,34 @@ def test_users_are_for_admins_only(demo_engine):
     assert "password_hash" not in users.columns
     with pytest.raises(NotAllowed):
         users_frame(demo_engine, viewer_of(demo_engine, "researcher"))
+
+
+# --- feedback log on the manual -------------------------------------------------------------
+def test_feedback_log_is_site_bound_and_validated(dashboard_db):
+    from dashboards.actions import log_feedback
+    from dashboards.queries.feedback import feedback_frame
+    from study.db.models import ManualFeedback
+
+    cph = viewer_of(dashboard_db, "cph.coordinator")
+    note_id = log_feedback(dashboard_db, cph, "CPH-P1", 3, "participant", "idea", "  More walks outside.  ")
+    with read_session(dashboard_db) as s:
+        row = s.get(ManualFeedback, note_id)
+        assert (row.note, row.manual_version, row.recorded_by) == ("More walks outside.", "0.1", "cph.coordinator")
+        count = s.scalar(select(func.count()).select_from(ManualFeedback))
+    with pytest.raises(NotAllowed, match="another site"):
+        log_feedback(dashboard_db, cph, "HEL-P1", 3, "leader", "works", "x")
+    with pytest.raises(BadInput, match="no session in week 11"):
+        log_feedback(dashboard_db, cph, "CPH-P1", 11, "leader", "works", "x")
+    with pytest.raises(BadInput, match="empty"):
+        log_feedback(dashboard_db, cph, "CPH-P1", 2, "leader", "works", "   ")
+    with pytest.raises(BadInput, match="kind 'great'"):
+        log_feedback(dashboard_db, cph, "CPH-P1", 2, "leader", "great", "x")
+    with pytest.raises(BadInput, match="at most"):
+        log_feedback(dashboard_db, cph, "CPH-P1", 2, "leader", "works", "x" * 2001)
+    with read_session(dashboard_db) as s:
+        assert s.scalar(select(func.count()).select_from(ManualFeedback)) == count
+    # The demo logged notes for every pilot group; a coordinator sees only their site's.
+    assert set(feedback_frame(dashboard_db, cph, "pilot")["site"]) == {"CPH"}
+    everyone = feedback_frame(dashboard_db, viewer_of(dashboard_db, "researcher"), "pilot")
+    assert set(everyone["site"]) == {"CPH", "HEL", "FRE"}
+    assert "More walks outside." in set(everyone["note"])

@@ -74,6 +74,11 @@ def page_text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
+def _frame_with(at: AppTest, column: str):
+    """The first table on the page that has ``column``."""
+    return next(f.value for f in at.dataframe if column in f.value.columns)
+
+
 def banner(at: AppTest) -> str:
     return at.info[0].value
 
@@ -375,3 +380,29 @@ def test_admin_adds_a_user_and_others_cannot(open_app, dashboard_db):
     direct = open_app(dashboard_db, "cph.coordinator", script=str(DASHBOARDS / "views" / "users.py"))
     assert direct.error and direct.error[0].value.startswith("Refused")
     assert not direct.dataframe
+
+
+# --- pilot: feedback log on the manual ------------------------------------------------------
+def test_coordinator_logs_feedback_on_the_manual(open_app, dashboard_db):
+    from study.db.models import ManualFeedback
+
+    def notes(text):
+        with read_session(dashboard_db) as s:
+            return s.scalar(select(func.count()).select_from(ManualFeedback).where(ManualFeedback.note == text))
+
+    at = open_app(dashboard_db, "fre.coordinator")
+    at.switch_page("views/pilot.py").run()
+    assert not at.exception
+    assert set(_frame_with(at, "note")["site"]) == {"FRE"}
+    at.number_input(key="feedback_week").set_value(4)
+    at.selectbox(key="feedback_kind").set_value("does_not_work")
+    at.text_area(key="feedback_note").input("The handout on boundaries is too long.")
+    at.form_submit_button[0].click().run()
+    assert not at.exception and at.success[0].value == translate("feedback.saved")
+    assert notes("The handout on boundaries is too long.") == 1
+    assert "The handout on boundaries is too long." in set(_frame_with(at, "note")["note"])
+    # Researchers read the log of every site but get no form.
+    researcher = open_app(dashboard_db, "researcher")
+    researcher.switch_page("views/pilot.py").run()
+    assert not researcher.text_area
+    assert {"CPH", "HEL", "FRE"} <= set(_frame_with(researcher, "note")["site"])

@@ -6,6 +6,7 @@ viewer's role, site and study in the key, see :mod:`dashboards.ui.data`).
 """
 
 from dashboards.queries.allocation import allocation_frame
+from dashboards.queries.feedback import feedback_frame
 from dashboards.queries.groups import attendance_frame, groups_frame, sessions_of_group
 from dashboards.queries.people import people_frame
 from dashboards.queries.rct import rct_overview
@@ -16,6 +17,7 @@ __all__ = ["QUERIES"]
 QUERIES = {
     "allocation": allocation_frame,
     "attendance": attendance_frame,
+    "feedback": feedback_frame,
     "groups": groups_frame,
     "people": people_frame,
     "rct_overview": rct_overview,

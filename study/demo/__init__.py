@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from study.demo.context import DemoContext
+from study.demo.feedback import manual_feedback
 from study.demo.people import people_and_groups
 from study.demo.users import demo_users
 
@@ -22,7 +23,7 @@ __all__ = ["DEMO_ACTOR", "STEPS", "build_demo"]
 DEMO_ACTOR = "demo"
 
 #: Steps of the demo, in order; each takes the context and returns summary lines.
-STEPS: list[Callable[[DemoContext], list[str]]] = [people_and_groups, demo_users]
+STEPS: list[Callable[[DemoContext], list[str]]] = [people_and_groups, demo_users, manual_feedback]
 
 
 def build_demo(engine: Engine, participants: int = 296, seed: int = 2026) -> list[str]:

@@ -2,6 +2,7 @@
 
 from study.db.models.allocation import Allocation
 from study.db.models.audit import AuditEvent
+from study.db.models.feedback import ManualFeedback
 from study.db.models.groups import Attendance, CourseGroup, GroupLeader, GroupMember, GroupSession
 from study.db.models.people import Enrolment, Person, PersonAttribute, PersonIdentity
 from study.db.models.study import Site, Study, StudyPhase
@@ -16,6 +17,7 @@ __all__ = [
     "GroupLeader",
     "GroupMember",
     "GroupSession",
+    "ManualFeedback",
     "Person",
     "PersonAttribute",
     "PersonIdentity",
