@@ -108,6 +108,10 @@ class Viewer:
         """Whether this viewer may enter data for ``site_id`` (only its own coordinator)."""
         return self.role == "coordinator" and site_id == self.site_id
 
+    def may_edit_site_code(self, site_code: str) -> bool:
+        """:meth:`may_edit_site` by site code (for pages that hold codes, not ids)."""
+        return self.role == "coordinator" and site_code == self.site_code
+
     def may_see_identity(self, site_id: int) -> bool:
         """Identity fields: only the coordinator of the person's own site."""
         return self.may_edit_site(site_id)

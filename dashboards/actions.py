@@ -21,6 +21,8 @@ from study.db.models import Attendance, GroupSession, Person, Site, Study
 from study.errors import BadInput
 from study.groups import group_by_code, record_attendance
 from study.manual_feedback import add_feedback
+from study.people import person_by_pseudonym
+from study.survey_links import OpenedLink, create_link, open_link
 from study.people import Identity, add_person, enrol
 from study.phases import require_phase
 from study.users import add_user
@@ -30,7 +32,9 @@ __all__ = [
     "EnrolmentResult",
     "create_user",
     "enrol_person",
+    "create_survey_link",
     "log_feedback",
+    "open_survey",
     "save_attendance",
 ]
 
@@ -154,6 +158,27 @@ def log_feedback(
         group = group_by_code(session, study, group_code)
         viewer.require_edit(group.site_id, f"group {group_code}")
         return add_feedback(session, study, group, int(week), source, kind, note, recorded_by=viewer.login).id
+
+
+#: Audit actor of a participant opening their own survey link (no login).
+SURVEY_ACTOR = "survey-link"
+
+
+def create_survey_link(engine: Engine, viewer: Viewer, pseudonym: str, timepoint: Optional[str] = None) -> str:
+    """Create (or resend: the old link stops working) a participant's one-time survey link;
+    returns the token, to be shown once. Only the coordinator of the participant's site."""
+    with unit_of_work(engine, viewer.login, reason=f"dashboard: survey link for {pseudonym}") as session:
+        study = session.get(Study, viewer.study_id)
+        person = person_by_pseudonym(session, study, pseudonym)
+        viewer.require_edit(person.site_id, f"person {pseudonym}")
+        return create_link(session, study, person, viewer.login, timepoint)
+
+
+def open_survey(engine: Engine, token: str) -> OpenedLink:
+    """Open a participant's survey link (no login; the opening is audited). ``NotAllowed``
+    when the link is unknown, expired, used up or replaced."""
+    with unit_of_work(engine, SURVEY_ACTOR, reason="participant opened their survey link") as session:
+        return open_link(session, token)
 
 
 def create_user(

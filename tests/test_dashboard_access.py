@@ -338,3 +338,62 @@ def test_feedback_log_is_site_bound_and_validated(dashboard_db):
     everyone = feedback_frame(dashboard_db, viewer_of(dashboard_db, "researcher"), "pilot")
     assert set(everyone["site"]) == {"CPH", "HEL", "FRE"}
     assert "More walks outside." in set(everyone["note"])
+
+
+# --- participant survey links ---------------------------------------------------------------
+def test_survey_links_are_one_time_audited_and_site_bound(dashboard_db):
+    from dashboards.actions import SURVEY_ACTOR, create_survey_link, open_survey
+    from study.db.models import SurveyLink
+    from study.survey_links import token_hash, use_link
+
+    cph = viewer_of(dashboard_db, "cph.coordinator")
+    pseudonym = person_at(dashboard_db, "CPH")
+    token = create_survey_link(dashboard_db, cph, pseudonym)
+    opened = open_survey(dashboard_db, token)
+    assert opened.pseudonym == pseudonym
+    open_survey(dashboard_db, token)
+    with read_session(dashboard_db) as s:
+        link = s.scalar(select(SurveyLink).where(SurveyLink.token_hash == token_hash(token)))
+        assert link.opened_count == 2
+        # Only the hash is stored; the audit trail redacts even that, and records every opening.
+        assert not s.scalar(select(func.count()).select_from(SurveyLink).where(SurveyLink.token_hash == token))
+        events = s.execute(select(AuditEvent.actor, AuditEvent.field, AuditEvent.new_value)
+                           .where(AuditEvent.table_name == "survey_link")).all()
+    assert all(token not in (e.new_value or "") for e in events)
+    assert [e.field for e in events if e.actor == SURVEY_ACTOR].count("opened_count") == 2
+
+    # A resend replaces the link: the old one stops working.
+    new_token = create_survey_link(dashboard_db, cph, pseudonym)
+    with pytest.raises(NotAllowed, match="not valid"):
+        open_survey(dashboard_db, token)
+    # Used up once the questionnaire is complete.
+    with unit_of_work(dashboard_db, "test") as s:
+        use_link(s, new_token)
+    with pytest.raises(NotAllowed):
+        open_survey(dashboard_db, new_token)
+    with pytest.raises(NotAllowed):
+        open_survey(dashboard_db, "guessed-token")
+    # Only the coordinator of the participant's site creates links.
+    with pytest.raises(NotAllowed):
+        create_survey_link(dashboard_db, viewer_of(dashboard_db, "hel.coordinator"), pseudonym)
+    with pytest.raises(NotAllowed):
+        create_survey_link(dashboard_db, viewer_of(dashboard_db, "researcher"), pseudonym)
+    with pytest.raises(BadInput, match="participants"):
+        create_survey_link(dashboard_db, cph, person_at(dashboard_db, "CPH", role="group_leader"))
+
+
+def test_expired_survey_link_is_refused(dashboard_db):
+    from study.db.models import SurveyLink
+    from study.survey_links import create_link, open_link, token_hash
+
+    with unit_of_work(dashboard_db, "test") as s:
+        study = get_study(s)
+        person = s.scalar(select(Person).where(Person.pseudonym == person_at(dashboard_db, "FRE")))
+        token = create_link(s, study, person, "test", timepoint="post", valid_for=dt.timedelta(hours=1))
+        link = s.scalar(select(SurveyLink).where(SurveyLink.token_hash == token_hash(token)))
+        link.expires_at = utcnow() - dt.timedelta(seconds=1)
+    with unit_of_work(dashboard_db, "test") as s, pytest.raises(NotAllowed):
+        open_link(s, token)
+    with unit_of_work(dashboard_db, "test") as s, pytest.raises(BadInput, match="between 1 hour"):
+        create_link(s, get_study(s), s.scalar(select(Person).where(Person.pseudonym == person_at(dashboard_db, "FRE"))),
+                    "test", valid_for=dt.timedelta(days=365))

@@ -119,13 +119,29 @@ def test_rct_page_shows_recruitment_against_targets(open_app, demo_engine):
     assert list(table["site"]) == ["HEL"]
 
 
-def test_participant_survey_link_needs_no_login_and_shows_only_the_survey(open_app, demo_engine):
-    at = open_app(demo_engine, run=False)
-    at.query_params["survey"] = "one-time-token"
-    at.run()
-    assert not at.exception
-    assert at.title[0].value == translate("nav.survey")
-    assert not at.text_input  # no login form, nothing else
+def test_participant_survey_link_needs_no_login_and_shows_only_the_survey(open_app, dashboard_db):
+    # The coordinator creates the link on the person page; it is shown once.
+    pseudonym = person_at(dashboard_db, "HEL")
+    at = _open_person(open_app(dashboard_db, "hel.coordinator"), pseudonym)
+    at.button(key="survey_link_create").click().run()
+    assert not at.exception and at.success
+    token = at.code[0].value.split("?survey=")[1]
+    # The participant opens it without logging in and sees only the survey page.
+    participant = open_app(dashboard_db, run=False)
+    participant.query_params["survey"] = token
+    participant.run()
+    assert not participant.exception and not participant.error
+    assert participant.title[0].value == translate("nav.survey")
+    assert not participant.text_input  # no login form
+    assert pseudonym not in page_text(participant) and "HEL" not in page_text(participant)
+    # A wrong token shows one neutral message.
+    stranger = open_app(dashboard_db, run=False)
+    stranger.query_params["survey"] = "guessed"
+    stranger.run()
+    assert stranger.error[0].value == translate("survey.invalid")
+    # Researchers cannot create links: no button.
+    researcher = _open_person(open_app(dashboard_db, "researcher"), pseudonym)
+    assert not [b for b in researcher.button if b.key == "survey_link_create"]
 
 
 # --- login ---------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from study.db.models.feedback import ManualFeedback
 from study.db.models.groups import Attendance, CourseGroup, GroupLeader, GroupMember, GroupSession
 from study.db.models.people import Enrolment, Person, PersonAttribute, PersonIdentity
 from study.db.models.study import Site, Study, StudyPhase
+from study.db.models.survey import SurveyLink
 from study.db.models.users import User
 
 __all__ = [
@@ -24,5 +25,6 @@ __all__ = [
     "Site",
     "Study",
     "StudyPhase",
+    "SurveyLink",
     "User",
 ]

@@ -1,8 +1,8 @@
-"""dashboard: feedback log on the manual
+"""dashboard: feedback log on the manual, survey links
 
 Revision ID: 0006
 Revises: 0001
-Create Date: 2026-11-25 17:15:38.990436
+Create Date: 2026-11-25 17:20:04.570524
 """
 from typing import Sequence, Union
 
@@ -41,9 +41,36 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_manual_feedback_group_id'), ['group_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_manual_feedback_study_id'), ['study_id'], unique=False)
 
+    op.create_table('survey_link',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('study_id', sa.Integer(), nullable=False),
+    sa.Column('person_id', sa.Integer(), nullable=False),
+    sa.Column('timepoint', sa.String(length=64), nullable=True),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('expires_at', study.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', study.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', study.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('opened_count', sa.Integer(), nullable=False),
+    sa.Column('last_opened_at', study.db.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_by', sa.String(length=255), nullable=False),
+    sa.Column('created_at', study.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['person_id'], ['person.id'], name=op.f('fk_survey_link_person_id_person'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['study_id'], ['study.id'], name=op.f('fk_survey_link_study_id_study'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_survey_link')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_survey_link_token_hash'))
+    )
+    with op.batch_alter_table('survey_link', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_survey_link_person_id'), ['person_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_survey_link_study_id'), ['study_id'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('survey_link', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_survey_link_study_id'))
+        batch_op.drop_index(batch_op.f('ix_survey_link_person_id'))
+
+    op.drop_table('survey_link')
     with op.batch_alter_table('manual_feedback', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_manual_feedback_study_id'))
         batch_op.drop_index(batch_op.f('ix_manual_feedback_group_id'))
