@@ -39,6 +39,7 @@ __all__ = [
     "Viewer",
     "is_expired",
     "log_in",
+    "still_valid",
     "study_row",
 ]
 
@@ -186,6 +187,19 @@ def is_expired(last_seen: Optional[dt.datetime], now: Optional[dt.datetime] = No
     if last_seen is None:
         return True
     return (now or utcnow()) - last_seen > idle
+
+
+def still_valid(engine: Engine, viewer: Viewer) -> bool:
+    """Whether the viewer's user still exists, is active and has the same role and site.
+
+    The router checks it (at most once a minute per session), so that deactivating a user or
+    changing their role or site ends their open sessions.
+    """
+    with read_session(engine) as session:
+        row = session.execute(
+            select(User.role, User.site_id, User.active).where(User.login == viewer.login)
+        ).first()
+    return row is not None and row.active and (row.role, row.site_id) == (viewer.role, viewer.site_id)
 
 
 def study_row(engine: Engine, viewer: Viewer) -> Study:

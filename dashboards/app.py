@@ -39,6 +39,9 @@ st.sidebar.selectbox(
 )
 
 viewer = state.current_viewer()
+if viewer is not None and not data.viewer_still_valid(viewer):
+    state.log_out()  # deactivated, or role or site changed by an admin
+    viewer = None
 if "survey" in st.query_params:
     # A participant's one-time link: nothing but their own questionnaire, no login (issue 4).
     navigation = st.navigation([_page(SURVEY_PAGE, default=True)], position="hidden")

@@ -33,7 +33,6 @@ from study.db.models import (
     Person,
     PersonIdentity,
     Site,
-    Study,
     User,
 )
 from study.db.types import utcnow
@@ -397,3 +396,16 @@ def test_expired_survey_link_is_refused(dashboard_db):
     with unit_of_work(dashboard_db, "test") as s, pytest.raises(BadInput, match="between 1 hour"):
         create_link(s, get_study(s), s.scalar(select(Person).where(Person.pseudonym == person_at(dashboard_db, "FRE"))),
                     "test", valid_for=dt.timedelta(days=365))
+
+
+def test_a_deactivated_or_changed_user_loses_the_session(dashboard_db):
+    from dashboards.access import still_valid
+
+    with unit_of_work(dashboard_db, "test") as s:
+        add_user(s, "ui.leaving", "coordinator", "password-123", study=get_study(s), site="FRE")
+    viewer = viewer_of(dashboard_db, "ui.leaving")
+    assert still_valid(dashboard_db, viewer)
+    assert not still_valid(dashboard_db, Viewer("ui.leaving", "coordinator", viewer.site_id + 1, viewer.study_id))
+    with unit_of_work(dashboard_db, "test") as s:
+        s.scalar(select(User).where(User.login == "ui.leaving")).active = False
+    assert not still_valid(dashboard_db, viewer)

@@ -7,7 +7,7 @@ viewer's sites); the pure functions below turn them into the RCT page's tables a
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 
 from dashboards.access import Viewer
 from dashboards.queries.scope import site_clause
@@ -155,12 +155,3 @@ def retention_summary(screening: pd.DataFrame) -> pd.DataFrame:
     out["retention_percent"] = (100 * out["retained"] / out["recruited"]).round(1)
     return out.reset_index()
 
-
-def count_people(engine: Engine, viewer: Viewer) -> int:
-    """Number of people the viewer can see (all roles)."""
-    with read_session(engine) as session:
-        return session.scalar(
-            select(func.count()).select_from(Person).where(
-                Person.study_id == viewer.study_id, site_clause(viewer, Person.site_id)
-            )
-        )

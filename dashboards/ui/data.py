@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-from dashboards.access import Viewer
+from dashboards.access import Viewer, still_valid
 from dashboards.charts import recruitment_chart, vega_spec
 from dashboards.queries import QUERIES
 from study.db import make_engine, read_session
@@ -20,7 +20,15 @@ from study.db.engine import resolve_url
 from study.db.models import Study
 from study.studies import config_of
 
-__all__ = ["TTL_SECONDS", "clear", "engine", "query", "recruitment_spec", "study_info"]
+__all__ = [
+    "TTL_SECONDS",
+    "clear",
+    "engine",
+    "query",
+    "recruitment_spec",
+    "study_info",
+    "viewer_still_valid",
+]
 
 TTL_SECONDS = 60
 
@@ -80,6 +88,16 @@ def recruitment_spec(viewer: Viewer, labels: tuple[str, str, str]) -> dict:
     """The recruitment chart's Vega-Lite spec for ``viewer`` (cached; ``labels`` are the
     translated title, y-axis and target texts, so each language has its own entry)."""
     return _recruitment_spec(resolve_url(), viewer.cache_key, labels, viewer)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def _still_valid(url: str, login: str, viewer_key: tuple, _viewer: Viewer) -> bool:
+    return still_valid(_engine(url), _viewer)
+
+
+def viewer_still_valid(viewer: Viewer) -> bool:
+    """:func:`dashboards.access.still_valid`, checked at most once a minute per login."""
+    return _still_valid(resolve_url(), viewer.login, viewer.cache_key, viewer)
 
 
 def clear() -> None:
