@@ -17,8 +17,8 @@ from sqlalchemy import Engine, select
 
 from dashboards.access import Viewer
 from study.db import unit_of_work
-from study.db.models import Attendance, GroupSession, Person, Site, Study
-from study.errors import BadInput
+from study.db.models import Attendance, GroupSession, Person, Site, Study, User
+from study.errors import BadInput, NotAllowed, NotFound
 from study.groups import group_by_code, record_attendance
 from study.manual_feedback import add_feedback
 from study.people import person_by_pseudonym
@@ -36,6 +36,7 @@ __all__ = [
     "log_feedback",
     "open_survey",
     "save_attendance",
+    "set_user_active",
 ]
 
 #: Oldest plausible birth date and youngest age a form accepts (a typo guard, not eligibility).
@@ -190,3 +191,28 @@ def create_user(
         study = session.get(Study, viewer.study_id)
         user = add_user(session, login, role, password, study=study, site=site_code or None)
         return user.login
+
+
+def set_user_active(engine: Engine, viewer: Viewer, login: str, active: bool) -> bool:
+    """Deactivate (or reactivate) a login of the study (admin only; audited).
+
+    A deactivated user cannot log in, and their open sessions end within a minute (see
+    :func:`dashboards.access.still_valid`). Admins cannot deactivate themselves. Returns
+    whether anything changed.
+    """
+    viewer.require_role("admin", action="deactivating users")
+    if login == viewer.login and not active:
+        raise NotAllowed("you cannot deactivate your own login")
+    verb = "reactivate" if active else "deactivate"
+    with unit_of_work(engine, viewer.login, reason=f"dashboard: {verb} user {login}") as session:
+        user = session.scalar(
+            select(User).where(
+                User.login == login, (User.study_id == viewer.study_id) | User.study_id.is_(None)
+            )
+        )
+        if user is None:
+            raise NotFound(f"unknown login {login!r}")
+        if user.active == active:
+            return False
+        user.active = active
+        return True

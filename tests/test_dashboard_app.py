@@ -422,3 +422,26 @@ def test_coordinator_logs_feedback_on_the_manual(open_app, dashboard_db):
     researcher.switch_page("views/pilot.py").run()
     assert not researcher.text_area
     assert {"CPH", "HEL", "FRE"} <= set(_frame_with(researcher, "note")["site"])
+
+
+def test_admin_deactivates_a_login_and_its_session_ends(open_app, dashboard_db):
+    with unit_of_work(dashboard_db, "test") as s:
+        if s.scalar(select(User.id).where(User.login == "ui.deactivated")) is None:
+            add_user(s, "ui.deactivated", "researcher", "password-123", study=get_study(s))
+    session = open_app(dashboard_db, "ui.deactivated")
+    assert session.title[0].value == "RCT overview"
+    admin = open_app(dashboard_db, "admin")
+    admin.switch_page("views/users.py").run()
+    admin.selectbox(key="user_activation_login").set_value("ui.deactivated")
+    admin.button(key="user_deactivate").click().run()
+    assert admin.success[0].value == translate("users.deactivated", login="ui.deactivated")
+    with read_session(dashboard_db) as s:
+        assert s.scalar(select(User.active).where(User.login == "ui.deactivated")) is False
+    # The open session ends at its next interaction (the check is cached for a minute).
+    st.cache_data.clear()
+    session.run()
+    assert "viewer" not in session.session_state and session.title[0].value == "Log in to peerstudy"
+    # Admins cannot lock themselves out.
+    admin.selectbox(key="user_activation_login").set_value("admin")
+    admin.button(key="user_deactivate").click().run()
+    assert admin.error and "your own login" in admin.error[0].value

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboards.actions import create_user
+from dashboards.actions import create_user, set_user_active
 from dashboards.queries.users import users_frame
 from dashboards.ui import data, state
 from dashboards.ui.widgets import show_error, table
@@ -35,3 +35,15 @@ if submitted:
         show_error(exc)
         st.stop()
     st.success(t("users.saved", login=created))
+
+st.subheader(t("users.activation"))
+c1, c2, c3 = st.columns([2, 1, 1])
+chosen = c1.selectbox(t("auth.login"), users["login"].tolist(), key="user_activation_login")
+for column, active, key in ((c2, False, "deactivate"), (c3, True, "reactivate")):
+    if column.button(t(f"users.{key}"), key=f"user_{key}"):
+        try:
+            changed = set_user_active(data.engine(), viewer, chosen, active)
+        except PeerstudyError as exc:
+            show_error(exc)
+        else:
+            st.success(t(f"users.{key}d" if changed else "users.unchanged", login=chosen))
