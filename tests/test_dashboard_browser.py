@@ -128,6 +128,9 @@ def _save_attendance(page) -> str:
     """Open the attendance page, mark everyone of the first session of HEL-P1 absent, save."""
     page.get_by_role("link", name="Attendance").click()
     page.get_by_role("button", name="All absent").click()
+    # Save only once the app has re-rendered the filled grid (a click during the rerun would
+    # save the grid as it was).
+    page.get_by_text("Everyone is marked absent").wait_for()
     page.get_by_role("button", name="Save attendance").click()
     message = page.get_by_text(f"Attendance of {GROUP}, week {WEEK} saved")
     message.wait_for()

@@ -54,6 +54,7 @@ if b2.button(t("attendance.all_absent"), key="attendance_all_absent"):
     st.session_state.pop(editor_key, None)
 if fill is not None:
     grid["present"] = fill
+    st.caption(t("attendance.filled_present" if fill else "attendance.filled_absent"))
 grid["present"] = grid["present"].fillna(False).astype(bool)
 
 edited = st.data_editor(
