@@ -16,14 +16,24 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+OUT    := peerstudy-output
+
 demo: setup
-	rm -f peerstudy-demo.db peerstudy-demo.db-wal peerstudy-demo.db-shm
+	rm -rf peerstudy-demo.db peerstudy-demo.db-wal peerstudy-demo.db-shm $(OUT)
 	$(BIN)/peerstudy demo --db $(DEMO_DB)
 	$(BIN)/peerstudy status --db $(DEMO_DB)
 	$(BIN)/peerstudy audit verify --db $(DEMO_DB)
+	mkdir -p $(OUT)
+	$(BIN)/peerstudy check --db $(DEMO_DB) --html $(OUT)/quality.html
+	$(BIN)/peerstudy analyse --db $(DEMO_DB) --out $(OUT)/analysis
+	$(BIN)/peerstudy export --db $(DEMO_DB) --format csv --out $(OUT)/export
+	$(BIN)/peerstudy report --db $(DEMO_DB) --out $(OUT)/report.html
+	$(BIN)/peerstudy dashboard --db $(DEMO_DB)
+
+PYTEST_ARGS ?= -n 2
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) peerstudy-demo.db* .pytest_cache
+	rm -rf $(VENV) peerstudy-demo.db* $(OUT) .pytest_cache

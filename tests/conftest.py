@@ -136,3 +136,16 @@ def demo_engine(db_factory) -> Iterator[Engine]:
     build_demo(engine, participants=60, seed=7)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def dashboard_db(db_factory) -> Iterator[Engine]:
+    """A small demo study (20 RCT participants, seed 3, with the demo logins) that dashboard
+    tests may write to, built once per backend. Tests using it pick pseudonyms, groups and
+    sessions of their own so they do not depend on each other's writes."""
+    from study.demo import build_demo
+
+    engine = db_factory.new_engine()
+    build_demo(engine, participants=20, seed=3)
+    yield engine
+    engine.dispose()

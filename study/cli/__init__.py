@@ -7,22 +7,23 @@ from typing import Annotated
 import typer
 
 from study.cli import (
-    analyse,
-    check,
-    export,
-    report,
     allocation,
+    analyse,
     audit,
+    check,
+    dashboard,
+    export,
     fidelity,
     imports,
+    match,
     phase,
     questionnaires,
     randomise,
+    report,
     setup,
     status,
     templates,
     users,
-    match,
     volunteers,
 )
 from study.cli.common import PeerstudyGroup
@@ -53,6 +54,7 @@ templates.app.command("questionnaires")(questionnaires.template_questionnaires)
 app.command("init")(setup.init)
 app.command("demo")(setup.demo)
 app.command("status")(status.status)
+app.command("dashboard")(dashboard.dashboard)
 app.add_typer(phase.app, name="phase")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")

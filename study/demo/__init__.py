@@ -16,9 +16,11 @@ from sqlalchemy import Engine
 from study.demo.allocation import allocation
 from study.demo.companionship import companionship
 from study.demo.context import DemoContext
+from study.demo.feedback import manual_feedback
 from study.demo.fidelity import fidelity_and_attendance
 from study.demo.people import people_and_groups
 from study.demo.questionnaires import questionnaires
+from study.demo.users import demo_users
 
 __all__ = ["DEMO_ACTOR", "STEPS", "build_demo"]
 
@@ -31,6 +33,8 @@ STEPS: list[Callable[[DemoContext], list[str]]] = [
     questionnaires,
     fidelity_and_attendance,
     companionship,
+    demo_users,
+    manual_feedback,
 ]
 
 

@@ -12,6 +12,7 @@ from study.db.models.companionship import (
     VolunteerInterview,
     WaitlistEntry,
 )
+from study.db.models.feedback import ManualFeedback
 from study.db.models.fidelity import (
     CompetenceRating,
     ComponentRating,
@@ -43,6 +44,7 @@ from study.db.models.study import (
     Study,
     StudyPhase,
 )
+from study.db.models.survey import SurveyLink
 from study.db.models.users import User
 
 __all__ = [
@@ -63,6 +65,7 @@ __all__ = [
     "GroupMember",
     "GroupSession",
     "InstrumentVersion",
+    "ManualFeedback",
     "ManualVersion",
     "Match",
     "MatchContact",
@@ -74,6 +77,7 @@ __all__ = [
     "Site",
     "Study",
     "StudyPhase",
+    "SurveyLink",
     "TrainingRecord",
     "User",
     "VolunteerCommitment",

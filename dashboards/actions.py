@@ -1,0 +1,218 @@
+"""Writes from the dashboard: the same validated, audited domain functions as the CLI.
+
+Each action checks the viewer's rights first, then runs one unit of work with the viewer's
+login as the audit actor: any error rolls everything back, so a refused or failed form writes
+nothing. Importable without Streamlit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Optional
+
+from sqlalchemy import Engine, select
+
+from dashboards.access import Viewer
+from study.db import unit_of_work
+from study.db.models import Attendance, GroupSession, Person, Site, Study, User
+from study.errors import BadInput, NotAllowed, NotFound
+from study.groups import group_by_code, record_attendance
+from study.manual_feedback import add_feedback
+from study.people import person_by_pseudonym
+from study.survey_links import OpenedLink, create_link, open_link
+from study.people import Identity, add_person, enrol
+from study.phases import require_phase
+from study.users import add_user
+
+__all__ = [
+    "EnrolmentForm",
+    "EnrolmentResult",
+    "create_user",
+    "enrol_person",
+    "create_survey_link",
+    "log_feedback",
+    "open_survey",
+    "save_attendance",
+    "set_user_active",
+]
+
+#: Oldest plausible birth date and youngest age a form accepts (a typo guard, not eligibility).
+EARLIEST_BIRTH = dt.date(1900, 1, 1)
+
+
+@dataclass(frozen=True)
+class EnrolmentForm:
+    """The screening form of a new person (one of the coordinator's own site).
+
+    ``exclusions`` are flags such as ``violence_conviction``; ``attributes`` the stratification
+    attributes (e.g. ``{"gender": "female"}``).
+    """
+
+    pseudonym: str
+    role: str
+    birth_date: dt.date
+    municipality: str
+    screened_on: dt.date
+    consent_on: Optional[dt.date] = None
+    attributes: dict[str, str] = field(default_factory=dict)
+    exclusions: tuple[str, ...] = ()
+    identity: Identity = field(default_factory=Identity)
+
+
+@dataclass(frozen=True)
+class EnrolmentResult:
+    """What screening found: the pseudonym, eligibility and every reason for ineligibility."""
+
+    pseudonym: str
+    eligible: bool
+    reasons: tuple[str, ...]
+
+
+def _check_dates(form: EnrolmentForm, today: dt.date) -> None:
+    problems = []
+    if form.birth_date < EARLIEST_BIRTH or form.birth_date > today:
+        problems.append(f"birth date {form.birth_date} must lie between {EARLIEST_BIRTH} and today")
+    if form.screened_on > today:
+        problems.append(f"screening date {form.screened_on} is in the future")
+    if form.consent_on is not None and form.consent_on > today:
+        problems.append(f"consent date {form.consent_on} is in the future")
+    if problems:
+        raise BadInput("; ".join(problems))
+
+
+def enrol_person(
+    engine: Engine, viewer: Viewer, form: EnrolmentForm, today: Optional[dt.date] = None
+) -> EnrolmentResult:
+    """Register and screen a person at the coordinator's own site (one audited transaction).
+
+    Raises
+    ------
+    NotAllowed
+        The viewer is not a coordinator, or the study is in no phase that enrols.
+    BadInput
+        A duplicate pseudonym (also a double submit of the same form), a date out of range,
+        consent before screening, an unknown role.
+    """
+    today = today or dt.date.today()
+    _check_dates(form, today)
+    with unit_of_work(engine, viewer.login, reason="dashboard: screen and enrol") as session:
+        study = session.get(Study, viewer.study_id)
+        site = session.scalar(select(Site).where(Site.id == viewer.site_id))
+        viewer.require_edit(site.id if site else -1, "enrolment")
+        require_phase(study, "pilot", "rct", action="enrolment")
+        identity = Identity(**{**form.identity.__dict__, "birth_date": form.birth_date})
+        person = add_person(
+            session, study, form.pseudonym, form.role, site.code,
+            identity=identity, attributes=form.attributes, today=today,
+        )
+        enrolment = enrol(
+            session, study, person, form.screened_on, form.municipality,
+            consent_on=form.consent_on, exclusions=form.exclusions,
+        )
+        reasons = tuple(json.loads(enrolment.ineligibility_reasons))
+        return EnrolmentResult(person.pseudonym, enrolment.eligible, reasons)
+
+
+def save_attendance(
+    engine: Engine, viewer: Viewer, group_code: str, week: int, present: Mapping[str, bool]
+) -> int:
+    """Record the attendance grid of one session (present True/False per pseudonym).
+
+    Saving the same grid twice changes nothing; a changed cell is an audited correction.
+    Returns the number of attendance rows inserted or changed.
+
+    Raises ``NotAllowed`` for a group of another site or a viewer who is not a coordinator,
+    ``BadInput`` for a week without a session or a pseudonym not in the group.
+    """
+    statuses = {p: "present" if bool(v) else "absent" for p, v in present.items()}
+    with unit_of_work(engine, viewer.login, reason=f"dashboard: attendance {group_code} week {week}") as session:
+        study = session.get(Study, viewer.study_id)
+        group = group_by_code(session, study, group_code)
+        viewer.require_edit(group.site_id, f"group {group_code}")
+        before = _recorded_statuses(session, group.id, int(week))
+        record_attendance(session, study, group, int(week), statuses)
+        return sum(1 for p, status in statuses.items() if before.get(p) != status)
+
+
+def _recorded_statuses(session, group_id: int, week: int) -> dict[str, str]:
+    """Attendance already recorded for the session: pseudonym → status."""
+    return dict(
+        session.execute(
+            select(Person.pseudonym, Attendance.status)
+            .join(Attendance, Attendance.person_id == Person.id)
+            .join(GroupSession, GroupSession.id == Attendance.session_id)
+            .where(GroupSession.group_id == group_id, GroupSession.week == week)
+        ).all()
+    )
+
+
+def log_feedback(
+    engine: Engine, viewer: Viewer, group_code: str, week: int, source: str, kind: str, note: str
+) -> int:
+    """Log a note on the manual from one session of a group of the coordinator's own site
+    (:func:`study.manual_feedback.add_feedback`); returns the new note's id."""
+    with unit_of_work(engine, viewer.login, reason=f"dashboard: manual feedback {group_code} week {week}") as session:
+        study = session.get(Study, viewer.study_id)
+        group = group_by_code(session, study, group_code)
+        viewer.require_edit(group.site_id, f"group {group_code}")
+        return add_feedback(session, study, group, int(week), source, kind, note, recorded_by=viewer.login).id
+
+
+#: Audit actor of a participant opening their own survey link (no login).
+SURVEY_ACTOR = "survey-link"
+
+
+def create_survey_link(engine: Engine, viewer: Viewer, pseudonym: str, timepoint: Optional[str] = None) -> str:
+    """Create (or resend: the old link stops working) a participant's one-time survey link;
+    returns the token, to be shown once. Only the coordinator of the participant's site."""
+    with unit_of_work(engine, viewer.login, reason=f"dashboard: survey link for {pseudonym}") as session:
+        study = session.get(Study, viewer.study_id)
+        person = person_by_pseudonym(session, study, pseudonym)
+        viewer.require_edit(person.site_id, f"person {pseudonym}")
+        return create_link(session, study, person, viewer.login, timepoint)
+
+
+def open_survey(engine: Engine, token: str) -> OpenedLink:
+    """Open a participant's survey link (no login; the opening is audited). ``NotAllowed``
+    when the link is unknown, expired, used up or replaced."""
+    with unit_of_work(engine, SURVEY_ACTOR, reason="participant opened their survey link") as session:
+        return open_link(session, token)
+
+
+def create_user(
+    engine: Engine, viewer: Viewer, login: str, role: str, password: str, site_code: Optional[str]
+) -> str:
+    """Add a dashboard user (admin only), exactly as ``peerstudy users add``."""
+    viewer.require_role("admin", action="adding users")
+    with unit_of_work(engine, viewer.login, reason=f"dashboard: users add {login}") as session:
+        study = session.get(Study, viewer.study_id)
+        user = add_user(session, login, role, password, study=study, site=site_code or None)
+        return user.login
+
+
+def set_user_active(engine: Engine, viewer: Viewer, login: str, active: bool) -> bool:
+    """Deactivate (or reactivate) a login of the study (admin only; audited).
+
+    A deactivated user cannot log in, and their open sessions end within a minute (see
+    :func:`dashboards.access.still_valid`). Admins cannot deactivate themselves. Returns
+    whether anything changed.
+    """
+    viewer.require_role("admin", action="deactivating users")
+    if login == viewer.login and not active:
+        raise NotAllowed("you cannot deactivate your own login")
+    verb = "reactivate" if active else "deactivate"
+    with unit_of_work(engine, viewer.login, reason=f"dashboard: {verb} user {login}") as session:
+        user = session.scalar(
+            select(User).where(
+                User.login == login, (User.study_id == viewer.study_id) | User.study_id.is_(None)
+            )
+        )
+        if user is None:
+            raise NotFound(f"unknown login {login!r}")
+        if user.active == active:
+            return False
+        user.active = active
+        return True

@@ -1,0 +1,27 @@
+"""Data access of the dashboard: every function takes an engine and a :class:`Viewer` and
+returns only what that viewer may see. Importable without Streamlit.
+
+``QUERIES`` names the cacheable DataFrame queries (the Streamlit layer caches them with the
+viewer's role, site and study in the key, see :mod:`dashboards.ui.data`).
+"""
+
+from dashboards.queries.allocation import allocation_frame
+from dashboards.queries.feedback import feedback_frame
+from dashboards.queries.groups import attendance_frame, groups_frame, sessions_of_group
+from dashboards.queries.people import people_frame
+from dashboards.queries.rct import rct_overview
+from dashboards.queries.recruitment import screening_frame, site_targets
+
+__all__ = ["QUERIES"]
+
+QUERIES = {
+    "allocation": allocation_frame,
+    "attendance": attendance_frame,
+    "feedback": feedback_frame,
+    "groups": groups_frame,
+    "people": people_frame,
+    "rct_overview": rct_overview,
+    "screening": screening_frame,
+    "sessions": sessions_of_group,
+    "sites": site_targets,
+}

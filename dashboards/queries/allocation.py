@@ -1,0 +1,61 @@
+"""Allocations as the viewer may see them (blinded codes until unblinding), and balance."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import Engine, select
+
+from dashboards.access import Viewer
+from dashboards.queries.scope import arm_view, site_clause
+from study.db import read_session
+from study.db.models import Allocation, Person, Site
+
+__all__ = ["ALLOCATION_COLUMNS", "allocation_balance", "allocation_frame"]
+
+ALLOCATION_COLUMNS = ["pseudonym", "site", "stratum", "arm", "method", "allocated_on"]
+
+
+def allocation_frame(engine: Engine, viewer: Viewer) -> pd.DataFrame:
+    """Allocations at the viewer's sites.
+
+    Returns
+    -------
+    DataFrame
+        ``pseudonym, site, stratum, arm, method, allocated_on``; ``arm`` is what the viewer
+        may see: the blinded code (``A``/``B``) for researchers, statisticians and admins until
+        the study is unblinded, the real code for coordinators of the site.
+    """
+    with read_session(engine) as session:
+        rows = session.execute(
+            select(
+                Person.pseudonym, Site.code, Allocation.stratum, Allocation.arm,
+                Allocation.method, Allocation.allocated_on,
+            )
+            .join(Person, Person.id == Allocation.person_id)
+            .join(Site, Site.id == Person.site_id)
+            .where(Allocation.study_id == viewer.study_id, site_clause(viewer, Person.site_id))
+            .order_by(Allocation.allocated_on, Person.pseudonym)
+        ).all()
+    df = pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
+    if not df.empty:
+        df["arm"] = arm_view(engine, viewer, df["arm"])
+    return df
+
+
+def allocation_balance(allocations: pd.DataFrame) -> pd.DataFrame:
+    """Counts per stratum and (displayed) arm, with the imbalance.
+
+    Returns
+    -------
+    DataFrame
+        ``stratum``, one count column per arm (as displayed), ``total`` and ``imbalance``
+        (largest minus smallest arm count in the stratum).
+    """
+    if allocations.empty:
+        return pd.DataFrame(columns=["stratum", "total", "imbalance"])
+    table = pd.crosstab(allocations["stratum"], allocations["arm"])
+    out = table.copy()
+    out["total"] = table.sum(axis=1)
+    out["imbalance"] = table.max(axis=1) - table.min(axis=1)
+    out.columns.name = None
+    return out.reset_index()

@@ -1,0 +1,158 @@
+"""People lists and the person page, with site scoping, identity and blinding rules."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Optional
+
+import pandas as pd
+from sqlalchemy import Engine, select
+
+from dashboards.access import Viewer
+from dashboards.queries.scope import arm_view, site_clause
+from study.audit import person_history
+from study.db import read_session
+from study.db.models import (
+    Allocation,
+    CourseGroup,
+    Enrolment,
+    GroupMember,
+    Person,
+    PersonAttribute,
+    PersonIdentity,
+    Site,
+)
+from study.errors import NotFound
+
+__all__ = ["IDENTITY_FIELDS", "PEOPLE_COLUMNS", "PersonView", "people_frame", "person_view"]
+
+#: Columns of the identity table; they never appear in a table, an export or a CSV download.
+IDENTITY_FIELDS = ("full_name", "birth_date", "phone", "email", "address")
+PEOPLE_COLUMNS = [
+    "pseudonym", "role", "site", "phase", "screened_on", "eligible", "consent_on",
+    "withdrawn_on", "group",
+]
+BLINDED_VALUE = "<blinded>"
+
+
+def people_frame(engine: Engine, viewer: Viewer, role: Optional[str] = None) -> pd.DataFrame:
+    """Everyone at the viewer's sites (pseudonymised; never identity fields).
+
+    Returns
+    -------
+    DataFrame
+        ``pseudonym, role, site, phase, screened_on, eligible, consent_on, withdrawn_on,
+        group`` sorted by pseudonym; enrolment columns are missing for people never screened.
+    """
+    stmt = (
+        select(
+            Person.pseudonym, Person.role, Site.code, Enrolment.phase, Enrolment.screened_on,
+            Enrolment.eligible, Enrolment.consent_on, Enrolment.withdrawn_on, CourseGroup.code,
+        )
+        .join(Site, Site.id == Person.site_id)
+        .outerjoin(Enrolment, Enrolment.person_id == Person.id)
+        .outerjoin(GroupMember, GroupMember.person_id == Person.id)
+        .outerjoin(CourseGroup, CourseGroup.id == GroupMember.group_id)
+        .where(Person.study_id == viewer.study_id, site_clause(viewer, Person.site_id))
+        .order_by(Person.pseudonym)
+    )
+    if role is not None:
+        stmt = stmt.where(Person.role == role)
+    with read_session(engine) as session:
+        rows = session.execute(stmt).all()
+    return pd.DataFrame(rows, columns=PEOPLE_COLUMNS)
+
+
+@dataclass(frozen=True)
+class PersonView:
+    """What one viewer may see of one person.
+
+    ``identity`` is ``None`` unless the viewer is the coordinator of the person's site.
+    ``arm`` is the arm as the viewer may see it (blinded code or real), ``None`` when not
+    allocated. ``history`` is the person's audit trail (identity values redacted; allocation
+    values blinded for blinded viewers).
+    """
+
+    pseudonym: str
+    role: str
+    site: str
+    enrolment: dict = field(default_factory=dict)
+    attributes: dict = field(default_factory=dict)
+    group: Optional[str] = None
+    arm: Optional[str] = None
+    identity: Optional[dict] = None
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def person_view(engine: Engine, viewer: Viewer, pseudonym: str) -> PersonView:
+    """One person as ``viewer`` may see them.
+
+    Raises
+    ------
+    NotFound
+        No such pseudonym in the viewer's study.
+    NotAllowed
+        The person belongs to a site the viewer may not see (a coordinator of another site).
+    """
+    pseudonym = (pseudonym or "").strip()
+    with read_session(engine) as session:
+        person = session.scalar(
+            select(Person).where(Person.study_id == viewer.study_id, Person.pseudonym == pseudonym)
+        )
+        if person is None:
+            raise NotFound(f"unknown pseudonym {pseudonym!r}")
+        viewer.require_site(person.site_id, f"person {pseudonym}")
+        site = session.get(Site, person.site_id).code
+        enrolment = session.scalar(select(Enrolment).where(Enrolment.person_id == person.id))
+        enrolment_dict = {}
+        if enrolment is not None:
+            enrolment_dict = {
+                "phase": enrolment.phase,
+                "screened_on": enrolment.screened_on,
+                "age_at_screening": enrolment.age_at_screening,
+                "municipality": enrolment.municipality,
+                "eligible": enrolment.eligible,
+                "ineligibility_reasons": ", ".join(json.loads(enrolment.ineligibility_reasons)),
+                "consent_on": enrolment.consent_on,
+                "withdrawn_on": enrolment.withdrawn_on,
+                "withdrawal_reason": enrolment.withdrawal_reason,
+            }
+        attributes = dict(
+            session.execute(
+                select(PersonAttribute.name, PersonAttribute.value).where(
+                    PersonAttribute.person_id == person.id
+                )
+            ).all()
+        )
+        group = session.scalar(
+            select(CourseGroup.code)
+            .join(GroupMember, GroupMember.group_id == CourseGroup.id)
+            .where(GroupMember.person_id == person.id)
+        )
+        stored_arm = session.scalar(select(Allocation.arm).where(Allocation.person_id == person.id))
+        identity = None
+        if viewer.may_see_identity(person.site_id):
+            row = session.get(PersonIdentity, person.id)
+            identity = {f: getattr(row, f) if row else None for f in IDENTITY_FIELDS}
+        history = person_history(session, viewer.study_id, pseudonym)
+        role, person_site_id = person.role, person.site_id
+    arm = None
+    if stored_arm is not None:
+        arm = arm_view(engine, viewer, pd.Series([stored_arm])).iloc[0]
+    if not viewer.may_see_identity(person_site_id) or stored_arm != arm:
+        history = _blind_history(history, blind_allocation=stored_arm != arm)
+    return PersonView(pseudonym, role, site, enrolment_dict, attributes, group, arm, identity, history)
+
+
+def _blind_history(history: pd.DataFrame, blind_allocation: bool) -> pd.DataFrame:
+    """Hide what the viewer may not see in the audit history: allocation values for blinded
+    viewers (the insert event carries the arm); identity values are already redacted."""
+    if not blind_allocation or history.empty:
+        return history
+    history = history.copy()
+    mask = history["table_name"] == "allocation"
+    history.loc[mask, ["old_value", "new_value"]] = history.loc[mask, ["old_value", "new_value"]].where(
+        history.loc[mask, ["old_value", "new_value"]].isna(), BLINDED_VALUE
+    )
+    return history

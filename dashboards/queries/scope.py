@@ -1,0 +1,34 @@
+"""Row filters every query applies: the viewer's study and, for coordinators, their site."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Engine, true
+
+from dashboards.access import Viewer
+from study.blinding import display_arms, is_unblinded
+from study.db import read_session
+from study.db.models import Study
+from study.studies import config_of
+
+__all__ = ["arm_view", "site_clause"]
+
+
+def site_clause(viewer: Viewer, site_column) -> ColumnElement[bool]:
+    """``WHERE`` clause keeping only rows of sites the viewer may see."""
+    if viewer.all_sites:
+        return true()
+    return site_column == viewer.site_id
+
+
+def arm_view(engine: Engine, viewer: Viewer, arms):
+    """Stored arm codes (a Series) as this viewer may see them.
+
+    Coordinators see the real codes of their site's participants; researchers, statisticians
+    and admins see the blinded codes (``A``/``B``) until the study is unblinded
+    (:func:`study.blinding.display_arms`).
+    """
+    with read_session(engine) as session:
+        study = session.get(Study, viewer.study_id)
+        unblinded = is_unblinded(study)
+        config = config_of(study)
+    return display_arms(arms, config, unblinded=viewer.sees_arm_labels(unblinded))

@@ -1,0 +1,1 @@
+"""The Streamlit layer: session state, cached data access and shared widgets."""

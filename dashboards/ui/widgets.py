@@ -1,0 +1,47 @@
+"""Widgets every page shares: the phase banner, tables with CSV download, error display."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboards.phase_rules import phase_banner
+from dashboards.queries.people import IDENTITY_FIELDS
+from dashboards.ui.state import t
+from study.errors import NotAllowed, PeerstudyError
+
+__all__ = ["show_error", "show_phase_banner", "table"]
+
+
+def show_phase_banner(info: dict) -> None:
+    """Which phase the study is in and what it allows, on top of every page."""
+    banner = phase_banner(info["phase"], info["unblinded"])
+    phase = t(f"phase.name.{banner.phase or 'setup'}")
+    allowed = ", ".join(t(f"phase.rule.{k}") for k in banner.allowed) or "–"
+    refused = ", ".join(t(f"phase.rule.{k}") for k in banner.refused) or "–"
+    text = t("phase.banner", study=info["code"], phase=phase, allowed=allowed, refused=refused)
+    st.info(text, icon=":material/flag:")
+
+
+def table(df: pd.DataFrame, name: str, *, empty_key: str = "common.empty") -> None:
+    """Show a table and offer it as a CSV download (pseudonymised: identity columns refused)."""
+    leaked = sorted(set(df.columns) & set(IDENTITY_FIELDS))
+    if leaked:
+        raise ValueError(f"identity columns {leaked} must never reach a table or download")
+    if df.empty:
+        st.info(t(empty_key))
+        return
+    st.dataframe(df, hide_index=True, width="stretch", key=f"table_{name}")
+    st.download_button(
+        t("common.download_csv"),
+        df.to_csv(index=False).encode("utf-8"),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=f"download_{name}",
+    )
+
+
+def show_error(exc: PeerstudyError) -> None:
+    """A refused or bad action as one clear message (nothing was written)."""
+    prefix = t("common.refused") if isinstance(exc, NotAllowed) else t("common.not_saved")
+    st.error(f"{prefix}: {exc}")

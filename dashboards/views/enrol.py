@@ -1,0 +1,86 @@
+"""Coordinator work: screen and enrol a person at the coordinator's own site.
+
+Form → :func:`dashboards.actions.enrol_person` (``study.people.add_person`` + ``enrol``, one
+audited transaction) → the screening result. A repeated submit of the same values is refused
+with a message; a duplicate pseudonym is refused by the domain.
+"""
+
+import datetime as dt
+
+import streamlit as st
+
+from dashboards.actions import EARLIEST_BIRTH, EnrolmentForm, enrol_person
+from dashboards.ui import data, state
+from dashboards.ui.widgets import show_error
+from study.config.schema import ROLE_CODES
+from study.errors import PeerstudyError
+from study.people import Identity
+
+#: Suggested values of stratification attributes (others can be typed).
+KNOWN_VALUES = {"gender": ["female", "male", "other"]}
+FORM = "enrol"
+
+viewer = state.require_viewer()
+t = state.t
+st.title(t("enrol.title"))
+if viewer.role != "coordinator":
+    st.warning(t("common.coordinators_only"))
+    st.stop()
+info = data.study_info(viewer)
+st.caption(t("enrol.intro", site=viewer.site_code))
+today = dt.date.today()
+
+with st.form(FORM, clear_on_submit=False):
+    c1, c2 = st.columns(2)
+    pseudonym = c1.text_input(t("enrol.pseudonym"), key="enrol_pseudonym", max_chars=64)
+    role = c2.selectbox(t("enrol.role"), [r for r in ROLE_CODES if r != "coordinator"], key="enrol_role")
+    birth_date = c1.date_input(t("enrol.birth_date"), value=None, min_value=EARLIEST_BIRTH,
+                               max_value=today, key="enrol_birth_date")
+    municipality = c2.selectbox(t("enrol.municipality"), info["municipalities"][viewer.site_code],
+                                key="enrol_municipality", accept_new_options=True)
+    screened_on = c1.date_input(t("enrol.screened_on"), value=today, key="enrol_screened_on")
+    consent_on = c2.date_input(t("enrol.consent_on"), value=None, key="enrol_consent_on",
+                               help=t("enrol.consent_help"))
+    attributes = {
+        factor: c1.selectbox(t("enrol.attribute", name=factor), KNOWN_VALUES.get(factor, []),
+                             key=f"enrol_attr_{factor}", accept_new_options=True, index=None)
+        for factor in info["stratification"]
+    }
+    exclusions = c2.multiselect(t("enrol.exclusions"), info["exclusions"], key="enrol_exclusions")
+    st.markdown(f"**{t('people.identity')}**")
+    st.caption(t("enrol.identity_note"))
+    i1, i2 = st.columns(2)
+    identity = Identity(
+        full_name=i1.text_input(t("identity.full_name"), key="enrol_full_name") or None,
+        phone=i2.text_input(t("identity.phone"), key="enrol_phone") or None,
+        email=i1.text_input(t("identity.email"), key="enrol_email") or None,
+        address=i2.text_input(t("identity.address"), key="enrol_address") or None,
+    )
+    submitted = st.form_submit_button(t("enrol.submit"), type="primary")
+
+if submitted:
+    missing = [t(k) for k, v in (("enrol.pseudonym", pseudonym.strip()), ("enrol.birth_date", birth_date),
+                                 ("enrol.municipality", municipality)) if not v]
+    if missing:
+        st.error(t("common.required", fields=", ".join(missing)))
+        st.stop()
+    form = EnrolmentForm(
+        pseudonym=pseudonym.strip(), role=role, birth_date=birth_date, municipality=municipality,
+        screened_on=screened_on, consent_on=consent_on,
+        attributes={k: v for k, v in attributes.items() if v}, exclusions=tuple(exclusions),
+        identity=identity,
+    )
+    if state.is_repeat_submit(FORM, form):
+        st.info(t("common.already_saved"))
+        st.stop()
+    try:
+        result = enrol_person(data.engine(), viewer, form)
+    except PeerstudyError as exc:
+        show_error(exc)
+        st.stop()
+    state.remember_submit(FORM, form)
+    data.clear()
+    if result.eligible:
+        st.success(t("enrol.saved_eligible", pseudonym=result.pseudonym))
+    else:
+        st.warning(t("enrol.saved_ineligible", pseudonym=result.pseudonym, reasons="; ".join(result.reasons)))

@@ -1,0 +1,73 @@
+"""People: the list of the viewer's sites and one person's page (enrolment, history; identity
+only for the coordinator of the person's own site)."""
+
+from urllib.parse import urlsplit
+
+import pandas as pd
+import streamlit as st
+
+from dashboards.actions import create_survey_link
+from dashboards.queries.people import person_view
+from dashboards.ui import data, state
+from dashboards.ui.widgets import show_error, table
+from study.errors import PeerstudyError
+
+
+
+def survey_url(token: str) -> str:
+    """The app's address with the participant's token (shown once to the coordinator)."""
+    base = urlsplit(st.context.url or "")
+    root = f"{base.scheme}://{base.netloc}/" if base.netloc else "<dashboard URL>/"
+    return f"{root}?survey={token}"
+
+
+viewer = state.require_viewer()
+t = state.t
+st.title(t("people.title"))
+
+people = data.query("people", viewer)
+roles = sorted(people["role"].unique()) if not people.empty else []
+role = st.selectbox(t("people.role_filter"), [""] + roles, key="people_role",
+                    format_func=lambda r: t("common.all") if r == "" else r)
+shown = people[people["role"] == role] if role else people
+table(shown, "people")
+
+st.divider()
+st.subheader(t("people.open"))
+pseudonym = st.text_input(t("people.pseudonym"), key="person_pseudonym").strip()
+if not pseudonym:
+    st.stop()
+try:
+    person = person_view(data.engine(), viewer, pseudonym)
+except PeerstudyError as exc:
+    show_error(exc)
+    st.stop()
+
+st.markdown(f"### {person.pseudonym}")
+left, right = st.columns(2)
+left.markdown(f"**{t('people.role')}:** {person.role}  \n**{t('people.site')}:** {person.site}  \n"
+              f"**{t('people.group')}:** {person.group or '–'}  \n**{t('people.arm')}:** {person.arm or '–'}")
+if person.attributes:
+    right.table(pd.DataFrame(person.attributes.items(), columns=[t("people.attribute"), t("people.value")]))
+if person.enrolment:
+    st.markdown(f"**{t('people.enrolment')}**")
+    st.table(pd.DataFrame({k: [str(v) if v is not None else "–"] for k, v in person.enrolment.items()}).T
+             .rename(columns={0: t("people.value")}))
+if person.identity is not None:
+    with st.expander(t("people.identity"), expanded=False):
+        st.caption(t("people.identity_note"))
+        for name, value in person.identity.items():
+            st.text(f"{t('identity.' + name)}: {value if value is not None else '–'}")
+if person.role == "participant" and viewer.may_edit_site_code(person.site):
+    st.markdown(f"**{t('people.survey_link')}**")
+    st.caption(t("people.survey_link_note"))
+    if st.button(t("people.survey_link_create"), key="survey_link_create"):
+        try:
+            token = create_survey_link(data.engine(), viewer, person.pseudonym)
+        except PeerstudyError as exc:
+            show_error(exc)
+        else:
+            st.success(t("people.survey_link_created"))
+            st.code(survey_url(token), language=None)
+st.markdown(f"**{t('people.history')}**")
+table(person.history, f"history_{person.pseudonym}")
