@@ -33,7 +33,8 @@ def test_init_status_phase_users_audit(db):
     result = run("init", "--db", url)
     assert result.exit_code == 0, result.output
     assert "study HOPE ready (3 sites)" in result.output
-    assert run("init", "--db", url).exit_code == 0  # idempotent
+    again = run("init", "--db", url)  # idempotent: upgrades the schema, keeps the study
+    assert again.exit_code == 0 and "schema upgraded" in again.output and "HOPE" in again.output
 
     result = run("status", "--db", url)
     assert result.exit_code == 0

@@ -28,10 +28,12 @@ def status(db: DbOpt = None, study: StudyOpt = None) -> None:
         typer.echo("No people registered yet.")
         return
     by_role = counts.pivot_table(index="site", columns="role", values="n", aggfunc="sum", fill_value=0)
+    site_order = [s.code for s in st.sites]
+    by_role = by_role.reindex([c for c in site_order if c in by_role.index])
     by_role["total"] = by_role.sum(axis=1)
     typer.echo("People per site and role:")
     typer.echo(by_role.to_string())
-    screened = counts[counts["phase"] != "-"]
+    screened = counts[(counts["phase"] != "-") & (counts["role"] == "participant")]
     if not screened.empty:
         screened = screened.assign(
             status=screened["eligible"].map({True: "eligible", False: "ineligible"}).fillna("?")
@@ -41,7 +43,7 @@ def status(db: DbOpt = None, study: StudyOpt = None) -> None:
         )
         consented = screened[screened["consented"]].groupby(["phase", "site"])["n"].sum()
         table["consented"] = consented.reindex(table.index, fill_value=0)
-        typer.echo("\nScreened per phase and site:")
+        typer.echo("\nParticipants screened per phase and site:")
         typer.echo(table.to_string())
     allocated = counts[counts["arm"] != "-"]
     if not allocated.empty:
