@@ -5,15 +5,16 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import click
 import typer
-from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
 from typer.core import TyperGroup
 
 from study.errors import BadInput, NotAllowed, PeerstudyError
+
+if TYPE_CHECKING:  # SQLAlchemy is imported only by commands that open a database
+    from sqlalchemy import Engine
 
 __all__ = ["DbOpt", "StudyOpt", "PeerstudyGroup", "cli_actor", "open_db", "echo_table"]
 
@@ -95,6 +96,8 @@ class PeerstudyGroup(TyperGroup):
 
 
 def _exit_code(exc: Exception) -> Optional[int]:
+    from sqlalchemy.exc import OperationalError
+
     if isinstance(exc, (BadInput, NotAllowed)):
         return 2
     if isinstance(exc, (PeerstudyError, OperationalError)):
@@ -103,6 +106,8 @@ def _exit_code(exc: Exception) -> Optional[int]:
 
 
 def _message(exc: Exception) -> str:
+    from sqlalchemy.exc import OperationalError
+
     if isinstance(exc, OperationalError):
         return f"cannot use the database: {exc.orig}".strip()
     return str(exc)
