@@ -6,7 +6,6 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
-import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -55,14 +54,16 @@ def _randomised_study(engine, n: int) -> None:
         )
 
 
-def test_demo_plants_the_qpr15_effect_for_int(db_factory, backend):
-    if backend != "sqlite":
-        pytest.skip("data generation does not depend on the backend; the demo on PostgreSQL is "
-                    "covered by test_demo_has_questionnaires")
+def test_demo_plants_the_qpr15_effect_for_int(tmp_path):
+    # Data generation does not depend on the backend (the demo on PostgreSQL is covered by
+    # test_demo_has_questionnaires), so this statistical check runs once, on SQLite.
+    from study.db import make_engine
+    from study.db.schema import upgrade
     from study.demo.context import DemoContext
     from study.demo.questionnaires import questionnaires
 
-    engine = db_factory.new_engine()
+    engine = make_engine(f"sqlite:///{tmp_path / 'effect.db'}")
+    upgrade(engine)
     _randomised_study(engine, 400)
     ctx = DemoContext(engine=engine, participants=400, rng=np.random.default_rng(5), seed=5, actor="demo")
     lines = questionnaires(ctx)
