@@ -25,6 +25,7 @@ from typing import Literal, Optional, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from study.config.loader import describe_validation_error
 from study.errors import BadInput
 
 __all__ = [
@@ -309,21 +310,6 @@ def _valid_id(name: str) -> bool:
     return re.match(_ID, name) is not None
 
 
-def _describe(error: dict) -> tuple[str, str]:
-    key = ""
-    for part in error["loc"]:
-        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
-    reason = str(error["msg"]).removeprefix("Value error, ")
-    if reason.startswith("@") and "@ " in reason:
-        inner, reason = reason[1:].split("@ ", 1)
-        key = f"{key}.{inner}" if key else inner
-    if error["type"] == "missing":
-        reason = "is required but missing"
-    elif error["type"] == "extra_forbidden":
-        reason = "is not a known key"
-    return key or "(top level)", reason
-
-
 def instrument_from_dict(data: object, source: str = "instrument") -> Instrument:
     """Validate a definition held as a mapping (from YAML or from the database).
 
@@ -337,7 +323,7 @@ def instrument_from_dict(data: object, source: str = "instrument") -> Instrument
     try:
         return Instrument.model_validate(data)
     except ValidationError as exc:
-        raise DefinitionError(source, [_describe(e) for e in exc.errors()]) from None
+        raise DefinitionError(source, [describe_validation_error(e) for e in exc.errors()]) from None
 
 
 def load_instrument(path: str | Path) -> Instrument:

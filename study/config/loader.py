@@ -11,7 +11,14 @@ from pydantic import ValidationError
 from study.config.schema import StudyConfig
 from study.errors import BadInput
 
-__all__ = ["ConfigError", "example_config_path", "load_config", "parse_config"]
+__all__ = [
+    "ConfigError",
+    "describe_validation_error",
+    "example_config_path",
+    "load_config",
+    "parse_config",
+    "parse_yaml_model",
+]
 
 
 class ConfigError(BadInput):
@@ -51,25 +58,41 @@ def load_config(path: str | Path) -> StudyConfig:
 
 def parse_config(text: str, source: str = "study.yaml") -> StudyConfig:
     """Validate configuration YAML held in a string (as stored in the database)."""
+    return parse_yaml_model(text, StudyConfig, source, ConfigError, "a mapping of sections")
+
+
+def parse_yaml_model(text: str, model, source: str, error_cls=ConfigError, top_level: str = "a mapping"):
+    """Parse YAML ``text`` and validate it as the pydantic ``model``.
+
+    Every YAML file peerstudy reads (study configuration, fidelity manual) goes through here,
+    so all of them report errors the same way: ``error_cls(source, [(key, reason), …])``.
+    """
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(yaml)"
-        raise ConfigError(source, [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")])
+        raise error_cls(source, [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")])
     if not isinstance(data, dict):
-        raise ConfigError(source, [("(top level)", "must be a mapping of sections")])
+        raise error_cls(source, [("(top level)", f"must be {top_level}")])
     try:
-        return StudyConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(source, [_describe(e) for e in exc.errors()]) from None
+        raise error_cls(source, [describe_validation_error(e) for e in exc.errors()]) from None
 
 
-def _describe(error: dict) -> tuple[str, str]:
+def describe_validation_error(error: dict) -> tuple[str, str]:
+    """``(key, reason)`` of one pydantic error: ``sites[1].code``, "is required but missing".
+
+    A validator may name a deeper key than its own by raising ``ValueError("@key@ reason")``.
+    """
     key = ""
     for part in error["loc"]:
         key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
-    reason = error["msg"].removeprefix("Value error, ")
+    reason = str(error["msg"]).removeprefix("Value error, ")
+    if reason.startswith("@") and "@ " in reason:
+        inner, reason = reason[1:].split("@ ", 1)
+        key = f"{key}.{inner}" if key else inner
     if error["type"] == "missing":
         reason = "is required but missing"
     elif error["type"] == "extra_forbidden":

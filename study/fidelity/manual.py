@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Optional
 
 import pandas as pd
-import yaml
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from study.config.base import ConfigModel
-from study.config.loader import ConfigError
+from study.config.loader import ConfigError, parse_yaml_model
 
 __all__ = [
     "COMPONENT_SCORES",
@@ -175,30 +174,7 @@ def load_manual(path: str | Path) -> Manual:
 
 def parse_manual(text: str, source: str = "manual.yaml") -> Manual:
     """Validate manual YAML held in a string (as stored in the database)."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "(yaml)"
-        raise ManualError(source, [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")])
-    if not isinstance(data, dict):
-        raise ManualError(source, [("(top level)", "must be a mapping with id, name, version, …")])
-    try:
-        return Manual.model_validate(data)
-    except ValidationError as exc:
-        raise ManualError(source, [_describe(e) for e in exc.errors()]) from None
-
-
-def _describe(error: dict) -> tuple[str, str]:
-    key = ""
-    for part in error["loc"]:
-        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
-    reason = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "missing":
-        reason = "is required but missing"
-    elif error["type"] == "extra_forbidden":
-        reason = "is not a known key"
-    return key or "(top level)", reason
+    return parse_yaml_model(text, Manual, source, ManualError, "a mapping with id, name, version, …")
 
 
 def _no_duplicates(values: list[str], what: str) -> None:
