@@ -42,6 +42,13 @@ def start_phase(
     phase.started_by = actor
     study.current_phase = name
     session.flush()
+    if name == "rct":
+        # The manual is locked from the first day of the RCT: record the lock with the phase
+        # change when a version is stored (otherwise the first stored version is locked).
+        from study.fidelity.versions import current_version, lock_manual
+
+        if current_version(session, study) is not None:
+            lock_manual(session, study, actor, at=phase.started_at)
     return phase
 
 

@@ -148,3 +148,14 @@ def test_manual_must_fit_the_study(study_db):
             store_manual_version(s, get_study(s), nine_weeks, ACTOR)
     with read_session(study_db) as s:
         assert s.scalars(select(ManualVersion)).all() == []
+
+
+def test_starting_the_rct_locks_the_stored_manual(study_db):
+    with unit_of_work(study_db, ACTOR) as s:
+        study = get_study(s)
+        start_phase(s, study, "pilot", ACTOR)
+        store_manual_version(s, study, MANUAL_TEXT, ACTOR, note="first version")
+        assert current_version(s, study).locked_at is None
+        start_phase(s, study, "rct", "coordinator.cph")
+        locked = current_version(s, study)
+        assert locked.locked_at is not None and locked.locked_by == "coordinator.cph"
