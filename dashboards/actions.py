@@ -19,6 +19,7 @@ from dashboards.access import Viewer
 from study.db import unit_of_work
 from study.db.models import Attendance, GroupSession, Person, Site, Study, User
 from study.errors import BadInput, NotAllowed, NotFound
+from study.fidelity.observations import ObservationInput, record_observation
 from study.groups import group_by_code, record_attendance
 from study.manual_feedback import add_feedback
 from study.people import person_by_pseudonym
@@ -36,6 +37,7 @@ __all__ = [
     "log_feedback",
     "open_survey",
     "save_attendance",
+    "save_fidelity_observation",
     "set_user_active",
 ]
 
@@ -216,3 +218,24 @@ def set_user_active(engine: Engine, viewer: Viewer, login: str, active: bool) ->
             return False
         user.active = active
         return True
+
+
+def save_fidelity_observation(
+    engine: Engine, viewer: Viewer, obs: ObservationInput, today: Optional[dt.date] = None
+) -> int:
+    """Store a coordinator's observation of a session of their own site's group
+    (:func:`study.fidelity.observations.record_observation`, restricted to the viewer's site,
+    observer = the viewer's login); returns the new observation's id.
+
+    Raises ``NotAllowed`` for a viewer who is not a coordinator or a group of another site,
+    ``BadInput`` listing every problem of the form (a component not rated, a value out of range,
+    the same observer twice); nothing is written then.
+    """
+    viewer.require_role("coordinator", action="logging fidelity observations")
+    if obs.observer != viewer.login:
+        raise NotAllowed(f"observations are logged under your own login ({viewer.login})")
+    reason = f"dashboard: fidelity observation {obs.group} week {obs.week}"
+    with unit_of_work(engine, viewer.login, reason=reason) as session:
+        study = session.get(Study, viewer.study_id)
+        row = record_observation(session, study, obs, viewer.login, restrict_to_site=viewer.site_code, today=today)
+        return row.id

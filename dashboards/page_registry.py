@@ -46,7 +46,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("views/questionnaire_entry.py", "questionnaire", "nav.questionnaire", "nav.section.entry",
              ":material/assignment:", ("coordinator",), slot="issue 4"),
     PageSpec("views/fidelity_observation.py", "fidelity", "nav.fidelity", "nav.section.entry",
-             ":material/fact_check:", ("coordinator",), slot="issue 5"),
+             ":material/fact_check:", ("coordinator",)),
     PageSpec("views/users.py", "users", "nav.users", "nav.section.admin", ":material/manage_accounts:",
              ("admin",)),
 )
