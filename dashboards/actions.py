@@ -23,6 +23,7 @@ from study.fidelity.observations import ObservationInput, record_observation
 from study.groups import group_by_code, record_attendance
 from study.manual_feedback import add_feedback
 from study.people import person_by_pseudonym
+from study.randomisation import AllocationResult, randomise
 from study.survey_links import OpenedLink, create_link, open_link
 from study.people import Identity, add_person, enrol
 from study.phases import require_phase
@@ -36,6 +37,7 @@ __all__ = [
     "create_survey_link",
     "log_feedback",
     "open_survey",
+    "randomise_participant",
     "save_attendance",
     "save_fidelity_observation",
     "set_user_active",
@@ -239,3 +241,22 @@ def save_fidelity_observation(
         study = session.get(Study, viewer.study_id)
         row = record_observation(session, study, obs, viewer.login, restrict_to_site=viewer.site_code, today=today)
         return row.id
+
+
+def randomise_participant(engine: Engine, viewer: Viewer, pseudonym: str) -> AllocationResult:
+    """Randomise one participant of the coordinator's own site today, exactly as
+    ``peerstudy randomise PSEUDONYM`` (:func:`study.randomisation.randomise`, intervention
+    participants placed in the next group with room); the login is ``allocated_by`` and the
+    audit actor.
+
+    Raises ``NotAllowed`` outside the RCT phase, for a viewer who is not a coordinator or a
+    participant of another site; ``BadInput`` when the participant may not be randomised
+    (already allocated — also a double submit —, not consented, withdrawn, ...).
+    """
+    viewer.require_role("coordinator", action="randomisation")
+    with unit_of_work(engine, viewer.login, reason=f"dashboard: randomise {pseudonym}") as session:
+        study = session.get(Study, viewer.study_id)
+        require_phase(study, "rct", action="randomisation")
+        person = person_by_pseudonym(session, study, pseudonym)
+        viewer.require_edit(person.site_id, f"person {pseudonym}")
+        return randomise(session, study, pseudonym, actor=viewer.login)

@@ -42,7 +42,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("views/attendance.py", "attendance", "nav.attendance", "nav.section.entry",
              ":material/event_available:", ("coordinator",)),
     PageSpec("views/randomise.py", "randomise", "nav.randomise", "nav.section.entry", ":material/shuffle:",
-             ("coordinator",), slot="issue 3"),
+             ("coordinator",)),
     PageSpec("views/questionnaire_entry.py", "questionnaire", "nav.questionnaire", "nav.section.entry",
              ":material/assignment:", ("coordinator",), slot="issue 4"),
     PageSpec("views/fidelity_observation.py", "fidelity", "nav.fidelity", "nav.section.entry",

@@ -9,6 +9,7 @@ from dashboards.queries.allocation import allocation_frame
 from dashboards.queries.feedback import feedback_frame
 from dashboards.queries.groups import attendance_frame, groups_frame, sessions_of_group
 from dashboards.queries.people import people_frame
+from dashboards.queries.randomise import pending_frame
 from dashboards.queries.rct import rct_overview
 from dashboards.queries.recruitment import screening_frame, site_targets
 
@@ -19,6 +20,7 @@ QUERIES = {
     "attendance": attendance_frame,
     "feedback": feedback_frame,
     "groups": groups_frame,
+    "pending_randomisation": pending_frame,
     "people": people_frame,
     "rct_overview": rct_overview,
     "screening": screening_frame,
