@@ -40,6 +40,7 @@ __all__ = [
     "randomise_participant",
     "save_attendance",
     "save_fidelity_observation",
+    "save_questionnaire",
     "set_user_active",
 ]
 
@@ -260,3 +261,31 @@ def randomise_participant(engine: Engine, viewer: Viewer, pseudonym: str) -> All
         person = person_by_pseudonym(session, study, pseudonym)
         viewer.require_edit(person.site_id, f"person {pseudonym}")
         return randomise(session, study, pseudonym, actor=viewer.login)
+
+
+def save_questionnaire(
+    engine: Engine,
+    viewer: Viewer,
+    pseudonym: str,
+    timepoint: str,
+    instrument: str,
+    completed_on: dt.date,
+    values: Mapping[str, Optional[int]],
+) -> int:
+    """Enter one participant's answers to one instrument at one timepoint
+    (:func:`questionnaires.capture.record_response`: every item checked against its range and
+    the declared missing codes; a changed answer is an audited correction); returns the
+    response id. Only the coordinator of the participant's site.
+
+    Raises ``NotAllowed`` (other role, other site), ``BadInput``/``RowErrors`` naming every
+    bad item; nothing is written then.
+    """
+    from questionnaires.capture import record_response
+
+    viewer.require_role("coordinator", action="questionnaire entry")
+    reason = f"dashboard: questionnaire {instrument} {timepoint} for {pseudonym}"
+    with unit_of_work(engine, viewer.login, reason=reason) as session:
+        study = session.get(Study, viewer.study_id)
+        person = person_by_pseudonym(session, study, pseudonym)
+        viewer.require_edit(person.site_id, f"person {pseudonym}")
+        return record_response(session, study, pseudonym, timepoint, instrument, completed_on, values).id

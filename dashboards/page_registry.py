@@ -44,7 +44,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("views/randomise.py", "randomise", "nav.randomise", "nav.section.entry", ":material/shuffle:",
              ("coordinator",)),
     PageSpec("views/questionnaire_entry.py", "questionnaire", "nav.questionnaire", "nav.section.entry",
-             ":material/assignment:", ("coordinator",), slot="issue 4"),
+             ":material/assignment:", ("coordinator",)),
     PageSpec("views/fidelity_observation.py", "fidelity", "nav.fidelity", "nav.section.entry",
              ":material/fact_check:", ("coordinator",)),
     PageSpec("views/users.py", "users", "nav.users", "nav.section.admin", ":material/manage_accounts:",
