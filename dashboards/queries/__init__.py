@@ -8,6 +8,12 @@ viewer's role, site and study in the key, see :mod:`dashboards.ui.data`).
 from dashboards.queries.allocation import allocation_frame
 from dashboards.queries.feedback import feedback_frame
 from dashboards.queries.groups import attendance_frame, groups_frame, sessions_of_group
+from dashboards.queries.monitoring import (
+    chase_list,
+    fidelity_by_group,
+    fidelity_thresholds,
+    questionnaire_completion,
+)
 from dashboards.queries.people import people_frame
 from dashboards.queries.randomise import pending_frame
 from dashboards.queries.rct import rct_overview
@@ -18,7 +24,11 @@ __all__ = ["QUERIES"]
 QUERIES = {
     "allocation": allocation_frame,
     "attendance": attendance_frame,
+    "chase_list": chase_list,
+    "completion": questionnaire_completion,
     "feedback": feedback_frame,
+    "fidelity_groups": fidelity_by_group,
+    "fidelity_thresholds": fidelity_thresholds,
     "groups": groups_frame,
     "pending_randomisation": pending_frame,
     "people": people_frame,
