@@ -41,6 +41,8 @@ __all__ = [
     "save_attendance",
     "save_fidelity_observation",
     "save_questionnaire",
+    "save_survey_answers",
+    "survey_due",
     "set_user_active",
 ]
 
@@ -289,3 +291,61 @@ def save_questionnaire(
         person = person_by_pseudonym(session, study, pseudonym)
         viewer.require_edit(person.site_id, f"person {pseudonym}")
         return record_response(session, study, pseudonym, timepoint, instrument, completed_on, values).id
+
+
+#: Schedule statuses a participant may answer through their link.
+OPEN_STATUSES = ("due", "overdue")
+
+
+def _survey_open(session, study: Study, link: OpenedLink, today: dt.date):
+    """The link's participant's due and overdue instruments (of the link's timepoint if it
+    names one): DataFrame ``timepoint, instrument, status``."""
+    from questionnaires.schedule import study_schedule
+
+    schedule = study_schedule(session, study, today)
+    mine = schedule[(schedule["pseudonym"] == link.pseudonym) & schedule["status"].isin(OPEN_STATUSES)]
+    if link.timepoint:
+        mine = mine[mine["timepoint"] == link.timepoint]
+    return mine[["timepoint", "instrument", "status"]].reset_index(drop=True)
+
+
+def survey_due(engine: Engine, token: str, today: Optional[dt.date] = None):
+    """What a participant's valid link offers: their due and overdue instruments (``timepoint,
+    instrument, status``). ``NotAllowed`` for an invalid link. Nothing else of the study."""
+    from study.db import read_session
+    from study.survey_links import check_link
+
+    with read_session(engine) as session:
+        link = check_link(session, token)
+        study = session.get(Study, link.study_id)
+        return _survey_open(session, study, link, today or dt.date.today())
+
+
+def save_survey_answers(
+    engine: Engine, token: str, timepoint: str, instrument: str,
+    values: Mapping[str, Optional[int]], today: Optional[dt.date] = None,
+) -> bool:
+    """Save a participant's answers to one of their due instruments through their link
+    (``questionnaires.capture.record_response``, completed today, audited with actor
+    ``survey-link``). When nothing is left due, the link is used up (it no longer opens).
+    Returns whether the survey is complete.
+
+    Raises ``NotAllowed`` for an invalid link or an instrument the link does not offer,
+    ``BadInput``/``RowErrors`` naming the bad items; nothing is written then.
+    """
+    from questionnaires.capture import record_response
+    from study.survey_links import check_link, use_link
+
+    today = today or dt.date.today()
+    with unit_of_work(engine, SURVEY_ACTOR, reason="participant answered through their survey link") as session:
+        link = check_link(session, token)
+        study = session.get(Study, link.study_id)
+        offered = _survey_open(session, study, link, today)
+        if not ((offered["timepoint"] == timepoint) & (offered["instrument"] == instrument)).any():
+            raise NotAllowed(f"{instrument} at {timepoint} is not open on this link")
+        record_response(session, study, link.pseudonym, timepoint, instrument, today, values, today=today)
+        session.flush()
+        complete = _survey_open(session, study, link, today).empty
+        if complete:
+            use_link(session, token)
+        return complete

@@ -51,9 +51,9 @@ PAGES: tuple[PageSpec, ...] = (
              ("admin",)),
 )
 
-#: Opened by a participant's one-time link (``?survey=TOKEN``), without login (issue 4 slot).
+#: Opened by a participant's one-time link (``?survey=TOKEN``), without login.
 SURVEY_PAGE = PageSpec("views/survey.py", "survey", "nav.survey", "nav.section.study",
-                       ":material/edit_note:", (), slot="issue 4")
+                       ":material/edit_note:", ())
 LOGIN_PAGE = PageSpec("views/login.py", "login", "nav.login", "nav.section.study", ":material/login:", ())
 
 

@@ -17,7 +17,10 @@ from study.db.models import Enrolment, Person, Study
 from study.errors import NotFound
 from study.studies import config_of
 
-__all__ = ["PARTICIPANT_SCHEDULE_COLUMNS", "entry_participants", "instruments_of", "participant_schedule"]
+__all__ = [
+    "PARTICIPANT_SCHEDULE_COLUMNS", "entry_participants", "instruments_of", "participant_schedule",
+    "study_instrument_definitions",
+]
 
 PARTICIPANT_SCHEDULE_COLUMNS = [
     "timepoint", "instrument", "due_on", "window_start", "window_end", "completed_on", "status",
@@ -61,3 +64,10 @@ def instruments_of(engine: Engine, viewer: Viewer) -> dict[str, Instrument]:
     """The definitions of the instruments the viewer's study uses."""
     with read_session(engine) as session:
         return study_instruments(config_of(session.get(Study, viewer.study_id)))
+
+
+def study_instrument_definitions(engine: Engine, study_id: int) -> dict[str, Instrument]:
+    """The instrument definitions of a study by id (the participant survey has no viewer;
+    definitions are public instrument data, no participant data)."""
+    with read_session(engine) as session:
+        return study_instruments(config_of(session.get(Study, study_id)))
