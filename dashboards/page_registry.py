@@ -36,7 +36,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("views/pilot.py", "pilot", "nav.pilot", "nav.section.study", ":material/science:", ALL),
     PageSpec("views/people.py", "people", "nav.people", "nav.section.study", ":material/group:", ALL),
     PageSpec("views/analysis.py", "analysis", "nav.analysis", "nav.section.study", ":material/analytics:",
-             ANALYSTS, slot="issue 6"),
+             ANALYSTS),
     PageSpec("views/enrol.py", "enrol", "nav.enrol", "nav.section.entry", ":material/person_add:",
              ("coordinator",)),
     PageSpec("views/attendance.py", "attendance", "nav.attendance", "nav.section.entry",

@@ -6,6 +6,7 @@ viewer's role, site and study in the key, see :mod:`dashboards.ui.data`).
 """
 
 from dashboards.queries.allocation import allocation_frame
+from dashboards.queries.analysis import analysis_view
 from dashboards.queries.feedback import feedback_frame
 from dashboards.queries.groups import attendance_frame, groups_frame, sessions_of_group
 from dashboards.queries.monitoring import (
@@ -23,6 +24,7 @@ __all__ = ["QUERIES"]
 
 QUERIES = {
     "allocation": allocation_frame,
+    "analysis": analysis_view,
     "attendance": attendance_frame,
     "chase_list": chase_list,
     "completion": questionnaire_completion,
