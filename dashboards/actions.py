@@ -19,9 +19,11 @@ from dashboards.access import Viewer
 from study.db import unit_of_work
 from study.db.models import Attendance, GroupSession, Person, Site, Study, User
 from study.errors import BadInput, NotAllowed, NotFound
+from study.fidelity.observations import ObservationInput, record_observation
 from study.groups import group_by_code, record_attendance
 from study.manual_feedback import add_feedback
 from study.people import person_by_pseudonym
+from study.randomisation import AllocationResult, randomise
 from study.survey_links import OpenedLink, create_link, open_link
 from study.people import Identity, add_person, enrol
 from study.phases import require_phase
@@ -35,7 +37,12 @@ __all__ = [
     "create_survey_link",
     "log_feedback",
     "open_survey",
+    "randomise_participant",
     "save_attendance",
+    "save_fidelity_observation",
+    "save_questionnaire",
+    "save_survey_answers",
+    "survey_due",
     "set_user_active",
 ]
 
@@ -216,3 +223,129 @@ def set_user_active(engine: Engine, viewer: Viewer, login: str, active: bool) ->
             return False
         user.active = active
         return True
+
+
+def save_fidelity_observation(
+    engine: Engine, viewer: Viewer, obs: ObservationInput, today: Optional[dt.date] = None
+) -> int:
+    """Store a coordinator's observation of a session of their own site's group
+    (:func:`study.fidelity.observations.record_observation`, restricted to the viewer's site,
+    observer = the viewer's login); returns the new observation's id.
+
+    Raises ``NotAllowed`` for a viewer who is not a coordinator or a group of another site,
+    ``BadInput`` listing every problem of the form (a component not rated, a value out of range,
+    the same observer twice); nothing is written then.
+    """
+    viewer.require_role("coordinator", action="logging fidelity observations")
+    if obs.observer != viewer.login:
+        raise NotAllowed(f"observations are logged under your own login ({viewer.login})")
+    reason = f"dashboard: fidelity observation {obs.group} week {obs.week}"
+    with unit_of_work(engine, viewer.login, reason=reason) as session:
+        study = session.get(Study, viewer.study_id)
+        row = record_observation(session, study, obs, viewer.login, restrict_to_site=viewer.site_code, today=today)
+        return row.id
+
+
+def randomise_participant(engine: Engine, viewer: Viewer, pseudonym: str) -> AllocationResult:
+    """Randomise one participant of the coordinator's own site today, exactly as
+    ``peerstudy randomise PSEUDONYM`` (:func:`study.randomisation.randomise`, intervention
+    participants placed in the next group with room); the login is ``allocated_by`` and the
+    audit actor.
+
+    Raises ``NotAllowed`` outside the RCT phase, for a viewer who is not a coordinator or a
+    participant of another site; ``BadInput`` when the participant may not be randomised
+    (already allocated — also a double submit —, not consented, withdrawn, ...).
+    """
+    viewer.require_role("coordinator", action="randomisation")
+    with unit_of_work(engine, viewer.login, reason=f"dashboard: randomise {pseudonym}") as session:
+        study = session.get(Study, viewer.study_id)
+        require_phase(study, "rct", action="randomisation")
+        person = person_by_pseudonym(session, study, pseudonym)
+        viewer.require_edit(person.site_id, f"person {pseudonym}")
+        return randomise(session, study, pseudonym, actor=viewer.login)
+
+
+def save_questionnaire(
+    engine: Engine,
+    viewer: Viewer,
+    pseudonym: str,
+    timepoint: str,
+    instrument: str,
+    completed_on: dt.date,
+    values: Mapping[str, Optional[int]],
+) -> int:
+    """Enter one participant's answers to one instrument at one timepoint
+    (:func:`questionnaires.capture.record_response`: every item checked against its range and
+    the declared missing codes; a changed answer is an audited correction); returns the
+    response id. Only the coordinator of the participant's site.
+
+    Raises ``NotAllowed`` (other role, other site), ``BadInput``/``RowErrors`` naming every
+    bad item; nothing is written then.
+    """
+    from questionnaires.capture import record_response
+
+    viewer.require_role("coordinator", action="questionnaire entry")
+    reason = f"dashboard: questionnaire {instrument} {timepoint} for {pseudonym}"
+    with unit_of_work(engine, viewer.login, reason=reason) as session:
+        study = session.get(Study, viewer.study_id)
+        person = person_by_pseudonym(session, study, pseudonym)
+        viewer.require_edit(person.site_id, f"person {pseudonym}")
+        return record_response(session, study, pseudonym, timepoint, instrument, completed_on, values).id
+
+
+#: Schedule statuses a participant may answer through their link.
+OPEN_STATUSES = ("due", "overdue")
+
+
+def _survey_open(session, study: Study, link: OpenedLink, today: dt.date):
+    """The link's participant's due and overdue instruments (of the link's timepoint if it
+    names one): DataFrame ``timepoint, instrument, status``."""
+    from questionnaires.schedule import study_schedule
+
+    schedule = study_schedule(session, study, today)
+    mine = schedule[(schedule["pseudonym"] == link.pseudonym) & schedule["status"].isin(OPEN_STATUSES)]
+    if link.timepoint:
+        mine = mine[mine["timepoint"] == link.timepoint]
+    return mine[["timepoint", "instrument", "status"]].reset_index(drop=True)
+
+
+def survey_due(engine: Engine, token: str, today: Optional[dt.date] = None):
+    """What a participant's valid link offers: their due and overdue instruments (``timepoint,
+    instrument, status``). ``NotAllowed`` for an invalid link. Nothing else of the study."""
+    from study.db import read_session
+    from study.survey_links import check_link
+
+    with read_session(engine) as session:
+        link = check_link(session, token)
+        study = session.get(Study, link.study_id)
+        return _survey_open(session, study, link, today or dt.date.today())
+
+
+def save_survey_answers(
+    engine: Engine, token: str, timepoint: str, instrument: str,
+    values: Mapping[str, Optional[int]], today: Optional[dt.date] = None,
+) -> bool:
+    """Save a participant's answers to one of their due instruments through their link
+    (``questionnaires.capture.record_response``, completed today, audited with actor
+    ``survey-link``). When nothing is left due, the link is used up (it no longer opens).
+    Returns whether the survey is complete.
+
+    Raises ``NotAllowed`` for an invalid link or an instrument the link does not offer,
+    ``BadInput``/``RowErrors`` naming the bad items; nothing is written then.
+    """
+    from questionnaires.capture import record_response
+    from study.survey_links import check_link, use_link
+
+    today = today or dt.date.today()
+    with unit_of_work(engine, SURVEY_ACTOR, reason="participant answered through their survey link") as session:
+        link = check_link(session, token)
+        study = session.get(Study, link.study_id)
+        offered = _survey_open(session, study, link, today)
+        if not ((offered["timepoint"] == timepoint) & (offered["instrument"] == instrument)).any():
+            raise NotAllowed(f"{instrument} at {timepoint} is not open on this link")
+        record_response(session, study, link.pseudonym, timepoint, instrument, today, values, today=today)
+        session.flush()
+        complete = _survey_open(session, study, link, today).empty
+        if complete:
+            use_link(session, token)
+        return complete

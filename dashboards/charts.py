@@ -49,6 +49,30 @@ def attendance_chart(rates: pd.DataFrame, title: str, percent: str, week: str) -
     )
 
 
+def fidelity_chart(groups: pd.DataFrame, thresholds: pd.DataFrame, title: str, percent: str) -> alt.LayerChart:
+    """Mean adherence per group (bars coloured by site; flagged groups outlined in red) with
+    a dashed rule per threshold (``fidelity_by_group`` and ``fidelity_thresholds`` columns)."""
+    observed = groups[~groups["never_observed"]]
+    bars = (
+        alt.Chart(observed)
+        .mark_bar()
+        .encode(
+            x=alt.X("group:N", title=None, sort=None),
+            y=alt.Y("mean_adherence_pct:Q", title=percent, scale=alt.Scale(domain=[0, 100])),
+            color=alt.Color("site:N", title=None),
+            stroke=alt.condition("datum.below_threshold", alt.value("#c0392b"), alt.value(None)),
+            strokeWidth=alt.value(2),
+            tooltip=["group:N", "site:N", "n_observations:Q", "mean_adherence_pct:Q", "classification:N"],
+        )
+    )
+    rules = (
+        alt.Chart(thresholds)
+        .mark_rule(strokeDash=[6, 4])
+        .encode(y="percent:Q", color=alt.value("#555"), tooltip=["level:N", "percent:Q"])
+    )
+    return alt.layer(bars, rules).properties(title=title, height=280)
+
+
 def vega_spec(chart: alt.TopLevelMixin) -> dict:
     """The Vega-Lite spec of ``chart`` with its data inlined, without Altair's schema
     validation (the charts here are fixed and tested; validation costs more than the rest of

@@ -36,24 +36,24 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("views/pilot.py", "pilot", "nav.pilot", "nav.section.study", ":material/science:", ALL),
     PageSpec("views/people.py", "people", "nav.people", "nav.section.study", ":material/group:", ALL),
     PageSpec("views/analysis.py", "analysis", "nav.analysis", "nav.section.study", ":material/analytics:",
-             ANALYSTS, slot="issue 6"),
+             ANALYSTS),
     PageSpec("views/enrol.py", "enrol", "nav.enrol", "nav.section.entry", ":material/person_add:",
              ("coordinator",)),
     PageSpec("views/attendance.py", "attendance", "nav.attendance", "nav.section.entry",
              ":material/event_available:", ("coordinator",)),
     PageSpec("views/randomise.py", "randomise", "nav.randomise", "nav.section.entry", ":material/shuffle:",
-             ("coordinator",), slot="issue 3"),
+             ("coordinator",)),
     PageSpec("views/questionnaire_entry.py", "questionnaire", "nav.questionnaire", "nav.section.entry",
-             ":material/assignment:", ("coordinator",), slot="issue 4"),
+             ":material/assignment:", ("coordinator",)),
     PageSpec("views/fidelity_observation.py", "fidelity", "nav.fidelity", "nav.section.entry",
-             ":material/fact_check:", ("coordinator",), slot="issue 5"),
+             ":material/fact_check:", ("coordinator",)),
     PageSpec("views/users.py", "users", "nav.users", "nav.section.admin", ":material/manage_accounts:",
              ("admin",)),
 )
 
-#: Opened by a participant's one-time link (``?survey=TOKEN``), without login (issue 4 slot).
+#: Opened by a participant's one-time link (``?survey=TOKEN``), without login.
 SURVEY_PAGE = PageSpec("views/survey.py", "survey", "nav.survey", "nav.section.study",
-                       ":material/edit_note:", (), slot="issue 4")
+                       ":material/edit_note:", ())
 LOGIN_PAGE = PageSpec("views/login.py", "login", "nav.login", "nav.section.study", ":material/login:", ())
 
 

@@ -22,7 +22,9 @@ from study.db.models import Person, Study, SurveyLink
 from study.db.types import utcnow
 from study.errors import BadInput, NotAllowed
 
-__all__ = ["DEFAULT_VALIDITY", "OpenedLink", "create_link", "open_link", "token_hash", "use_link"]
+__all__ = [
+    "DEFAULT_VALIDITY", "OpenedLink", "check_link", "create_link", "open_link", "token_hash", "use_link",
+]
 
 DEFAULT_VALIDITY = dt.timedelta(days=14)
 
@@ -88,6 +90,14 @@ def _valid_link(session: Session, token: str) -> SurveyLink:
     if link is None or link.revoked_at is not None or link.used_at is not None or link.expires_at <= now:
         raise NotAllowed("this survey link is not valid (expired, already used or replaced)")
     return link
+
+
+def check_link(session: Session, token: str) -> OpenedLink:
+    """Whose survey a token opens, without recording an opening (each save of the survey
+    checks its link again); ``NotAllowed`` when not valid."""
+    link = _valid_link(session, token)
+    pseudonym = session.scalar(select(Person.pseudonym).where(Person.id == link.person_id))
+    return OpenedLink(link.study_id, link.person_id, pseudonym, link.timepoint)
 
 
 def open_link(session: Session, token: str) -> OpenedLink:

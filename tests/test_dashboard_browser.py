@@ -1,9 +1,6 @@
 """End to end in a real browser: headless Chromium (Debian's ``chromium``) driven by
-Playwright logs in as a coordinator, saves an attendance grid, and the test finds it in the
-database.
-
-The fidelity observation form arrives with issue 5: add ``_save_fidelity_observation`` beside
-``_save_attendance`` and point ``ENTRY`` at it; the rest of the test stays.
+Playwright logs in as a coordinator, saves a fidelity observation, and the test finds it in
+the database (with the coordinator as the audited actor).
 
 Locally the test skips when ``/usr/bin/chromium`` is missing; under ``CI=true`` it fails
 instead (CI installs chromium, see docs/dashboard.md).
@@ -23,7 +20,7 @@ import pytest
 from sqlalchemy import select
 
 from study.db import make_engine, read_session
-from study.db.models import Attendance, AuditEvent, CourseGroup, GroupSession
+from study.db.models import AuditEvent, CourseGroup, FidelityObservation
 from study.db.schema import upgrade
 from study.demo.users import DEMO_PASSWORD
 
@@ -36,7 +33,6 @@ CHROMIUM_ARGS = [
 ]
 ROOT = Path(__file__).resolve().parent.parent
 COORDINATOR = "hel.coordinator"
-GROUP, WEEK = "HEL-P1", 1
 TIMEOUT_MS = 60_000
 
 
@@ -106,14 +102,16 @@ def served_demo(tmp_path_factory):
         engine.dispose()
 
 
-def _statuses(engine) -> dict[int, str]:
+def _observations(engine, group: str, week: int) -> list[dict]:
     with read_session(engine) as s:
-        return dict(s.execute(
-            select(Attendance.person_id, Attendance.status)
-            .join(GroupSession, GroupSession.id == Attendance.session_id)
-            .join(CourseGroup, CourseGroup.id == GroupSession.group_id)
-            .where(CourseGroup.code == GROUP, GroupSession.week == WEEK)
-        ).all())
+        rows = s.scalars(
+            select(FidelityObservation)
+            .join(CourseGroup, CourseGroup.id == FidelityObservation.group_id)
+            .where(CourseGroup.code == group, FidelityObservation.week == week,
+                   FidelityObservation.observer == COORDINATOR)
+        ).all()
+        return [{"components": {c.component: c.score for c in r.components}, "minutes": r.minutes}
+                for r in rows]
 
 
 def _log_in(page, base: str) -> None:
@@ -124,43 +122,66 @@ def _log_in(page, base: str) -> None:
     page.get_by_text("RCT overview").wait_for()
 
 
-def _save_attendance(page) -> str:
-    """Open the attendance page, mark everyone of the first session of HEL-P1 absent, save."""
-    page.get_by_role("link", name="Attendance").click()
-    page.get_by_role("button", name="All absent").click()
-    # Save only once the app has re-rendered the filled grid (a click during the rerun would
-    # save the grid as it was).
-    page.get_by_text("Everyone is marked absent").wait_for()
-    page.get_by_role("button", name="Save attendance").click()
-    message = page.get_by_text(f"Attendance of {GROUP}, week {WEEK} saved")
+def _save_fidelity_observation(page, group: str, week: int, components: list[str]) -> str:
+    """Open the fidelity form, choose the session, rate every component "2 fully", save."""
+    page.get_by_role("link", name="Fidelity observation").click()
+    _choose(page, "Group", group)
+    _choose(page, "Session", f"Week {week} (")
+    # Streamlit marks each widget's container with its key, so these are this week's radios
+    # (not those of the session shown before the choice); competence items stay unjudged.
+    for cid in components:
+        page.locator(f".st-key-fidelity_{group}_{week}_c_{cid}").get_by_text("2 fully", exact=True).click()
+    page.get_by_label("Minutes the session lasted").fill("111")
+    page.get_by_role("button", name="Save observation").click()
+    message = page.get_by_text(f"Fidelity observation of {group}, week {week} saved")
     message.wait_for()
     return message.inner_text()
 
 
-ENTRY = _save_attendance
+def _choose(page, label: str, option: str) -> None:
+    """Pick ``option`` (its text starts so) in the Streamlit selectbox labelled ``label``."""
+    import re
+
+    from playwright.sync_api import expect
+
+    box = page.get_by_role("combobox", name=label)
+    box.click()
+    page.get_by_role("option").filter(has_text=option).first.click()
+    expect(box).to_have_value(re.compile("^" + re.escape(option)), timeout=TIMEOUT_MS)
 
 
-def test_coordinator_saves_attendance_in_a_real_browser(served_demo):
+ENTRY = _save_fidelity_observation
+
+
+def test_coordinator_saves_a_fidelity_observation_in_a_real_browser(served_demo):
     from playwright.sync_api import sync_playwright
 
+    from dashboards.queries.fidelity import observation_form
+    from tests.test_dashboard_access import viewer_of
+    from tests.test_dashboard_fidelity_form import rct_group, unobserved_session
+
     base, engine = served_demo
-    before = _statuses(engine)
-    assert "present" in before.values()  # the demo recorded this session with some present
+    group = rct_group(engine)
+    week = unobserved_session(engine, group)
+    spec = observation_form(engine, viewer_of(engine, COORDINATOR), group, week)
+    assert _observations(engine, group, week) == []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page()
             page.set_default_timeout(TIMEOUT_MS)
             _log_in(page, base)
-            shown = ENTRY(page)
+            shown = ENTRY(page, group, week, [cid for cid, _d, _e in spec.components])
         finally:
             browser.close()
-    after = _statuses(engine)
-    assert set(after) == set(before) and set(after.values()) == {"absent"}
-    changed = sum(1 for v in before.values() if v == "present")
-    assert f"({changed} changed)" in shown
+    assert group in shown
+    assert _observations(engine, group, week) == [
+        {"components": {cid: 2 for cid, _d, _e in spec.components}, "minutes": 111}
+    ]
     with read_session(engine) as s:
         actors = set(s.scalars(
-            select(AuditEvent.actor).where(AuditEvent.table_name == "attendance", AuditEvent.action == "update")
+            select(AuditEvent.actor).where(AuditEvent.table_name == "fidelity_observation",
+                                           AuditEvent.action == "insert")
+            .order_by(AuditEvent.id.desc()).limit(1)
         ))
     assert actors == {COORDINATOR}

@@ -6,9 +6,17 @@ viewer's role, site and study in the key, see :mod:`dashboards.ui.data`).
 """
 
 from dashboards.queries.allocation import allocation_frame
+from dashboards.queries.analysis import analysis_view
 from dashboards.queries.feedback import feedback_frame
 from dashboards.queries.groups import attendance_frame, groups_frame, sessions_of_group
+from dashboards.queries.monitoring import (
+    chase_list,
+    fidelity_by_group,
+    fidelity_thresholds,
+    questionnaire_completion,
+)
 from dashboards.queries.people import people_frame
+from dashboards.queries.randomise import pending_frame
 from dashboards.queries.rct import rct_overview
 from dashboards.queries.recruitment import screening_frame, site_targets
 
@@ -16,9 +24,15 @@ __all__ = ["QUERIES"]
 
 QUERIES = {
     "allocation": allocation_frame,
+    "analysis": analysis_view,
     "attendance": attendance_frame,
+    "chase_list": chase_list,
+    "completion": questionnaire_completion,
     "feedback": feedback_frame,
+    "fidelity_groups": fidelity_by_group,
+    "fidelity_thresholds": fidelity_thresholds,
     "groups": groups_frame,
+    "pending_randomisation": pending_frame,
     "people": people_frame,
     "rct_overview": rct_overview,
     "screening": screening_frame,

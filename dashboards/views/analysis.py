@@ -1,16 +1,32 @@
-"""Slot for issue 6.
+"""Analysis: outcomes by arm and timepoint, the ITT ANCOVA of the primary outcome with its
+forest plot, and the CONSORT diagram; blinded arm codes until unblinding.
 
-Outcomes by arm and timepoint, the effect table and forest plot, the CONSORT diagram and the data-quality status from the pipelines of issue 6; blinded arm codes until unblinding (`dashboards.queries.scope.arm_view`).
-
-Until then the page says what will be here. Keep the page thin: widgets → domain function
-(taking a `dashboards.access.Viewer` or checking it) → render, with texts from the message
-catalogues.
+One snapshot of the database, analysed on the fly and cached (:func:`dashboards.queries.analysis.analysis_view`;
+no multiple imputation here: ``peerstudy analyse`` runs the full plan).
 """
 
 import streamlit as st
 
-from dashboards.ui import state
+from dashboards.ui import data, state
+from dashboards.ui.widgets import table
 
-state.require_viewer()
-st.title(state.t("nav.analysis"))
-st.info(state.t("slot.pending", issue="6"))
+viewer = state.require_viewer()
+t = state.t
+st.title(t("analysis.title"))
+if viewer.role not in ("researcher", "statistician"):
+    st.warning(t("analysis.analysts_only"))
+    st.stop()
+
+view = data.query("analysis", viewer)
+if view.blinded:
+    st.info(t("analysis.blinded"))
+st.subheader(t("analysis.outcomes", outcome=view.primary))
+table(view.outcomes, "outcomes_by_arm")
+st.subheader(t("analysis.effects"))
+st.caption(t("analysis.effects_note"))
+table(view.effects, "effects_itt_ancova")
+st.markdown(view.forest_svg, unsafe_allow_html=True)
+for problem in view.problems:
+    st.caption(problem)
+st.subheader(t("analysis.consort"))
+st.markdown(view.consort_svg, unsafe_allow_html=True)

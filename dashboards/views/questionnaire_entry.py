@@ -1,16 +1,91 @@
-"""Slot for issue 4.
+"""Coordinator work: enter a participant's questionnaire with validation per item.
 
-Enter one questionnaire of one participant and timepoint with validation per item, through the single-response Python API of issue 4; coordinators create and resend participants' one-time survey links here.
-
-Until then the page says what will be here. Keep the page thin: widgets → domain function
-(taking a `dashboards.access.Viewer` or checking it) → render, with texts from the message
-catalogues.
+Participant of the own site → their schedule (due / overdue / complete per timepoint and
+instrument) → timepoint → one form per instrument of that timepoint, an item a choice among
+the item's response range and the instrument's declared missing codes →
+:func:`dashboards.actions.save_questionnaire` (``questionnaires.capture.record_response``, one
+audited transaction). An entered instrument can be corrected (the form starts from nothing;
+all its items are given again).
 """
+
+import datetime as dt
 
 import streamlit as st
 
-from dashboards.ui import state
+from dashboards.actions import save_questionnaire
+from dashboards.queries.questionnaires import entry_participants, instruments_of, participant_schedule
+from dashboards.ui import data, state
+from dashboards.ui.widgets import show_error, table
+from study.errors import PeerstudyError
 
-state.require_viewer()
-st.title(state.t("nav.questionnaire"))
-st.info(state.t("slot.pending", issue="4"))
+FORM = "questionnaire"
+viewer = state.require_viewer()
+t = state.t
+st.title(t("questionnaire.title"))
+if viewer.role != "coordinator":
+    st.warning(t("common.coordinators_only"))
+    st.stop()
+
+engine = data.engine()
+people = entry_participants(engine, viewer)
+if people.empty:
+    st.info(t("questionnaire.no_participants"))
+    st.stop()
+who = st.selectbox(t("questionnaire.participant"), people["pseudonym"].tolist(), key="questionnaire_who")
+try:
+    schedule = participant_schedule(engine, viewer, who)
+except PeerstudyError as exc:
+    show_error(exc)
+    st.stop()
+
+st.subheader(t("questionnaire.schedule"))
+shown = schedule.assign(status=schedule["status"].map(lambda s: t(f"questionnaire.status.{s}")))
+table(shown, f"schedule_{who}")
+timepoints = list(dict.fromkeys(schedule["timepoint"]))
+if not timepoints:
+    st.info(t("questionnaire.nothing_scheduled"))
+    st.stop()
+open_tps = [tp for tp in timepoints
+            if schedule.loc[schedule["timepoint"] == tp, "status"].isin(["due", "overdue"]).any()]
+timepoint = st.selectbox(t("questionnaire.timepoint"), timepoints, key="questionnaire_timepoint",
+                         index=timepoints.index(open_tps[0]) if open_tps else 0)
+rows = schedule[schedule["timepoint"] == timepoint]
+instruments = instruments_of(engine, viewer)
+
+for instrument_id, status in zip(rows["instrument"], rows["status"]):
+    inst = instruments[instrument_id]
+    label = t("questionnaire.instrument", name=inst.name, status=t(f"questionnaire.status.{status}"))
+    with st.expander(label, expanded=status in ("due", "overdue")):
+        prefix = f"q_{who}_{timepoint}_{instrument_id}"
+        codes = {code: meaning for code, meaning in inst.missing_codes.items()}
+        with st.form(prefix):
+            completed_on = st.date_input(t("questionnaire.completed_on"), value=dt.date.today(),
+                                         max_value=dt.date.today(), key=f"{prefix}_date")
+            values = {}
+            for item in inst.items:
+                scale = item.response_scale or inst.response_scale
+                options = list(range(scale.min, scale.max + 1)) + sorted(codes)
+
+                def fmt(v, scale=scale):
+                    if v in codes and not scale.min <= v <= scale.max:
+                        return t("questionnaire.missing_code", code=v, meaning=codes[v])
+                    return f"{v} – {scale.labels[v]}" if v in scale.labels else str(v)
+
+                values[item.id] = st.selectbox(
+                    item.wording or item.label, options, index=None, key=f"{prefix}_{item.id}",
+                    format_func=fmt, placeholder=t("questionnaire.not_answered"),
+                )
+            submitted = st.form_submit_button(t("questionnaire.submit", name=inst.name), type="primary")
+        if submitted:
+            submission = (who, timepoint, instrument_id, completed_on, tuple(sorted(values.items())))
+            if state.is_repeat_submit(FORM, submission):
+                st.info(t("common.already_saved"))
+                continue
+            try:
+                save_questionnaire(engine, viewer, who, timepoint, instrument_id, completed_on, values)
+            except PeerstudyError as exc:
+                show_error(exc)
+                continue
+            state.remember_submit(FORM, submission)
+            data.clear()
+            st.success(t("questionnaire.saved", name=inst.name, pseudonym=who, timepoint=timepoint))

@@ -1,11 +1,12 @@
-"""RCT overview: recruitment against target per site over time, allocation balance, retention.
-
-Questionnaire completion (issue 4) and fidelity per group and site (issue 5) are added here
-when those capabilities store their data: each gets its own section below the retention one.
+"""RCT overview: recruitment against target per site over time, allocation balance, retention,
+questionnaire completion per timepoint (with the coordinator's chase list), and fidelity per
+group and site against the configured thresholds (chart with threshold lines, flags).
 """
 
 import streamlit as st
 
+from dashboards.charts import fidelity_chart, vega_spec
+from dashboards.queries.monitoring import fidelity_by_site
 from dashboards.ui import data, state
 from dashboards.ui.widgets import table
 
@@ -41,3 +42,27 @@ else:
 st.subheader(t("rct.retention"))
 st.caption(t("rct.retention_note"))
 table(overview.retention, "retention_by_site")
+
+st.subheader(t("rct.completion"))
+st.caption(t("rct.completion_note"))
+table(data.query("completion", viewer), "questionnaire_completion")
+if viewer.role == "coordinator":
+    st.markdown(f"**{t('rct.chase')}**")
+    table(data.query("chase_list", viewer), "chase_list", empty_key="rct.chase_empty")
+
+st.subheader(t("rct.fidelity"))
+fidelity = data.query("fidelity_groups", viewer)
+thresholds = data.query("fidelity_thresholds", viewer)
+flag = thresholds.loc[thresholds["flag"], "percent"].iloc[0]
+st.caption(t("rct.fidelity_note", high=thresholds.at[0, "percent"], moderate=thresholds.at[1, "percent"], flag=flag))
+if (~fidelity["never_observed"]).any():
+    st.vega_lite_chart(spec=vega_spec(fidelity_chart(fidelity, thresholds, t("rct.fidelity_chart"),
+                                                     t("rct.adherence"))), width="stretch")
+flagged = fidelity[fidelity["below_threshold"]]
+if not flagged.empty:
+    st.warning(t("rct.fidelity_flagged", groups=", ".join(flagged["group"]), flag=flag))
+unobserved = fidelity[fidelity["never_observed"]]
+if not unobserved.empty:
+    st.caption(t("rct.never_observed", groups=", ".join(unobserved["group"])))
+table(fidelity, "fidelity_by_group")
+table(fidelity_by_site(fidelity), "fidelity_by_site")

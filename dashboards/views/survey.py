@@ -1,22 +1,25 @@
 """The participant survey, opened by a personal one-time link (``?survey=TOKEN``, no login).
 
-It shows nothing but that participant's own questionnaire. The link is checked and its
-opening audited here (:func:`dashboards.actions.open_survey`); an invalid, expired, used or
-replaced link shows one neutral message.
-
-Slot for issue 4: the due questionnaires themselves (items with validation, saving as the
-participant goes, phone-sized layout), then ``study.survey_links.use_link`` when complete.
+It shows nothing but that participant's own due questionnaires: one short form per instrument,
+each item a choice among its response range (phone-sized: a single column). Each instrument
+is saved as the participant submits it (:func:`dashboards.actions.save_survey_answers`,
+``questionnaires.capture.record_response``, audited as ``survey-link``); when nothing is left
+due the link is used up (``study.survey_links.use_link``). The link is checked and its
+opening audited once per browser session (:func:`dashboards.actions.open_survey`); an invalid,
+expired, used or replaced link shows one neutral message.
 """
 
 import streamlit as st
 
-from dashboards.actions import open_survey
+from dashboards.actions import open_survey, save_survey_answers, survey_due
+from dashboards.queries.questionnaires import study_instrument_definitions
 from dashboards.ui import data, state
-from study.errors import PeerstudyError
+from study.errors import NotAllowed, PeerstudyError
 
 state.init()
+t = state.t
 token = st.query_params.get("survey", "")
-st.title(state.t("nav.survey"))
+st.title(t("nav.survey"))
 # Open (and audit) the link once per browser session, not on every rerun.
 opened_key = f"survey_opened_{token}"
 if opened_key not in st.session_state:
@@ -25,8 +28,49 @@ if opened_key not in st.session_state:
     except PeerstudyError:
         st.session_state[opened_key] = None
 link = st.session_state[opened_key]
-if link is None:
-    st.error(state.t("survey.invalid"))
+done_key = f"survey_done_{token}"
+if st.session_state.get(done_key):
+    st.success(t("survey.complete"))
     st.stop()
-st.write(state.t("survey.welcome"))
-st.info(state.t("slot.pending", issue="4"))
+if link is None:
+    st.error(t("survey.invalid"))
+    st.stop()
+try:
+    due = survey_due(data.engine(), token)
+except NotAllowed:
+    st.error(t("survey.invalid"))
+    st.stop()
+st.write(t("survey.welcome"))
+if due.empty:
+    st.info(t("survey.nothing_due"))
+    st.stop()
+instruments = study_instrument_definitions(data.engine(), link.study_id)
+st.caption(t("survey.progress", n=len(due)))
+timepoint, instrument_id = due.at[0, "timepoint"], due.at[0, "instrument"]
+inst = instruments[instrument_id]
+st.subheader(inst.name)
+codes = dict(inst.missing_codes)
+prefix = f"survey_{timepoint}_{instrument_id}"
+with st.form(prefix):
+    values = {}
+    for item in inst.items:
+        scale = item.response_scale or inst.response_scale
+        options = list(range(scale.min, scale.max + 1)) + sorted(c for c in codes if not scale.min <= c <= scale.max)
+
+        def fmt(v, scale=scale):
+            if v in codes and not scale.min <= v <= scale.max:
+                return codes[v]
+            return f"{v} – {scale.labels[v]}" if v in scale.labels else str(v)
+
+        values[item.id] = st.radio(item.wording or item.label, options, index=None, key=f"{prefix}_{item.id}",
+                                   format_func=fmt)
+    submitted = st.form_submit_button(t("survey.save"), type="primary", width="stretch")
+if submitted:
+    try:
+        complete = save_survey_answers(data.engine(), token, timepoint, instrument_id, values)
+    except PeerstudyError as exc:
+        st.error(t("survey.not_saved", reason=str(exc)))
+        st.stop()
+    if complete:
+        st.session_state[done_key] = True
+    st.rerun()

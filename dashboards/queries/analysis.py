@@ -1,0 +1,64 @@
+"""The analysis page's data: outcomes by arm and timepoint, the ITT ANCOVA of the primary
+outcome (no multiple imputation: that is ``peerstudy analyse``), forest plot and CONSORT
+diagram, from one snapshot of the database. Arms as the viewer may see them: blinded codes
+until unblinding (the pipelines build the dataset that way)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from dashboards.access import Viewer
+from study.db import read_session
+from study.db.models import Study
+
+__all__ = ["AnalysisView", "OUTCOME_COLUMNS", "analysis_view"]
+
+OUTCOME_COLUMNS = ["timepoint", "arm", "n", "mean", "sd"]
+
+
+@dataclass(frozen=True)
+class AnalysisView:
+    """``outcomes`` (:data:`OUTCOME_COLUMNS` of the primary outcome), ``effects`` (ITT ANCOVA
+    rows of ``pipelines.analysis.trial.RESULT_COLUMNS``), the forest plot and CONSORT diagram
+    as SVG, the primary outcome's name, whether arms are blinded, and problems met."""
+
+    primary: str
+    blinded: bool
+    outcomes: pd.DataFrame
+    effects: pd.DataFrame
+    forest_svg: str
+    consort_svg: str
+    problems: tuple[str, ...]
+
+
+def analysis_view(engine: Engine, viewer: Viewer) -> AnalysisView:
+    """Build the analysis page for a researcher or statistician (``NotAllowed`` otherwise)."""
+    from pipelines.analysis.consort import consort_svg
+    from pipelines.analysis.trial import run_trial_analysis
+    from pipelines.report.charts import forest_svg
+    from pipelines.snapshot import take_snapshot
+
+    viewer.require_role("researcher", "statistician", action="the analysis page")
+    with read_session(engine) as session:
+        code = session.get(Study, viewer.study_id).code
+    snap = take_snapshot(engine, code)
+    plan = dataclasses.replace(snap.plan(), secondary=(), exploratory=())
+    data = snap.dataset
+    outcome = plan.primary
+    if outcome in data.columns and "arm" in data.columns:
+        allocated = data[data["arm"].notna()]
+        outcomes = (allocated.groupby(["timepoint", "arm"], sort=False)[outcome]
+                    .agg(n="count", mean="mean", sd="std").reset_index().round(2))
+    else:
+        outcomes = pd.DataFrame(columns=OUTCOME_COLUMNS)
+    analysis = run_trial_analysis(data, plan, mice=False, summaries=False)
+    results = analysis.results
+    effects = results[(results["estimand"] == "itt") & (results["method"] == "ancova")].reset_index(drop=True)
+    forest = forest_svg(effects.assign(label=effects["outcome"] + " · " + effects["timepoint"]))
+    consort = consort_svg(snap.consort())
+    return AnalysisView(outcome, not snap.unblinded, outcomes[OUTCOME_COLUMNS], effects, forest, consort,
+                        tuple(analysis.problems))

@@ -1,0 +1,125 @@
+"""RCT monitoring beyond recruitment: questionnaire completion per timepoint (with the
+coordinator's chase list) and fidelity per group and site against the configured thresholds."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+import pandas as pd
+from sqlalchemy import Engine, select
+
+from dashboards.access import Viewer
+from questionnaires.schedule import study_schedule
+from study.db import read_session
+from study.db.models import Person, Site, Study
+from study.fidelity.report import group_fidelity
+from study.studies import config_of
+
+__all__ = [
+    "CHASE_COLUMNS",
+    "COMPLETION_COLUMNS",
+    "FIDELITY_COLUMNS",
+    "chase_list",
+    "fidelity_by_group",
+    "fidelity_by_site",
+    "fidelity_thresholds",
+    "questionnaire_completion",
+]
+
+COMPLETION_COLUMNS = ["timepoint", "site", "complete", "due", "overdue", "not_yet_due", "completion_pct"]
+CHASE_COLUMNS = ["pseudonym", "timepoint", "instrument", "due_on", "window_end", "status"]
+FIDELITY_COLUMNS = [
+    "group", "site", "phase", "n_observations", "mean_adherence_pct", "mean_competence",
+    "classification", "below_threshold", "last_adherence_pct", "drift_pct_per_week", "never_observed",
+]
+
+
+def _schedule(engine: Engine, viewer: Viewer, today: Optional[dt.date]) -> pd.DataFrame:
+    """The study's questionnaire schedule with each participant's site, at the viewer's sites."""
+    with read_session(engine) as session:
+        study = session.get(Study, viewer.study_id)
+        schedule = study_schedule(session, study, today or dt.date.today())
+        where = [Person.study_id == study.id]
+        if not viewer.all_sites:
+            where.append(Person.site_id == viewer.site_id)
+        sites = pd.DataFrame(
+            session.execute(select(Person.pseudonym, Site.code).join(Site, Site.id == Person.site_id)
+                            .where(*where)).all(),
+            columns=["pseudonym", "site"],
+        )
+    return schedule.merge(sites, on="pseudonym", how="inner")
+
+
+def questionnaire_completion(engine: Engine, viewer: Viewer, today: Optional[dt.date] = None) -> pd.DataFrame:
+    """Instruments per timepoint and site by schedule status (counts of participant ×
+    instrument), at the viewer's sites.
+
+    Returns
+    -------
+    DataFrame
+        ``timepoint, site, complete, due, overdue, not_yet_due, completion_pct`` where
+        ``completion_pct`` = 100 × complete / (complete + due + overdue), i.e. of what has come
+        due so far (NaN when nothing has).
+    """
+    schedule = _schedule(engine, viewer, today)
+    counts = pd.crosstab([schedule["timepoint"], schedule["site"]], schedule["status"])
+    counts = counts.reindex(columns=["complete", "due", "overdue", "not_yet_due"], fill_value=0)
+    out = counts.reset_index()
+    came_due = out["complete"] + out["due"] + out["overdue"]
+    out["completion_pct"] = (100 * out["complete"] / came_due.where(came_due > 0)).round(1)
+    order = {tp: k for k, tp in enumerate(dict.fromkeys(schedule["timepoint"]))}
+    out = out.sort_values(["timepoint", "site"], key=lambda s: s.map(order) if s.name == "timepoint" else s)
+    return out[COMPLETION_COLUMNS].reset_index(drop=True)
+
+
+def chase_list(engine: Engine, viewer: Viewer, today: Optional[dt.date] = None) -> pd.DataFrame:
+    """The coordinator's list to chase: instruments of their own site's participants that are
+    due or overdue, overdue first, then by due date (``NotAllowed`` for other roles).
+
+    Returns ``pseudonym, timepoint, instrument, due_on, window_end, status``.
+    """
+    viewer.require_role("coordinator", action="the chase list")
+    schedule = _schedule(engine, viewer, today)
+    open_ = schedule[schedule["status"].isin(["overdue", "due"])]
+    open_ = open_.assign(rank=(open_["status"] != "overdue").astype(int))
+    return open_.sort_values(["rank", "due_on", "pseudonym"])[CHASE_COLUMNS].reset_index(drop=True)
+
+
+def fidelity_by_group(engine: Engine, viewer: Viewer) -> pd.DataFrame:
+    """Fidelity per group at the viewer's sites (:func:`study.fidelity.report.group_fidelity`):
+    ``group, site, phase, n_observations, mean_adherence_pct, mean_competence, classification,
+    below_threshold, last_adherence_pct, drift_pct_per_week, never_observed``."""
+    with read_session(engine) as session:
+        study = session.get(Study, viewer.study_id)
+        groups = group_fidelity(session, study)
+    if not viewer.all_sites:
+        groups = groups[groups["site"] == viewer.site_code]
+    return groups[FIDELITY_COLUMNS].reset_index(drop=True)
+
+
+def fidelity_thresholds(engine: Engine, viewer: Viewer) -> pd.DataFrame:
+    """The configured adherence thresholds: ``level`` (high, moderate), ``percent``, and
+    ``flag`` (True for the level below which a group is flagged)."""
+    with read_session(engine) as session:
+        fidelity = config_of(session.get(Study, viewer.study_id)).fidelity
+    levels = ["high", "moderate"]
+    return pd.DataFrame({
+        "level": levels,
+        "percent": [float(getattr(fidelity.thresholds, lv)) for lv in levels],
+        "flag": [lv == fidelity.flag_below for lv in levels],
+    })
+
+
+def fidelity_by_site(groups: pd.DataFrame) -> pd.DataFrame:
+    """Observed groups of :func:`fidelity_by_group` summarised per site: ``site, groups,
+    observations, mean_adherence_pct`` (mean of the group means, 1 decimal), ``flagged``
+    (groups below the threshold)."""
+    observed = groups[~groups["never_observed"].astype(bool)]
+    out = observed.groupby("site", as_index=False).agg(
+        groups=("group", "count"), observations=("n_observations", "sum"),
+        mean_adherence_pct=("mean_adherence_pct", "mean"), flagged=("below_threshold", "sum"),
+    )
+    out["mean_adherence_pct"] = out["mean_adherence_pct"].round(1)
+    out["flagged"] = out["flagged"].astype(int)
+    return out

@@ -1,0 +1,73 @@
+"""Questionnaire schedule and instruments as the entry form needs them (read only)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+import pandas as pd
+from sqlalchemy import Engine, select
+
+from dashboards.access import Viewer
+from questionnaires.capture import study_instruments
+from questionnaires.definitions import Instrument
+from questionnaires.schedule import study_schedule
+from study.db import read_session
+from study.db.models import Enrolment, Person, Study
+from study.errors import NotFound
+from study.studies import config_of
+
+__all__ = [
+    "PARTICIPANT_SCHEDULE_COLUMNS", "entry_participants", "instruments_of", "participant_schedule",
+    "study_instrument_definitions",
+]
+
+PARTICIPANT_SCHEDULE_COLUMNS = [
+    "timepoint", "instrument", "due_on", "window_start", "window_end", "completed_on", "status",
+]
+
+
+def entry_participants(engine: Engine, viewer: Viewer) -> pd.DataFrame:
+    """RCT participants of the coordinator's own site: ``pseudonym`` (sorted). ``NotAllowed``
+    for a viewer who is not a coordinator."""
+    viewer.require_role("coordinator", action="questionnaire entry")
+    with read_session(engine) as session:
+        rows = session.scalars(
+            select(Person.pseudonym)
+            .join(Enrolment, Enrolment.person_id == Person.id)
+            .where(Person.study_id == viewer.study_id, Person.site_id == viewer.site_id,
+                   Person.role == "participant", Enrolment.phase == "rct")
+            .order_by(Person.pseudonym)
+        ).all()
+    return pd.DataFrame({"pseudonym": rows})
+
+
+def participant_schedule(
+    engine: Engine, viewer: Viewer, pseudonym: str, today: Optional[dt.date] = None
+) -> pd.DataFrame:
+    """The questionnaire schedule of one participant of the viewer's sites
+    (:func:`questionnaires.schedule.compute_schedule`): ``timepoint, instrument, due_on,
+    window_start, window_end, completed_on, status`` (complete, overdue, due, not_yet_due,
+    withdrawn, not_scheduled). ``NotAllowed`` for a participant of another site."""
+    with read_session(engine) as session:
+        study = session.get(Study, viewer.study_id)
+        person = session.scalar(select(Person).where(Person.study_id == study.id, Person.pseudonym == pseudonym))
+        if person is None:
+            raise NotFound(f"unknown person {pseudonym!r}")
+        viewer.require_site(person.site_id, f"person {pseudonym}")
+        schedule = study_schedule(session, study, today or dt.date.today())
+    mine = schedule[schedule["pseudonym"] == pseudonym]
+    return mine[PARTICIPANT_SCHEDULE_COLUMNS].reset_index(drop=True)
+
+
+def instruments_of(engine: Engine, viewer: Viewer) -> dict[str, Instrument]:
+    """The definitions of the instruments the viewer's study uses."""
+    with read_session(engine) as session:
+        return study_instruments(config_of(session.get(Study, viewer.study_id)))
+
+
+def study_instrument_definitions(engine: Engine, study_id: int) -> dict[str, Instrument]:
+    """The instrument definitions of a study by id (the participant survey has no viewer;
+    definitions are public instrument data, no participant data)."""
+    with read_session(engine) as session:
+        return study_instruments(config_of(session.get(Study, study_id)))

@@ -1,0 +1,49 @@
+"""The analysis page: blinded codes before unblinding, the ITT ANCOVA against the pipelines'
+own function, and only for researchers and statisticians."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboards.queries.analysis import analysis_view
+from study.errors import NotAllowed
+from dashboards.i18n import translate
+from tests.test_dashboard_access import viewer_of
+from tests.test_dashboard_app import open_app, page_text  # noqa: F401  (fixture)
+
+
+def test_analysis_view_is_blinded_and_matches_the_pipelines(demo_engine):
+    from pipelines.analysis.ancova import ancova  # noqa: F401  (the function the pipeline runs)
+
+    view = analysis_view(demo_engine, viewer_of(demo_engine, "statistician"))
+    assert view.blinded
+    assert set(view.outcomes["arm"]) <= {"A", "B"}
+    assert not view.effects.empty and set(view.effects["estimand"]) == {"itt"}
+    assert "<svg" in view.consort_svg and "<svg" in view.forest_svg
+    # n and mean by arm and timepoint, recounted from the pipelines' own snapshot.
+    from pipelines.snapshot import take_snapshot
+
+    data = take_snapshot(demo_engine).dataset
+    for _, row in view.outcomes.iterrows():
+        scores = data.loc[(data["timepoint"] == row["timepoint"]) & (data["arm"] == row["arm"]), view.primary].dropna()
+        assert row["n"] == len(scores) and abs(row["mean"] - scores.mean()) < 0.006
+    # The effect table is the pipelines' ANCOVA on the primary outcome's first follow-up.
+    first = view.effects.iloc[0]
+    assert first["outcome"] == view.primary and first["ci_low"] < first["estimate"] < first["ci_high"]
+
+
+@pytest.mark.parametrize("login", ["cph.coordinator", "admin"])
+def test_analysis_is_for_analysts_only(demo_engine, login):
+    with pytest.raises(NotAllowed):
+        analysis_view(demo_engine, viewer_of(demo_engine, login))
+
+
+
+def test_analysis_page_for_the_statistician_shows_codes_and_the_diagram(open_app, demo_engine):
+    at = open_app(demo_engine, "statistician")
+    at.switch_page("views/analysis.py").run()
+    assert not at.exception
+    assert translate("analysis.blinded") in [i.value for i in at.info]
+    text = page_text(at)
+    assert "<svg" in text and translate("analysis.consort") in text
+    assert set(at.dataframe[0].value["arm"]) <= {"A", "B"}
