@@ -356,8 +356,10 @@ def test_survey_links_are_one_time_audited_and_site_bound(dashboard_db):
         assert link.opened_count == 2
         # Only the hash is stored; the audit trail redacts even that, and records every opening.
         assert not s.scalar(select(func.count()).select_from(SurveyLink).where(SurveyLink.token_hash == token))
+        # This link's events only: other tests open links on the same database.
         events = s.execute(select(AuditEvent.actor, AuditEvent.field, AuditEvent.new_value)
-                           .where(AuditEvent.table_name == "survey_link")).all()
+                           .where(AuditEvent.table_name == "survey_link",
+                                  AuditEvent.row_id == str(link.id))).all()
     assert all(token not in (e.new_value or "") for e in events)
     assert [e.field for e in events if e.actor == SURVEY_ACTOR].count("opened_count") == 2
 
