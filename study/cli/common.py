@@ -5,6 +5,8 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import click
@@ -15,8 +17,20 @@ from study.errors import BadInput, NotAllowed, PeerstudyError
 
 if TYPE_CHECKING:  # SQLAlchemy is imported only by commands that open a database
     from sqlalchemy import Engine
+    from sqlalchemy.orm import Session
 
-__all__ = ["DbOpt", "StudyOpt", "PeerstudyGroup", "cli_actor", "open_db", "echo_table"]
+    from study.db.models import Study
+
+__all__ = [
+    "DbOpt",
+    "StudyOpt",
+    "PeerstudyGroup",
+    "cli_actor",
+    "echo_table",
+    "open_db",
+    "study_read",
+    "study_write",
+]
 
 DbOpt = Annotated[
     Optional[str],
@@ -62,6 +76,30 @@ def open_db(db: Optional[str], *, require_schema: bool = True) -> Engine:
             "peerstudy schema: run `peerstudy init` (or `peerstudy demo`) first"
         )
     return engine
+
+
+@contextmanager
+def study_write(
+    db: Optional[str], study: Optional[str], reason: Optional[str] = None
+) -> Iterator[tuple["Session", "Study", str]]:
+    """The skeleton of a writing command: ``(session, study, actor)`` in one audited unit of
+    work on the database and study the options name."""
+    from study.db import unit_of_work
+    from study.studies import get_study
+
+    actor = cli_actor()
+    with unit_of_work(open_db(db), actor, reason=reason) as session:
+        yield session, get_study(session, study), actor
+
+
+@contextmanager
+def study_read(db: Optional[str], study: Optional[str]) -> Iterator[tuple["Session", "Study"]]:
+    """The skeleton of a reading command: ``(session, study)``."""
+    from study.db import read_session
+    from study.studies import get_study
+
+    with read_session(open_db(db)) as session:
+        yield session, get_study(session, study)
 
 
 def echo_table(df, *, empty: str = "(none)") -> None:

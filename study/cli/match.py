@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from study.cli.common import DbOpt, StudyOpt, cli_actor, echo_table, open_db
+from study.cli.common import DbOpt, StudyOpt, echo_table, open_db, study_read, study_write
 from study.errors import BadInput
 
 __all__ = ["app", "parse_date"]
@@ -58,7 +58,6 @@ def profile(
 ) -> None:
     """Create or correct a companionship profile; a new profile joins the waitlist."""
     from study.companionship.profiles import ProfileInput, set_profile
-    from study.db import unit_of_work
     from study.people import person_by_pseudonym
     from study.studies import get_study
 
@@ -75,9 +74,7 @@ def profile(
         diagnosis=diagnosis,
         max_matches=max_matches,
     )
-    engine = open_db(db)
-    with unit_of_work(engine, cli_actor(), reason=f"match profile {pseudonym}") as session:
-        st = get_study(session, study)
+    with study_write(db, study, f"match profile {pseudonym}") as (session, st, _actor):
         person = person_by_pseudonym(session, st, pseudonym)
         row = set_profile(
             session, st, person, data,
@@ -101,9 +98,7 @@ def suggest(
     from study.people import person_by_pseudonym
     from study.studies import get_study
 
-    engine = open_db(db)
-    with read_session(engine) as session:
-        st = get_study(session, study)
+    with study_read(db, study) as (session, st):
         person = person_by_pseudonym(session, st, pseudonym)
         ranked = suggest_buddies(
             session, st, person, parse_date(today, "--today"), top=None if all_ else top,
@@ -124,15 +119,11 @@ def confirm(
 ) -> None:
     """Confirm a match; every hard constraint is checked again."""
     from study.companionship.relationships import confirm_match
-    from study.db import unit_of_work
     from study.people import person_by_pseudonym
     from study.studies import get_study
 
     today_date = parse_date(today, "--today")
-    actor = cli_actor()
-    engine = open_db(db)
-    with unit_of_work(engine, actor, reason=f"match confirm {recipient} {buddy}") as session:
-        st = get_study(session, study)
+    with study_write(db, study, f"match confirm {recipient} {buddy}") as (session, st, actor):
         match = confirm_match(
             session, st, person_by_pseudonym(session, st, recipient),
             person_by_pseudonym(session, st, buddy), parse_date(start, "--start", today_date),
@@ -158,9 +149,7 @@ def waitlist(
     from study.db import read_session
     from study.studies import get_study
 
-    engine = open_db(db)
-    with read_session(engine) as session:
-        st = get_study(session, study)
+    with study_read(db, study) as (session, st):
         day = parse_date(today, "--today")
         table = (overdue_calls if overdue else waitlist_table)(session, st, day, site)
     table = table[WAITLIST_COLUMNS].assign(
@@ -181,14 +170,11 @@ def join(
     """Put a person (back) on the waitlist, e.g. after they declined and changed their mind."""
     from study.companionship.profiles import profile_of
     from study.companionship.waiting import join_waitlist
-    from study.db import unit_of_work
     from study.people import person_by_pseudonym
     from study.studies import get_study
 
     today_date = parse_date(today, "--today")
-    engine = open_db(db)
-    with unit_of_work(engine, cli_actor(), reason=f"match join {pseudonym}") as session:
-        st = get_study(session, study)
+    with study_write(db, study, f"match join {pseudonym}") as (session, st, _actor):
         person = person_by_pseudonym(session, st, pseudonym)
         profile_of(session, person)
         entry = join_waitlist(session, st, person, parse_date(since, "--since", today_date), today=today_date)
@@ -207,15 +193,11 @@ def call(
 ) -> None:
     """Log a follow-up call to a person on the waitlist."""
     from study.companionship.waiting import log_call
-    from study.db import unit_of_work
     from study.people import person_by_pseudonym
     from study.studies import get_study
 
     today_date = parse_date(today, "--today")
-    actor = cli_actor()
-    engine = open_db(db)
-    with unit_of_work(engine, actor, reason=f"match call {pseudonym}") as session:
-        st = get_study(session, study)
+    with study_write(db, study, f"match call {pseudonym}") as (session, st, actor):
         row = log_call(
             session, st, person_by_pseudonym(session, st, pseudonym),
             parse_date(on, "--on", today_date), outcome, note, actor, today=today_date,
@@ -251,13 +233,10 @@ def contact(
 ) -> None:
     """Log a contact (date, activity, minutes) of a match."""
     from study.companionship.relationships import log_contact
-    from study.db import unit_of_work
     from study.studies import get_study
 
     today_date = parse_date(today, "--today")
-    engine = open_db(db)
-    with unit_of_work(engine, cli_actor(), reason=f"match contact {recipient}") as session:
-        st = get_study(session, study)
+    with study_write(db, study, f"match contact {recipient}") as (session, st, _actor):
         row = log_contact(
             session, st, _match(session, st, recipient, buddy), parse_date(on, "--on", today_date),
             activity, minutes, note, today=today_date,
@@ -278,13 +257,10 @@ def extend(
 ) -> None:
     """Extend an active match (recorded with the date and reason)."""
     from study.companionship.relationships import extend_match
-    from study.db import unit_of_work
     from study.studies import get_study
 
     today_date = parse_date(today, "--today")
-    engine = open_db(db)
-    with unit_of_work(engine, cli_actor(), reason=f"match extend {recipient}: {reason}") as session:
-        st = get_study(session, study)
+    with study_write(db, study, f"match extend {recipient}: {reason}") as (session, st, _actor):
         match = extend_match(
             session, st, _match(session, st, recipient, buddy), parse_date(until, "--until"),
             parse_date(on, "--on", today_date), reason, today=today_date,
@@ -313,13 +289,10 @@ def end(
 ) -> None:
     """End a match with a neutral reason."""
     from study.companionship.relationships import end_match
-    from study.db import unit_of_work
     from study.studies import get_study
 
     today_date = parse_date(today, "--today")
-    engine = open_db(db)
-    with unit_of_work(engine, cli_actor(), reason=f"match end {recipient}: {reason}") as session:
-        st = get_study(session, study)
+    with study_write(db, study, f"match end {recipient}: {reason}") as (session, st, _actor):
         match = end_match(
             session, st, _match(session, st, recipient, buddy), parse_date(on, "--on", today_date),
             reason, note, recipient_waits=recipient_waits, buddy_waits=buddy_waits, today=today_date,

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from study.cli.common import DbOpt, StudyOpt, cli_actor, echo_table, open_db
+from study.cli.common import DbOpt, StudyOpt, echo_table, open_db, study_write
 from study.cli.match import OnOpt, TodayOpt, parse_date
 
 __all__ = ["app"]
@@ -47,14 +47,11 @@ def interview(
 ) -> None:
     """Record an interview of a volunteer (up to the configured number before acceptance)."""
     from study.companionship.volunteers import record_interview
-    from study.db import unit_of_work
     from study.people import person_by_pseudonym
     from study.studies import get_study
 
     today_date = parse_date(today, "--today")
-    engine = open_db(db)
-    with unit_of_work(engine, cli_actor(), reason=f"volunteers interview {pseudonym}") as session:
-        st = get_study(session, study)
+    with study_write(db, study, f"volunteers interview {pseudonym}") as (session, st, _actor):
         row = record_interview(
             session, st, person_by_pseudonym(session, st, pseudonym),
             parse_date(on, "--on", today_date), outcome, interviewer, note, today=today_date,
@@ -75,14 +72,11 @@ def train(
 ) -> None:
     """Record a completed training."""
     from study.companionship.volunteers import record_training
-    from study.db import unit_of_work
     from study.people import person_by_pseudonym
     from study.studies import get_study
 
     today_date = parse_date(today, "--today")
-    engine = open_db(db)
-    with unit_of_work(engine, cli_actor(), reason=f"volunteers train {pseudonym}") as session:
-        st = get_study(session, study)
+    with study_write(db, study, f"volunteers train {pseudonym}") as (session, st, _actor):
         row = record_training(
             session, st, person_by_pseudonym(session, st, pseudonym), kind,
             parse_date(on, "--on", today_date), group, note, today=today_date,
@@ -103,13 +97,10 @@ def commit(
 ) -> None:
     """Record (or correct) a volunteer's availability and commitment."""
     from study.companionship.volunteers import set_commitment
-    from study.db import unit_of_work
     from study.people import person_by_pseudonym
     from study.studies import get_study
 
-    engine = open_db(db)
-    with unit_of_work(engine, cli_actor(), reason=f"volunteers commit {pseudonym}") as session:
-        st = get_study(session, study)
+    with study_write(db, study, f"volunteers commit {pseudonym}") as (session, st, _actor):
         set_commitment(
             session, st, person_by_pseudonym(session, st, pseudonym),
             parse_date(available_from, "--from"),
