@@ -1,13 +1,16 @@
 """Benchmark: the dashboard's RCT page with 10,000 participants.
 
 Builds a temporary SQLite database (or ``--db URL``) with the small demo study, then adds
-N synthetic screened RCT participants (half of them allocated) with Core bulk inserts — fast,
-and outside the audit trail, which is fine for a throw-away benchmark database — and times:
+N synthetic screened RCT participants (about half of them allocated) and their questionnaire
+responses (baseline from 95 % of the consented, post from 75 % and follow-up from 60 % of the
+allocated: about 19 responses per participant) with Core bulk inserts — fast, and outside the
+audit trail, which is fine for a throw-away benchmark database — and times:
 
-1. the page's queries (screening, sites, allocations) and its pandas summaries and chart,
-   as the data layer runs them (no cache);
-2. the whole page rendered by Streamlit's AppTest as a researcher: a cold run (empty cache)
-   and a warm run (DataFrames from ``st.cache_data``).
+1. the page's queries (screening, sites, allocations, questionnaire completion, fidelity)
+   and its pandas summaries and chart, as the data layer runs them (no cache);
+2. the whole page rendered by Streamlit's AppTest as a researcher: the first run of a fresh
+   server (imports, component discovery), then a cold run (data cache cleared) and a warm
+   run (DataFrames from ``st.cache_data``).
 
 Usage::
 
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,9 +41,10 @@ def populate(url: str, participants: int, seed: int = 1) -> None:
     from sqlalchemy import insert, select
 
     from study.db import make_engine, read_session
-    from study.db.models import Allocation, Enrolment, Person, Site
+    from study.db.models import Allocation, Enrolment, Person, QuestionnaireResponse, Site, Study
     from study.db.schema import upgrade
     from study.demo import build_demo
+    from study.studies import config_of
 
     engine = make_engine(url)
     upgrade(engine)
@@ -47,6 +52,7 @@ def populate(url: str, participants: int, seed: int = 1) -> None:
     rng = np.random.default_rng(seed)
     with read_session(engine) as s:
         sites = s.execute(select(Site.id, Site.study_id)).all()
+        timepoints = config_of(s.get(Study, sites[0][1])).timepoints
     site_ids = np.array([site for site, _ in sites])
     study_id = sites[0][1]
     start = dt.date(2025, 8, 15)
@@ -80,6 +86,22 @@ def populate(url: str, participants: int, seed: int = 1) -> None:
              "allocated_by": "benchmark", "created_at": dt.datetime.now(dt.timezone.utc)}
             for k in allocated
         ])
+        # Responses as a running trial has them: everyone consented answered (most of) the
+        # baseline, the allocated the later timepoints while they were due.
+        share = {"baseline": 0.95, "post": 0.75, "followup": 0.6}
+        responses = []
+        for tp in timepoints:
+            who = consent if tp.anchor == "consent" else np.isin(np.arange(participants), allocated)
+            answers = who & (rng.random(participants) < share.get(tp.code, 0.5))
+            for k in np.flatnonzero(answers):
+                day = screened[k] + dt.timedelta(days=3 + 7 * int(tp.offset_weeks))
+                responses += [
+                    {"study_id": study_id, "person_id": ids[k], "timepoint": tp.code, "instrument": inst,
+                     "version": "1", "completed_on": day, "item_values": "{}",
+                     "created_at": dt.datetime.now(dt.timezone.utc)}
+                    for inst in tp.instruments
+                ]
+        conn.execute(insert(QuestionnaireResponse.__table__), responses)
     engine.dispose()
 
 
@@ -90,6 +112,7 @@ def time_queries(url: str, repeats: int) -> dict[str, float]:
     from dashboards.access import Viewer
     from dashboards.charts import recruitment_chart, vega_spec
     from dashboards.queries.allocation import allocation_balance, allocation_frame
+    from dashboards.queries.monitoring import fidelity_by_group, questionnaire_completion
     from dashboards.queries.recruitment import (
         recruitment_over_time, recruitment_summary, retention_summary, screening_frame, site_targets,
     )
@@ -104,6 +127,8 @@ def time_queries(url: str, repeats: int) -> dict[str, float]:
         "screening query": lambda: screening_frame(engine, viewer),
         "sites query": lambda: site_targets(engine, viewer),
         "allocation query (blinded)": lambda: allocation_frame(engine, viewer),
+        "questionnaire completion": lambda: questionnaire_completion(engine, viewer),
+        "fidelity per group": lambda: fidelity_by_group(engine, viewer),
     }
     results: dict[str, float] = {}
     data: dict[str, object] = {}
@@ -135,8 +160,10 @@ def time_queries(url: str, repeats: int) -> dict[str, float]:
     return results
 
 
-def time_page(url: str) -> tuple[float, float]:
-    """Seconds of a cold and a warm AppTest run of the RCT page as a researcher."""
+def time_page(url: str, repeats: int) -> tuple[float, float, float]:
+    """Seconds of the first run of a fresh AppTest (the server's one-time start), and the
+    medians of ``repeats`` cold runs (data cache cleared) and warm runs of the RCT page as a
+    researcher."""
     import streamlit as st
     from sqlalchemy import select
     from streamlit.testing.v1 import AppTest
@@ -155,15 +182,19 @@ def time_page(url: str) -> tuple[float, float]:
     at = AppTest.from_file(str(ROOT / "dashboards" / "app.py"), default_timeout=120)
     at.session_state["viewer"] = Viewer("researcher", "researcher", None, study_id)
     at.session_state["last_seen"] = utcnow()
-    t0 = time.perf_counter()
-    at.run()
-    cold = time.perf_counter() - t0
-    if at.exception:
-        raise SystemExit(f"page failed: {at.exception}")
-    t0 = time.perf_counter()
-    at.run()
-    warm = time.perf_counter() - t0
-    return cold, warm
+    def run(clear_cache: bool) -> float:
+        if clear_cache:
+            st.cache_data.clear()
+        t0 = time.perf_counter()
+        at.run()
+        if at.exception:
+            raise SystemExit(f"page failed: {at.exception}")
+        return time.perf_counter() - t0
+
+    first = run(False)
+    cold = float(np.median([run(True) for _ in range(repeats)]))
+    warm = float(np.median([run(False) for _ in range(repeats)]))
+    return first, cold, warm
 
 
 def main() -> None:
@@ -171,22 +202,30 @@ def main() -> None:
     parser.add_argument("--participants", type=int, default=10_000)
     parser.add_argument("--quick", action="store_true", help="1,000 participants, one repeat")
     parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
+    parser.add_argument("--populate-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     n = 1_000 if args.quick else args.participants
+    if args.populate_only:
+        populate(args.db, n)
+        return
     repeats = 1 if args.quick else 5
     with tempfile.TemporaryDirectory() as tmp:
         url = args.db or f"sqlite:///{Path(tmp) / 'bench.db'}"
         t0 = time.perf_counter()
-        populate(url, n)
+        # Populated in a child process, so the measuring process (like a dashboard server)
+        # holds none of the set-up's objects and its garbage collector has nothing extra to walk.
+        subprocess.run([sys.executable, __file__, "--populate-only", "--db", url, "--participants", str(n)],
+                       check=True)
         print(f"RCT page benchmark, {n:,} participants ({url.split(':')[0]}); set-up {time.perf_counter() - t0:.1f} s")
         results = time_queries(url, repeats)
         for name, seconds in results.items():
             print(f"  {name:<34} {seconds * 1000:8.1f} ms")
         used = sum(v for k, v in results.items() if "validated (Altair)" not in k)
         print(f"  {'data work, total (no cache)':<34} {used * 1000:8.1f} ms")
-        cold, warm = time_page(url)
-        print(f"  {'page render, cold cache (AppTest)':<34} {cold * 1000:8.1f} ms")
-        print(f"  {'page render, warm cache (AppTest)':<34} {warm * 1000:8.1f} ms")
+        first, cold, warm = time_page(url, repeats)
+        print(f"  {'first run of a new server (AppTest)':<34} {first * 1000:8.1f} ms")
+        print(f"  {'page render, cold cache (median)':<34} {cold * 1000:8.1f} ms")
+        print(f"  {'page render, warm cache (median)':<34} {warm * 1000:8.1f} ms")
         print(f"  target: under 1000 ms -> {'met' if warm < 1.0 else 'NOT met'} with the cache, "
               f"{'met' if cold < 1.0 else 'not met'} cold")
 

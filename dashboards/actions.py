@@ -302,7 +302,8 @@ def _survey_open(session, study: Study, link: OpenedLink, today: dt.date):
     names one): DataFrame ``timepoint, instrument, status``."""
     from questionnaires.schedule import study_schedule
 
-    schedule = study_schedule(session, study, today)
+    # only the participant's own site is read: a link holder never costs a whole-study schedule
+    schedule = study_schedule(session, study, today, session.get(Person, link.person_id).site_id)
     mine = schedule[(schedule["pseudonym"] == link.pseudonym) & schedule["status"].isin(OPEN_STATUSES)]
     if link.timepoint:
         mine = mine[mine["timepoint"] == link.timepoint]

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Optional
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from study.config.timepoints import ANCHORS, TimepointConfig
@@ -27,15 +28,19 @@ from study.db.models import (
     QuestionnaireResponse,
     Study,
 )
+from study.db.frames import select_frame
 from study.studies import config_of
 
 __all__ = [
     "SCHEDULE_COLUMNS",
     "STATUSES",
+    "answered_counts",
     "compute_schedule",
     "participant_anchors",
     "received_responses",
+    "schedule_counts",
     "study_schedule",
+    "study_schedule_counts",
 ]
 
 #: Columns of the schedule.
@@ -45,6 +50,67 @@ SCHEDULE_COLUMNS = [
 ]
 #: Statuses, in the order a coordinator reads them.
 STATUSES = ("complete", "overdue", "due", "not_yet_due", "withdrawn", "not_scheduled")
+
+
+def _open_statuses(participants: pd.DataFrame, timepoints: Sequence[TimepointConfig], today: dt.date) -> pd.DataFrame:
+    """One row per participant × timepoint: the dates of the timepoint and the status an
+    instrument of it has while unanswered.
+
+    The dates and that status depend only on the participant and the timepoint, never on the
+    instrument, so they are computed on this grid (participants × timepoints) and not on the
+    larger one with every instrument.
+
+    Returns ``pseudonym, timepoint, order, anchor, anchor_date, due_on, window_start,
+    window_end`` (``datetime64``, ``NaT`` when unscheduled) and ``open_status`` (withdrawn,
+    not_scheduled, not_yet_due, due or overdue).
+    """
+    for col in ("pseudonym", *ANCHORS):
+        if col not in participants.columns:
+            raise ValueError(f"participants need a column {col!r}")
+    # A participants × timepoints matrix in numpy, flattened participant by participant: the
+    # per-element string lookups of a pandas cross join cost ten times more at 10,000 people.
+    n_people, n_times = len(participants), len(timepoints)
+    pick = {name: k for k, name in enumerate(ANCHORS)}
+    anchors = np.column_stack(
+        [pd.to_datetime(participants[col]).to_numpy(dtype="datetime64[ns]") for col in ANCHORS]
+    ).reshape(n_people, len(ANCHORS))
+    nat = np.datetime64("NaT", "ns")
+    first = anchors[:, [pick[t.anchor] for t in timepoints]]
+    fallback = np.array([pick.get(t.fallback_anchor or "", -1) for t in timepoints], dtype=int)
+    second = np.where(fallback >= 0, anchors[:, np.maximum(fallback, 0)], nat)
+    use_first = ~np.isnat(first)
+    anchor_date = np.where(use_first, first, second)
+    names_1 = np.array([t.anchor for t in timepoints], dtype=object)
+    names_2 = np.array([t.fallback_anchor for t in timepoints], dtype=object)
+    anchor = np.where(use_first, names_1, np.where(~np.isnat(second), names_2, None))
+
+    def weeks(attr: str) -> np.ndarray:
+        return np.array([7 * 86_400 * getattr(t, attr) for t in timepoints], dtype=float).astype("timedelta64[s]")
+
+    due = anchor_date + weeks("offset_weeks")
+    start, end = due - weeks("window_before_weeks"), due + weeks("window_after_weeks")
+    withdrawn = (
+        pd.to_datetime(participants["withdrawn_on"]).to_numpy(dtype="datetime64[ns]")
+        if "withdrawn_on" in participants else np.full(n_people, nat)
+    )[:, None]
+    now = np.datetime64(pd.Timestamp(today).to_datetime64(), "ns")
+    # NaT compares False, so a missing date never counts as withdrawn, not yet due or due.
+    open_status = np.select(
+        [~np.isnat(withdrawn) & (withdrawn <= now), np.isnat(anchor_date), now < start, now <= end],
+        ["withdrawn", "not_scheduled", "not_yet_due", "due"],
+        default="overdue",
+    )
+    return pd.DataFrame({
+        "pseudonym": np.repeat(participants["pseudonym"].to_numpy(dtype=object), n_times),
+        "timepoint": np.tile(np.array([t.code for t in timepoints], dtype=object), n_people),
+        "order": np.tile(np.arange(n_times), n_people),
+        "anchor": anchor.ravel(),
+        "anchor_date": pd.to_datetime(anchor_date.ravel()),
+        "due_on": pd.to_datetime(due.ravel()),
+        "window_start": pd.to_datetime(start.ravel()),
+        "window_end": pd.to_datetime(end.ravel()),
+        "open_status": open_status.ravel(),
+    })
 
 
 def compute_schedule(
@@ -83,71 +149,26 @@ def compute_schedule(
           (before the window); ``due`` (inside the window); ``overdue`` (after it)
         - ``outside_window``: a response answered outside its window (kept, flagged);
           False for everything else
+
+    See Also
+    --------
+    schedule_counts : the same statuses counted per participant and timepoint, cheaply.
     """
-    for col in ("pseudonym", *ANCHORS):
-        if col not in participants.columns:
-            raise ValueError(f"participants need a column {col!r}")
     for col in ("pseudonym", "timepoint", "instrument", "completed_on"):
         if col not in responses.columns:
             raise ValueError(f"responses need a column {col!r}")
-    plan = pd.DataFrame(
-        [
-            {
-                "timepoint": t.code,
-                "instrument": i,
-                "anchor_1": t.anchor,
-                "anchor_2": t.fallback_anchor,
-                "offset": 7.0 * t.offset_weeks,
-                "before": 7.0 * t.window_before_weeks,
-                "after": 7.0 * t.window_after_weeks,
-                "order": k,
-            }
-            for k, t in enumerate(timepoints)
-            for i in t.instruments
-        ],
-        columns=["timepoint", "instrument", "anchor_1", "anchor_2", "offset", "before", "after", "order"],
+    dates = _open_statuses(participants, timepoints, today)
+    instruments = pd.DataFrame(
+        [(t.code, i, j) for t in timepoints for j, i in enumerate(t.instruments)],
+        columns=["timepoint", "instrument", "instrument_order"],
     )
-    for col in ("offset", "before", "after"):  # days → timedeltas (typed even when empty)
-        plan[col] = pd.to_timedelta(plan[col].astype(float), unit="D")
-    people = participants.copy()
-    for col in ANCHORS:
-        people[col] = pd.to_datetime(people[col])
-    people["withdrawn_on"] = pd.to_datetime(people["withdrawn_on"]) if "withdrawn_on" in people else pd.NaT
-    grid = people.merge(plan, how="cross")
-
-    # The first anchor with a date: each anchor column picked by a vectorised lookup.
-    anchor_values = grid[list(ANCHORS)].to_numpy(dtype="datetime64[ns]")
-    pick = {name: k for k, name in enumerate(ANCHORS)}
-    rows = np.arange(len(grid))
-    first = anchor_values[rows, grid["anchor_1"].map(pick).to_numpy(dtype=int)] if len(grid) else anchor_values[:, 0]
-    fallback_idx = grid["anchor_2"].map(pick)
-    second = np.full(len(grid), np.datetime64("NaT"), dtype="datetime64[ns]")
-    has_fallback = fallback_idx.notna().to_numpy()
-    second[has_fallback] = anchor_values[rows[has_fallback], fallback_idx[has_fallback].astype(int).to_numpy()]
-    use_first = ~np.isnat(first)
-    grid["anchor"] = np.where(use_first, grid["anchor_1"], np.where(~np.isnat(second), grid["anchor_2"], None))
-    anchor_date = pd.Series(np.where(use_first, first, second), index=grid.index, dtype="datetime64[ns]")
-    due = anchor_date + grid["offset"]
-    start, end = due - grid["before"], due + grid["after"]
-
+    grid = dates.merge(instruments, on="timepoint", how="inner")
     done = responses[["pseudonym", "timepoint", "instrument", "completed_on"]].copy()
     done["completed_on"] = pd.to_datetime(done["completed_on"])
     grid = grid.merge(done, on=["pseudonym", "timepoint", "instrument"], how="left")
     completed = grid["completed_on"]
-    now = pd.Timestamp(today)
-
-    status = np.select(
-        [
-            completed.notna(),
-            grid["withdrawn_on"].notna() & (grid["withdrawn_on"] <= now),
-            anchor_date.isna(),
-            now < start,
-            now <= end,
-        ],
-        ["complete", "withdrawn", "not_scheduled", "not_yet_due", "due"],
-        default="overdue",
-    )
-    outside = completed.notna() & ((completed < start) | (completed > end)).fillna(False)
+    status = np.where(completed.notna(), "complete", grid["open_status"])
+    outside = completed.notna() & ((completed < grid["window_start"]) | (completed > grid["window_end"])).fillna(False)
 
     def as_date(s: pd.Series) -> pd.Series:
         return pd.Series(
@@ -160,32 +181,80 @@ def compute_schedule(
             "timepoint": grid["timepoint"],
             "instrument": grid["instrument"],
             "anchor": grid["anchor"],
-            "anchor_date": as_date(anchor_date),
-            "due_on": as_date(due),
-            "window_start": as_date(start),
-            "window_end": as_date(end),
+            "anchor_date": as_date(grid["anchor_date"]),
+            "due_on": as_date(grid["due_on"]),
+            "window_start": as_date(grid["window_start"]),
+            "window_end": as_date(grid["window_end"]),
             "completed_on": as_date(completed),
             "status": status,
             "outside_window": outside.to_numpy(dtype=bool),
             "_order": grid["order"],
+            "_instrument_order": grid["instrument_order"],
         }
     )
     return (
-        out.sort_values(["pseudonym", "_order"], kind="stable")
-        .drop(columns="_order")
+        out.sort_values(["pseudonym", "_order", "_instrument_order"], kind="stable")
+        .drop(columns=["_order", "_instrument_order"])
         .reset_index(drop=True)
     )
 
 
-def participant_anchors(session: Session, study: Study) -> pd.DataFrame:
-    """Anchor dates of every consented participant of a study.
+def schedule_counts(
+    participants: pd.DataFrame,
+    timepoints: Sequence[TimepointConfig],
+    answered: pd.DataFrame,
+    today: dt.date,
+) -> pd.DataFrame:
+    """How many instruments of each participant and timepoint stand in each status.
+
+    The counts equal those of :func:`compute_schedule` (``status`` counted per pseudonym and
+    timepoint) but come from one row per participant × timepoint: an unanswered instrument
+    has the status of its timepoint, so only the number answered is needed. Monitoring pages
+    use this for thousands of participants (``benchmarks/dashboard_rct_page.py``).
+
+    Parameters
+    ----------
+    participants
+        As for :func:`compute_schedule`.
+    timepoints
+        As for :func:`compute_schedule`.
+    answered
+        ``pseudonym, timepoint, answered``: the number of *that timepoint's* instruments with
+        a response (:func:`answered_counts` reads it from the database).
+    today
+        The reference date for due/overdue.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pseudonym, timepoint`` and one integer column per status of :data:`STATUSES`.
+    """
+    dates = _open_statuses(participants, timepoints, today)
+    expected = pd.Series({t.code: len(t.instruments) for t in timepoints}, dtype=int)
+    grid = dates.merge(answered[["pseudonym", "timepoint", "answered"]], on=["pseudonym", "timepoint"], how="left")
+    done = grid["answered"].fillna(0).astype(int).to_numpy()
+    open_ = grid["timepoint"].map(expected).fillna(0).astype(int).to_numpy() - done
+    out = grid[["pseudonym", "timepoint"]].copy()
+    out["complete"] = done
+    for status in STATUSES[1:]:
+        out[status] = np.where(grid["open_status"].to_numpy() == status, open_, 0)
+    return out.reset_index(drop=True)
+
+
+def _site_filter(site_id: Optional[int]) -> list:
+    return [] if site_id is None else [Person.site_id == site_id]
+
+
+def participant_anchors(session: Session, study: Study, site_id: Optional[int] = None) -> pd.DataFrame:
+    """Anchor dates of every consented participant of a study (of one site if ``site_id``).
 
     Returns
     -------
     pandas.DataFrame
         ``pseudonym, phase, screening, consent, randomisation, group_start, withdrawn_on``.
     """
-    rows = session.execute(
+    return select_frame(
+        session,
         select(
             Person.pseudonym,
             Enrolment.phase,
@@ -204,18 +273,18 @@ def participant_anchors(session: Session, study: Study) -> pd.DataFrame:
             Person.role == "participant",
             Enrolment.consent_on.is_not(None),
             Enrolment.eligible.is_(True),
+            *_site_filter(site_id),
         )
-        .order_by(Person.pseudonym)
-    ).all()
-    return pd.DataFrame(
-        rows,
-        columns=["pseudonym", "phase", "screening", "consent", "randomisation", "group_start", "withdrawn_on"],
+        .order_by(Person.pseudonym),
+        ["pseudonym", "phase", "screening", "consent", "randomisation", "group_start", "withdrawn_on"],
     )
 
 
-def received_responses(session: Session, study: Study) -> pd.DataFrame:
-    """Responses stored for a study: ``pseudonym, timepoint, instrument, completed_on``."""
-    rows = session.execute(
+def received_responses(session: Session, study: Study, site_id: Optional[int] = None) -> pd.DataFrame:
+    """Responses stored for a study (of one site's participants if ``site_id``):
+    ``pseudonym, timepoint, instrument, completed_on``."""
+    return select_frame(
+        session,
         select(
             Person.pseudonym,
             QuestionnaireResponse.timepoint,
@@ -223,14 +292,52 @@ def received_responses(session: Session, study: Study) -> pd.DataFrame:
             QuestionnaireResponse.completed_on,
         )
         .join(Person, Person.id == QuestionnaireResponse.person_id)
-        .where(QuestionnaireResponse.study_id == study.id)
-    ).all()
-    return pd.DataFrame(rows, columns=["pseudonym", "timepoint", "instrument", "completed_on"])
+        .where(QuestionnaireResponse.study_id == study.id, *_site_filter(site_id)),
+        ["pseudonym", "timepoint", "instrument", "completed_on"],
+    )
 
 
-def study_schedule(session: Session, study: Study, today: dt.date) -> pd.DataFrame:
-    """:func:`compute_schedule` for a study in the database (see there for the columns)."""
+def answered_counts(session: Session, study: Study, site_id: Optional[int] = None) -> pd.DataFrame:
+    """Per participant and timepoint, how many of the timepoint's configured instruments have
+    a response (counted in the database): ``pseudonym, timepoint, answered``. The input of
+    :func:`schedule_counts`."""
+    pairs = [(t.code, i) for t in config_of(study).timepoints for i in t.instruments]
+    if not pairs:
+        return pd.DataFrame(columns=["pseudonym", "timepoint", "answered"])
+    return select_frame(
+        session,
+        select(Person.pseudonym, QuestionnaireResponse.timepoint, func.count())
+        .join(QuestionnaireResponse, QuestionnaireResponse.person_id == Person.id)
+        .where(
+            Person.study_id == study.id,
+            tuple_(QuestionnaireResponse.timepoint, QuestionnaireResponse.instrument).in_(pairs),
+            *_site_filter(site_id),
+        )
+        # One response per person × timepoint × instrument (unique constraint), so a count of
+        # rows is a count of answered instruments; grouping by the person's id and the
+        # timepoint walks that constraint's index in order (no sort of 100,000s of rows).
+        .group_by(Person.id, QuestionnaireResponse.timepoint),
+        ["pseudonym", "timepoint", "answered"],
+    )
+
+
+def study_schedule(session: Session, study: Study, today: dt.date, site_id: Optional[int] = None) -> pd.DataFrame:
+    """:func:`compute_schedule` for a study in the database (of one site's participants if
+    ``site_id``; see there for the columns)."""
     config = config_of(study)
     return compute_schedule(
-        participant_anchors(session, study), config.timepoints, received_responses(session, study), today
+        participant_anchors(session, study, site_id), config.timepoints,
+        received_responses(session, study, site_id), today,
+    )
+
+
+def study_schedule_counts(
+    session: Session, study: Study, today: dt.date, site_id: Optional[int] = None
+) -> pd.DataFrame:
+    """:func:`schedule_counts` for a study in the database (of one site's participants if
+    ``site_id``)."""
+    config = config_of(study)
+    return schedule_counts(
+        participant_anchors(session, study, site_id), config.timepoints,
+        answered_counts(session, study, site_id), today,
     )

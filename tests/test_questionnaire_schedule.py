@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
 
-from questionnaires.schedule import SCHEDULE_COLUMNS, compute_schedule, study_schedule
+from questionnaires.schedule import (
+    SCHEDULE_COLUMNS,
+    STATUSES,
+    compute_schedule,
+    schedule_counts,
+    study_schedule,
+    study_schedule_counts,
+)
 from study.config.timepoints import TimepointConfig
 from study.db import read_session, unit_of_work
-from study.db.models import Allocation
+from study.db.models import Allocation, Person, Site
 from study.people import Identity, add_person, enrol
 from study.studies import get_study
 
@@ -110,3 +121,56 @@ def test_empty_inputs_give_an_empty_schedule_with_its_columns():
     no_people = _people().iloc[:0]
     assert list(compute_schedule(no_people, TIMEPOINTS, empty, today=D(2025, 1, 1)).columns) == SCHEDULE_COLUMNS
     assert compute_schedule(_people(), [], empty, today=D(2025, 1, 1)).empty
+
+
+def _counts_from_schedule(schedule: pd.DataFrame) -> pd.DataFrame:
+    counts = pd.crosstab([schedule["pseudonym"], schedule["timepoint"]], schedule["status"])
+    return counts.reindex(columns=list(STATUSES), fill_value=0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), today_offset=st.integers(-30, 500))
+def test_schedule_counts_equal_the_counts_of_the_full_schedule(seed, today_offset):
+    """The cheap per-timepoint counts agree with counting the full instrument grid, whatever
+    mix of missing anchors, withdrawals, answered and unanswered instruments."""
+    rng = np.random.default_rng(seed)
+    n = 12
+    start = pd.Timestamp("2025-01-01")
+
+    def dates(p_missing):
+        days = rng.integers(0, 200, n)
+        return [None if rng.random() < p_missing else (start + pd.Timedelta(days=int(d))).date() for d in days]
+
+    people = pd.DataFrame({
+        "pseudonym": [f"P{k:02d}" for k in range(n)], "screening": dates(0), "consent": dates(0.1),
+        "randomisation": dates(0.4), "group_start": dates(0.5), "withdrawn_on": dates(0.8),
+    })
+    pairs = [(p, t.code, i) for p in people["pseudonym"] for t in TIMEPOINTS for i in t.instruments]
+    keep = rng.random(len(pairs)) < 0.5
+    responses = pd.DataFrame([pr for pr, k in zip(pairs, keep) if k], columns=["pseudonym", "timepoint", "instrument"])
+    responses["completed_on"] = start.date()
+    today = (start + pd.Timedelta(days=today_offset)).date()
+    full = _counts_from_schedule(compute_schedule(people, TIMEPOINTS, responses, today))
+    answered = responses.groupby(["pseudonym", "timepoint"]).size().rename("answered").reset_index()
+    cheap = schedule_counts(people, TIMEPOINTS, answered, today).set_index(["pseudonym", "timepoint"])
+    cheap = cheap[list(STATUSES)].rename_axis(columns="status")
+    pd.testing.assert_frame_equal(cheap.sort_index(), full.sort_index(), check_names=False, check_dtype=False)
+
+
+def test_study_schedule_counts_and_site_filter_agree_with_the_schedule(demo_engine):
+    today = D(2026, 11, 25)
+    with read_session(demo_engine) as s:
+        study = get_study(s)
+        full = study_schedule(s, study, today)
+        counts = study_schedule_counts(s, study, today).set_index(["pseudonym", "timepoint"])
+        site = s.scalar(select(Site).where(Site.study_id == study.id, Site.code == "CPH"))
+        own = study_schedule(s, study, today, site_id=site.id)
+        cph = set(s.scalars(select(Person.pseudonym).where(Person.site_id == site.id)))
+    assert (full["status"] == "complete").any() and (full["status"] != "complete").any()
+    expected = _counts_from_schedule(full)
+    got = counts[list(STATUSES)].loc[expected.index]
+    assert (got.to_numpy() == expected.to_numpy()).all()
+    assert set(own["pseudonym"]) == cph & set(full["pseudonym"]) and len(own) < len(full)
+    pd.testing.assert_frame_equal(
+        own.reset_index(drop=True), full[full["pseudonym"].isin(cph)].reset_index(drop=True)
+    )

@@ -8,6 +8,7 @@ from sqlalchemy import Engine, select
 from dashboards.access import Viewer
 from dashboards.queries.scope import arm_view, site_clause
 from study.db import read_session
+from study.db.frames import select_frame
 from study.db.models import Allocation, Person, Site
 
 __all__ = ["ALLOCATION_COLUMNS", "allocation_balance", "allocation_frame"]
@@ -26,7 +27,8 @@ def allocation_frame(engine: Engine, viewer: Viewer) -> pd.DataFrame:
         the study is unblinded, the real code for coordinators of the site.
     """
     with read_session(engine) as session:
-        rows = session.execute(
+        df = select_frame(
+            session,
             select(
                 Person.pseudonym, Site.code, Allocation.stratum, Allocation.arm,
                 Allocation.method, Allocation.allocated_on,
@@ -34,9 +36,9 @@ def allocation_frame(engine: Engine, viewer: Viewer) -> pd.DataFrame:
             .join(Person, Person.id == Allocation.person_id)
             .join(Site, Site.id == Person.site_id)
             .where(Allocation.study_id == viewer.study_id, site_clause(viewer, Person.site_id))
-            .order_by(Allocation.allocated_on, Person.pseudonym)
-        ).all()
-    df = pd.DataFrame(rows, columns=ALLOCATION_COLUMNS)
+            .order_by(Allocation.allocated_on, Person.pseudonym),
+            ALLOCATION_COLUMNS,
+        )
     if not df.empty:
         df["arm"] = arm_view(engine, viewer, df["arm"])
     return df

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 from dashboards.access import Viewer
 from dashboards.queries.scope import site_clause
 from study.db import read_session
+from study.db.frames import select_frame
 from study.db.models import Allocation, Enrolment, Person, Site
 
 __all__ = [
@@ -42,7 +43,8 @@ def screening_frame(engine: Engine, viewer: Viewer, phase: str = "rct") -> pd.Da
         - ``withdrawal_reason``: text or missing
     """
     with read_session(engine) as session:
-        rows = session.execute(
+        df = select_frame(
+            session,
             select(
                 Person.pseudonym, Site.code, Enrolment.screened_on, Enrolment.eligible,
                 Enrolment.consent_on, Enrolment.withdrawn_on, Enrolment.withdrawal_reason,
@@ -56,11 +58,10 @@ def screening_frame(engine: Engine, viewer: Viewer, phase: str = "rct") -> pd.Da
                 Person.role == "participant",
                 Enrolment.phase == phase,
                 site_clause(viewer, Person.site_id),
-            )
-        ).all()
-    df = pd.DataFrame(rows, columns=SCREENING_COLUMNS)
-    for column in ("screened_on", "consent_on", "withdrawn_on", "allocated_on"):
-        df[column] = pd.to_datetime(df[column])
+            ),
+            SCREENING_COLUMNS,
+            dates=("screened_on", "consent_on", "withdrawn_on", "allocated_on"),
+        )
     df["eligible"] = df["eligible"].astype(bool)
     return df
 
