@@ -16,7 +16,7 @@ from typing import Optional
 from sqlalchemy import Engine, select
 
 from dashboards.access import Viewer
-from study.db import unit_of_work
+from study.db import read_session, unit_of_work
 from study.db.models import Attendance, GroupSession, Person, Site, Study, User
 from study.errors import BadInput, NotAllowed, NotFound
 from study.fidelity.observations import ObservationInput, record_observation
@@ -38,6 +38,7 @@ __all__ = [
     "log_feedback",
     "open_survey",
     "randomise_participant",
+    "run_quality_checks",
     "save_attendance",
     "save_fidelity_observation",
     "save_questionnaire",
@@ -166,6 +167,19 @@ def log_feedback(
         group = group_by_code(session, study, group_code)
         viewer.require_edit(group.site_id, f"group {group_code}")
         return add_feedback(session, study, group, int(week), source, kind, note, recorded_by=viewer.login).id
+
+
+def run_quality_checks(engine: Engine, viewer: Viewer) -> int:
+    """Run the data-quality checks now and keep the run (the path of ``peerstudy check``:
+    :func:`pipelines.quality.study_checks.check_study`, audited as the viewer); researchers
+    and statisticians only. Returns the number of failed checks of severity ``error``."""
+    from pipelines.quality.study_checks import check_study
+
+    viewer.require_role("researcher", "statistician", action="running the data-quality checks")
+    with read_session(engine) as session:
+        code = session.get(Study, viewer.study_id).code
+    _, results = check_study(engine, code, viewer.login)
+    return int((~results["success"].astype(bool) & (results["severity"] == "error")).sum())
 
 
 #: Audit actor of a participant opening their own survey link (no login).
@@ -313,7 +327,6 @@ def _survey_open(session, study: Study, link: OpenedLink, today: dt.date):
 def survey_due(engine: Engine, token: str, today: Optional[dt.date] = None):
     """What a participant's valid link offers: their due and overdue instruments (``timepoint,
     instrument, status``). ``NotAllowed`` for an invalid link. Nothing else of the study."""
-    from study.db import read_session
     from study.survey_links import check_link
 
     with read_session(engine) as session:

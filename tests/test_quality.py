@@ -6,6 +6,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from pipelines.quality.run import run_checks
@@ -14,6 +15,8 @@ from pipelines.quality.tables import check_tables
 from pipelines.simulate import simulate_trial
 from study.cli import app
 from study.config import example_config_path, load_config
+from study.db import read_session
+from study.db.models import QualityRun
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +74,12 @@ def test_clean_parts_pass(results):
 def test_cli_check_on_demo_passes_and_writes_html(demo_engine, tmp_path):
     url = demo_engine.url.render_as_string(hide_password=False)
     report = tmp_path / "quality.html"
-    result = CliRunner().invoke(app, ["check", "--db", url, "--html", str(report)])
+    # demo_engine is shared read-only: --no-record keeps the run out of it (and is tested so)
+    result = CliRunner().invoke(app, ["check", "--db", url, "--html", str(report), "--no-record"])
     assert result.exit_code == 0, result.output
     assert "checks passed" in result.output
+    with read_session(demo_engine) as session:
+        assert session.scalar(select(func.count()).select_from(QualityRun)) == 0
     # The demo plants a few late answers: kept, flagged as a warning, not a failure.
     assert "WARN  scores: questionnaire not answered after its timepoint window" in result.output
     assert "<table>" in report.read_text() and "<script" not in report.read_text()

@@ -16,6 +16,7 @@ from dashboards.queries.monitoring import (
     questionnaire_completion,
 )
 from dashboards.queries.people import people_frame
+from dashboards.queries.quality import quality_status
 from dashboards.queries.randomise import pending_frame
 from dashboards.queries.rct import rct_overview
 from dashboards.queries.recruitment import screening_frame, site_targets
@@ -34,6 +35,7 @@ QUERIES = {
     "groups": groups_frame,
     "pending_randomisation": pending_frame,
     "people": people_frame,
+    "quality": quality_status,
     "rct_overview": rct_overview,
     "screening": screening_frame,
     "sessions": sessions_of_group,

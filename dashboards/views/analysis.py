@@ -1,5 +1,7 @@
 """Analysis: outcomes by arm and timepoint, the ITT ANCOVA of the primary outcome with its
-forest plot, and the CONSORT diagram; blinded arm codes until unblinding.
+forest plot, the CONSORT diagram and the data-quality status (the latest run of the checks,
+flagged when study data changed since; a button runs them again); blinded arm codes until
+unblinding.
 
 One snapshot of the database, analysed on the fly and cached (:func:`dashboards.queries.analysis.analysis_view`;
 no multiple imputation here: ``peerstudy analyse`` runs the full plan).
@@ -7,8 +9,10 @@ no multiple imputation here: ``peerstudy analyse`` runs the full plan).
 
 import streamlit as st
 
+from dashboards.actions import run_quality_checks
 from dashboards.ui import data, state
-from dashboards.ui.widgets import table
+from dashboards.ui.widgets import show_error, table
+from study.errors import PeerstudyError
 
 viewer = state.require_viewer()
 t = state.t
@@ -30,3 +34,34 @@ for problem in view.problems:
     st.caption(problem)
 st.subheader(t("analysis.consort"))
 st.markdown(view.consort_svg, unsafe_allow_html=True)
+
+st.subheader(t("analysis.quality"))
+quality = data.query("quality", viewer)
+if quality is None:
+    st.info(t("analysis.quality_never"))
+else:
+    when = quality.taken_at.strftime("%Y-%m-%d %H:%M UTC")
+    st.caption(t("analysis.quality_run", when=when, who=quality.run_by))
+    cols = st.columns(3)
+    cols[0].metric(t("analysis.quality_passed"), f"{quality.passed} / {quality.checks}")
+    cols[1].metric(t("analysis.quality_errors"), quality.errors)
+    cols[2].metric(t("analysis.quality_warnings"), quality.warnings)
+    if quality.out_of_date:
+        st.warning(t("analysis.quality_out_of_date"))
+    if quality.errors:
+        st.error(t("analysis.quality_failed", n=quality.errors))
+    elif quality.warnings:
+        st.warning(t("analysis.quality_warned", n=quality.warnings))
+    else:
+        st.success(t("analysis.quality_ok"))
+    failed = quality.failed[["table", "check", "severity", "failing_rows", "rows", "examples"]]
+    table(failed, "quality_failed_checks", empty_key="analysis.quality_none_failed")
+if st.button(t("analysis.quality_run_now"), key="run_quality"):
+    with st.spinner(t("analysis.quality_running")):
+        try:
+            run_quality_checks(data.engine(), viewer)
+        except PeerstudyError as exc:
+            show_error(exc)
+        else:
+            data.clear()
+            st.rerun()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import pandas as pd
 from sqlalchemy import Engine
 
@@ -10,7 +12,7 @@ from pipelines.quality.suites import checks_for
 from pipelines.quality.tables import check_tables
 from pipelines.snapshot import StudySnapshot
 
-__all__ = ["check_snapshot", "item_rules_source"]
+__all__ = ["check_snapshot", "check_study", "item_rules_source"]
 
 
 def item_rules_source() -> dict[str, dict]:
@@ -46,3 +48,30 @@ def check_snapshot(snap: StudySnapshot, attendance: pd.DataFrame) -> pd.DataFram
         snap.sources.group_fidelity, items, snap.config, dose=snap.sources.dose, item_rules=item_rules_source(),
     )
     return run_checks(tables, checks_for(snap.config))
+
+
+def check_study(
+    engine: Engine, study_code: Optional[str], actor: str, record: bool = True
+) -> tuple[StudySnapshot, pd.DataFrame]:
+    """Snapshot a study, run every check on it and (``record``) store the run, audited as
+    ``actor`` (:func:`pipelines.quality.history.record_quality_run`).
+
+    The one path of ``peerstudy check`` and the dashboard's "run the checks" button.
+    Returns the snapshot and the results (see :func:`pipelines.quality.run.run_checks`).
+    """
+    from pipelines.quality.history import record_quality_run, study_data_seq
+    from pipelines.snapshot import take_snapshot
+    from pipelines.sources import attendance_source
+    from study.db import read_session, unit_of_work
+    from study.studies import get_study
+
+    with read_session(engine) as session:
+        seq = study_data_seq(session, get_study(session, study_code))
+    snap = take_snapshot(engine, study_code, with_items=True)
+    with read_session(engine) as session:
+        attendance = attendance_source(session, get_study(session, snap.study_code))
+    results = check_snapshot(snap, attendance)
+    if record:
+        with unit_of_work(engine, actor, reason="data-quality checks") as session:
+            record_quality_run(session, get_study(session, snap.study_code), results, snap.taken_at, actor, seq)
+    return snap, results

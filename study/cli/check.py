@@ -7,33 +7,28 @@ from typing import Annotated
 
 import typer
 
-from study.cli.common import DbOpt, StudyOpt, open_db
+from study.cli.common import DbOpt, StudyOpt, cli_actor, open_db
 
 __all__ = ["check"]
 
 
 def check(
     html: Annotated[Path, typer.Option("--html", help="Where to write the HTML report.")] = Path("quality_report.html"),
+    record: Annotated[bool, typer.Option(
+        "--record/--no-record", help="Keep the run in the database (the dashboard shows the latest).",
+    )] = True,
     db: DbOpt = None,
     study: StudyOpt = None,
 ) -> None:
     """Run the data-quality checks; exit code 1 when any check fails (warnings do not).
 
-    The checks are generated from the study config; a summary is printed and an HTML report
-    written.
+    The checks are generated from the study config; a summary is printed, an HTML report
+    written and the run kept in the database (audited) for the dashboard's analysis page.
     """
     from pipelines.quality.html import quality_html
-    from pipelines.quality.study_checks import check_snapshot
-    from pipelines.snapshot import take_snapshot
-    from pipelines.sources import attendance_source
-    from study.db import read_session
-    from study.studies import get_study
+    from pipelines.quality.study_checks import check_study
 
-    engine = open_db(db)
-    snap = take_snapshot(engine, study, with_items=True)
-    with read_session(engine) as session:
-        attendance = attendance_source(session, get_study(session, snap.study_code))
-    results = check_snapshot(snap, attendance)
+    snap, results = check_study(open_db(db), study, cli_actor(), record=record)
     html.write_text(quality_html(results, snap.study_code, snap.taken_at), encoding="utf-8")
     failed = results[~results["success"]]
     errors = failed[failed["severity"] == "error"]

@@ -32,6 +32,7 @@ from study.db.models.people import (
     PersonAttribute,
     PersonIdentity,
 )
+from study.db.models.quality import QualityRun
 from study.db.models.questionnaires import InstrumentVersion, QuestionnaireResponse
 from study.db.models.randomisation import (
     AllocationCounter,
@@ -45,6 +46,7 @@ from study.db.models.study import (
     StudyPhase,
 )
 from study.db.models.survey import SurveyLink
+from study.db.models.survey_drafts import SurveyDraft
 from study.db.models.users import User
 
 __all__ = [
@@ -72,11 +74,13 @@ __all__ = [
     "Person",
     "PersonAttribute",
     "PersonIdentity",
+    "QualityRun",
     "QuestionnaireResponse",
     "RandomisationSecret",
     "Site",
     "Study",
     "StudyPhase",
+    "SurveyDraft",
     "SurveyLink",
     "TrainingRecord",
     "User",
