@@ -43,6 +43,8 @@ __all__ = [
     "save_fidelity_observation",
     "save_questionnaire",
     "save_survey_answers",
+    "save_survey_item",
+    "survey_draft",
     "survey_due",
     "set_user_active",
 ]
@@ -335,29 +337,71 @@ def survey_due(engine: Engine, token: str, today: Optional[dt.date] = None):
         return _survey_open(session, study, link, today or dt.date.today())
 
 
+def _open_instrument(session, token: str, timepoint: str, instrument: str, today: dt.date):
+    """The link, its study, participant and the instrument's definition, if the link offers
+    that instrument now (``NotAllowed`` otherwise)."""
+    from questionnaires.capture import study_instruments
+    from study.studies import config_of
+    from study.survey_links import check_link
+
+    link = check_link(session, token)
+    study = session.get(Study, link.study_id)
+    offered = _survey_open(session, study, link, today)
+    if not ((offered["timepoint"] == timepoint) & (offered["instrument"] == instrument)).any():
+        raise NotAllowed(f"{instrument} at {timepoint} is not open on this link")
+    return link, study, session.get(Person, link.person_id), study_instruments(config_of(study))[instrument]
+
+
+def survey_draft(engine: Engine, token: str, timepoint: str, instrument: str,
+                 today: Optional[dt.date] = None) -> dict[str, int]:
+    """The answers a participant saved so far to one of their open instruments (item id →
+    value), so the page shows them again after a reload or a resent link."""
+    from questionnaires.drafts import draft_values
+
+    with read_session(engine) as session:
+        _, _, person, _ = _open_instrument(session, token, timepoint, instrument, today or dt.date.today())
+        return draft_values(session, person, timepoint, instrument)
+
+
+def save_survey_item(
+    engine: Engine, token: str, timepoint: str, instrument: str, item: str, value: Optional[int],
+    today: Optional[dt.date] = None,
+) -> dict[str, int]:
+    """Save one answer as the participant gives it (:func:`questionnaires.drafts.save_draft_item`,
+    audited as ``survey-link``); returns the draft's answers. ``NotAllowed`` for an invalid link
+    or an instrument it does not offer, ``BadInput`` for a value off the item's scale."""
+    from questionnaires.drafts import save_draft_item
+
+    with unit_of_work(engine, SURVEY_ACTOR, reason="participant answered an item through their survey link") as session:
+        _, study, person, inst = _open_instrument(session, token, timepoint, instrument, today or dt.date.today())
+        return save_draft_item(session, study, person, timepoint, inst, item, value)
+
+
 def save_survey_answers(
     engine: Engine, token: str, timepoint: str, instrument: str,
     values: Mapping[str, Optional[int]], today: Optional[dt.date] = None,
 ) -> bool:
-    """Save a participant's answers to one of their due instruments through their link
+    """Submit a participant's answers to one of their due instruments through their link
     (``questionnaires.capture.record_response``, completed today, audited with actor
-    ``survey-link``). When nothing is left due, the link is used up (it no longer opens).
-    Returns whether the survey is complete.
+    ``survey-link``): the answers saved so far (:func:`save_survey_item`) completed by
+    ``values``; the draft is then discarded. When nothing is left due, the link is used up (it
+    no longer opens). Returns whether the survey is complete.
 
-    Raises ``NotAllowed`` for an invalid link or an instrument the link does not offer,
-    ``BadInput``/``RowErrors`` naming the bad items; nothing is written then.
+    Raises ``NotAllowed`` for an invalid link or an instrument the link does not offer (e.g.
+    a second submit of the same instrument), ``BadInput``/``RowErrors`` naming the bad items;
+    nothing is written then.
     """
     from questionnaires.capture import record_response
-    from study.survey_links import check_link, use_link
+    from questionnaires.drafts import discard_draft, draft_values
+    from study.survey_links import use_link
 
     today = today or dt.date.today()
     with unit_of_work(engine, SURVEY_ACTOR, reason="participant answered through their survey link") as session:
-        link = check_link(session, token)
-        study = session.get(Study, link.study_id)
-        offered = _survey_open(session, study, link, today)
-        if not ((offered["timepoint"] == timepoint) & (offered["instrument"] == instrument)).any():
-            raise NotAllowed(f"{instrument} at {timepoint} is not open on this link")
-        record_response(session, study, link.pseudonym, timepoint, instrument, today, values, today=today)
+        link, study, person, _ = _open_instrument(session, token, timepoint, instrument, today)
+        answers = {**draft_values(session, person, timepoint, instrument),
+                   **{k: v for k, v in values.items() if v is not None}}
+        record_response(session, study, link.pseudonym, timepoint, instrument, today, answers, today=today)
+        discard_draft(session, person, timepoint, instrument)
         session.flush()
         complete = _survey_open(session, study, link, today).empty
         if complete:

@@ -1,17 +1,19 @@
 """The participant survey, opened by a personal one-time link (``?survey=TOKEN``, no login).
 
-It shows nothing but that participant's own due questionnaires: one short form per instrument,
-each item a choice among its response range (phone-sized: a single column). Each instrument
-is saved as the participant submits it (:func:`dashboards.actions.save_survey_answers`,
-``questionnaires.capture.record_response``, audited as ``survey-link``); when nothing is left
-due the link is used up (``study.survey_links.use_link``). The link is checked and its
+It shows nothing but that participant's own due questionnaires: one instrument at a time,
+each item a choice among its response range (phone-sized: a single column). Every answer is
+saved the moment it is given (:func:`dashboards.actions.save_survey_item`, a draft audited as
+``survey-link``), so an interrupted participant finds their answers again, also through a
+resent link; submitting the instrument records it as a response
+(:func:`dashboards.actions.save_survey_answers`, ``questionnaires.capture.record_response``);
+when nothing is left due the link is used up (``study.survey_links.use_link``). The link is checked and its
 opening audited once per browser session (:func:`dashboards.actions.open_survey`); an invalid,
 expired, used or replaced link shows one neutral message.
 """
 
 import streamlit as st
 
-from dashboards.actions import open_survey, save_survey_answers, survey_due
+from dashboards.actions import open_survey, save_survey_answers, save_survey_item, survey_draft, survey_due
 from dashboards.queries.questionnaires import study_instrument_definitions
 from dashboards.ui import data, state
 from study.errors import NotAllowed, PeerstudyError
@@ -51,21 +53,45 @@ inst = instruments[instrument_id]
 st.subheader(inst.name)
 codes = dict(inst.missing_codes)
 prefix = f"survey_{timepoint}_{instrument_id}"
-with st.form(prefix):
-    values = {}
-    for item in inst.items:
-        scale = item.response_scale or inst.response_scale
-        options = list(range(scale.min, scale.max + 1)) + sorted(c for c in codes if not scale.min <= c <= scale.max)
+error_key = f"{prefix}__error"
 
-        def fmt(v, scale=scale):
-            if v in codes and not scale.min <= v <= scale.max:
-                return codes[v]
-            return f"{v} – {scale.labels[v]}" if v in scale.labels else str(v)
 
-        values[item.id] = st.radio(item.wording or item.label, options, index=None, key=f"{prefix}_{item.id}",
-                                   format_func=fmt)
-    submitted = st.form_submit_button(t("survey.save"), type="primary", width="stretch")
-if submitted:
+def save_item(item_id: str, key: str) -> None:
+    """Save one answer as it is given (a widget callback: runs before the page reruns)."""
+    try:
+        save_survey_item(data.engine(), token, timepoint, instrument_id, item_id, st.session_state[key])
+        st.session_state.pop(error_key, None)
+    except PeerstudyError as exc:
+        st.session_state[error_key] = str(exc)
+
+
+try:
+    saved = survey_draft(data.engine(), token, timepoint, instrument_id)
+except PeerstudyError:
+    st.error(t("survey.invalid"))
+    st.stop()
+values = {}
+for item in inst.items:
+    scale = item.response_scale or inst.response_scale
+    options = list(range(scale.min, scale.max + 1)) + sorted(c for c in codes if not scale.min <= c <= scale.max)
+
+    def fmt(v, scale=scale):
+        if v in codes and not scale.min <= v <= scale.max:
+            return codes[v]
+        return f"{v} – {scale.labels[v]}" if v in scale.labels else str(v)
+
+    key = f"{prefix}_{item.id}"
+    given = saved.get(item.id)
+    values[item.id] = st.radio(
+        item.wording or item.label, options, key=key, format_func=fmt,
+        index=options.index(given) if given in options else None,
+        on_change=save_item, args=(item.id, key),
+    )
+if st.session_state.get(error_key):
+    st.error(t("survey.not_saved", reason=st.session_state[error_key]))
+elif saved:
+    st.caption(t("survey.saved_so_far", n=len(saved), total=len(inst.items)))
+if st.button(t("survey.save"), type="primary", width="stretch", key=f"{prefix}__submit"):
     try:
         complete = save_survey_answers(data.engine(), token, timepoint, instrument_id, values)
     except PeerstudyError as exc:
