@@ -31,6 +31,7 @@ from study.users import add_user
 
 __all__ = [
     "EnrolmentForm",
+    "amend_study_config",
     "EnrolmentResult",
     "create_user",
     "enrol_person",
@@ -44,6 +45,7 @@ __all__ = [
     "save_questionnaire",
     "save_survey_answers",
     "save_survey_item",
+    "start_study_phase",
     "survey_draft",
     "survey_due",
     "set_user_active",
@@ -182,6 +184,27 @@ def run_quality_checks(engine: Engine, viewer: Viewer) -> int:
         code = session.get(Study, viewer.study_id).code
     _, results = check_study(engine, code, viewer.login)
     return int((~results["success"].astype(bool) & (results["severity"] == "error")).sum())
+
+
+def start_study_phase(engine: Engine, viewer: Viewer, phase: str) -> None:
+    """Start the next phase of the study (:func:`study.phases.start_phase`, forward only;
+    starting the RCT locks the manual), as ``peerstudy phase start``; admins only."""
+    from study.phases import start_phase
+
+    viewer.require_role("admin", action="starting a study phase")
+    with unit_of_work(engine, viewer.login, reason=f"dashboard: phase start {phase}") as session:
+        start_phase(session, session.get(Study, viewer.study_id), phase, viewer.login)
+
+
+def amend_study_config(engine: Engine, viewer: Viewer, config_yaml: str, reason: str):
+    """Amend the study's configuration (:func:`study.amendments.amend_config`, as
+    ``peerstudy config amend``; audited with the reason); admins only. Returns the
+    :class:`~study.amendments.Amendment`."""
+    from study.amendments import amend_config
+
+    viewer.require_role("admin", action="amending the study configuration")
+    with unit_of_work(engine, viewer.login, reason=f"config amendment: {reason}") as session:
+        return amend_config(session, session.get(Study, viewer.study_id), config_yaml, reason)
 
 
 #: Audit actor of a participant opening their own survey link (no login).

@@ -49,6 +49,8 @@ PAGES: tuple[PageSpec, ...] = (
              ":material/fact_check:", ("coordinator",)),
     PageSpec("views/users.py", "users", "nav.users", "nav.section.admin", ":material/manage_accounts:",
              ("admin",)),
+    PageSpec("views/study_admin.py", "study", "nav.study_admin", "nav.section.admin", ":material/settings:",
+             ("admin",)),
 )
 
 #: Opened by a participant's one-time link (``?survey=TOKEN``), without login.

@@ -11,6 +11,7 @@ from study.cli import (
     analyse,
     audit,
     check,
+    config,
     dashboard,
     export,
     fidelity,
@@ -56,6 +57,7 @@ app.command("demo")(setup.demo)
 app.command("status")(status.status)
 app.command("dashboard")(dashboard.dashboard)
 app.add_typer(phase.app, name="phase")
+app.add_typer(config.app, name="config")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.add_typer(imports.app, name="import")

@@ -1,0 +1,59 @@
+"""Admin: the study's phases with the switch to the next one (confirmation required; starting
+the RCT locks the manual) and its configuration, amended in place with a reason (a protocol
+amendment, :func:`study.amendments.amend_config`: what the data already depend on is refused).
+Both go through the CLI's functions and are audited.
+"""
+
+import streamlit as st
+
+from dashboards.actions import amend_study_config, start_study_phase
+from dashboards.queries.study_settings import study_settings
+from dashboards.ui import data, state
+from dashboards.ui.widgets import show_error, table
+from study.errors import PeerstudyError
+
+viewer = state.require_viewer()
+t = state.t
+st.title(t("study_admin.title"))
+try:
+    settings = study_settings(data.engine(), viewer)
+except PeerstudyError as exc:
+    show_error(exc)
+    st.stop()
+
+st.subheader(t("study_admin.phases"))
+current = t(f"phase.name.{settings.current or 'setup'}")
+st.write(t("study_admin.current", phase=current))
+table(settings.phases, "phases")
+if settings.next_phase:
+    nxt = t(f"phase.name.{settings.next_phase}")
+    st.caption(t(f"study_admin.consequence.{settings.next_phase}"))
+    sure = st.checkbox(t("study_admin.confirm", phase=nxt), key="phase_confirm")
+    if st.button(t("study_admin.start", phase=nxt), key="phase_start", disabled=not sure, type="primary"):
+        try:
+            start_study_phase(data.engine(), viewer, settings.next_phase)
+        except PeerstudyError as exc:
+            show_error(exc)
+        else:
+            data.clear()
+            st.session_state.pop("phase_confirm", None)
+            st.rerun()
+else:
+    st.caption(t("study_admin.last_phase"))
+
+st.subheader(t("study_admin.config"))
+st.caption(t("study_admin.config_help"))
+st.download_button(t("study_admin.download"), settings.config_yaml.encode("utf-8"), file_name="study.yaml",
+                   mime="application/x-yaml", key="config_download")
+with st.form("amend_config"):
+    text = st.text_area("study.yaml", settings.config_yaml, height=400, key="config_text")
+    reason = st.text_input(t("study_admin.reason"), key="config_reason")
+    submitted = st.form_submit_button(t("study_admin.amend"), type="primary")
+if submitted:
+    try:
+        done = amend_study_config(data.engine(), viewer, text, reason)
+    except PeerstudyError as exc:
+        show_error(exc)
+    else:
+        data.clear()
+        st.success(t("study_admin.amended", sections=", ".join(done.sections)))
