@@ -221,3 +221,26 @@ def test_cli_manual_import_template_and_report(study_db, tmp_path):
     for title in ("Groups:", "Leader pairs:", "Sites:", "Weeks (drift", "never observed", "Inter-rater"):
         assert title in result.output
     assert (tmp_path / "out" / "fidelity_groups.csv").exists()
+
+
+def test_demo_pilot_runs_a_stored_draft_and_its_groups_can_be_observed(demo_engine):
+    """The pilot groups' manual version is stored (the draft 0.1, before the RCT locked 1.0),
+    so a coordinator can open the observation checklist of a pilot session."""
+    from dashboards.queries.fidelity import observation_form
+    from study.db.models import ManualVersion
+    from tests.test_dashboard_access import viewer_of
+
+    with read_session(demo_engine) as s:
+        study = get_study(s)
+        stored = dict(s.execute(select(ManualVersion.version, ManualVersion.locked_at)).all())
+        pilot = s.execute(
+            select(CourseGroup.code, CourseGroup.manual_version, GroupSession.week)
+            .join(GroupSession, GroupSession.group_id == CourseGroup.id)
+            .where(CourseGroup.phase == "pilot", CourseGroup.code.like("CPH-%"), GroupSession.cancelled.is_(False))
+            .order_by(GroupSession.week).limit(1)
+        ).one()
+        assert current_version(s, study).version == "1.0"
+    assert set(stored) == {"0.1", "1.0"} and stored["0.1"] is None and stored["1.0"] is not None
+    assert pilot.manual_version == "0.1"
+    form = observation_form(demo_engine, viewer_of(demo_engine, "cph.coordinator"), pilot.code, pilot.week)
+    assert form.manual_version == "0.1" and form.components

@@ -13,6 +13,8 @@ from study.companionship.volunteers import record_training
 from study.db import unit_of_work
 from study.demo.context import DemoContext
 from study.demo.names import synthetic_identity_fields
+from study.fidelity.manual import shipped_manual_path
+from study.fidelity.versions import store_manual_version
 from study.groups import add_member, create_group, record_attendance
 from study.people import Identity, add_person, enrol
 from study.phases import start_phase
@@ -31,6 +33,18 @@ RECRUITMENT = (dt.date(2025, 8, 15), dt.date(2026, 1, 31))
 FIRST_RCT_GROUP = dt.date(2025, 9, 15)
 #: The volunteers' education weekend, before the first pilot course.
 EDUCATION_WEEKEND = dt.date(2025, 1, 25)
+#: The manual version the pilot groups run (a draft; the RCT runs the shipped 1.0).
+PILOT_MANUAL_VERSION = "0.1"
+
+
+def pilot_manual(manual_text: str) -> str:
+    """The pilot's draft of the shipped manual: version :data:`PILOT_MANUAL_VERSION`, in which
+    the group's own ground rules were not yet an essential component."""
+    draft = manual_text.replace('version: "1.0"', f'version: "{PILOT_MANUAL_VERSION}"', 1)
+    draft = draft.replace("{id: w01_agreements, essential: true,", "{id: w01_agreements, essential: false,", 1)
+    if draft == manual_text or f'version: "{PILOT_MANUAL_VERSION}"' not in draft:
+        raise RuntimeError("the shipped manual no longer has the lines the demo's pilot draft changes")
+    return draft
 
 
 def _at(day: dt.date) -> dt.datetime:
@@ -53,14 +67,19 @@ def people_and_groups(ctx: DemoContext) -> list[str]:
         start_phase(s, study, "pilot", ctx.actor, at=_at(config.phase("pilot").start))
 
     site_codes = config.site_codes
+    manual_text = shipped_manual_path(config.fidelity.manual).read_text(encoding="utf-8")
     with unit_of_work(ctx.engine, ctx.actor, reason="demo: volunteers and pilot") as s:
         study = get_study(s, ctx.study_code)
+        # The pilot runs a draft of the manual; the RCT runs the version revised after it.
+        store_manual_version(s, study, pilot_manual(manual_text), ctx.actor, note="draft for the pilot")
         _volunteers(ctx, s, study, config, site_codes)
         n_pilot = _pilot(ctx, s, study, config, site_codes)
 
     with unit_of_work(ctx.engine, ctx.actor, reason="demo: RCT recruitment") as s:
         study = get_study(s, ctx.study_code)
-        start_phase(s, study, "rct", ctx.actor, at=_at(config.phase("rct").start))
+        store_manual_version(s, study, manual_text, ctx.actor,
+                             note="revised after the pilot's feedback: ground rules and closing round made essential")
+        start_phase(s, study, "rct", ctx.actor, at=_at(config.phase("rct").start))  # locks that version
         screened, ready_per_site = _rct_participants(ctx, s, study, config)
         n_groups = _rct_groups(ctx, s, study, config, ready_per_site)
 
@@ -68,7 +87,7 @@ def people_and_groups(ctx: DemoContext) -> list[str]:
         f"demo study {ctx.study_code}: {len(site_codes)} sites ({', '.join(site_codes)})",
         f"  volunteers: {LEADERS_PER_SITE * len(site_codes)} group leaders, "
         f"{BUDDIES_PER_SITE * len(site_codes)} peer buddies",
-        f"  pilot: {n_pilot} participants in {len(site_codes)} groups",
+        f"  pilot: {n_pilot} participants in {len(site_codes)} groups (manual draft {PILOT_MANUAL_VERSION})",
         f"  RCT: {screened} screened, {len(ctx.rct_ready)} eligible and consented, "
         f"{n_groups} groups planned",
     ]
@@ -114,7 +133,7 @@ def _pilot(ctx, s, study, config, site_codes) -> int:
         start = pilot.start + dt.timedelta(weeks=6 + i)
         group = create_group(
             s, study, f"{site}-P1", site, start, ctx.leaders[site][:2], phase="pilot",
-            manual_version="0.1",
+            manual_version=PILOT_MANUAL_VERSION,
         )
         ids = synthetic_identity_fields(rng, PILOT_PARTICIPANTS_PER_SITE)
         members = []
