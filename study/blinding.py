@@ -7,7 +7,9 @@ the arms are listed), never the labels or the arm codes ``INT``/``CTL``.
 
 from __future__ import annotations
 
-__all__ = ["arm_display_map", "display_arms", "is_unblinded", "unblind"]
+__all__ = [
+    "BLINDED_VALUE", "arm_display_map", "blind_allocation_events", "display_arms", "is_unblinded", "unblind",
+]
 
 from typing import Optional
 
@@ -50,3 +52,27 @@ def unblind(session: Session, study: Study, actor: str, when: Optional[object] =
     study.unblinded_by = actor
     session.flush()
     return study
+
+
+#: What a blinded reader sees instead of an allocation event's values.
+BLINDED_VALUE = "<blinded>"
+
+
+def blind_allocation_events(history: pd.DataFrame) -> pd.DataFrame:
+    """Audit events (``table_name, old_value, new_value`` columns, e.g. of
+    :func:`study.audit.person_history`) with the values of allocation events replaced by
+    :data:`BLINDED_VALUE`: the insert of an allocation carries the arm, so a blinded reader
+    of the audit trail would otherwise be unblinded. Empty values stay empty.
+
+    >>> events = pd.DataFrame({"table_name": ["allocation", "person"],
+    ...                        "old_value": [None, "x"], "new_value": ['{"arm": "INT"}', "y"]})
+    >>> blind_allocation_events(events)["new_value"].tolist()
+    ['<blinded>', 'y']
+    """
+    if history.empty:
+        return history
+    history = history.copy()
+    mask = history["table_name"] == "allocation"
+    values = history.loc[mask, ["old_value", "new_value"]]
+    history.loc[mask, ["old_value", "new_value"]] = values.where(values.isna(), BLINDED_VALUE)
+    return history

@@ -99,3 +99,19 @@ def test_audit_show_unknown_person_is_exit_2(db, pseudonym):
     run("init", "--db", url)
     result = run("audit", "show", "--person", pseudonym, "--db", url)
     assert result.exit_code == 2 and "unknown pseudonym 'NOPE'" in result.output
+
+
+def test_audit_show_blinds_allocations_until_unblinding(demo_engine):
+    from study.db.models import Allocation, Person
+
+    url = _url(demo_engine)
+    with read_session(demo_engine) as s:
+        who, arm = s.execute(select(Person.pseudonym, Allocation.arm)
+                             .join(Allocation, Allocation.person_id == Person.id).limit(1)).one()
+    blinded = run("audit", "show", "--person", who, "--db", url)
+    assert blinded.exit_code == 0, blinded.output
+    allocation_lines = [line for line in blinded.output.splitlines() if " allocation " in line]
+    assert allocation_lines and all("<blinded>" in line for line in allocation_lines)
+    assert f'"arm": "{arm}"' not in blinded.output
+    shown = run("audit", "show", "--person", who, "--db", url, "--show-arms")
+    assert shown.exit_code == 0 and f'"arm": "{arm}"' in shown.output

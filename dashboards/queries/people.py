@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 from dashboards.access import Viewer
 from dashboards.queries.scope import arm_view, site_clause
 from study.audit import person_history
+from study.blinding import blind_allocation_events
 from study.db import read_session
 from study.db.models import (
     Allocation,
@@ -33,7 +34,6 @@ PEOPLE_COLUMNS = [
     "pseudonym", "role", "site", "phase", "screened_on", "eligible", "consent_on",
     "withdrawn_on", "group",
 ]
-BLINDED_VALUE = "<blinded>"
 
 
 def people_frame(engine: Engine, viewer: Viewer, role: Optional[str] = None) -> pd.DataFrame:
@@ -140,19 +140,6 @@ def person_view(engine: Engine, viewer: Viewer, pseudonym: str) -> PersonView:
     arm = None
     if stored_arm is not None:
         arm = arm_view(engine, viewer, pd.Series([stored_arm])).iloc[0]
-    if not viewer.may_see_identity(person_site_id) or stored_arm != arm:
-        history = _blind_history(history, blind_allocation=stored_arm != arm)
+    if stored_arm != arm:  # the viewer sees a blinded code: the audit trail must not tell
+        history = blind_allocation_events(history)
     return PersonView(pseudonym, role, site, enrolment_dict, attributes, group, arm, identity, history)
-
-
-def _blind_history(history: pd.DataFrame, blind_allocation: bool) -> pd.DataFrame:
-    """Hide what the viewer may not see in the audit history: allocation values for blinded
-    viewers (the insert event carries the arm); identity values are already redacted."""
-    if not blind_allocation or history.empty:
-        return history
-    history = history.copy()
-    mask = history["table_name"] == "allocation"
-    history.loc[mask, ["old_value", "new_value"]] = history.loc[mask, ["old_value", "new_value"]].where(
-        history.loc[mask, ["old_value", "new_value"]].isna(), BLINDED_VALUE
-    )
-    return history

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from study.cli.common import DbOpt, StudyOpt, echo_table, open_db
+from study.cli.common import DbOpt, StudyOpt, echo_table, open_db, study_read
 
 app = typer.Typer(help="Inspect the audit trail.", no_args_is_help=True)
 
@@ -31,14 +31,22 @@ def verify(db: DbOpt = None) -> None:
 @app.command("show")
 def show(
     person: Annotated[str, typer.Option("--person", help="Pseudonym of the person.")],
+    show_arms: Annotated[bool, typer.Option(
+        "--show-arms", help="Show allocation events unblinded (for the site's coordinator, who knows the arm).",
+    )] = False,
     db: DbOpt = None,
     study: StudyOpt = None,
 ) -> None:
-    """Every recorded change about one person, oldest first (identity values redacted)."""
-    from study.audit import person_history
-    from study.db import read_session
-    from study.studies import get_study
+    """Every recorded change about one person, oldest first (identity values redacted).
 
-    with read_session(open_db(db)) as session:
-        st = get_study(session, study)
-        echo_table(person_history(session, st.id, person), empty=f"no events for {person}")
+    Until the study is unblinded, the values of allocation events (they carry the arm) show as
+    <blinded>, so the audit trail is no back door around blinding; --show-arms shows them.
+    """
+    from study.audit import person_history
+    from study.blinding import blind_allocation_events, is_unblinded
+
+    with study_read(db, study) as (session, st):
+        history = person_history(session, st.id, person)
+        if not (show_arms or is_unblinded(st)):
+            history = blind_allocation_events(history)
+        echo_table(history, empty=f"no events for {person}")
