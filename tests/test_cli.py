@@ -115,3 +115,29 @@ def test_audit_show_blinds_allocations_until_unblinding(demo_engine):
     assert f'"arm": "{arm}"' not in blinded.output
     shown = run("audit", "show", "--person", who, "--db", url, "--show-arms")
     assert shown.exit_code == 0 and f'"arm": "{arm}"' in shown.output
+
+
+def test_withdraw_records_a_neutral_reason_and_refuses_bad_input(db):
+    from study.db.models import Enrolment, Person
+
+    url = _url(db)
+    assert run("demo", "--participants", "20", "--seed", "5", "--db", url).exit_code == 0
+    with read_session(db) as s:
+        who = s.scalar(select(Person.pseudonym).join(Enrolment, Enrolment.person_id == Person.id)
+                       .where(Enrolment.phase == "rct", Enrolment.withdrawn_on.is_(None),
+                              Enrolment.consent_on.is_not(None)).order_by(Person.pseudonym).limit(1))
+    bad = run("withdraw", who, "--reason", "hated it", "--on", "2026-02-01", "--db", url)
+    assert bad.exit_code == 2 and "not one of" in bad.output
+    early = run("withdraw", who, "--reason", "moved away", "--on", "2001-01-01", "--db", url)
+    assert early.exit_code == 2 and "before screening" in early.output
+    ok = run("withdraw", who, "--reason", "moved away", "--on", "2026-02-01", "--db", url)
+    assert ok.exit_code == 0, ok.output
+    with read_session(db) as s:
+        row = s.scalar(select(Enrolment).join(Person, Person.id == Enrolment.person_id).where(Person.pseudonym == who))
+        event = s.scalar(select(AuditEvent).where(AuditEvent.table_name == "enrolment",
+                                                  AuditEvent.field == "withdrawal_reason",
+                                                  AuditEvent.row_id == str(row.id)))
+    assert row.withdrawn_on.isoformat() == "2026-02-01" and row.withdrawal_reason == "moved away"
+    assert event.new_value == "moved away" and event.reason == "withdrawal: moved away"
+    again = run("withdraw", who, "--reason", "moved away", "--on", "2026-02-02", "--db", url)
+    assert again.exit_code == 2 and "already withdrew" in again.output

@@ -26,6 +26,7 @@ from study.cli import (
     templates,
     users,
     volunteers,
+    withdraw,
 )
 from study.cli.common import PeerstudyGroup
 
@@ -63,6 +64,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(imports.app, name="import")
 app.add_typer(templates.app, name="template")
 app.command("randomise")(randomise.randomise)
+app.command("withdraw")(withdraw.withdraw)
 app.add_typer(allocation.app, name="allocation")
 app.command("unblind")(allocation.unblind)
 app.command("scores")(questionnaires.scores)
