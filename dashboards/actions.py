@@ -341,8 +341,9 @@ def _survey_open(session, study: Study, link: OpenedLink, today: dt.date):
     names one): DataFrame ``timepoint, instrument, status``."""
     from questionnaires.schedule import study_schedule
 
-    # only the participant's own site is read: a link holder never costs a whole-study schedule
-    schedule = study_schedule(session, study, today, session.get(Person, link.person_id).site_id)
+    # only the link's participant is read: every saved answer checks the link again, so this
+    # must not cost a schedule of the whole study
+    schedule = study_schedule(session, study, today, person_id=link.person_id)
     mine = schedule[(schedule["pseudonym"] == link.pseudonym) & schedule["status"].isin(OPEN_STATUSES)]
     if link.timepoint:
         mine = mine[mine["timepoint"] == link.timepoint]

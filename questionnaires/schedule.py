@@ -36,9 +36,11 @@ __all__ = [
     "STATUSES",
     "answered_counts",
     "compute_schedule",
+    "open_instruments",
     "participant_anchors",
     "received_responses",
     "schedule_counts",
+    "study_open_instruments",
     "study_schedule",
     "study_schedule_counts",
 ]
@@ -241,12 +243,71 @@ def schedule_counts(
     return out.reset_index(drop=True)
 
 
-def _site_filter(site_id: Optional[int]) -> list:
-    return [] if site_id is None else [Person.site_id == site_id]
+def open_instruments(
+    participants: pd.DataFrame,
+    timepoints: Sequence[TimepointConfig],
+    responses: pd.DataFrame,
+    today: dt.date,
+    statuses: Sequence[str] = ("overdue", "due"),
+    answered: Optional[pd.DataFrame] = None,
+) -> pd.DataFrame:
+    """The unanswered instruments whose status is one of ``statuses`` (by default what a
+    coordinator chases): the rows of :func:`compute_schedule` with those statuses, found
+    without building the full instrument grid (only the participant × timepoint pairs in
+    those statuses are expanded to their instruments).
+
+    ``answered`` (optional, as for :func:`schedule_counts`) lets the caller pass fewer
+    responses: pairs with every instrument answered are dropped by their count, pairs with
+    none answered need no response, so ``responses`` need only cover the partly answered
+    pairs (:func:`study_open_instruments` reads no more than that).
+
+    Returns the columns of :data:`SCHEDULE_COLUMNS`, sorted by pseudonym and timepoint order.
+    """
+    unknown = set(statuses) - set(STATUSES[1:])
+    if unknown:
+        raise ValueError(f"open statuses are {', '.join(STATUSES[1:])}; not {', '.join(sorted(unknown))}")
+    dates = _open_statuses(participants, timepoints, today)
+    dates = dates[dates["open_status"].isin(list(statuses))]
+    if answered is not None:
+        expected = pd.Series({t.code: len(t.instruments) for t in timepoints}, dtype=int)
+        counts = dates[["pseudonym", "timepoint"]].merge(
+            answered[["pseudonym", "timepoint", "answered"]], on=["pseudonym", "timepoint"], how="left"
+        )["answered"].fillna(0).to_numpy()
+        dates = dates[counts < dates["timepoint"].map(expected).to_numpy()]
+    instruments = pd.DataFrame(
+        [(t.code, i, j) for t in timepoints for j, i in enumerate(t.instruments)],
+        columns=["timepoint", "instrument", "instrument_order"],
+    )
+    grid = dates.merge(instruments, on="timepoint", how="inner")
+    answered = responses[["pseudonym", "timepoint", "instrument"]].drop_duplicates().assign(_answered=True)
+    grid = grid.merge(answered, on=["pseudonym", "timepoint", "instrument"], how="left")
+    grid = grid[grid["_answered"].isna()].sort_values(["pseudonym", "order", "instrument_order"], kind="stable")
+
+    def as_date(col: str) -> pd.Series:
+        values = grid[col]
+        return pd.Series(np.where(values.isna(), None, values.dt.date.to_numpy(dtype=object)), dtype=object)
+
+    return pd.DataFrame({
+        "pseudonym": grid["pseudonym"].to_numpy(), "timepoint": grid["timepoint"].to_numpy(),
+        "instrument": grid["instrument"].to_numpy(), "anchor": grid["anchor"].to_numpy(),
+        "anchor_date": as_date("anchor_date"), "due_on": as_date("due_on"),
+        "window_start": as_date("window_start"), "window_end": as_date("window_end"),
+        "completed_on": pd.Series([None] * len(grid), dtype=object),
+        "status": grid["open_status"].to_numpy(), "outside_window": np.zeros(len(grid), dtype=bool),
+    })
 
 
-def participant_anchors(session: Session, study: Study, site_id: Optional[int] = None) -> pd.DataFrame:
-    """Anchor dates of every consented participant of a study (of one site if ``site_id``).
+def _site_filter(site_id: Optional[int], person_id: Optional[int] = None) -> list:
+    """WHERE clauses keeping one site's (or one person's) participants; none for the study."""
+    clauses = [] if site_id is None else [Person.site_id == site_id]
+    return clauses + ([] if person_id is None else [Person.id == person_id])
+
+
+def participant_anchors(
+    session: Session, study: Study, site_id: Optional[int] = None, person_id: Optional[int] = None
+) -> pd.DataFrame:
+    """Anchor dates of every consented participant of a study (of one site if ``site_id``,
+    of one person if ``person_id``).
 
     Returns
     -------
@@ -273,18 +334,22 @@ def participant_anchors(session: Session, study: Study, site_id: Optional[int] =
             Person.role == "participant",
             Enrolment.consent_on.is_not(None),
             Enrolment.eligible.is_(True),
-            *_site_filter(site_id),
+            *_site_filter(site_id, person_id),
         )
         .order_by(Person.pseudonym),
         ["pseudonym", "phase", "screening", "consent", "randomisation", "group_start", "withdrawn_on"],
     )
 
 
-def received_responses(session: Session, study: Study, site_id: Optional[int] = None) -> pd.DataFrame:
-    """Responses stored for a study (of one site's participants if ``site_id``):
-    ``pseudonym, timepoint, instrument, completed_on``."""
-    return select_frame(
-        session,
+def received_responses(
+    session: Session, study: Study, site_id: Optional[int] = None, person_id: Optional[int] = None,
+    pseudonyms: Optional[Sequence[str]] = None,
+) -> pd.DataFrame:
+    """Responses stored for a study (of one site's participants if ``site_id``, of one person
+    if ``person_id``, of the listed ``pseudonyms`` if given): ``pseudonym, timepoint,
+    instrument, completed_on``."""
+    columns = ["pseudonym", "timepoint", "instrument", "completed_on"]
+    statement = (
         select(
             Person.pseudonym,
             QuestionnaireResponse.timepoint,
@@ -292,9 +357,17 @@ def received_responses(session: Session, study: Study, site_id: Optional[int] = 
             QuestionnaireResponse.completed_on,
         )
         .join(Person, Person.id == QuestionnaireResponse.person_id)
-        .where(QuestionnaireResponse.study_id == study.id, *_site_filter(site_id)),
-        ["pseudonym", "timepoint", "instrument", "completed_on"],
+        .where(QuestionnaireResponse.study_id == study.id, *_site_filter(site_id, person_id))
     )
+    if pseudonyms is None:
+        return select_frame(session, statement, columns)
+    wanted = sorted(set(pseudonyms))
+    chunk = 900  # well below every backend's limit of bound parameters per statement
+    parts = [
+        select_frame(session, statement.where(Person.pseudonym.in_(wanted[k:k + chunk])), columns)
+        for k in range(0, len(wanted), chunk)
+    ]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
 def answered_counts(session: Session, study: Study, site_id: Optional[int] = None) -> pd.DataFrame:
@@ -321,14 +394,36 @@ def answered_counts(session: Session, study: Study, site_id: Optional[int] = Non
     )
 
 
-def study_schedule(session: Session, study: Study, today: dt.date, site_id: Optional[int] = None) -> pd.DataFrame:
+def study_schedule(
+    session: Session, study: Study, today: dt.date, site_id: Optional[int] = None,
+    person_id: Optional[int] = None,
+) -> pd.DataFrame:
     """:func:`compute_schedule` for a study in the database (of one site's participants if
-    ``site_id``; see there for the columns)."""
+    ``site_id``, of one person if ``person_id``; see there for the columns)."""
     config = config_of(study)
     return compute_schedule(
-        participant_anchors(session, study, site_id), config.timepoints,
-        received_responses(session, study, site_id), today,
+        participant_anchors(session, study, site_id, person_id), config.timepoints,
+        received_responses(session, study, site_id, person_id), today,
     )
+
+
+def study_open_instruments(
+    session: Session, study: Study, today: dt.date, site_id: Optional[int] = None,
+    statuses: Sequence[str] = ("overdue", "due"),
+) -> pd.DataFrame:
+    """:func:`open_instruments` for a study in the database (of one site if ``site_id``).
+
+    Answered instruments are counted in the database first; responses are read only for the
+    participants with a partly answered timepoint, so the response table of a large trial
+    need not be read.
+    """
+    config = config_of(study)
+    anchors = participant_anchors(session, study, site_id)
+    answered = answered_counts(session, study, site_id)
+    expected = {t.code: len(t.instruments) for t in config.timepoints}
+    partly = answered[answered["answered"] < answered["timepoint"].map(expected).fillna(0)]
+    responses = received_responses(session, study, site_id, pseudonyms=partly["pseudonym"].unique().tolist())
+    return open_instruments(anchors, config.timepoints, responses, today, statuses, answered=answered)
 
 
 def study_schedule_counts(

@@ -111,6 +111,27 @@ def _refuse_locked(session: Session, study: Study, old: StudyConfig, new: StudyC
             )
 
 
+def _sync_rows(session: Session, study: Study, model, key: str, wanted: dict[str, dict]) -> list[str]:
+    """Make the study's rows of ``model`` (keyed by column ``key``) match ``wanted`` (key →
+    column values): add missing rows, update changed values (only those, so the audit trail
+    lists real changes), delete rows no longer wanted. Returns the keys added, in order."""
+    rows = {getattr(r, key): r for r in session.scalars(select(model).where(model.study_id == study.id))}
+    added = []
+    for code, values in wanted.items():
+        row = rows.get(code)
+        if row is None:
+            session.add(model(study_id=study.id, **{key: code}, **values))
+            added.append(code)
+            continue
+        for column, value in values.items():
+            if getattr(row, column) != value:
+                setattr(row, column, value)
+    for code, row in rows.items():
+        if code not in wanted:
+            session.delete(row)
+    return added
+
+
 def amend_config(session: Session, study: Study, config_yaml: str, reason: str) -> Amendment:
     """Replace a study's stored configuration by an amended ``study.yaml`` (inside a unit of
     work, so the change is audited with ``reason``).
@@ -128,34 +149,13 @@ def amend_config(session: Session, study: Study, config_yaml: str, reason: str) 
         raise BadInput("the amended study.yaml changes nothing in the configuration")
     _refuse_locked(session, study, old, new, sections)
 
-    sites = {s.code: s for s in session.scalars(select(Site).where(Site.study_id == study.id))}
-    added_sites = []
-    for cfg in new.sites:
-        row = sites.get(cfg.code)
-        if row is None:
-            session.add(Site(study_id=study.id, code=cfg.code, name=cfg.name, recruitment_target=cfg.recruitment_target))
-            added_sites.append(cfg.code)
-            continue
-        if row.name != cfg.name:
-            row.name = cfg.name
-        if row.recruitment_target != cfg.recruitment_target:
-            row.recruitment_target = cfg.recruitment_target
-    for code, row in sites.items():
-        if code not in {s.code for s in new.sites}:
-            session.delete(row)  # no people (checked above)
-    phases = {p.name: p for p in session.scalars(select(StudyPhase).where(StudyPhase.study_id == study.id))}
-    added_phases = []
-    for cfg in new.phases:
-        row = phases.get(cfg.name)
-        if row is None:
-            session.add(StudyPhase(study_id=study.id, name=cfg.name, planned_start=cfg.start, planned_end=cfg.end))
-            added_phases.append(cfg.name)
-            continue
-        if (row.planned_start, row.planned_end) != (cfg.start, cfg.end):
-            row.planned_start, row.planned_end = cfg.start, cfg.end
-    for name, row in phases.items():
-        if name not in {p.name for p in new.phases}:
-            session.delete(row)  # not started (checked above)
+    # Checked above: removed sites have no people, groups or users; removed phases never started.
+    added_sites = _sync_rows(session, study, Site, "code", {
+        cfg.code: {"name": cfg.name, "recruitment_target": cfg.recruitment_target} for cfg in new.sites
+    })
+    added_phases = _sync_rows(session, study, StudyPhase, "name", {
+        cfg.name: {"planned_start": cfg.start, "planned_end": cfg.end} for cfg in new.phases
+    })
     if study.name != new.study.name:
         study.name = new.study.name
     study.config_yaml = config_yaml

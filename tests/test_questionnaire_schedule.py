@@ -15,6 +15,7 @@ from questionnaires.schedule import (
     SCHEDULE_COLUMNS,
     STATUSES,
     compute_schedule,
+    open_instruments,
     schedule_counts,
     study_schedule,
     study_schedule_counts,
@@ -128,13 +129,10 @@ def _counts_from_schedule(schedule: pd.DataFrame) -> pd.DataFrame:
     return counts.reindex(columns=list(STATUSES), fill_value=0)
 
 
-@settings(max_examples=60, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), today_offset=st.integers(-30, 500))
-def test_schedule_counts_equal_the_counts_of_the_full_schedule(seed, today_offset):
-    """The cheap per-timepoint counts agree with counting the full instrument grid, whatever
-    mix of missing anchors, withdrawals, answered and unanswered instruments."""
+def _random_trial(seed: int, today_offset: int, n: int = 12, p_answer: float = 0.5):
+    """Participants with any mix of missing anchors and withdrawals, a random half of their
+    instruments answered, and a ``today`` from before the first to long after the last date."""
     rng = np.random.default_rng(seed)
-    n = 12
     start = pd.Timestamp("2025-01-01")
 
     def dates(p_missing):
@@ -146,12 +144,20 @@ def test_schedule_counts_equal_the_counts_of_the_full_schedule(seed, today_offse
         "randomisation": dates(0.4), "group_start": dates(0.5), "withdrawn_on": dates(0.8),
     })
     pairs = [(p, t.code, i) for p in people["pseudonym"] for t in TIMEPOINTS for i in t.instruments]
-    keep = rng.random(len(pairs)) < 0.5
+    keep = rng.random(len(pairs)) < p_answer
     responses = pd.DataFrame([pr for pr, k in zip(pairs, keep) if k], columns=["pseudonym", "timepoint", "instrument"])
     responses["completed_on"] = start.date()
-    today = (start + pd.Timedelta(days=today_offset)).date()
-    full = _counts_from_schedule(compute_schedule(people, TIMEPOINTS, responses, today))
     answered = responses.groupby(["pseudonym", "timepoint"]).size().rename("answered").reset_index()
+    return people, responses, answered, (start + pd.Timedelta(days=today_offset)).date()
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), today_offset=st.integers(-30, 500))
+def test_schedule_counts_equal_the_counts_of_the_full_schedule(seed, today_offset):
+    """The cheap per-timepoint counts agree with counting the full instrument grid, whatever
+    mix of missing anchors, withdrawals, answered and unanswered instruments."""
+    people, responses, answered, today = _random_trial(seed, today_offset)
+    full = _counts_from_schedule(compute_schedule(people, TIMEPOINTS, responses, today))
     cheap = schedule_counts(people, TIMEPOINTS, answered, today).set_index(["pseudonym", "timepoint"])
     cheap = cheap[list(STATUSES)].rename_axis(columns="status")
     pd.testing.assert_frame_equal(cheap.sort_index(), full.sort_index(), check_names=False, check_dtype=False)
@@ -174,3 +180,23 @@ def test_study_schedule_counts_and_site_filter_agree_with_the_schedule(demo_engi
     pd.testing.assert_frame_equal(
         own.reset_index(drop=True), full[full["pseudonym"].isin(cph)].reset_index(drop=True)
     )
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), today_offset=st.integers(-30, 500))
+def test_open_instruments_are_the_open_rows_of_the_full_schedule(seed, today_offset):
+    people, responses, answered, today = _random_trial(seed, today_offset, n=10, p_answer=0.4)
+    full = compute_schedule(people, TIMEPOINTS, responses, today)
+    for statuses in (("overdue", "due"), ("not_yet_due",)):
+        expected = full[full["status"].isin(statuses)].reset_index(drop=True)
+        got = open_instruments(people, TIMEPOINTS, responses, today, statuses)
+        assert list(got.columns) == SCHEDULE_COLUMNS
+        pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+        # With the counts, the responses of fully answered or unanswered pairs are not needed.
+        sizes = {t.code: len(t.instruments) for t in TIMEPOINTS}
+        partly = answered[answered["answered"] < answered["timepoint"].map(sizes)]
+        fewer = responses.merge(partly[["pseudonym", "timepoint"]])
+        got = open_instruments(people, TIMEPOINTS, fewer, today, statuses, answered=answered)
+        pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    with pytest.raises(ValueError, match="complete"):
+        open_instruments(people, TIMEPOINTS, responses, today, ("complete",))

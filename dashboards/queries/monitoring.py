@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 
 from dashboards.access import Viewer
 from dashboards.queries.scope import site_clause
-from questionnaires.schedule import study_schedule, study_schedule_counts
+from questionnaires.schedule import study_open_instruments, study_schedule_counts
 from study.db import read_session
 from study.db.frames import select_frame
 from study.db.models import Person, Site, Study
@@ -90,8 +90,7 @@ def chase_list(engine: Engine, viewer: Viewer, today: Optional[dt.date] = None) 
     viewer.require_role("coordinator", action="the chase list")
     with read_session(engine) as session:
         study = session.get(Study, viewer.study_id)
-        schedule = study_schedule(session, study, today or dt.date.today(), viewer.site_id)
-    open_ = schedule[schedule["status"].isin(["overdue", "due"])]
+        open_ = study_open_instruments(session, study, today or dt.date.today(), viewer.site_id)
     open_ = open_.assign(rank=(open_["status"] != "overdue").astype(int))
     return open_.sort_values(["rank", "due_on", "pseudonym"])[CHASE_COLUMNS].reset_index(drop=True)
 

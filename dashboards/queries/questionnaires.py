@@ -55,8 +55,8 @@ def participant_schedule(
         if person is None:
             raise NotFound(f"unknown person {pseudonym!r}")
         viewer.require_site(person.site_id, f"person {pseudonym}")
-        # only this participant's site: the schedule of the whole study is not needed
-        schedule = study_schedule(session, study, today or dt.date.today(), person.site_id)
+        # only this participant: the schedule of the whole study is not needed
+        schedule = study_schedule(session, study, today or dt.date.today(), person_id=person.id)
     mine = schedule[schedule["pseudonym"] == pseudonym]
     return mine[PARTICIPANT_SCHEDULE_COLUMNS].reset_index(drop=True)
 
