@@ -47,3 +47,23 @@ def test_analysis_page_for_the_statistician_shows_codes_and_the_diagram(open_app
     text = page_text(at)
     assert "<svg" in text and translate("analysis.consort") in text
     assert set(at.dataframe[0].value["arm"]) <= {"A", "B"}
+
+
+@pytest.mark.parametrize("low, high", [(-0.055, 1.15), (0.0, 1.0), (-3.2, 7.9), (10.0, 10.4)])
+def test_axis_ticks_stay_on_the_axis(low, high):
+    """A tick past the axis end was drawn outside the plot and cut to a wrong label ("1")."""
+    from pipelines.report.charts import _ticks
+
+    ticks = _ticks(low, high)
+    assert len(ticks) >= 2 and ticks.min() >= low - 1e-12 and ticks.max() <= high + 1e-12
+
+
+def test_effects_are_shown_rounded_with_readable_p_values():
+    import pandas as pd
+
+    from dashboards.queries.analysis import effects_for_display
+
+    raw = pd.DataFrame({"outcome": ["qpr15.total"], "estimate": [8.014912], "ci_low": [5.92391], "ci_high": [10.1059],
+                        "p": [9.1e-13], "effect_size": [0.857201]})
+    shown = effects_for_display(raw).iloc[0]
+    assert (shown["estimate"], shown["ci_low"], shown["effect_size"], shown["p"]) == (8.01, 5.92, 0.86, "<0.001")

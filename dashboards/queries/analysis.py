@@ -15,7 +15,7 @@ from dashboards.access import Viewer
 from study.db import read_session
 from study.db.models import Study
 
-__all__ = ["AnalysisView", "OUTCOME_COLUMNS", "analysis_view"]
+__all__ = ["AnalysisView", "OUTCOME_COLUMNS", "analysis_view", "effects_for_display", "format_p"]
 
 OUTCOME_COLUMNS = ["timepoint", "arm", "n", "mean", "sd"]
 
@@ -33,6 +33,31 @@ class AnalysisView:
     forest_svg: str
     consort_svg: str
     problems: tuple[str, ...]
+
+
+def format_p(p: float) -> str:
+    """A p-value as a reader expects it: ``<0.001`` below 0.001, else three decimals (APA
+    style); empty when missing.
+
+    >>> [format_p(v) for v in (9e-13, 0.0123, 0.5, float("nan"))]
+    ['<0.001', '0.012', '0.500', '']
+    """
+    if p != p:  # NaN
+        return ""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def effects_for_display(effects: pd.DataFrame) -> pd.DataFrame:
+    """The effect table as the page shows (and downloads) it: estimates, intervals and effect
+    sizes to 2 decimals, p formatted by :func:`format_p`. ``peerstudy analyse`` writes the
+    full precision."""
+    out = effects.copy()
+    numeric = ["estimate", "ci_low", "ci_high", "effect_size", "effect_size_ci_low", "effect_size_ci_high"]
+    present = [c for c in numeric if c in out.columns]
+    out[present] = out[present].astype(float).round(2)
+    if "p" in out.columns:
+        out["p"] = out["p"].astype(float).map(format_p)
+    return out
 
 
 def analysis_view(engine: Engine, viewer: Viewer) -> AnalysisView:
@@ -60,5 +85,5 @@ def analysis_view(engine: Engine, viewer: Viewer) -> AnalysisView:
     effects = results[(results["estimand"] == "itt") & (results["method"] == "ancova")].reset_index(drop=True)
     forest = forest_svg(effects.assign(label=effects["outcome"] + " · " + effects["timepoint"]))
     consort = consort_svg(snap.consort())
-    return AnalysisView(outcome, not snap.unblinded, outcomes[OUTCOME_COLUMNS], effects, forest, consort,
+    return AnalysisView(outcome, not snap.unblinded, outcomes[OUTCOME_COLUMNS], effects_for_display(effects), forest, consort,
                         tuple(analysis.problems))

@@ -29,11 +29,12 @@ table(view.outcomes, "outcomes_by_arm")
 st.subheader(t("analysis.effects"))
 st.caption(t("analysis.effects_note"))
 table(view.effects, "effects_itt_ancova")
-st.markdown(view.forest_svg, unsafe_allow_html=True)
+# Wide diagrams scroll inside the page rather than being cut off at its edge.
+st.markdown(f'<div style="overflow-x:auto">{view.forest_svg}</div>', unsafe_allow_html=True)
 for problem in view.problems:
     st.caption(problem)
 st.subheader(t("analysis.consort"))
-st.markdown(view.consort_svg, unsafe_allow_html=True)
+st.markdown(f'<div style="overflow-x:auto">{view.consort_svg}</div>', unsafe_allow_html=True)
 
 st.subheader(t("analysis.quality"))
 quality = data.query("quality", viewer)

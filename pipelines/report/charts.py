@@ -19,7 +19,8 @@ def _ticks(low: float, high: float, n: int = 5) -> np.ndarray:
         if span / (m * step) <= n:
             step *= m
             break
-    return np.arange(np.ceil(low / step) * step, high + step / 2, step)
+    # only ticks inside [low, high]: one past the end would be drawn beyond the axis and cut off
+    return np.arange(np.ceil(low / step) * step, high + step * 1e-9, step)
 
 
 def forest_svg(results: pd.DataFrame, value: str = "effect_size", low: str = "effect_size_ci_low",
