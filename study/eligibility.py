@@ -6,9 +6,11 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Optional
 
+import pandas as pd
+
 from study.config.eligibility import EligibilityRules
 
-__all__ = ["age_on", "ineligibility_reasons"]
+__all__ = ["REASON_CATEGORIES", "age_on", "ineligibility_reasons", "reason_categories"]
 
 
 def age_on(birth_date: dt.date, on: dt.date) -> int:
@@ -52,3 +54,27 @@ def ineligibility_reasons(
     flagged = sorted(set(exclusions) & set(rules.exclusions))
     reasons += [f"exclusion: {flag}" for flag in flagged]
     return reasons
+
+
+#: How :func:`ineligibility_reasons`'s messages group in a CONSORT diagram: the person's own
+#: age or municipality is detail for the record, not a category of the flow.
+REASON_CATEGORIES: tuple[tuple[str, str], ...] = (
+    (r"^age \d+ below minimum (\d+)$", r"age below the minimum of \1"),
+    (r"^age \d+ above maximum (\d+)$", r"age above the maximum of \1"),
+    (r"^lives outside the site's municipalities \(.*\)$", "lives outside the site's municipalities"),
+)
+
+
+def reason_categories(reasons: pd.Series) -> pd.Series:
+    """Ineligibility reasons (a Series of :func:`ineligibility_reasons` messages) as their
+    CONSORT categories (:data:`REASON_CATEGORIES`; other reasons stay as they are).
+
+    >>> import pandas as pd
+    >>> reason_categories(pd.Series(["age 16 below minimum 18", "lives outside the site's municipalities (Vejle)",
+    ...                              "exclusion: violence_conviction"])).tolist()
+    ['age below the minimum of 18', "lives outside the site's municipalities", 'exclusion: violence_conviction']
+    """
+    out = reasons.astype(str)
+    for pattern, replacement in REASON_CATEGORIES:
+        out = out.str.replace(pattern, replacement, regex=True)
+    return out

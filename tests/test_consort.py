@@ -63,3 +63,20 @@ def test_svg_is_well_formed_and_self_contained(flow_and_sources):
     svg = consort_svg(flow, {"A": "arm A"})
     xml.dom.minidom.parseString(svg)  # raises on malformed XML
     assert "Randomised (n = 120)" in svg and "http://" not in svg.replace("http://www.w3.org/2000/svg", "")
+
+
+def test_ineligibility_is_reported_by_category_not_by_each_persons_detail(demo_engine):
+    """The demo screens people from six neighbouring towns and of several ages: the diagram
+    shows one line per rule (CONSORT), with the counts of all their persons."""
+    from pipelines.snapshot import take_snapshot
+
+    snap = take_snapshot(demo_engine)
+    flow = snap.consort()
+    excluded = reasons(flow, "excluded")
+    ineligible = excluded[excluded["reason"].str.startswith("not meeting inclusion criteria")]
+    people = snap.sources.participants
+    raw = people.loc[~people["eligible"].astype(bool), "ineligibility_reasons"].explode().dropna()
+    assert raw.nunique() > ineligible["reason"].nunique()  # details were grouped
+    assert not ineligible["reason"].str.contains(r"\(|\d+ below", regex=True).any()
+    assert ineligible["n"].sum() == len(raw)
+    assert "not meeting inclusion criteria: lives outside the site's municipalities" in set(ineligible["reason"])

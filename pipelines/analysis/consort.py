@@ -7,6 +7,8 @@ from html import escape
 import numpy as np
 import pandas as pd
 
+from study.eligibility import reason_categories
+
 __all__ = ["CONSORT_COLUMNS", "consort_flow", "consort_svg"]
 
 #: Columns of :func:`consort_flow`.
@@ -72,7 +74,8 @@ def consort_flow(
     not_randomised = participants[~participants["pseudonym"].isin(randomised)]
     add("excluded", "all", len(not_randomised))
     ineligible = not_randomised[~not_randomised["eligible"].astype(bool)]
-    reasons = ineligible["ineligibility_reasons"].explode().dropna()
+    # By category, as CONSORT reports them (the person's own age or town is record detail).
+    reasons = reason_categories(ineligible["ineligibility_reasons"].explode().dropna())
     for reason, n in reasons.value_counts().items():
         add("excluded", "all", n, f"not meeting inclusion criteria: {reason}")
     eligible = not_randomised[not_randomised["eligible"].astype(bool)]
