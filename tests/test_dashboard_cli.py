@@ -47,6 +47,7 @@ def test_streamlit_command_is_headless_without_telemetry(tmp_path):
     cmd = streamlit_command(tmp_path / "app.py", 9000, "0.0.0.0")
     assert cmd[cmd.index("--browser.gatherUsageStats") + 1] == "false"
     assert cmd[cmd.index("--server.address") + 1] == "0.0.0.0"
+    assert cmd[cmd.index("--client.toolbarMode") + 1] == "viewer"
 
 
 def test_catalogues_have_the_same_keys_and_placeholders():

@@ -23,6 +23,8 @@ def streamlit_command(app: Path, port: int, address: str = "localhost") -> list[
         "--server.port", str(port),
         "--server.address", address,
         "--browser.gatherUsageStats", "false",
+        # Study staff and participants are viewers: no deploy button, rerun or cache controls.
+        "--client.toolbarMode", "viewer",
     ]
 
 
