@@ -77,3 +77,23 @@ def test_rct_page_shows_completion_and_fidelity(open_app, demo_engine, login):
     assert (translate("rct.chase") in text) == (login == "cph.coordinator")
     if login == "cph.coordinator":
         assert "HEL-R" not in text and "FRE-R" not in text
+
+
+def test_pilot_observations_are_site_scoped_and_on_the_pilot_page(open_app, demo_engine):
+    from dashboards.queries.monitoring import OBSERVATION_COLUMNS, fidelity_observations
+
+    everyone = fidelity_observations(demo_engine, viewer_of(demo_engine, "researcher"), "pilot")
+    assert list(everyone.columns) == OBSERVATION_COLUMNS
+    assert not everyone.empty and set(everyone["manual_version"]) == {"0.1"}  # the pilot's draft
+    assert everyone["adherence_pct"].between(0, 100).all()
+    rct = fidelity_observations(demo_engine, viewer_of(demo_engine, "researcher"), "rct")
+    assert set(rct["manual_version"]) == {"1.0"} and not set(rct["group"]) & set(everyone["group"])
+    own = fidelity_observations(demo_engine, viewer_of(demo_engine, "hel.coordinator"), "pilot")
+    assert set(own["site"]) == {"HEL"} and len(own) < len(everyone)
+
+    at = open_app(demo_engine, "hel.coordinator")
+    at.switch_page("views/pilot.py").run()
+    assert not at.exception
+    assert translate("pilot.fidelity") in page_text(at)
+    shown = [df.value for df in at.dataframe if "observer" in df.value.columns]
+    assert len(shown) == 1 and set(shown[0]["site"]) == {"HEL"} and len(shown[0]) == len(own)

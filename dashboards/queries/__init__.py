@@ -12,6 +12,7 @@ from dashboards.queries.groups import attendance_frame, groups_frame, sessions_o
 from dashboards.queries.monitoring import (
     chase_list,
     fidelity_by_group,
+    fidelity_observations,
     fidelity_thresholds,
     questionnaire_completion,
 )
@@ -31,6 +32,7 @@ QUERIES = {
     "completion": questionnaire_completion,
     "feedback": feedback_frame,
     "fidelity_groups": fidelity_by_group,
+    "fidelity_observations": fidelity_observations,
     "fidelity_thresholds": fidelity_thresholds,
     "groups": groups_frame,
     "pending_randomisation": pending_frame,

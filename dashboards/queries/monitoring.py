@@ -15,16 +15,18 @@ from questionnaires.schedule import study_open_instruments, study_schedule_count
 from study.db import read_session
 from study.db.frames import select_frame
 from study.db.models import Person, Site, Study
-from study.fidelity.report import group_fidelity
+from study.fidelity.report import group_fidelity, observation_scores
 from study.studies import config_of
 
 __all__ = [
     "CHASE_COLUMNS",
     "COMPLETION_COLUMNS",
     "FIDELITY_COLUMNS",
+    "OBSERVATION_COLUMNS",
     "chase_list",
     "fidelity_by_group",
     "fidelity_by_site",
+    "fidelity_observations",
     "fidelity_thresholds",
     "questionnaire_completion",
 ]
@@ -105,6 +107,29 @@ def fidelity_by_group(engine: Engine, viewer: Viewer) -> pd.DataFrame:
     if not viewer.all_sites:
         groups = groups[groups["site"] == viewer.site_code]
     return groups[FIDELITY_COLUMNS].reset_index(drop=True)
+
+
+#: Columns of :func:`fidelity_observations`.
+OBSERVATION_COLUMNS = [
+    "group", "site", "week", "observed_on", "observer", "manual_version", "minutes",
+    "participants_present", "adherence_pct", "competence", "classification",
+]
+
+
+def fidelity_observations(engine: Engine, viewer: Viewer, phase: Optional[str] = None) -> pd.DataFrame:
+    """Every observed session at the viewer's sites (of groups of ``phase`` if given), with
+    its scores (:func:`study.fidelity.report.observation_scores`): :data:`OBSERVATION_COLUMNS`,
+    ``adherence_pct`` rounded to 1 decimal, ``competence`` to 2."""
+    with read_session(engine) as session:
+        scores = observation_scores(session, session.get(Study, viewer.study_id))
+    if not viewer.all_sites:
+        scores = scores[scores["site"] == viewer.site_code]
+    if phase is not None:
+        scores = scores[scores["phase"] == phase]
+    out = scores[OBSERVATION_COLUMNS].copy()
+    out["adherence_pct"] = out["adherence_pct"].astype(float).round(1)
+    out["competence"] = out["competence"].astype(float).round(2)
+    return out.reset_index(drop=True)
 
 
 def fidelity_thresholds(engine: Engine, viewer: Viewer) -> pd.DataFrame:

@@ -1,7 +1,6 @@
-"""Pilot: recruitment and groups per site, attendance and dose, and the feedback log on the
-manual (a note per session from leaders and participants, feeding the next manual version).
-
-Fidelity observations (issue 5) join this page later.
+"""Pilot: recruitment and groups per site, attendance and dose, fidelity observations of the
+pilot groups (against the manual version each ran) and the feedback log on the manual (a note
+per session from leaders and participants, feeding the next manual version).
 """
 
 import streamlit as st
@@ -47,6 +46,14 @@ else:
     )
     st.caption(t("pilot.dose_note", n=info["min_sessions"]))
     table(dose_frame(attendance, info["min_sessions"]), "pilot_dose")
+
+st.subheader(t("pilot.fidelity"))
+st.caption(t("pilot.fidelity_note"))
+fidelity = data.query("fidelity_groups", viewer)
+table(fidelity[fidelity["phase"] == "pilot"].drop(columns=["phase"]), "pilot_fidelity_by_group",
+      empty_key="pilot.no_observations")
+table(data.query("fidelity_observations", viewer, "pilot"), "pilot_fidelity_observations",
+      empty_key="pilot.no_observations")
 
 st.subheader(t("feedback.title"))
 st.caption(t("feedback.intro"))

@@ -1,5 +1,6 @@
 """Demo step: the manual locked for the RCT, attendance of every RCT group member, and
-observed sessions with realistic variation (some double coded, one group drifting).
+observed sessions with realistic variation (some double coded, one group drifting), plus a
+few observed pilot sessions against the pilot's draft manual.
 
 Runs after the allocation step (which places INT participants into the RCT groups); with no
 members yet it still locks the manual and records observations. Everything goes through the
@@ -22,10 +23,14 @@ from study.fidelity.attendance_import import import_attendance
 from study.fidelity.manual import shipped_manual_path
 from study.fidelity.observations import ObservationInput, record_observation
 from study.fidelity.report import group_fidelity
-from study.fidelity.versions import lock_manual, manual_of, store_manual_version
+from study.demo.people import PILOT_MANUAL_VERSION
+from study.fidelity.versions import lock_manual, manual_of, store_manual_version, stored_manual
 from study.studies import config_of, get_study
 
 __all__ = ["fidelity_and_attendance"]
+
+#: Weeks of each pilot group the coordinator observed.
+PILOT_OBSERVED_WEEKS = (2, 6)
 
 #: Observers from the research unit who double-code some sessions with the coordinator.
 EVALUATORS = ("E01", "E02")
@@ -96,6 +101,7 @@ def fidelity_and_attendance(ctx: DemoContext) -> list[str]:
     if cancelled is not None:
         sessions = sessions[~((sessions["group"] == cancelled[0]) & (sessions["week"] == cancelled[1]))]
     n_obs, n_double, drifting = _observations(ctx, manual, groups, sessions, present, coordinators)
+    n_pilot = _pilot_observations(ctx, coordinators, today)
 
     with read_session(ctx.engine) as s:
         study = get_study(s, ctx.study_code)
@@ -104,7 +110,8 @@ def fidelity_and_attendance(ctx: DemoContext) -> list[str]:
     return [
         f"  fidelity: manual {manual.id} {manual.version} locked for the RCT; {n_obs} observations "
         f"({n_double} sessions double coded); below threshold: {', '.join(flagged) or 'none'}"
-        + (f" (drifting: {drifting})" if drifting else ""),
+        + (f" (drifting: {drifting})" if drifting else "")
+        + f"; {n_pilot} observations of pilot sessions (manual {PILOT_MANUAL_VERSION})",
         f"  attendance: {int(present['present'].sum()) if not present.empty else 0} present of "
         f"{len(present)} records in {present['group'].nunique() if not present.empty else 0} RCT groups",
     ]
@@ -193,6 +200,37 @@ def _observations(ctx, manual, groups, sessions, present, coordinators) -> tuple
                     record_observation(s, study, obs, ctx.actor)
                     n_obs += 1
     return n_obs, n_double, drifting
+
+
+def _pilot_observations(ctx, coordinators: dict[str, str], today: dt.date) -> int:
+    """The coordinators observed weeks :data:`PILOT_OBSERVED_WEEKS` of each pilot group,
+    against the draft manual the pilot ran (delivered a little less fully: the leaders were
+    still learning it). Draws from a generator of its own, so the demo's other steps stay as
+    they were for a seed."""
+    rng = np.random.default_rng([ctx.seed, 5])
+    n = 0
+    with unit_of_work(ctx.engine, ctx.actor, reason="demo: fidelity observations of the pilot") as s:
+        study = get_study(s, ctx.study_code)
+        manual = manual_of(stored_manual(s, study, PILOT_MANUAL_VERSION))
+        held = s.execute(
+            select(CourseGroup.code, Site.code, GroupSession.week, GroupSession.held_on)
+            .join(Site, Site.id == CourseGroup.site_id)
+            .join(GroupSession, GroupSession.group_id == CourseGroup.id)
+            .where(CourseGroup.study_id == study.id, CourseGroup.phase == "pilot",
+                   GroupSession.cancelled.is_(False), GroupSession.held_on <= today,
+                   GroupSession.week.in_(PILOT_OBSERVED_WEEKS))
+            .order_by(CourseGroup.code, GroupSession.week)
+        ).all()
+        for group, site, week, held_on in held:
+            truth = _true_delivery(rng, manual.session(week).components, BASE_QUALITY - 0.6 + rng.normal(0, SESSION_SD))
+            record_observation(s, study, ObservationInput(
+                group=group, week=week, observer=coordinators.get(site, f"K-{site}"), observed_on=held_on,
+                components=_as_seen(rng, truth), competence=_competence(rng, manual, 3.6),
+                minutes=int(np.clip(rng.normal(125, 10), 90, 150)), participants_present=int(rng.integers(5, 9)),
+                notes="the check-in round ran long; the manual's timing for it is too tight" if week == 2 else None,
+            ), ctx.actor)
+            n += 1
+    return n
 
 
 def _true_delivery(rng, components, quality: float) -> dict:
