@@ -48,6 +48,7 @@ __all__ = [
     "start_study_phase",
     "survey_draft",
     "survey_due",
+    "withdraw_participant",
     "set_user_active",
 ]
 
@@ -184,6 +185,22 @@ def run_quality_checks(engine: Engine, viewer: Viewer) -> int:
         code = session.get(Study, viewer.study_id).code
     _, results = check_study(engine, code, viewer.login)
     return int((~results["success"].astype(bool) & (results["severity"] == "error")).sum())
+
+
+def withdraw_participant(engine: Engine, viewer: Viewer, pseudonym: str, on: dt.date, reason: str) -> None:
+    """Record that a participant of the coordinator's own site withdrew
+    (:func:`study.withdrawal.withdraw`, as ``peerstudy withdraw``: a neutral reason, the
+    allocation kept for the ITT analysis). ``NotAllowed`` for another site or role; a date in
+    the future is refused (``BadInput``)."""
+    from study.withdrawal import withdraw
+
+    if on > dt.date.today():
+        raise BadInput(f"the withdrawal date {on} is in the future")
+    with unit_of_work(engine, viewer.login, reason=f"dashboard: withdrawal ({reason})") as session:
+        study = session.get(Study, viewer.study_id)
+        person = person_by_pseudonym(session, study, pseudonym)
+        viewer.require_edit(person.site_id, f"person {pseudonym}")
+        withdraw(session, study, person, on, reason)
 
 
 def start_study_phase(engine: Engine, viewer: Viewer, phase: str) -> None:

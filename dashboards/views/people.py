@@ -6,12 +6,14 @@ from urllib.parse import urlsplit
 import pandas as pd
 import streamlit as st
 
-from dashboards.actions import create_survey_link
+import datetime as dt
+
+from dashboards.actions import create_survey_link, withdraw_participant
 from dashboards.queries.people import person_view
 from dashboards.ui import data, state
 from dashboards.ui.widgets import show_error, table
 from study.errors import PeerstudyError
-
+from study.withdrawal import WITHDRAWAL_REASONS
 
 
 def survey_url(token: str) -> str:
@@ -69,5 +71,26 @@ if person.role == "participant" and viewer.may_edit_site_code(person.site):
         else:
             st.success(t("people.survey_link_created"))
             st.code(survey_url(token), language=None)
+enrolled = person.enrolment and person.enrolment.get("withdrawn_on") is None
+if person.role == "participant" and enrolled and viewer.may_edit_site_code(person.site):
+    with st.expander(t("people.withdraw"), expanded=False):
+        st.caption(t("people.withdraw_note"))
+        with st.form("withdraw", clear_on_submit=True):
+            on = st.date_input(t("people.withdraw_on"), value=dt.date.today(), max_value=dt.date.today(),
+                               key="withdraw_on")
+            reason = st.selectbox(t("people.withdraw_reason"), WITHDRAWAL_REASONS, key="withdraw_reason")
+            sure = st.checkbox(t("people.withdraw_confirm", pseudonym=person.pseudonym), key="withdraw_sure")
+            submitted = st.form_submit_button(t("people.withdraw_submit"))
+        if submitted:
+            if not sure:
+                st.warning(t("people.withdraw_unconfirmed"))
+            else:
+                try:
+                    withdraw_participant(data.engine(), viewer, person.pseudonym, on, reason)
+                except PeerstudyError as exc:
+                    show_error(exc)
+                else:
+                    data.clear()
+                    st.success(t("people.withdrawn", pseudonym=person.pseudonym, on=on))
 st.markdown(f"**{t('people.history')}**")
 table(person.history, f"history_{person.pseudonym}")
