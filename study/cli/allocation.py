@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from study.cli.common import DbOpt, StudyOpt, cli_actor, echo_table, open_db
+from study.cli.common import DbOpt, StudyOpt, cli_actor, echo_table, open_db, study_read, study_write
 
 __all__ = ["app", "unblind"]
 
@@ -54,13 +54,11 @@ def _statistician(engine, login: Optional[str], password_stdin: bool):
 def report(db: DbOpt = None, study: StudyOpt = None) -> None:
     """Counts per arm overall, per stratum and per factor level, with the imbalance."""
     from study.blinding import arm_display_map, is_unblinded
-    from study.db import read_session
     from study.randomisation import allocations_frame
     from study.randomisation.balance import balance_table
-    from study.studies import config_of, get_study
+    from study.studies import config_of
 
-    with read_session(open_db(db)) as session:
-        st = get_study(session, study)
+    with study_read(db, study) as (session, st):
         config = config_of(st)
         allocations = allocations_frame(session, st)
         unblinded = is_unblinded(st)
@@ -135,14 +133,11 @@ def load_table(
     """Load a REDCap-style allocation table (once; its slots are concealed)."""
     import pandas as pd
 
-    from study.db import unit_of_work
     from study.errors import BadInput
     from study.randomisation import load_allocation_table
-    from study.studies import config_of, get_study
+    from study.studies import config_of
 
-    engine = open_db(db)
-    with unit_of_work(engine, cli_actor(), reason="allocation load-table") as session:
-        st = get_study(session, study)
+    with study_write(db, study, reason="allocation load-table") as (session, st, _):
         path = file or (Path(config_of(st).randomisation.table_file) if config_of(st).randomisation.table_file else None)
         if path is None:
             raise BadInput("give the allocation table file (or set randomisation.table_file)")

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from study.cli.common import DbOpt, StudyOpt, cli_actor, echo_table, open_db
+from study.cli.common import DbOpt, StudyOpt, echo_table, study_read, study_write
 from study.errors import BadInput
 
 __all__ = ["app"]
@@ -26,13 +26,11 @@ def manual_show(
     yaml_out: Annotated[bool, typer.Option("--yaml", help="Print the manual's YAML as stored.")] = False,
 ) -> None:
     """The manual in force (or a stored version): sessions, components, competence items."""
-    from study.db import read_session
     from study.fidelity.manual import shipped_manual, shipped_manual_path
     from study.fidelity.versions import current_version, manual_of, stored_manual
-    from study.studies import config_of, get_study
+    from study.studies import config_of
 
-    with read_session(open_db(db)) as session:
-        st = get_study(session, study)
+    with study_read(db, study) as (session, st):
         row = stored_manual(session, st, version) if version else current_version(session, st)
         if row is None:
             manual_id = config_of(st).fidelity.manual
@@ -67,17 +65,12 @@ def manual_update(
     study: StudyOpt = None,
 ) -> None:
     """Store a (changed) manual as a new version; refused once the RCT has started."""
-    from study.db import unit_of_work
     from study.fidelity.manual import load_manual
     from study.fidelity.versions import store_manual_version
-    from study.studies import get_study
 
     load_manual(file)  # validate before opening the database
     text = file.read_text(encoding="utf-8")
-    engine = open_db(db)
-    actor = cli_actor()
-    with unit_of_work(engine, actor, reason=note or "manual update") as session:
-        st = get_study(session, study)
+    with study_write(db, study, reason=note or "manual update") as (session, st, actor):
         row, created = store_manual_version(session, st, text, actor, note=note, source=str(file))
         if not created:
             typer.echo(f"manual {row.manual} version {row.version} is already stored; nothing changed")
@@ -89,26 +82,18 @@ def manual_update(
 @manual_app.command("history")
 def manual_history_cmd(db: DbOpt = None, study: StudyOpt = None) -> None:
     """Every stored version with its change note and lock."""
-    from study.db import read_session
     from study.fidelity.versions import manual_history
-    from study.studies import get_study
 
-    with read_session(open_db(db)) as session:
-        st = get_study(session, study)
+    with study_read(db, study) as (session, st):
         echo_table(manual_history(session, st), empty="no manual version stored yet")
 
 
 @manual_app.command("lock")
 def manual_lock(db: DbOpt = None, study: StudyOpt = None) -> None:
     """Record the lock of the current version (RCT phase) and give it to every RCT group."""
-    from study.db import unit_of_work
     from study.fidelity.versions import group_version_problems, lock_manual
-    from study.studies import get_study
 
-    engine = open_db(db)
-    actor = cli_actor()
-    with unit_of_work(engine, actor, reason="manual lock") as session:
-        st = get_study(session, study)
+    with study_write(db, study, reason="manual lock") as (session, st, actor):
         row = lock_manual(session, st, actor)
         typer.echo(f"manual {row.manual} locked at version {row.version}")
         problems = group_version_problems(session, st)
@@ -128,14 +113,12 @@ def report(
     """Fidelity per group, leader pair, site and week, flags, and inter-rater reliability."""
     import pandas as pd
 
-    from study.db import read_session
     from study.fidelity.report import fidelity_report
     from study.fidelity.versions import group_version_problems
-    from study.studies import config_of, get_study
+    from study.studies import config_of
 
     day = _date(as_of, "--as-of") if as_of else None
-    with read_session(open_db(db)) as session:
-        st = get_study(session, study)
+    with study_read(db, study) as (session, st):
         config = config_of(st)
         tables = fidelity_report(session, st, as_of=day)
         versions = group_version_problems(session, st)

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from study.cli.common import DbOpt, StudyOpt, cli_actor, open_db
+from study.cli.common import DbOpt, StudyOpt, study_write
 
 __all__ = ["app", "restricted_site"]
 
@@ -51,14 +51,9 @@ def import_fidelity(
     study: StudyOpt = None,
 ) -> None:
     """Import session observations (format: `peerstudy template fidelity`, docs/fidelity.md)."""
-    from study.db import unit_of_work
     from study.fidelity.observation_import import import_observations
-    from study.studies import get_study
 
-    engine = open_db(db)
-    actor = cli_actor()
-    with unit_of_work(engine, actor, reason=f"import fidelity {file.name}") as session:
-        st = get_study(session, study)
+    with study_write(db, study, reason=f"import fidelity {file.name}") as (session, st, actor):
         summary = import_observations(session, st, file, actor, restricted_site(session, st, actor, site))
     typer.echo(f"{file}: observations imported ({summary})")
 
@@ -71,14 +66,9 @@ def import_attendance_cmd(
     study: StudyOpt = None,
 ) -> None:
     """Import attendance (present / absent / cancelled session)."""
-    from study.db import unit_of_work
     from study.fidelity.attendance_import import import_attendance
-    from study.studies import get_study
 
-    engine = open_db(db)
-    actor = cli_actor()
-    with unit_of_work(engine, actor, reason=f"import attendance {file.name}") as session:
-        st = get_study(session, study)
+    with study_write(db, study, reason=f"import attendance {file.name}") as (session, st, actor):
         summary = import_attendance(session, st, file, restricted_site(session, st, actor, site))
     typer.echo(f"{file}: attendance imported ({summary})")
 
@@ -91,13 +81,9 @@ def participants(
     study: StudyOpt = None,
 ) -> None:
     """Screen and enrol people from a CSV file; any bad row rejects the whole file."""
-    from study.db import unit_of_work
     from study.enrolment_import import import_participants, read_participants_csv
-    from study.studies import get_study
 
     data = read_participants_csv(file)
-    engine = open_db(db)
-    with unit_of_work(engine, cli_actor(), reason=f"import participants {file.name}") as session:
-        st = get_study(session, study)
+    with study_write(db, study, reason=f"import participants {file.name}") as (session, st, _):
         summary = import_participants(session, st, data, source=str(file))
     typer.echo(f"{file}: {summary}")

@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from study.cli.common import DbOpt, StudyOpt, cli_actor, echo_table, open_db
+from study.cli.common import DbOpt, StudyOpt, cli_actor, echo_table, open_db, study_read
 
 __all__ = ["import_questionnaires_cmd", "questionnaires_app", "scores", "template_questionnaires"]
 
@@ -88,12 +88,9 @@ def scores(
     """Scored questionnaires, long format:
     pseudonym,timepoint,instrument,version,scale,score,band,missing_reason."""
     from questionnaires.store import load_scores
-    from study.db import read_session
-    from study.studies import config_of, get_study
+    from study.studies import config_of
 
-    engine = open_db(db)
-    with read_session(engine) as session:
-        st = get_study(session, study)
+    with study_read(db, study) as (session, st):
         config = config_of(st)
         if instrument is not None and instrument not in config.instruments:
             from study.errors import BadInput

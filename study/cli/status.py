@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from study.cli.common import DbOpt, StudyOpt, open_db
+from study.cli.common import DbOpt, StudyOpt, study_read
 
 __all__ = ["status"]
 
@@ -13,13 +13,9 @@ def status(db: DbOpt = None, study: StudyOpt = None) -> None:
     """Counts per site, role, phase and arm."""
     import pandas as pd
 
-    from study.db import read_session
     from study.status import status_counts
-    from study.studies import get_study
 
-    engine = open_db(db)
-    with read_session(engine) as session:
-        st = get_study(session, study)
+    with study_read(db, study) as (session, st):
         counts = status_counts(session, st)
         typer.echo(f"Study {st.code}: {st.name}")
         typer.echo(f"Phase: {st.current_phase or 'set-up (no phase started)'}")

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from study.cli.common import DbOpt, StudyOpt, open_db
+from study.cli.common import DbOpt, StudyOpt, study_read
 
 __all__ = ["app"]
 
@@ -35,16 +35,14 @@ def template_fidelity(
     study: StudyOpt = None,
 ) -> None:
     """Rows for one observation: every component of the week, competence items, session fields."""
-    from study.db import read_session
     from study.errors import BadInput
     from study.fidelity.manual import shipped_manual
     from study.fidelity.observation_import import fidelity_template
     from study.fidelity.versions import current_version, manual_of, stored_manual
     from study.groups import group_by_code
-    from study.studies import config_of, get_study
+    from study.studies import config_of
 
-    with read_session(open_db(db)) as session:
-        st = get_study(session, study)
+    with study_read(db, study) as (session, st):
         row = None
         if group:
             g = group_by_code(session, st, group)
@@ -64,11 +62,8 @@ def template_attendance(
     study: StudyOpt = None,
 ) -> None:
     """An attendance sheet: group, week, pseudonym, status (present/absent/cancelled), held_on."""
-    from study.db import read_session
     from study.fidelity.attendance_import import attendance_template
-    from study.studies import get_study
 
-    with read_session(open_db(db)) as session:
-        st = get_study(session, study)
+    with study_read(db, study) as (session, st):
         frame = attendance_template(session, st, group)
     _write(frame, output)

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from study.cli.common import DbOpt, StudyOpt, cli_actor, echo_table, open_db
+from study.cli.common import DbOpt, StudyOpt, echo_table, open_db, study_write
 
 app = typer.Typer(help="Manage users (coordinators, researchers, statisticians, admins).", no_args_is_help=True)
 
@@ -24,17 +24,13 @@ def add(
     study: StudyOpt = None,
 ) -> None:
     """Add a user; the password is asked for (or read from stdin) and stored as argon2id."""
-    from study.db import unit_of_work
-    from study.studies import get_study
     from study.users import add_user
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    engine = open_db(db)
-    with unit_of_work(engine, cli_actor(), reason=f"users add {login}") as session:
-        st = get_study(session, study)
+    with study_write(db, study, reason=f"users add {login}") as (session, st, _):
         user = add_user(session, login, role, password, study=st, site=site)
         where = f" at {site}" if site else ""
         typer.echo(f"user {user.login} added as {user.role}{where}")
