@@ -87,3 +87,26 @@ def participants(
     with study_write(db, study, reason=f"import participants {file.name}") as (session, st, _):
         summary = import_participants(session, st, data, source=str(file))
     typer.echo(f"{file}: {summary}")
+
+
+@app.command("contacts")
+def import_contacts_cmd(
+    file: Annotated[Path, typer.Argument(help="CSV: recipient,buddy,contact_on,activity,minutes[,note].")],
+    today: Annotated[Optional[str], typer.Option(help="Reference date YYYY-MM-DD for 'in the future' [default: today].")] = None,
+    db: DbOpt = None,
+    study: StudyOpt = None,
+) -> None:
+    """Import a contact log of matched pairs (format: `peerstudy template contacts`); a
+    contact already stored is not stored again."""
+    import datetime as dt
+
+    from study.companionship.contacts_import import import_contacts
+    from study.errors import BadInput
+
+    try:
+        day = dt.date.fromisoformat(today) if today else None
+    except ValueError:
+        raise BadInput(f"--today must be a date YYYY-MM-DD, got {today!r}") from None
+    with study_write(db, study, reason=f"import contacts {file.name}") as (session, st, _):
+        summary = import_contacts(session, st, file, today=day)
+    typer.echo(f"{file}: contacts imported ({summary})")

@@ -67,3 +67,13 @@ def template_attendance(
     with study_read(db, study) as (session, st):
         frame = attendance_template(session, st, group)
     _write(frame, output)
+
+
+@app.command("contacts")
+def template_contacts(output: OutOpt = None, db: DbOpt = None, study: StudyOpt = None) -> None:
+    """A contact log: one row per active match (recipient, buddy), the contact columns empty."""
+    from study.companionship.contacts_import import contacts_template
+
+    with study_read(db, study) as (session, st):
+        frame = contacts_template(session, st)
+    _write(frame, output)
