@@ -98,15 +98,36 @@ def import_contacts_cmd(
 ) -> None:
     """Import a contact log of matched pairs (format: `peerstudy template contacts`); a
     contact already stored is not stored again."""
+    from study.companionship.contacts_import import import_contacts
+
+    with study_write(db, study, reason=f"import contacts {file.name}") as (session, st, _):
+        summary = import_contacts(session, st, file, today=_reference_date(today))
+    typer.echo(f"{file}: contacts imported ({summary})")
+
+
+@app.command("profiles")
+def import_profiles_cmd(
+    file: Annotated[Path, typer.Argument(help="CSV: pseudonym,area,availability[,wishes,home_visits,...] (lists split by ';').")],
+    today: Annotated[Optional[str], typer.Option(help="Reference date YYYY-MM-DD [default: today].")] = None,
+    db: DbOpt = None,
+    study: StudyOpt = None,
+) -> None:
+    """Import companionship profiles of recipients and buddies (format: `peerstudy template
+    profiles`); new profiles join the waitlist, changed ones are audited corrections."""
+    from study.companionship.profiles_import import import_profiles
+
+    with study_write(db, study, reason=f"import profiles {file.name}") as (session, st, _):
+        summary = import_profiles(session, st, file, today=_reference_date(today))
+    typer.echo(f"{file}: profiles imported ({summary})")
+
+
+def _reference_date(text: Optional[str]):
+    """``--today`` as a date (``None``: today); ``BadInput`` when it is not YYYY-MM-DD."""
     import datetime as dt
 
-    from study.companionship.contacts_import import import_contacts
     from study.errors import BadInput
 
     try:
-        day = dt.date.fromisoformat(today) if today else None
+        return dt.date.fromisoformat(text) if text else None
     except ValueError:
-        raise BadInput(f"--today must be a date YYYY-MM-DD, got {today!r}") from None
-    with study_write(db, study, reason=f"import contacts {file.name}") as (session, st, _):
-        summary = import_contacts(session, st, file, today=day)
-    typer.echo(f"{file}: contacts imported ({summary})")
+        raise BadInput(f"--today must be a date YYYY-MM-DD, got {text!r}") from None

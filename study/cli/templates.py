@@ -77,3 +77,13 @@ def template_contacts(output: OutOpt = None, db: DbOpt = None, study: StudyOpt =
     with study_read(db, study) as (session, st):
         frame = contacts_template(session, st)
     _write(frame, output)
+
+
+@app.command("profiles")
+def template_profiles(output: OutOpt = None, db: DbOpt = None, study: StudyOpt = None) -> None:
+    """A profile sheet: participants and peer buddies without a companionship profile yet."""
+    from study.companionship.profiles_import import profiles_template
+
+    with study_read(db, study) as (session, st):
+        frame = profiles_template(session, st)
+    _write(frame, output)
