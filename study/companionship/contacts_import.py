@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from study.companionship.relationships import find_match, log_contact
 from study.db.models import Match, MatchContact, Person, Study
 from study.errors import BadInput, RowErrors, RowProblem
-from study.fidelity.csv_files import parse_date, parse_int, read_table
+from study.fidelity.csv_files import parse_date, parse_int, read_table, source_name
 from study.fidelity.observation_import import ImportSummary
 
 __all__ = ["CONTACT_COLUMNS", "contacts_template", "import_contacts"]
@@ -60,11 +60,9 @@ def import_contacts(
     RowErrors
         Every bad row; the caller's unit of work then writes nothing.
     """
-    name = str(source) if not isinstance(source, io.StringIO) else "(input)"
+    name = source_name(source)
     today = today or dt.date.today()
     df = read_table(source, CONTACT_COLUMNS, OPTIONAL_COLUMNS)
-    if "note" not in df.columns:
-        df["note"] = ""
     problems: list[RowProblem] = []
     people = {
         p.pseudonym: p

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from study.companionship.profiles import ProfileInput, set_profile
 from study.db.models import CompanionProfile, Person, Study
 from study.errors import BadInput, RowErrors, RowProblem
-from study.fidelity.csv_files import parse_date, parse_int, read_table
+from study.fidelity.csv_files import parse_date, parse_int, read_table, source_name
 from study.fidelity.observation_import import ImportSummary
 
 __all__ = ["PROFILE_COLUMNS", "import_profiles", "profiles_template"]
@@ -85,12 +85,9 @@ def import_profiles(
     RowErrors
         Every bad row; the caller's unit of work then writes nothing.
     """
-    name = str(source) if not isinstance(source, io.StringIO) else "(input)"
+    name = source_name(source)
     today = today or dt.date.today()
     df = read_table(source, PROFILE_COLUMNS, OPTIONAL_COLUMNS)
-    for column in OPTIONAL_COLUMNS:
-        if column not in df.columns:
-            df[column] = ""
     problems: list[RowProblem] = []
     for r in df[df["pseudonym"].duplicated(keep="first")].itertuples():
         problems.append(RowProblem(r.line, "pseudonym", r.pseudonym, "listed in an earlier row already"))

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from study.db.models import Attendance, CourseGroup, GroupMember, GroupSession, Person, Site, Study
 from study.errors import RowErrors, RowProblem
-from study.fidelity.csv_files import parse_date, parse_int, read_table
+from study.fidelity.csv_files import parse_date, parse_int, read_table, source_name
 from study.fidelity.observation_import import ImportSummary
 from study.groups import record_attendance
 
@@ -54,11 +54,9 @@ def import_attendance(
     RowErrors
         Every bad row; nothing is written.
     """
-    name = str(source) if not isinstance(source, io.StringIO) else "(input)"
+    name = source_name(source)
     today = today or dt.date.today()
     df = read_table(source, ATTENDANCE_COLUMNS, OPTIONAL_COLUMNS)
-    if "held_on" not in df.columns:
-        df["held_on"] = ""
     problems: list[RowProblem] = []
     bad = lambda row, col, val, why: problems.append(RowProblem(int(row), col, str(val), why))  # noqa: E731
 

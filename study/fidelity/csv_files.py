@@ -11,10 +11,15 @@ import pandas as pd
 
 from study.errors import RowErrors, RowProblem
 
-__all__ = ["NA_VALUES", "parse_date", "parse_int", "read_table"]
+__all__ = ["NA_VALUES", "parse_date", "parse_int", "read_table", "source_name"]
 
 #: Cell values meaning "not applicable" (case-insensitive).
 NA_VALUES = frozenset({"na", "n/a"})
+
+
+def source_name(source: str | Path | io.StringIO) -> str:
+    """How messages name an imported file: its path, or ``(input)`` for text in memory."""
+    return str(source) if not isinstance(source, io.StringIO) else "(input)"
 
 
 def read_table(
@@ -23,9 +28,10 @@ def read_table(
     """Read a CSV file as text (no type guessing), stripped, with a ``line`` column.
 
     ``line`` is the line number as a spreadsheet shows it: the header is row 1, the first
-    data row is row 2. A missing or unknown column raises ``RowErrors`` (row 1).
+    data row is row 2. A missing required or an unknown column raises ``RowErrors`` (row 1);
+    an optional column the file leaves out is added with empty cells.
     """
-    name = str(source) if not isinstance(source, io.StringIO) else "(input)"
+    name = source_name(source)
     try:
         df = pd.read_csv(source, dtype=str, keep_default_na=False, skipinitialspace=True,
                          encoding="utf-8-sig")
@@ -44,6 +50,9 @@ def read_table(
     if problems:
         raise RowErrors(name, problems)
     df = df.apply(lambda col: col.str.strip())
+    for column in optional:
+        if column not in df.columns:
+            df[column] = ""
     df["line"] = range(2, len(df) + 2)
     return df
 

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from study.db.models import Study
 from study.errors import RowErrors, RowProblem
-from study.fidelity.csv_files import NA_VALUES, parse_date, parse_int, read_table
+from study.fidelity.csv_files import NA_VALUES, parse_date, parse_int, read_table, source_name
 from study.fidelity.manual import Manual
 from study.fidelity.observations import (
     SESSION_FIELDS,
@@ -76,7 +76,7 @@ def import_observations(
     RowErrors
         Every bad row (nothing is written: the caller's transaction rolls back).
     """
-    name = str(source) if not isinstance(source, io.StringIO) else "(input)"
+    name = source_name(source)
     df = read_table(source, FIDELITY_COLUMNS)
     problems: list[RowProblem] = []
     bad = lambda row, col, val, why: problems.append(RowProblem(int(row), col, str(val), why))  # noqa: E731
