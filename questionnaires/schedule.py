@@ -159,35 +159,45 @@ def compute_schedule(
     for col in ("pseudonym", "timepoint", "instrument", "completed_on"):
         if col not in responses.columns:
             raise ValueError(f"responses need a column {col!r}")
-    dates = _open_statuses(participants, timepoints, today)
-    instruments = pd.DataFrame(
-        [(t.code, i, j) for t in timepoints for j, i in enumerate(t.instruments)],
-        columns=["timepoint", "instrument", "instrument_order"],
-    )
-    grid = dates.merge(instruments, on="timepoint", how="inner")
+    grid = _with_instruments(_open_statuses(participants, timepoints, today), timepoints)
     done = responses[["pseudonym", "timepoint", "instrument", "completed_on"]].copy()
     done["completed_on"] = pd.to_datetime(done["completed_on"])
     grid = grid.merge(done, on=["pseudonym", "timepoint", "instrument"], how="left")
     completed = grid["completed_on"]
-    status = np.where(completed.notna(), "complete", grid["open_status"])
     outside = completed.notna() & ((completed < grid["window_start"]) | (completed > grid["window_end"])).fillna(False)
+    return _schedule_frame(grid, completed, np.where(completed.notna(), "complete", grid["open_status"]), outside)
 
-    def as_date(s: pd.Series) -> pd.Series:
-        return pd.Series(
-            np.where(s.isna(), None, s.dt.date.to_numpy(dtype=object)), index=s.index, dtype=object
-        )
 
+def _with_instruments(dates: pd.DataFrame, timepoints: Sequence[TimepointConfig]) -> pd.DataFrame:
+    """:func:`_open_statuses`' rows expanded to each timepoint's instruments (with their
+    order in the timepoint)."""
+    plan = pd.DataFrame(
+        [(t.code, i, j) for t in timepoints for j, i in enumerate(t.instruments)],
+        columns=["timepoint", "instrument", "instrument_order"],
+    )
+    return dates.merge(plan, on="timepoint", how="inner")
+
+
+def _as_dates(values: pd.Series) -> pd.Series:
+    """``datetime64`` values as ``datetime.date`` objects (``None`` for NaT)."""
+    return pd.Series(np.where(values.isna(), None, values.dt.date.to_numpy(dtype=object)), index=values.index,
+                     dtype=object)
+
+
+def _schedule_frame(grid: pd.DataFrame, completed: pd.Series, status, outside: pd.Series) -> pd.DataFrame:
+    """The schedule's rows (:data:`SCHEDULE_COLUMNS`) from an instrument grid, sorted by
+    pseudonym, then timepoint and instrument in their configured order."""
     out = pd.DataFrame(
         {
             "pseudonym": grid["pseudonym"],
             "timepoint": grid["timepoint"],
             "instrument": grid["instrument"],
             "anchor": grid["anchor"],
-            "anchor_date": as_date(grid["anchor_date"]),
-            "due_on": as_date(grid["due_on"]),
-            "window_start": as_date(grid["window_start"]),
-            "window_end": as_date(grid["window_end"]),
-            "completed_on": as_date(completed),
+            "anchor_date": _as_dates(grid["anchor_date"]),
+            "due_on": _as_dates(grid["due_on"]),
+            "window_start": _as_dates(grid["window_start"]),
+            "window_end": _as_dates(grid["window_end"]),
+            "completed_on": _as_dates(completed),
             "status": status,
             "outside_window": outside.to_numpy(dtype=bool),
             "_order": grid["order"],
@@ -274,27 +284,12 @@ def open_instruments(
             answered[["pseudonym", "timepoint", "answered"]], on=["pseudonym", "timepoint"], how="left"
         )["answered"].fillna(0).to_numpy()
         dates = dates[counts < dates["timepoint"].map(expected).to_numpy()]
-    instruments = pd.DataFrame(
-        [(t.code, i, j) for t in timepoints for j, i in enumerate(t.instruments)],
-        columns=["timepoint", "instrument", "instrument_order"],
-    )
-    grid = dates.merge(instruments, on="timepoint", how="inner")
+    grid = _with_instruments(dates, timepoints)
     answered = responses[["pseudonym", "timepoint", "instrument"]].drop_duplicates().assign(_answered=True)
     grid = grid.merge(answered, on=["pseudonym", "timepoint", "instrument"], how="left")
-    grid = grid[grid["_answered"].isna()].sort_values(["pseudonym", "order", "instrument_order"], kind="stable")
-
-    def as_date(col: str) -> pd.Series:
-        values = grid[col]
-        return pd.Series(np.where(values.isna(), None, values.dt.date.to_numpy(dtype=object)), dtype=object)
-
-    return pd.DataFrame({
-        "pseudonym": grid["pseudonym"].to_numpy(), "timepoint": grid["timepoint"].to_numpy(),
-        "instrument": grid["instrument"].to_numpy(), "anchor": grid["anchor"].to_numpy(),
-        "anchor_date": as_date("anchor_date"), "due_on": as_date("due_on"),
-        "window_start": as_date("window_start"), "window_end": as_date("window_end"),
-        "completed_on": pd.Series([None] * len(grid), dtype=object),
-        "status": grid["open_status"].to_numpy(), "outside_window": np.zeros(len(grid), dtype=bool),
-    })
+    grid = grid[grid["_answered"].isna()]
+    unanswered = pd.Series(pd.NaT, index=grid.index, dtype="datetime64[ns]")
+    return _schedule_frame(grid, unanswered, grid["open_status"].to_numpy(), pd.Series(False, index=grid.index))
 
 
 def _site_filter(site_id: Optional[int], person_id: Optional[int] = None) -> list:
