@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from study.cli.common import DbOpt, StudyOpt, cli_actor, echo_table, open_db, study_read, study_write
+from study.cli.common import DbOpt, StudyOpt, echo_table, open_db, study_read, study_write
 
 __all__ = ["app", "unblind"]
 
@@ -152,11 +152,7 @@ def load_table(
 def unblind(db: DbOpt = None, study: StudyOpt = None) -> None:
     """Unblind the study (analysis phase only, once; audited): arm codes replace A/B."""
     from study.blinding import unblind as unblind_study
-    from study.db import unit_of_work
-    from study.studies import get_study
 
-    actor = cli_actor()
-    with unit_of_work(open_db(db), actor, reason="unblind") as session:
-        st = get_study(session, study)
+    with study_write(db, study, reason="unblind") as (session, st, actor):
         unblind_study(session, st, actor)
         typer.echo(f"study {st.code} unblinded by {actor}")

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from study.cli.common import DbOpt, StudyOpt, echo_table, open_db, study_read, study_write
+from study.cli.common import DbOpt, StudyOpt, echo_table, study_read, study_write
 from study.errors import BadInput
 
 __all__ = ["app", "parse_date"]
@@ -59,7 +59,6 @@ def profile(
     """Create or correct a companionship profile; a new profile joins the waitlist."""
     from study.companionship.profiles import ProfileInput, set_profile
     from study.people import person_by_pseudonym
-    from study.studies import get_study
 
     today_date = parse_date(today, "--today")
     data = ProfileInput(
@@ -94,9 +93,7 @@ def suggest(
 ) -> None:
     """Rank available buddies for a recipient with a score (0–100) and the reasons."""
     from study.companionship.suggestions import suggest_buddies
-    from study.db import read_session
     from study.people import person_by_pseudonym
-    from study.studies import get_study
 
     with study_read(db, study) as (session, st):
         person = person_by_pseudonym(session, st, pseudonym)
@@ -120,7 +117,6 @@ def confirm(
     """Confirm a match; every hard constraint is checked again."""
     from study.companionship.relationships import confirm_match
     from study.people import person_by_pseudonym
-    from study.studies import get_study
 
     today_date = parse_date(today, "--today")
     with study_write(db, study, f"match confirm {recipient} {buddy}") as (session, st, actor):
@@ -146,8 +142,6 @@ def waitlist(
     """Who waits for a match: pseudonym, role, since, last call, next call due, overdue."""
     from study.companionship.waiting import overdue_calls, waitlist_table
     from study.companionship.waitlist import WAITLIST_COLUMNS
-    from study.db import read_session
-    from study.studies import get_study
 
     with study_read(db, study) as (session, st):
         day = parse_date(today, "--today")
@@ -171,7 +165,6 @@ def join(
     from study.companionship.profiles import profile_of
     from study.companionship.waiting import join_waitlist
     from study.people import person_by_pseudonym
-    from study.studies import get_study
 
     today_date = parse_date(today, "--today")
     with study_write(db, study, f"match join {pseudonym}") as (session, st, _actor):
@@ -194,7 +187,6 @@ def call(
     """Log a follow-up call to a person on the waitlist."""
     from study.companionship.waiting import log_call
     from study.people import person_by_pseudonym
-    from study.studies import get_study
 
     today_date = parse_date(today, "--today")
     with study_write(db, study, f"match call {pseudonym}") as (session, st, actor):
@@ -233,7 +225,6 @@ def contact(
 ) -> None:
     """Log a contact (date, activity, minutes) of a match."""
     from study.companionship.relationships import log_contact
-    from study.studies import get_study
 
     today_date = parse_date(today, "--today")
     with study_write(db, study, f"match contact {recipient}") as (session, st, _actor):
@@ -257,7 +248,6 @@ def extend(
 ) -> None:
     """Extend an active match (recorded with the date and reason)."""
     from study.companionship.relationships import extend_match
-    from study.studies import get_study
 
     today_date = parse_date(today, "--today")
     with study_write(db, study, f"match extend {recipient}: {reason}") as (session, st, _actor):
@@ -289,7 +279,6 @@ def end(
 ) -> None:
     """End a match with a neutral reason."""
     from study.companionship.relationships import end_match
-    from study.studies import get_study
 
     today_date = parse_date(today, "--today")
     with study_write(db, study, f"match end {recipient}: {reason}") as (session, st, _actor):
@@ -309,12 +298,9 @@ def list_matches(
 ) -> None:
     """Matches with their dates, contacts and hours."""
     from study.companionship.relationships import matches_table
-    from study.db import read_session
-    from study.studies import get_study
 
-    engine = open_db(db)
-    with read_session(engine) as session:
-        table = matches_table(session, get_study(session, study), site, active)
+    with study_read(db, study) as (session, st):
+        table = matches_table(session, st, site, active)
     echo_table(table.astype(object).where(table.notna(), "-"), empty="no matches")
 
 
@@ -327,12 +313,9 @@ def dose(
 ) -> None:
     """Companionship dose per participant: pseudonym, matched, contacts, hours, months."""
     from study.companionship.dose import companionship_dose
-    from study.db import read_session
-    from study.studies import get_study
 
-    engine = open_db(db)
-    with read_session(engine) as session:
-        table = companionship_dose(session, get_study(session, study), parse_date(today, "--today"))
+    with study_read(db, study) as (session, st):
+        table = companionship_dose(session, st, parse_date(today, "--today"))
     if out:
         table.to_csv(out, index=False)
         typer.echo(f"{len(table)} participants written to {out}")

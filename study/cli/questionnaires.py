@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from study.cli.common import DbOpt, StudyOpt, cli_actor, echo_table, open_db, study_read
+from study.cli.common import DbOpt, StudyOpt, echo_table, study_read, study_write
 
 __all__ = ["import_questionnaires_cmd", "questionnaires_app", "scores", "template_questionnaires"]
 
@@ -38,15 +38,10 @@ def import_questionnaires_cmd(
 ) -> None:
     """Import questionnaire answers; any bad cell rejects the whole file (nothing written)."""
     from questionnaires.capture import import_questionnaires, read_questionnaire_csv
-    from study.db import unit_of_work
-    from study.studies import get_study
 
     frame = read_questionnaire_csv(file)
-    engine = open_db(db)
-    with unit_of_work(engine, cli_actor(), reason=reason or f"import questionnaires {file.name}") as session:
-        summary = import_questionnaires(
-            session, get_study(session, study), frame, source=str(file), today=dt.date.today()
-        )
+    with study_write(db, study, reason=reason or f"import questionnaires {file.name}") as (session, st, _):
+        summary = import_questionnaires(session, st, frame, source=str(file), today=dt.date.today())
     typer.echo(f"{file}: {summary}")
 
 
@@ -64,15 +59,9 @@ def template_questionnaires(
 ) -> None:
     """Write an empty questionnaire CSV for the participants due (or overdue) at a timepoint."""
     from questionnaires.templates import questionnaire_template
-    from study.db import read_session
-    from study.studies import get_study
 
-    engine = open_db(db)
-    with read_session(engine) as session:
-        frame = questionnaire_template(
-            session, get_study(session, study), timepoint, _today(today),
-            include_not_yet_due=include_not_yet_due,
-        )
+    with study_read(db, study) as (session, st):
+        frame = questionnaire_template(session, st, timepoint, _today(today), include_not_yet_due=include_not_yet_due)
     path = out or Path(f"questionnaires_{timepoint}.csv")
     frame.to_csv(path, index=False)
     typer.echo(f"{path}: {len(frame)} participants, {len(frame.columns) - 3} item columns")
@@ -123,12 +112,9 @@ def schedule(
 ) -> None:
     """What each participant is due to answer, what is overdue, complete or late."""
     from questionnaires.schedule import study_schedule
-    from study.db import read_session
-    from study.studies import get_study
 
-    engine = open_db(db)
-    with read_session(engine) as session:
-        table = study_schedule(session, get_study(session, study), _today(today))
+    with study_read(db, study) as (session, st):
+        table = study_schedule(session, st, _today(today))
     if timepoint is not None:
         table = table[table["timepoint"] == timepoint]
     if status is not None:

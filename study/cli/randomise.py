@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from study.cli.common import DbOpt, StudyOpt, cli_actor, open_db
+from study.cli.common import DbOpt, StudyOpt, study_write
 
 __all__ = ["randomise"]
 
@@ -39,20 +39,16 @@ def randomise(
     Intervention participants are placed in the next group of their site with room; where
     no group has room, a note goes to stderr and the allocation stands.
     """
-    from study.db import unit_of_work
     from study.errors import BadInput
     from study.randomisation import randomise as randomise_one
     from study.randomisation import randomise_pending
-    from study.studies import config_of, get_study
+    from study.studies import config_of
 
     if pending == (pseudonym is not None):
         raise BadInput("give either a PSEUDONYM or --pending")
     when = _date(on)
-    engine = open_db(db)
-    actor = cli_actor()
     reason = "randomise --pending" if pending else f"randomise {pseudonym}"
-    with unit_of_work(engine, actor, reason=reason) as session:
-        st = get_study(session, study)
+    with study_write(db, study, reason=reason) as (session, st, actor):
         control = config_of(st).control_arm
         if pending:
             results = randomise_pending(session, st, actor=actor, on=when)

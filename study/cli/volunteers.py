@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from study.cli.common import DbOpt, StudyOpt, echo_table, open_db, study_write
+from study.cli.common import DbOpt, StudyOpt, echo_table, study_read, study_write
 from study.cli.match import OnOpt, TodayOpt, parse_date
 
 __all__ = ["app"]
@@ -25,12 +25,9 @@ def list_volunteers(
 ) -> None:
     """Volunteers with interviews, acceptance, training, missing training and availability."""
     from study.companionship.volunteers import volunteer_table
-    from study.db import read_session
-    from study.studies import get_study
 
-    engine = open_db(db)
-    with read_session(engine) as session:
-        table = volunteer_table(session, get_study(session, study), site)
+    with study_read(db, study) as (session, st):
+        table = volunteer_table(session, st, site)
     echo_table(table, empty="no volunteers")
 
 
@@ -48,7 +45,6 @@ def interview(
     """Record an interview of a volunteer (up to the configured number before acceptance)."""
     from study.companionship.volunteers import record_interview
     from study.people import person_by_pseudonym
-    from study.studies import get_study
 
     today_date = parse_date(today, "--today")
     with study_write(db, study, f"volunteers interview {pseudonym}") as (session, st, _actor):
@@ -73,7 +69,6 @@ def train(
     """Record a completed training."""
     from study.companionship.volunteers import record_training
     from study.people import person_by_pseudonym
-    from study.studies import get_study
 
     today_date = parse_date(today, "--today")
     with study_write(db, study, f"volunteers train {pseudonym}") as (session, st, _actor):
@@ -98,7 +93,6 @@ def commit(
     """Record (or correct) a volunteer's availability and commitment."""
     from study.companionship.volunteers import set_commitment
     from study.people import person_by_pseudonym
-    from study.studies import get_study
 
     with study_write(db, study, f"volunteers commit {pseudonym}") as (session, st, _actor):
         set_commitment(
