@@ -29,6 +29,7 @@ from study.db.models import Match, MatchContact, Person, Study
 from study.errors import BadInput, RowErrors, RowProblem
 from study.fidelity.csv_files import parse_date, parse_int, read_table, source_name
 from study.fidelity.observation_import import ImportSummary
+from study.people import people_by_pseudonym
 
 __all__ = ["CONTACT_COLUMNS", "contacts_template", "import_contacts"]
 
@@ -64,13 +65,7 @@ def import_contacts(
     today = today or dt.date.today()
     df = read_table(source, CONTACT_COLUMNS, OPTIONAL_COLUMNS)
     problems: list[RowProblem] = []
-    people = {
-        p.pseudonym: p
-        for p in session.scalars(
-            select(Person).where(Person.study_id == study.id, Person.pseudonym.in_(
-                sorted(set(df["recipient"]) | set(df["buddy"]))))
-        )
-    }
+    people = people_by_pseudonym(session, study, set(df["recipient"]) | set(df["buddy"]))
     # Contacts stored before, counted per identical (match, date, activity, minutes, note):
     # a file imported again finds all of its rows here.
     stored = Counter(

@@ -29,6 +29,7 @@ from study.db.models import CompanionProfile, Person, Study
 from study.errors import BadInput, RowErrors, RowProblem
 from study.fidelity.csv_files import parse_date, parse_int, read_table, source_name
 from study.fidelity.observation_import import ImportSummary
+from study.people import people_by_pseudonym
 
 __all__ = ["PROFILE_COLUMNS", "import_profiles", "profiles_template"]
 
@@ -91,12 +92,7 @@ def import_profiles(
     problems: list[RowProblem] = []
     for r in df[df["pseudonym"].duplicated(keep="first")].itertuples():
         problems.append(RowProblem(r.line, "pseudonym", r.pseudonym, "listed in an earlier row already"))
-    people = {
-        p.pseudonym: p
-        for p in session.scalars(
-            select(Person).where(Person.study_id == study.id, Person.pseudonym.in_(sorted(set(df["pseudonym"]))))
-        )
-    }
+    people = people_by_pseudonym(session, study, df["pseudonym"])
     columns = [c.key for c in CompanionProfile.__table__.columns if c.key not in ("id", "study_id", "person_id")]
     counts = {"created": 0, "corrected": 0, "unchanged": 0}
     for r in df[~df["pseudonym"].duplicated(keep="first")].itertuples():
