@@ -10,8 +10,10 @@ Columns, in this order (``DATASET_COLUMNS`` then the score columns):
 * ``site`` – site code
 * one column per stratification factor of the study config (e.g. ``gender``)
 * ``age`` – whole years at screening
-* ``arm`` – arm code as the viewer may see it: the blinded code (``A``/``B``) until the study
-  is unblinded, then the arm code (``INT``/``CTL``)
+* ``arm`` – arm code (``INT``/``CTL``): the real allocation once the study is unblinded,
+  until then the **dummy allocation** (:mod:`pipelines.dummy_allocation`), and the dataset
+  starts with the watermark column ``dummy_allocation`` (``DUMMY ALLOCATION: not the trial
+  result``)
 * ``allocated_on`` – date of randomisation
 * ``group`` – course group of intervention participants (empty for controls)
 * ``sessions_held`` – sessions the group held (not cancelled)
@@ -35,7 +37,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from study.blinding import display_arms
+from pipelines.dummy_allocation import DUMMY_COLUMN, DUMMY_WATERMARK, draw_dummy_allocation
 from study.config import StudyConfig
 
 __all__ = [
@@ -103,6 +105,7 @@ def build_analysis_dataset(
     companionship: pd.DataFrame,
     config: StudyConfig,
     unblinded: bool,
+    dummy_seed: int = 0,
 ) -> pd.DataFrame:
     """Build the analysis dataset (see the module docstring for its columns).
 
@@ -126,7 +129,13 @@ def build_analysis_dataset(
     config
         The study configuration (timepoints, stratification factors, per-protocol minimum).
     unblinded
-        Whether the study is unblinded; until then ``arm`` holds the blinded codes.
+        Whether the study is unblinded. Until then the dataset is built on the dummy
+        allocation (:func:`pipelines.dummy_allocation.draw_dummy_allocation`): dummy arms
+        within strata, the real groups, dose and companionship handed to the dummy arms,
+        and the watermark column ``dummy_allocation`` first.
+    dummy_seed
+        Seed of the dummy allocation; the pipelines pass one derived from the concealed
+        randomisation secret (:func:`pipelines.dummy_allocation.dummy_seed`).
 
     Returns
     -------
@@ -146,12 +155,16 @@ def build_analysis_dataset(
         dupes = allocations.loc[allocations["pseudonym"].duplicated(), "pseudonym"].head(5).tolist()
         raise ValueError(f"allocations list participants more than once: {', '.join(dupes)}")
     timepoints = [tp.code for tp in config.timepoints]
+    if not unblinded:
+        dummy = draw_dummy_allocation(allocations[ALLOCATION_COLUMNS], dummy_seed)
+        allocations = dummy.allocations
+        dose = dummy.move_records(dose)
+        companionship = dummy.move_records(companionship)
 
     # Participant level: allocated people with site, strata, arm, dose, fidelity, companionship
     people = allocations[["pseudonym", "arm", "allocated_on"]].merge(
         participants[["pseudonym", "site", *strata, "age", "withdrawn_on"]], on="pseudonym", how="left"
     )
-    people["arm"] = display_arms(people["arm"], config, unblinded)
     dose_part = dose[DOSE_COLUMNS].rename(columns={"sessions_attended": "dose"})
     people = people.merge(dose_part.drop(columns="per_protocol"), on="pseudonym", how="left")
     people["dose"] = people["dose"].fillna(0).astype(int)
@@ -201,7 +214,10 @@ def build_analysis_dataset(
     grid = grid.sort_values(["pseudonym", "_tp"]).drop(columns="_tp").reset_index(drop=True)
     leading = [c for c in DATASET_COLUMNS if c != "{strata}"]
     leading[2:2] = strata
-    return grid[leading + order]
+    grid = grid[leading + order]
+    if not unblinded:
+        grid.insert(0, DUMMY_COLUMN, DUMMY_WATERMARK)
+    return grid
 
 
 def _score_order(scores: pd.DataFrame, config: StudyConfig) -> list[str]:

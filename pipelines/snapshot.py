@@ -12,7 +12,8 @@ from pipelines.analysis.consort import consort_flow
 from pipelines.analysis.plan import AnalysisPlan, analysis_plan
 from pipelines.dataset import build_analysis_dataset
 from pipelines.sources import StudySources, items_source, load_sources
-from study.blinding import arm_display_map, is_unblinded
+from pipelines.dummy_allocation import DUMMY_WATERMARK
+from study.blinding import dummy_allocation_seed, is_unblinded
 from study.config import StudyConfig
 from study.db import read_session
 from study.db.types import utcnow
@@ -23,7 +24,11 @@ __all__ = ["StudySnapshot", "take_snapshot"]
 
 @dataclass
 class StudySnapshot:
-    """The study's sources and analysis dataset as read at ``taken_at`` (UTC)."""
+    """The study's sources and analysis dataset as read at ``taken_at`` (UTC).
+
+    Until the study is unblinded, ``dataset`` (and so every analysis, export, CONSORT flow and
+    report made from it) is built on the dummy allocation (:mod:`pipelines.dummy_allocation`);
+    ``sources.allocations`` still holds the real arms and must not be shown."""
 
     study_code: str
     study_name: str
@@ -41,16 +46,27 @@ class StudySnapshot:
     def consort(self) -> pd.DataFrame:
         """The CONSORT flow for the primary outcome at the first follow-up timepoint."""
         plan = self.plan()
-        shown = arm_display_map(self.config, self.unblinded)
         return consort_flow(
             self.sources.participants,
             self.dataset,
             outcome=plan.primary,
             timepoint=plan.followups[0],
-            arms=[shown[a] for a in self.config.arm_codes],
-            intervention_arms=[shown[a] for a in self.config.arm_codes if a != self.config.control_arm],
+            arms=list(self.config.arm_codes),
+            intervention_arms=[a for a in self.config.arm_codes if a != self.config.control_arm],
             baseline=plan.baseline,
         )
+
+    @property
+    def dummy(self) -> bool:
+        """Whether the dataset is built on the dummy allocation (study still blinded)."""
+        return not self.unblinded
+
+    def arm_labels(self) -> dict[str, str]:
+        """Arm code → label for tables and diagrams; on the dummy allocation every label
+        carries the watermark."""
+        if self.unblinded:
+            return {a.code: a.label for a in self.config.arms}
+        return {a.code: f"{a.code} ({DUMMY_WATERMARK})" for a in self.config.arms}
 
 
 def take_snapshot(engine: Engine, study_code: str | None = None, with_items: bool = False) -> StudySnapshot:
@@ -61,6 +77,7 @@ def take_snapshot(engine: Engine, study_code: str | None = None, with_items: boo
         sources = load_sources(session, study)
         items = items_source(session, study) if with_items else None
         unblinded = is_unblinded(study)
+        seed = dummy_allocation_seed(session, study)
         taken_at = utcnow()
         return StudySnapshot(
             study_code=study.code,
@@ -69,6 +86,6 @@ def take_snapshot(engine: Engine, study_code: str | None = None, with_items: boo
             unblinded=unblinded,
             taken_at=taken_at,
             sources=sources,
-            dataset=build_analysis_dataset(**sources.frames(), config=config, unblinded=unblinded),
+            dataset=build_analysis_dataset(**sources.frames(), config=config, unblinded=unblinded, dummy_seed=seed),
             items=items,
         )

@@ -25,7 +25,7 @@ from pipelines.dataset import (
     SCORE_COLUMNS,
     build_analysis_dataset,
 )
-from study.blinding import is_unblinded
+from study.blinding import dummy_allocation_seed, is_unblinded
 from study.db.models import (
     Allocation,
     Attendance,
@@ -204,7 +204,10 @@ def load_sources(session: Session, study: Study) -> StudySources:
 
 
 def load_analysis_dataset(session: Session, study: Study) -> pd.DataFrame:
-    """The analysis dataset of ``study`` as the current database holds it (blinded arm codes
-    until the study is unblinded)."""
+    """The analysis dataset of ``study`` as the current database holds it (on the dummy
+    allocation until the study is unblinded: :mod:`pipelines.dummy_allocation`)."""
     sources = load_sources(session, study)
-    return build_analysis_dataset(**sources.frames(), config=config_of(study), unblinded=is_unblinded(study))
+    return build_analysis_dataset(
+        **sources.frames(), config=config_of(study), unblinded=is_unblinded(study),
+        dummy_seed=dummy_allocation_seed(session, study),
+    )

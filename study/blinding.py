@@ -1,23 +1,37 @@
 """Blinding: who sees arm labels, and the audited unblinding of a study.
 
 Until a study is unblinded (only in the analysis phase), researchers and statisticians see
-arm *codes* such as ``A``/``B`` (``blinded_code`` in study.yaml, default A, B, … in the order
-the arms are listed), never the labels or the arm codes ``INT``/``CTL``.
+arm *codes* such as ``A``/``B``, never the labels or the arm codes ``INT``/``CTL``.
+
+Which arm gets which code is not the order of the arms in ``study.yaml`` (that order is
+printed by ``peerstudy config show``): each study draws its own mapping from the
+randomisation secret (:func:`draw_code_mapping`, HMAC-SHA256 of the secret with the label
+``blinded-codes``). The secret is created at the first allocation and is concealed (never
+shown, redacted in the audit trail), so the mapping is concealed exactly like the allocation
+sequence: nothing stores it in the clear, and only an unblinded study shows the real codes.
+The configuration names only the *set* of codes (``blinded_code`` of the arms, default
+``A``, ``B``, …).
 """
 
 from __future__ import annotations
 
 __all__ = [
-    "BLINDED_VALUE", "arm_display_map", "blind_allocation_events", "display_arms", "is_unblinded", "unblind",
+    "BLINDED_VALUE", "CODE_MAPPING_LABEL", "arm_display_map", "blind_allocation_events", "code_mapping",
+    "display_arms", "draw_code_mapping", "dummy_allocation_seed", "is_unblinded", "unblind",
 ]
 
+import hashlib
+import hmac
 from typing import Optional
 
 import pandas as pd
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from study.config import StudyConfig
-from study.db.models import Study
+from study.db.models import RandomisationSecret, Study
+from study.randomisation.stream import HmacStream, secret_from_hex
+from study.studies import config_of
 from study.db.types import utcnow
 from study.errors import NotAllowed
 from study.phases import require_phase
@@ -28,19 +42,88 @@ def is_unblinded(study: Study) -> bool:
     return study.unblinded_at is not None
 
 
-def arm_display_map(config: StudyConfig, unblinded: bool) -> dict[str, str]:
+#: The HMAC label of the stream the blinded code mapping is drawn from.
+CODE_MAPPING_LABEL = "blinded-codes"
+
+
+def draw_code_mapping(secret: bytes, config: StudyConfig) -> dict[str, str]:
+    """Which blinded code each arm gets, drawn from the study's randomisation secret.
+
+    The codes (the arms' ``blinded_code``, default ``A``, ``B``, … ; sorted) are shuffled by
+    Fisher–Yates with draws from ``HmacStream(secret, "blinded-codes")``
+    (:mod:`study.randomisation.stream`), so every study has its own mapping, each of the
+    ``k!`` mappings is equally likely, and whoever holds the secret can re-derive it.
+
+    Parameters
+    ----------
+    secret
+        The study's randomisation secret (at least 16 bytes).
+    config
+        The study configuration (its arms and their codes).
+
+    Returns
+    -------
+    dict
+        Arm code → blinded code, e.g. ``{"INT": "B", "CTL": "A"}``.
+    """
+    codes = sorted(config.blinded_codes().values())
+    stream = HmacStream(secret, CODE_MAPPING_LABEL)
+    for i in range(len(codes) - 1, 0, -1):
+        j = stream.randbelow(i + 1)
+        codes[i], codes[j] = codes[j], codes[i]
+    return dict(zip(config.arm_codes, codes))
+
+
+def code_mapping(session: Session, study: Study) -> dict[str, str]:
+    """The study's concealed arm code → blinded code mapping (:func:`draw_code_mapping`).
+
+    Before the first allocation there is no secret and nothing is allocated, so nothing can
+    be shown under a code: the codes are then listed in sorted order against the arms, a
+    placeholder that reveals nothing (the real mapping is drawn from the secret created by
+    the first allocation).
+    """
+    config = config_of(study)
+    seed = session.scalar(select(RandomisationSecret.seed).where(RandomisationSecret.study_id == study.id))
+    if seed is None:
+        return dict(zip(config.arm_codes, sorted(config.blinded_codes().values())))
+    return draw_code_mapping(secret_from_hex(seed), config)
+
+
+#: The HMAC label of the dummy allocation's seed (:mod:`pipelines.dummy_allocation`).
+DUMMY_SEED_LABEL = b"dummy-allocation"
+
+
+def dummy_allocation_seed(session: Session, study: Study) -> int:
+    """Seed of the study's dummy allocation: the first 8 bytes of
+    ``HMAC-SHA256(secret, "dummy-allocation")``, big-endian; 0 before the first allocation
+    (nothing to re-allocate). Concealed like the sequence and stable for the study, so the
+    dummy outputs do not change from run to run."""
+    seed = session.scalar(select(RandomisationSecret.seed).where(RandomisationSecret.study_id == study.id))
+    if seed is None:
+        return 0
+    digest = hmac.new(secret_from_hex(seed), DUMMY_SEED_LABEL, hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def arm_display_map(config: StudyConfig, unblinded: bool, codes: Optional[dict[str, str]] = None) -> dict[str, str]:
     """Map stored arm code → what a blinded or unblinded viewer sees.
 
-    Blinded: the blinded code (``INT`` → ``A``). Unblinded: the arm code itself.
+    Unblinded: the arm code itself. Blinded: the study's concealed mapping ``codes``
+    (:func:`code_mapping`), which a blinded display must pass: without it the call fails
+    rather than fall back on the order of the arms in study.yaml (which would unblind).
     """
     if unblinded:
         return {code: code for code in config.arm_codes}
-    return config.blinded_codes()
+    if codes is None:
+        raise ValueError("a blinded display needs the study's code mapping (study.blinding.code_mapping)")
+    return dict(codes)
 
 
-def display_arms(arms: pd.Series, config: StudyConfig, unblinded: bool) -> pd.Series:
+def display_arms(
+    arms: pd.Series, config: StudyConfig, unblinded: bool, codes: Optional[dict[str, str]] = None
+) -> pd.Series:
     """Vectorised :func:`arm_display_map` over a Series of stored arm codes (NaN stays NaN)."""
-    return arms.map(arm_display_map(config, unblinded))
+    return arms.map(arm_display_map(config, unblinded, codes))
 
 
 def unblind(session: Session, study: Study, actor: str, when: Optional[object] = None) -> Study:

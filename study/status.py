@@ -6,7 +6,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from study.blinding import arm_display_map, is_unblinded
+from study.blinding import arm_display_map, code_mapping, is_unblinded
 from study.db.models import Allocation, Enrolment, Person, Site, Study
 from study.studies import config_of
 
@@ -39,7 +39,7 @@ def status_counts(session: Session, study: Study) -> pd.DataFrame:
     df["phase"] = df["phase"].fillna("-")
     df["consented"] = df["consent_on"].notna()
     df["eligible"] = df["eligible"].astype("boolean")
-    shown = arm_display_map(config_of(study), is_unblinded(study))
+    shown = arm_display_map(config_of(study), is_unblinded(study), code_mapping(session, study))
     df["arm"] = df["arm"].map(shown).fillna("-")
     return (
         df.groupby(["site", "role", "phase", "eligible", "consented", "arm"], dropna=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, Engine, true
 
 from dashboards.access import Viewer
-from study.blinding import display_arms, is_unblinded
+from study.blinding import code_mapping, display_arms, is_unblinded
 from study.db import read_session
 from study.db.models import Study
 from study.studies import config_of
@@ -31,4 +31,5 @@ def arm_view(engine: Engine, viewer: Viewer, arms):
         study = session.get(Study, viewer.study_id)
         unblinded = is_unblinded(study)
         config = config_of(study)
-    return display_arms(arms, config, unblinded=viewer.sees_arm_labels(unblinded))
+        codes = code_mapping(session, study)
+    return display_arms(arms, config, unblinded=viewer.sees_arm_labels(unblinded), codes=codes)

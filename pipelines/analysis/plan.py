@@ -7,7 +7,6 @@ from typing import Literal, Optional
 
 from pydantic import Field
 
-from study.blinding import arm_display_map
 from study.config import StudyConfig
 from study.config.base import ConfigModel
 
@@ -34,8 +33,9 @@ class OutcomesConfig(ConfigModel):
 class AnalysisPlan:
     """Everything the trial analysis needs to know, fixed before the data are looked at.
 
-    ``treatment``/``control`` are arm codes *as they appear in the analysis dataset*
-    (blinded codes until unblinding): estimates are always treatment − control.
+    ``treatment``/``control`` are arm codes as they appear in the analysis dataset (the arm
+    codes: of the dummy allocation until unblinding, then the real ones; see
+    :mod:`pipelines.dummy_allocation`): estimates are always treatment − control.
     """
 
     primary: str
@@ -67,11 +67,13 @@ def analysis_plan(
     include_exploratory: bool = False,
 ) -> AnalysisPlan:
     """The plan for a study: outcomes from ``outcomes``, the first timepoint as baseline and
-    every later one as follow-up, site and the stratification factors as covariates."""
+    every later one as follow-up, site and the stratification factors as covariates.
+
+    ``unblinded`` no longer changes the plan (the dataset always holds arm codes, dummy ones
+    until unblinding); it is kept so that callers need not change."""
     outcomes = OutcomesConfig.model_validate(config.outcomes or {"primary": "qpr15.total"})
     if len(config.timepoints) < 2:
         raise ValueError("the study needs a baseline and at least one follow-up timepoint")
-    shown = arm_display_map(config, unblinded)
     treatment = next(a for a in config.arm_codes if a != config.control_arm)
     return AnalysisPlan(
         primary=outcomes.primary,
@@ -79,8 +81,8 @@ def analysis_plan(
         exploratory=tuple(outcomes.exploratory),
         baseline=config.timepoints[0].code,
         followups=tuple(tp.code for tp in config.timepoints[1:]),
-        treatment=shown[treatment],
-        control=shown[config.control_arm],
+        treatment=treatment,
+        control=config.control_arm,
         covariates=("site", *config.stratification),
         per_protocol_min_sessions=config.groups.per_protocol_min_sessions,
         missing_data=outcomes.missing_data,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from study.blinding import arm_display_map
+from pipelines.dummy_allocation import DUMMY_WATERMARK
 from study.config import StudyConfig
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
 CODEBOOK_COLUMNS = ["variable", "label", "type", "values", "instrument", "version", "missing_codes"]
 
 _FIXED_LABELS = {
+    "dummy_allocation": f"Watermark: {DUMMY_WATERMARK} (arms are a random re-allocation until unblinding)",
     "pseudonym": "Participant pseudonym",
     "site": "Site",
     "age": "Age at screening (years)",
@@ -70,11 +71,10 @@ def instrument_meta(definitions: dict) -> dict[str, InstrumentMeta]:
 
 
 def value_labels(config: StudyConfig, unblinded: bool) -> dict[str, dict[str, str]]:
-    """Labels of the coded text variables: arm, site, timepoint, booleans, fidelity class."""
-    shown = arm_display_map(config, unblinded)
-    arms = {
-        shown[a.code]: (a.label if unblinded else f"arm {shown[a.code]} (blinded)") for a in config.arms
-    }
+    """Labels of the coded text variables: arm, site, timepoint, booleans, fidelity class.
+
+    Until unblinding the dataset holds the dummy allocation, and the arm labels say so."""
+    arms = {a.code: (a.label if unblinded else f"{a.label} ({DUMMY_WATERMARK})") for a in config.arms}
     return {
         "arm": arms,
         "site": {s.code: s.name for s in config.sites},

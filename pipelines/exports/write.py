@@ -19,6 +19,7 @@ from pipelines.exports.codebook import (
     codebook_markdown,
     value_labels,
 )
+from pipelines.dummy_allocation import DUMMY_FILE_PREFIX, DUMMY_WATERMARK, is_dummy
 from pipelines.exports.privacy import require_pseudonymised
 from study.config import StudyConfig
 
@@ -141,7 +142,10 @@ def export_study(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     labels = value_labels(config, unblinded)
-    tables = [("analysis_dataset", "codebook", require_pseudonymised(dataset, "the analysis dataset export"))]
+    # A dataset on the dummy allocation says so in its file names too.
+    prefix = DUMMY_FILE_PREFIX if is_dummy(dataset) else ""
+    tables = [(f"{prefix}analysis_dataset", f"{prefix}codebook",
+               require_pseudonymised(dataset, "the analysis dataset export"))]
     if items is not None:
         tables.append(("items", "items_codebook", require_pseudonymised(items_wide(items), "the item export")))
     written: list[Path] = []
@@ -168,7 +172,7 @@ def export_study(
         "study": study_code,
         "format": fmt,
         "database_snapshot_utc": taken_at.isoformat(),
-        "arms": "unblinded" if unblinded else "blinded codes",
+        "arms": "unblinded" if unblinded else DUMMY_WATERMARK,
         "software": f"peerstudy {software_version}".strip(),
         "files": [
             {"file": p.name, "bytes": p.stat().st_size, "sha256": sha256_of(p), "rows": rows.get(p.name)}

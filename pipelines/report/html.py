@@ -11,6 +11,7 @@ import pandas as pd
 from pipelines.analysis.consort import consort_svg
 from pipelines.analysis.plan import AnalysisPlan
 from pipelines.analysis.trial import TrialAnalysis
+from pipelines.dummy_allocation import DUMMY_WATERMARK
 from pipelines.quality.html import quality_summary_html, quality_table_html
 from pipelines.report.charts import forest_svg, trajectories_svg
 from pipelines.report.table_one import table_one
@@ -23,6 +24,7 @@ h1{margin-bottom:0}h2{border-bottom:2px solid #ddd;padding-bottom:4px;margin-top
 table{border-collapse:collapse;font-size:13px;margin:0.5em 0}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}
 th{background:#f0f0f0}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .fail{background:#fde2e1}.pass{color:#1a7f37}.warn{color:#9a6700;font-weight:bold}.warnrow{background:#fff8c5}.bad{color:#b42318;font-weight:bold}.meta{color:#555}
+.dummy{background:#b42318;color:#fff;padding:8px 12px;font-weight:bold;font-size:18px}
 .grid{display:flex;flex-wrap:wrap;gap:12px}.note{background:#fff8e1;padding:6px 10px;border-left:4px solid #f0b400}
 """
 
@@ -45,6 +47,10 @@ class ReportInputs:
     group_fidelity: pd.DataFrame
     quality: pd.DataFrame | None
     strata: list[str]
+    #: Built on the dummy allocation (study still blinded): banner and every title watermarked.
+    dummy: bool = False
+    #: Sections after the data quality (the analysis plan, its lock and deviations), as HTML.
+    appendix_html: str = ""
 
 
 def _table(frame: pd.DataFrame, decimals: int = 3) -> str:
@@ -69,8 +75,12 @@ def render_report(r: ReportInputs) -> str:
     sections = []
     blinding = (
         "Arms are <b>unblinded</b>." if r.unblinded
-        else "Arms are shown as <b>blinded codes</b> until the study is unblinded."
+        else "The study is blinded: every arm-wise result below is computed on a <b>dummy allocation</b> "
+        "(a random re-allocation within strata), not on the real one."
     )
+    mark = f" — {DUMMY_WATERMARK}" if r.dummy else ""
+    if r.dummy:
+        sections.append(f'<div class="dummy">{escape(DUMMY_WATERMARK)}</div>')
     sections.append(
         f"<h1>{escape(r.study_name)}</h1><p class=\"meta\">Study {escape(r.study_code)} · database snapshot "
         f"{r.taken_at:%Y-%m-%d %H:%M:%S} UTC · peerstudy {escape(r.software_version)} · {blinding} "
@@ -79,12 +89,12 @@ def render_report(r: ReportInputs) -> str:
     # Table 1
     t1 = table_one(r.dataset, plan.baseline, r.arms, categorical=["site", *r.strata],
                    continuous=["age", *[o for o in plan.outcomes if o in r.dataset]])
-    sections.append("<h2>Table 1. Baseline characteristics by arm</h2>" + _table(t1))
+    sections.append(f"<h2>Table 1. Baseline characteristics by arm{escape(mark)}</h2>" + _table(t1))
     # CONSORT
-    sections.append("<h2>CONSORT flow</h2>" + consort_svg(r.flow, r.arm_labels)
+    sections.append(f"<h2>CONSORT flow{escape(mark)}</h2>" + consort_svg(r.flow, r.arm_labels)
                     + "<details><summary>Flow as a table</summary>" + _table(r.flow) + "</details>")
     # Effects
-    sections.append(f"<h2>Effects (primary outcome {escape(plan.primary)})</h2>")
+    sections.append(f"<h2>Effects (primary outcome {escape(plan.primary)}){escape(mark)}</h2>")
     if results.empty:
         sections.append("<p><em>No effect could be estimated yet.</em></p>")
     else:
@@ -111,7 +121,7 @@ def render_report(r: ReportInputs) -> str:
     # Trajectories
     timepoints = [plan.baseline, *plan.followups]
     charts = [trajectories_svg(r.dataset, o, timepoints, r.arms) for o in plan.outcomes if o in r.dataset]
-    sections.append("<h2>Outcome trajectories by arm (observed means, 95 % CI)</h2><div class=\"grid\">"
+    sections.append(f"<h2>Outcome trajectories by arm (observed means, 95 % CI){escape(mark)}</h2><div class=\"grid\">"
                     + "".join(charts) + "</div>")
     # Fidelity
     sections.append("<h2>Fidelity</h2>")
@@ -128,8 +138,12 @@ def render_report(r: ReportInputs) -> str:
         sections.append("<p><em>Checks not run (peerstudy report --no-quality).</em></p>")
     else:
         sections.append(quality_summary_html(r.quality) + quality_table_html(r.quality))
+    if r.appendix_html:
+        sections.append(r.appendix_html)
+    if r.dummy:
+        sections.append(f'<div class="dummy">{escape(DUMMY_WATERMARK)}</div>')
     return (
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>Report: {escape(r.study_code)}</title><style>{STYLE}</style></head><body>"
+        f"<title>Report: {escape(r.study_code)}{escape(mark)}</title><style>{STYLE}</style></head><body>"
         + "\n".join(sections) + "</body></html>\n"
     )

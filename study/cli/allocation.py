@@ -53,7 +53,7 @@ def _statistician(engine, login: Optional[str], password_stdin: bool):
 @app.command("report")
 def report(db: DbOpt = None, study: StudyOpt = None) -> None:
     """Counts per arm overall, per stratum and per factor level, with the imbalance."""
-    from study.blinding import arm_display_map, is_unblinded
+    from study.blinding import arm_display_map, code_mapping, is_unblinded
     from study.randomisation import allocations_frame
     from study.randomisation.balance import balance_table
     from study.studies import config_of
@@ -62,13 +62,17 @@ def report(db: DbOpt = None, study: StudyOpt = None) -> None:
         config = config_of(st)
         allocations = allocations_frame(session, st)
         unblinded = is_unblinded(st)
+        codes = code_mapping(session, st)
     table = balance_table(allocations, ["site", *config.randomisation.factors], config.arm_ratios)
-    shown = arm_display_map(config, unblinded)
+    shown = arm_display_map(config, unblinded, codes)
+    # Columns in code order: the arms' order in study.yaml would tell which code is which.
+    arm_columns = sorted(shown[a] for a in config.arm_codes)
     table = table.rename(columns=shown)
+    table = table[[*table.columns.drop([*arm_columns, 'total', 'imbalance']), *arm_columns, 'total', 'imbalance']]
     state = "unblinded" if unblinded else "blinded codes until unblinding"
     typer.echo(
         f"Study {st.code}: {len(allocations)} allocated by {config.randomisation.method} "
-        f"(arms: {', '.join(shown[a] for a in config.arm_codes)}; {state})"
+        f"(arms: {', '.join(sorted(shown[a] for a in config.arm_codes))}; {state})"
     )
     table["imbalance"] = table["imbalance"].round(2)
     echo_table(table)

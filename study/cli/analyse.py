@@ -26,10 +26,15 @@ def analyse(
 
     ITT ANCOVA, partially nested and repeated-measures mixed models, MICE, per-protocol and
     CACE for every outcome and follow-up timepoint, plus model summaries and side tables.
+    Until the study is unblinded it runs on the dummy allocation: every file is named
+    DUMMY_ALLOCATION_<name>, every table has the watermark column dummy_allocation.
     """
+    import dataclasses
+
     from pipelines.analysis.consort import consort_svg
     from pipelines.analysis.output import write_analysis
     from pipelines.analysis.trial import run_trial_analysis
+    from pipelines.dummy_allocation import DUMMY_FILE_PREFIX, DUMMY_WATERMARK, watermark
     from pipelines.snapshot import take_snapshot
     from study.errors import BadInput
 
@@ -41,12 +46,21 @@ def analyse(
     analysis = run_trial_analysis(snap.dataset, plan, mice=not no_mice)
     header = (
         f"Study {snap.study_code}, database snapshot {snap.taken_at:%Y-%m-%d %H:%M:%S} UTC; arms "
-        f"{'unblinded' if snap.unblinded else 'blinded'}: estimate = {plan.treatment} − {plan.control}"
+        f"{'unblinded' if snap.unblinded else DUMMY_WATERMARK}: estimate = {plan.treatment} − {plan.control}"
     )
-    paths = write_analysis(analysis, out, header=header)
     flow = snap.consort()
-    flow.to_csv(Path(out) / "consort.csv", index=False)
-    (Path(out) / "consort.svg").write_text(consort_svg(flow), encoding="utf-8")
+    written = analysis
+    if snap.dummy:
+        written = dataclasses.replace(
+            analysis, **{name: watermark(getattr(analysis, name)) for name in ("results", "multiplicity", "moderation", "icc")}
+        )
+        flow = watermark(flow)
+    paths = write_analysis(written, out, header=header)
+    paths += [Path(out) / "consort.csv", Path(out) / "consort.svg"]
+    flow.to_csv(paths[-2], index=False)
+    paths[-1].write_text(consort_svg(flow, snap.arm_labels()), encoding="utf-8")
+    if snap.dummy:  # the file names carry the watermark too
+        paths = [path.replace(path.with_name(DUMMY_FILE_PREFIX + path.name)) for path in paths]
     for problem in analysis.problems:
         typer.echo(f"could not run: {problem}", err=True)
     for note in analysis.notes:

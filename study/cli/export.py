@@ -29,8 +29,9 @@ def export(
 ) -> None:
     """Export the pseudonymised analysis dataset with codebook and checksums.
 
-    Codebook as CSV and Markdown, manifest with SHA-256 checksums. Arm codes stay blinded
-    until the study is unblinded.
+    Codebook as CSV and Markdown, manifest with SHA-256 checksums. Until the study is
+    unblinded the dataset is built on the dummy allocation (file names DUMMY_ALLOCATION_*,
+    watermark column dummy_allocation).
     """
     from importlib.metadata import PackageNotFoundError, version
 
@@ -57,7 +58,7 @@ def export(
     typer.echo(
         f"exported {snap.dataset['pseudonym'].nunique()} participants × "
         f"{snap.dataset['timepoint'].nunique()} timepoints ({len(snap.dataset)} rows, arms "
-        f"{'unblinded' if snap.unblinded else 'blinded'}) to {out}:"
+        f"{'unblinded' if snap.unblinded else 'on the DUMMY ALLOCATION: not the trial result'}) to {out}:"
     )
     for path in paths:
         typer.echo(f"  {path.name}")

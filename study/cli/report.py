@@ -22,14 +22,15 @@ def report(
     """Write the study report: one self-contained HTML file that works offline.
 
     Table 1, CONSORT diagram, effect table and forest plot, trajectories, fidelity and data
-    quality.
+    quality. Until the study is unblinded the arm-wise parts are computed on the dummy
+    allocation: the file is written as DUMMY_ALLOCATION_<name> with a banner.
     """
     from importlib.metadata import PackageNotFoundError, version
 
     from pipelines.analysis.trial import run_trial_analysis
     from pipelines.report.html import ReportInputs, render_report
+    from pipelines.dummy_allocation import DUMMY_FILE_PREFIX
     from pipelines.snapshot import take_snapshot
-    from study.blinding import arm_display_map
     from study.db import read_session
     from study.studies import get_study
 
@@ -45,7 +46,6 @@ def report(
         with read_session(engine) as session:
             attendance = attendance_source(session, get_study(session, snap.study_code))
         quality = check_snapshot(snap, attendance)
-    shown = arm_display_map(snap.config, snap.unblinded)
     try:
         software = version("peerstudy")
     except PackageNotFoundError:
@@ -53,10 +53,11 @@ def report(
     html = render_report(ReportInputs(
         study_code=snap.study_code, study_name=snap.study_name, taken_at=snap.taken_at,
         unblinded=snap.unblinded, software_version=software, dataset=snap.dataset, plan=plan,
-        arms=[shown[a] for a in snap.config.arm_codes],
-        arm_labels={shown[a.code]: a.label for a in snap.config.arms} if snap.unblinded else {},
+        arms=list(snap.config.arm_codes), arm_labels=snap.arm_labels(),
         analysis=analysis, flow=snap.consort(), group_fidelity=snap.sources.group_fidelity,
-        quality=quality, strata=list(snap.config.stratification),
+        quality=quality, strata=list(snap.config.stratification), dummy=snap.dummy,
     ))
+    if snap.dummy and not out.name.startswith(DUMMY_FILE_PREFIX):  # the file name says what it holds
+        out = out.with_name(DUMMY_FILE_PREFIX + out.name)
     out.write_text(html, encoding="utf-8")
     typer.echo(f"report written to {out} ({len(html) // 1024} KiB, self-contained)")

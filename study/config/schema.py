@@ -73,7 +73,9 @@ class ArmConfig(ConfigModel):
     label: str = Field(min_length=1)
     ratio: int = Field(ge=1, description="allocation ratio share, a whole number ≥ 1")
     blinded_code: Optional[str] = Field(
-        default=None, description="code shown to blinded users (default A, B, … in order)"
+        default=None,
+        description="a code shown to blinded users (default A, B, …); which arm gets which code is "
+        "drawn from the randomisation secret at the first allocation (study.blinding)",
     )
 
     @field_validator("ratio", mode="before")
@@ -239,7 +241,11 @@ class StudyConfig(ConfigModel):
         return {a.code: a.ratio for a in self.arms}
 
     def blinded_codes(self) -> dict[str, str]:
-        """Map arm code → code shown to blinded users (``A``, ``B``, … unless configured)."""
+        """Arm code → its declared blinded code (``A``, ``B``, … unless configured).
+
+        Only the *set* of these codes is used: which arm is shown under which code is drawn
+        per study from the randomisation secret (:func:`study.blinding.code_mapping`).
+        """
         return {
             a.code: a.blinded_code or chr(ord("A") + i) for i, a in enumerate(self.arms)
         }
