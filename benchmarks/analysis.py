@@ -42,9 +42,9 @@ def main() -> None:
     print(f"peerstudy analysis benchmark: {n} participants × {len(config.timepoints)} timepoints"
           f"{' (quick)' if args.quick else ''}")
     sources = timed("simulate the sources", lambda: simulate_trial(config, n=n, seed=1))
-    dataset = timed("build the analysis dataset", lambda: build_analysis_dataset(**sources, config=config, unblinded=False))
+    dataset = timed("build the analysis dataset", lambda: build_analysis_dataset(**sources, config=config, unblinded=True))
     print(f"  dataset: {len(dataset):,} rows × {dataset.shape[1]} columns; scores: {len(sources['scores']):,} rows")
-    plan = analysis_plan(config, unblinded=False)
+    plan = analysis_plan(config, unblinded=True)
     if args.quick:
         primary_only = replace(plan, secondary=())
         result = timed("whole analysis of the primary outcome without MICE",

@@ -16,8 +16,8 @@ from study.config import example_config_path, load_config
 def flow_and_sources():
     config = load_config(example_config_path())
     sources = simulate_trial(config, n=120, seed=2)
-    ds = build_analysis_dataset(**sources, config=config, unblinded=False)
-    flow = consort_flow(sources["participants"], ds, "qpr15.total", "post", ["A", "B"], ["A"], "baseline")
+    ds = build_analysis_dataset(**sources, config=config, unblinded=False)  # the dummy allocation
+    flow = consort_flow(sources["participants"], ds, "qpr15.total", "post", ["INT", "CTL"], ["INT"], "baseline")
     return flow, sources, ds
 
 
@@ -36,8 +36,8 @@ def test_flow_adds_up(flow_and_sources):
     assert total(flow, "randomised") == 120
     assert total(flow, "assessed") == total(flow, "excluded") + total(flow, "randomised")
     assert reasons(flow, "excluded")["n"].sum() == total(flow, "excluded")
-    assert total(flow, "allocated", "A") + total(flow, "allocated", "B") == 120
-    for arm in ("A", "B"):
+    assert total(flow, "allocated", "INT") + total(flow, "allocated", "CTL") == 120
+    for arm in ("INT", "CTL"):
         assert total(flow, "analysed", arm) + total(flow, "excluded_from_analysis", arm) == total(flow, "allocated", arm)
         assert reasons(flow, "discontinued", arm)["n"].sum() == total(flow, "discontinued", arm)
 
@@ -45,14 +45,14 @@ def test_flow_adds_up(flow_and_sources):
 def test_flow_matches_the_data(flow_and_sources):
     flow, sources, ds = flow_and_sources
     people = ds.drop_duplicates("pseudonym")
-    # Received = attended at least one session (arm A is the intervention, blinded)
-    assert total(flow, "received_allocated", "A") == int((people[people.arm == "A"].dose > 0).sum())
-    assert total(flow, "received_allocated", "B") == total(flow, "allocated", "B")
+    # Received = attended at least one session (dummy intervention arm: real doses handed over)
+    assert total(flow, "received_allocated", "INT") == int((people[people.arm == "INT"].dose > 0).sum())
+    assert total(flow, "received_allocated", "CTL") == total(flow, "allocated", "CTL")
     # Analysed = primary outcome at post and baseline observed (the ANCOVA sample)
     post = ds[ds.timepoint == "post"].set_index("pseudonym")["qpr15.total"]
     base = ds[ds.timepoint == "baseline"].set_index("pseudonym")["qpr15.total"]
     analysed = people.set_index("pseudonym").assign(ok=post.notna() & base.notna()).groupby("arm")["ok"].sum()
-    assert total(flow, "analysed", "A") == analysed["A"]
+    assert total(flow, "analysed", "INT") == analysed["INT"]
     ineligible = sources["participants"].query("not eligible")
     age = reasons(flow, "excluded").query("reason.str.contains('age below 18')", engine="python")
     assert age["n"].sum() == ineligible["ineligibility_reasons"].map(lambda r: "age below 18" in r).sum()
@@ -60,7 +60,7 @@ def test_flow_matches_the_data(flow_and_sources):
 
 def test_svg_is_well_formed_and_self_contained(flow_and_sources):
     flow, _, _ = flow_and_sources
-    svg = consort_svg(flow, {"A": "arm A"})
+    svg = consort_svg(flow, {"INT": "arm INT"})
     xml.dom.minidom.parseString(svg)  # raises on malformed XML
     assert "Randomised (n = 120)" in svg and "http://" not in svg.replace("http://www.w3.org/2000/svg", "")
 

@@ -34,6 +34,7 @@ def dataset(config):
 def test_export_round_trips_with_codebook_and_manifest(fmt, config, dataset, tmp_path):
     paths = export_study(dataset, config, False, fmt, tmp_path, "HOPE", NOW, versions={"qpr15": "1.0"})
     data_file = paths[0]
+    assert data_file.name.startswith("DUMMY_ALLOCATION_analysis_dataset.")  # blinded: the dummy
     if fmt == "csv":
         back = pd.read_csv(data_file)
     elif fmt == "parquet":
@@ -46,20 +47,23 @@ def test_export_round_trips_with_codebook_and_manifest(fmt, config, dataset, tmp
     score = "qpr15.total" if fmt in ("csv", "parquet") else "qpr15_total"
     assert back[score].sum() == pytest.approx(dataset["qpr15.total"].sum())
     if fmt in ("stata", "spss"):
-        # Value labels on coded variables, variable labels from the codebook; blinded arm codes
-        assert meta.variable_value_labels["arm"] == {1: "arm A (blinded)", 2: "arm B (blinded)"}
+        # Value labels on coded variables, variable labels from the codebook; dummy arms say so
+        assert meta.variable_value_labels["arm"] == {
+            1: "Peer group course (DUMMY ALLOCATION: not the trial result)",
+            2: "Services as usual (DUMMY ALLOCATION: not the trial result)",
+        }
         assert meta.column_names_to_labels["dose"] == "Sessions attended (dose)"
         assert back["allocated_on"].dropna().iloc[0] == dataset["allocated_on"].iloc[0]
-    codebook = pd.read_csv(tmp_path / "codebook.csv")
+    codebook = pd.read_csv(tmp_path / "DUMMY_ALLOCATION_codebook.csv")
     assert list(codebook.columns) == ["variable", "label", "type", "values", "instrument", "version", "missing_codes"]
     assert set(codebook["variable"]) == set(back.columns)
     qpr = codebook.set_index("variable").loc[score]
     assert qpr["instrument"] == "qpr15" and str(qpr["version"]) == "1.0"
-    assert "INT" not in " ".join(codebook["values"].fillna(""))  # blinded: no arm codes or labels
+    assert (back["dummy_allocation"] == "DUMMY ALLOCATION: not the trial result").all()
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     for entry in manifest["files"]:
         assert sha256_of(tmp_path / entry["file"]) == entry["sha256"]
-    assert (tmp_path / "codebook.md").read_text().startswith("# Codebook")
+    assert (tmp_path / "DUMMY_ALLOCATION_codebook.md").read_text().startswith("# Codebook")
 
 
 def test_identity_columns_are_refused(dataset):

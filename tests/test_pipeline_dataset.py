@@ -26,16 +26,17 @@ def sources(config):
 
 
 def test_dataset_is_one_row_per_participant_and_timepoint(config, sources):
-    ds = build_analysis_dataset(**sources, config=config, unblinded=False)
-    assert len(ds) == 160 * 3
-    assert not ds.duplicated(["pseudonym", "timepoint"]).any()
-    assert list(ds.columns[:4]) == ["pseudonym", "site", "gender", "age"]
-    assert ds["timepoint"].iloc[:3].tolist() == ["baseline", "post", "followup"]
-    assert "qpr15.total" in ds and "mansa.total" in ds
-    # Blinded arm codes until unblinding, the real codes after it
-    assert set(ds["arm"]) == {"A", "B"}
     unblinded = build_analysis_dataset(**sources, config=config, unblinded=True)
-    assert set(unblinded["arm"]) == {"INT", "CTL"}
+    assert len(unblinded) == 160 * 3
+    assert not unblinded.duplicated(["pseudonym", "timepoint"]).any()
+    assert list(unblinded.columns[:4]) == ["pseudonym", "site", "gender", "age"]
+    assert unblinded["timepoint"].iloc[:3].tolist() == ["baseline", "post", "followup"]
+    assert "qpr15.total" in unblinded and "mansa.total" in unblinded
+    # Until unblinding: the dummy allocation, watermarked, same shape and arm codes
+    ds = build_analysis_dataset(**sources, config=config, unblinded=False)
+    assert (ds["dummy_allocation"] == "DUMMY ALLOCATION: not the trial result").all()
+    assert list(ds.columns[1:]) == list(unblinded.columns) and len(ds) == len(unblinded)
+    assert set(ds["arm"]) == set(unblinded["arm"]) == {"INT", "CTL"}
     # Dose and fidelity only in the intervention arm; per protocol = dose ≥ 6
     ctl = unblinded[unblinded.arm == "CTL"]
     assert (ctl["dose"] == 0).all() and ctl["group"].isna().all() and ctl["group_fidelity"].isna().all()
@@ -58,9 +59,9 @@ def test_dataset_refuses_a_double_allocation(config, sources):
 
 
 def test_trial_analysis_finds_the_planted_effect(config, sources):
-    ds = build_analysis_dataset(**sources, config=config, unblinded=False)
-    plan = analysis_plan(config, unblinded=False, imputations=2)
-    assert (plan.treatment, plan.control) == ("A", "B")
+    ds = build_analysis_dataset(**sources, config=config, unblinded=True)
+    plan = analysis_plan(config, unblinded=True, imputations=2)
+    assert (plan.treatment, plan.control) == ("INT", "CTL")
     assert analysis_plan(config, unblinded=True).imputations == 20
     # MICE via statsmodels is slow (patsy per chained equation): two outcomes, short chains
     plan = replace(plan, secondary=plan.secondary[:2], burn_in=2)
