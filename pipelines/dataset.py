@@ -156,7 +156,7 @@ def build_analysis_dataset(
         raise ValueError(f"allocations list participants more than once: {', '.join(dupes)}")
     timepoints = [tp.code for tp in config.timepoints]
     if not unblinded:
-        dummy = draw_dummy_allocation(allocations[ALLOCATION_COLUMNS], dummy_seed)
+        dummy = draw_dummy_allocation(allocations[ALLOCATION_COLUMNS], config.arm_ratios, dummy_seed)
         allocations = dummy.allocations
         dose = dummy.move_records(dose)
         companionship = dummy.move_records(companionship)

@@ -16,7 +16,7 @@ The configuration names only the *set* of codes (``blinded_code`` of the arms, d
 from __future__ import annotations
 
 __all__ = [
-    "BLINDED_VALUE", "CODE_MAPPING_LABEL", "arm_display_map", "blind_allocation_events", "code_mapping",
+    "ARM_REVEALING_TABLES", "BLINDED_VALUE", "CODE_MAPPING_LABEL", "arm_display_map", "blind_allocation_events", "blind_person_history", "code_mapping",
     "display_arms", "draw_code_mapping", "dummy_allocation_seed", "is_unblinded", "unblind",
 ]
 
@@ -159,3 +159,29 @@ def blind_allocation_events(history: pd.DataFrame) -> pd.DataFrame:
     values = history.loc[mask, ["old_value", "new_value"]]
     history.loc[mask, ["old_value", "new_value"]] = values.where(values.isna(), BLINDED_VALUE)
     return history
+
+
+#: Tables whose rows exist only for participants of the intervention arm (course group
+#: membership, attendance, 1:1 companionship): for a participant, the mere existence of such a
+#: row or its audit event tells the arm.
+ARM_REVEALING_TABLES = frozenset({
+    "group_member", "attendance", "companion_profile", "waitlist_entry", "follow_up_call",
+    "companion_match", "match_contact",
+})
+
+
+def blind_person_history(history: pd.DataFrame) -> pd.DataFrame:
+    """A participant's audit events as a blinded reader may see them: allocation values
+    :data:`BLINDED_VALUE` (:func:`blind_allocation_events`) and the events of
+    :data:`ARM_REVEALING_TABLES` left out (blanking their values would not do: that a
+    ``group_member`` insert exists at all tells the arm).
+
+    >>> events = pd.DataFrame({"table_name": ["allocation", "group_member", "enrolment"],
+    ...                        "old_value": [None, None, "x"], "new_value": ["INT", "G1", "y"]})
+    >>> blind_person_history(events)["table_name"].tolist()
+    ['allocation', 'enrolment']
+    """
+    if history.empty:
+        return history
+    kept = history[~history["table_name"].isin(ARM_REVEALING_TABLES)].reset_index(drop=True)
+    return blind_allocation_events(kept)

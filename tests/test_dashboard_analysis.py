@@ -17,7 +17,8 @@ def test_analysis_view_is_blinded_and_matches_the_pipelines(demo_engine):
 
     view = analysis_view(demo_engine, viewer_of(demo_engine, "statistician"))
     assert view.blinded
-    assert set(view.outcomes["arm"]) <= {"A", "B"}
+    assert set(view.outcomes["arm"]) <= {"INT", "CTL"}  # the dummy allocation's arms, watermarked
+    assert (view.outcomes["dummy_allocation"] == "DUMMY ALLOCATION: not the trial result").all()
     assert not view.effects.empty and set(view.effects["estimand"]) == {"itt"}
     assert "<svg" in view.consort_svg and "<svg" in view.forest_svg
     # n and mean by arm and timepoint, recounted from the pipelines' own snapshot.
@@ -43,10 +44,11 @@ def test_analysis_page_for_the_statistician_shows_codes_and_the_diagram(open_app
     at = open_app(demo_engine, "statistician")
     at.switch_page("views/analysis.py").run()
     assert not at.exception
-    assert translate("analysis.blinded") in [i.value for i in at.info]
+    assert translate("analysis.blinded") in [e.value for e in at.error]
     text = page_text(at)
     assert "<svg" in text and translate("analysis.consort") in text
-    assert set(at.dataframe[0].value["arm"]) <= {"A", "B"}
+    assert set(at.dataframe[0].value["arm"]) <= {"INT", "CTL"}
+    assert set(at.dataframe[0].value["dummy_allocation"]) == {"DUMMY ALLOCATION: not the trial result"}
 
 
 @pytest.mark.parametrize("low, high", [(-0.055, 1.15), (0.0, 1.0), (-3.2, 7.9), (10.0, 10.4)])

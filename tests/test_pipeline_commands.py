@@ -46,18 +46,30 @@ def with_scores(trial_url, monkeypatch):
 def test_analyse_writes_results_with_the_contract_columns(with_scores, tmp_path):
     result = CliRunner().invoke(app, ["analyse", "--db", with_scores, "--out", str(tmp_path), "--no-mice"])
     assert result.exit_code == 0, result.output
+    # Blinded study: the dummy allocation, watermarked in file names, columns and the diagram
+    assert not (tmp_path / "results.csv").exists()
+    tmp_path = _Prefixed(tmp_path)
     table = pd.read_csv(tmp_path / "results.csv")
+    assert (table.pop("dummy_allocation") == "DUMMY ALLOCATION: not the trial result").all()
     assert list(table.columns) == RESULT_COLUMNS
     assert set(table["estimand"]) == {"itt", "per_protocol", "cace"}
     assert {"ancova", "mixed_repeated", "complete_case", "2sls"} <= set(table["method"])
-    assert json.loads((tmp_path / "results.json").read_text())[0].keys() == set(RESULT_COLUMNS)
+    assert json.loads((tmp_path / "results.json").read_text())[0].keys() == {"dummy_allocation", *RESULT_COLUMNS}
     assert "ANCOVA of qpr15.total" in (tmp_path / "model_summaries.txt").read_text()
     flow = pd.read_csv(tmp_path / "consort.csv")
     allocated = flow[(flow.stage == "allocated") & flow.reason.isna()]
-    assert set(allocated["arm"]) == {"A", "B"} and allocated["n"].sum() == 48  # blinded codes
+    assert set(allocated["arm"]) == {"INT", "CTL"} and allocated["n"].sum() == 48  # dummy arms
     withdrawn = flow[(flow.stage == "discontinued") & flow.reason.isna()]["n"].sum()
     assert withdrawn == 2
     assert (tmp_path / "consort.svg").read_text().startswith("<svg")
+    assert "DUMMY ALLOCATION: not the trial result" in (tmp_path / "consort.svg").read_text()
+
+
+class _Prefixed(type(__import__("pathlib").Path())):
+    """A directory whose files are looked up with the dummy allocation's prefix."""
+
+    def __truediv__(self, name):
+        return super().__truediv__(f"DUMMY_ALLOCATION_{name}")
 
 
 def test_analyse_without_participants_says_why(study_db, tmp_path):
@@ -71,7 +83,9 @@ def test_report_is_self_contained(with_scores, tmp_path):
     out = tmp_path / "report.html"
     result = CliRunner().invoke(app, ["report", "--db", with_scores, "--out", str(out), "--no-quality"])
     assert result.exit_code == 0, result.output
-    html = out.read_text()
+    assert not out.exists()  # blinded: the dummy allocation, named so
+    html = (tmp_path / "DUMMY_ALLOCATION_report.html").read_text()
+    assert html.count("DUMMY ALLOCATION: not the trial result") >= 5  # banner and every arm-wise title
     for part in ("Table 1", "CONSORT", "Forest plot", "trajectories", "Fidelity", "Data quality", "snapshot"):
         assert part in html, part
     assert "<script" not in html and 'src="http' not in html and "href=\"http" not in html
@@ -82,9 +96,9 @@ def test_export_spss_of_the_trial(with_scores, tmp_path):
     assert result.exit_code == 0, result.output
     import pyreadstat
 
-    data, meta = pyreadstat.read_sav(str(tmp_path / "analysis_dataset.sav"))
+    data, meta = pyreadstat.read_sav(str(tmp_path / "DUMMY_ALLOCATION_analysis_dataset.sav"))
     assert len(data) == 48 * 3 and data["qpr15_total"].notna().sum() > 0
-    assert set(meta.variable_value_labels["arm"].values()) == {"arm A (blinded)", "arm B (blinded)"}
+    assert all("DUMMY ALLOCATION" in label for label in meta.variable_value_labels["arm"].values())
 
 
 def test_exports_of_a_populated_trial_hold_no_identity_value(with_scores, tmp_path):

@@ -1,7 +1,8 @@
 """The analysis page's data: outcomes by arm and timepoint, the ITT ANCOVA of the primary
 outcome (no multiple imputation: that is ``peerstudy analyse``), forest plot and CONSORT
-diagram, from one snapshot of the database. Arms as the viewer may see them: blinded codes
-until unblinding (the pipelines build the dataset that way)."""
+diagram, from one snapshot of the database. Until unblinding everything is computed on the
+dummy allocation (:mod:`pipelines.dummy_allocation`, as the pipelines build the dataset), and
+every table carries the watermark column."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ OUTCOME_COLUMNS = ["timepoint", "arm", "n", "mean", "sd"]
 class AnalysisView:
     """``outcomes`` (:data:`OUTCOME_COLUMNS` of the primary outcome), ``effects`` (ITT ANCOVA
     rows of ``pipelines.analysis.trial.RESULT_COLUMNS``), the forest plot and CONSORT diagram
-    as SVG, the primary outcome's name, whether arms are blinded, and problems met."""
+    as SVG, the primary outcome's name, whether arms are blinded (then every table is
+    computed on the dummy allocation and watermarked), and problems met."""
 
     primary: str
     blinded: bool
@@ -64,6 +66,7 @@ def analysis_view(engine: Engine, viewer: Viewer) -> AnalysisView:
     """Build the analysis page for a researcher or statistician (``NotAllowed`` otherwise)."""
     from pipelines.analysis.consort import consort_svg
     from pipelines.analysis.trial import run_trial_analysis
+    from pipelines.dummy_allocation import watermark
     from pipelines.report.charts import forest_svg
     from pipelines.snapshot import take_snapshot
 
@@ -84,6 +87,8 @@ def analysis_view(engine: Engine, viewer: Viewer) -> AnalysisView:
     results = analysis.results
     effects = results[(results["estimand"] == "itt") & (results["method"] == "ancova")].reset_index(drop=True)
     forest = forest_svg(effects.assign(label=effects["outcome"] + " · " + effects["timepoint"]))
-    consort = consort_svg(snap.consort())
-    return AnalysisView(outcome, not snap.unblinded, outcomes[OUTCOME_COLUMNS], effects_for_display(effects), forest, consort,
-                        tuple(analysis.problems))
+    consort = consort_svg(snap.consort(), snap.arm_labels())
+    outcomes, effects = outcomes[OUTCOME_COLUMNS], effects_for_display(effects)
+    if snap.dummy:
+        outcomes, effects = watermark(outcomes), watermark(effects)
+    return AnalysisView(outcome, snap.dummy, outcomes, effects, forest, consort, tuple(analysis.problems))

@@ -10,9 +10,9 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from dashboards.access import Viewer
-from dashboards.queries.scope import arm_view, site_clause
+from dashboards.queries.scope import site_clause
 from study.audit import person_history
-from study.blinding import blind_allocation_events
+from study.blinding import BLINDED_VALUE, blind_person_history, is_unblinded
 from study.db import read_session
 from study.db.models import (
     Allocation,
@@ -23,10 +23,11 @@ from study.db.models import (
     PersonAttribute,
     PersonIdentity,
     Site,
+    Study,
 )
 from study.errors import NotFound
 
-__all__ = ["IDENTITY_FIELDS", "PEOPLE_COLUMNS", "PersonView", "people_frame", "person_view"]
+__all__ = ["IDENTITY_FIELDS", "PEOPLE_COLUMNS", "PersonView", "people_frame", "person_view", "viewer_is_blinded"]
 
 #: Columns of the identity table; they never appear in a table, an export or a CSV download.
 IDENTITY_FIELDS = ("full_name", "birth_date", "phone", "email", "address")
@@ -44,6 +45,8 @@ def people_frame(engine: Engine, viewer: Viewer, role: Optional[str] = None) -> 
     DataFrame
         ``pseudonym, role, site, phase, screened_on, eligible, consent_on, withdrawn_on,
         group`` sorted by pseudonym; enrolment columns are missing for people never screened.
+        A blinded viewer sees ``group`` of participants as ``<blinded>`` (only intervention
+        participants have a course group).
     """
     stmt = (
         select(
@@ -61,7 +64,17 @@ def people_frame(engine: Engine, viewer: Viewer, role: Optional[str] = None) -> 
         stmt = stmt.where(Person.role == role)
     with read_session(engine) as session:
         rows = session.execute(stmt).all()
-    return pd.DataFrame(rows, columns=PEOPLE_COLUMNS)
+        blinded = viewer_is_blinded(session, viewer)
+    frame = pd.DataFrame(rows, columns=PEOPLE_COLUMNS)
+    if blinded:
+        frame.loc[frame["role"] == "participant", "group"] = BLINDED_VALUE
+    return frame
+
+
+def viewer_is_blinded(session, viewer: Viewer) -> bool:
+    """Whether ``viewer`` must not learn any participant's arm (researchers, statisticians
+    and admins until unblinding; coordinators know the arms of their site)."""
+    return not viewer.sees_arm_labels(is_unblinded(session.get(Study, viewer.study_id)))
 
 
 @dataclass(frozen=True)
@@ -69,9 +82,11 @@ class PersonView:
     """What one viewer may see of one person.
 
     ``identity`` is ``None`` unless the viewer is the coordinator of the person's site.
-    ``arm`` is the arm as the viewer may see it (blinded code or real), ``None`` when not
-    allocated. ``history`` is the person's audit trail (identity values redacted; allocation
-    values blinded for blinded viewers).
+    ``arm`` is the real arm for a viewer who may see it, ``<blinded>`` for a blinded viewer
+    (a participant's code next to their pseudonym would let outcomes be compared by code),
+    ``None`` when not allocated; ``group`` likewise. ``history`` is the person's audit trail
+    (identity values redacted; for blinded viewers allocation values blinded and the events of
+    course groups, attendance and companionship left out: :func:`study.blinding.blind_person_history`).
     """
 
     pseudonym: str
@@ -137,9 +152,10 @@ def person_view(engine: Engine, viewer: Viewer, pseudonym: str) -> PersonView:
             identity = {f: getattr(row, f) if row else None for f in IDENTITY_FIELDS}
         history = person_history(session, viewer.study_id, pseudonym)
         role, person_site_id = person.role, person.site_id
-    arm = None
-    if stored_arm is not None:
-        arm = arm_view(engine, viewer, pd.Series([stored_arm])).iloc[0]
-    if stored_arm != arm:  # the viewer sees a blinded code: the audit trail must not tell
-        history = blind_allocation_events(history)
+        blinded = viewer_is_blinded(session, viewer)
+    arm = stored_arm
+    if blinded and role == "participant":  # neither the page nor its audit trail may tell the arm
+        arm = BLINDED_VALUE if stored_arm is not None else None
+        group = BLINDED_VALUE
+        history = blind_person_history(history)
     return PersonView(pseudonym, role, site, enrolment_dict, attributes, group, arm, identity, history)

@@ -8,7 +8,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from dashboards.access import Viewer
-from dashboards.queries.allocation import allocation_balance, allocation_frame
+from dashboards.queries.allocation import allocation_balance_for
 from dashboards.queries.recruitment import (
     recruitment_over_time,
     recruitment_summary,
@@ -47,5 +47,5 @@ def rct_overview(engine: Engine, viewer: Viewer) -> RctOverview:
         summary=recruitment_summary(screening, targets),
         over_time=recruitment_over_time(screening, targets),
         retention=retention_summary(screening),
-        balance=allocation_balance(allocation_frame(engine, viewer)),
+        balance=allocation_balance_for(engine, viewer),
     )

@@ -1,7 +1,7 @@
 """Analysis: outcomes by arm and timepoint, the ITT ANCOVA of the primary outcome with its
 forest plot, the CONSORT diagram and the data-quality status (the latest run of the checks,
-flagged when study data changed since; a button runs them again); blinded arm codes until
-unblinding.
+flagged when study data changed since; a button runs them again); on the dummy allocation
+(banner, watermark column, DUMMY_ALLOCATION_ download names) until unblinding.
 
 One snapshot of the database, analysed on the fly and cached (:func:`dashboards.queries.analysis.analysis_view`;
 no multiple imputation here: ``peerstudy analyse`` runs the full plan).
@@ -22,13 +22,15 @@ if viewer.role not in ("researcher", "statistician"):
     st.stop()
 
 view = data.query("analysis", viewer)
+prefix = ""
 if view.blinded:
-    st.info(t("analysis.blinded"))
+    st.error(t("analysis.blinded"))
+    prefix = "DUMMY_ALLOCATION_"
 st.subheader(t("analysis.outcomes", outcome=view.primary))
-table(view.outcomes, "outcomes_by_arm")
+table(view.outcomes, f"{prefix}outcomes_by_arm")
 st.subheader(t("analysis.effects"))
 st.caption(t("analysis.effects_note"))
-table(view.effects, "effects_itt_ancova")
+table(view.effects, f"{prefix}effects_itt_ancova")
 # Wide diagrams scroll inside the page rather than being cut off at its edge.
 st.markdown(f'<div style="overflow-x:auto">{view.forest_svg}</div>', unsafe_allow_html=True)
 for problem in view.problems:

@@ -30,7 +30,8 @@ def write_analysis(analysis: TrialAnalysis, out_dir: str | Path, header: str = "
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    results = analysis.results[RESULT_COLUMNS]
+    # A watermark column (dummy allocation, study still blinded) is written first when present.
+    results = analysis.results[[c for c in analysis.results.columns if c == "dummy_allocation"] + RESULT_COLUMNS]
     paths = [out / "results.csv", out / "results.json"]
     results.to_csv(paths[0], index=False)
     paths[1].write_text(json.dumps(_records(results), indent=2), encoding="utf-8")

@@ -39,14 +39,20 @@ def show(
 ) -> None:
     """Every recorded change about one person, oldest first (identity values redacted).
 
-    Until the study is unblinded, the values of allocation events (they carry the arm) show as
-    <blinded>, so the audit trail is no back door around blinding; --show-arms shows them.
+    Until the study is unblinded, the values of a participant's allocation events (they carry
+    the arm) show as <blinded> and the events of course groups, attendance and companionship
+    (only the intervention arm has them) are left out, so the audit trail is no back door
+    around blinding; --show-arms shows everything.
     """
+    from sqlalchemy import select
+
     from study.audit import person_history
-    from study.blinding import blind_allocation_events, is_unblinded
+    from study.blinding import blind_person_history, is_unblinded
+    from study.db.models import Person
 
     with study_read(db, study) as (session, st):
         history = person_history(session, st.id, person)
-        if not (show_arms or is_unblinded(st)):
-            history = blind_allocation_events(history)
+        role = session.scalar(select(Person.role).where(Person.study_id == st.id, Person.pseudonym == person.strip()))
+        if not (show_arms or is_unblinded(st)) and role == "participant":
+            history = blind_person_history(history)
         echo_table(history, empty=f"no events for {person}")
