@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -17,6 +18,7 @@ from study.blinding import dummy_allocation_seed, is_unblinded
 from study.config import StudyConfig
 from study.db import read_session
 from study.db.types import utcnow
+from study.sap import LockedSap, deviations_frame, latest_sap
 from study.studies import config_of, get_study
 
 __all__ = ["StudySnapshot", "take_snapshot"]
@@ -38,10 +40,26 @@ class StudySnapshot:
     sources: StudySources
     dataset: pd.DataFrame
     items: pd.DataFrame | None = None
+    #: The latest locked version of the analysis plan (``None`` while not locked).
+    sap: LockedSap | None = None
+    #: Protocol deviations (:data:`study.sap.DEVIATION_COLUMNS`).
+    deviations: pd.DataFrame | None = None
 
-    def plan(self, **kwargs) -> AnalysisPlan:
-        """The analysis plan (see :func:`pipelines.analysis.plan.analysis_plan`)."""
-        return analysis_plan(self.config, self.unblinded, **kwargs)
+    def plan(self, imputations: int | None = None, include_exploratory: bool = False) -> AnalysisPlan:
+        """The analysis plan: after unblinding the *locked* plan (:mod:`pipelines.sap`), before
+        it the plan of the current configuration (:func:`pipelines.analysis.plan.analysis_plan`).
+        ``imputations`` and ``include_exploratory`` override the plan (a departure from a
+        locked plan that ``peerstudy analyse`` reports)."""
+        if self.unblinded and self.sap is not None:
+            from pipelines.sap import plan_from_json
+
+            locked, _ = plan_from_json(self.sap.plan_json)
+            overrides: dict[str, object] = {"include_exploratory": include_exploratory or locked.include_exploratory}
+            if imputations:
+                overrides["imputations"] = imputations
+            return dataclasses.replace(locked, **overrides)
+        return analysis_plan(self.config, self.unblinded, imputations=imputations,
+                             include_exploratory=include_exploratory)
 
     def consort(self) -> pd.DataFrame:
         """The CONSORT flow for the primary outcome at the first follow-up timepoint."""
@@ -78,6 +96,8 @@ def take_snapshot(engine: Engine, study_code: str | None = None, with_items: boo
         items = items_source(session, study) if with_items else None
         unblinded = is_unblinded(study)
         seed = dummy_allocation_seed(session, study)
+        sap = latest_sap(session, study)
+        deviations = deviations_frame(session, study)
         taken_at = utcnow()
         return StudySnapshot(
             study_code=study.code,
@@ -88,4 +108,6 @@ def take_snapshot(engine: Engine, study_code: str | None = None, with_items: boo
             sources=sources,
             dataset=build_analysis_dataset(**sources.frames(), config=config, unblinded=unblinded, dummy_seed=seed),
             items=items,
+            sap=sap,
+            deviations=deviations,
         )

@@ -35,6 +35,7 @@ from study.studies import config_of
 from study.db.types import utcnow
 from study.errors import NotAllowed
 from study.phases import require_phase
+from study.sap import require_locked
 
 
 def is_unblinded(study: Study) -> bool:
@@ -127,8 +128,10 @@ def display_arms(
 
 
 def unblind(session: Session, study: Study, actor: str, when: Optional[object] = None) -> Study:
-    """Unblind the study (audited); allowed only in the analysis phase and only once."""
+    """Unblind the study (audited); allowed only in the analysis phase, only once, and only
+    with a locked statistical analysis plan (:func:`study.sap.require_locked`)."""
     require_phase(study, "analysis", action="unblinding")
+    require_locked(session, study, "unblinding")
     if is_unblinded(study):
         raise NotAllowed(f"study {study.code} was already unblinded at {study.unblinded_at:%Y-%m-%d %H:%M} UTC")
     study.unblinded_at = when or utcnow()

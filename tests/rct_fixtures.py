@@ -87,3 +87,13 @@ def add_groups(engine, site: str, starts: list[dt.date]) -> list[str]:
 def count(engine, model) -> int:
     with read_session(engine) as s:
         return s.scalar(select(func.count()).select_from(model))
+
+
+def lock_current_sap(session, study, actor: str = "stat"):
+    """Lock the study's current analysis plan (unblinding needs it)."""
+    from pipelines.sap import current_sap
+    from study.sap import lock_sap
+    from study.studies import config_of
+
+    sap = current_sap(config_of(study))
+    return lock_sap(session, study, sap.document, sap.sha256, sap.plan_json, actor, "locked for the test")

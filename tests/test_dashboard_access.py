@@ -24,6 +24,7 @@ from dashboards.queries.recruitment import (
     site_targets,
 )
 from dashboards.queries.users import users_frame
+from rct_fixtures import lock_current_sap
 from study.blinding import unblind
 from study.db import read_session, unit_of_work
 from study.db.models import (
@@ -194,6 +195,7 @@ def test_statistician_sees_codes_not_labels_until_unblinding(allocated):
     with unit_of_work(allocated, "test") as s:
         study = get_study(s)
         start_phase(s, study, "analysis", "test")
+        lock_current_sap(s, study)
         unblind(s, study, "stat")
     frame = allocation_frame(allocated, viewer_of(allocated, "stat"))
     assert sorted(frame["arm"]) == ["CTL", "CTL", "INT", "INT"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from rct_fixtures import lock_current_sap
 from sqlalchemy import func, select
 
 from study.db import read_session, unit_of_work
@@ -143,6 +144,9 @@ def test_unblinding_only_in_analysis_and_once(study_db):
         with pytest.raises(NotAllowed, match="only in the analysis"):
             unblind(s, study, "stat")
         start_phase(s, study, "analysis", "admin")
+        with pytest.raises(NotAllowed, match="locked statistical analysis plan"):
+            unblind(s, study, "stat")
+        lock_current_sap(s, study)
         unblind(s, study, "stat")
         assert display_arms(arms, config, is_unblinded(study)).tolist()[:2] == ["INT", "CTL"]
         with pytest.raises(NotAllowed, match="already unblinded"):

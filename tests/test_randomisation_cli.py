@@ -169,6 +169,17 @@ def test_statistician_commands_and_unblinding(db, tmp_path):
     result = run(db, "unblind")
     assert result.exit_code == 2 and "only in the analysis phase" in result.output
     assert run(db, "phase", "start", "analysis").exit_code == 0
+    result = run(db, "unblind")  # the analysis plan is not locked yet
+    assert result.exit_code == 2 and "locked statistical analysis plan" in result.output
+    assert "unblinded" not in run(db, "allocation", "report").output
+    shown = run(db, "sap", "show")
+    assert shown.exit_code == 0 and "NOT LOCKED" in shown.output and "Primary outcome [primary]: qpr15.total" in shown.output
+    sha = shown.output.split("SHA-256: ")[1].split()[0]
+    assert run(db, "sap", "lock", "--reason", "").exit_code == 2  # a reason is required
+    locked = run(db, "sap", "lock", "--reason", "SAP v1 signed off by the steering group")
+    assert locked.exit_code == 0 and sha in locked.output
+    assert run(db, "sap", "lock", "--reason", "again").exit_code == 2  # nothing changed
+    assert f"locked as version 1" in run(db, "sap", "show").output
     result = run(db, "unblind")
     assert result.exit_code == 0 and "unblinded" in result.output
     assert run(db, "unblind").exit_code == 2

@@ -51,6 +51,16 @@ class ReportInputs:
     dummy: bool = False
     #: Sections after the data quality (the analysis plan, its lock and deviations), as HTML.
     appendix_html: str = ""
+    #: SAP SHA-256 of the plan the analysis ran (shown under the title).
+    sap_sha256: str = ""
+    sap_locked: bool = False
+
+    @property
+    def sap_line(self) -> str:
+        if not self.sap_sha256:
+            return ""
+        state = "locked" if self.sap_locked else "not locked"
+        return f" Analysis plan ({state}) SAP SHA-256 <code>{escape(self.sap_sha256)}</code> (Appendix A)."
 
 
 def _table(frame: pd.DataFrame, decimals: int = 3) -> str:
@@ -84,7 +94,7 @@ def render_report(r: ReportInputs) -> str:
     sections.append(
         f"<h1>{escape(r.study_name)}</h1><p class=\"meta\">Study {escape(r.study_code)} · database snapshot "
         f"{r.taken_at:%Y-%m-%d %H:%M:%S} UTC · peerstudy {escape(r.software_version)} · {blinding} "
-        f"Estimates are {escape(plan.treatment)} − {escape(plan.control)}.</p>"
+        f"Estimates are {escape(plan.treatment)} − {escape(plan.control)}.{r.sap_line}</p>"
     )
     # Table 1
     t1 = table_one(r.dataset, plan.baseline, r.arms, categorical=["site", *r.strata],

@@ -21,6 +21,7 @@ from study.cli import (
     questionnaires,
     randomise,
     report,
+    sap,
     setup,
     status,
     templates,
@@ -67,6 +68,7 @@ app.command("randomise")(randomise.randomise)
 app.command("withdraw")(withdraw.withdraw)
 app.add_typer(allocation.app, name="allocation")
 app.command("unblind")(allocation.unblind)
+app.add_typer(sap.app, name="sap")
 app.command("scores")(questionnaires.scores)
 app.add_typer(questionnaires.questionnaires_app, name="questionnaires")
 app.add_typer(fidelity.app, name="fidelity")

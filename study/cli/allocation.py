@@ -154,7 +154,8 @@ def load_table(
 
 
 def unblind(db: DbOpt = None, study: StudyOpt = None) -> None:
-    """Unblind the study (analysis phase only, once; audited): arm codes replace A/B."""
+    """Unblind the study (analysis phase only, once, with a locked analysis plan; audited):
+    arm codes replace A/B, and the analyses run on the real allocation and the locked plan."""
     from study.blinding import unblind as unblind_study
 
     with study_write(db, study, reason="unblind") as (session, st, actor):

@@ -30,6 +30,7 @@ def analyse(
     DUMMY_ALLOCATION_<name>, every table has the watermark column dummy_allocation.
     """
     import dataclasses
+    import json
 
     from pipelines.analysis.consort import consort_svg
     from pipelines.analysis.output import write_analysis
@@ -44,10 +45,21 @@ def analyse(
     except ValueError as exc:
         raise BadInput(f"analysis plan of study {snap.study_code}: {exc}") from None
     analysis = run_trial_analysis(snap.dataset, plan, mice=not no_mice)
+    if snap.sap is not None:
+        plan_line = f"locked analysis plan version {snap.sap.version}, SAP SHA-256 {snap.sap.sha256}"
+    else:
+        plan_line = "analysis plan NOT LOCKED (peerstudy sap lock)"
+    if snap.unblinded and snap.sap is None:
+        plan_line += "; unblinded without a locked plan: the current configuration's plan ran"
     header = (
         f"Study {snap.study_code}, database snapshot {snap.taken_at:%Y-%m-%d %H:%M:%S} UTC; arms "
-        f"{'unblinded' if snap.unblinded else DUMMY_WATERMARK}: estimate = {plan.treatment} − {plan.control}"
+        f"{'unblinded' if snap.unblinded else DUMMY_WATERMARK}: estimate = {plan.treatment} − {plan.control}; "
+        f"{plan_line}"
     )
+    if snap.unblinded and snap.sap is not None and imputations:
+        locked_imputations = json.loads(snap.sap.plan_json).get("imputations")
+        if imputations != locked_imputations:
+            typer.echo(f"note: --imputations {imputations} departs from the locked plan ({locked_imputations})", err=True)
     flow = snap.consort()
     written = analysis
     if snap.dummy:

@@ -22,13 +22,16 @@ def report(
     """Write the study report: one self-contained HTML file that works offline.
 
     Table 1, CONSORT diagram, effect table and forest plot, trajectories, fidelity and data
-    quality. Until the study is unblinded the arm-wise parts are computed on the dummy
+    quality; the analysis plan (its SHA-256 and lock) and every protocol deviation as
+    appendices. Until the study is unblinded the arm-wise parts are computed on the dummy
     allocation: the file is written as DUMMY_ALLOCATION_<name> with a banner.
     """
     from importlib.metadata import PackageNotFoundError, version
 
     from pipelines.analysis.trial import run_trial_analysis
     from pipelines.report.html import ReportInputs, render_report
+    from pipelines.report.sap_section import sap_appendix_html
+    from pipelines.sap import current_sap
     from pipelines.dummy_allocation import DUMMY_FILE_PREFIX
     from pipelines.snapshot import take_snapshot
     from study.db import read_session
@@ -37,6 +40,7 @@ def report(
     engine = open_db(db)
     snap = take_snapshot(engine, study, with_items=not no_quality)
     plan = snap.plan()
+    current = current_sap(snap.config)
     analysis = run_trial_analysis(snap.dataset, plan, mice=mice, summaries=False)
     quality = None
     if not no_quality:
@@ -56,6 +60,8 @@ def report(
         arms=list(snap.config.arm_codes), arm_labels=snap.arm_labels(),
         analysis=analysis, flow=snap.consort(), group_fidelity=snap.sources.group_fidelity,
         quality=quality, strata=list(snap.config.stratification), dummy=snap.dummy,
+        appendix_html=sap_appendix_html(snap.sap, current.sha256, current.document, snap.deviations),
+        sap_sha256=snap.sap.sha256 if snap.sap is not None else current.sha256, sap_locked=snap.sap is not None,
     ))
     if snap.dummy and not out.name.startswith(DUMMY_FILE_PREFIX):  # the file name says what it holds
         out = out.with_name(DUMMY_FILE_PREFIX + out.name)

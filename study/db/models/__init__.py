@@ -32,6 +32,7 @@ from study.db.models.people import (
     PersonAttribute,
     PersonIdentity,
 )
+from study.db.models.protocol import ProtocolDeviation, SapVersion
 from study.db.models.quality import QualityRun
 from study.db.models.questionnaires import InstrumentVersion, QuestionnaireResponse
 from study.db.models.randomisation import (
@@ -50,6 +51,8 @@ from study.db.models.survey_drafts import SurveyDraft
 from study.db.models.users import User
 
 __all__ = [
+    "ProtocolDeviation",
+    "SapVersion",
     "Allocation",
     "AllocationCounter",
     "AllocationDisclosure",
