@@ -94,3 +94,21 @@ def test_only_admins_see_and_change_the_study_settings(admin_db):
     with pytest.raises(NotAllowed):
         amend_study_config(admin_db, coordinator, text.replace("recruitment_target: ", "recruitment_target: 1", 1), "x")
     assert _phase(admin_db) is None
+
+
+def test_study_page_shows_the_analysis_plan_and_its_lock(open_app, admin_db):
+    from pipelines.sap import current_sap
+    from rct_fixtures import lock_current_sap
+    from study.studies import config_of
+
+    at = open_app(admin_db, "boss")
+    at.switch_page(PAGE).run()
+    with read_session(admin_db) as s:
+        sap = current_sap(config_of(get_study(s)))
+    assert not at.exception
+    assert sap.sha256 in " ".join(w.value for w in at.warning)  # not locked yet
+    assert "Primary outcome [primary]: qpr15.total" in " ".join(c.value for c in at.code)
+    with unit_of_work(admin_db, "boss") as s:
+        lock_current_sap(s, get_study(s), actor="boss")
+    at.switch_page(PAGE).run()
+    assert any(sap.sha256 in s.value and "version 1" in s.value for s in at.success)

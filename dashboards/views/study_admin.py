@@ -1,6 +1,7 @@
 """Admin: the study's phases with the switch to the next one (confirmation required; starting
 the RCT locks the manual) and its configuration, amended in place with a reason (a protocol
-amendment, :func:`study.amendments.amend_config`: what the data already depend on is refused).
+amendment, :func:`study.amendments.amend_config`: what the data already depend on is refused),
+and the statistical analysis plan with its SHA-256 and lock (``peerstudy sap lock``).
 Both go through the CLI's functions and are audited.
 """
 
@@ -40,6 +41,15 @@ if settings.next_phase:
             st.rerun()
 else:
     st.caption(t("study_admin.last_phase"))
+
+st.subheader(t("study_admin.sap"))
+if settings.sap_lock is None:
+    st.warning(t("study_admin.sap_not_locked", sha=settings.sap_sha256))
+else:
+    st.success(t("study_admin.sap_locked", sha=settings.sap_sha256, **settings.sap_lock))
+if settings.sap_changed:
+    st.warning(t("study_admin.sap_changed"))
+st.code(settings.sap_document, language=None)
 
 st.subheader(t("study_admin.config"))
 st.caption(t("study_admin.config_help"))
