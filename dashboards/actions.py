@@ -27,6 +27,8 @@ from study.randomisation import AllocationResult, randomise
 from study.survey_links import OpenedLink, create_link, open_link
 from study.people import Identity, add_person, enrol
 from study.phases import require_phase
+from study.stratification import normalise_attributes
+from study.studies import config_of
 from study.users import add_user
 
 __all__ = [
@@ -107,7 +109,8 @@ def enrol_person(
         The viewer is not a coordinator, or the study is in no phase that enrols.
     BadInput
         A duplicate pseudonym (also a double submit of the same form), a date out of range,
-        consent before screening, an unknown role.
+        consent before screening, an unknown role, a participant without a stratification
+        factor or with a level the study does not declare (:mod:`study.stratification`).
     """
     today = today or dt.date.today()
     _check_dates(form, today)
@@ -117,9 +120,10 @@ def enrol_person(
         viewer.require_edit(site.id if site else -1, "enrolment")
         require_phase(study, "pilot", "rct", action="enrolment")
         identity = Identity(**{**form.identity.__dict__, "birth_date": form.birth_date})
+        attributes = normalise_attributes(form.attributes, form.role, config_of(study))
         person = add_person(
             session, study, form.pseudonym, form.role, site.code,
-            identity=identity, attributes=form.attributes, today=today,
+            identity=identity, attributes=attributes, today=today,
         )
         enrolment = enrol(
             session, study, person, form.screened_on, form.municipality,

@@ -40,6 +40,7 @@ from study.eligibility import age_on, ineligibility_reasons
 from study.errors import BadInput, RowErrors, RowProblem
 from study.people import Identity, add_person
 from study.phases import require_phase
+from study.stratification import allowed_levels, normalise_levels
 from study.studies import config_of, sites_by_id
 
 #: The fixed columns of the file, in order (a contract).
@@ -152,12 +153,14 @@ def participant_problems(
     bad_flags = flags[~flags.str.match(_FLAG) | ~flags.isin(known)]
     flag("exclusions", df.index.isin(bad_flags.index),
          f"unknown exclusion flag (known: {', '.join(known) or 'none'})")
-    # stratification: no separator; factors required for participants
+    # stratification: no separator; declared levels only; factors required for participants
     for col in config.stratification:
         flag(col, df[col].str.contains("|", regex=False), "must not contain '|'")
+        allowed = allowed_levels(col, config)
+        flag(col, normalise_levels(df[col], col, config).isna(), f"not a declared level (allowed: {allowed})")
         if col in config.randomisation.factors:
             flag(col, (df["role"] == "participant") & (df[col] == ""),
-                 "required for participants (a stratification factor)")
+                 "required for participants (a stratification factor" + (f"; allowed: {allowed})" if allowed else ")"))
     # people already in the study
     if existing is not None and not existing.empty:
         known_people = existing.set_index("pseudonym")
@@ -252,6 +255,8 @@ def import_participants(
     if problems:
         raise RowErrors(source, problems)
     df = data[expected_columns(config)].astype(str).apply(lambda s: s.str.strip())
+    for col in config.stratification:  # stored as the declared level's code
+        df[col] = normalise_levels(df[col], col, config)
     added = corrected = eligible = 0
     for rec in df.to_dict("records"):
         birth = dt.date.fromisoformat(rec["birth_date"]) if rec["birth_date"] else None

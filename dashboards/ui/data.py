@@ -65,6 +65,10 @@ def _study_info(url: str, study_id: int) -> dict:
             "unblinded": study.unblinded_at is not None,
             "min_sessions": config.groups.per_protocol_min_sessions,
             "stratification": list(config.stratification),
+            "factor_levels": {
+                factor: {level.code: level.label for level in levels}
+                for factor, levels in config.factor_levels.items()
+            },
             "municipalities": {site.code: list(site.municipalities) for site in config.sites},
             "exclusions": sorted(
                 {flag for role in config.roles.values() for flag in role.eligibility.exclusions}

@@ -16,8 +16,6 @@ from study.config.schema import ROLE_CODES
 from study.errors import PeerstudyError
 from study.people import Identity
 
-#: Suggested values of stratification attributes (others can be typed).
-KNOWN_VALUES = {"gender": ["female", "male", "other"]}
 FORM = "enrol"
 
 viewer = state.require_viewer()
@@ -41,9 +39,12 @@ with st.form(FORM, clear_on_submit=False):
     screened_on = c1.date_input(t("enrol.screened_on"), value=today, key="enrol_screened_on")
     consent_on = c2.date_input(t("enrol.consent_on"), value=None, key="enrol_consent_on",
                                help=t("enrol.consent_help"))
+    # Declared levels only (code shown with its label); a factor without declared levels is typed.
+    levels = info.get("factor_levels", {})
     attributes = {
-        factor: c1.selectbox(t("enrol.attribute", name=factor), KNOWN_VALUES.get(factor, []),
-                             key=f"enrol_attr_{factor}", accept_new_options=True, index=None)
+        factor: c1.selectbox(t("enrol.attribute", name=factor), list(levels.get(factor, {})),
+                             key=f"enrol_attr_{factor}", accept_new_options=factor not in levels, index=None,
+                             format_func=lambda code, f=factor: f"{code} ({levels[f][code]})" if code in levels.get(f, {}) else code)
         for factor in info["stratification"]
     }
     exclusions = c2.multiselect(t("enrol.exclusions"), info["exclusions"], key="enrol_exclusions")

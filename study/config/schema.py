@@ -17,6 +17,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from study.config.base import ConfigModel
 from study.config.companionship import CompanionshipConfig
 from study.config.eligibility import RoleConfig
+from study.config.factors import FactorLevel
 from study.config.fidelity import FidelityConfig
 from study.config.randomisation import RandomisationConfig
 from study.config.timepoints import TimepointConfig
@@ -123,6 +124,11 @@ class StudyConfig(ConfigModel):
     stratification: list[str] = Field(
         default_factory=list, description="person attributes collected for strata (e.g. gender)"
     )
+    factor_levels: dict[str, list[FactorLevel]] = Field(
+        default_factory=dict,
+        description="declared levels of stratification factors (code, label, synonyms); values "
+        "outside them are refused by imports and forms",
+    )
     randomisation: RandomisationConfig = Field(default_factory=RandomisationConfig)
     timepoints: list[TimepointConfig] = Field(default_factory=list)
     instruments: list[str] = Field(default_factory=list, description="instrument ids used")
@@ -192,6 +198,27 @@ class StudyConfig(ConfigModel):
         arms = [a.code for a in info.data.get("arms", [])]
         if arms and value not in arms:
             raise ValueError(f"{value!r} is not an arm; arms: {', '.join(arms)}")
+        return value
+
+    @field_validator("factor_levels")
+    @classmethod
+    def _levels_of_declared_factors(
+        cls, value: dict[str, list[FactorLevel]], info: ValidationInfo
+    ) -> dict[str, list[FactorLevel]]:
+        unknown = sorted(set(value) - set(info.data.get("stratification", [])))
+        if unknown:
+            raise ValueError(f"levels given for {', '.join(unknown)}, which are not declared under stratification")
+        for factor, levels in value.items():
+            if not levels:
+                raise ValueError(f"factor {factor!r} needs at least one level")
+            _no_duplicates([lv.code for lv in levels], f"level of {factor}")
+            owner: dict[str, str] = {}
+            for level in levels:
+                for spelling in set(level.spellings()):
+                    if owner.setdefault(spelling, level.code) != level.code:
+                        raise ValueError(
+                            f"{factor}: {spelling!r} names both {owner[spelling]!r} and {level.code!r}"
+                        )
         return value
 
     @field_validator("randomisation")
