@@ -40,6 +40,8 @@ from study.eligibility import age_on, ineligibility_reasons
 from study.errors import BadInput, RowErrors, RowProblem
 from study.people import Identity, add_person
 from study.phases import require_phase
+from study.corrections import WATCHED_FACTS, changed_facts, stored_facts
+from study.sap import record_deviation
 from study.stratification import allowed_levels, normalise_levels
 from study.studies import config_of, sites_by_id
 
@@ -240,12 +242,17 @@ def import_participants(
     data: pd.DataFrame,
     source: str = "participants file",
     today: Optional[dt.date] = None,
+    reason: Optional[str] = None,
+    actor: str = "import",
 ) -> ImportSummary:
     """Validate and import a participants file in the caller's unit of work.
 
     New people are added, screened and (when consent is given) consented in the study's
     current phase (pilot or rct); known people are corrected where a value differs. Raises
     :class:`~study.errors.RowErrors` with every problem and writes nothing when any row is bad.
+    A correction of a *randomised* participant's consent date, eligibility facts or
+    stratification factors needs ``reason``; it is then recorded as a protocol deviation
+    (:mod:`study.corrections`).
     """
     require_phase(study, "pilot", "rct", action="importing participants")
     config = config_of(study)
@@ -257,6 +264,15 @@ def import_participants(
     df = data[expected_columns(config)].astype(str).apply(lambda s: s.str.strip())
     for col in config.stratification:  # stored as the declared level's code
         df[col] = normalise_levels(df[col], col, config)
+    watched = [*WATCHED_FACTS, *config.stratification]
+    corrections = changed_facts(stored_facts(session, study, pseudonyms, config), df, watched)
+    if not corrections.empty and not (reason or "").strip():
+        rows = {p: i + 2 for i, p in enumerate(df["pseudonym"])}
+        raise RowErrors(source, [
+            RowProblem(rows[c.pseudonym], c.column, c.new,
+                       f"{c.pseudonym} is randomised: changing {c.old or 'nothing'!r} needs a reason (--reason)")
+            for c in corrections.itertuples(index=False)
+        ])
     added = corrected = eligible = 0
     for rec in df.to_dict("records"):
         birth = dt.date.fromisoformat(rec["birth_date"]) if rec["birth_date"] else None
@@ -286,6 +302,10 @@ def import_participants(
             continue
         changed = _correct(session, study, person, birth, attributes, screening)
         corrected += changed
+    for c in corrections.itertuples(index=False):
+        record_deviation(session, study, "correction_after_allocation",
+                         f"{c.column} corrected after allocation: {c.old or '(empty)'} → {c.new or '(empty)'}",
+                         reason, actor, person=people[c.pseudonym])
     session.flush()
     return ImportSummary(added, corrected, len(df) - added - corrected, eligible, len(df) - eligible)
 

@@ -194,3 +194,32 @@ def test_load_table_cli(db, tmp_path):
     result = run(db, "allocation", "load-table", str(table))
     assert result.exit_code == 0 and "2 slots in 1 strata loaded" in result.output
     assert run(db, "allocation", "load-table", str(table)).exit_code == 2
+
+
+def test_corrections_after_allocation_need_a_reason_and_become_deviations(db, tmp_path):
+    make_rct_study(db)
+    # Synonyms are coded on import: "Female" is stored as female
+    rows = [ROWS[0].replace(",female", ",Female"), ROWS[3]]
+    assert run(db, "import", "participants", str(_write(tmp_path, rows))).exit_code == 0
+    assert run(db, "randomise", "P0001", "--on", "2025-09-01").exit_code == 0
+    events = count(db, AuditEvent)
+    # Consent date and stratum of the randomised P0001 changed; P0004 (not randomised) changes freely
+    fixed = [
+        "P0001,CPH,participant,1990-02-03,København,2025-08-10,2025-08-13,,kvinde",
+        "P0004,HEL,participant,1980-02-03,Helsingør,2025-08-11,2025-08-14,,male",
+    ]
+    path = _write(tmp_path, fixed, "fixed.csv")
+    refused = run(db, "import", "participants", str(path))
+    assert refused.exit_code == 2
+    assert "row 2, column 'consent_on', value '2025-08-13': P0001 is randomised" in refused.output
+    assert "gender" not in refused.output  # kvinde is female: no change
+    assert count(db, AuditEvent) == events  # nothing written
+    done = run(db, "import", "participants", str(path), "--reason", "consent form misdated")
+    assert done.exit_code == 0, done.output
+    with read_session(db) as s:
+        assert s.scalar(select(Enrolment.consent_on).join(Person).where(Person.pseudonym == "P0001")).isoformat() == "2025-08-13"
+        assert s.scalar(select(Allocation.arm).join(Person).where(Person.pseudonym == "P0001")) is not None
+    check = run(db, "check", "--no-record", "--html", str(tmp_path / "q.html"))
+    assert "Protocol deviations: 1" in check.output
+    assert "correction_after_allocation" in check.output and "consent form misdated" in check.output
+    assert "consent_on corrected after allocation: 2025-08-12 → 2025-08-13" in check.output

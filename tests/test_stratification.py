@@ -77,3 +77,18 @@ def test_enrol_form_codes_the_level_and_refuses_a_missing_factor(dashboard_db):
         enrol_person(dashboard_db, cph, _form("W-STRAT-3", attributes={"gender": "femal"}))
     with read_session(dashboard_db) as s:
         assert not s.query(Person).filter(Person.pseudonym.in_(["W-STRAT-2", "W-STRAT-3"])).count()
+
+
+def test_changed_facts_lists_each_change_and_redacts_the_birth_date():
+    from study.corrections import changed_facts
+
+    stored = pd.DataFrame({"pseudonym": ["P1", "P2"], "birth_date": ["1990-01-01", "1980-01-01"],
+                           "consent_on": ["2025-09-02", ""], "gender": ["female", "male"]})
+    incoming = pd.DataFrame({"pseudonym": ["P2", "P1", "P9"], "birth_date": ["1980-01-01", "1991-01-01", "2000-01-01"],
+                             "consent_on": ["2025-09-05", "2025-09-02", ""], "gender": ["other", "female", "male"]})
+    changes = changed_facts(stored, incoming, ["birth_date", "consent_on", "gender"])
+    assert changes.values.tolist() == [
+        ["P2", "consent_on", "", "2025-09-05"],
+        ["P2", "gender", "male", "other"],
+        ["P1", "birth_date", "<redacted>", "<redacted>"],
+    ]

@@ -41,6 +41,20 @@ def check(
         example = f" (e.g. {r.examples})" if r.examples else ""
         label = "FAIL" if r.severity == "error" else "WARN"
         typer.echo(f"{label}  {r.check}: {r.failing_rows} of {r.rows} rows{example}")
+    _echo_deviations(db, snap.study_code)
     typer.echo(f"HTML report: {html}")
     if len(errors):
         raise typer.Exit(1)
+
+
+def _echo_deviations(db, study_code: str) -> None:
+    """List the study's protocol deviations (SAP amendments, corrections after allocation)."""
+    from study.cli.common import echo_table, study_read
+    from study.sap import deviations_frame
+
+    with study_read(db, study_code) as (session, st):
+        deviations = deviations_frame(session, st)
+    typer.echo(f"Protocol deviations: {len(deviations)}")
+    if not deviations.empty:
+        shown = deviations.assign(recorded_at=deviations["recorded_at"].map(lambda t: f"{t:%Y-%m-%d}"))
+        echo_table(shown[["recorded_at", "kind", "pseudonym", "detail", "reason"]].fillna(""))

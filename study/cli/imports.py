@@ -77,15 +77,24 @@ def import_attendance_cmd(
 def participants(
     file: Annotated[Path, typer.Argument(help="CSV: pseudonym,site,role,birth_date,municipality,"
                                          "screened_on,consent_on,exclusions + stratification columns.")],
+    reason: Annotated[Optional[str], typer.Option(
+        "--reason", help="Why randomised participants' consent, eligibility facts or strata are corrected "
+                         "(required then; recorded as protocol deviations).",
+    )] = None,
     db: DbOpt = None,
     study: StudyOpt = None,
 ) -> None:
-    """Screen and enrol people from a CSV file; any bad row rejects the whole file."""
+    """Screen and enrol people from a CSV file; any bad row rejects the whole file.
+
+    Correcting a randomised participant's consent date, birth date, municipality, screening
+    date or stratification factor is refused without --reason; with it, each change is a
+    protocol deviation (peerstudy check, the report). The allocation never changes."""
     from study.enrolment_import import import_participants, read_participants_csv
 
     data = read_participants_csv(file)
-    with study_write(db, study, reason=f"import participants {file.name}") as (session, st, _):
-        summary = import_participants(session, st, data, source=str(file))
+    audit_reason = f"import participants {file.name}" + (f": {reason}" if reason else "")
+    with study_write(db, study, reason=audit_reason) as (session, st, actor):
+        summary = import_participants(session, st, data, source=str(file), reason=reason, actor=actor)
     typer.echo(f"{file}: {summary}")
 
 
