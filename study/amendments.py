@@ -81,6 +81,17 @@ def _refuse_locked(session: Session, study: Study, old: StudyConfig, new: StudyC
                 f"{section}: fixed since the first allocation ({allocated} participants allocated); "
                 "the allocation sequence was generated for it"
             )
+    if "factor_levels" in sections and allocated:
+        # Stored values and strata keys use the level codes: levels and synonyms may be added,
+        # none removed or renamed.
+        for factor, levels in old.factor_levels.items():
+            kept = {level.code for level in new.factor_levels.get(factor, [])}
+            gone = [level.code for level in levels if level.code not in kept]
+            if gone:
+                raise NotAllowed(
+                    f"factor_levels: level(s) {', '.join(gone)} of {factor} are in use since the first "
+                    "allocation; levels and synonyms may only be added"
+                )
     for section in LOCKED_AT_RCT:
         if section in sections and study.current_phase in ("rct", "analysis"):
             raise NotAllowed(

@@ -84,7 +84,14 @@ def test_randomisation_and_arms_are_locked_from_the_first_allocation(db):
     with pytest.raises(NotAllowed, match="arms"):
         _amend(db, _yaml(arms=lambda arms: [{**a, "ratio": 2} if a["code"] == "INT" else a for a in arms],
                          randomisation=lambda r: {**r, "block_sizes": [3, 6]}))
+    # Factor levels: synonyms may be added, a level in use not removed
+    same = lambda r: {**r, "block_sizes": [4, 6, 8]}  # noqa: E731  (as amended above)
+    with pytest.raises(NotAllowed, match="factor_levels: level.s. other of gender are in use"):
+        _amend(db, _yaml(factor_levels=lambda f: {"gender": f["gender"][:2]}, randomisation=same))
     assert _stored(db) == before
+    more = _yaml(factor_levels=lambda f: {"gender": [{**f["gender"][0], "synonyms": [*f["gender"][0]["synonyms"], "kvinna"]},
+                                                     *f["gender"][1:]]}, randomisation=same)
+    assert _amend(db, more).sections == ("factor_levels",)
 
 
 def test_outcomes_are_fixed_from_the_rct_and_sites_with_people_stay(db):
