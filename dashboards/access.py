@@ -14,6 +14,9 @@ Roles (``study.users.USER_ROLES``):
   unblinding.
 - ``statistician``: as a researcher.
 - ``admin``: manages users; sees the study like a researcher (pseudonymised, blinded).
+- ``dmc``: the data monitoring committee: all sites, pseudonymised, and the one role that may
+  open the interim comparison by real arm before unblinding (each opening is audited as an
+  allocation disclosure; :mod:`dashboards.queries.interim`).
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ __all__ = [
 #: A session without any interaction for this long is over; the next action asks to log in.
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
 #: Roles that see every site (pseudonymised).
-ALL_SITE_ROLES = frozenset({"researcher", "statistician", "admin"})
+ALL_SITE_ROLES = frozenset({"researcher", "statistician", "admin", "dmc"})
 
 
 class LoginFailed(BadInput):

@@ -15,6 +15,8 @@ __all__ = ["PAGES", "PageSpec", "pages_for"]
 
 ALL = ("coordinator", "researcher", "statistician", "admin")
 ANALYSTS = ("researcher", "statistician")
+#: The data monitoring committee: unblinded interim comparisons only (and the RCT overview).
+DMC = ("dmc",)
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,8 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
-    PageSpec("views/rct.py", "rct", "nav.rct", "nav.section.study", ":material/monitoring:", ALL),
+    PageSpec("views/rct.py", "rct", "nav.rct", "nav.section.study", ":material/monitoring:", (*ALL, *DMC)),
+    PageSpec("views/interim.py", "interim", "nav.interim", "nav.section.study", ":material/lock_open:", DMC),
     PageSpec("views/pilot.py", "pilot", "nav.pilot", "nav.section.study", ":material/science:", ALL),
     PageSpec("views/people.py", "people", "nav.people", "nav.section.study", ":material/group:", ALL),
     PageSpec("views/analysis.py", "analysis", "nav.analysis", "nav.section.study", ":material/analytics:",
@@ -61,6 +64,6 @@ LOGIN_PAGE = PageSpec("views/login.py", "login", "nav.login", "nav.section.study
 
 def pages_for(role: str) -> list[PageSpec]:
     """The pages a role gets, in menu order; ``ValueError`` for an unknown role."""
-    if role not in ALL:
+    if role not in (*ALL, *DMC):
         raise ValueError(f"unknown role {role!r}")
     return [p for p in PAGES if role in p.roles]

@@ -18,7 +18,9 @@ from study.studies import site_by_code
 
 __all__ = ["USER_ROLES", "add_user", "authenticate", "MAX_FAILED_LOGINS", "LOCKOUT"]
 
-USER_ROLES = ("coordinator", "researcher", "statistician", "admin")
+#: ``dmc``: a member of the data monitoring committee, the one unblinded role before the
+#: analysis phase (interim comparisons by real arm, each opening audited).
+USER_ROLES = ("coordinator", "researcher", "statistician", "admin", "dmc")
 #: After this many wrong passwords in a row the login is locked for ``LOCKOUT``.
 MAX_FAILED_LOGINS = 5
 LOCKOUT = dt.timedelta(minutes=15)

@@ -26,6 +26,7 @@ from study.db import read_session
 from study.db.models import Allocation, Person, RandomisationSecret
 from study.randomisation.stream import secret_from_hex
 from study.studies import get_study
+from tests.test_dashboard_app import open_app  # noqa: F401  (fixture)
 
 #: Columns that are the participant's own data (outcomes, completion, withdrawal, baseline
 #: characteristics): they stay with the person, and no blinded output pairs a person with a code.
@@ -194,3 +195,36 @@ def test_blinded_outputs_on_the_database(demo_engine, tmp_path):
         assert shown.exit_code == 0, shown.output
         assert "group_member" not in shown.output and "attendance" not in shown.output
         assert "INT" not in shown.output
+
+
+def test_only_the_dmc_opens_the_interim_comparison_by_real_arm_and_it_is_audited(dashboard_db, open_app):
+    from dashboards.page_registry import pages_for
+    from dashboards.queries.interim import interim_view
+    from study.db import unit_of_work
+    from study.db.models import AllocationDisclosure, AuditEvent
+    from study.errors import NotAllowed
+    from study.users import add_user
+    from tests.test_dashboard_access import viewer_of
+
+    with unit_of_work(dashboard_db, "admin") as s:
+        add_user(s, "w.dmc", "dmc", "a long enough password", study=get_study(s))
+    assert [p.url for p in pages_for("dmc")] == ["rct", "interim"]
+    with pytest.raises(NotAllowed, match="dmc"):
+        interim_view(dashboard_db, viewer_of(dashboard_db, "statistician"))
+    view = interim_view(dashboard_db, viewer_of(dashboard_db, "w.dmc"))
+    real = _real_arms(dashboard_db)
+    baseline = view.outcomes[view.outcomes["timepoint"] == "baseline"].set_index("arm")
+    assert set(baseline.index) == {"INT", "CTL"} and "dummy_allocation" not in view.outcomes
+    assert baseline["n"].sum() <= len(real) and not view.effects.empty
+    with read_session(dashboard_db) as s:
+        opened = s.scalars(select(AllocationDisclosure.actor).where(AllocationDisclosure.kind == "dmc_interim")).all()
+        audited = s.scalar(select(AuditEvent.actor).where(AuditEvent.table_name == "allocation_disclosure",
+                                                          AuditEvent.actor == "w.dmc").limit(1))
+    assert opened == ["w.dmc"] and audited == "w.dmc"
+    # The page: a confidential banner, the real arms, another recorded opening
+    at = open_app(dashboard_db, "w.dmc")
+    at.switch_page("views/interim.py").run()
+    assert not at.exception and any("UNBLINDED" in e.value for e in at.error)
+    assert set(at.dataframe[0].value["arm"]) == {"INT", "CTL"}
+    with read_session(dashboard_db) as s:
+        assert len(s.scalars(select(AllocationDisclosure.id).where(AllocationDisclosure.kind == "dmc_interim")).all()) == 2

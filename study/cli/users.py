@@ -15,7 +15,7 @@ app = typer.Typer(help="Manage users (coordinators, researchers, statisticians, 
 @app.command("add")
 def add(
     login: Annotated[str, typer.Argument(help="Login name (lower case).")],
-    role: Annotated[str, typer.Option(help="coordinator, researcher, statistician or admin.")],
+    role: Annotated[str, typer.Option(help="coordinator, researcher, statistician, admin or dmc (data monitoring committee).")],
     site: Annotated[Optional[str], typer.Option(help="Site code; required for a coordinator.")] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
