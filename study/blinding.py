@@ -16,8 +16,9 @@ The configuration names only the *set* of codes (``blinded_code`` of the arms, d
 from __future__ import annotations
 
 __all__ = [
-    "ARM_REVEALING_TABLES", "BLINDED_VALUE", "CODE_MAPPING_LABEL", "arm_display_map", "blind_allocation_events", "blind_person_history", "code_mapping",
-    "display_arms", "draw_code_mapping", "dummy_allocation_seed", "is_unblinded", "unblind",
+    "ARM_REVEALING_TABLES", "BLINDED_VALUE", "CODE_MAPPING_LABEL", "arm_display_map", "blind_allocation_events",
+    "blind_person_history", "code_mapping", "display_arms", "draw_code_mapping", "dummy_allocation_seed",
+    "is_unblinded", "unblind",
 ]
 
 import hashlib
@@ -30,12 +31,12 @@ from sqlalchemy.orm import Session
 
 from study.config import StudyConfig
 from study.db.models import RandomisationSecret, Study
-from study.randomisation.stream import HmacStream, secret_from_hex
-from study.studies import config_of
 from study.db.types import utcnow
 from study.errors import NotAllowed
 from study.phases import require_phase
+from study.randomisation.stream import HmacStream, secret_from_hex
 from study.sap import require_locked
+from study.studies import config_of
 
 
 def is_unblinded(study: Study) -> bool:

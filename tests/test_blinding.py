@@ -228,3 +228,19 @@ def test_only_the_dmc_opens_the_interim_comparison_by_real_arm_and_it_is_audited
     assert set(at.dataframe[0].value["arm"]) == {"INT", "CTL"}
     with read_session(dashboard_db) as s:
         assert len(s.scalars(select(AllocationDisclosure.id).where(AllocationDisclosure.kind == "dmc_interim")).all()) == 2
+
+
+def test_quality_examples_of_attendance_checks_are_withheld_from_blinded_viewers(dashboard_db, monkeypatch):
+    import datetime as dt
+
+    import dashboards.queries.quality as quality
+    from pipelines.quality.history import QualityStatus
+    from tests.test_dashboard_access import viewer_of
+
+    results = pd.DataFrame({"table": ["attendance", "scores"], "check": ["member of the group", "window"],
+                            "severity": ["error", "warning"], "success": [False, False], "rows": [9, 9],
+                            "failing_rows": [1, 1], "examples": ["P0007", "P0008"]})
+    run = QualityStatus(dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), "stat", 2, 0, 1, 1, False, results)
+    monkeypatch.setattr(quality, "latest_quality_run", lambda session, study: run)
+    shown = quality.quality_status(dashboard_db, viewer_of(dashboard_db, "statistician"))
+    assert shown.failed.set_index("table")["examples"].to_dict() == {"attendance": "<blinded>", "scores": "P0008"}

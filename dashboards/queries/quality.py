@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Optional
 
 from sqlalchemy import Engine
 
 from dashboards.access import Viewer
+from dashboards.queries.people import viewer_is_blinded
 from pipelines.quality.history import QualityStatus, latest_quality_run
+from study.blinding import ARM_REVEALING_TABLES, BLINDED_VALUE
 from study.db import read_session
 from study.db.models import Study
 
@@ -17,7 +20,15 @@ __all__ = ["quality_status"]
 def quality_status(engine: Engine, viewer: Viewer) -> Optional[QualityStatus]:
     """The latest data-quality run of the viewer's study (``None`` if the checks never ran);
     researchers and statisticians only (``NotAllowed`` otherwise). Its rows name pseudonyms
-    and check descriptions, never identity fields or allocated arms."""
+    and check descriptions, never identity fields or allocated arms; until unblinding the
+    example pseudonyms of the attendance checks are withheld (only intervention participants
+    attend, so naming them would tell their arm)."""
     viewer.require_role("researcher", "statistician", action="the data-quality status")
     with read_session(engine) as session:
-        return latest_quality_run(session, session.get(Study, viewer.study_id))
+        status = latest_quality_run(session, session.get(Study, viewer.study_id))
+        blinded = viewer_is_blinded(session, viewer)
+    if status is None or not blinded:
+        return status
+    results = status.results.copy()
+    results.loc[results["table"].isin(ARM_REVEALING_TABLES), "examples"] = BLINDED_VALUE
+    return dataclasses.replace(status, results=results)

@@ -24,8 +24,10 @@ from study.db.models import AuditEvent, QualityRun, Study
 __all__ = ["NOT_STUDY_DATA", "QualityStatus", "latest_quality_run", "record_quality_run", "study_data_seq"]
 
 #: Audited tables whose changes do not alter what the checks read (the runs themselves,
-#: survey links and unsent drafts, user accounts).
-NOT_STUDY_DATA = frozenset({"quality_run", "survey_link", "survey_draft", "app_user"})
+#: survey links and unsent drafts, user accounts, disclosures of the allocation such as a DMC
+#: opening its interim page, the locked analysis plan).
+NOT_STUDY_DATA = frozenset({"quality_run", "survey_link", "survey_draft", "app_user", "allocation_disclosure",
+                            "sap_version"})
 
 
 @dataclass(frozen=True)
