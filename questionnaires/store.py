@@ -118,7 +118,7 @@ def load_scores(
         - ``scale`` (``total`` for every instrument; subscales such as ``pathways``; WHO-5
           also ``raw``)
         - ``score`` (float, NaN when missing), ``band`` (interpretation band or None)
-        - ``missing_reason`` (None when scored, see :func:`questionnaires.scoring.score_instrument`)
+        - ``missing_reason`` (missing when scored, see :func:`questionnaires.scoring.score_instrument`)
         - ``completed_on`` (date)
     """
     responses = _responses(session, study, instrument, timepoint)
