@@ -21,7 +21,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pipelines.analysis.ancova import ancova  # noqa: E402
-from pipelines.analysis.mixed import partially_nested  # noqa: E402
+from pipelines.analysis.partially_nested import partially_nested  # noqa: E402
 from pipelines.simulate import simulate_outcomes  # noqa: E402
 
 METHODS = {
