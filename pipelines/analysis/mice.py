@@ -127,21 +127,24 @@ def impute_within_arm(
     """
     n, k = values.shape
     m = n_imputations
-    keep = fixed[:, np.ptp(fixed, axis=0) > 0] if fixed.size else np.empty((n, 0))
-    base = np.concatenate([np.ones((n, 1)), keep], axis=1)
     missing = np.isnan(values)
     usable = [j for j in range(k) if (~missing[:, j]).sum() >= 2]
+    incomplete = [j for j in usable if missing[:, j].any()]
+    # Complete variables are fixed predictors like the covariates; a constant column (dose in
+    # the control arm, a covariate with one level in this arm) carries nothing and is left out.
+    complete = [j for j in usable if j not in incomplete]
+    fixed = np.concatenate([fixed.reshape(n, -1), values[:, complete]], axis=1)
+    base = np.concatenate([np.ones((n, 1)), fixed[:, np.ptp(fixed, axis=0) > 0]], axis=1)
     current = np.broadcast_to(np.nan_to_num(values), (m, n, k)).copy()
     equations = []
-    for j in usable:
+    for j in incomplete:
         rows_obs, rows_mis = np.flatnonzero(~missing[:, j]), np.flatnonzero(missing[:, j])
-        if len(rows_mis):
-            observed_values = values[rows_obs, j]
-            current[:, rows_mis, j] = rng.choice(observed_values, (m, len(rows_mis)))
-            equations.append(_Equation(j, rows_obs, rows_mis, observed_values))
+        observed_values = values[rows_obs, j]
+        current[:, rows_mis, j] = rng.choice(observed_values, (m, len(rows_mis)))
+        equations.append(_Equation(j, rows_obs, rows_mis, observed_values))
     for _ in range(n_iterations if equations else 0):
         for eq in equations:
-            others = [c for c in usable if c != eq.column]
+            others = [c for c in incomplete if c != eq.column]
             design = np.concatenate([np.broadcast_to(base, (m, n, base.shape[1])), current[:, :, others]], axis=2)
             current[:, eq.missing, eq.column] = _pmm_draw(design, eq, donors, rng)
     return current
@@ -155,7 +158,7 @@ def _pmm_draw(design: np.ndarray, eq: _Equation, donors: int, rng: np.random.Gen
     if dof < 1:
         raise ValueError(f"{len(eq.observed)} observed values are too few to impute from {p} predictors")
     xtx = np.einsum("mni,mnj->mij", x_obs, x_obs)
-    xtx += RIDGE * np.einsum("mii->mi", xtx)[:, :, None] * np.eye(p)
+    xtx += (RIDGE * np.einsum("mii->mi", xtx) + 1e-12)[:, :, None] * np.eye(p)
     inverse = np.linalg.inv(xtx)
     beta = np.einsum("mij,mnj,n->mi", inverse, x_obs, eq.values)
     fitted = np.einsum("mni,mi->mn", x_obs, beta)
