@@ -80,3 +80,49 @@ def test_ineligibility_is_reported_by_category_not_by_each_persons_detail(demo_e
     assert not ineligible["reason"].str.contains(r"\(|\d+ below", regex=True).any()
     assert ineligible["n"].sum() == len(raw)
     assert "not meeting inclusion criteria: lives outside the site's municipalities" in set(ineligible["reason"])
+
+
+def check_arithmetic(flow, people, arms, outcome="qpr15.total", timepoint="post"):
+    """Every allocated person is analysed or excluded with exactly one reason; the boxes add
+    up; lost to follow-up = everyone without the primary outcome at its timepoint."""
+    assert people["pseudonym"].is_unique
+    assert (people["analysed"] == (people["exclusion_reason"] == "")).all()
+    for arm in arms:
+        members = people[people["arm"] == arm]
+        allocated = total(flow, "allocated", arm)
+        assert allocated == len(members)
+        assert total(flow, "analysed", arm) + total(flow, "excluded_from_analysis", arm) == allocated
+        assert reasons(flow, "excluded_from_analysis", arm)["n"].sum() == total(flow, "excluded_from_analysis", arm)
+        no_outcome = reasons(flow, "excluded_from_analysis", arm)
+        no_outcome = int(no_outcome.loc[no_outcome["reason"] == f"no {outcome} at {timepoint}", "n"].sum())
+        assert total(flow, "lost_to_follow_up", arm) == no_outcome == int((~members["has_outcome"]).sum())
+        assert reasons(flow, "lost_to_follow_up", arm)["n"].sum() == total(flow, "lost_to_follow_up", arm)
+        assert total(flow, "received_allocated", arm) + total(flow, "did_not_receive_allocated", arm) == allocated
+        assert reasons(flow, "discontinued", arm)["n"].sum() == total(flow, "discontinued", arm)
+    assert sum(total(flow, "allocated", a) for a in arms) == total(flow, "randomised")
+
+
+def test_arithmetic_of_a_simulated_trial(flow_and_sources):
+    from pipelines.analysis.consort import consort_people
+
+    flow, sources, ds = flow_and_sources
+    people = consort_people(sources["participants"], ds, "qpr15.total", "post", ["A"], "baseline")
+    check_arithmetic(flow, people, ["A", "B"])
+    # Withdrawn people without the outcome are lost to follow-up too (they were not before)
+    withdrawn_lost = people[people["withdrawn"] & ~people["has_outcome"]]
+    assert len(withdrawn_lost) > 0
+    lost = reasons(flow, "lost_to_follow_up", "A")
+    assert lost["reason"].str.startswith("withdrew from the study").any()
+
+
+def test_arithmetic_of_the_demo(demo_engine):
+    from pipelines.analysis.consort import consort_people
+    from pipelines.snapshot import take_snapshot
+
+    snap = take_snapshot(demo_engine)
+    flow = snap.consort()
+    plan = snap.plan()
+    people = consort_people(snap.sources.participants, snap.dataset, plan.primary, plan.followups[0],
+                            [plan.treatment], plan.baseline)
+    check_arithmetic(flow, people, [plan.treatment, plan.control], plan.primary, plan.followups[0])
+    assert total(flow, "randomised") == len(people) > 0
