@@ -9,6 +9,7 @@ import pytest
 from pipelines.analysis.consort import consort_flow, consort_svg
 from pipelines.dataset import build_analysis_dataset
 from pipelines.simulate import simulate_trial
+from consort_checks import check_arithmetic, reasons, total
 from study.config import example_config_path, load_config
 
 
@@ -19,15 +20,6 @@ def flow_and_sources():
     ds = build_analysis_dataset(**sources, config=config, unblinded=False)
     flow = consort_flow(sources["participants"], ds, "qpr15.total", "post", ["A", "B"], ["A"], "baseline")
     return flow, sources, ds
-
-
-def total(flow, stage, arm="all"):
-    hit = flow[(flow.stage == stage) & (flow.arm == arm) & (flow.reason == "")]
-    return int(hit["n"].iloc[0])
-
-
-def reasons(flow, stage, arm="all"):
-    return flow[(flow.stage == stage) & (flow.arm == arm) & (flow.reason != "")]
 
 
 def test_flow_adds_up(flow_and_sources):
@@ -80,26 +72,6 @@ def test_ineligibility_is_reported_by_category_not_by_each_persons_detail(demo_e
     assert not ineligible["reason"].str.contains(r"\(|\d+ below", regex=True).any()
     assert ineligible["n"].sum() == len(raw)
     assert "not meeting inclusion criteria: lives outside the site's municipalities" in set(ineligible["reason"])
-
-
-def check_arithmetic(flow, people, arms, outcome="qpr15.total", timepoint="post"):
-    """Every allocated person is analysed or excluded with exactly one reason; the boxes add
-    up; lost to follow-up = everyone without the primary outcome at its timepoint."""
-    assert people["pseudonym"].is_unique
-    assert (people["analysed"] == (people["exclusion_reason"] == "")).all()
-    for arm in arms:
-        members = people[people["arm"] == arm]
-        allocated = total(flow, "allocated", arm)
-        assert allocated == len(members)
-        assert total(flow, "analysed", arm) + total(flow, "excluded_from_analysis", arm) == allocated
-        assert reasons(flow, "excluded_from_analysis", arm)["n"].sum() == total(flow, "excluded_from_analysis", arm)
-        no_outcome = reasons(flow, "excluded_from_analysis", arm)
-        no_outcome = int(no_outcome.loc[no_outcome["reason"] == f"no {outcome} at {timepoint}", "n"].sum())
-        assert total(flow, "lost_to_follow_up", arm) == no_outcome == int((~members["has_outcome"]).sum())
-        assert reasons(flow, "lost_to_follow_up", arm)["n"].sum() == total(flow, "lost_to_follow_up", arm)
-        assert total(flow, "received_allocated", arm) + total(flow, "did_not_receive_allocated", arm) == allocated
-        assert reasons(flow, "discontinued", arm)["n"].sum() == total(flow, "discontinued", arm)
-    assert sum(total(flow, "allocated", a) for a in arms) == total(flow, "randomised")
 
 
 def test_arithmetic_of_a_simulated_trial(flow_and_sources):
