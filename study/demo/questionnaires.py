@@ -20,7 +20,9 @@ scaled so that its mean over the intervention arm is the planted ITT effect: som
 never comes gains nothing, a full attender about 1.3 times the ITT effect. The propensity
 (Beta(7, 2.2); one in ten stops after 1–5 weeks) is drawn here and handed to the attendance
 step, so per-protocol and CACE estimates exceed the ITT one for a stated reason, not by
-construction. Without allocations (the allocation step has not run) no effect is planted and
+construction. Members of a course group share a group effect after the course (variance
+0.05 of the latent: a group-level ICC of about .05, which the partially nested model
+estimates). Without allocations (the allocation step has not run) no effect is planted and
 post/follow-up dates hang on a stand-in randomisation date one week after consent.
 
 Answers go through :func:`questionnaires.capture.import_questionnaires`: the same validated,
@@ -61,6 +63,9 @@ PLANTED_QPR15_POINTS = 5.1
 #: Attendance propensity of a course participant: Beta(a, b); share stopping early (weeks 1–5).
 ATTENDANCE_PROPENSITY = (7.0, 2.2)
 EARLY_STOP_SHARE = 0.1
+#: Variance of a course group's effect on the latent after the course (latent variance 1): a
+#: group-level ICC of about .05 in the intervention arm, as in the partially nested model.
+GROUP_VARIANCE = 0.05
 #: Change of an item's expected answer per latent SD, as a share of its response range.
 SLOPE = {"qpr15": 0.205, "_other": 0.15}
 #: Where the average answer lies on each instrument's response scale (0 = min, 1 = max).
@@ -85,11 +90,11 @@ def questionnaires(ctx: DemoContext) -> list[str]:
         config = config_of(study)
         instruments = study_instruments(config)
         people = participant_anchors(s, study)
-        members = set(s.scalars(
-            select(Person.pseudonym).join(GroupMember, GroupMember.person_id == Person.id)
+        members = dict(s.execute(
+            select(Person.pseudonym, CourseGroup.code).join(GroupMember, GroupMember.person_id == Person.id)
             .join(CourseGroup, CourseGroup.id == GroupMember.group_id)
             .where(Person.study_id == study.id, CourseGroup.phase == "rct")
-        ))
+        ).all())
         arms = dict(
             s.execute(
                 select(Person.pseudonym, Allocation.arm)
@@ -103,6 +108,7 @@ def questionnaires(ctx: DemoContext) -> list[str]:
     intervention = people["pseudonym"].map(arms).eq(INTERVENTION_ARM).to_numpy()
     ctx.attendance = attendance_propensity(rng, sorted(members))
     dose = _dose_factor(people["pseudonym"], intervention, ctx.attendance)
+    group_effect = _group_effects(rng, people["pseudonym"].map(members))
     pilot = (people["phase"] == "pilot").to_numpy()
     consent = pd.to_datetime(people["consent"])
     # Stand-in randomisation date when the allocation step has not run.
@@ -146,6 +152,8 @@ def questionnaires(ctx: DemoContext) -> list[str]:
             inst = instruments[instrument_id]
             shift = effects.get(instrument_id, effects.get("_other", 0.0)) * dose
             z = np.sqrt(0.6) * latent + np.sqrt(0.4) * rng.normal(0.0, 1.0, n) + shift
+            if k > 0:
+                z = z + group_effect
             cells = _answers(rng, inst, z)
             frame = pd.concat([frame, pd.DataFrame(cells, columns=inst.columns)], axis=1)
         frames.append(frame[answering])
@@ -173,6 +181,13 @@ def attendance_propensity(rng: np.random.Generator, pseudonyms: list[str]) -> pd
         "propensity": rng.beta(*ATTENDANCE_PROPENSITY, n),
         "stops_after": np.where(rng.random(n) < EARLY_STOP_SHARE, rng.integers(1, 6, n), 99),
     })
+
+
+def _group_effects(rng: np.random.Generator, groups: pd.Series) -> np.ndarray:
+    """A shared N(0, GROUP_VARIANCE) shift for the members of each course group (0 outside)."""
+    codes, uniques = pd.factorize(groups)
+    effects = rng.normal(0.0, np.sqrt(GROUP_VARIANCE), len(uniques))
+    return np.where(codes >= 0, effects[np.clip(codes, 0, None)] if len(uniques) else 0.0, 0.0)
 
 
 def _dose_factor(pseudonyms: pd.Series, intervention: np.ndarray, attendance: pd.DataFrame) -> np.ndarray:
