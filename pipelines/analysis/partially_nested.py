@@ -89,8 +89,9 @@ def _gls(s: _Sufficient, rho: np.ndarray, lam: np.ndarray) -> tuple[np.ndarray, 
     so X'V*⁻¹X = X_C'X_C / ρ + X_T'X_T − Σ_g d_g s_g s_g' with s_g the group sums of x.
     """
     d = lam[:, None] / (1.0 + s.sizes * lam[:, None])
-    a = s.xtx_c / rho[:, None, None] + s.xtx_t - np.einsum("rgi,rg,rgj->rij", s.sum_x, d, s.sum_x)
-    b = s.xty_c / rho[:, None] + s.xty_t - np.einsum("rgi,rg->ri", s.sum_x, d * s.sum_y)
+    weighted_t = (s.sum_x * d[:, :, None]).transpose(0, 2, 1)  # (R, p, G): matmul, not einsum
+    a = s.xtx_c / rho[:, None, None] + s.xtx_t - weighted_t @ s.sum_x
+    b = s.xty_c / rho[:, None] + s.xty_t - (weighted_t @ s.sum_y[:, :, None])[..., 0]
     beta = np.linalg.solve(a, b[..., None])[..., 0]
     yvy = s.yty_c / rho + s.yty_t - np.sum(d * s.sum_y**2, axis=1)
     quad = yvy - np.sum(b * beta, axis=1)
