@@ -31,7 +31,9 @@ MULTIPLICITY_COLUMNS = ["outcome", "timepoint", "estimand", "method", "p", "p_ho
 MODERATION_RESULT_COLUMNS = [
     "outcome", "timepoint", "moderator", "per", "estimate", "ci_low", "ci_high", "p", "n", "n_clusters",
 ]
-ICC_COLUMNS = ["outcome", "timepoint", "icc", "var_cluster", "var_residual", "n_clusters", "converged"]
+ICC_COLUMNS = [
+    "outcome", "timepoint", "icc", "var_cluster", "var_residual", "n_clusters", "converged", "var_residual_control",
+]
 #: Order of the methods within an outcome × timepoint × estimand.
 METHOD_ORDER = ["ancova", "mixed_partially_nested", "mixed_repeated", "mice_ancova", "complete_case", "2sls"]
 
