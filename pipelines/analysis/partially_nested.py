@@ -206,7 +206,8 @@ def fit_partially_nested(
     treated = np.atleast_2d(np.asarray(treated, dtype=bool))
     cluster = np.atleast_2d(np.asarray(cluster))
     observed = np.ones_like(treated) if observed is None else np.atleast_2d(np.asarray(observed, dtype=bool))
-    observed = observed & np.isfinite(y)
+    observed = observed & np.isfinite(y) & np.isfinite(X).all(axis=2)
+    X = np.where(observed[..., None], X, 0.0)  # rows left out must not carry NaN into sums
     s = _sufficient(y, X, treated, np.where(treated, cluster, -1).astype(int), observed)
     if np.any(s.n <= s.p + 2):
         raise ValueError(f"{int(s.n.min())} observations are too few for {s.p} coefficients and 3 variances")
