@@ -13,7 +13,7 @@ from study.demo.questionnaires import (
     attendance_propensity,
 )
 
-N = 200_000
+N = 100_000
 
 
 def _totals(z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
