@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Optional
 
+import numpy as np
 import pandas as pd
 
 from pipelines.analysis.design import require_columns, result_row, trial_design
@@ -63,6 +64,8 @@ def fidelity_moderation(
     if frame[moderator].nunique() < 2:
         raise ValueError(f"{outcome}: {moderator} does not vary between groups")
     X = trial_design(frame, (frame[moderator].astype(float) / per).rename("moderator"), baseline, covariates)
+    if np.linalg.matrix_rank(X.to_numpy()) < X.shape[1]:
+        raise ValueError(f"{outcome}: {moderator} is collinear with the covariates (too few groups per site)")
     codes = pd.factorize(frame[cluster])[0]
     fit = sm.OLS(frame[outcome].astype(float), X).fit(cov_type="cluster", cov_kwds={"groups": codes})
     # Cluster-robust inference: t with (clusters − 1) degrees of freedom.
