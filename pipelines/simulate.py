@@ -16,7 +16,10 @@ import pandas as pd
 
 from study.config import StudyConfig
 
-__all__ = ["INSTRUMENT_SCALES", "InstrumentScale", "simulate_outcomes", "simulate_scores", "simulate_trial"]
+__all__ = [
+    "INSTRUMENT_SCALES", "InstrumentScale", "SimulatedBatch", "simulate_outcome_batch", "simulate_outcomes",
+    "simulate_scores", "simulate_trial",
+]
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ def simulate_outcomes(
     group_size: int = 10,
     icc: float = 0.05,
     missing: float = 0.0,
+    n_groups: Optional[int] = None,
+    sd_ratio: float = 1.0,
 ) -> pd.DataFrame:
     """One simulated two-arm trial, one row per participant (wide), no bounds on scores.
 
@@ -78,9 +83,14 @@ def simulate_outcomes(
         Correlation of baseline and follow-up.
     group_size, icc
         Intervention participants are in groups of ``group_size`` whose random effect has
-        this share of the follow-up variance (partially nested design).
+        variance ``icc``·sd² (partially nested design).
     missing
         Share of follow-up values missing completely at random.
+    n_groups
+        When given, intervention participants are dealt round-robin into this many groups
+        (sizes differ by at most one) instead of groups of ``group_size``.
+    sd_ratio
+        Residual SD of the intervention arm relative to the control arm (1: equal variances).
 
     Returns
     -------
@@ -95,7 +105,7 @@ def simulate_outcomes(
     is_int = arm == "INT"
     group = np.full(n, None, dtype=object)
     n_int = int(is_int.sum())
-    group_index = np.arange(n_int) // group_size
+    group_index = np.arange(n_int) % n_groups if n_groups else np.arange(n_int) // group_size
     group[is_int] = np.array([f"G{g + 1:03d}" for g in group_index], dtype=object)
     u = np.zeros(n)
     u[is_int] = (rng.standard_normal(group_index.max() + 1 if n_int else 1) * sd * np.sqrt(icc))[group_index]
@@ -106,7 +116,7 @@ def simulate_outcomes(
         + pd.Series(site).map(site_shift).to_numpy()
         + effect * is_int
         + u
-        + resid_sd * rng.standard_normal(n)
+        + resid_sd * np.where(is_int, sd_ratio, 1.0) * rng.standard_normal(n)
     )
     y[rng.random(n) < missing] = np.nan
     return pd.DataFrame(
@@ -120,6 +130,57 @@ def simulate_outcomes(
             "y": y,
         }
     )
+
+
+@dataclass(frozen=True)
+class SimulatedBatch:
+    """Many simulated partially nested trials as arrays (leading axis: replicate), ready for
+    :func:`pipelines.analysis.partially_nested.fit_partially_nested` and OLS.
+
+    ``X`` holds the constant, the treatment indicator, the baseline and two site dummies.
+    """
+
+    y: np.ndarray  # (R, n) follow-up, NaN where missing
+    X: np.ndarray  # (R, n, 5)
+    treated: np.ndarray  # (R, n) bool
+    cluster: np.ndarray  # (R, n) group code 0…G−1 of intervention participants, −1 for controls
+    observed: np.ndarray  # (R, n) bool
+
+
+def simulate_outcome_batch(
+    replicates: int,
+    n: int,
+    effect: float,
+    rng: np.random.Generator,
+    n_groups: int = 18,
+    sd: float = 10.0,
+    correlation: float = 0.5,
+    icc: float = 0.05,
+    sd_ratio: float = 1.0,
+    missing: float = 0.0,
+) -> SimulatedBatch:
+    """``replicates`` trials of the design of :func:`simulate_outcomes` drawn at once.
+
+    Allocation 1:1 (the first half of each trial's rows are intervention participants,
+    dealt round-robin into ``n_groups`` groups); three sites with shifts −1.5, 0, 1.5; group
+    effects N(0, icc·sd²); residual SD sd·√(1 − correlation² − icc), times ``sd_ratio`` in the
+    intervention arm; follow-up missing completely at random with probability ``missing``.
+    """
+    r = replicates
+    treated = np.broadcast_to(np.arange(n) < (n + 1) // 2, (r, n))
+    cluster = np.where(treated, np.arange(n) % n_groups, -1)
+    site = rng.integers(0, 3, (r, n))
+    y0 = sd * rng.standard_normal((r, n))
+    u = rng.standard_normal((r, n_groups)) * sd * np.sqrt(icc)
+    group_effect = np.where(treated, np.take_along_axis(u, np.clip(cluster, 0, None), axis=1), 0.0)
+    resid_sd = sd * np.sqrt(1 - correlation**2 - icc) * np.where(treated, sd_ratio, 1.0)
+    y = (correlation * y0 + (site - 1) * 1.5 + effect * treated + group_effect
+         + resid_sd * rng.standard_normal((r, n)))
+    observed = rng.random((r, n)) >= missing
+    X = np.stack([np.ones((r, n)), treated.astype(float), y0, (site == 1).astype(float),
+                  (site == 2).astype(float)], axis=-1)
+    return SimulatedBatch(y=np.where(observed, y, np.nan), X=X, treated=np.array(treated),
+                          cluster=cluster, observed=observed)
 
 
 def simulate_trial(

@@ -9,6 +9,7 @@ import pytest
 from pipelines.analysis.consort import consort_flow, consort_svg
 from pipelines.dataset import build_analysis_dataset
 from pipelines.simulate import simulate_trial
+from consort_checks import check_arithmetic, reasons, total
 from study.config import example_config_path, load_config
 
 
@@ -19,15 +20,6 @@ def flow_and_sources():
     ds = build_analysis_dataset(**sources, config=config, unblinded=False)  # the dummy allocation
     flow = consort_flow(sources["participants"], ds, "qpr15.total", "post", ["INT", "CTL"], ["INT"], "baseline")
     return flow, sources, ds
-
-
-def total(flow, stage, arm="all"):
-    hit = flow[(flow.stage == stage) & (flow.arm == arm) & (flow.reason == "")]
-    return int(hit["n"].iloc[0])
-
-
-def reasons(flow, stage, arm="all"):
-    return flow[(flow.stage == stage) & (flow.arm == arm) & (flow.reason != "")]
 
 
 def test_flow_adds_up(flow_and_sources):
@@ -80,3 +72,29 @@ def test_ineligibility_is_reported_by_category_not_by_each_persons_detail(demo_e
     assert not ineligible["reason"].str.contains(r"\(|\d+ below", regex=True).any()
     assert ineligible["n"].sum() == len(raw)
     assert "not meeting inclusion criteria: lives outside the site's municipalities" in set(ineligible["reason"])
+
+
+def test_arithmetic_of_a_simulated_trial(flow_and_sources):
+    from pipelines.analysis.consort import consort_people
+
+    flow, sources, ds = flow_and_sources
+    people = consort_people(sources["participants"], ds, "qpr15.total", "post", ["A"], "baseline")
+    check_arithmetic(flow, people, ["A", "B"])
+    # Withdrawn people without the outcome are lost to follow-up too (they were not before)
+    withdrawn_lost = people[people["withdrawn"] & ~people["has_outcome"]]
+    assert len(withdrawn_lost) > 0
+    lost = reasons(flow, "lost_to_follow_up", "A")
+    assert lost["reason"].str.startswith("withdrew from the study").any()
+
+
+def test_arithmetic_of_the_demo(demo_engine):
+    from pipelines.analysis.consort import consort_people
+    from pipelines.snapshot import take_snapshot
+
+    snap = take_snapshot(demo_engine)
+    flow = snap.consort()
+    plan = snap.plan()
+    people = consort_people(snap.sources.participants, snap.dataset, plan.primary, plan.followups[0],
+                            [plan.treatment], plan.baseline)
+    check_arithmetic(flow, people, [plan.treatment, plan.control], plan.primary, plan.followups[0])
+    assert total(flow, "randomised") == len(people) > 0

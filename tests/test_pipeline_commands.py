@@ -17,7 +17,7 @@ from study.cli import app
 from study.config import example_config_path, load_config
 from trial_db import allocations_of, build_trial_db
 
-RESULT_COLUMNS = ("outcome,timepoint,estimand,method,estimate,ci_low,ci_high,p,n,effect_size,"
+RESULT_COLUMNS = ("outcome,timepoint,estimand,method,estimate,se,df,ci_low,ci_high,p,n,effect_size,"
                   "effect_size_ci_low,effect_size_ci_high").split(",")
 
 

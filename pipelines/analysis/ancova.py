@@ -8,13 +8,13 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from pipelines.analysis.design import covariate_matrix, require_columns, treatment_indicator
+from pipelines.analysis.design import require_columns, result_row, treatment_indicator, trial_design
 
 __all__ = ["ANCOVA_COLUMNS", "ancova"]
 
 #: Columns of the frame :func:`ancova` returns.
 ANCOVA_COLUMNS = [
-    "estimate", "se", "ci_low", "ci_high", "p", "df", "n", "n_treatment", "n_control",
+    "estimate", "se", "df", "ci_low", "ci_high", "p", "n", "n_treatment", "n_control",
 ]
 
 
@@ -77,9 +77,6 @@ def ancova(
     Vickers AJ, Altman DG. Analysing controlled trials with baseline and follow up
     measurements. BMJ 2001;323:1123–1124.
     """
-    import statsmodels.api as sm
-    from scipy import stats
-
     # Check the data
     if not 0 < ci < 1:
         raise ValueError(f"ci must lie between 0 and 1, got {ci}")
@@ -96,15 +93,7 @@ def ancova(
         )
 
     # Compute: OLS on an explicit design (treat first after the constant)
-    X = pd.concat(
-        [
-            pd.Series(1.0, index=frame.index, name="const"),
-            frame["_treat"].rename("treat"),
-            *([frame[baseline].astype(float).rename("baseline")] if baseline else []),
-            covariate_matrix(frame, covariates),
-        ],
-        axis=1,
-    )
+    X = trial_design(frame, frame["_treat"].rename("treat"), baseline, covariates)
     y = frame[outcome].to_numpy(dtype=float)
     design = X.to_numpy(dtype=float)
     if len(y) <= design.shape[1]:
@@ -117,18 +106,11 @@ def ancova(
     df = float(len(y) - rank)
     resid = y - design @ beta
     cov = (resid @ resid / df) * np.linalg.pinv(design.T @ design)
-    estimate, se = float(beta[1]), float(np.sqrt(cov[1, 1]))
-    t_crit = stats.t.ppf(0.5 + ci / 2, df)
 
     # Build the output frame
     result = pd.DataFrame(
         [{
-            "estimate": estimate,
-            "se": se,
-            "ci_low": estimate - t_crit * se,
-            "ci_high": estimate + t_crit * se,
-            "p": float(2 * stats.t.sf(abs(estimate / se), df)) if se > 0 else np.nan,
-            "df": df,
+            **result_row(float(beta[1]), float(np.sqrt(cov[1, 1])), df, ci),
             "n": n_t + n_c,
             "n_treatment": n_t,
             "n_control": n_c,
@@ -136,6 +118,8 @@ def ancova(
         columns=ANCOVA_COLUMNS,
     )
     if summary:
+        import statsmodels.api as sm
+
         fit = sm.OLS(y, design).fit()
         result.attrs["summary"] = fit.summary(
             title=f"ANCOVA of {outcome}", xname=list(X.columns), yname=outcome

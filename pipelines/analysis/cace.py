@@ -8,12 +8,13 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from pipelines.analysis.design import covariate_matrix, require_columns, treatment_indicator
+from pipelines.analysis.design import require_columns, result_row, treatment_indicator, trial_design
 
 __all__ = ["CACE_COLUMNS", "cace_2sls"]
 
 CACE_COLUMNS = [
-    "estimate", "se", "ci_low", "ci_high", "p", "df", "n", "compliance", "first_stage_f",
+    "estimate", "se", "df", "ci_low", "ci_high", "p", "n", "n_treatment", "n_control", "compliance",
+    "first_stage_f",
 ]
 
 
@@ -47,7 +48,8 @@ def cace_2sls(
     -------
     pandas.DataFrame
         One row: ``estimate`` (effect of receiving the intervention among compliers),
-        ``se``, ``ci_low``, ``ci_high``, ``p``, ``df``, ``n``, ``compliance`` (share
+        ``se``, ``df``, ``ci_low``, ``ci_high``, ``p``, ``n``, ``n_treatment``, ``n_control``,
+        ``compliance`` (share
         receiving it in the treatment arm minus share in the control arm) and
         ``first_stage_f`` (F of the instrument in the first stage; < 10 = weak instrument).
 
@@ -69,7 +71,6 @@ def cace_2sls(
     the role of instrumental variable methods. Stat Methods Med Res 2005;14:369–395.
     """
     import statsmodels.api as sm
-    from scipy import stats
     from statsmodels.sandbox.regression.gmm import IV2SLS
 
     # Check the data
@@ -86,35 +87,22 @@ def cace_2sls(
         )
 
     # Compute
-    exog_common = pd.concat(
-        [
-            pd.Series(1.0, index=frame.index, name="const"),
-            *([frame[baseline].astype(float).rename("baseline")] if baseline else []),
-            covariate_matrix(frame, covariates),
-        ],
-        axis=1,
-    )
-    X = pd.concat([exog_common.iloc[:, :1], d.rename("received"), exog_common.iloc[:, 1:]], axis=1)
-    Z = pd.concat([exog_common.iloc[:, :1], z.rename("allocated"), exog_common.iloc[:, 1:]], axis=1)
+    X = trial_design(frame, d.rename("received"), baseline, covariates)
+    Z = trial_design(frame, z.rename("allocated"), baseline, covariates)
     y = frame[outcome].astype(float)
     if len(y) <= X.shape[1]:
         raise ValueError(f"{outcome}: too few participants for the 2SLS model")
     fit = IV2SLS(y, X, instrument=Z).fit()
-    estimate, se, df = float(fit.params["received"]), float(fit.bse["received"]), float(fit.df_resid)
-    t_crit = stats.t.ppf(0.5 + ci / 2, df)
     first = sm.OLS(d, Z).fit()
     first_f = float(first.tvalues["allocated"] ** 2)
 
     # Build the output frame
     result = pd.DataFrame(
         [{
-            "estimate": estimate,
-            "se": se,
-            "ci_low": estimate - t_crit * se,
-            "ci_high": estimate + t_crit * se,
-            "p": float(2 * stats.t.sf(abs(estimate / se), df)) if se > 0 else np.nan,
-            "df": df,
+            **result_row(float(fit.params["received"]), float(fit.bse["received"]), float(fit.df_resid), ci),
             "n": int(len(frame)),
+            "n_treatment": int((z == 1).sum()),
+            "n_control": int((z == 0).sum()),
             "compliance": compliance,
             "first_stage_f": first_f,
         }],

@@ -9,10 +9,15 @@ import pandas as pd
 
 from study.eligibility import reason_categories
 
-__all__ = ["CONSORT_COLUMNS", "consort_flow", "consort_svg"]
+__all__ = ["CONSORT_COLUMNS", "PERSON_FLOW_COLUMNS", "consort_flow", "consort_people", "consort_svg"]
 
 #: Columns of :func:`consort_flow`.
 CONSORT_COLUMNS = ["stage", "arm", "reason", "n"]
+#: Columns of :func:`consort_people`.
+PERSON_FLOW_COLUMNS = [
+    "pseudonym", "arm", "received", "withdrawn", "withdrawal_reason", "has_outcome", "has_baseline",
+    "analysed", "exclusion_reason",
+]
 #: Stages in flow order (CONSORT 2010 flow diagram, Schulz et al. 2010).
 STAGES = [
     "assessed", "excluded", "randomised", "allocated", "received_allocated",
@@ -42,7 +47,8 @@ def consort_flow(
         ``dose``).
     outcome, timepoint
         The primary outcome and the timepoint of the primary analysis: "lost to follow-up"
-        and "analysed" refer to it.
+        (everyone without the outcome at the timepoint, withdrawn or not, by whether they
+        withdrew) and "analysed" refer to it.
     arms
         Arm codes as displayed in ``dataset``, in diagram order.
     intervention_arms
@@ -56,7 +62,10 @@ def consort_flow(
     -------
     pandas.DataFrame
         ``stage`` (see ``STAGES``), ``arm`` (``all`` before randomisation), ``reason`` (empty
-        for the stage's total, else one row per reason) and ``n``.
+        for the stage's total, else one row per reason) and ``n``. Per arm: allocated =
+        analysed + excluded from analysis; the exclusion reasons add up to the excluded; the
+        lost to follow-up equal the excluded for "no <outcome> at <timepoint>"
+        (:func:`consort_people` places each person).
 
     References
     ----------
@@ -86,41 +95,88 @@ def consort_flow(
         add("excluded", "all", (~no_consent).sum(), "other reasons (consented, not randomised)")
     add("randomised", "all", len(randomised))
 
-    withdrawn = participants.set_index("pseudonym")[["withdrawn_on", "withdrawal_reason"]]
-    at_tp = dataset[dataset["timepoint"] == timepoint].set_index("pseudonym")
-    at_base = dataset[dataset["timepoint"] == baseline].set_index("pseudonym") if baseline else None
+    flow = consort_people(participants, dataset, outcome, timepoint, intervention_arms, baseline)
     for arm in arms:
-        members = people[people["arm"] == arm]
-        ids = members["pseudonym"]
+        members = flow[flow["arm"] == arm]
         add("allocated", arm, len(members))
-        if arm in intervention_arms:
-            received = (members["dose"] > 0).sum()
-            add("received_allocated", arm, received)
-            add("did_not_receive_allocated", arm, len(members) - received)
-            if len(members) - received:
-                add("did_not_receive_allocated", arm, len(members) - received, "attended no session")
-        else:
-            add("received_allocated", arm, len(members))
-            add("did_not_receive_allocated", arm, 0)
-        has_outcome = at_tp[outcome].reindex(ids).notna().to_numpy() if outcome in at_tp else np.zeros(len(ids), bool)
-        gone = withdrawn.reindex(ids)
-        is_withdrawn = gone["withdrawn_on"].notna().to_numpy()
-        add("lost_to_follow_up", arm, (~has_outcome & ~is_withdrawn).sum())
-        if (~has_outcome & ~is_withdrawn).any():
-            add("lost_to_follow_up", arm, (~has_outcome & ~is_withdrawn).sum(), f"no {outcome} at {timepoint}")
-        add("discontinued", arm, is_withdrawn.sum())
-        for reason, n in gone.loc[is_withdrawn, "withdrawal_reason"].fillna("reason not given").value_counts().items():
+        received = int(members["received"].sum())
+        add("received_allocated", arm, received)
+        add("did_not_receive_allocated", arm, len(members) - received)
+        if len(members) - received:
+            add("did_not_receive_allocated", arm, len(members) - received, "attended no session")
+        # Lost to follow-up: everyone without the primary outcome at its timepoint, withdrawn or not.
+        lost = members[~members["has_outcome"]]
+        add("lost_to_follow_up", arm, len(lost))
+        for withdrew, label in ((True, "withdrew from the study"), (False, "did not answer (not withdrawn)")):
+            n = int((lost["withdrawn"] == withdrew).sum())
+            if n:
+                add("lost_to_follow_up", arm, n, f"{label}: no {outcome} at {timepoint}")
+        gone = members[members["withdrawn"]]
+        add("discontinued", arm, len(gone))
+        for reason, n in gone["withdrawal_reason"].value_counts().items():
             add("discontinued", arm, n, f"withdrew: {reason}")
-        analysed = has_outcome.copy()
-        if at_base is not None and outcome in at_base:
-            analysed &= at_base[outcome].reindex(ids).notna().to_numpy()
-        add("analysed", arm, analysed.sum())
-        add("excluded_from_analysis", arm, len(members) - analysed.sum())
-        if has_outcome.sum() - analysed.sum():
-            add("excluded_from_analysis", arm, has_outcome.sum() - analysed.sum(), "no baseline value")
-        if len(members) - has_outcome.sum():
-            add("excluded_from_analysis", arm, len(members) - has_outcome.sum(), f"no {outcome} at {timepoint}")
+        add("analysed", arm, int(members["analysed"].sum()))
+        excluded = members[~members["analysed"]]
+        add("excluded_from_analysis", arm, len(excluded))
+        for reason, n in excluded["exclusion_reason"].value_counts(sort=False).items():
+            add("excluded_from_analysis", arm, n, reason)
     return pd.DataFrame(rows, columns=CONSORT_COLUMNS)
+
+
+def consort_people(
+    participants: pd.DataFrame,
+    dataset: pd.DataFrame,
+    outcome: str,
+    timepoint: str,
+    intervention_arms: list[str],
+    baseline: str | None = None,
+) -> pd.DataFrame:
+    """Where every allocated participant stands in the CONSORT flow (one row each).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`PERSON_FLOW_COLUMNS`: ``received`` (dose > 0 in an intervention arm; true in
+        services as usual), ``withdrawn`` and ``withdrawal_reason`` ("reason not given" when
+        empty), ``has_outcome`` (the primary outcome at ``timepoint``), ``has_baseline``
+        (true when no baseline is required), ``analysed`` (both) and ``exclusion_reason``
+        (empty when analysed, else exactly one: no outcome at the timepoint, or no baseline
+        value). Every allocated person is analysed or excluded with one reason, so the
+        diagram's boxes add up by construction.
+    """
+    people = dataset.drop_duplicates("pseudonym").set_index("pseudonym")
+    ids = people.index
+    at_tp = dataset[dataset["timepoint"] == timepoint].set_index("pseudonym")
+    has_outcome = (at_tp[outcome].reindex(ids).notna() if outcome in at_tp
+                   else pd.Series(False, index=ids))
+    if baseline is not None:
+        at_base = dataset[dataset["timepoint"] == baseline].set_index("pseudonym")
+        has_baseline = (at_base[outcome].reindex(ids).notna() if outcome in at_base
+                        else pd.Series(False, index=ids))
+    else:
+        has_baseline = pd.Series(True, index=ids)
+    withdrawal = participants.set_index("pseudonym")[["withdrawn_on", "withdrawal_reason"]].reindex(ids)
+    withdrawn = withdrawal["withdrawn_on"].notna()
+    in_intervention = people["arm"].isin(intervention_arms)
+    dose = pd.to_numeric(people["dose"], errors="coerce").fillna(0) if "dose" in people else pd.Series(0, index=ids)
+    analysed = has_outcome & has_baseline
+    reason = np.where(
+        analysed, "", np.where(~has_outcome, f"no {outcome} at {timepoint}", "no baseline value")
+    )
+    return pd.DataFrame(
+        {
+            "pseudonym": ids,
+            "arm": people["arm"].to_numpy(),
+            "received": (~in_intervention | (dose > 0)).to_numpy(),
+            "withdrawn": withdrawn.to_numpy(),
+            "withdrawal_reason": np.where(withdrawn, withdrawal["withdrawal_reason"].fillna("reason not given"), None),
+            "has_outcome": has_outcome.to_numpy(),
+            "has_baseline": has_baseline.to_numpy(),
+            "analysed": analysed.to_numpy(),
+            "exclusion_reason": reason,
+        },
+        columns=PERSON_FLOW_COLUMNS,
+    )
 
 
 def _total(flow: pd.DataFrame, stage: str, arm: str) -> int:

@@ -1,5 +1,9 @@
-"""Mixed models: the partially nested model (groups only in the intervention arm) and the
-repeated-measures model over all follow-up timepoints."""
+"""The repeated-measures mixed model over all follow-up timepoints, and the vectorised REML
+fit of a random-intercept model it uses.
+
+The partially nested model (groups in the intervention arm only) is in
+:mod:`pipelines.analysis.partially_nested`.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +14,13 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from pipelines.analysis.design import covariate_matrix, require_columns, treatment_indicator
+from pipelines.analysis.design import require_columns, result_row, treatment_indicator, trial_design
 
-__all__ = [
-    "PARTIALLY_NESTED_COLUMNS", "REPEATED_COLUMNS", "RandomInterceptFit", "partially_nested",
-    "random_intercept_reml", "repeated_measures",
-]
+__all__ = ["REPEATED_COLUMNS", "RandomInterceptFit", "random_intercept_reml", "repeated_measures"]
 
-PARTIALLY_NESTED_COLUMNS = [
-    "estimate", "se", "ci_low", "ci_high", "p", "n", "n_clusters", "icc",
-    "var_cluster", "var_residual", "converged",
-]
 REPEATED_COLUMNS = [
-    "timepoint", "estimate", "se", "ci_low", "ci_high", "p", "n", "n_subjects", "converged",
+    "timepoint", "estimate", "se", "df", "ci_low", "ci_high", "p", "n", "n_treatment", "n_control",
+    "n_subjects", "converged",
 ]
 
 
@@ -111,129 +109,6 @@ def random_intercept_reml(
     )
 
 
-def partially_nested(
-    data: pd.DataFrame,
-    outcome: str,
-    cluster: str = "group",
-    arm: str = "arm",
-    treatment: str = "INT",
-    control: str = "CTL",
-    baseline: Optional[str] = None,
-    covariates: Sequence[str] = (),
-    subject: str = "pseudonym",
-    ci: float = 0.95,
-    summary: bool = False,
-) -> pd.DataFrame:
-    """Treatment effect in a partially nested trial: a random group effect in one arm only.
-
-    Parameters
-    ----------
-    data
-        One row per participant (wide), with the outcome, baseline, arm, covariates and the
-        group (``cluster``) of intervention participants (controls have none).
-    outcome, cluster, arm, baseline, subject
-        Column names; ``subject`` identifies intervention participants without a group, who
-        form their own cluster of one.
-    treatment, control
-        Arm codes; the estimate is ``treatment`` − ``control``.
-    covariates
-        Adjustment columns as in :func:`pipelines.analysis.ancova.ancova`.
-    ci
-        Confidence level (normal approximation, as statsmodels reports for mixed models).
-    summary
-        Attach the statsmodels summary text as ``result.attrs["summary"]``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row: ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``p`` (Wald z), ``n``,
-        ``n_clusters`` (intervention groups), ``icc`` (group-level intraclass correlation in
-        the intervention arm: var_cluster / (var_cluster + var_residual)), ``var_cluster``,
-        ``var_residual``, ``converged``.
-
-    Notes
-    -----
-    Model (REML): y_ij = β₀ + β₁·T_i + β₂·baseline_i + γ'x_i + T_i·u_j + e_i, u_j ~ N(0, τ²),
-    e_i ~ N(0, σ²): the random group effect enters only for treated participants (the usual
-    statsmodels formulation is ``MixedLM(..., groups=cluster or own id, re_formula="0 +
-    treat")``; the tests check that this function gives the same estimates). It is fitted by
-    the vectorised REML of :func:`random_intercept_reml` with λ = 0 for controls, which is
-    exact, fast, and reaches τ² = 0 at the boundary without the singular matrices statsmodels
-    meets there. A common residual variance in both arms is assumed.
-
-    References
-    ----------
-    Roberts C, Roberts SA. Design and analysis of clinical trials with clustering effects due
-    to treatment. Clin Trials 2005;2:152–162. Baldwin SA et al. Evaluating models for
-    partially clustered designs. Psychol Methods 2011;16:149–165.
-    """
-    from scipy import stats
-
-    # Check the data
-    require_columns(data, [outcome, cluster, arm, baseline, subject, *covariates])
-    frame = data.assign(_treat=treatment_indicator(data[arm], treatment, control))
-    frame = frame.dropna(subset=["_treat", outcome] + ([baseline] if baseline else []))
-    treated = frame["_treat"] == 1
-    if treated.sum() == 0 or (~treated).sum() == 0:
-        raise ValueError(f"{outcome}: both arms need participants with observed outcomes")
-    clusters = frame[cluster].astype("string")
-    # Treated without a group: a cluster of their own.
-    technical = ("g:" + clusters.fillna("self:" + frame[subject].astype("string"))).to_numpy()
-    n_clusters = int(clusters[treated].dropna().nunique())
-    if n_clusters < 2:
-        raise ValueError(
-            f"{outcome}: the intervention arm has {n_clusters} group(s) with outcome data; "
-            "a group variance needs at least 2"
-        )
-
-    # Compute
-    X = pd.concat(
-        [
-            pd.Series(1.0, index=frame.index, name="const"),
-            frame["_treat"].rename("treat"),
-            *([frame[baseline].astype(float).rename("baseline")] if baseline else []),
-            covariate_matrix(frame, covariates),
-        ],
-        axis=1,
-    )
-    # Each control is its own cluster without a random effect (d = 0 in the REML algebra).
-    singles = ("c:" + frame[subject].astype("string")).to_numpy()
-    fit = random_intercept_reml(
-        frame[outcome].to_numpy(dtype=float), X, np.where(treated, technical, singles),
-        random=treated.to_numpy(),
-    )
-    estimate = float(fit.params["treat"])
-    se = float(np.sqrt(fit.cov_params.loc["treat", "treat"]))
-    var_cluster, var_residual, converged = fit.var_subject, fit.var_residual, fit.converged
-    note = "group variance estimated at its boundary (0)" if var_cluster < 1e-6 * var_residual else None
-    z = stats.norm.ppf(0.5 + ci / 2)
-
-    # Build the output frame
-    result = pd.DataFrame(
-        [{
-            "estimate": estimate,
-            "se": se,
-            "ci_low": estimate - z * se,
-            "ci_high": estimate + z * se,
-            "p": float(2 * stats.norm.sf(abs(estimate / se))) if se > 0 else np.nan,
-            "n": int(len(frame)),
-            "n_clusters": n_clusters,
-            "icc": var_cluster / (var_cluster + var_residual),
-            "var_cluster": var_cluster,
-            "var_residual": var_residual,
-            "converged": converged,
-        }],
-        columns=PARTIALLY_NESTED_COLUMNS,
-    )
-    if note:
-        result.attrs["note"] = note
-    if summary:
-        result.attrs["summary"] = (note + "\n" if note else "") + fit.summary(
-            f"Partially nested mixed model of {outcome}: random {cluster} effect in arm {treatment} only"
-        )
-    return result
-
-
 def repeated_measures(
     data: pd.DataFrame,
     outcome: str,
@@ -257,15 +132,15 @@ def repeated_measures(
     outcome, time, subject, arm, baseline
         Column names.
     treatment, control, covariates, ci, summary
-        As in :func:`partially_nested`.
+        As in :func:`pipelines.analysis.ancova.ancova`.
 
     Returns
     -------
     pandas.DataFrame
         One row per timepoint (in order of first appearance): ``timepoint``, ``estimate``
-        (treatment − control at that timepoint), ``se``, ``ci_low``, ``ci_high``, ``p`` (Wald
-        z), ``n`` (observations at the timepoint), ``n_subjects`` (in the model),
-        ``converged``.
+        (treatment − control at that timepoint), ``se``, ``df`` (empty: Wald z), ``ci_low``,
+        ``ci_high``, ``p``, ``n`` (observations at the timepoint), ``n_treatment``,
+        ``n_control``, ``n_subjects`` (in the model), ``converged``.
 
     Notes
     -----
@@ -274,8 +149,6 @@ def repeated_measures(
     from the fixed-effects covariance. Uses every observed follow-up value (valid under
     missing at random given the model's variables).
     """
-    from scipy import stats
-
     # Check the data
     require_columns(data, [outcome, time, subject, arm, baseline, *covariates])
     frame = data.assign(_treat=treatment_indicator(data[arm], treatment, control))
@@ -291,21 +164,11 @@ def repeated_measures(
         {f"time={t}": (frame[time] == t).astype(float) for t in times[1:]}, index=frame.index
     )
     interactions = time_dummies.mul(frame["_treat"], axis=0).add_prefix("treat:")
-    X = pd.concat(
-        [
-            pd.Series(1.0, index=frame.index, name="const"),
-            time_dummies,
-            frame["_treat"].rename("treat"),
-            interactions,
-            *([frame[baseline].astype(float).rename("baseline")] if baseline else []),
-            covariate_matrix(frame, covariates),
-        ],
-        axis=1,
-    )
+    X = trial_design(frame, pd.concat([time_dummies, frame["_treat"].rename("treat"), interactions], axis=1),
+                     baseline, covariates)
     fit = random_intercept_reml(frame[outcome].to_numpy(dtype=float), X, frame[subject].to_numpy())
     converged = fit.converged
     params, cov = fit.params, fit.cov_params
-    z = stats.norm.ppf(0.5 + ci / 2)
 
     # Build the output frame: effect at t = treat + treat:time=t
     rows = []
@@ -316,14 +179,13 @@ def repeated_measures(
             weights[f"treat:time={t}"] = 1.0
         estimate = float(weights @ params)
         se = float(np.sqrt(weights @ cov @ weights))
+        at_t = frame[time] == t
         rows.append({
             "timepoint": t,
-            "estimate": estimate,
-            "se": se,
-            "ci_low": estimate - z * se,
-            "ci_high": estimate + z * se,
-            "p": float(2 * stats.norm.sf(abs(estimate / se))) if se > 0 else np.nan,
-            "n": int((frame[time] == t).sum()),
+            **result_row(estimate, se, None, ci),
+            "n": int(at_t.sum()),
+            "n_treatment": int((at_t & (frame["_treat"] == 1)).sum()),
+            "n_control": int((at_t & (frame["_treat"] == 0)).sum()),
             "n_subjects": int(frame[subject].nunique()),
             "converged": converged,
         })

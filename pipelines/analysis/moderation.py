@@ -8,7 +8,7 @@ from typing import Optional
 import numpy as np
 import pandas as pd
 
-from pipelines.analysis.design import covariate_matrix, require_columns
+from pipelines.analysis.design import require_columns, result_row, trial_design
 
 __all__ = ["MODERATION_COLUMNS", "fidelity_moderation"]
 
@@ -52,7 +52,6 @@ def fidelity_moderation(
     non-randomised: fidelity is not allocated, so an association is not a causal moderation.
     """
     import statsmodels.api as sm
-    from scipy import stats
 
     require_columns(data, [outcome, moderator, cluster, baseline, *covariates])
     frame = data.dropna(subset=[outcome, moderator, cluster] + ([baseline] if baseline else []))
@@ -64,31 +63,14 @@ def fidelity_moderation(
         )
     if frame[moderator].nunique() < 2:
         raise ValueError(f"{outcome}: {moderator} does not vary between groups")
-    X = pd.concat(
-        [
-            pd.Series(1.0, index=frame.index, name="const"),
-            (frame[moderator].astype(float) / per).rename("moderator"),
-            *([frame[baseline].astype(float).rename("baseline")] if baseline else []),
-            covariate_matrix(frame, covariates),
-        ],
-        axis=1,
-    )
+    X = trial_design(frame, (frame[moderator].astype(float) / per).rename("moderator"), baseline, covariates)
+    if np.linalg.matrix_rank(X.to_numpy()) < X.shape[1]:
+        raise ValueError(f"{outcome}: {moderator} is collinear with the covariates (too few groups per site)")
     codes = pd.factorize(frame[cluster])[0]
     fit = sm.OLS(frame[outcome].astype(float), X).fit(cov_type="cluster", cov_kwds={"groups": codes})
-    est, se = float(fit.params["moderator"]), float(fit.bse["moderator"])
     # Cluster-robust inference: t with (clusters − 1) degrees of freedom.
-    df = n_clusters - 1
-    t_crit = stats.t.ppf(0.5 + ci / 2, df)
+    row = result_row(float(fit.params["moderator"]), float(fit.bse["moderator"]), n_clusters - 1, ci)
     return pd.DataFrame(
-        [{
-            "estimate": est,
-            "se": se,
-            "ci_low": est - t_crit * se,
-            "ci_high": est + t_crit * se,
-            "p": float(2 * stats.t.sf(abs(est / se), df)) if se > 0 else np.nan,
-            "n": int(len(frame)),
-            "n_clusters": n_clusters,
-            "per": per,
-        }],
+        [{**row, "n": int(len(frame)), "n_clusters": n_clusters, "per": per}],
         columns=MODERATION_COLUMNS,
     )

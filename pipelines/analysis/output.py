@@ -25,7 +25,7 @@ def write_analysis(analysis: TrialAnalysis, out_dir: str | Path, header: str = "
     * ``model_summaries.txt`` – every model's summary text
     * ``multiplicity.csv`` – Holm-adjusted p-values of the secondary outcomes
     * ``moderation.csv`` – exploratory fidelity moderation in the intervention arm
-    * ``icc.csv`` – group-level ICCs of the partially nested models
+    * ``icc.csv`` – group-level ICCs and variances (per arm) of the partially nested models
     * ``problems.txt`` – analyses that could not run and why, and notes on the data
     """
     out = Path(out_dir)

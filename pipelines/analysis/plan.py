@@ -10,22 +10,30 @@ from pydantic import Field
 from study.config import StudyConfig
 from study.config.base import ConfigModel
 
-__all__ = ["AnalysisPlan", "OutcomesConfig", "analysis_plan"]
+__all__ = ["AnalysisPlan", "OutcomesConfig", "PRIMARY_METHODS", "analysis_plan"]
+
+#: Methods (``results.csv`` codes of the ITT estimand) that the SAP may name as primary.
+PRIMARY_METHODS = ("ancova", "mixed_partially_nested", "mice_ancova")
 
 
 class OutcomesConfig(ConfigModel):
     """The ``outcomes`` section of ``study.yaml`` (outcomes as ``instrument.scale``).
 
-    ``missing_data``: ``sensitivity`` (the ANCOVA on observed data is primary, MICE beside
-    it) or ``main`` (MICE is the primary handling). ``imputations``: MICE data sets (≥ 20).
+    ``primary_method``: the ITT method whose result is the trial's primary result (and whose
+    p-values Holm adjusts): ``ancova``, ``mixed_partially_nested`` (for interventions
+    delivered in groups) or ``mice_ancova``. ``missing_data``: ``sensitivity`` (MICE beside
+    the primary method) or ``main`` (MICE is the primary handling: ``primary_method`` defaults
+    to ``mice_ancova``). ``imputations``: MICE data sets (≥ 2; 50 by default). ``burn_in``:
+    chained-equation cycles of each imputation chain.
     """
 
     primary: str
     secondary: list[str] = Field(default_factory=list)
     exploratory: list[str] = Field(default_factory=list)
+    primary_method: Literal["ancova", "mixed_partially_nested", "mice_ancova"] = "ancova"
     missing_data: Literal["sensitivity", "main"] = "sensitivity"
-    imputations: int = Field(default=20, ge=2)
-    burn_in: int = Field(default=10, ge=0)
+    imputations: int = Field(default=50, ge=2)
+    burn_in: int = Field(default=10, ge=1)
     seed: int = 20260101
 
 
@@ -47,8 +55,9 @@ class AnalysisPlan:
     control: str
     covariates: tuple[str, ...]
     per_protocol_min_sessions: int
+    primary_method: str = "ancova"
     missing_data: str = "sensitivity"
-    imputations: int = 20
+    imputations: int = 50
     burn_in: int = 10
     seed: int = 20260101
     include_exploratory: bool = False
@@ -85,6 +94,10 @@ def analysis_plan(
         control=config.control_arm,
         covariates=("site", *config.stratification),
         per_protocol_min_sessions=config.groups.per_protocol_min_sessions,
+        primary_method=(
+            outcomes.primary_method if "primary_method" in outcomes.model_fields_set or outcomes.missing_data != "main"
+            else "mice_ancova"
+        ),
         missing_data=outcomes.missing_data,
         imputations=imputations or outcomes.imputations,
         burn_in=outcomes.burn_in,

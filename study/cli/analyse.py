@@ -17,7 +17,7 @@ def analyse(
     db: DbOpt = None,
     study: StudyOpt = None,
     imputations: Annotated[
-        int, typer.Option("--imputations", min=0, help="MICE imputations (default 0: the config's, 20).")
+        int, typer.Option("--imputations", min=0, help="MICE imputations (default 0: the config's, 50).")
     ] = 0,
     no_mice: Annotated[bool, typer.Option("--no-mice", help="Skip multiple imputation (quick look).")] = False,
     exploratory: Annotated[bool, typer.Option("--exploratory", help="Also analyse the exploratory outcomes.")] = False,

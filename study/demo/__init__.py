@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from study.demo.allocation import allocation
 from study.demo.companionship import companionship
 from study.demo.context import DemoContext
+from study.demo.estimate import planted_and_estimated
 from study.demo.feedback import manual_feedback
 from study.demo.fidelity import fidelity_and_attendance
 from study.demo.people import people_and_groups
@@ -35,6 +36,7 @@ STEPS: list[Callable[[DemoContext], list[str]]] = [
     companionship,
     demo_users,
     manual_feedback,
+    planted_and_estimated,
 ]
 
 

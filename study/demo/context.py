@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
+import pandas as pd
 from sqlalchemy import Engine
 
 __all__ = ["DemoContext"]
@@ -29,3 +31,7 @@ class DemoContext:
     leaders: dict[str, list[str]] = field(default_factory=dict)
     #: peer buddy pseudonyms per site
     buddies: dict[str, list[str]] = field(default_factory=dict)
+    #: attendance propensity of RCT group members (``pseudonym, propensity, stops_after``),
+    #: drawn by the questionnaire step (the effect depends on it) and used by the attendance
+    #: step
+    attendance: Optional[pd.DataFrame] = None

@@ -24,6 +24,7 @@ from study.fidelity.manual import shipped_manual_path
 from study.fidelity.observations import ObservationInput, record_observation
 from study.fidelity.report import group_fidelity
 from study.demo.people import PILOT_MANUAL_VERSION
+from study.demo.questionnaires import attendance_propensity
 from study.fidelity.versions import lock_manual, manual_of, store_manual_version, stored_manual
 from study.studies import config_of, get_study
 
@@ -126,10 +127,15 @@ def _attendance(ctx, groups, sessions, members) -> tuple[pd.DataFrame, tuple[str
     rng = ctx.rng
     if sessions.empty:
         return pd.DataFrame(columns=["group", "week", "pseudonym", "present"]), None
-    # Each person has their own propensity to come; about one in ten stops coming early.
+    # Each person has their own propensity to come, drawn with the questionnaires (the effect
+    # grows with it); about one in ten stops coming early.
     people = members[["group", "pseudonym"]].drop_duplicates().reset_index(drop=True)
-    people["propensity"] = rng.beta(7, 2.2, len(people))
-    people["stops_after"] = np.where(rng.random(len(people)) < 0.1, rng.integers(1, 6, len(people)), 99)
+    plan = ctx.attendance if ctx.attendance is not None else attendance_propensity(rng, [])
+    people = people.merge(plan, on="pseudonym", how="left")
+    unplanned = people["propensity"].isna()
+    if unplanned.any():  # members the questionnaire step did not know (it did not run)
+        extra = attendance_propensity(rng, people.loc[unplanned, "pseudonym"].tolist())
+        people.loc[unplanned, ["propensity", "stops_after"]] = extra[["propensity", "stops_after"]].to_numpy()
     grid = people.merge(sessions[["group", "week"]], on="group")
     grid["present"] = (rng.random(len(grid)) < grid["propensity"]) & (grid["week"] <= grid["stops_after"])
     grid["status"] = np.where(grid["present"], "present", "absent")

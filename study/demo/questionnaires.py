@@ -8,12 +8,22 @@ rounded and clipped. Drop-out rises over time and is more likely for people fari
 a few items are left empty or carry missing codes, and WSAS's work item is "not asked" for
 people without work.
 
-The planted effect mirrors the reference trial (QPR-15 difference 5.1 points, d ≈ 0.43): for
-participants allocated to ``INT`` the QPR-15 latent is raised so that the expected total is
-about 5 points higher at post (SD ≈ 10), a little less at follow-up, with smaller effects on
-the secondary instruments. Without allocations (the allocation step has not run) no effect
-is planted and post/follow-up dates hang on a stand-in randomisation date one week after
-consent.
+The planted effect mirrors the reference trial (QPR-15 difference 5.1 points, d ≈ 0.43): the
+QPR-15 total has an SD of about 11.9 and, for participants allocated to ``INT``, its latent
+is raised so that the expected total is 5.1 points higher at post (averaged over the arm),
+three quarters of that at follow-up, with smaller effects on the secondary instruments
+(calibrated on 400,000 simulated answer sets; ``tests/test_demo_calibration.py``).
+
+Dose-response: the effect grows in proportion to the share of the 10 course sessions a
+participant is expected to attend, propensity × min(weeks before stopping, 10) / 10, and is
+scaled so that its mean over the intervention arm is the planted ITT effect: someone who
+never comes gains nothing, a full attender about 1.3 times the ITT effect. The propensity
+(Beta(7, 2.2); one in ten stops after 1–5 weeks) is drawn here and handed to the attendance
+step, so per-protocol and CACE estimates exceed the ITT one for a stated reason, not by
+construction. Members of a course group share a group effect after the course (variance
+0.05 of the latent: a group-level ICC of about .05, which the partially nested model
+estimates). Without allocations (the allocation step has not run) no effect is planted and
+post/follow-up dates hang on a stand-in randomisation date one week after consent.
 
 Answers go through :func:`questionnaires.capture.import_questionnaires`: the same validated,
 audited path as a real file.
@@ -31,19 +41,33 @@ from questionnaires.capture import import_questionnaires, study_instruments
 from questionnaires.definitions import Instrument
 from questionnaires.schedule import participant_anchors
 from study.db import read_session, unit_of_work
-from study.db.models import Allocation, Person
+from study.db.models import Allocation, CourseGroup, GroupMember, Person
 from study.demo.context import DemoContext
 from study.studies import config_of, get_study
 
-__all__ = ["INTERVENTION_ARM", "PLANTED_EFFECTS", "questionnaires"]
+__all__ = [
+    "ATTENDANCE_PROPENSITY", "INTERVENTION_ARM", "PLANTED_EFFECTS", "PLANTED_QPR15_POINTS", "SLOPE",
+    "attendance_propensity", "questionnaires",
+]
 
 INTERVENTION_ARM = "INT"
-#: Shift of the instrument's latent (in SD units of the latent) for INT at post/follow-up.
-#: QPR-15: 15 items × 0.6 points per latent SD ≈ 9 points per SD, so 0.6 SD ≈ +5 points.
+#: Mean shift of the instrument's latent (in latent SD units) in the INT arm at post/follow-up.
+#: QPR-15: 15 items × 0.82 points per latent SD (slope 0.205 × range 4) give a total SD of
+#: 11.9, and a shift of 0.45 SD raises the expected total by 5.1 points (d ≈ 0.43).
 PLANTED_EFFECTS: dict[str, dict[str, float]] = {
-    "post": {"qpr15": 0.6, "_other": 0.2},
-    "followup": {"qpr15": 0.45, "_other": 0.15},
+    "post": {"qpr15": 0.45, "_other": 0.2},
+    "followup": {"qpr15": 0.34, "_other": 0.15},
 }
+#: The planted ITT difference of the QPR-15 total at post, in points (what the demo reports).
+PLANTED_QPR15_POINTS = 5.1
+#: Attendance propensity of a course participant: Beta(a, b); share stopping early (weeks 1–5).
+ATTENDANCE_PROPENSITY = (7.0, 2.2)
+EARLY_STOP_SHARE = 0.1
+#: Variance of a course group's effect on the latent after the course (latent variance 1): a
+#: group-level ICC of about .05 in the intervention arm, as in the partially nested model.
+GROUP_VARIANCE = 0.05
+#: Change of an item's expected answer per latent SD, as a share of its response range.
+SLOPE = {"qpr15": 0.205, "_other": 0.15}
 #: Where the average answer lies on each instrument's response scale (0 = min, 1 = max).
 CENTRE = {
     "who5": 0.48, "qpr15": 0.55, "state_hope": 0.55, "adult_hope": 0.58, "herth_hope": 0.6,
@@ -66,6 +90,11 @@ def questionnaires(ctx: DemoContext) -> list[str]:
         config = config_of(study)
         instruments = study_instruments(config)
         people = participant_anchors(s, study)
+        members = dict(s.execute(
+            select(Person.pseudonym, CourseGroup.code).join(GroupMember, GroupMember.person_id == Person.id)
+            .join(CourseGroup, CourseGroup.id == GroupMember.group_id)
+            .where(Person.study_id == study.id, CourseGroup.phase == "rct")
+        ).all())
         arms = dict(
             s.execute(
                 select(Person.pseudonym, Allocation.arm)
@@ -77,6 +106,9 @@ def questionnaires(ctx: DemoContext) -> list[str]:
         return ["questionnaires: no consented participants"]
     n = len(people)
     intervention = people["pseudonym"].map(arms).eq(INTERVENTION_ARM).to_numpy()
+    ctx.attendance = attendance_propensity(rng, sorted(members))
+    dose = _dose_factor(people["pseudonym"], intervention, ctx.attendance)
+    group_effect = _group_effects(rng, people["pseudonym"].map(members))
     pilot = (people["phase"] == "pilot").to_numpy()
     consent = pd.to_datetime(people["consent"])
     # Stand-in randomisation date when the allocation step has not run.
@@ -118,8 +150,10 @@ def questionnaires(ctx: DemoContext) -> list[str]:
         effects = PLANTED_EFFECTS.get(tp.code, {})
         for instrument_id in tp.instruments:
             inst = instruments[instrument_id]
-            shift = effects.get(instrument_id, effects.get("_other", 0.0)) * intervention
+            shift = effects.get(instrument_id, effects.get("_other", 0.0)) * dose
             z = np.sqrt(0.6) * latent + np.sqrt(0.4) * rng.normal(0.0, 1.0, n) + shift
+            if k > 0:
+                z = z + group_effect
             cells = _answers(rng, inst, z)
             frame = pd.concat([frame, pd.DataFrame(cells, columns=inst.columns)], axis=1)
         frames.append(frame[answering])
@@ -130,12 +164,40 @@ def questionnaires(ctx: DemoContext) -> list[str]:
         summary = import_questionnaires(s, get_study(s, ctx.study_code), wide, source="demo")
     effect = (
         f"planted effect for {int(intervention.sum())} {INTERVENTION_ARM} participants "
-        "(QPR-15 about +5 at post)"
+        f"(QPR-15 +{PLANTED_QPR15_POINTS} points at post, SD 11.9, growing with expected attendance)"
         if intervention.any()
         else "no allocations yet: no effect planted"
     )
     per_tp = ", ".join(f"{tp} {c}" for tp, c in counts.items())
     return [f"  questionnaires: {summary.responses_created} responses ({per_tp} participants); {effect}"]
+
+
+def attendance_propensity(rng: np.random.Generator, pseudonyms: list[str]) -> pd.DataFrame:
+    """Each course participant's propensity to come and the week after which they stop
+    (99: never stops early): ``pseudonym, propensity, stops_after``."""
+    n = len(pseudonyms)
+    return pd.DataFrame({
+        "pseudonym": pseudonyms,
+        "propensity": rng.beta(*ATTENDANCE_PROPENSITY, n),
+        "stops_after": np.where(rng.random(n) < EARLY_STOP_SHARE, rng.integers(1, 6, n), 99),
+    })
+
+
+def _group_effects(rng: np.random.Generator, groups: pd.Series) -> np.ndarray:
+    """A shared N(0, GROUP_VARIANCE) shift for the members of each course group (0 outside)."""
+    codes, uniques = pd.factorize(groups)
+    effects = rng.normal(0.0, np.sqrt(GROUP_VARIANCE), len(uniques))
+    return np.where(codes >= 0, effects[np.clip(codes, 0, None)] if len(uniques) else 0.0, 0.0)
+
+
+def _dose_factor(pseudonyms: pd.Series, intervention: np.ndarray, attendance: pd.DataFrame) -> np.ndarray:
+    """Multiplier of the planted effect: expected share of sessions attended over its mean in
+    the intervention arm (mean 1 over INT; 0 for controls and INT participants in no group)."""
+    plan = attendance.set_index("pseudonym")
+    share = (plan["propensity"] * np.minimum(plan["stops_after"], 10) / 10).reindex(pseudonyms).fillna(0.0)
+    share = np.where(intervention, share.to_numpy(), 0.0)
+    mean = share[intervention].mean() if intervention.any() else 0.0
+    return share / mean if mean > 0 else intervention.astype(float)
 
 
 def _completion_dates(rng, anchor: pd.Series, tp, consent: pd.Series, n: int) -> pd.Series:
@@ -164,7 +226,7 @@ def _answers(rng, inst: Instrument, z: np.ndarray) -> np.ndarray:
             values[:, j] = (rng.random(n) < 1 / (1 + np.exp(-(0.3 + 0.5 * z)))).astype(float)
             continue
         centre = scale.min + CENTRE.get(inst.id, 0.55) * width
-        slope = 0.15 * width * sign if scored else 0.0  # fillers carry no signal
+        slope = SLOPE.get(inst.id, SLOPE["_other"]) * width * sign if scored else 0.0  # fillers: no signal
         raw = centre + slope * z + rng.normal(0.0, 0.19 * width, n)
         if item.id in inst.reverse:
             raw = scale.min + scale.max - raw  # stored as answered: reversed wording
