@@ -9,16 +9,27 @@ because CI must never skip them.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from study.audit_key import create_key
 from study.config import example_config_path, load_config
 from study.db import make_engine, unit_of_work
 from study.db.base import Base
 from study.db.schema import upgrade
+
+# Every test (and every CLI subprocess it starts) uses one audit key made for this run, so no
+# fixture needs its own; tests of the key itself override $PEERSTUDY_AUDIT_KEY with monkeypatch.
+if not os.environ.get("PEERSTUDY_AUDIT_KEY"):
+    _KEY_DIR = tempfile.mkdtemp(prefix="peerstudy-test-key-")
+    os.environ["PEERSTUDY_AUDIT_KEY"] = os.path.join(_KEY_DIR, "audit.key")
+    create_key(Path(os.environ["PEERSTUDY_AUDIT_KEY"]))
+    os.environ.setdefault("PEERSTUDY_ANCHOR_LOG", os.path.join(_KEY_DIR, "anchors.log"))
 
 PG_ADMIN_URL = os.environ.get(
     "PEERSTUDY_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
