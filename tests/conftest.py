@@ -20,6 +20,7 @@ from sqlalchemy import Engine, create_engine, text
 from study.audit_key import create_key
 from study.config import example_config_path, load_config
 from study.db import make_engine, unit_of_work
+from study.db.audit_guard import suspended_audit_guard
 from study.db.base import Base
 from study.db.schema import upgrade
 
@@ -118,7 +119,9 @@ def db(_shared_engine: Engine) -> Iterator[Engine]:
 
 def _empty(engine: Engine) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with engine.begin() as conn:
+    # The database refuses to delete audit events; only the owner (this fixture) drops the
+    # triggers for a moment, in the same transaction.
+    with engine.begin() as conn, suspended_audit_guard(conn):
         if engine.dialect.name == "postgresql":
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
         else:
