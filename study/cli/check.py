@@ -24,11 +24,16 @@ def check(
 
     The checks are generated from the study config; a summary is printed, an HTML report
     written and the run kept in the database (audited) for the dashboard's analysis page.
+    The audit chain's head is appended to the anchor log (docs/operations.md).
     """
     from pipelines.quality.html import quality_html
     from pipelines.quality.study_checks import check_study
 
-    snap, results = check_study(open_db(db), study, cli_actor(), record=record)
+    from study.audit_anchor import record_anchor
+
+    engine = open_db(db)
+    snap, results = check_study(engine, study, cli_actor(), record=record)
+    anchor = record_anchor(engine)
     html.write_text(quality_html(results, snap.study_code, snap.taken_at), encoding="utf-8")
     failed = results[~results["success"]]
     errors = failed[failed["severity"] == "error"]
@@ -42,5 +47,7 @@ def check(
         label = "FAIL" if r.severity == "error" else "WARN"
         typer.echo(f"{label}  {r.check}: {r.failing_rows} of {r.rows} rows{example}")
     typer.echo(f"HTML report: {html}")
+    if anchor is not None:
+        typer.echo(f"audit anchor (seq {anchor.seq}) appended to the anchor log")
     if len(errors):
         raise typer.Exit(1)

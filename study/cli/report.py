@@ -22,7 +22,7 @@ def report(
     """Write the study report: one self-contained HTML file that works offline.
 
     Table 1, CONSORT diagram, effect table and forest plot, trajectories, fidelity and data
-    quality.
+    quality. The audit chain's head is appended to the anchor log (docs/operations.md).
     """
     from importlib.metadata import PackageNotFoundError, version
 
@@ -60,3 +60,7 @@ def report(
     ))
     out.write_text(html, encoding="utf-8")
     typer.echo(f"report written to {out} ({len(html) // 1024} KiB, self-contained)")
+    from study.audit_anchor import record_anchor
+
+    if (anchor := record_anchor(engine)) is not None:
+        typer.echo(f"audit anchor (seq {anchor.seq}) appended to the anchor log")
