@@ -13,6 +13,7 @@ from __future__ import annotations
 
 __all__ = [
     "CHAIN_FIELDS",
+    "ContentHasher",
     "GENESIS_HASH",
     "REDACTED",
     "audit_text",
@@ -26,7 +27,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Optional
 
 #: ``prev_hash`` of the first event of a chain.
@@ -49,6 +50,7 @@ CHAIN_FIELDS: tuple[str, ...] = (
     "reason",
     "prev_hash",
 )
+_OCCURRED = CHAIN_FIELDS.index("occurred_at")
 _REDACTION_CONTEXT = b"peerstudy-redacted-value\x00"
 
 
@@ -82,7 +84,7 @@ def _occurred_text(value: Any) -> Any:
     return value
 
 
-def event_hash(event_row: dict[str, Any], key: bytes) -> str:
+def event_hash(event_row: Mapping[str, Any], key: bytes) -> str:
     """HMAC-SHA256 (hex) of an event's content and its predecessor's hash.
 
     Parameters
@@ -100,9 +102,27 @@ def event_hash(event_row: dict[str, Any], key: bytes) -> str:
         database and Python version.
     """
     content = [event_row[name] for name in CHAIN_FIELDS]
-    content[CHAIN_FIELDS.index("occurred_at")] = _occurred_text(event_row["occurred_at"])
-    canonical = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
-    return hmac.digest(key, canonical.encode("utf-8"), hashlib.sha256).hex()
+    content[_OCCURRED] = _occurred_text(content[_OCCURRED])
+    return ContentHasher(key)(content)
+
+
+class ContentHasher:
+    """:func:`event_hash` for many events with one key: the HMAC state keyed once and copied
+    per event, the JSON encoder built once (what makes verifying a million events fast).
+
+    Call it with an event's :data:`CHAIN_FIELDS` values in that order, ``occurred_at`` as ISO
+    text.
+    """
+
+    _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+    def __init__(self, key: bytes) -> None:
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
+
+    def __call__(self, content: Sequence[Any]) -> str:
+        mac = self._keyed.copy()
+        mac.update(self._encoder.encode(list(content)).encode("utf-8"))
+        return mac.hexdigest()
 
 
 def chain_events(
@@ -126,12 +146,15 @@ def chain_events(
         Copies of the events with ``seq``, ``prev_hash`` and ``hash`` set, ready to insert in
         one statement (a bulk import can chain thousands of events in one call).
     """
+    hasher = ContentHasher(key)
     chained: list[dict[str, Any]] = []
     seq, prev_hash = last_seq, last_hash
     for event in events:
         seq += 1
         row = dict(event, seq=seq, prev_hash=prev_hash)
-        row["hash"] = prev_hash = event_hash(row, key)
+        content = [row[name] for name in CHAIN_FIELDS]
+        content[_OCCURRED] = _occurred_text(content[_OCCURRED])
+        row["hash"] = prev_hash = hasher(content)
         chained.append(row)
     return chained
 

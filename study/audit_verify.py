@@ -15,10 +15,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Optional
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, String, func, select, type_coerce
 
 from study.audit_anchor import Anchor
-from study.audit_chain import CHAIN_FIELDS, GENESIS_HASH, audit_text, event_hash, redacted_digest
+from study.audit_chain import CHAIN_FIELDS, GENESIS_HASH, ContentHasher, audit_text, redacted_digest
 from study.audit_key import key_path, load_key
 from study.audit_replay import Discrepancy, TrailState, compare_table
 from study.db.models import AuditEvent
@@ -85,14 +85,15 @@ def verify_chain(
         intact (a broken chain cannot vouch for anything).
     """
     key = key if key is not None else load_key(key_path(engine))
-    state = TrailState()
+    state = TrailState() if check_data else None
     with engine.connect() as conn:
         walk = _walk(conn, key, state)
         if walk.broken_id is not None:
             return walk
         anchor_problems = tuple(_anchor_problems(conn, anchors, walk.head_seq))
-        discrepancies: list[Discrepancy] = list(state.orphans)
-        if check_data:
+        discrepancies: list[Discrepancy] = []
+        if state is not None:
+            discrepancies += state.orphans
             for mapper in _audited_mappers():
                 table = mapper.local_table.name
                 trail_rows = state.rows.pop(table, {})
@@ -103,25 +104,52 @@ def verify_chain(
     )
 
 
-def _walk(conn: Connection, key: bytes, state: TrailState) -> ChainReport:
+_I = {name: i for i, name in enumerate(CHAIN_FIELDS)}
+
+
+def _ignore(*_event) -> None:
+    """Replay switched off (``check_data=False``)."""
+
+
+def _occurred_iso(dialect_name: str):
+    """``occurred_at`` as the ISO text the hash covers, computed by the database: parsing a
+    million timestamps in Python would take most of the verification's time."""
+    column = AuditEvent.__table__.c.occurred_at
+    if dialect_name == "postgresql":
+        local = func.timezone("UTC", column)
+        return func.to_char(local, 'YYYY-MM-DD"T"HH24:MI:SS.US').concat("+00:00")
+    # SQLite keeps naive UTC as 'YYYY-MM-DD HH:MM:SS.ffffff' (SQLAlchemy's storage format).
+    return func.replace(type_coerce(column, String), " ", "T").concat("+00:00")
+
+
+def _walk(conn: Connection, key: bytes, state: Optional[TrailState]) -> ChainReport:
+    hasher = ContentHasher(key)
+    columns = [
+        _occurred_iso(conn.dialect.name) if name == "occurred_at" else AuditEvent.__table__.c[name]
+        for name in CHAIN_FIELDS
+    ]
+    seq_i, prev_i = _I["seq"], _I["prev_hash"]
+    action_i, table_i, row_i, field_i, new_i = (
+        _I["action"], _I["table_name"], _I["row_id"], _I["field"], _I["new_value"]
+    )
+    apply = state.apply if state is not None else _ignore
     expected_prev, expected_seq, count = GENESIS_HASH, 1, 0
-    columns = [AuditEvent.__table__.c[name] for name in CHAIN_FIELDS]
     result = conn.execution_options(yield_per=_BATCH).execute(
         select(AuditEvent.id, AuditEvent.hash, *columns).order_by(AuditEvent.seq)
     )
-    for row in result.mappings():
+    for event_id, stored_hash, *content in result:
         count += 1
         problem = None
-        if row["seq"] != expected_seq:
-            problem = f"sequence number {row['seq']} where {expected_seq} was expected (an event is missing)"
-        elif row["prev_hash"] != expected_prev:
+        if content[seq_i] != expected_seq:
+            problem = f"sequence number {content[seq_i]} where {expected_seq} was expected (an event is missing)"
+        elif content[prev_i] != expected_prev:
             problem = "its link to the previous event does not match (an event was changed or removed)"
-        elif event_hash(row, key) != row["hash"]:
+        elif hasher(content) != stored_hash:
             problem = "its content does not match its keyed hash (the event was changed, or the key is wrong)"
         if problem:
-            return ChainReport(count, row["id"], row["seq"], problem)
-        state.apply(row["action"], row["table_name"], row["row_id"], row["field"], row["new_value"])
-        expected_prev, expected_seq = row["hash"], row["seq"] + 1
+            return ChainReport(count, event_id, content[seq_i], problem)
+        apply(content[action_i], content[table_i], content[row_i], content[field_i], content[new_i])
+        expected_prev, expected_seq = stored_hash, expected_seq + 1
     return ChainReport(count, head_seq=expected_seq - 1, head_hash=expected_prev)
 
 
