@@ -184,6 +184,7 @@ def _lock_key() -> int:
 @event.listens_for(AuditedSession, "before_flush")
 def _refuse_audit_edits(session: Session, _flush_context, _instances) -> None:
     _delete_cascaded_rows(session)
+    _apply_onupdate_values(session)
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditEvent):
             raise NotAllowed("audit events cannot be changed or deleted")
@@ -223,6 +224,22 @@ def _delete_cascaded_rows(session: Session) -> None:
                     if child not in session.deleted:
                         session.delete(child)
                         pending.append(child)
+
+
+def _apply_onupdate_values(session: Session) -> None:
+    """Set ``onupdate`` columns (e.g. ``updated_at``) on changed objects before the flush.
+
+    SQLAlchemy would set them inside the flush, where the change is not in the attribute
+    history and so would get no audit event; the row would then differ from the trail.
+    """
+    for obj in session.dirty:
+        if not isinstance(obj, Audited) or not session.is_modified(obj, include_collections=False):
+            continue
+        mapper = inspect(obj).mapper
+        for column in mapper.local_table.columns:
+            default = column.onupdate
+            if default is not None and getattr(default, "is_callable", False):
+                setattr(obj, mapper.get_property_by_column(column).key, default.arg(None))
 
 
 def _cascading_children(parent_class: type) -> list[tuple[type, Any, str]]:

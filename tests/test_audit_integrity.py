@@ -254,3 +254,20 @@ def test_anchor_lines_are_found_in_any_text_and_malformed_files_are_refused():
     assert (anchor.seq, anchor.hash, anchor.database) == (12, "ab" * 32, "sqlite:///x.db")
     with pytest.raises(Exception, match="mail.txt: no 'peerstudy-anchor"):
         parse_anchors("nothing here", "mail.txt")
+
+
+def test_a_column_set_on_update_by_the_model_is_recorded_and_verifies(trial):
+    """survey_draft.updated_at is set by SQLAlchemy on every update (onupdate): the trail
+    must record it, or every saved draft would look changed behind the application's back."""
+    from questionnaires.definitions import shipped_instruments
+    from questionnaires.drafts import save_draft_item
+    from study.people import person_by_pseudonym
+
+    who5 = shipped_instruments()["who5"]
+    for value in (3, 4):
+        with unit_of_work(trial, ACTOR) as s:
+            study = get_study(s)
+            person = person_by_pseudonym(s, study, "P0002")
+            save_draft_item(s, study, person, "post", who5, who5.item_ids[0], value)
+    report = verify_chain(trial)
+    assert report.intact, [d.describe() for d in report.discrepancies]
