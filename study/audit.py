@@ -63,9 +63,12 @@ def _value(obj: Audited, key: str, value: Any, audit_key: bytes) -> Optional[str
 
 
 def _row_json(obj: Audited, state, audit_key: bytes) -> str:
+    # A value the database filled in (a server default) is not in the session after the
+    # flush; it is left out rather than recorded as null (verification then skips it).
     row = {
         attr.key: _value(obj, attr.key, state.dict.get(attr.key), audit_key)
         for attr in state.mapper.column_attrs
+        if attr.key in state.dict or attr.columns[0].server_default is None
     }
     return row_json(row)
 

@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Optional
 
+from study.audit_chain import REDACTED
+
 RowTexts = dict[str, Optional[str]]
 
 
@@ -78,7 +80,10 @@ class TrailState:
 
 
 def compare_table(
-    table: str, trail_rows: dict[str, RowTexts], database_rows: Iterable[tuple[str, RowTexts]]
+    table: str,
+    trail_rows: dict[str, RowTexts],
+    database_rows: Iterable[tuple[str, RowTexts]],
+    defaulted: frozenset[str] = frozenset(),
 ) -> list[Discrepancy]:
     """Differences between the trail's rows of one table and the database's.
 
@@ -90,12 +95,15 @@ def compare_table(
         ``row_id -> {field: text}`` from :class:`TrailState` (consumed: rows are removed).
     database_rows
         ``(row_id, {field: text})`` for every row now in the table.
+    defaulted
+        Fields the database fills in (server defaults): when the trail's row does not name
+        one (filled in by the database, or a column added by a later migration), it is not
+        compared. Any other field the trail does not name must be null.
 
     Returns
     -------
     list of Discrepancy
-        Changed fields, rows only in the database, rows only in the trail. A field the trail
-        never recorded (a column added by a later schema migration) is not compared.
+        Changed fields, rows only in the database, rows only in the trail.
     """
     found: list[Discrepancy] = []
     for row_id, current in database_rows:
@@ -103,8 +111,14 @@ def compare_table(
         if expected is None:
             found.append(Discrepancy(table, row_id, None, None, None, "unrecorded"))
             continue
-        for name, value in expected.items():
-            if name in current and current[name] != value:
-                found.append(Discrepancy(table, row_id, name, value, current[name], "changed"))
+        for name, held in current.items():
+            if name in expected:
+                value = expected[name]
+            elif name in defaulted:
+                continue
+            else:
+                value = None
+            if held != value and value != REDACTED:  # "<redacted>": a value recorded before digests
+                found.append(Discrepancy(table, row_id, name, value, held, "changed"))
     found.extend(Discrepancy(table, row_id, None, None, None, "missing") for row_id in trail_rows)
     return found

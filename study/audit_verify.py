@@ -97,7 +97,10 @@ def verify_chain(
             for mapper in _audited_mappers():
                 table = mapper.local_table.name
                 trail_rows = state.rows.pop(table, {})
-                discrepancies += compare_table(table, trail_rows, _database_rows(conn, mapper, key))
+                defaulted = frozenset(
+                    attr.key for attr in mapper.column_attrs if attr.columns[0].server_default is not None
+                )
+                discrepancies += compare_table(table, trail_rows, _database_rows(conn, mapper, key), defaulted)
     return ChainReport(
         walk.events, discrepancies=tuple(discrepancies), anchor_problems=anchor_problems,
         head_seq=walk.head_seq, head_hash=walk.head_hash,

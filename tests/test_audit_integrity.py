@@ -271,3 +271,12 @@ def test_a_column_set_on_update_by_the_model_is_recorded_and_verifies(trial):
             save_draft_item(s, study, person, "post", who5, who5.item_ids[0], value)
     report = verify_chain(trial)
     assert report.intact, [d.describe() for d in report.discrepancies]
+
+
+def test_compare_table_treats_unrecorded_fields_as_null_unless_the_database_fills_them():
+    from study.audit_replay import compare_table
+
+    trail = {"1": {"id": "1", "note": None}, "2": {"id": "2"}}
+    database = [("1", {"id": "1", "note": None, "stamp": "x"}), ("2", {"id": "2", "note": "set by SQL", "stamp": "y"})]
+    found = compare_table("t", trail, database, defaulted=frozenset({"stamp"}))
+    assert [(d.row_id, d.field, d.kind) for d in found] == [("2", "note", "changed")]
