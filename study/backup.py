@@ -27,10 +27,13 @@ import io
 import json
 import os
 import tarfile
+import tempfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import IO, Any, Optional
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select, text
 from sqlalchemy.types import TypeDecorator
@@ -116,86 +119,114 @@ def write_backup(engine: Engine, out: Path, key: bytes) -> BackupSummary:
         The study database (SQLite or PostgreSQL); writers are not blocked.
     out
         The archive to write. It is written as ``out.partial`` and renamed when complete, so an
-        interrupted backup never leaves a file that looks like a backup.
+        interrupted backup never leaves a file that looks like a backup. Tables are streamed
+        through a temporary directory beside it, never held in memory.
     key
         The audit key: signs the manifest.
     """
-    members: dict[str, bytes] = {}
-    rows: dict[str, int] = {}
-    with _snapshot(engine) as conn:
-        heads = _schema_heads(conn)
-        for table in _tables():
-            data, count = _dump_table(conn, table)
-            members[f"tables/{table.name}.jsonl"] = data
-            rows[table.name] = count
-        for code, config_yaml in conn.execute(text("SELECT code, config_yaml FROM study ORDER BY code")):
-            members[f"config/{code}.yaml"] = config_yaml.encode("utf-8")
-        head = conn.execute(text("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1")).first()
-    taken_at = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    anchor = Anchor(head.seq, head.hash, taken_at, engine.url.render_as_string(hide_password=True)) if head else None
-    if anchor is not None:
-        members["anchor.txt"] = (format_anchor(anchor) + "\n").encode("utf-8")
-    manifest = {
-        "format": FORMAT,
-        "taken_at": taken_at,
-        "source": engine.url.render_as_string(hide_password=True),
-        "schema_heads": heads,
-        "key_id": key_id(key),
-        "anchor_seq": anchor.seq if anchor else None,
-        "rows": rows,
-        "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(members.items())},
-    }
-    manifest_bytes = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
-    members["manifest.json"] = manifest_bytes
-    members["manifest.hmac"] = (hmac.new(key, manifest_bytes, hashlib.sha256).hexdigest() + "\n").encode()
-    partial = out.with_name(out.name + ".partial")
-    with tarfile.open(partial, "w:gz") as archive:
-        for name in ("manifest.json", "manifest.hmac", *sorted(n for n in members if not n.startswith("manifest."))):
-            info = tarfile.TarInfo(name)
-            info.size = len(members[name])
-            info.mtime = 0
-            archive.addfile(info, io.BytesIO(members[name]))
-    with open(partial, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(partial, out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=".peerstudy-backup-") as work_dir:
+        work = Path(work_dir)
+        files: dict[str, Path] = {}
+        rows: dict[str, int] = {}
+        with _snapshot(engine) as conn:
+            heads = _schema_heads(conn)
+            for table in _tables():  # dependency order: restore streams them in this order
+                name = f"tables/{table.name}.jsonl"
+                files[name] = work / f"{table.name}.jsonl"
+                rows[table.name] = _dump_table(conn, table, files[name])
+            for code, config_yaml in conn.execute(text("SELECT code, config_yaml FROM study ORDER BY code")):
+                files[f"config/{code}.yaml"] = _write(work / f"{code}.yaml", config_yaml.encode("utf-8"))
+            head = conn.execute(text("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1")).first()
+        taken_at = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        source = engine.url.render_as_string(hide_password=True)
+        anchor = Anchor(head.seq, head.hash, taken_at, source) if head else None
+        if anchor is not None:
+            files["anchor.txt"] = _write(work / "anchor.txt", (format_anchor(anchor) + "\n").encode("utf-8"))
+        manifest = {
+            "format": FORMAT,
+            "taken_at": taken_at,
+            "source": source,
+            "schema_heads": heads,
+            "key_id": key_id(key),
+            "anchor_seq": anchor.seq if anchor else None,
+            "rows": rows,
+            "sha256": {name: _file_sha256(path) for name, path in files.items()},
+        }
+        manifest_bytes = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
+        signature = (hmac.new(key, manifest_bytes, hashlib.sha256).hexdigest() + "\n").encode("ascii")
+        _write_archive(out, {"manifest.json": manifest_bytes, "manifest.hmac": signature}, files)
     return BackupSummary(out, rows, anchor)
 
 
-class _snapshot:
-    """A read transaction that sees one consistent state of every table."""
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
 
-    def __enter__(self) -> Connection:
-        conn = self.engine.connect()
-        if self.engine.dialect.name == "postgresql":
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_archive(out: Path, head: dict[str, bytes], files: dict[str, Path]) -> None:
+    """The manifest first (restore reads it before anything else), then the members in order;
+    written to ``out.partial``, synced, then renamed."""
+    partial = out.with_name(out.name + ".partial")
+    with tarfile.open(partial, "w:gz") as archive:
+        for name, data in head.items():
+            archive.addfile(_tar_info(name, len(data)), io.BytesIO(data))
+        for name, path in files.items():
+            with path.open("rb") as handle:
+                archive.addfile(_tar_info(name, path.stat().st_size), handle)
+    with open(partial, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(partial, out)
+
+
+def _tar_info(name: str, size: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = size, 0, 0o600
+    return info
+
+
+@contextmanager
+def _snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read transaction that sees one consistent state of every table (PostgreSQL:
+    REPEATABLE READ; SQLite in WAL mode: one read snapshot for the transaction)."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        self.conn = conn
-        self.transaction = conn.begin()  # SQLite (WAL): one read snapshot for the transaction
-        return conn
-
-    def __exit__(self, *exc) -> None:
-        self.transaction.rollback()
-        self.conn.close()
+        with conn.begin() as transaction:
+            yield conn
+            transaction.rollback()
 
 
-def _dump_table(conn: Connection, table: Table) -> tuple[bytes, int]:
-    buffer = io.StringIO()
+def _dump_table(conn: Connection, table: Table, path: Path) -> int:
     names = [c.name for c in table.columns]
     order = list(table.primary_key.columns) or list(table.columns)
     count = 0
     result = conn.execution_options(yield_per=_BATCH).execute(select(table).order_by(*order))
-    for row in result:
-        buffer.write(json.dumps(dict(zip(names, map(_to_json, row))), ensure_ascii=False, sort_keys=True))
-        buffer.write("\n")
-        count += 1
-    return buffer.getvalue().encode("utf-8"), count
+    with path.open("w", encoding="utf-8") as handle:
+        for row in result:
+            handle.write(json.dumps(dict(zip(names, map(_to_json, row))), ensure_ascii=False, sort_keys=True))
+            handle.write("\n")
+            count += 1
+    return count
 
 
 # --- restore ---------------------------------------------------------------------------------
-def read_archive(path: Path, key: bytes) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """The manifest and members of an archive, after proving it intact and made with ``key``.
+_DAMAGE = (tarfile.TarError, zlib.error, EOFError, OSError, UnicodeDecodeError)
+
+
+def read_archive(path: Path, key: bytes) -> dict[str, Any]:
+    """The manifest of an archive, after proving the archive intact and made with ``key``.
+
+    Reads the archive once, streaming: the manifest's signature first, then every member's
+    SHA-256.
 
     Raises
     ------
@@ -205,15 +236,35 @@ def read_archive(path: Path, key: bytes) -> tuple[dict[str, Any], dict[str, byte
     """
     try:
         with tarfile.open(path, "r:gz") as archive:
-            members = {
-                m.name: archive.extractfile(m).read() for m in archive.getmembers() if m.isfile()
-            }
-    except (tarfile.TarError, zlib.error, EOFError, OSError) as exc:
+            manifest = _signed_manifest(path, archive, key)
+            listed = manifest["sha256"]
+            seen: set[str] = set()
+            for member in archive:
+                if not member.isfile() or member.name.startswith("manifest."):
+                    continue
+                if member.name not in listed:
+                    raise BadInput(f"{path}: {member.name} is not in the manifest (added)")
+                digest = hashlib.sha256()
+                handle = archive.extractfile(member)
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+                if digest.hexdigest() != listed[member.name]:
+                    raise BadInput(f"{path}: {member.name} does not match its SHA-256 in the manifest (damaged)")
+                seen.add(member.name)
+    except _DAMAGE as exc:
         raise BadInput(f"{path}: not a readable peerstudy backup (damaged?): {exc}") from None
-    manifest_bytes = members.get("manifest.json")
-    signature = members.get("manifest.hmac", b"").decode("ascii", "replace").strip()
-    if manifest_bytes is None:
-        raise BadInput(f"{path}: no manifest.json: not a peerstudy backup")
+    missing = sorted(set(listed) - seen)
+    if missing:
+        raise BadInput(f"{path}: {', '.join(missing)} listed in the manifest but missing")
+    return manifest
+
+
+def _signed_manifest(path: Path, archive: tarfile.TarFile, key: bytes) -> dict[str, Any]:
+    first, second = archive.next(), archive.next()
+    if first is None or second is None or (first.name, second.name) != ("manifest.json", "manifest.hmac"):
+        raise BadInput(f"{path}: does not start with manifest.json and manifest.hmac: not a peerstudy backup")
+    manifest_bytes = archive.extractfile(first).read()
+    signature = archive.extractfile(second).read().decode("ascii", "replace").strip()
     expected = hmac.new(key, manifest_bytes, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(signature, expected):
         raise BadInput(
@@ -223,21 +274,17 @@ def read_archive(path: Path, key: bytes) -> tuple[dict[str, Any], dict[str, byte
     manifest = json.loads(manifest_bytes)
     if manifest.get("format") != FORMAT:
         raise BadInput(f"{path}: format {manifest.get('format')!r}, expected {FORMAT}")
-    listed = manifest["sha256"]
-    present = {n for n in members if not n.startswith("manifest.")}
-    if present != set(listed):
-        raise BadInput(f"{path}: members {sorted(present ^ set(listed))} missing or not in the manifest")
-    for name, digest in listed.items():
-        if hashlib.sha256(members[name]).hexdigest() != digest:
-            raise BadInput(f"{path}: {name} does not match its SHA-256 in the manifest (damaged)")
-    return manifest, members
+    return manifest
 
 
-def restore_archive(path: Path, engine: Engine, key: bytes) -> RestoreSummary:
+def restore_archive(
+    path: Path, engine: Engine, key: bytes, manifest: Optional[dict[str, Any]] = None
+) -> RestoreSummary:
     """Load an archive into an empty database whose schema is at the archive's revision.
 
     Everything is inserted in one transaction (nothing is left half restored); PostgreSQL
-    sequences are moved past the restored ids so new rows get fresh ones.
+    sequences are moved past the restored ids so new rows get fresh ones. ``manifest`` is
+    :func:`read_archive`'s result when the caller checked the archive already.
 
     Raises
     ------
@@ -246,7 +293,7 @@ def restore_archive(path: Path, engine: Engine, key: bytes) -> RestoreSummary:
     NotAllowed
         The target database already holds data.
     """
-    manifest, members = read_archive(path, key)
+    manifest = manifest if manifest is not None else read_archive(path, key)
     tables = _tables()
     with engine.begin() as conn:
         heads = _schema_heads(conn)
@@ -258,19 +305,21 @@ def restore_archive(path: Path, engine: Engine, key: bytes) -> RestoreSummary:
         for table in tables:
             if conn.scalar(select(func.count()).select_from(table)):
                 raise NotAllowed(f"the target database is not empty ({table.name} has rows): restore into an empty one")
-        if engine.dialect.name == "sqlite":
-            conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
-        for table in tables:
-            _load_table(conn, table, members[f"tables/{table.name}.jsonl"])
+        try:
+            with tarfile.open(path, "r:gz") as archive:
+                for table in tables:  # the archive holds them in this (dependency) order
+                    _load_table(conn, table, archive.extractfile(f"tables/{table.name}.jsonl"))
+        except _DAMAGE as exc:  # changed since it was checked a moment ago
+            raise BadInput(f"{path}: not a readable peerstudy backup (damaged?): {exc}") from None
         if engine.dialect.name == "postgresql":
             _advance_sequences(conn, tables)
     return RestoreSummary(dict(manifest["rows"]), manifest.get("anchor_seq"))
 
 
-def _load_table(conn: Connection, table: Table, data: bytes) -> None:
+def _load_table(conn: Connection, table: Table, lines: IO[bytes]) -> None:
     kinds = {c.name: _python_type(c) for c in table.columns}
     batch: list[dict[str, Any]] = []
-    for line in data.decode("utf-8").splitlines():
+    for line in lines:
         raw = json.loads(line)
         batch.append({name: _from_json(value, kinds.get(name)) for name, value in raw.items()})
         if len(batch) >= _BATCH:

@@ -47,9 +47,9 @@ def restore(
 
     engine = open_db(db, require_schema=False)
     key = load_key(key_path(engine))
-    read_archive(archive, key)  # refuse a bad archive before touching the database
+    manifest = read_archive(archive, key)  # refuse a bad archive before touching the database
     upgrade(engine)
-    summary = restore_archive(archive, engine, key)
+    summary = restore_archive(archive, engine, key, manifest)
     report = verify_chain(engine, key)
     where = engine.url.render_as_string(hide_password=True)
     if not report.intact:
