@@ -30,17 +30,58 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, select  # noqa: E402
 
-from study.audit_chain import GENESIS_HASH, audit_text, chain_events, row_json  # noqa: E402
+from study.audit_chain import audit_text, chain_events, row_json  # noqa: E402
 from study.audit_key import create_key, key_path, load_key  # noqa: E402
 
 _BATCH = 50_000
+
+
+class _BulkWriter:
+    """Rows and their events, chained and inserted a batch at a time (as a bulk import would)."""
+
+    def __init__(self, engine, key: bytes, last_seq: int, last_hash: str) -> None:
+        from study.db.models import AllocationDisclosure, AuditEvent
+
+        self.engine, self.key = engine, key
+        self.last_seq, self.last_hash = last_seq, last_hash
+        self.rows_table, self.events_table = AllocationDisclosure.__table__, AuditEvent.__table__
+        self.rows: list[dict] = []
+        self.events: list[dict] = []
+
+    def add(self, row: dict, events: list[dict]) -> None:
+        self.rows.append(row)
+        self.events.extend(events)
+        if len(self.events) >= _BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.events:
+            return
+        chained = chain_events(self.events, last_seq=self.last_seq, last_hash=self.last_hash, key=self.key)
+        with self.engine.begin() as conn:
+            if self.rows:
+                conn.execute(insert(self.rows_table), self.rows)
+            conn.execute(insert(self.events_table), chained)
+        self.last_seq, self.last_hash = chained[-1]["seq"], chained[-1]["hash"]
+        self.rows, self.events = [], []
+
+
+def _row_events(row: dict, updates: int, base: dict) -> list[dict]:
+    """The insert event of one row, then ``updates`` changes of its ``detail`` (row ends changed)."""
+    events = [dict(base, action="insert", row_id=str(row["id"]), field=None,
+                   new_value=row_json({k: audit_text(v) for k, v in row.items()}))]
+    for u in range(1, updates + 1):
+        events.append(dict(base, action="update", row_id=str(row["id"]), field="detail",
+                           old_value=f"v{u - 1}", new_value=f"v{u}"))
+    row["detail"] = f"v{updates}"
+    return events
 
 
 def build(engine, n_events: int, key: bytes) -> None:
     """A reference study, then n_events events about allocation_disclosure rows, and the rows."""
     from study.config import example_config_path, load_config
     from study.db import unit_of_work
-    from study.db.models import AllocationDisclosure, AuditEvent
+    from study.db.models import AuditEvent
     from study.studies import create_study
 
     path = example_config_path()
@@ -53,34 +94,13 @@ def build(engine, n_events: int, key: bytes) -> None:
     rows_n = max(1, n_events // 4)
     updates_per_row = (n_events - rows_n) // rows_n
     at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-    table = AllocationDisclosure.__table__
-    rows, events = [], []
-
-    def flush() -> None:
-        nonlocal last_seq, last_hash, rows, events
-        chained = chain_events(events, last_seq=last_seq, last_hash=last_hash, key=key)
-        with engine.begin() as conn:
-            if rows:
-                conn.execute(insert(table), rows)
-            conn.execute(insert(AuditEvent.__table__), chained)
-        last_seq, last_hash = chained[-1]["seq"], chained[-1]["hash"]
-        rows, events = [], []
-
     base = dict(study_id=study_id, person_id=None, occurred_at=at, actor="bench", reason=None,
                 table_name="allocation_disclosure", old_value=None)
+    writer = _BulkWriter(engine, key, last_seq, last_hash)
     for i in range(1, rows_n + 1):
         row = dict(id=i, study_id=study_id, kind="bench", detail="v0", actor="bench", disclosed_at=at)
-        events.append(dict(base, action="insert", row_id=str(i), field=None,
-                           new_value=row_json({k: audit_text(v) for k, v in row.items()})))
-        for u in range(1, updates_per_row + 1):
-            row["detail"] = f"v{u}"
-            events.append(dict(base, action="update", row_id=str(i), field="detail",
-                               old_value=f"v{u - 1}", new_value=f"v{u}"))
-        rows.append(row)
-        if len(events) >= _BATCH:
-            flush()
-    if events:
-        flush()
+        writer.add(row, _row_events(row, updates_per_row, base))
+    writer.flush()
 
 
 def main() -> None:
