@@ -24,13 +24,13 @@ from study.db.audit_guard import suspended_audit_guard
 from study.db.base import Base
 from study.db.schema import upgrade
 
-# Every test (and every CLI subprocess it starts) uses one audit key made for this run, so no
-# fixture needs its own; tests of the key itself override $PEERSTUDY_AUDIT_KEY with monkeypatch.
-if not os.environ.get("PEERSTUDY_AUDIT_KEY"):
-    _KEY_DIR = tempfile.mkdtemp(prefix="peerstudy-test-key-")
-    os.environ["PEERSTUDY_AUDIT_KEY"] = os.path.join(_KEY_DIR, "audit.key")
-    create_key(Path(os.environ["PEERSTUDY_AUDIT_KEY"]))
-    os.environ.setdefault("PEERSTUDY_ANCHOR_LOG", os.path.join(_KEY_DIR, "anchors.log"))
+# Every test (and every CLI subprocess it starts) uses one audit key made for this run (never
+# a key of the developer's shell), so no fixture needs its own; tests of the key itself
+# override $PEERSTUDY_AUDIT_KEY with monkeypatch. Anchors go to the same temporary directory.
+_KEY_DIR = Path(tempfile.mkdtemp(prefix="peerstudy-test-key-"))
+os.environ["PEERSTUDY_AUDIT_KEY"] = str(_KEY_DIR / "audit.key")
+os.environ["PEERSTUDY_ANCHOR_LOG"] = str(_KEY_DIR / "anchors.log")
+create_key(_KEY_DIR / "audit.key")
 
 PG_ADMIN_URL = os.environ.get(
     "PEERSTUDY_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
