@@ -18,6 +18,7 @@ __all__ = [
     "anchor_log_path",
     "current_anchor",
     "format_anchor",
+    "logged_anchors",
     "parse_anchors",
     "record_anchor",
 ]
@@ -100,3 +101,15 @@ def record_anchor(engine: Engine, path: Optional[Path] = None) -> Optional[Ancho
     with target.open("a", encoding="utf-8") as log:
         log.write(format_anchor(anchor) + "\n")
     return anchor
+
+
+def logged_anchors(engine: Engine, path: Optional[Path] = None) -> list[Anchor]:
+    """The anchors of this database (same URL) in the anchor log; none when there is no log."""
+    target = path or anchor_log_path()
+    if not target.exists():
+        return []
+    database = engine.url.render_as_string(hide_password=True)
+    text = target.read_text(encoding="utf-8")
+    if "peerstudy-anchor" not in text:
+        return []
+    return [a for a in parse_anchors(text, str(target)) if a.database == database]

@@ -109,3 +109,15 @@ def test_app_role_may_write_study_data_but_not_touch_the_audit_table_or_the_sche
             conn.execute(text(f'DROP OWNED BY "{owner}"'))
             conn.execute(text(f'DROP ROLE "{app_role}"'))
             conn.execute(text(f'DROP ROLE "{owner}"'))
+
+
+def test_check_fails_on_a_cut_tail_it_anchored_before(study_db, tmp_path):
+    from study.db.audit_guard import suspended_audit_guard
+
+    demo_copy, url = study_db, _url(study_db)
+    first = run("check", "--db", url, "--html", str(tmp_path / "q.html"))
+    assert "audit trail intact" in first.output and "audit anchor (seq" in first.output, first.output
+    with demo_copy.begin() as conn, suspended_audit_guard(conn):  # an owner removes the newest event
+        conn.execute(text("DELETE FROM audit_event WHERE seq = (SELECT MAX(seq) FROM audit_event)"))
+    cut = run("check", "--db", url, "--html", str(tmp_path / "q.html"), "--no-record")
+    assert cut.exit_code == 1 and "FAIL  audit trail" in cut.output, cut.output

@@ -24,7 +24,8 @@ def check(
 
     The checks are generated from the study config; a summary is printed, an HTML report
     written and the run kept in the database (audited) for the dashboard's analysis page.
-    The audit chain's head is appended to the anchor log (docs/operations.md).
+    The audit trail is verified too (chain and data, as `audit verify`; a failure exits 1) and
+    its head appended to the anchor log (docs/operations.md).
     """
     from pipelines.quality.html import quality_html
     from pipelines.quality.study_checks import check_study
@@ -33,6 +34,7 @@ def check(
 
     engine = open_db(db)
     snap, results = check_study(engine, study, cli_actor(), record=record)
+    audit_line, audit_ok = _audit_line(engine)
     anchor = record_anchor(engine)
     html.write_text(quality_html(results, snap.study_code, snap.taken_at), encoding="utf-8")
     failed = results[~results["success"]]
@@ -46,8 +48,30 @@ def check(
         example = f" (e.g. {r.examples})" if r.examples else ""
         label = "FAIL" if r.severity == "error" else "WARN"
         typer.echo(f"{label}  {r.check}: {r.failing_rows} of {r.rows} rows{example}")
+    typer.echo(audit_line)
     typer.echo(f"HTML report: {html}")
     if anchor is not None:
         typer.echo(f"audit anchor (seq {anchor.seq}) appended to the anchor log")
-    if len(errors):
+    if len(errors) or not audit_ok:
         raise typer.Exit(1)
+
+
+def _audit_line(engine) -> tuple[str, bool]:
+    """The audit trail's verdict as one line, and whether it passed (no key here: not checked).
+
+    The anchors this database left in the anchor log earlier must still be in the chain.
+    """
+    from study.audit import verify_chain
+    from study.audit_anchor import logged_anchors
+    from study.errors import NotAllowed
+
+    try:
+        report = verify_chain(engine, anchors=logged_anchors(engine))
+    except NotAllowed as exc:
+        return f"WARN  audit trail not verified: {exc}", True
+    if report.intact:
+        return f"audit trail intact: {report.events} events, the data match them", True
+    if report.problem:
+        return f"FAIL  audit trail: event {report.broken_seq}: {report.problem}", False
+    first = report.discrepancies[0].describe() if report.discrepancies else report.anchor_problems[0]
+    return f"FAIL  audit trail: {len(report.discrepancies)} difference(s) from the data, e.g. {first} (peerstudy audit verify)", False
