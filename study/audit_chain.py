@@ -107,22 +107,32 @@ def event_hash(event_row: Mapping[str, Any], key: bytes) -> str:
 
 
 class ContentHasher:
-    """:func:`event_hash` for many events with one key: the HMAC state keyed once and copied
-    per event, the JSON encoder built once (what makes verifying a million events fast).
+    """:func:`event_hash` for many events with one key, fast enough for a million events.
 
-    Call it with an event's :data:`CHAIN_FIELDS` values in that order, ``occurred_at`` as ISO
-    text.
+    HMAC-SHA256 is built as RFC 2104 defines it, ``H((K ^ opad) || H((K ^ ipad) || m))``, from
+    two SHA-256 states keyed once and copied per event (the result equals :func:`hmac.new`'s;
+    the ``hmac`` module's own copy costs twice as much), and the JSON encoder is built once.
+
+    Call it with an event's :data:`CHAIN_FIELDS` values in that order (list or tuple),
+    ``occurred_at`` as ISO text.
     """
 
     _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+    _BLOCK = 64  # SHA-256 block size in bytes
 
     def __init__(self, key: bytes) -> None:
-        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
+        if len(key) > self._BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(self._BLOCK, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
 
     def __call__(self, content: Sequence[Any]) -> str:
-        mac = self._keyed.copy()
-        mac.update(self._encoder.encode(list(content)).encode("utf-8"))
-        return mac.hexdigest()
+        inner = self._inner.copy()
+        inner.update(self._encoder.encode(content).encode("utf-8"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
 
 
 def chain_events(

@@ -110,10 +110,6 @@ def verify_chain(
 _I = {name: i for i, name in enumerate(CHAIN_FIELDS)}
 
 
-def _ignore(*_event) -> None:
-    """Replay switched off (``check_data=False``)."""
-
-
 def _occurred_iso(dialect_name: str):
     """``occurred_at`` as the ISO text the hash covers, computed by the database: parsing a
     million timestamps in Python would take most of the verification's time."""
@@ -126,34 +122,38 @@ def _occurred_iso(dialect_name: str):
 
 
 def _walk(conn: Connection, key: bytes, state: Optional[TrailState]) -> ChainReport:
+    """Check every event's sequence number, link and keyed hash in chain order, feeding each
+    to ``state`` (the replay). The hot loop of verification: kept flat on purpose."""
     hasher = ContentHasher(key)
     columns = [
         _occurred_iso(conn.dialect.name) if name == "occurred_at" else AuditEvent.__table__.c[name]
         for name in CHAIN_FIELDS
     ]
-    seq_i, prev_i = _I["seq"], _I["prev_hash"]
+    # Row layout: id, hash, then the CHAIN_FIELDS (the content the hash covers).
+    seq_i, prev_i = 2 + _I["seq"], 2 + _I["prev_hash"]
     action_i, table_i, row_i, field_i, new_i = (
-        _I["action"], _I["table_name"], _I["row_id"], _I["field"], _I["new_value"]
+        2 + _I["action"], 2 + _I["table_name"], 2 + _I["row_id"], 2 + _I["field"], 2 + _I["new_value"]
     )
-    apply = state.apply if state is not None else _ignore
-    expected_prev, expected_seq, count = GENESIS_HASH, 1, 0
+    apply = state.apply if state is not None else None
+    expected_prev, expected_seq = GENESIS_HASH, 1
     result = conn.execution_options(yield_per=_BATCH).execute(
         select(AuditEvent.id, AuditEvent.hash, *columns).order_by(AuditEvent.seq)
     )
-    for event_id, stored_hash, *content in result:
-        count += 1
+    for row in result:
         problem = None
-        if content[seq_i] != expected_seq:
-            problem = f"sequence number {content[seq_i]} where {expected_seq} was expected (an event is missing)"
-        elif content[prev_i] != expected_prev:
+        if row[seq_i] != expected_seq:
+            problem = f"sequence number {row[seq_i]} where {expected_seq} was expected (an event is missing)"
+        elif row[prev_i] != expected_prev:
             problem = "its link to the previous event does not match (an event was changed or removed)"
-        elif hasher(content) != stored_hash:
+        elif hasher(row[2:]) != row[1]:
             problem = "its content does not match its keyed hash (the event was changed, or the key is wrong)"
         if problem:
-            return ChainReport(count, event_id, content[seq_i], problem)
-        apply(content[action_i], content[table_i], content[row_i], content[field_i], content[new_i])
-        expected_prev, expected_seq = stored_hash, expected_seq + 1
-    return ChainReport(count, head_seq=expected_seq - 1, head_hash=expected_prev)
+            return ChainReport(expected_seq, row[0], row[seq_i], problem)
+        if apply is not None:
+            apply(row[action_i], row[table_i], row[row_i], row[field_i], row[new_i])
+        expected_prev = row[1]
+        expected_seq += 1
+    return ChainReport(expected_seq - 1, head_seq=expected_seq - 1, head_hash=expected_prev)
 
 
 def _anchor_problems(conn: Connection, anchors: Sequence[Anchor], head_seq: int) -> Iterator[str]:
