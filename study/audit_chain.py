@@ -19,6 +19,7 @@ __all__ = [
     "audit_text",
     "chain_events",
     "event_hash",
+    "legacy_event_hash",
     "redacted_digest",
     "row_json",
 ]
@@ -133,6 +134,17 @@ class ContentHasher:
         outer = self._outer.copy()
         outer.update(inner.digest())
         return outer.hexdigest()
+
+
+def legacy_event_hash(event_row: Mapping[str, Any]) -> str:
+    """The unkeyed SHA-256 of an event as peerstudy hashed it before revision 0009.
+
+    Only for recognising and converting such a chain (migration 0009, ``init``).
+    """
+    content = [event_row[name] for name in CHAIN_FIELDS]
+    content[_OCCURRED] = _occurred_text(content[_OCCURRED])
+    canonical = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def chain_events(

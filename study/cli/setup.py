@@ -61,24 +61,27 @@ def init(
 
 
 def ensure_audit_key(engine) -> None:
-    """Create the database's audit key file when there is none and the database has no keyed
-    chain yet (a chain keyed with a lost key is not given a new key silently)."""
+    """Create the database's audit key file when there is none and the database holds no
+    keyed chain (empty, or a chain from before keys, which the upgrade converts): a chain
+    keyed with a lost key is never given a new key silently."""
     from sqlalchemy import inspect as sa_inspect
-    from sqlalchemy import text
+    from sqlalchemy import select
 
+    from study.audit_chain import legacy_event_hash
     from study.audit_key import create_key, key_path
+    from study.db.models import AuditEvent
     from study.errors import NotAllowed
 
     path = key_path(engine)
     if path.exists():
         return
     with engine.connect() as conn:
-        has_table = sa_inspect(conn).has_table("audit_event")
-        keyed = has_table and conn.scalar(
-            text("SELECT 1 FROM alembic_version WHERE version_num = '0009'")
-        )
-        events = has_table and conn.scalar(text("SELECT 1 FROM audit_event LIMIT 1"))
-    if keyed and events:
+        newest = None
+        if sa_inspect(conn).has_table(AuditEvent.__tablename__):
+            newest = conn.execute(
+                select(AuditEvent.__table__).order_by(AuditEvent.seq.desc()).limit(1)
+            ).mappings().first()
+    if newest is not None and legacy_event_hash(newest) != newest["hash"]:
         raise NotAllowed(
             f"no audit key at {path}, but the database's audit chain is keyed: set "
             "$PEERSTUDY_AUDIT_KEY to its key file (docs/operations.md: when the key is lost)"

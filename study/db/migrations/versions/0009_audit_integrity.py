@@ -9,15 +9,12 @@ was, then re-hashed with the study's audit key (HMAC-SHA256, study.audit_chain) 
 from here on only the key holder can extend it. A chain that does not verify is not converted:
 the upgrade stops. Then the triggers that refuse UPDATE/DELETE of audit events are created.
 """
-import datetime as dt
-import hashlib
-import json
 from typing import Sequence, Union
 
 import sqlalchemy as sa
 from alembic import op
 
-from study.audit_chain import CHAIN_FIELDS, GENESIS_HASH, event_hash
+from study.audit_chain import CHAIN_FIELDS, GENESIS_HASH, event_hash, legacy_event_hash
 from study.audit_key import key_path, load_key
 from study.db.audit_guard import install_audit_guard, remove_audit_guard
 from study.db.types import UTCDateTime
@@ -26,13 +23,6 @@ revision: str = '0009'
 down_revision: Union[str, Sequence[str], None] = '0007'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
-
-
-def _legacy_hash(row) -> str:
-    occurred = row["occurred_at"].astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
-    content = [occurred if name == "occurred_at" else row[name] for name in CHAIN_FIELDS]
-    canonical = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def _rekey(conn) -> None:
@@ -47,7 +37,7 @@ def _rekey(conn) -> None:
     prev_old, prev_new = GENESIS_HASH, GENESIS_HASH
     for row in rows:
         row = dict(row)
-        if row["prev_hash"] != prev_old or _legacy_hash(row) != row["hash"]:
+        if row["prev_hash"] != prev_old or legacy_event_hash(row) != row["hash"]:
             raise RuntimeError(
                 f"audit event {row['seq']} does not verify; the chain is not converted to a keyed "
                 "one (restore a backup, or keep the database at revision 0007 and investigate)"
