@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import uuid
 
@@ -66,14 +67,13 @@ def test_init_creates_a_private_key_once_and_refuses_to_replace_a_lost_one(tmp_p
     assert write.exit_code == 2 and "no audit key" in write.output
 
 
-def test_app_role_is_refused_on_sqlite(tmp_path):
-    result = run("init", "--app-role", "app", "--db", f"sqlite:///{tmp_path / 'x.db'}")
-    assert result.exit_code == 2 and "needs PostgreSQL" in result.output
-
-
 def test_app_role_may_write_study_data_but_not_touch_the_audit_table_or_the_schema(db, backend):
-    if backend != "postgresql":
-        pytest.skip("roles are a PostgreSQL feature (SQLite refusal tested above)")
+    if backend == "sqlite":  # roles are PostgreSQL's: SQLite refuses the option, writing nothing
+        target = db.url.database + ".roles.db"
+        result = run("init", "--app-role", "app", "--db", f"sqlite:///{target}")
+        assert result.exit_code == 2 and "needs PostgreSQL" in result.output
+        assert not os.path.exists(target) or os.path.getsize(target) == 0
+        return
     from study.db import make_engine, unit_of_work
     from study.people import add_person
     from study.audit import verify_chain

@@ -44,6 +44,10 @@ def init(
     study_config = load_config(path)  # validate before touching the database
     engine = open_db(db, require_schema=False)
     where = engine.url.render_as_string(hide_password=True)
+    if app_role:
+        from study.db.roles import check_roles
+
+        check_roles(engine, app_role, owner_role)  # before anything is written
     ensure_audit_key(engine)
     upgrade(engine)
     if app_role:

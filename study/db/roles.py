@@ -10,7 +10,7 @@ drop anything. See docs/operations.md for the set-up.
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_OWNER_ROLE", "setup_roles"]
+__all__ = ["DEFAULT_OWNER_ROLE", "check_roles", "setup_roles"]
 
 import re
 
@@ -37,6 +37,18 @@ def setup_roles(engine: Engine, app_role: str, owner_role: str = DEFAULT_OWNER_R
         On SQLite (roles are a PostgreSQL feature) or for a role name that is not a plain
         lower-case identifier.
     """
+    check_roles(engine, app_role, owner_role)
+    with engine.begin() as conn:
+        _create_role(conn, owner_role, login=False)
+        _create_role(conn, app_role, login=True)
+        conn.execute(text(f'GRANT "{owner_role}" TO CURRENT_USER'))
+        _transfer_ownership(conn, owner_role)
+        _grant_application(conn, app_role)
+
+
+def check_roles(engine: Engine, app_role: str, owner_role: str = DEFAULT_OWNER_ROLE) -> None:
+    """Refuse (``BadInput``) roles on SQLite, malformed role names, or one name for both; call
+    it before writing anything."""
     if engine.dialect.name != "postgresql":
         raise BadInput("--app-role needs PostgreSQL: SQLite has no roles (protect the file instead)")
     for name in (app_role, owner_role):
@@ -44,12 +56,6 @@ def setup_roles(engine: Engine, app_role: str, owner_role: str = DEFAULT_OWNER_R
             raise BadInput(f"role name {name!r}: use lower-case letters, digits and _")
     if app_role == owner_role:
         raise BadInput("the application role must differ from the owner role")
-    with engine.begin() as conn:
-        _create_role(conn, owner_role, login=False)
-        _create_role(conn, app_role, login=True)
-        conn.execute(text(f'GRANT "{owner_role}" TO CURRENT_USER'))
-        _transfer_ownership(conn, owner_role)
-        _grant_application(conn, app_role)
 
 
 def _create_role(conn: Connection, name: str, *, login: bool) -> None:
