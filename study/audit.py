@@ -5,8 +5,12 @@ to audit: the events are inserted in the same transaction as the change and vani
 rollback. Bulk ``UPDATE``/``DELETE`` statements against audited tables are refused because they
 would bypass the capture, and nothing in the application can change or delete an audit event.
 
-Each event stores ``hash = SHA-256(content, prev_hash)``; :func:`verify_chain` recomputes the
-chain and names the first event whose content, link or sequence number does not match.
+Each event stores ``hash = HMAC-SHA256(key, content, prev_hash)`` with the study's audit key
+(kept outside the database, :mod:`study.audit_key`; the arithmetic is in
+:mod:`study.audit_chain`). Identity fields and secrets are stored as keyed digests, never their
+values. :func:`verify_chain` (:mod:`study.audit_verify`) recomputes the chain, names the first
+event whose content, link or sequence number does not match, and proves that every audited
+table holds exactly the rows the events describe.
 """
 
 from __future__ import annotations
@@ -15,29 +19,36 @@ __all__ = [
     "AuditedSession",
     "ChainReport",
     "GENESIS_HASH",
+    "REDACTED",
     "event_hash",
     "person_history",
     "verify_chain",
 ]
 
-import datetime as dt
-import hashlib
-import json
-from dataclasses import dataclass
 from typing import Any, Optional
 
 import pandas as pd
-from sqlalchemy import Engine, event, insert, inspect, select, text
+from sqlalchemy import event, insert, inspect, select, text
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from study.audit_chain import (
+    GENESIS_HASH,
+    REDACTED,
+    audit_text,
+    chain_events,
+    event_hash,
+    redacted_digest,
+    row_json,
+)
+from study.audit_key import key_id, key_path, load_key
+from study.audit_verify import ChainReport, verify_chain
 from study.db.models import AuditEvent, Person
 from study.db.models.audited import Audited
 from study.db.types import utcnow
 from study.errors import NotAllowed
 
-GENESIS_HASH = "0" * 64
-REDACTED = "<redacted>"
 _AUDIT_TABLE = AuditEvent.__tablename__
+_DIGEST = r"<redacted:[0-9a-f]+>"
 
 
 class AuditedSession(Session):
@@ -45,29 +56,21 @@ class AuditedSession(Session):
 
 
 # --- capture -------------------------------------------------------------------------------
-def _encode(value: Any) -> Optional[str]:
-    """A value as audit text: ISO dates, ``true``/``false``, plain strings as they are."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return str(value)
+def _value(obj: Audited, key: str, value: Any, audit_key: bytes) -> Optional[str]:
+    if key in type(obj).__audit_redact__:
+        return redacted_digest(audit_text(value), audit_key)
+    return audit_text(value)
 
 
-def _value(obj: Audited, key: str, value: Any) -> Optional[str]:
-    if key in type(obj).__audit_redact__ and value is not None:
-        return REDACTED
-    return _encode(value)
-
-
-def _row_json(obj: Audited, state) -> str:
+def _row_json(obj: Audited, state, audit_key: bytes) -> str:
+    # A value the database filled in (a server default) is not in the session after the
+    # flush; it is left out rather than recorded as null (verification then skips it).
     row = {
-        attr.key: _value(obj, attr.key, state.dict.get(attr.key))
+        attr.key: _value(obj, attr.key, state.dict.get(attr.key), audit_key)
         for attr in state.mapper.column_attrs
+        if attr.key in state.dict or attr.columns[0].server_default is None
     }
-    return json.dumps(row, ensure_ascii=False, sort_keys=True)
+    return row_json(row)
 
 
 def _scope(obj: Audited, state) -> tuple[Optional[int], Optional[int]]:
@@ -79,12 +82,12 @@ def _scope(obj: Audited, state) -> tuple[Optional[int], Optional[int]]:
     return study_id, values.get("person_id")
 
 
-def _changes(session: Session) -> list[dict[str, Any]]:
+def _changes(session: Session, audit_key: bytes) -> list[dict[str, Any]]:
     changes: list[dict[str, Any]] = []
     for obj in session.new:
         if isinstance(obj, Audited):
             state = inspect(obj)
-            changes.append(dict(_base(obj, state), action="insert", new_value=_row_json(obj, state)))
+            changes.append(dict(_base(obj, state), action="insert", new_value=_row_json(obj, state, audit_key)))
     for obj in session.dirty:
         if not isinstance(obj, Audited) or not session.is_modified(obj, include_collections=False):
             continue
@@ -102,14 +105,14 @@ def _changes(session: Session) -> list[dict[str, Any]]:
                     _base(obj, state),
                     action="update",
                     field=attr.key,
-                    old_value=_value(obj, attr.key, old),
-                    new_value=_value(obj, attr.key, new),
+                    old_value=_value(obj, attr.key, old, audit_key),
+                    new_value=_value(obj, attr.key, new, audit_key),
                 )
             )
     for obj in session.deleted:
         if isinstance(obj, Audited):
             state = inspect(obj)
-            changes.append(dict(_base(obj, state), action="delete", old_value=_row_json(obj, state)))
+            changes.append(dict(_base(obj, state), action="delete", old_value=_row_json(obj, state, audit_key)))
     return changes
 
 
@@ -130,37 +133,12 @@ def _base(obj: Audited, state) -> dict[str, Any]:
     }
 
 
-def event_hash(event_row: dict[str, Any]) -> str:
-    """SHA-256 (hex) over an event's content and its predecessor's hash.
-
-    The content is canonical JSON of the fields listed below, so the hash is the same on every
-    database and Python version.
-    """
-    occurred = event_row["occurred_at"]
-    if isinstance(occurred, dt.datetime):
-        occurred = occurred.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
-    content = [
-        event_row["seq"],
-        event_row["study_id"],
-        event_row["person_id"],
-        occurred,
-        event_row["actor"],
-        event_row["action"],
-        event_row["table_name"],
-        event_row["row_id"],
-        event_row["field"],
-        event_row["old_value"],
-        event_row["new_value"],
-        event_row["reason"],
-        event_row["prev_hash"],
-    ]
-    canonical = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
 @event.listens_for(AuditedSession, "after_flush")
 def _write_audit_events(session: Session, _flush_context) -> None:
-    changes = _changes(session)
+    if not any(isinstance(obj, Audited) for obj in (*session.new, *session.dirty, *session.deleted)):
+        return
+    audit_key = load_key(key_path(session.get_bind()))
+    changes = _changes(session, audit_key)
     if not changes:
         return
     actor = session.info.get("actor")
@@ -170,26 +148,34 @@ def _write_audit_events(session: Session, _flush_context) -> None:
     if conn.dialect.name == "postgresql":
         # Re-entrant within the transaction; unit_of_work already holds it.
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key()})
-    last = conn.execute(
-        select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
-    ).first()
-    seq, prev_hash = (last.seq, last.hash) if last else (0, GENESIS_HASH)
+    last_seq, last_hash = _chain_head(conn, audit_key)
     # Microseconds only: both databases keep exactly that, so the hash survives a round trip.
     occurred_at = utcnow()
-    rows = []
-    for change in changes:
-        seq += 1
-        row = dict(
-            change,
-            seq=seq,
-            occurred_at=occurred_at,
-            actor=actor,
-            reason=session.info.get("reason"),
-            prev_hash=prev_hash,
-        )
-        row["hash"] = prev_hash = event_hash(row)
-        rows.append(row)
+    new_events = [
+        dict(change, occurred_at=occurred_at, actor=actor, reason=session.info.get("reason"))
+        for change in changes
+    ]
+    rows = chain_events(new_events, last_seq=last_seq, last_hash=last_hash, key=audit_key)
     conn.execute(insert(AuditEvent.__table__), rows)
+
+
+def _chain_head(conn, audit_key: bytes) -> tuple[int, str]:
+    """``(seq, hash)`` of the newest event, after checking it was hashed with this key.
+
+    Writing with another key (a wrong ``$PEERSTUDY_AUDIT_KEY``, a key file of another study)
+    would fork the chain into two keys that no verification can follow, so it is refused.
+    """
+    columns = [c for c in AuditEvent.__table__.columns if c.name != "id"]
+    last = conn.execute(select(*columns).order_by(AuditEvent.seq.desc()).limit(1)).mappings().first()
+    if last is None:
+        return 0, GENESIS_HASH
+    if event_hash(dict(last), audit_key) != last["hash"]:
+        raise NotAllowed(
+            f"the audit key (id {key_id(audit_key)}) does not match this database's audit chain "
+            f"(event {last['seq']}): wrong key file, or the newest event was changed; run "
+            "`peerstudy audit verify`"
+        )
+    return last["seq"], last["hash"]
 
 
 def _lock_key() -> int:
@@ -200,6 +186,8 @@ def _lock_key() -> int:
 
 @event.listens_for(AuditedSession, "before_flush")
 def _refuse_audit_edits(session: Session, _flush_context, _instances) -> None:
+    _delete_cascaded_rows(session)
+    _apply_onupdate_values(session)
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, AuditEvent):
             raise NotAllowed("audit events cannot be changed or deleted")
@@ -215,6 +203,64 @@ def _refuse_audit_edits(session: Session, _flush_context, _instances) -> None:
             and session.is_modified(obj, include_collections=False)
         ):
             raise NotAllowed(f"{obj.__tablename__} rows cannot be changed")
+
+
+def _delete_cascaded_rows(session: Session) -> None:
+    """Delete through the session the rows the database would delete by ``ON DELETE CASCADE``.
+
+    The database's cascade is invisible to the ORM, so without this a person's attributes
+    would vanish with the person and no event would say so; every cascaded row gets its own
+    delete event instead (repeated until no deleted row has further dependants).
+    """
+    pending = [obj for obj in session.deleted if isinstance(obj, Audited)]
+    seen: set[int] = set()
+    with session.no_autoflush:
+        while pending:
+            obj = pending.pop()
+            if id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            for child_class, fk_column, parent_column in _cascading_children(type(obj)):
+                parent_value = getattr(obj, parent_column)
+                children = session.scalars(select(child_class).where(fk_column == parent_value))
+                for child in children:
+                    if child not in session.deleted:
+                        session.delete(child)
+                        pending.append(child)
+
+
+def _apply_onupdate_values(session: Session) -> None:
+    """Set ``onupdate`` columns (e.g. ``updated_at``) on changed objects before the flush.
+
+    SQLAlchemy would set them inside the flush, where the change is not in the attribute
+    history and so would get no audit event; the row would then differ from the trail.
+    """
+    for obj in session.dirty:
+        if not isinstance(obj, Audited) or not session.is_modified(obj, include_collections=False):
+            continue
+        mapper = inspect(obj).mapper
+        for column in mapper.local_table.columns:
+            default = column.onupdate
+            if default is not None and getattr(default, "is_callable", False):
+                setattr(obj, mapper.get_property_by_column(column).key, default.arg(None))
+
+
+def _cascading_children(parent_class: type) -> list[tuple[type, Any, str]]:
+    """``(child class, its FK column, parent attribute)`` for every audited table whose foreign
+    key to ``parent_class``'s table says ``ON DELETE CASCADE``."""
+    from study.db.base import Base
+
+    parent_mapper = inspect(parent_class)
+    parent_table = parent_mapper.local_table
+    found = []
+    for mapper in Base.registry.mappers:
+        if not issubclass(mapper.class_, Audited):
+            continue
+        for fk in mapper.local_table.foreign_keys:
+            if fk.ondelete and fk.ondelete.upper() == "CASCADE" and fk.column.table is parent_table:
+                parent_attr = parent_mapper.get_property_by_column(fk.column).key
+                found.append((mapper.class_, fk.parent, parent_attr))
+    return found
 
 
 @event.listens_for(AuditedSession, "do_orm_execute")
@@ -240,52 +286,12 @@ def _audited_tables() -> frozenset[str]:
 
 
 # --- verification and reading --------------------------------------------------------------
-@dataclass(frozen=True)
-class ChainReport:
-    """Result of :func:`verify_chain`: ``broken_id`` is the first bad event, if any."""
-
-    events: int
-    broken_id: Optional[int] = None
-    broken_seq: Optional[int] = None
-    problem: Optional[str] = None
-
-    @property
-    def intact(self) -> bool:
-        return self.broken_id is None
-
-
-def verify_chain(engine: Engine) -> ChainReport:
-    """Walk the whole audit chain in order and report the first broken event.
-
-    An event is broken when its hash does not match its content (edited), its ``prev_hash``
-    does not match the event before it, or its sequence number skips (an event removed).
-    """
-    columns = [c for c in AuditEvent.__table__.columns if c.name != "id"]
-    expected_prev, expected_seq, count = GENESIS_HASH, 1, 0
-    with engine.connect() as conn:
-        result = conn.execution_options(yield_per=5000).execute(
-            select(AuditEvent.id, *columns).order_by(AuditEvent.seq)
-        )
-        for row in result.mappings():
-            count += 1
-            problem = None
-            if row["seq"] != expected_seq:
-                problem = f"sequence number {row['seq']} where {expected_seq} was expected (an event is missing)"
-            elif row["prev_hash"] != expected_prev:
-                problem = "its link to the previous event does not match (an event was changed or removed)"
-            elif event_hash(dict(row)) != row["hash"]:
-                problem = "its content does not match its hash (the event was changed)"
-            if problem:
-                return ChainReport(count, row["id"], row["seq"], problem)
-            expected_prev, expected_seq = row["hash"], row["seq"] + 1
-    return ChainReport(count)
-
-
 def person_history(session: Session, study_id: int, pseudonym: str) -> pd.DataFrame:
     """Every audit event about one person, oldest first.
 
     Returns a DataFrame with columns ``occurred_at, actor, action, table_name, row_id, field,
-    old_value, new_value, reason``. Identity fields appear as ``<redacted>``.
+    old_value, new_value, reason``. Identity fields appear as ``<redacted>`` (the trail keeps
+    keyed digests of them, shown to no one).
     """
     from study.errors import NotFound
 
@@ -300,4 +306,8 @@ def person_history(session: Session, study_id: int, pseudonym: str) -> pd.DataFr
         .where(AuditEvent.study_id == study_id, AuditEvent.person_id == person_id)
         .order_by(AuditEvent.seq)
     ).all()
-    return pd.DataFrame(rows, columns=cols)
+    history = pd.DataFrame(rows, columns=cols)
+    # The keyed digests prove values to `audit verify`; people need only see that they changed.
+    for column in ("old_value", "new_value"):
+        history[column] = history[column].str.replace(_DIGEST, REDACTED, regex=True)
+    return history

@@ -9,16 +9,28 @@ because CI must never skip them.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
 
+from study.audit_key import create_key
 from study.config import example_config_path, load_config
 from study.db import make_engine, unit_of_work
+from study.db.audit_guard import suspended_audit_guard
 from study.db.base import Base
 from study.db.schema import upgrade
+
+# Every test (and every CLI subprocess it starts) uses one audit key made for this run (never
+# a key of the developer's shell), so no fixture needs its own; tests of the key itself
+# override $PEERSTUDY_AUDIT_KEY with monkeypatch. Anchors go to the same temporary directory.
+_KEY_DIR = Path(tempfile.mkdtemp(prefix="peerstudy-test-key-"))
+os.environ["PEERSTUDY_AUDIT_KEY"] = str(_KEY_DIR / "audit.key")
+os.environ["PEERSTUDY_ANCHOR_LOG"] = str(_KEY_DIR / "anchors.log")
+create_key(_KEY_DIR / "audit.key")
 
 PG_ADMIN_URL = os.environ.get(
     "PEERSTUDY_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -107,7 +119,9 @@ def db(_shared_engine: Engine) -> Iterator[Engine]:
 
 def _empty(engine: Engine) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with engine.begin() as conn:
+    # The database refuses to delete audit events; only the owner (this fixture) drops the
+    # triggers for a moment, in the same transaction.
+    with engine.begin() as conn, suspended_audit_guard(conn):
         if engine.dialect.name == "postgresql":
             conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
         else:

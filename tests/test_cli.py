@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from study.cli import app
 from study.db import read_session
+from study.db.audit_guard import suspended_audit_guard
 from study.db.models import AuditEvent
 
 runner = CliRunner()
@@ -86,7 +87,7 @@ def test_demo_status_and_tampered_audit_row(db):
 
     with read_session(db) as s:
         victim = s.scalars(select(AuditEvent.id).order_by(AuditEvent.seq).offset(10).limit(1)).one()
-    with db.begin() as conn:
+    with db.begin() as conn, suspended_audit_guard(conn):  # as the tables' owner could
         conn.execute(text("UPDATE audit_event SET new_value = 'forged' WHERE id = :id"), {"id": victim})
     result = run("audit", "verify", "--db", url)
     assert result.exit_code == 1

@@ -10,6 +10,7 @@ from study.cli import (
     allocation,
     analyse,
     audit,
+    backup,
     check,
     config,
     dashboard,
@@ -78,6 +79,8 @@ app.command("analyse")(analyse.analyse)
 app.command("export")(export.export)
 app.command("check")(check.check)
 app.command("report")(report.report)
+app.command("backup")(backup.backup)
+app.command("restore")(backup.restore)
 
 
 def main() -> None:

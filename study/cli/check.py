@@ -24,11 +24,18 @@ def check(
 
     The checks are generated from the study config; a summary is printed, an HTML report
     written and the run kept in the database (audited) for the dashboard's analysis page.
+    The audit trail is verified too (chain and data, as `audit verify`; a failure exits 1) and
+    its head appended to the anchor log (docs/operations.md).
     """
     from pipelines.quality.html import quality_html
     from pipelines.quality.study_checks import check_study
 
-    snap, results = check_study(open_db(db), study, cli_actor(), record=record)
+    from study.audit_anchor import record_anchor
+
+    engine = open_db(db)
+    snap, results = check_study(engine, study, cli_actor(), record=record)
+    audit_line, audit_ok = _audit_line(engine)
+    anchor = record_anchor(engine)
     html.write_text(quality_html(results, snap.study_code, snap.taken_at), encoding="utf-8")
     failed = results[~results["success"]]
     errors = failed[failed["severity"] == "error"]
@@ -42,8 +49,11 @@ def check(
         label = "FAIL" if r.severity == "error" else "WARN"
         typer.echo(f"{label}  {r.check}: {r.failing_rows} of {r.rows} rows{example}")
     _echo_deviations(db, snap.study_code)
+    typer.echo(audit_line)
     typer.echo(f"HTML report: {html}")
-    if len(errors):
+    if anchor is not None:
+        typer.echo(f"audit anchor (seq {anchor.seq}) appended to the anchor log")
+    if len(errors) or not audit_ok:
         raise typer.Exit(1)
 
 
@@ -58,3 +68,24 @@ def _echo_deviations(db, study_code: str) -> None:
     if not deviations.empty:
         shown = deviations.assign(recorded_at=deviations["recorded_at"].map(lambda t: f"{t:%Y-%m-%d}"))
         echo_table(shown[["recorded_at", "kind", "pseudonym", "detail", "reason"]].fillna(""))
+
+
+def _audit_line(engine) -> tuple[str, bool]:
+    """The audit trail's verdict as one line, and whether it passed (no key here: not checked).
+
+    The anchors this database left in the anchor log earlier must still be in the chain.
+    """
+    from study.audit import verify_chain
+    from study.audit_anchor import logged_anchors
+    from study.errors import NotAllowed
+
+    try:
+        report = verify_chain(engine, anchors=logged_anchors(engine))
+    except NotAllowed as exc:
+        return f"WARN  audit trail not verified: {exc}", True
+    if report.intact:
+        return f"audit trail intact: {report.events} events, the data match them", True
+    if report.problem:
+        return f"FAIL  audit trail: event {report.broken_seq}: {report.problem}", False
+    first = report.discrepancies[0].describe() if report.discrepancies else report.anchor_problems[0]
+    return f"FAIL  audit trail: {len(report.discrepancies)} difference(s) from the data, e.g. {first} (peerstudy audit verify)", False

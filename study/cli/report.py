@@ -24,7 +24,8 @@ def report(
     Table 1, CONSORT diagram, effect table and forest plot, trajectories, fidelity and data
     quality; the analysis plan (its SHA-256 and lock) and every protocol deviation as
     appendices. Until the study is unblinded the arm-wise parts are computed on the dummy
-    allocation: the file is written as DUMMY_ALLOCATION_<name> with a banner.
+    allocation: the file is written as DUMMY_ALLOCATION_<name> with a banner. The audit
+    chain's head is appended to the anchor log (docs/operations.md).
     """
     from importlib.metadata import PackageNotFoundError, version
 
@@ -67,3 +68,7 @@ def report(
         out = out.with_name(DUMMY_FILE_PREFIX + out.name)
     out.write_text(html, encoding="utf-8")
     typer.echo(f"report written to {out} ({len(html) // 1024} KiB, self-contained)")
+    from study.audit_anchor import record_anchor
+
+    if (anchor := record_anchor(engine)) is not None:
+        typer.echo(f"audit anchor (seq {anchor.seq}) appended to the anchor log")

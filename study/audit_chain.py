@@ -1,0 +1,195 @@
+"""The audit chain's arithmetic: keyed event hashes, chaining and redaction digests.
+
+Pure functions (data in, data out, no database): the capture in :mod:`study.audit`, the
+verification, the migration of unkeyed chains and bulk imports that write many events at once
+all compute hashes here, so they agree byte for byte.
+
+Each event's hash is ``HMAC-SHA256(key, canonical JSON of its content and prev_hash)``. The key
+lives outside the database (:mod:`study.audit_key`), so whoever holds only the database cannot
+recompute a consistent chain after changing an event.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CHAIN_FIELDS",
+    "ContentHasher",
+    "GENESIS_HASH",
+    "REDACTED",
+    "audit_text",
+    "chain_events",
+    "event_hash",
+    "legacy_event_hash",
+    "redacted_digest",
+    "row_json",
+]
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Optional
+
+#: ``prev_hash`` of the first event of a chain.
+GENESIS_HASH = "0" * 64
+#: How a redacted value is shown to people (the stored value is ``<redacted:DIGEST>``).
+REDACTED = "<redacted>"
+#: The event fields the hash covers, in this order (``hash`` and the row id are not content).
+CHAIN_FIELDS: tuple[str, ...] = (
+    "seq",
+    "study_id",
+    "person_id",
+    "occurred_at",
+    "actor",
+    "action",
+    "table_name",
+    "row_id",
+    "field",
+    "old_value",
+    "new_value",
+    "reason",
+    "prev_hash",
+)
+_OCCURRED = CHAIN_FIELDS.index("occurred_at")
+_REDACTION_CONTEXT = b"peerstudy-redacted-value\x00"
+
+
+def audit_text(value: Any) -> Optional[str]:
+    """A column value as audit text: ISO dates, UTC times, ``true``/``false``, else ``str``.
+
+    The capture (values in the session) and the verification (values read back from the
+    database) both encode with this function, so equal values give equal text.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc)
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def row_json(row: dict[str, Optional[str]]) -> str:
+    """A row's audit texts as the canonical JSON of an insert or delete event."""
+    return json.dumps(row, ensure_ascii=False, sort_keys=True)
+
+
+def _occurred_text(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+    return value
+
+
+def event_hash(event_row: Mapping[str, Any], key: bytes) -> str:
+    """HMAC-SHA256 (hex) of an event's content and its predecessor's hash.
+
+    Parameters
+    ----------
+    event_row
+        Mapping with at least the :data:`CHAIN_FIELDS`; ``occurred_at`` may be an aware
+        datetime or its ISO text (microseconds, UTC).
+    key
+        The study's audit key (32 random bytes, see :mod:`study.audit_key`).
+
+    Returns
+    -------
+    str
+        64 hex characters. The content is canonical JSON, so the hash is the same on every
+        database and Python version.
+    """
+    content = [event_row[name] for name in CHAIN_FIELDS]
+    content[_OCCURRED] = _occurred_text(content[_OCCURRED])
+    return ContentHasher(key)(content)
+
+
+class ContentHasher:
+    """:func:`event_hash` for many events with one key, fast enough for a million events.
+
+    HMAC-SHA256 is built as RFC 2104 defines it, ``H((K ^ opad) || H((K ^ ipad) || m))``, from
+    two SHA-256 states keyed once and copied per event (the result equals :func:`hmac.new`'s;
+    the ``hmac`` module's own copy costs twice as much), and the JSON encoder is built once.
+
+    Call it with an event's :data:`CHAIN_FIELDS` values in that order (list or tuple),
+    ``occurred_at`` as ISO text.
+    """
+
+    _encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+    _BLOCK = 64  # SHA-256 block size in bytes
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > self._BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(self._BLOCK, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+    def __call__(self, content: Sequence[Any]) -> str:
+        inner = self._inner.copy()
+        inner.update(self._encoder.encode(content).encode("utf-8"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+
+def legacy_event_hash(event_row: Mapping[str, Any]) -> str:
+    """The unkeyed SHA-256 of an event as peerstudy hashed it before revision 0009.
+
+    Only for recognising and converting such a chain (migration 0009, ``init``).
+    """
+    content = [event_row[name] for name in CHAIN_FIELDS]
+    content[_OCCURRED] = _occurred_text(content[_OCCURRED])
+    canonical = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def chain_events(
+    events: Iterable[dict[str, Any]], *, last_seq: int, last_hash: str, key: bytes
+) -> list[dict[str, Any]]:
+    """Number and chain a batch of new events after the chain's current head.
+
+    Parameters
+    ----------
+    events
+        New events in the order they happened, each with every :data:`CHAIN_FIELDS` entry
+        except ``seq``, ``prev_hash`` (and ``hash``), which are filled in here.
+    last_seq, last_hash
+        The head of the chain: ``0`` and :data:`GENESIS_HASH` for an empty one.
+    key
+        The study's audit key.
+
+    Returns
+    -------
+    list of dict
+        Copies of the events with ``seq``, ``prev_hash`` and ``hash`` set, ready to insert in
+        one statement (a bulk import can chain thousands of events in one call).
+    """
+    hasher = ContentHasher(key)
+    chained: list[dict[str, Any]] = []
+    seq, prev_hash = last_seq, last_hash
+    for event in events:
+        seq += 1
+        row = dict(event, seq=seq, prev_hash=prev_hash)
+        content = [row[name] for name in CHAIN_FIELDS]
+        content[_OCCURRED] = _occurred_text(content[_OCCURRED])
+        row["hash"] = prev_hash = hasher(content)
+        chained.append(row)
+    return chained
+
+
+def redacted_digest(value: Optional[str], key: bytes) -> Optional[str]:
+    """What the trail stores for a personal or secret value: ``<redacted:DIGEST>``.
+
+    The digest is a keyed hash (HMAC-SHA256, 128 bits shown) of the value's audit text, so
+    verification can prove the current value is the recorded one while the trail never holds
+    the value, and without the key a birth date cannot be found by trying every date.
+    ``None`` stays ``None``.
+    """
+    if value is None:
+        return None
+    digest = hmac.digest(key, _REDACTION_CONTEXT + value.encode("utf-8"), hashlib.sha256)
+    return f"<redacted:{digest.hex()[:32]}>"
