@@ -38,7 +38,9 @@ def import_questionnaires_cmd(
 ) -> None:
     """Import questionnaire answers; any bad cell rejects the whole file (nothing written)."""
     from questionnaires.capture import import_questionnaires, read_questionnaire_csv
+    from study.cli.imports import echo_format_notes
 
+    echo_format_notes(file)
     frame = read_questionnaire_csv(file)
     with study_write(db, study, reason=reason or f"import questionnaires {file.name}") as (session, st, _):
         summary = import_questionnaires(session, st, frame, source=str(file), today=dt.date.today())
