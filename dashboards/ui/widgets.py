@@ -9,6 +9,7 @@ from dashboards.phase_rules import phase_banner
 from dashboards.queries.people import IDENTITY_FIELDS
 from dashboards.ui.state import t
 from study.errors import NotAllowed, PeerstudyError
+from study.safe_csv import to_csv
 
 __all__ = ["show_error", "show_phase_banner", "table"]
 
@@ -34,7 +35,7 @@ def table(df: pd.DataFrame, name: str, *, empty_key: str = "common.empty") -> No
     st.dataframe(df, hide_index=True, width="stretch", key=f"table_{name}")
     st.download_button(
         t("common.download_csv"),
-        df.to_csv(index=False).encode("utf-8"),
+        to_csv(df).encode("utf-8"),
         file_name=f"{name}.csv",
         mime="text/csv",
         key=f"download_{name}",

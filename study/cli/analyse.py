@@ -45,7 +45,9 @@ def analyse(
     )
     paths = write_analysis(analysis, out, header=header)
     flow = snap.consort()
-    flow.to_csv(Path(out) / "consort.csv", index=False)
+    from study.safe_csv import to_csv
+
+    to_csv(flow, Path(out) / "consort.csv")
     (Path(out) / "consort.svg").write_text(consort_svg(flow), encoding="utf-8")
     for problem in analysis.problems:
         typer.echo(f"could not run: {problem}", err=True)
