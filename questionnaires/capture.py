@@ -33,7 +33,7 @@ from questionnaires.versions import ensure_version
 from study.config import StudyConfig
 from study.db.models import Enrolment, Person, QuestionnaireResponse, Study
 from study.errors import BadInput, RowErrors, RowProblem
-from study.imports import cell_problems, normalise_pseudonyms, parse_dates, read_csv_table
+from study.imports import cell_problems, normalise_pseudonym, normalise_pseudonyms, parse_dates, read_csv_table
 from study.imports.cells import date_hint
 from study.imports.limits import ITEM_LIMIT
 from study.imports.reading import no_rows
@@ -489,7 +489,7 @@ def record_response(
         .join(Person, Person.id == QuestionnaireResponse.person_id)
         .where(
             Person.study_id == study.id,
-            Person.pseudonym == pseudonym,
+            Person.pseudonym == normalise_pseudonym(pseudonym),
             QuestionnaireResponse.timepoint == timepoint,
             QuestionnaireResponse.instrument == instrument,
         )

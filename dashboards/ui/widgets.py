@@ -11,7 +11,7 @@ from dashboards.ui.state import t
 from study.errors import NotAllowed, PeerstudyError
 from study.safe_csv import to_csv
 
-__all__ = ["show_error", "show_phase_banner", "table"]
+__all__ = ["show_demo_banner", "show_error", "show_phase_banner", "table"]
 
 
 def show_phase_banner(info: dict) -> None:
@@ -22,6 +22,13 @@ def show_phase_banner(info: dict) -> None:
     refused = ", ".join(t(f"phase.rule.{k}") for k in banner.refused) or "–"
     text = t("phase.banner", study=info["code"], phase=phase, allowed=allowed, refused=refused)
     st.info(text, icon=":material/flag:")
+
+
+def show_demo_banner(info: dict) -> None:
+    """A red "DEMO DATA" banner on every page of a demo study (synthetic people, public
+    passwords), so nobody mistakes it for a real trial."""
+    if info.get("demo"):
+        st.error(t("common.demo_banner"), icon=":material/science:")
 
 
 def table(df: pd.DataFrame, name: str, *, empty_key: str = "common.empty") -> None:

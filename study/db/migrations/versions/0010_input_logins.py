@@ -1,4 +1,4 @@
-"""hostile input and logins: login throttling table; pseudonyms stored upper-case
+"""hostile input and logins: login throttling table; studies marked demo; pseudonyms upper-case
 
 Revision ID: 0010
 Revises: 0007
@@ -31,7 +31,19 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_throttle')),
     sa.UniqueConstraint('kind', 'key', name=op.f('uq_login_throttle_kind_key'))
     )
+    with op.batch_alter_table('study', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('is_demo', sa.Boolean(), server_default=sa.false(), nullable=False))
+    _mark_demo_studies()
     _normalise_pseudonyms()
+
+
+def _mark_demo_studies() -> None:
+    # Before this revision the demo wrote its logins with the public password; a study whose
+    # audit trail shows the demo creating it is a demo study.
+    op.get_bind().execute(sa.text(
+        "UPDATE study SET is_demo = :yes WHERE CAST(id AS VARCHAR(64)) IN (SELECT row_id FROM audit_event "
+        "WHERE table_name = 'study' AND action = 'insert' AND actor = 'demo')"
+    ), {"yes": True})
 
 
 def _normalise_pseudonyms() -> None:
@@ -52,4 +64,6 @@ def _normalise_pseudonyms() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('study', schema=None) as batch_op:
+        batch_op.drop_column('is_demo')
     op.drop_table('login_throttle')
