@@ -84,9 +84,11 @@ def wait_left(failures: int, last_failure_at: Optional[dt.datetime], kind: str, 
 
 @dataclass(frozen=True)
 class Throttle:
-    """Whether an attempt may be checked now and how long it would have to wait."""
+    """Whether an attempt may be checked now, how long it would have to wait, and whether
+    any failures are on record (a success then has counters to clear)."""
 
     wait: dt.timedelta
+    counted: bool = False
 
     @property
     def throttled(self) -> bool:
@@ -103,7 +105,7 @@ def throttle_state(session: Session, login: str, client: str, now: dt.datetime) 
         )
     ).all()
     waits = [wait_left(r.failures, r.last_failure_at, r.kind, now) for r in rows]
-    return Throttle(max(waits, default=dt.timedelta(0)))
+    return Throttle(max(waits, default=dt.timedelta(0)), counted=bool(rows))
 
 
 def record_failure(session: Session, login: str, client: str, now: dt.datetime) -> None:
