@@ -106,7 +106,7 @@ def authenticate(
     from study.db import read_session, unit_of_work
 
     login = (login or "").strip().lower()[:255]
-    client = (client or "unknown")[:255]
+    client = (client if isinstance(client, str) and client else "unknown")[:255]
     now = now or utcnow()
     with read_session(engine) as session:
         throttle = throttle_state(session, login, client, now)

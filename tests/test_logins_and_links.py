@@ -157,13 +157,13 @@ def test_demo_study_is_marked_and_shows_the_banner(demo_engine, monkeypatch):
     shown = []
 
     class FakeStreamlit:
-        def error(self, message, **kwargs):
-            shown.append(message)
+        def markdown(self, body, **kwargs):
+            shown.append(body)
 
     monkeypatch.setattr(widgets, "st", FakeStreamlit())
     widgets.show_demo_banner({"demo": True})
     widgets.show_demo_banner({"demo": False})
-    assert len(shown) == 1 and shown[0].startswith("DEMO DATA")
+    assert len(shown) == 1 and "DEMO DATA" in shown[0] and "#c62828" in shown[0]  # red
 
 
 # --- survey links ------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ with st.form("login"):
 
 if submitted:
     try:
-        viewer = log_in(data.engine(), login, password, client=st.context.ip_address or "dashboard")
+        address = st.context.ip_address  # the client's address, when Streamlit knows it
+        viewer = log_in(data.engine(), login, password, client=address if isinstance(address, str) else "dashboard")
     except LoginFailed:
         st.error(state.t("auth.failed"))
     else:
