@@ -186,11 +186,13 @@ def _validate(
     config = config_of(study)
     missing = [c for c in ID_COLUMNS if c not in frame.columns]
     if missing:
-        raise BadInput(f"{source}: missing column(s) {', '.join(missing)}; a questionnaire file "
-                       f"starts with {','.join(ID_COLUMNS)}")
+        raise RowErrors(source, [
+            RowProblem(1, c, "", f"required column is missing (a questionnaire file starts with {','.join(ID_COLUMNS)})")
+            for c in missing
+        ])
     duplicated_cols = frame.columns[frame.columns.duplicated()].tolist()
     if duplicated_cols:
-        raise BadInput(f"{source}: column(s) {', '.join(duplicated_cols)} appear more than once")
+        raise RowErrors(source, [RowProblem(1, c, c, "this column appears more than once") for c in duplicated_cols])
     if frame.empty:
         raise no_rows(source)
     frame = frame.reset_index(drop=True)
