@@ -221,3 +221,18 @@ def test_questionnaire_lower_case_pseudonym_is_the_same_person(people_db):
     with read_session(people_db) as s:
         assert s.scalar(select(Person.pseudonym)) == "P1"
         assert s.scalar(select(PersonAttribute.id)) is None
+
+
+# --- the same answer on both databases for text a column cannot hold --------------------------
+@pytest.mark.parametrize("pseudonym,reason", [("P" * 65, "at most 64"), ("P\x00", "NUL")])
+def test_text_a_column_cannot_hold_is_refused_alike(study_db, pseudonym, reason):
+    from study.db.models import Person, Site
+    from study.errors import BadInput
+
+    events = counts(study_db, AuditEvent)
+    with pytest.raises(BadInput, match=f"person.pseudonym .*{reason}"), unit_of_work(study_db, ACTOR) as s:
+        study = get_study(s)
+        site = s.scalar(select(Site).where(Site.study_id == study.id))
+        s.add(Person(study_id=study.id, pseudonym=pseudonym, role="participant", site_id=site.id))
+        s.flush()
+    assert counts(study_db, Person, AuditEvent) == (0, *events)
