@@ -93,8 +93,7 @@ def import_attendance(
 
     # 1. cell checks (vectorised where it is a plain lookup)
     df["status"] = df["status"].str.lower()
-    df["week_n"] = df["week"].map(parse_int).astype(object).where(lambda w: w.notna(), None)
-    df["week_n"] = df["week_n"].map(lambda w: None if w is None else int(w))
+    df["week_n"] = pd.Series([parse_int(w) for w in df["week"]], index=df.index, dtype=object)
     df["held_date"] = df["held_on"].map(lambda t: parse_date(t, date_format) if t else None)
     for r in df[df["week"].ne("") & df["week_n"].isna()].itertuples():
         bad(r.line, "week", r.week, "must be a whole number (the week of the course)")

@@ -36,6 +36,8 @@ Source = str | Path | io.StringIO
 #: control characters :mod:`study.imports.limits` refuses, which ``str.strip`` would eat).
 _BLANK = " \t\r\n\u00a0"
 _UTF8_BOM = b"\xef\xbb\xbf"
+#: The note of a file read with ``;`` as separator.
+SEMICOLON_NOTE = "read as ';'-separated (as Danish Excel saves CSV); ',' is the standard separator"
 _SAVE_AS = 'save it in Excel with "Save as" → "CSV UTF-8 (comma delimited)" and import again'
 
 
@@ -116,9 +118,7 @@ def format_notes(source: Source) -> list[str]:
                 first = handle.readline().decode("utf-8", "replace")
     except OSError:
         return []
-    if _delimiter(first) == ";":
-        return ["read as ';'-separated (as Danish Excel saves CSV); ',' is the standard separator"]
-    return []
+    return [SEMICOLON_NOTE] if _delimiter(first) == ";" else []
 
 
 def iter_records(text: str, name: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
@@ -204,8 +204,8 @@ def read_csv_table(source: Source, max_rows: Optional[int] = None, require_rows:
     frame = pd.DataFrame(rows, columns=columns, dtype=object)
     frame = frame.apply(lambda col: col.str.strip(_BLANK))
     frame["line"] = lines
-    notes = format_notes(source) if delimiter == ";" else []
-    return CsvTable(frame=frame, source=name, delimiter=delimiter, notes=tuple(notes))
+    notes = (SEMICOLON_NOTE,) if delimiter == ";" else ()
+    return CsvTable(frame=frame, source=name, delimiter=delimiter, notes=notes)
 
 
 def read_table(
