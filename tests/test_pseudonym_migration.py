@@ -1,5 +1,5 @@
-"""Revision 0010 stores existing pseudonyms upper-case, or stops when two differ only in case
-(SQLite and PostgreSQL)."""
+"""Revision 0010 stores existing pseudonyms upper-case, or stops when two differ only in case,
+and marks the studies the demo created (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,8 @@ import pytest
 from alembic import command
 from sqlalchemy import text
 
-from study.config import example_config_path, load_config
-from study.db import make_engine, unit_of_work
+from study.db import make_engine
 from study.db.schema import alembic_config
-from study.studies import create_study
 
 
 def _at(engine, revision: str) -> None:
@@ -20,17 +18,20 @@ def _at(engine, revision: str) -> None:
         command.upgrade(cfg, revision)
 
 
-def _people(engine, *pseudonyms: str) -> None:
-    """The reference study and people inserted as an older peerstudy stored them (as typed)."""
-    path = example_config_path()
-    with unit_of_work(engine, "test") as s:
-        study = create_study(s, load_config(path), path.read_text(encoding="utf-8"))
-        study_id, site_id = study.id, study.sites[0].id
+def _people(engine, *pseudonyms: str, demo: bool = False) -> None:
+    """A study (created by the demo when ``demo``), one site and people stored as an older
+    peerstudy stored them (as typed), written with SQL of the 0007 schema."""
     with engine.begin() as conn:
+        conn.execute(text("INSERT INTO study (id, code, name, config_yaml, created_at) "
+                          "VALUES (1, 'S', 'S', '', CURRENT_TIMESTAMP)"))
+        conn.execute(text("INSERT INTO site (id, study_id, code, name, recruitment_target) "
+                          "VALUES (1, 1, 'CPH', 'K', 10)"))
+        conn.execute(text("INSERT INTO audit_event (id, seq, study_id, occurred_at, actor, action, "
+                          "table_name, row_id, prev_hash, hash) VALUES (1, 1, 1, CURRENT_TIMESTAMP, "
+                          ":actor, 'insert', 'study', '1', 'g', 'h')"), {"actor": "demo" if demo else "cli:x"})
         for i, p in enumerate(pseudonyms, start=1):
             conn.execute(text("INSERT INTO person (id, study_id, pseudonym, role, site_id, created_at) "
-                              "VALUES (:i, :s, :p, 'participant', :site, CURRENT_TIMESTAMP)"),
-                         {"i": i, "s": study_id, "p": p, "site": site_id})
+                              "VALUES (:i, 1, :p, 'participant', 1, CURRENT_TIMESTAMP)"), {"i": i, "p": p})
 
 
 def test_existing_pseudonyms_are_upper_cased(db_factory):
@@ -50,4 +51,15 @@ def test_pseudonyms_differing_only_in_case_stop_the_upgrade(db_factory):
     _people(engine, "p0001", "P0001")
     with pytest.raises(RuntimeError, match="P0001"):
         _at(engine, "0010")
+    engine.dispose()
+
+
+@pytest.mark.parametrize("demo", [True, False])
+def test_studies_the_demo_created_are_marked_demo(db_factory, demo):
+    engine = make_engine(db_factory.new_url())
+    _at(engine, "0007")
+    _people(engine, "P0001", demo=demo)
+    _at(engine, "0010")
+    with engine.connect() as conn:
+        assert bool(conn.execute(text("SELECT is_demo FROM study")).scalar()) is demo
     engine.dispose()

@@ -31,8 +31,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_throttle')),
     sa.UniqueConstraint('kind', 'key', name=op.f('uq_login_throttle_kind_key'))
     )
-    with op.batch_alter_table('study', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('is_demo', sa.Boolean(), server_default=sa.false(), nullable=False))
+    # A plain ADD COLUMN, not a batch: on SQLite a batch recreates the table, and dropping
+    # ``study`` with foreign keys on would cascade to every row of the study.
+    op.add_column('study', sa.Column('is_demo', sa.Boolean(), server_default=sa.false(), nullable=False))
     _mark_demo_studies()
     _normalise_pseudonyms()
 
@@ -64,6 +65,5 @@ def _normalise_pseudonyms() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('study', schema=None) as batch_op:
-        batch_op.drop_column('is_demo')
+    op.drop_column('study', 'is_demo')  # SQLite ≥ 3.35 drops a column in place
     op.drop_table('login_throttle')
