@@ -3,7 +3,7 @@ PostgreSQL: random bytes, random CSV shapes and the hostile cells of issue 15. E
 either imported (exit 0) or refused with exit code 2 and lines naming file, row and column;
 after a refusal every table count and the audit chain are exactly as before.
 
-Kept small (a dozen examples per import and backend, no deadline) so that ``make test`` stays
+Kept small (8 examples per import, shape and backend, no deadline) so that ``make test`` stays
 quick; raise ``FUZZ_EXAMPLES`` locally for a longer run.
 """
 
@@ -27,7 +27,7 @@ from study.db.base import Base
 from study.people import enrol, person_by_pseudonym
 from study.studies import get_study
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 runner = CliRunner()
