@@ -27,7 +27,7 @@ from typing import Optional
 
 from sqlalchemy import Engine, select
 
-from study.db import read_session, unit_of_work
+from study.db import read_session
 from study.db.models import Site, Study, User
 from study.db.types import utcnow
 from study.errors import BadInput, NotAllowed
@@ -37,7 +37,6 @@ from study.users import USER_ROLES, authenticate
 __all__ = [
     "IDLE_TIMEOUT",
     "LoginFailed",
-    "LoginThrottled",
     "SessionExpired",
     "Viewer",
     "is_expired",
@@ -46,6 +45,8 @@ __all__ = [
     "study_row",
 ]
 
+#: The one answer to every failed login.
+LOGIN_FAILED = "wrong login or password (after several failures, wait a moment before trying again)"
 #: A session without any interaction for this long is over; the next action asks to log in.
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
 #: Roles that see every site (pseudonymised).
@@ -53,11 +54,8 @@ ALL_SITE_ROLES = frozenset({"researcher", "statistician", "admin", "dmc"})
 
 
 class LoginFailed(BadInput):
-    """Unknown login or wrong password (deliberately not saying which)."""
-
-
-class LoginThrottled(LoginFailed):
-    """Too many wrong passwords in a row: the login is locked for a while."""
+    """Unknown login, wrong password or too many recent failures (deliberately not saying
+    which: the answer and its timing are the same)."""
 
 
 class SessionExpired(NotAllowed):
@@ -142,37 +140,31 @@ class Viewer:
             raise NotAllowed(f"{action} is for {' or '.join(roles)}; you are {self.role}")
 
 
-def log_in(engine: Engine, login: str, password: str, study_code: Optional[str] = None) -> Viewer:
+def log_in(
+    engine: Engine, login: str, password: str, study_code: Optional[str] = None, client: str = "dashboard"
+) -> Viewer:
     """Check a login and password (argon2) and return the :class:`Viewer`.
 
-    Wrong passwords are counted by :func:`study.users.authenticate`; after
-    ``study.users.MAX_FAILED_LOGINS`` in a row the login is locked for ``study.users.LOCKOUT``.
+    ``client`` is the address the dashboard sees (``st.context.ip_address``). Failures slow
+    down further attempts of the login and of the client (:func:`study.users.authenticate`);
+    no login is ever locked.
 
     Raises
     ------
-    LoginThrottled
-        The login is locked after repeated failures (the message says until when).
     LoginFailed
-        Unknown login, inactive user or wrong password (the message does not say which).
+        Unknown login, inactive user, wrong password or an attempt too soon after repeated
+        failures: one message for all of them.
     """
     login = (login or "").strip().lower()
     if not login or not password:
         raise LoginFailed("enter your login and password")
-    with unit_of_work(engine, actor=f"login:{login}", reason="dashboard login") as session:
-        user = authenticate(session, login, password)
-        if user is not None:
-            study = _study_of(session, user, study_code)
-            site_code = session.scalar(select(Site.code).where(Site.id == user.site_id)) if user.site_id else None
-            return Viewer(user.login, user.role, user.site_id, study.id, site_code)
-        # Flush the failure counters before deciding what to say.
-        session.flush()
-        locked_until = session.scalar(select(User.locked_until).where(User.login == login))
-    if locked_until is not None and locked_until > utcnow():
-        minutes = max(1, int((locked_until - utcnow()).total_seconds() // 60) + 1)
-        raise LoginThrottled(
-            f"too many wrong passwords: this login is locked for {minutes} more minute(s)"
-        )
-    raise LoginFailed("wrong login or password")
+    user = authenticate(engine, login, password, client=client)
+    if user is None:
+        raise LoginFailed(LOGIN_FAILED)
+    with read_session(engine) as session:
+        study = _study_of(session, user, study_code)
+        site_code = session.scalar(select(Site.code).where(Site.id == user.site_id)) if user.site_id else None
+        return Viewer(user.login, user.role, user.site_id, study.id, site_code)
 
 
 def _study_of(session, user: User, study_code: Optional[str]) -> Study:

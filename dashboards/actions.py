@@ -244,7 +244,12 @@ def create_survey_link(engine: Engine, viewer: Viewer, pseudonym: str, timepoint
 
 def open_survey(engine: Engine, token: str) -> OpenedLink:
     """Open a participant's survey link (no login; the opening is audited). ``NotAllowed``
-    when the link is unknown, expired, used up or replaced."""
+    when the link is unknown, expired, used up, replaced or its participant left the study;
+    an invalid link is refused from a read, without waiting for the write lock."""
+    from study.survey_links import check_link
+
+    with read_session(engine) as session:
+        check_link(session, token)
     with unit_of_work(engine, SURVEY_ACTOR, reason="participant opened their survey link") as session:
         return open_link(session, token)
 
@@ -397,6 +402,15 @@ def _open_instrument(session, token: str, timepoint: str, instrument: str, today
     return link, study, session.get(Person, link.person_id), study_instruments(config_of(study))[instrument]
 
 
+def _check_link_read_only(engine: Engine, token: str) -> None:
+    """``NotAllowed`` for an invalid link, decided from a read: a stranger's guesses never
+    wait for (or hold up) the write lock."""
+    from study.survey_links import check_link
+
+    with read_session(engine) as session:
+        check_link(session, token)
+
+
 def survey_draft(engine: Engine, token: str, timepoint: str, instrument: str,
                  today: Optional[dt.date] = None) -> dict[str, int]:
     """The answers a participant saved so far to one of their open instruments (item id →
@@ -417,6 +431,7 @@ def save_survey_item(
     or an instrument it does not offer, ``BadInput`` for a value off the item's scale."""
     from questionnaires.drafts import save_draft_item
 
+    _check_link_read_only(engine, token)
     with unit_of_work(engine, SURVEY_ACTOR, reason="participant answered an item through their survey link") as session:
         _, study, person, inst = _open_instrument(session, token, timepoint, instrument, today or dt.date.today())
         return save_draft_item(session, study, person, timepoint, inst, item, value)
@@ -441,6 +456,7 @@ def save_survey_answers(
     from study.survey_links import use_link
 
     today = today or dt.date.today()
+    _check_link_read_only(engine, token)
     with unit_of_work(engine, SURVEY_ACTOR, reason="participant answered through their survey link") as session:
         link, study, person, _ = _open_instrument(session, token, timepoint, instrument, today)
         answers = {**draft_values(session, person, timepoint, instrument),

@@ -1,7 +1,7 @@
 """peerstudy dashboard: the entry file is a router (``streamlit run dashboards/app.py``).
 
 Reads the database from ``$PEERSTUDY_DB``. It logs the user in, ends idle sessions, shows the
-phase banner and the language switch, and offers the pages of the user's role
+red "DEMO DATA" banner in a demo study, the phase banner and the language switch, and offers the pages of the user's role
 (:mod:`dashboards.page_registry`); the pages themselves are thin.
 """
 
@@ -19,7 +19,7 @@ import streamlit as st  # noqa: E402
 from dashboards.i18n import LANGUAGES  # noqa: E402
 from dashboards.page_registry import LOGIN_PAGE, SURVEY_PAGE, pages_for  # noqa: E402
 from dashboards.ui import data, state  # noqa: E402
-from dashboards.ui.widgets import show_phase_banner  # noqa: E402
+from dashboards.ui.widgets import show_demo_banner, show_phase_banner  # noqa: E402
 
 HERE = Path(__file__).parent
 LANGUAGE_NAMES = {"en": "English", "da": "Dansk"}
@@ -58,5 +58,6 @@ else:
     if st.sidebar.button(state.t("auth.log_out"), key="log_out"):
         state.log_out()
         st.rerun()
+    show_demo_banner(info)
     show_phase_banner(info)
 navigation.run()

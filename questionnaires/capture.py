@@ -33,6 +33,10 @@ from questionnaires.versions import ensure_version
 from study.config import StudyConfig
 from study.db.models import Enrolment, Person, QuestionnaireResponse, Study
 from study.errors import BadInput, RowErrors, RowProblem
+from study.imports import cell_problems, normalise_pseudonym, normalise_pseudonyms, parse_dates, read_csv_table
+from study.imports.cells import date_hint
+from study.imports.limits import ITEM_LIMIT
+from study.imports.reading import no_rows
 from study.studies import config_of
 
 __all__ = [
@@ -90,13 +94,9 @@ def study_instruments(config: StudyConfig) -> dict[str, Instrument]:
 
 
 def read_questionnaire_csv(path: str | Path) -> pd.DataFrame:
-    """Read a questionnaire CSV as text (every cell a string, empty cells ``""``)."""
-    try:
-        return pd.read_csv(
-            path, dtype=str, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True
-        )
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise BadInput(f"{path}: cannot read the file: {exc}") from None
+    """Read a questionnaire CSV as text (every cell a string, empty cells ``""``) with the
+    file's row numbers in ``line``, by the shared import kit (:mod:`study.imports`)."""
+    return read_csv_table(path, require_rows=False).frame
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -186,13 +186,25 @@ def _validate(
     config = config_of(study)
     missing = [c for c in ID_COLUMNS if c not in frame.columns]
     if missing:
-        raise BadInput(f"{source}: missing column(s) {', '.join(missing)}; a questionnaire file "
-                       f"starts with {','.join(ID_COLUMNS)}")
+        raise RowErrors(source, [
+            RowProblem(1, c, "", f"required column is missing (a questionnaire file starts with {','.join(ID_COLUMNS)})")
+            for c in missing
+        ])
     duplicated_cols = frame.columns[frame.columns.duplicated()].tolist()
     if duplicated_cols:
-        raise BadInput(f"{source}: column(s) {', '.join(duplicated_cols)} appear more than once")
-    frame = frame.reset_index(drop=True).fillna("").astype(str).apply(lambda col: col.str.strip())
-    rows = np.arange(len(frame)) + 2  # spreadsheet rows: the header is row 1
+        raise RowErrors(source, [RowProblem(1, c, c, "this column appears more than once") for c in duplicated_cols])
+    if frame.empty:
+        raise no_rows(source)
+    frame = frame.reset_index(drop=True)
+    # spreadsheet rows: the header is row 1 (``line`` when the kit read the file)
+    lines = frame.pop("line").astype(int) if "line" in frame else pd.Series(np.arange(len(frame)) + 2)
+    frame = frame.fillna("").astype(str).apply(lambda col: col.str.strip())
+    rows = lines.to_numpy()
+    item_limits = {c: ITEM_LIMIT for c in frame.columns if c not in ID_COLUMNS}
+    too_long = cell_problems(frame, lines, extra_limits=item_limits)
+    if too_long:
+        raise RowErrors(source, sorted(too_long, key=lambda p: (p.row, p.column)))
+    frame["pseudonym"] = normalise_pseudonyms(frame["pseudonym"])
     problems = _Problems(rows, list(frame.columns))
     columns = _column_map(list(frame.columns), instruments, problems)
 
@@ -223,12 +235,12 @@ def _validate(
                  f"unknown timepoint (timepoints: {', '.join(tp_codes)})")
 
     # Dates: ISO, not in the future, not before consent.
-    completed = pd.to_datetime(frame["completed_on"], format="%Y-%m-%d", errors="coerce")
+    completed = parse_dates(frame["completed_on"], config.imports.date_format)
     date_ok = completed.notna().to_numpy()
     empty_date = (frame["completed_on"] == "").to_numpy()
     problems.add(keep & empty_date, "completed_on", frame["completed_on"], "required")
     problems.add(keep & ~empty_date & ~date_ok, "completed_on", frame["completed_on"],
-                 "not a date (YYYY-MM-DD)")
+                 f"not a date ({date_hint(config.imports.date_format)})")
     if today is not None:
         problems.add(keep & date_ok & (completed > pd.Timestamp(today)).to_numpy(), "completed_on",
                      frame["completed_on"], f"in the future (today is {today.isoformat()})")
@@ -251,8 +263,11 @@ def _validate(
     problems.add(dup, "pseudonym", pseudonym,
                  "duplicate of row " + pd.Series(first).astype(str) + " (same pseudonym and timepoint)")
 
-    # Item cells: whole numbers on the item's scale or a declared missing code.
-    flat = pd.to_numeric(pd.Series(raw.ravel(), dtype=object).where(filled.ravel()), errors="coerce")
+    # Item cells: whole numbers on the item's scale or a declared missing code, written as
+    # digits with an optional '-' (1e0, +2 and 2.0 are not answers a person writes).
+    cells = pd.Series(raw.ravel(), dtype=object).where(filled.ravel())
+    strict = cells.fillna("").astype(str).str.fullmatch(r"-?[0-9]{1,9}").to_numpy().reshape(raw.shape)
+    flat = pd.to_numeric(cells, errors="coerce")
     values = flat.to_numpy(dtype=float).reshape(raw.shape)
     lows = np.empty(len(item_cols))
     highs = np.empty(len(item_cols))
@@ -271,7 +286,7 @@ def _validate(
         if js and inst.missing_codes:
             is_code[:, js] = np.isin(values[:, js], list(inst.missing_codes))
     is_num = ~np.isnan(values)
-    whole = is_num & (values == np.round(values))
+    whole = is_num & (values == np.round(values)) & strict
     valid = whole & (((values >= lows) & (values <= highs)) | is_code)
     check = filled & keep[:, None]
     col_names = np.array(item_cols, dtype=object)
@@ -476,7 +491,7 @@ def record_response(
         .join(Person, Person.id == QuestionnaireResponse.person_id)
         .where(
             Person.study_id == study.id,
-            Person.pseudonym == pseudonym,
+            Person.pseudonym == normalise_pseudonym(pseudonym),
             QuestionnaireResponse.timepoint == timepoint,
             QuestionnaireResponse.instrument == instrument,
         )

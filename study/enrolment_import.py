@@ -3,7 +3,10 @@
 The file has exactly the columns
 ``pseudonym,site,role,birth_date,municipality,screened_on,consent_on,exclusions`` followed by
 the stratification columns the study's configuration names (e.g. ``gender``). Dates are ISO
-8601 (``2025-09-14``); ``exclusions`` holds ``;``-separated flags and may be empty.
+8601 (``2025-09-14``; ``DD-MM-YYYY`` too when ``imports.date_format`` says so); ``exclusions``
+holds ``;``-separated flags and may be empty. Pseudonyms are stored trimmed and upper-case.
+The file is read by the shared import kit (:mod:`study.imports`: UTF-8, ``,`` or ``;``, cell
+length limits, no control characters).
 
 Two layers: :func:`participant_problems` is pure (a DataFrame in, every problem out, checked
 column by column with pandas), :func:`import_participants` writes. The import is one
@@ -37,7 +40,10 @@ from sqlalchemy.orm import Session
 from study.config import ROLE_CODES, StudyConfig
 from study.db.models import Allocation, Enrolment, Person, PersonAttribute, PersonIdentity, Study
 from study.eligibility import age_on, ineligibility_reasons
-from study.errors import BadInput, RowErrors, RowProblem
+from study.errors import RowErrors, RowProblem
+from study.imports import cell_problems, normalise_pseudonyms, parse_date, parse_dates, read_csv_table
+from study.imports.cells import date_hint
+from study.imports.limits import CODE_LIMIT
 from study.people import Identity, add_person
 from study.phases import require_phase
 from study.corrections import WATCHED_FACTS, changed_facts, stored_facts
@@ -56,7 +62,7 @@ BASE_COLUMNS = [
     "consent_on",
     "exclusions",
 ]
-_PSEUDONYM = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+_PSEUDONYM = r"^[A-Z0-9][A-Z0-9_-]{0,63}$"
 _FLAG = r"^[a-z][a-z0-9_]*$"
 #: Columns of the ``existing`` frame :func:`participant_problems` compares with.
 EXISTING_COLUMNS = ["pseudonym", "site", "role", "allocated"]
@@ -68,16 +74,9 @@ def expected_columns(config: StudyConfig) -> list[str]:
 
 
 def read_participants_csv(path: str | Path) -> pd.DataFrame:
-    """Read the file with every cell as text (empty cells as ``""``, nothing guessed)."""
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise BadInput(f"{path}: cannot read the file as CSV ({exc})") from None
-
-
-def _dates(values: pd.Series) -> pd.Series:
-    """Strict ISO dates (``YYYY-MM-DD``); anything else becomes NaT."""
-    return pd.to_datetime(values.where(values != ""), format="%Y-%m-%d", errors="coerce")
+    """Read the file with every cell as text (empty cells as ``""``, nothing guessed) and
+    the file's row numbers in ``line`` (:func:`study.imports.read_csv_table`)."""
+    return read_csv_table(path, require_rows=False).frame
 
 
 def participant_problems(
@@ -112,15 +111,22 @@ def participant_problems(
     header += [
         RowProblem(1, c, "", f"unknown column (the columns are {','.join(wanted)})")
         for c in data.columns
-        if c not in wanted
+        if c not in wanted and c != "line"
     ]
     if header:
         return header
     if data.empty:
-        return [RowProblem(1, "pseudonym", "", "the file has no rows")]
+        return [RowProblem(2, "(file)", "", "the file has a header but no rows: nothing to import")]
     df = data[wanted].astype(str).apply(lambda s: s.str.strip())
-    row = pd.Series(range(2, len(df) + 2), index=df.index)
-    problems: list[RowProblem] = []
+    row = (data["line"].astype(int) if "line" in data else pd.Series(range(2, len(df) + 2), index=df.index))
+    # Cells too long or with control characters are reported alone: nothing else is sure of them.
+    problems: list[RowProblem] = cell_problems(
+        df, row, wanted, extra_limits={c: CODE_LIMIT for c in config.stratification}
+    )
+    if problems:
+        return sorted(problems, key=lambda p: (p.row, wanted.index(p.column)))
+    df["pseudonym"] = normalise_pseudonyms(df["pseudonym"])
+    date_format = config.imports.date_format
 
     def flag(column: str, bad, reason: str | pd.Series) -> None:
         bad = pd.Series(bad, index=df.index).fillna(False).astype(bool)
@@ -134,15 +140,15 @@ def participant_problems(
          "letters, digits, '-' and '_' only (at most 64)")
     first_row = row.groupby(df["pseudonym"]).transform("min")
     flag("pseudonym", (df["pseudonym"] != "") & df["pseudonym"].duplicated(),
-         "duplicate in this file (first on row " + first_row.astype(str) + ")")
+         "duplicate in this file (first on row " + first_row.astype(str) + "); pseudonyms ignore case")
     # site and role: known codes
     flag("site", ~df["site"].isin(config.site_codes), f"unknown site (sites: {', '.join(config.site_codes)})")
     flag("role", ~df["role"].isin(ROLE_CODES), f"unknown role (roles: {', '.join(ROLE_CODES)})")
     # dates: strict ISO, none in the future, in order
-    birth, screened, consent = _dates(df["birth_date"]), _dates(df["screened_on"]), _dates(df["consent_on"])
+    birth, screened, consent = (parse_dates(df[c], date_format) for c in ("birth_date", "screened_on", "consent_on"))
     for col, parsed, required in (("birth_date", birth, False), ("screened_on", screened, True), ("consent_on", consent, False)):
         given = df[col] != ""
-        flag(col, given & parsed.isna(), "not an ISO 8601 date (YYYY-MM-DD)")
+        flag(col, given & parsed.isna(), f"not an ISO 8601 date ({date_hint(date_format)}, e.g. 2026-02-03)")
         flag(col, parsed > today, "in the future")
         if required:
             flag(col, ~given, "required")
@@ -226,6 +232,18 @@ def _screening(config: StudyConfig, site: str, role: str, birth: Optional[dt.dat
     return age, not reasons, json.dumps(reasons, ensure_ascii=False)
 
 
+def _as_stored(df: pd.DataFrame, date_format: str) -> pd.DataFrame:
+    """The file's watched dates written as they are stored (ISO), whatever format the file
+    used, so a Danish-format date that names the same day is not taken for a correction."""
+    if date_format == "iso":
+        return df
+    out = df.copy()
+    for col in ("birth_date", "screened_on", "consent_on"):
+        parsed = parse_dates(out[col], date_format)
+        out[col] = parsed.dt.strftime("%Y-%m-%d").fillna("")
+    return out
+
+
 def _set(obj, **values) -> bool:
     """Assign only the values that differ (an unchanged row writes no audit event)."""
     changed = False
@@ -256,16 +274,18 @@ def import_participants(
     """
     require_phase(study, "pilot", "rct", action="importing participants")
     config = config_of(study)
-    pseudonyms = data["pseudonym"].astype(str).str.strip().tolist() if "pseudonym" in data else []
+    pseudonyms = normalise_pseudonyms(data["pseudonym"]).tolist() if "pseudonym" in data else []
     existing, people = _existing(session, study, pseudonyms)
     problems = participant_problems(data, config, existing, today=today)
     if problems:
         raise RowErrors(source, problems)
     df = data[expected_columns(config)].astype(str).apply(lambda s: s.str.strip())
+    df["pseudonym"] = normalise_pseudonyms(df["pseudonym"])
+    date_format = config.imports.date_format
     for col in config.stratification:  # stored as the declared level's code
         df[col] = normalise_levels(df[col], col, config)
     watched = [*WATCHED_FACTS, *config.stratification]
-    corrections = changed_facts(stored_facts(session, study, pseudonyms, config), df, watched)
+    corrections = changed_facts(stored_facts(session, study, pseudonyms, config), _as_stored(df, date_format), watched)
     if not corrections.empty and not (reason or "").strip():
         rows = {p: i + 2 for i, p in enumerate(df["pseudonym"])}
         raise RowErrors(source, [
@@ -275,9 +295,9 @@ def import_participants(
         ])
     added = corrected = eligible = 0
     for rec in df.to_dict("records"):
-        birth = dt.date.fromisoformat(rec["birth_date"]) if rec["birth_date"] else None
-        screened_on = dt.date.fromisoformat(rec["screened_on"])
-        consent_on = dt.date.fromisoformat(rec["consent_on"]) if rec["consent_on"] else None
+        birth = parse_date(rec["birth_date"], date_format)
+        screened_on = parse_date(rec["screened_on"], date_format)
+        consent_on = parse_date(rec["consent_on"], date_format)
         municipality = rec["municipality"] or None
         flags = [f.strip() for f in rec["exclusions"].split(";") if f.strip()]
         attributes = {c: rec[c] for c in config.stratification if rec[c]}

@@ -11,6 +11,12 @@ __all__ = ["PeerstudyError", "BadInput", "NotFound", "NotAllowed", "RowProblem",
 
 from dataclasses import dataclass
 
+#: Problems of a file listed in the message (all of them stay in ``RowErrors.problems``): a
+#: bad file of 100 000 rows must not print 100 000 lines.
+MAX_PROBLEMS_SHOWN = 50
+#: Characters of a bad cell shown in a message (a 5 MB cell is not echoed back).
+VALUE_SHOWN = 60
+
 
 class PeerstudyError(Exception):
     """Base class of every error peerstudy raises on purpose."""
@@ -38,7 +44,8 @@ class RowProblem:
     reason: str
 
     def __str__(self) -> str:
-        return f"row {self.row}, column {self.column!r}, value {self.value!r}: {self.reason}"
+        value = self.value if len(self.value) <= VALUE_SHOWN else self.value[:VALUE_SHOWN] + "…"
+        return f"row {self.row}, column {self.column!r}, value {value!r}: {self.reason}"
 
 
 class RowErrors(BadInput):
@@ -48,5 +55,8 @@ class RowErrors(BadInput):
         self.source = source
         self.problems = problems
         lines = [f"{source}: {len(problems)} problem(s), nothing was imported"]
-        lines += [f"  {source}: {p}" for p in problems]
+        lines += [f"  {source}: {p}" for p in problems[:MAX_PROBLEMS_SHOWN]]
+        if len(problems) > MAX_PROBLEMS_SHOWN:
+            lines.append(f"  {source}: {MAX_PROBLEMS_SHOWN} problems shown, "
+                         f"{len(problems) - MAX_PROBLEMS_SHOWN} more not shown")
         super().__init__("\n".join(lines))

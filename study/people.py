@@ -14,6 +14,7 @@ from study.config.schema import ROLE_CODES
 from study.db.models import Enrolment, Person, PersonAttribute, PersonIdentity, Study
 from study.eligibility import age_on, ineligibility_reasons
 from study.errors import BadInput, NotFound
+from study.imports.pseudonyms import normalise_pseudonym
 from study.studies import config_of, site_by_code
 
 __all__ = ["Identity", "add_person", "enrol", "people_by_pseudonym", "person_by_pseudonym"]
@@ -42,8 +43,9 @@ def add_person(
 ) -> Person:
     """Register a person in ``study``; raises ``BadInput`` for a duplicate pseudonym, an
     unknown role or site, or a birth date in the future. Nothing is written on error (the
-    caller's unit of work rolls back)."""
-    pseudonym = (pseudonym or "").strip()
+    caller's unit of work rolls back). The pseudonym is stored trimmed and upper-case
+    (``p0001`` is ``P0001``)."""
+    pseudonym = normalise_pseudonym(pseudonym)
     if not pseudonym:
         raise BadInput("a pseudonym is required")
     if role not in ROLE_CODES:
@@ -69,9 +71,9 @@ def add_person(
 
 
 def person_by_pseudonym(session: Session, study: Study, pseudonym: str) -> Person:
-    """The person with this pseudonym in ``study``, or ``NotFound``."""
+    """The person with this pseudonym (in any case, e.g. ``p0001``) in ``study``, or ``NotFound``."""
     person = session.scalar(
-        select(Person).where(Person.study_id == study.id, Person.pseudonym == pseudonym)
+        select(Person).where(Person.study_id == study.id, Person.pseudonym == normalise_pseudonym(pseudonym))
     )
     if person is None:
         raise NotFound(f"unknown pseudonym {pseudonym!r} in study {study.code}")
@@ -80,8 +82,9 @@ def person_by_pseudonym(session: Session, study: Study, pseudonym: str) -> Perso
 
 def people_by_pseudonym(session: Session, study: Study, pseudonyms) -> dict[str, Person]:
     """The study's people among ``pseudonyms``, keyed by pseudonym (unknown ones are absent,
-    for an import to report per row), in one query."""
-    wanted = sorted(set(pseudonyms))
+    for an import to report per row), in one query. Pass normalised pseudonyms
+    (:func:`study.imports.normalise_pseudonyms`): the keys are the stored, upper-case ones."""
+    wanted = sorted({normalise_pseudonym(p) for p in pseudonyms})
     return {
         p.pseudonym: p
         for p in session.scalars(select(Person).where(Person.study_id == study.id, Person.pseudonym.in_(wanted)))

@@ -10,26 +10,32 @@ from sqlalchemy.orm import Session
 
 from study.config import StudyConfig, parse_config
 from study.db.models import Site, Study, StudyPhase
-from study.errors import BadInput, NotFound
+from study.errors import BadInput, NotAllowed, NotFound
 
 __all__ = ["config_of", "create_study", "get_study", "site_by_code", "sites_by_id"]
 
 
-def create_study(session: Session, config: StudyConfig, config_yaml: str) -> Study:
+def create_study(session: Session, config: StudyConfig, config_yaml: str, *, demo: bool = False) -> Study:
     """Create a study with its sites and planned phases from a validated configuration.
 
     When a study with the same code exists and was created from the same YAML, it is returned
     unchanged (``peerstudy init`` is idempotent); with a different YAML, ``BadInput``.
+    ``demo`` marks the synthetic study of ``peerstudy demo``; a real and a demo study never
+    share a code (``NotAllowed``), so demo data cannot be added to a real study.
     """
     existing = session.scalar(select(Study).where(Study.code == config.study.code))
     if existing is not None:
+        if existing.is_demo != demo:
+            kind = "demo" if existing.is_demo else "real (not a demo)"
+            raise NotAllowed(f"study {existing.code} in this database is a {kind} study; "
+                             f"{'demo data never goes into it' if demo else 'it cannot be reused here'}")
         if existing.config_yaml.strip() != config_yaml.strip():
             raise BadInput(
                 f"study {config.study.code} already exists with a different configuration; "
                 "changing a running study's configuration is not supported by init"
             )
         return existing
-    study = Study(code=config.study.code, name=config.study.name, config_yaml=config_yaml)
+    study = Study(code=config.study.code, name=config.study.name, config_yaml=config_yaml, is_demo=demo)
     session.add(study)
     session.flush()
     for s in config.sites:

@@ -3,8 +3,9 @@
 A link carries a random token (``secrets.token_urlsafe``, 256 bits); the database keeps only
 its SHA-256, so a copy of the database cannot be turned into working links. A link works
 until it expires (``valid_for``, 14 days by default), is used up (the questionnaire is
-complete: :func:`use_link`, called by the questionnaire capture of issue 4) or is revoked by a
-resend. Opening a link is recorded as an audited update, so every use is in the audit trail.
+complete: :func:`use_link`, called by the questionnaire capture of issue 4), is revoked by a
+resend, or its participant withdraws or is excluded (:func:`revoke_links`; a link whose
+participant is no longer in the study does not open even before that). Opening a link is recorded as an audited update, so every use is in the audit trail.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from study.db.models import Person, Study, SurveyLink
+from study.db.models import Enrolment, Person, Study, SurveyLink
 from study.db.types import utcnow
 from study.errors import BadInput, NotAllowed
 
 __all__ = [
-    "DEFAULT_VALIDITY", "OpenedLink", "check_link", "create_link", "open_link", "token_hash", "use_link",
+    "DEFAULT_VALIDITY", "INVALID_LINK", "OpenedLink", "check_link", "create_link", "link_is_usable",
+    "open_link", "revoke_links", "token_hash", "use_link",
 ]
 
 DEFAULT_VALIDITY = dt.timedelta(days=14)
@@ -83,13 +85,46 @@ class OpenedLink:
     timepoint: Optional[str]
 
 
+#: The one answer to every invalid link: a link tells a stranger nothing.
+INVALID_LINK = "this survey link is not valid (expired, already used or replaced)"
+
+
+def link_is_usable(link: Optional[SurveyLink], enrolment: Optional[Enrolment], now: dt.datetime) -> bool:
+    """Whether a link may open its survey: it exists, is neither revoked, used up nor
+    expired, and its participant is still in the study (consented, eligible, not withdrawn
+    or excluded)."""
+    if link is None or link.revoked_at is not None or link.used_at is not None or link.expires_at <= now:
+        return False
+    return (
+        enrolment is not None
+        and enrolment.withdrawn_on is None
+        and enrolment.eligible
+        and enrolment.consent_on is not None
+    )
+
+
 def _valid_link(session: Session, token: str) -> SurveyLink:
     link = session.scalar(select(SurveyLink).where(SurveyLink.token_hash == token_hash(token or "")))
-    now = utcnow()
-    # One message for every invalid case: a link tells a stranger nothing.
-    if link is None or link.revoked_at is not None or link.used_at is not None or link.expires_at <= now:
-        raise NotAllowed("this survey link is not valid (expired, already used or replaced)")
+    enrolment = None
+    if link is not None:
+        enrolment = session.scalar(select(Enrolment).where(Enrolment.person_id == link.person_id))
+    if not link_is_usable(link, enrolment, utcnow()):
+        raise NotAllowed(INVALID_LINK)
     return link
+
+
+def revoke_links(session: Session, person: Person) -> int:
+    """Revoke every open link of ``person`` (withdrawal, exclusion); returns how many."""
+    now = utcnow()
+    links = session.scalars(
+        select(SurveyLink).where(
+            SurveyLink.person_id == person.id, SurveyLink.used_at.is_(None), SurveyLink.revoked_at.is_(None)
+        )
+    ).all()
+    for link in links:
+        link.revoked_at = now
+    session.flush()
+    return len(links)
 
 
 def check_link(session: Session, token: str) -> OpenedLink:

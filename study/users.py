@@ -1,30 +1,33 @@
-"""Users and passwords (argon2id via argon2-cffi)."""
+"""Users and passwords (argon2id via argon2-cffi); logins throttled by growing delays."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+import secrets
 from typing import Optional
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from study.db.models import Study, User
 from study.db.types import utcnow
 from study.errors import BadInput
+from study.login_throttle import clear, record_failure, throttle_state
 from study.studies import site_by_code
 
-__all__ = ["USER_ROLES", "add_user", "authenticate", "MAX_FAILED_LOGINS", "LOCKOUT"]
+__all__ = ["DEMO_PASSWORD", "USER_ROLES", "add_user", "authenticate"]
 
 #: ``dmc``: a member of the data monitoring committee, the one unblinded role before the
 #: analysis phase (interim comparisons by real arm, each opening audited).
 USER_ROLES = ("coordinator", "researcher", "statistician", "admin", "dmc")
-#: After this many wrong passwords in a row the login is locked for ``LOCKOUT``.
-MAX_FAILED_LOGINS = 5
-LOCKOUT = dt.timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 8
+#: Password of every demo login: public (README, docs/dashboard.md), so it is accepted only
+#: for users of a demo study (``Study.is_demo``).
+DEMO_PASSWORD = "peerstudy-demo"
 
 _hasher = PasswordHasher()
 _LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -49,6 +52,8 @@ def add_user(
         raise BadInput("a coordinator needs --site (the site they coordinate)")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise BadInput(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if password == DEMO_PASSWORD and (study is None or not study.is_demo):
+        raise BadInput("that is the public demo password; it is allowed only in a demo study")
     if session.scalar(select(User.id).where(User.login == login)) is not None:
         raise BadInput(f"login {login!r} already exists")
     site_id = None
@@ -68,30 +73,76 @@ def add_user(
     return user
 
 
-def authenticate(session: Session, login: str, password: str) -> Optional[User]:
-    """The user when login and password match and the login is not locked, else ``None``.
+def authenticate(
+    engine: Engine,
+    login: str,
+    password: str,
+    client: str = "cli",
+    now: Optional[dt.datetime] = None,
+) -> Optional[User]:
+    """The user when login and password match, else ``None`` — the same answer, after the
+    same work, for an unknown login, a wrong password and a throttled attempt.
 
-    Wrong passwords are counted; after ``MAX_FAILED_LOGINS`` in a row the login is locked for
-    ``LOCKOUT`` (throttling guessing). Call inside a unit of work: the counters are written.
+    Parameters
+    ----------
+    engine
+        The database; the check reads without the write lock, and the outcome (failure
+        counters, a password rehash) is written afterwards in its own unit of work.
+    login
+        As typed (compared trimmed and lower-case).
+    password
+        As typed.
+    client
+        Who is trying: the address the dashboard sees, ``cli`` for the command line.
+    now
+        The current time (tests); default: now.
+
+    Notes
+    -----
+    Every attempt runs exactly one argon2 verification: against the user's hash, or against a
+    dummy hash for unknown and inactive logins and for throttled attempts, so that the time
+    taken does not tell them apart. Failures slow down further attempts of the login name and
+    of the client (:mod:`study.login_throttle`); nothing locks a login. The public demo
+    password works only for users of a demo study.
     """
-    user = session.scalar(select(User).where(User.login == login, User.active.is_(True)))
-    if user is None:
-        _hasher.hash(password)  # same work as a real check, so timing does not reveal logins
-        return None
-    now = utcnow()
-    if user.locked_until is not None and user.locked_until > now:
-        return None
-    try:
-        _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-        return None
-    if user.failed_logins or user.locked_until:
-        user.failed_logins = 0
-        user.locked_until = None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    from study.db import read_session, unit_of_work
+
+    login = (login or "").strip().lower()[:255]
+    client = (client if isinstance(client, str) and client else "unknown")[:255]
+    now = now or utcnow()
+    with read_session(engine) as session:
+        throttle = throttle_state(session, login, client, now)
+        user = session.scalar(select(User).where(User.login == login, User.active.is_(True)))
+        demo_study = user is not None and user.study_id is not None and bool(
+            session.scalar(select(Study.is_demo).where(Study.id == user.study_id))
+        )
+    ok = _verify(user.password_hash if user is not None and not throttle.throttled else None, password)
+    ok = ok and (password != DEMO_PASSWORD or demo_study)
+    if throttle.throttled:
+        return None  # refused before the check: not counted, nothing written
+    rehash = ok and _hasher.check_needs_rehash(user.password_hash)
+    if ok and not throttle.counted and not rehash:
+        return user  # nothing to record: a login never waits behind an import
+    with unit_of_work(engine, actor=f"login:{login}", reason="login") as session:
+        if not ok:
+            record_failure(session, login, client, now)
+            return None
+        clear(session, login, client)
+        if rehash:
+            session.get(User, user.id).password_hash = _hasher.hash(password)
     return user
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """An argon2 hash with the current parameters of a password nobody has."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def _verify(password_hash: Optional[str], password: str) -> bool:
+    """One argon2 verification: against ``password_hash``, or a dummy hash when ``None``."""
+    try:
+        _hasher.verify(password_hash or _dummy_hash(), password or "")
+    except (VerificationError, InvalidHashError):
+        return False
+    return password_hash is not None

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from study.db.models import Enrolment, Person, Study
 from study.errors import BadInput
+from study.survey_links import revoke_links
 
 __all__ = ["WITHDRAWAL_REASONS", "withdraw"]
 
@@ -28,7 +29,8 @@ def withdraw(
     session: Session, study: Study, person: Person, on: dt.date, reason: str
 ) -> Enrolment:
     """Record that ``person`` withdrew on ``on`` for ``reason`` (one of
-    :data:`WITHDRAWAL_REASONS`). Their allocation, if any, is kept unchanged."""
+    :data:`WITHDRAWAL_REASONS`). Their allocation, if any, is kept unchanged; their open
+    survey links are revoked."""
     if reason not in WITHDRAWAL_REASONS:
         raise BadInput(f"withdrawal reason {reason!r} is not one of: {', '.join(WITHDRAWAL_REASONS)}")
     enrolment = session.scalar(select(Enrolment).where(Enrolment.person_id == person.id))
@@ -40,5 +42,6 @@ def withdraw(
         raise BadInput(f"{person.pseudonym}: withdrawal ({on}) before screening ({enrolment.screened_on})")
     enrolment.withdrawn_on = on
     enrolment.withdrawal_reason = reason
+    revoke_links(session, person)  # their survey links stop working (audited revocations)
     session.flush()
     return enrolment

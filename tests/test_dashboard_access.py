@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-from dashboards.access import IDLE_TIMEOUT, LoginFailed, LoginThrottled, Viewer, is_expired, log_in
+from dashboards.access import IDLE_TIMEOUT, LoginFailed, Viewer, is_expired, log_in
 from dashboards.actions import EnrolmentForm, enrol_person, save_attendance
 from dashboards.queries.allocation import allocation_balance_for, allocation_frame
 from dashboards.queries.groups import attendance_frame, groups_frame, session_grid
@@ -31,6 +31,7 @@ from study.db.models import (
     Allocation,
     AuditEvent,
     Enrolment,
+    LoginThrottle,
     Person,
     PersonIdentity,
     Site,
@@ -42,7 +43,8 @@ from study.errors import BadInput, NotAllowed, NotFound
 from study.people import Identity
 from study.phases import start_phase
 from study.studies import get_study
-from study.users import MAX_FAILED_LOGINS, add_user
+from study.login_throttle import LOGIN_DELAY_CAP
+from study.users import add_user
 
 
 def viewer_of(engine, login: str) -> Viewer:
@@ -79,17 +81,23 @@ def test_wrong_password_and_unknown_login_fail_alike(demo_engine):
         log_in(demo_engine, "researcher", "")
 
 
-def test_repeated_failures_throttle_the_login(study_db):
+def test_repeated_failures_slow_down_but_never_lock_the_login(study_db):
     with unit_of_work(study_db, "test") as s:
         add_user(s, "guesser.target", "researcher", "right-password", study=get_study(s))
-    for _ in range(MAX_FAILED_LOGINS):
-        with pytest.raises(LoginFailed):
-            log_in(study_db, "guesser.target", "wrong-password")
-    # Locked now: even the right password is refused, with a message saying so.
-    with pytest.raises(LoginThrottled, match="locked"):
-        log_in(study_db, "guesser.target", "right-password")
+    # A stranger has failed many times at this login just now: the login is at its capped delay.
+    with unit_of_work(study_db, "test") as s:
+        s.add(LoginThrottle(kind="login", key="guesser.target", failures=50, last_failure_at=utcnow()))
+    # Throttled: the same answer as a wrong password, even for the right one ...
+    with pytest.raises(LoginFailed, match="wrong login or password"):
+        log_in(study_db, "guesser.target", "right-password", client="owner")
+    # ... but only for LOGIN_DELAY_CAP: no lock, nothing on the user changed.
+    with unit_of_work(study_db, "test") as s:
+        row = s.scalar(select(LoginThrottle).where(LoginThrottle.key == "guesser.target"))
+        row.last_failure_at = utcnow() - LOGIN_DELAY_CAP - dt.timedelta(seconds=1)
+    assert log_in(study_db, "guesser.target", "right-password", client="owner").login == "guesser.target"
     with read_session(study_db) as s:
-        assert s.scalar(select(User.locked_until).where(User.login == "guesser.target")) > utcnow()
+        assert s.scalar(select(User.locked_until).where(User.login == "guesser.target")) is None
+        assert s.scalar(select(LoginThrottle.id)) is None  # a successful login clears the counters
 
 
 def test_idle_sessions_expire():

@@ -16,7 +16,9 @@ from study.errors import BadInput, NotAllowed, NotFound
 from study.people import Identity, add_person
 from study.phases import phase_table, require_phase, start_phase
 from study.studies import get_study
-from study.users import MAX_FAILED_LOGINS, add_user, authenticate
+from study.db.types import utcnow
+from study.login_throttle import FREE_FAILURES, LOGIN_DELAY_CAP
+from study.users import add_user, authenticate
 
 
 def _count(engine, model) -> int:
@@ -105,17 +107,18 @@ def test_users_hash_passwords_and_throttle_guessing(study_db):
             add_user(s, "no.site", "coordinator", "long enough", study=study)
         with pytest.raises(BadInput, match="already exists"):
             add_user(s, "kim.cph", "researcher", "long enough", study=study)
-    with unit_of_work(study_db, "login") as s:
-        assert authenticate(s, "kim.cph", "correct horse").login == "kim.cph"
-        assert authenticate(s, "kim.cph", "wrong") is None
-        assert authenticate(s, "nobody", "wrong") is None
-    with unit_of_work(study_db, "login") as s:
-        for _ in range(MAX_FAILED_LOGINS):
-            assert authenticate(s, "kim.cph", "guess") is None
-        # Locked now: even the right password is refused until the lock expires.
-        assert authenticate(s, "kim.cph", "correct horse") is None
+    assert authenticate(study_db, "kim.cph", "correct horse").login == "kim.cph"
+    assert authenticate(study_db, "kim.cph", "wrong") is None
+    assert authenticate(study_db, "nobody", "wrong") is None
+    # Repeated failures slow the login down (a growing delay), they never lock it: once the
+    # delay has passed, the right password works again.
+    now = utcnow()
+    for _ in range(FREE_FAILURES + 2):
+        assert authenticate(study_db, "kim.cph", "guess", client="elsewhere", now=now) is None
+    assert authenticate(study_db, "kim.cph", "correct horse", client="mine", now=now) is None
+    later = now + LOGIN_DELAY_CAP + dt.timedelta(seconds=1)
+    assert authenticate(study_db, "kim.cph", "correct horse", client="mine", now=later).login == "kim.cph"
     with read_session(study_db) as s:
-        assert s.scalar(select(User.locked_until).where(User.login == "kim.cph")) is not None
         events = s.scalars(select(AuditEvent.new_value).where(AuditEvent.table_name == "app_user")).all()
     assert all("correct horse" not in (v or "") and "$argon2" not in (v or "") for v in events)
 

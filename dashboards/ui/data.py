@@ -63,6 +63,7 @@ def _study_info(url: str, study_id: int) -> dict:
             "name": study.name,
             "phase": study.current_phase,
             "unblinded": study.unblinded_at is not None,
+            "demo": study.is_demo,
             "min_sessions": config.groups.per_protocol_min_sessions,
             "stratification": list(config.stratification),
             "factor_levels": {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import streamlit as st
 
@@ -9,8 +11,9 @@ from dashboards.phase_rules import phase_banner
 from dashboards.queries.people import IDENTITY_FIELDS
 from dashboards.ui.state import t
 from study.errors import NotAllowed, PeerstudyError
+from study.safe_csv import to_csv
 
-__all__ = ["show_error", "show_phase_banner", "table"]
+__all__ = ["show_demo_banner", "show_error", "show_phase_banner", "table"]
 
 
 def show_phase_banner(info: dict) -> None:
@@ -21,6 +24,20 @@ def show_phase_banner(info: dict) -> None:
     refused = ", ".join(t(f"phase.rule.{k}") for k in banner.refused) or "–"
     text = t("phase.banner", study=info["code"], phase=phase, allowed=allowed, refused=refused)
     st.info(text, icon=":material/flag:")
+
+
+_DEMO_STYLE = ("background:#c62828;color:#fff;font-weight:700;padding:0.6rem 1rem;"
+               "border-radius:0.5rem;margin-bottom:0.5rem")
+
+
+def show_demo_banner(info: dict) -> None:
+    """A red "DEMO DATA" banner on every page of a demo study (synthetic people, public
+    passwords), so nobody mistakes it for a real trial."""
+    if info.get("demo"):
+        # Markdown, not st.error: the banner is not an error of the page (tests and screen
+        # readers look for those), and the text is ours (i18n), never user input.
+        st.markdown(f'<div style="{_DEMO_STYLE}">{html.escape(t("common.demo_banner"))}</div>',
+                    unsafe_allow_html=True)
 
 
 def table(df: pd.DataFrame, name: str, *, empty_key: str = "common.empty") -> None:
@@ -34,7 +51,7 @@ def table(df: pd.DataFrame, name: str, *, empty_key: str = "common.empty") -> No
     st.dataframe(df, hide_index=True, width="stretch", key=f"table_{name}")
     st.download_button(
         t("common.download_csv"),
-        df.to_csv(index=False).encode("utf-8"),
+        to_csv(df).encode("utf-8"),
         file_name=f"{name}.csv",
         mime="text/csv",
         key=f"download_{name}",

@@ -1,8 +1,9 @@
-"""Login page: argon2 check, throttling after repeated failures, message on expiry."""
+"""Login page: argon2 check, growing delays after repeated failures (one message for every
+failure), message on expiry."""
 
 import streamlit as st
 
-from dashboards.access import LoginFailed, LoginThrottled, log_in
+from dashboards.access import LoginFailed, log_in
 from dashboards.ui import data, state
 
 state.init()
@@ -17,10 +18,8 @@ with st.form("login"):
 
 if submitted:
     try:
-        viewer = log_in(data.engine(), login, password)
-    except LoginThrottled as exc:
-        st.error(state.t("auth.throttled"))
-        st.caption(str(exc))
+        address = st.context.ip_address  # the client's address, when Streamlit knows it
+        viewer = log_in(data.engine(), login, password, client=address if isinstance(address, str) else "dashboard")
     except LoginFailed:
         st.error(state.t("auth.failed"))
     else:

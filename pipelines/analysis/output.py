@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.analysis.trial import RESULT_COLUMNS, TrialAnalysis
+from study.safe_csv import to_csv
 
 __all__ = ["write_analysis"]
 
@@ -33,7 +34,7 @@ def write_analysis(analysis: TrialAnalysis, out_dir: str | Path, header: str = "
     # A watermark column (dummy allocation, study still blinded) is written first when present.
     results = analysis.results[[c for c in analysis.results.columns if c == "dummy_allocation"] + RESULT_COLUMNS]
     paths = [out / "results.csv", out / "results.json"]
-    results.to_csv(paths[0], index=False)
+    to_csv(results, paths[0])
     paths[1].write_text(json.dumps(_records(results), indent=2), encoding="utf-8")
     text = [header] if header else []
     for key, summary in analysis.summaries.items():
@@ -43,7 +44,7 @@ def write_analysis(analysis: TrialAnalysis, out_dir: str | Path, header: str = "
     for name, frame in (("multiplicity.csv", analysis.multiplicity), ("moderation.csv", analysis.moderation),
                         ("icc.csv", analysis.icc)):
         paths.append(out / name)
-        frame.to_csv(paths[-1], index=False)
+        to_csv(frame, paths[-1])
     paths.append(out / "problems.txt")
     lines = [f"could not run: {p}" for p in analysis.problems] + [f"note: {n}" for n in analysis.notes]
     paths[-1].write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")

@@ -11,6 +11,7 @@ from study.config import StudyConfig
 
 __all__ = [
     "CODEBOOK_COLUMNS",
+    "FORMULA_NOTE",
     "InstrumentMeta",
     "build_codebook",
     "codebook_markdown",
@@ -18,6 +19,13 @@ __all__ = [
     "value_labels",
 ]
 
+#: What the codebook says about formula neutralisation in CSV files (study.safe_csv).
+FORMULA_NOTE = (
+    "In CSV files a text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return "
+    "is written with a leading `'` so that no spreadsheet runs it as a formula (OWASP, CSV "
+    "injection); remove that `'` to get the value as entered. Numbers, including negative "
+    "missing codes such as -9, are written unchanged."
+)
 CODEBOOK_COLUMNS = ["variable", "label", "type", "values", "instrument", "version", "missing_codes"]
 
 _FIXED_LABELS = {
@@ -168,7 +176,7 @@ def codebook_markdown(codebook: pd.DataFrame, title: str) -> str:
     def cell(value: object) -> str:
         return str(value).replace("|", "\\|").replace("\n", " ")
 
-    lines = [f"# {title}", "", "| " + " | ".join(CODEBOOK_COLUMNS) + " |",
+    lines = [f"# {title}", "", FORMULA_NOTE, "", "| " + " | ".join(CODEBOOK_COLUMNS) + " |",
              "|" + "---|" * len(CODEBOOK_COLUMNS)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in codebook[CODEBOOK_COLUMNS].itertuples(index=False)]
     return "\n".join(lines) + "\n"

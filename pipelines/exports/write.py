@@ -21,6 +21,7 @@ from pipelines.exports.codebook import (
 )
 from pipelines.dummy_allocation import DUMMY_FILE_PREFIX, DUMMY_WATERMARK, is_dummy
 from pipelines.exports.privacy import require_pseudonymised
+from study.safe_csv import to_csv
 from study.config import StudyConfig
 
 __all__ = ["FORMATS", "export_study", "items_wide", "sha256_of"]
@@ -96,7 +97,7 @@ def _write(frame: pd.DataFrame, path: Path, fmt: str, labels: dict[str, dict[str
            column_labels: dict[str, str], missing: dict[str, list]) -> dict[str, str]:
     """Write one table; returns original → written column names."""
     if fmt == "csv":
-        frame.to_csv(path, index=False)
+        to_csv(frame, path)
         return {c: c for c in frame.columns}
     if fmt == "parquet":
         frame.to_parquet(path, index=False)
@@ -162,7 +163,7 @@ def export_study(
         path = out / f"{stem}.{FORMATS[fmt]}"
         names = _write(frame, path, fmt, labels, column_labels, missing)
         book["variable"] = [names[c] for c in frame.columns]
-        book.to_csv(out / f"{codebook_stem}.csv", index=False)
+        to_csv(book, out / f"{codebook_stem}.csv")
         (out / f"{codebook_stem}.md").write_text(
             codebook_markdown(book, f"Codebook: {stem} of study {study_code}"), encoding="utf-8"
         )

@@ -30,8 +30,7 @@ PasswordStdinOpt = Annotated[
 
 
 def _statistician(engine, login: Optional[str], password_stdin: bool):
-    """The authenticated statistician (own transaction, so failed attempts are counted)."""
-    from study.db import unit_of_work
+    """The authenticated statistician (failed attempts slow down further ones)."""
     from study.errors import NotAllowed
     from study.users import authenticate
 
@@ -41,8 +40,7 @@ def _statistician(engine, login: Optional[str], password_stdin: bool):
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("Password", hide_input=True)
-    with unit_of_work(engine, login, reason="statistician login") as session:
-        user = authenticate(session, login, password)
+    user = authenticate(engine, login, password, client="cli")
     if user is None:
         raise NotAllowed(f"login failed for {login!r}")
     if user.role != "statistician":

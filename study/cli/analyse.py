@@ -69,7 +69,7 @@ def analyse(
         flow = watermark(flow)
     paths = write_analysis(written, out, header=header)
     paths += [Path(out) / "consort.csv", Path(out) / "consort.svg"]
-    flow.to_csv(paths[-2], index=False)
+    to_csv(flow, paths[-2])
     paths[-1].write_text(consort_svg(flow, snap.arm_labels()), encoding="utf-8")
     if snap.dummy:  # the file names carry the watermark too
         paths = [path.replace(path.with_name(DUMMY_FILE_PREFIX + path.name)) for path in paths]

@@ -148,9 +148,11 @@ def report(
         typer.echo("\nAgreement per component (double-coded sessions, 0/1/2, quadratic weighted kappa):")
         echo_table(tables["agreement"], empty="  (no double-coded components)")
     if csv_dir is not None:
+        from study.safe_csv import to_csv
+
         csv_dir.mkdir(parents=True, exist_ok=True)
         for name, frame in tables.items():
-            frame.to_csv(csv_dir / f"fidelity_{name}.csv", index=False)
+            to_csv(frame, csv_dir / f"fidelity_{name}.csv")
         typer.echo(f"\nwrote {len(tables)} CSV files to {csv_dir}", err=True)
 
 
@@ -176,7 +178,9 @@ def reliability(
         table = icc(data, ci=ci, nan_policy="omit" if omit_missing else "raise")
     except ValueError as exc:
         raise BadInput(f"{file}: {exc}") from None
-    typer.echo(table[["form", "icc", "ci_low", "ci_high"]].to_csv(index=False, float_format="%.4f"), nl=False)
+    from study.safe_csv import to_csv
+
+    typer.echo(to_csv(table[["form", "icc", "ci_low", "ci_high"]], float_format="%.4f"), nl=False)
 
 
 def _date(text: str, option: str) -> dt.date:

@@ -12,7 +12,7 @@ import typer
 
 from study.cli.common import DbOpt, StudyOpt, study_write
 
-__all__ = ["app", "restricted_site"]
+__all__ = ["app", "echo_format_notes", "restricted_site"]
 
 app = typer.Typer(help="Import data files (nothing is written when a row is bad).", no_args_is_help=True)
 
@@ -20,6 +20,14 @@ SiteOpt = Annotated[
     Optional[str],
     typer.Option("--site", help="Accept only groups of this site (a coordinator's own site)."),
 ]
+
+
+def echo_format_notes(file: Path) -> None:
+    """Tell on stderr how the file is read when it is not the standard (e.g. ';'-separated)."""
+    from study.imports import format_notes
+
+    for note in format_notes(file):
+        typer.echo(f"{file}: note: {note}", err=True)
 
 
 def restricted_site(session, study, actor: str, site: Optional[str]) -> Optional[str]:
@@ -51,6 +59,7 @@ def import_fidelity(
     study: StudyOpt = None,
 ) -> None:
     """Import session observations (format: `peerstudy template fidelity`, docs/fidelity.md)."""
+    echo_format_notes(file)
     from study.fidelity.observation_import import import_observations
 
     with study_write(db, study, reason=f"import fidelity {file.name}") as (session, st, actor):
@@ -66,6 +75,7 @@ def import_attendance_cmd(
     study: StudyOpt = None,
 ) -> None:
     """Import attendance (present / absent / cancelled session)."""
+    echo_format_notes(file)
     from study.fidelity.attendance_import import import_attendance
 
     with study_write(db, study, reason=f"import attendance {file.name}") as (session, st, actor):
@@ -89,6 +99,7 @@ def participants(
     Correcting a randomised participant's consent date, birth date, municipality, screening
     date or stratification factor is refused without --reason; with it, each change is a
     protocol deviation (peerstudy check, the report). The allocation never changes."""
+    echo_format_notes(file)
     from study.enrolment_import import import_participants, read_participants_csv
 
     data = read_participants_csv(file)
@@ -107,6 +118,7 @@ def import_contacts_cmd(
 ) -> None:
     """Import a contact log of matched pairs (format: `peerstudy template contacts`); a
     contact already stored is not stored again."""
+    echo_format_notes(file)
     from study.companionship.contacts_import import import_contacts
 
     with study_write(db, study, reason=f"import contacts {file.name}") as (session, st, _):
@@ -123,6 +135,7 @@ def import_profiles_cmd(
 ) -> None:
     """Import companionship profiles of recipients and buddies (format: `peerstudy template
     profiles`); new profiles join the waitlist, changed ones are audited corrections."""
+    echo_format_notes(file)
     from study.companionship.profiles_import import import_profiles
 
     with study_write(db, study, reason=f"import profiles {file.name}") as (session, st, _):

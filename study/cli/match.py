@@ -317,7 +317,9 @@ def dose(
     with study_read(db, study) as (session, st):
         table = companionship_dose(session, st, parse_date(today, "--today"))
     if out:
-        table.to_csv(out, index=False)
+        from study.safe_csv import to_csv
+
+        to_csv(table, out)
         typer.echo(f"{len(table)} participants written to {out}")
     else:
         echo_table(table)

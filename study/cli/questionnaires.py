@@ -38,7 +38,9 @@ def import_questionnaires_cmd(
 ) -> None:
     """Import questionnaire answers; any bad cell rejects the whole file (nothing written)."""
     from questionnaires.capture import import_questionnaires, read_questionnaire_csv
+    from study.cli.imports import echo_format_notes
 
+    echo_format_notes(file)
     frame = read_questionnaire_csv(file)
     with study_write(db, study, reason=reason or f"import questionnaires {file.name}") as (session, st, _):
         summary = import_questionnaires(session, st, frame, source=str(file), today=dt.date.today())
@@ -63,7 +65,9 @@ def template_questionnaires(
     with study_read(db, study) as (session, st):
         frame = questionnaire_template(session, st, timepoint, _today(today), include_not_yet_due=include_not_yet_due)
     path = out or Path(f"questionnaires_{timepoint}.csv")
-    frame.to_csv(path, index=False)
+    from study.safe_csv import to_csv
+
+    to_csv(frame, path)
     typer.echo(f"{path}: {len(frame)} participants, {len(frame.columns) - 3} item columns")
 
 
@@ -77,6 +81,7 @@ def scores(
     """Scored questionnaires, long format:
     pseudonym,timepoint,instrument,version,scale,score,band,missing_reason."""
     from questionnaires.store import load_scores
+    from study.safe_csv import to_csv
     from study.studies import config_of
 
     with study_read(db, study) as (session, st):
@@ -93,10 +98,10 @@ def scores(
         table = load_scores(session, st, instrument=instrument, timepoint=timepoint)
     table = table.drop(columns="completed_on")
     if out is not None:
-        table.to_csv(out, index=False)
+        to_csv(table, out)
         typer.echo(f"{out}: {len(table)} scores")
     else:
-        typer.echo(table.to_csv(index=False), nl=False)
+        typer.echo(to_csv(table), nl=False)
 
 
 @questionnaires_app.command("schedule")

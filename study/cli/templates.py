@@ -17,7 +17,9 @@ OutOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to
 
 
 def _write(frame, output: Optional[Path]) -> None:
-    text = frame.to_csv(index=False)
+    from study.safe_csv import to_csv
+
+    text = to_csv(frame)
     if output is None:
         typer.echo(text, nl=False)
     else:

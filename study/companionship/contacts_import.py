@@ -27,9 +27,11 @@ from sqlalchemy.orm import Session
 from study.companionship.relationships import find_match, log_contact
 from study.db.models import Match, MatchContact, Person, Study
 from study.errors import BadInput, RowErrors, RowProblem
-from study.fidelity.csv_files import parse_date, parse_int, read_table, source_name
+from study.imports import normalise_pseudonyms, parse_date, parse_int, read_table, source_name
 from study.fidelity.observation_import import ImportSummary
+from study.imports.cells import date_hint
 from study.people import people_by_pseudonym
+from study.studies import config_of
 
 __all__ = ["CONTACT_COLUMNS", "contacts_template", "import_contacts"]
 
@@ -63,7 +65,9 @@ def import_contacts(
     """
     name = source_name(source)
     today = today or dt.date.today()
+    date_format = config_of(study).imports.date_format
     df = read_table(source, CONTACT_COLUMNS, OPTIONAL_COLUMNS)
+    df["recipient"], df["buddy"] = normalise_pseudonyms(df["recipient"]), normalise_pseudonyms(df["buddy"])
     problems: list[RowProblem] = []
     people = people_by_pseudonym(session, study, set(df["recipient"]) | set(df["buddy"]))
     # Contacts stored before, counted per identical (match, date, activity, minutes, note):
@@ -83,9 +87,9 @@ def import_contacts(
         for column, value, person in (("recipient", r.recipient, recipient), ("buddy", r.buddy, buddy)):
             if person is None:
                 row_problems.append(RowProblem(r.line, column, value, f"no person {value!r} in study {study.code}"))
-        day, minutes = parse_date(r.contact_on), parse_int(r.minutes)
+        day, minutes = parse_date(r.contact_on, date_format), parse_int(r.minutes)
         if day is None:
-            row_problems.append(RowProblem(r.line, "contact_on", r.contact_on, "must be a date YYYY-MM-DD"))
+            row_problems.append(RowProblem(r.line, "contact_on", r.contact_on, f"must be a date {date_hint(date_format)}"))
         if minutes is None:
             row_problems.append(RowProblem(r.line, "minutes", r.minutes, "must be a whole number of minutes"))
         if row_problems:

@@ -27,9 +27,11 @@ from sqlalchemy.orm import Session
 from study.companionship.profiles import ProfileInput, set_profile
 from study.db.models import CompanionProfile, Person, Study
 from study.errors import BadInput, RowErrors, RowProblem
-from study.fidelity.csv_files import parse_date, parse_int, read_table, source_name
+from study.imports import normalise_pseudonyms, parse_date, parse_int, read_table, source_name
 from study.fidelity.observation_import import ImportSummary
+from study.imports.cells import date_hint
 from study.people import people_by_pseudonym
+from study.studies import config_of
 
 __all__ = ["PROFILE_COLUMNS", "import_profiles", "profiles_template"]
 
@@ -45,7 +47,7 @@ def _items(cell: str) -> list[str]:
     return [part.strip() for part in cell.split(";") if part.strip()]
 
 
-def _row_input(r) -> tuple[Optional[ProfileInput], Optional[dt.date], list[RowProblem]]:
+def _row_input(r, date_format: str = "iso") -> tuple[Optional[ProfileInput], Optional[dt.date], list[RowProblem]]:
     """The profile and waiting date of one row, or the problems of its cells."""
     problems = []
     numbers = {}
@@ -57,9 +59,9 @@ def _row_input(r) -> tuple[Optional[ProfileInput], Optional[dt.date], list[RowPr
     same = r.same_diagnosis.lower()
     if same not in _YES | _NO:
         problems.append(RowProblem(r.line, "same_diagnosis", r.same_diagnosis, "must be yes or no (or empty)"))
-    since = parse_date(r.since) if r.since else None
+    since = parse_date(r.since, date_format) if r.since else None
     if r.since and since is None:
-        problems.append(RowProblem(r.line, "since", r.since, "must be a date YYYY-MM-DD (or empty)"))
+        problems.append(RowProblem(r.line, "since", r.since, f"must be a date {date_hint(date_format)} (or empty)"))
     if problems:
         return None, None, problems
     profile = ProfileInput(
@@ -89,6 +91,7 @@ def import_profiles(
     name = source_name(source)
     today = today or dt.date.today()
     df = read_table(source, PROFILE_COLUMNS, OPTIONAL_COLUMNS)
+    df["pseudonym"] = normalise_pseudonyms(df["pseudonym"])
     problems: list[RowProblem] = []
     for r in df[df["pseudonym"].duplicated(keep="first")].itertuples():
         problems.append(RowProblem(r.line, "pseudonym", r.pseudonym, "listed in an earlier row already"))
@@ -100,7 +103,7 @@ def import_profiles(
         if person is None:
             problems.append(RowProblem(r.line, "pseudonym", r.pseudonym, f"no person {r.pseudonym!r} in study {study.code}"))
             continue
-        profile, since, cell_problems = _row_input(r)
+        profile, since, cell_problems = _row_input(r, config_of(study).imports.date_format)
         if cell_problems:
             problems += cell_problems
             continue

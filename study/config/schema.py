@@ -19,6 +19,7 @@ from study.config.companionship import CompanionshipConfig
 from study.config.eligibility import RoleConfig
 from study.config.factors import FactorLevel
 from study.config.fidelity import FidelityConfig
+from study.config.imports import ImportsConfig
 from study.config.randomisation import RandomisationConfig
 from study.config.timepoints import TimepointConfig
 
@@ -140,6 +141,9 @@ class StudyConfig(ConfigModel):
     )
     companionship: CompanionshipConfig = Field(
         default_factory=CompanionshipConfig, description="volunteers and 1:1 companionship"
+    )
+    imports: ImportsConfig = Field(
+        default_factory=ImportsConfig, description="accepted formats of imported CSV files"
     )
 
     # --- cross-field checks -------------------------------------------------------------

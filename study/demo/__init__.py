@@ -22,8 +22,9 @@ from study.demo.fidelity import fidelity_and_attendance
 from study.demo.people import people_and_groups
 from study.demo.questionnaires import questionnaires
 from study.demo.users import demo_users
+from study.errors import NotAllowed
 
-__all__ = ["DEMO_ACTOR", "STEPS", "build_demo"]
+__all__ = ["DEMO_ACTOR", "STEPS", "build_demo", "require_demo_database"]
 
 DEMO_ACTOR = "demo"
 
@@ -38,6 +39,22 @@ STEPS: list[Callable[[DemoContext], list[str]]] = [
     manual_feedback,
     planted_and_estimated,
 ]
+
+
+def require_demo_database(engine: Engine) -> None:
+    """Refuse a database that holds any study other than a demo study (``NotAllowed``)."""
+    from sqlalchemy import select
+
+    from study.db import read_session
+    from study.db.models import Study
+
+    with read_session(engine) as session:
+        real = session.scalars(select(Study.code).where(Study.is_demo.is_(False)).order_by(Study.code)).all()
+    if real:
+        raise NotAllowed(
+            f"this database holds the study {', '.join(real)}, which is not a demo: the demo goes "
+            "only into an empty database or one whose studies are demos (use another --db)"
+        )
 
 
 def build_demo(engine: Engine, participants: int = 296, seed: int = 2026) -> list[str]:
@@ -55,7 +72,14 @@ def build_demo(engine: Engine, participants: int = 296, seed: int = 2026) -> lis
     -------
     list of str
         Human-readable summary lines.
+
+    Raises
+    ------
+    NotAllowed
+        The database holds a study that is not a demo (synthetic people and public demo
+        passwords never go into a real study's database).
     """
+    require_demo_database(engine)
     ctx = DemoContext(engine=engine, participants=participants, rng=np.random.default_rng(seed), seed=seed, actor=DEMO_ACTOR)
     lines: list[str] = []
     for step in STEPS:

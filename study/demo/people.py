@@ -62,7 +62,7 @@ def people_and_groups(ctx: DemoContext) -> list[str]:
     config = load_config(path)
     rng = ctx.rng
     with unit_of_work(ctx.engine, ctx.actor, reason="demo: create study") as s:
-        study = create_study(s, config, path.read_text(encoding="utf-8"))
+        study = create_study(s, config, path.read_text(encoding="utf-8"), demo=True)
         ctx.study_code = study.code
         start_phase(s, study, "pilot", ctx.actor, at=_at(config.phase("pilot").start))
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 from study.db import unit_of_work
 from study.demo.context import DemoContext
 from study.studies import get_study
-from study.users import add_user
+from study.users import DEMO_PASSWORD, add_user
 
 __all__ = ["DEMO_PASSWORD", "DEMO_USERS", "demo_users"]
 
-#: Password of every demo login (public: the demo holds synthetic people only).
-DEMO_PASSWORD = "peerstudy-demo"
 #: (login, role, site) of the demo logins.
 DEMO_USERS: tuple[tuple[str, str, str | None], ...] = (
     ("cph.coordinator", "coordinator", "CPH"),

@@ -26,9 +26,19 @@ from sqlalchemy.orm import Session
 
 from study.db.models import Attendance, CourseGroup, GroupMember, GroupSession, Person, Site, Study
 from study.errors import RowErrors, RowProblem
-from study.fidelity.csv_files import parse_date, parse_int, read_table, source_name
 from study.fidelity.observation_import import ImportSummary
+from study.fidelity.session_dates import group_window
 from study.groups import record_attendance
+from study.imports import (
+    duplicate_key_problems,
+    normalise_pseudonyms,
+    parse_date,
+    parse_int,
+    read_table,
+    source_name,
+)
+from study.imports.cells import date_hint
+from study.studies import config_of
 
 __all__ = ["ATTENDANCE_COLUMNS", "ATTENDANCE_STATUSES", "attendance_template", "import_attendance"]
 
@@ -56,7 +66,9 @@ def import_attendance(
     """
     name = source_name(source)
     today = today or dt.date.today()
+    date_format = config_of(study).imports.date_format
     df = read_table(source, ATTENDANCE_COLUMNS, OPTIONAL_COLUMNS)
+    df["pseudonym"] = normalise_pseudonyms(df["pseudonym"])
     problems: list[RowProblem] = []
     bad = lambda row, col, val, why: problems.append(RowProblem(int(row), col, str(val), why))  # noqa: E731
 
@@ -81,24 +93,28 @@ def import_attendance(
 
     # 1. cell checks (vectorised where it is a plain lookup)
     df["status"] = df["status"].str.lower()
-    df["week_n"] = df["week"].map(parse_int)
-    df["held_date"] = df["held_on"].map(lambda t: parse_date(t) if t else None)
+    df["week_n"] = pd.Series([parse_int(w) for w in df["week"]], index=df.index, dtype=object)
+    df["held_date"] = df["held_on"].map(lambda t: parse_date(t, date_format) if t else None)
+    for r in df[df["week"].ne("") & df["week_n"].isna()].itertuples():
+        bad(r.line, "week", r.week, "must be a whole number (the week of the course)")
     for r in df[~df["group"].isin(groups)].itertuples():
         bad(r.line, "group", r.group, f"no group {r.group!r} in study {study.code}")
     for r in df[~df["status"].isin(ATTENDANCE_STATUSES)].itertuples():
         bad(r.line, "status", r.status, f"must be one of {', '.join(ATTENDANCE_STATUSES)}")
     for r in df[df["held_on"].ne("") & df["held_date"].isna()].itertuples():
-        bad(r.line, "held_on", r.held_on, "must be a date YYYY-MM-DD (or empty)")
+        bad(r.line, "held_on", r.held_on, f"must be a date {date_hint(date_format)} (or empty)")
     for r in df[(df["pseudonym"] == "") & df["status"].isin(["present", "absent"])].itertuples():
         bad(r.line, "pseudonym", "", "is required for present and absent")
-    duplicated = df[df["pseudonym"] != ""].duplicated(["group", "week", "pseudonym"], keep="first")
-    for r in df[df["pseudonym"] != ""][duplicated].itertuples():
-        bad(r.line, "pseudonym", r.pseudonym, f"already listed for {r.group} week {r.week} in an earlier row")
+    named = df[df["pseudonym"] != ""]
+    problems += duplicate_key_problems(
+        named[["group", "week_n", "pseudonym"]].astype(object), named["line"], "pseudonym",
+        named["pseudonym"], "group, week and pseudonym",
+    )
 
     # 2. row checks that need the group
     plans: dict[tuple[str, int], dict] = {}
     for r in df.itertuples():
-        if r.group not in groups or r.status not in ATTENDANCE_STATUSES:
+        if r.group not in groups or r.status not in ATTENDANCE_STATUSES or r.week_n is None:
             continue
         group, site = groups[r.group]
         if restrict_to_site is not None and site != restrict_to_site:
@@ -122,6 +138,11 @@ def import_attendance(
                 f"{'cancelled' if plan['cancelled'][0] else 'held'}; a session is either held or cancelled")
             continue
         if r.held_date is not None:
+            window = group_window(group.start_date, _weeks(sessions, group.id))
+            if not window.contains(r.held_date):
+                bad(r.line, "held_on", r.held_on,
+                    f"outside the dates of group {r.group} ({window})")
+                continue
             if plan["held_on"] is not None and plan["held_on"][0] != r.held_date:
                 bad(r.line, "held_on", r.held_on, f"row {plan['held_on'][1]} gives {plan['held_on'][0]}")
                 continue

@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 
 from study.db.models import Study
 from study.errors import RowErrors, RowProblem
-from study.fidelity.csv_files import NA_VALUES, parse_date, parse_int, read_table, source_name
 from study.fidelity.manual import Manual
 from study.fidelity.observations import (
     SESSION_FIELDS,
@@ -36,11 +35,16 @@ from study.fidelity.observations import (
     check_observation,
     write_observation,
 )
+from study.imports import parse_date, parse_int, read_table, source_name
+from study.imports.cells import date_hint
+from study.studies import config_of
 
 __all__ = ["FIDELITY_COLUMNS", "ImportSummary", "fidelity_template", "import_observations"]
 
 FIDELITY_COLUMNS: tuple[str, ...] = ("group", "week", "observer", "observed_on", "kind", "item", "value")
 KINDS = ("component", "competence", "session")
+#: Cell values meaning "not applicable" (case-insensitive).
+NA_VALUES = frozenset({"na", "n/a"})
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,7 @@ def import_observations(
         Every bad row (nothing is written: the caller's transaction rolls back).
     """
     name = source_name(source)
+    date_format = config_of(study).imports.date_format
     df = read_table(source, FIDELITY_COLUMNS)
     problems: list[RowProblem] = []
     bad = lambda row, col, val, why: problems.append(RowProblem(int(row), col, str(val), why))  # noqa: E731
@@ -89,9 +94,9 @@ def import_observations(
         week = parse_int(row["week"])
         if week is None:
             bad(n, "week", row["week"], "must be a whole number (week of the course)")
-        observed_on = parse_date(row["observed_on"])
+        observed_on = parse_date(row["observed_on"], date_format)
         if observed_on is None:
-            bad(n, "observed_on", row["observed_on"], "must be a date YYYY-MM-DD")
+            bad(n, "observed_on", row["observed_on"], f"must be a date {date_hint(date_format)}")
         for col in ("group", "observer", "item"):
             if not row[col]:
                 bad(n, col, "", "is required")

@@ -31,6 +31,7 @@ from study.db.models import (
 )
 from study.errors import BadInput, NotAllowed
 from study.fidelity.manual import COMPONENT_SCORES, Manual
+from study.fidelity.session_dates import group_window
 from study.fidelity.versions import group_manual
 from study.studies import config_of
 
@@ -150,6 +151,9 @@ def check_observation(
         add("observed_on", obs.observed_on, f"is in the future (today is {today})")
     elif obs.observed_on < group.start_date:
         add("observed_on", obs.observed_on, f"is before group {group.code} started ({group.start_date})")
+    elif not group_window(group.start_date, manual.weeks).contains(obs.observed_on):
+        add("observed_on", obs.observed_on,
+            f"outside the dates of group {group.code} ({group_window(group.start_date, manual.weeks)})")
 
     week_ok = isinstance(obs.week, int) and not isinstance(obs.week, bool) and 1 <= obs.week <= manual.weeks
     if not week_ok:

@@ -48,7 +48,7 @@ from study.db.models.study import (
 )
 from study.db.models.survey import SurveyLink
 from study.db.models.survey_drafts import SurveyDraft
-from study.db.models.users import User
+from study.db.models.users import LoginThrottle, User
 
 __all__ = [
     "ProtocolDeviation",
@@ -86,6 +86,7 @@ __all__ = [
     "SurveyDraft",
     "SurveyLink",
     "TrainingRecord",
+    "LoginThrottle",
     "User",
     "VolunteerCommitment",
     "VolunteerInterview",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from sqlalchemy import Text, UniqueConstraint
+from sqlalchemy import Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from study.db.base import Base, Code, Created, IntPK, Name, StudyFK
@@ -17,7 +17,7 @@ __all__ = ["Site", "Study", "StudyPhase"]
 class Study(Audited, Base):
     """A study; every other row belongs to exactly one. ``config_yaml`` is the validated
     ``study.yaml`` as loaded, kept so that every later command works from the same
-    configuration."""
+    configuration. ``is_demo`` marks the synthetic study of ``peerstudy demo``."""
 
     __tablename__ = "study"
 
@@ -28,6 +28,8 @@ class Study(Audited, Base):
     current_phase: Mapped[Optional[Code]]
     unblinded_at: Mapped[Optional[dt.datetime]]
     unblinded_by: Mapped[Optional[Name]]
+    #: A synthetic demo study (``peerstudy demo``): the only kind that may hold demo logins.
+    is_demo: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[Created]
 
     sites: Mapped[list["Site"]] = relationship(back_populates="study", order_by="Site.id")

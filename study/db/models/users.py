@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar, Optional
 
-from sqlalchemy import ForeignKey
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from study.db.base import Base, Code, Created, IntPK, Name
 from study.db.models.audited import Audited
 
-__all__ = ["User"]
+__all__ = ["LoginThrottle", "User"]
 
 
 class User(Audited, Base):
@@ -30,3 +30,21 @@ class User(Audited, Base):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[Optional[dt.datetime]]
     created_at: Mapped[Created]
+
+
+class LoginThrottle(Base):
+    """Recent failed logins of one login name or one client (growing delays, no lock).
+
+    ``kind`` is ``login`` (the name typed, known or not) or ``client`` (the address the
+    dashboard saw, or ``cli``). Not study data and not audited: it holds what strangers
+    typed, which must not reach the audit trail; a successful login clears the login's row.
+    """
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("kind", "key"),)
+
+    id: Mapped[IntPK]
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[Name]
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[dt.datetime]
