@@ -38,6 +38,7 @@ def analyse(
     from pipelines.dummy_allocation import DUMMY_FILE_PREFIX, DUMMY_WATERMARK, watermark
     from pipelines.snapshot import take_snapshot
     from study.errors import BadInput
+    from study.safe_csv import to_csv
 
     snap = take_snapshot(open_db(db), study)
     try:
