@@ -78,12 +78,12 @@ def test_arithmetic_of_a_simulated_trial(flow_and_sources):
     from pipelines.analysis.consort import consort_people
 
     flow, sources, ds = flow_and_sources
-    people = consort_people(sources["participants"], ds, "qpr15.total", "post", ["A"], "baseline")
-    check_arithmetic(flow, people, ["A", "B"])
+    people = consort_people(sources["participants"], ds, "qpr15.total", "post", ["INT"], "baseline")
+    check_arithmetic(flow, people, ["INT", "CTL"])
     # Withdrawn people without the outcome are lost to follow-up too (they were not before)
     withdrawn_lost = people[people["withdrawn"] & ~people["has_outcome"]]
     assert len(withdrawn_lost) > 0
-    lost = reasons(flow, "lost_to_follow_up", "A")
+    lost = reasons(flow, "lost_to_follow_up", "INT")
     assert lost["reason"].str.startswith("withdrew from the study").any()
 
 

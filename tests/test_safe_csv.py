@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from pipelines.dataset import build_analysis_dataset
+from pipelines.dummy_allocation import DUMMY_FILE_PREFIX
 from pipelines.exports.codebook import FORMULA_NOTE
 from pipelines.exports.write import export_study
 from pipelines.simulate import simulate_trial
@@ -47,9 +48,10 @@ def test_exports_and_their_codebook_neutralise_formulas(tmp_path):
     dataset["group"] = dataset["group"].astype(object)
     dataset.loc[dataset.index[0], "group"] = HOSTILE[0]
     export_study(dataset, config, False, "csv", tmp_path, "HOPE", dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
-    text = (tmp_path / "analysis_dataset.csv").read_text(encoding="utf-8")
+    # A blinded export (dummy allocation): its file names carry the watermark
+    text = (tmp_path / f"{DUMMY_FILE_PREFIX}analysis_dataset.csv").read_text(encoding="utf-8")
     assert "'=HYPERLINK" in text and ',"=HYPERLINK' not in text and ",=HYPERLINK" not in text
-    assert FORMULA_NOTE in (tmp_path / "codebook.md").read_text(encoding="utf-8")
+    assert FORMULA_NOTE in (tmp_path / f"{DUMMY_FILE_PREFIX}codebook.md").read_text(encoding="utf-8")
 
 
 def test_dashboard_downloads_neutralise_formulas(monkeypatch):
