@@ -11,18 +11,9 @@ from sqlalchemy.orm import Session
 from study.db.models import Enrolment, Person, Study
 from study.errors import BadInput
 from study.survey_links import revoke_links
+from study.withdrawal_reasons import WITHDRAWAL_REASONS
 
 __all__ = ["WITHDRAWAL_REASONS", "withdraw"]
-
-#: Neutral withdrawal reasons (CONSORT "discontinued intervention / lost to follow-up").
-WITHDRAWAL_REASONS: tuple[str, ...] = (
-    "participant's own wish",
-    "life circumstances",
-    "moved away",
-    "health reasons",
-    "lost to follow-up",
-    "other",
-)
 
 
 def withdraw(

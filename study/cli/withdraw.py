@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from study.cli.common import DbOpt, StudyOpt, study_write
-from study.withdrawal import WITHDRAWAL_REASONS
+from study.withdrawal_reasons import WITHDRAWAL_REASONS
 
 __all__ = ["withdraw"]
 
