@@ -232,9 +232,9 @@ def score_instrument(
         )
         columns = {
             **ids,
-            "instrument": instrument.id,
-            "version": instrument.version,
-            "scale": name,
+            "instrument": _repeat(instrument.id, len(items)),
+            "version": _repeat(instrument.version, len(items)),
+            "scale": _repeat(name, len(items)),
             "score": score,
             "band": _bands(score, definition.bands),
             "missing_reason": _missing_reasons(
@@ -249,6 +249,11 @@ def score_instrument(
     n, n_scales = len(items), len(frames)
     interleave = (np.arange(n)[:, None] + n * np.arange(n_scales)[None, :]).ravel()
     return pd.concat(frames, ignore_index=True).take(interleave).reset_index(drop=True)
+
+
+def _repeat(text: str, n: int) -> pd.api.extensions.ExtensionArray:
+    """``text`` n times as a string array (taken from one element: no n Python strings)."""
+    return pd.array([text], dtype="str").take(np.zeros(n, dtype=np.intp))
 
 
 def _score_scale(
