@@ -18,7 +18,7 @@ from __future__ import annotations
 __all__ = [
     "ARM_REVEALING_TABLES", "BLINDED_VALUE", "CODE_MAPPING_LABEL", "arm_display_map", "blind_allocation_events",
     "blind_person_history", "code_mapping", "display_arms", "draw_code_mapping", "dummy_allocation_seed",
-    "is_unblinded", "unblind",
+    "is_unblinded", "unblind", "withhold_arm_revealing_examples",
 ]
 
 import hashlib
@@ -172,6 +172,18 @@ ARM_REVEALING_TABLES = frozenset({
     "group_member", "attendance", "companion_profile", "waitlist_entry", "follow_up_call",
     "companion_match", "match_contact",
 })
+
+
+def withhold_arm_revealing_examples(results: pd.DataFrame) -> pd.DataFrame:
+    """Data-quality results with the example pseudonyms of checks on arm-revealing tables
+    (attendance, group membership, companionship) replaced by :data:`BLINDED_VALUE`: only
+    intervention participants have such rows, so naming them would tell their arm.
+
+    ``results`` has the columns ``table`` and ``examples`` (one row per check); a copy is
+    returned."""
+    withheld = results.copy()
+    withheld.loc[withheld["table"].isin(ARM_REVEALING_TABLES), "examples"] = BLINDED_VALUE
+    return withheld
 
 
 def blind_person_history(history: pd.DataFrame) -> pd.DataFrame:

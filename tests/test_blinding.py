@@ -244,3 +244,28 @@ def test_quality_examples_of_attendance_checks_are_withheld_from_blinded_viewers
     monkeypatch.setattr(quality, "latest_quality_run", lambda session, study: run)
     shown = quality.quality_status(dashboard_db, viewer_of(dashboard_db, "statistician"))
     assert shown.failed.set_index("table")["examples"].to_dict() == {"attendance": "<blinded>", "scores": "P0008"}
+
+
+@pytest.mark.parametrize("show_arms", [False, True])
+def test_check_command_withholds_attendance_examples_until_unblinding(dashboard_db, monkeypatch, tmp_path, show_arms):
+    """`peerstudy check` prints (and writes into its HTML report) the same withheld examples as
+    the dashboard: the site's coordinator may ask for them with --show-arms."""
+    import datetime as dt
+    import types
+
+    import pipelines.quality.study_checks as study_checks
+    from study.cli import app
+
+    results = pd.DataFrame({"table": ["attendance", "scores"], "check": ["member of the group", "window"],
+                            "expectation": ["in group", "in window"],
+                            "severity": ["warning", "warning"], "success": [False, False], "rows": [9, 9],
+                            "failing_rows": [1, 1], "examples": ["P0007", "P0008"]})
+    snap = types.SimpleNamespace(study_code="HOPE", taken_at=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+                                 unblinded=False)
+    monkeypatch.setattr(study_checks, "check_study", lambda engine, study, actor, record: (snap, results))
+    url = dashboard_db.url.render_as_string(hide_password=False)
+    args = ["check", "--db", url, "--html", str(tmp_path / "q.html"), *(["--show-arms"] if show_arms else [])]
+    out = CliRunner().invoke(app, args)
+    assert "P0008" in out.output  # other checks keep their examples
+    assert ("P0007" in out.output) == show_arms
+    assert ("P0007" in (tmp_path / "q.html").read_text(encoding="utf-8")) == show_arms

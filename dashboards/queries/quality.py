@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from dashboards.access import Viewer
 from dashboards.queries.people import viewer_is_blinded
 from pipelines.quality.history import QualityStatus, latest_quality_run
-from study.blinding import ARM_REVEALING_TABLES, BLINDED_VALUE
+from study.blinding import withhold_arm_revealing_examples
 from study.db import read_session
 from study.db.models import Study
 
@@ -29,6 +29,4 @@ def quality_status(engine: Engine, viewer: Viewer) -> Optional[QualityStatus]:
         blinded = viewer_is_blinded(session, viewer)
     if status is None or not blinded:
         return status
-    results = status.results.copy()
-    results.loc[results["table"].isin(ARM_REVEALING_TABLES), "examples"] = BLINDED_VALUE
-    return dataclasses.replace(status, results=results)
+    return dataclasses.replace(status, results=withhold_arm_revealing_examples(status.results))

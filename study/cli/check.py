@@ -17,10 +17,18 @@ def check(
     record: Annotated[bool, typer.Option(
         "--record/--no-record", help="Keep the run in the database (the dashboard shows the latest).",
     )] = True,
+    show_arms: Annotated[bool, typer.Option(
+        "--show-arms", help="Name example pseudonyms of attendance and companionship checks before unblinding "
+                            "(for the site's coordinator, who knows the arms).",
+    )] = False,
     db: DbOpt = None,
     study: StudyOpt = None,
 ) -> None:
     """Run the data-quality checks; exit code 1 when any check fails (warnings do not).
+
+    Until unblinding the example pseudonyms of checks on attendance, group membership and
+    companionship are withheld in the summary and the HTML report (only intervention
+    participants have such rows), unless --show-arms.
 
     The checks are generated from the study config; a summary is printed, an HTML report
     written and the run kept in the database (audited) for the dashboard's analysis page.
@@ -31,9 +39,12 @@ def check(
     from pipelines.quality.study_checks import check_study
 
     from study.audit_anchor import record_anchor
+    from study.blinding import withhold_arm_revealing_examples
 
     engine = open_db(db)
     snap, results = check_study(engine, study, cli_actor(), record=record)
+    if not (snap.unblinded or show_arms):
+        results = withhold_arm_revealing_examples(results)
     audit_line, audit_ok = _audit_line(engine)
     anchor = record_anchor(engine)
     html.write_text(quality_html(results, snap.study_code, snap.taken_at), encoding="utf-8")
