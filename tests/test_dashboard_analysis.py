@@ -3,6 +3,7 @@ own function, and only for researchers and statisticians."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from dashboards.queries.analysis import analysis_view
@@ -69,3 +70,17 @@ def test_effects_are_shown_rounded_with_readable_p_values():
                         "p": [9.1e-13], "effect_size": [0.857201]})
     shown = effects_for_display(raw).iloc[0]
     assert (shown["estimate"], shown["ci_low"], shown["effect_size"], shown["p"]) == (8.01, 5.92, 0.86, "<0.001")
+
+
+def test_effects_show_the_plans_primary_method_first_and_the_ancova_beside_it():
+    from dashboards.queries.analysis import primary_effects
+
+    results = pd.DataFrame({
+        "estimand": ["itt", "itt", "itt", "per_protocol", "itt"],
+        "method": ["ancova", "mixed_partially_nested", "ancova", "ancova", "mice_ancova"],
+        "timepoint": ["post", "post", "followup", "post", "post"],
+    })
+    shown = primary_effects(results, "mixed_partially_nested")
+    assert shown[["method", "timepoint"]].values.tolist() == [
+        ["mixed_partially_nested", "post"], ["ancova", "post"], ["ancova", "followup"]]
+    assert primary_effects(results, "ancova")["method"].tolist() == ["ancova", "ancova"]

@@ -1,5 +1,5 @@
-"""The analysis page's data: outcomes by arm and timepoint, the ITT ANCOVA of the primary
-outcome (no multiple imputation: that is ``peerstudy analyse``), forest plot and CONSORT
+"""The analysis page's data: outcomes by arm and timepoint, the ITT effect of the primary
+outcome by the plan's primary method with the ANCOVA beside it (no multiple imputation: that is ``peerstudy analyse``), forest plot and CONSORT
 diagram, from one snapshot of the database. Until unblinding everything is computed on the
 dummy allocation (:mod:`pipelines.dummy_allocation`, as the pipelines build the dataset), and
 every table carries the watermark column."""
@@ -16,15 +16,15 @@ from dashboards.access import Viewer
 from study.db import read_session
 from study.db.models import Study
 
-__all__ = ["AnalysisView", "OUTCOME_COLUMNS", "analysis_view", "effects_for_display", "format_p"]
+__all__ = ["AnalysisView", "OUTCOME_COLUMNS", "analysis_view", "effects_for_display", "format_p", "primary_effects"]
 
 OUTCOME_COLUMNS = ["timepoint", "arm", "n", "mean", "sd"]
 
 
 @dataclass(frozen=True)
 class AnalysisView:
-    """``outcomes`` (:data:`OUTCOME_COLUMNS` of the primary outcome), ``effects`` (ITT ANCOVA
-    rows of ``pipelines.analysis.trial.RESULT_COLUMNS``), the forest plot and CONSORT diagram
+    """``outcomes`` (:data:`OUTCOME_COLUMNS` of the primary outcome), ``effects`` (ITT rows of
+    the plan's primary method and the ANCOVA, :func:`primary_effects`), the forest plot and CONSORT diagram
     as SVG, the primary outcome's name, whether arms are blinded (then every table is
     computed on the dummy allocation and watermarked), and problems met."""
 
@@ -35,6 +35,18 @@ class AnalysisView:
     forest_svg: str
     consort_svg: str
     problems: tuple[str, ...]
+
+
+def primary_effects(results: pd.DataFrame, primary_method: str) -> pd.DataFrame:
+    """The ITT rows of the plan's primary method and, beside them, of the ANCOVA (the simple
+    model every reader knows), primary method first, then by timepoint in result order.
+
+    A primary method that could not run simply has no rows (its problem line says why).
+    """
+    methods = [primary_method] if primary_method == "ancova" else [primary_method, "ancova"]
+    itt = results[(results["estimand"] == "itt") & results["method"].isin(methods)]
+    order = itt["method"].map({m: i for i, m in enumerate(methods)})
+    return itt.assign(_order=order).sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
 
 
 def format_p(p: float) -> str:
@@ -85,8 +97,9 @@ def analysis_view(engine: Engine, viewer: Viewer) -> AnalysisView:
         outcomes = pd.DataFrame(columns=OUTCOME_COLUMNS)
     analysis = run_trial_analysis(data, plan, mice=False, summaries=False)
     results = analysis.results
-    effects = results[(results["estimand"] == "itt") & (results["method"] == "ancova")].reset_index(drop=True)
-    forest = forest_svg(effects.assign(label=effects["outcome"] + " · " + effects["timepoint"]))
+    effects = primary_effects(results, plan.primary_method)
+    forest = forest_svg(effects.assign(label=effects["outcome"] + " · " + effects["timepoint"] + " · " + effects["method"]),
+                        value="estimate", low="ci_low", high="ci_high", x_title="difference (95 % CI)")
     consort = consort_svg(snap.consort(), snap.arm_labels())
     outcomes, effects = outcomes[OUTCOME_COLUMNS], effects_for_display(effects)
     if snap.dummy:

@@ -1,4 +1,5 @@
-"""Analysis: outcomes by arm and timepoint, the ITT ANCOVA of the primary outcome with its
+"""Analysis: outcomes by arm and timepoint, the ITT effect of the primary outcome (the plan's
+primary method, the ANCOVA beside it) with its
 forest plot, the CONSORT diagram and the data-quality status (the latest run of the checks,
 flagged when study data changed since; a button runs them again); on the dummy allocation
 (banner, watermark column, DUMMY_ALLOCATION_ download names) until unblinding.
@@ -30,7 +31,7 @@ st.subheader(t("analysis.outcomes", outcome=view.primary))
 table(view.outcomes, f"{prefix}outcomes_by_arm")
 st.subheader(t("analysis.effects"))
 st.caption(t("analysis.effects_note"))
-table(view.effects, f"{prefix}effects_itt_ancova")
+table(view.effects, f"{prefix}effects_itt")
 # Wide diagrams scroll inside the page rather than being cut off at its edge.
 st.markdown(f'<div style="overflow-x:auto">{view.forest_svg}</div>', unsafe_allow_html=True)
 for problem in view.problems:
