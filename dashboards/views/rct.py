@@ -51,7 +51,8 @@ if viewer.role == "coordinator":
     table(data.query("chase_list", viewer), "chase_list", empty_key="rct.chase_empty")
 
 st.subheader(t("rct.fidelity"))
-fidelity = data.query("fidelity_groups", viewer)
+# The RCT's groups only: the pilot groups have their own page.
+fidelity = data.query("fidelity_groups", viewer, "rct")
 thresholds = data.query("fidelity_thresholds", viewer)
 flag = thresholds.loc[thresholds["flag"], "percent"].iloc[0]
 st.caption(t("rct.fidelity_note", high=thresholds.at[0, "percent"], moderate=thresholds.at[1, "percent"], flag=flag))
