@@ -65,5 +65,5 @@ if not flagged.empty:
 unobserved = fidelity[fidelity["never_observed"]]
 if not unobserved.empty:
     st.caption(t("rct.never_observed", groups=", ".join(unobserved["group"])))
-table(fidelity, "fidelity_by_group")
-table(fidelity_by_site(fidelity), "fidelity_by_site")
+table(fidelity.drop(columns="phase"), "fidelity_by_group", formatted=True)
+table(fidelity_by_site(fidelity), "fidelity_by_site", formatted=True)
