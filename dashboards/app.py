@@ -34,8 +34,10 @@ def _page(spec, default: bool = False) -> st.Page:
 
 
 st.set_page_config(page_title="peerstudy", page_icon=":material/diversity_3:", layout="wide")
-# A participant's survey link opens in their study's language (Danish for a Danish study).
-state.init(survey_language(data.engine(), st.query_params["survey"]) if "survey" in st.query_params else None)
+# A participant's survey link opens in their study's language (Danish for a Danish study);
+# looked up once per browser session.
+survey_token = st.query_params.get("survey") if state.LANG not in st.session_state else None
+state.init(survey_language(data.engine(), survey_token) if survey_token else None)
 st.sidebar.selectbox(
     state.t("common.language"), LANGUAGES, key=state.LANG, format_func=LANGUAGE_NAMES.get
 )
