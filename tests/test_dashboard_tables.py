@@ -96,3 +96,16 @@ def test_rct_page_fidelity_tables_read_as_percentages(open_app, demo_engine, lan
         assert len(filled) and filled.str.fullmatch(r"\d+[.,]\d %").all()
         assert ("," in filled.iloc[0]) == (lang == "da")
         assert not frame.isin(["None", "nan"]).any().any()
+
+
+def test_randomise_page_pending_list_has_labelled_headers(open_app, dashboard_db):
+    from tests.test_dashboard_randomise import PAGE, _enrol_hel
+
+    _enrol_hel(dashboard_db, "W-TAB-1")
+    at = open_app(dashboard_db, "hel.coordinator")
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    frame = at.dataframe[0].value
+    assert list(frame.columns) == [translate(f"column.{c}") for c in ("pseudonym", "screened_on", "consent_on")]
+    assert "W-TAB-1" in set(frame[translate("column.pseudonym")])
+    assert not frame.isin(["None", "nan"]).any().any()

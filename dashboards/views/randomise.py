@@ -47,7 +47,7 @@ if pending.empty:
     st.info(t("randomise.none_pending"))
     st.stop()
 st.caption(t("randomise.pending", n=len(pending)))
-table(pending, "pending_randomisation")
+table(pending, "pending_randomisation", formatted=True)
 
 chosen = st.session_state.get(CONFIRM)
 if chosen is None:
