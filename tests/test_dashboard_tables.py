@@ -11,7 +11,8 @@ import pytest
 from dashboards.audit_timeline import TIMELINE_COLUMNS, audit_timeline
 from dashboards.i18n import translate
 from dashboards.table_format import format_p, format_table
-from tests.test_dashboard_app import _open_person, open_app, page_text, person_at  # noqa: F401  (fixture)
+from tests.test_dashboard_access import person_at
+from tests.test_dashboard_app import _open_person, open_app  # noqa: F401  (fixture)
 
 
 def test_numbers_are_formatted_per_kind_of_column():

@@ -97,7 +97,6 @@ def test_cli_export_of_demo_holds_no_identity_value(demo_engine, tmp_path):
 def test_spss_export_carries_measurement_levels(config, dataset, tmp_path):
     # Read back with pyreadstat (ReadStat, as PSPP and SPSS read the dictionary): scores, ages,
     # dose and dates are Scale, codes Nominal or Ordinal, not everything Nominal.
-    from pipelines.dataset import build_analysis_dataset  # noqa: F401  (the dataset fixture's source)
     from questionnaires.definitions import shipped_instruments
     from pipelines.exports.codebook import instrument_meta
 
