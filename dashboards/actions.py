@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Optional
 
+import pandas as pd
 from sqlalchemy import Engine, select
 
 from dashboards.access import Viewer
@@ -50,6 +51,8 @@ __all__ = [
     "start_study_phase",
     "survey_draft",
     "survey_due",
+    "survey_language",
+    "survey_progress",
     "withdraw_participant",
     "set_user_active",
 ]
@@ -358,33 +361,61 @@ def save_questionnaire(
         return record_response(session, study, pseudonym, timepoint, instrument, completed_on, values).id
 
 
-#: Schedule statuses a participant may answer through their link.
-OPEN_STATUSES = ("due", "overdue")
-
-
-def _survey_open(session, study: Study, link: OpenedLink, today: dt.date):
-    """The link's participant's due and overdue instruments (of the link's timepoint if it
-    names one): DataFrame ``timepoint, instrument, status``."""
-    from questionnaires.schedule import study_schedule
+def _survey_offer(session, study: Study, link: OpenedLink, today: dt.date):
+    """What the link offers now (:func:`questionnaires.self_completion.survey_offer`): the
+    link's timepoint or the participant's current one, never a pre-randomisation assessment
+    of a randomised participant."""
+    from questionnaires.schedule import compute_schedule, participant_anchors, received_responses
+    from questionnaires.self_completion import survey_offer
 
     # only the link's participant is read: every saved answer checks the link again, so this
     # must not cost a schedule of the whole study
-    schedule = study_schedule(session, study, today, person_id=link.person_id)
-    mine = schedule[(schedule["pseudonym"] == link.pseudonym) & schedule["status"].isin(OPEN_STATUSES)]
-    if link.timepoint:
-        mine = mine[mine["timepoint"] == link.timepoint]
-    return mine[["timepoint", "instrument", "status"]].reset_index(drop=True)
+    anchors = participant_anchors(session, study, person_id=link.person_id)
+    anchors = anchors[anchors["pseudonym"] == link.pseudonym]
+    schedule = compute_schedule(
+        anchors, config_of(study).timepoints,
+        received_responses(session, study, person_id=link.person_id), today,
+    )
+    randomised = anchors["randomisation"].dropna()
+    randomised_on = pd.Timestamp(randomised.iloc[0]).date() if not randomised.empty else None
+    return survey_offer(schedule[schedule["pseudonym"] == link.pseudonym], randomised_on, link.timepoint)
+
+
+def _survey_open(session, study: Study, link: OpenedLink, today: dt.date):
+    """The instruments the link offers now: DataFrame ``timepoint, instrument, status``."""
+    return _survey_offer(session, study, link, today).open
 
 
 def survey_due(engine: Engine, token: str, today: Optional[dt.date] = None):
-    """What a participant's valid link offers: their due and overdue instruments (``timepoint,
-    instrument, status``). ``NotAllowed`` for an invalid link. Nothing else of the study."""
+    """What a participant's valid link offers: the unanswered instruments (``timepoint,
+    instrument, status``) of one timepoint (:func:`survey_progress`). ``NotAllowed`` for an
+    invalid link. Nothing else of the study."""
+    return survey_progress(engine, token, today).open
+
+
+def survey_progress(engine: Engine, token: str, today: Optional[dt.date] = None):
+    """What a participant's valid link offers and how far they have come
+    (:class:`questionnaires.self_completion.SurveyOffer`: timepoint, open instruments,
+    ``position`` of ``total``). ``NotAllowed`` for an invalid link."""
     from study.survey_links import check_link
 
     with read_session(engine) as session:
         link = check_link(session, token)
         study = session.get(Study, link.study_id)
-        return _survey_open(session, study, link, today or dt.date.today())
+        return _survey_offer(session, study, link, today or dt.date.today())
+
+
+def survey_language(engine: Engine, token: str) -> Optional[str]:
+    """The participant-facing language of the study a link belongs to (``study.language`` of
+    its configuration), ``None`` for an invalid link. Opens nothing (not audited)."""
+    from study.survey_links import check_link
+
+    with read_session(engine) as session:
+        try:
+            link = check_link(session, token)
+        except NotAllowed:
+            return None
+        return config_of(session.get(Study, link.study_id)).study.language
 
 
 def _open_instrument(session, token: str, timepoint: str, instrument: str, today: dt.date):
@@ -430,10 +461,12 @@ def save_survey_item(
     audited as ``survey-link``); returns the draft's answers. ``NotAllowed`` for an invalid link
     or an instrument it does not offer, ``BadInput`` for a value off the item's scale."""
     from questionnaires.drafts import save_draft_item
+    from questionnaires.self_completion import check_self_reported
 
     _check_link_read_only(engine, token)
     with unit_of_work(engine, SURVEY_ACTOR, reason="participant answered an item through their survey link") as session:
         _, study, person, inst = _open_instrument(session, token, timepoint, instrument, today or dt.date.today())
+        check_self_reported(inst, item, value)
         return save_draft_item(session, study, person, timepoint, inst, item, value)
 
 
@@ -453,14 +486,17 @@ def save_survey_answers(
     """
     from questionnaires.capture import record_response
     from questionnaires.drafts import discard_draft, draft_values
+    from questionnaires.self_completion import check_self_reported
     from study.survey_links import use_link
 
     today = today or dt.date.today()
     _check_link_read_only(engine, token)
     with unit_of_work(engine, SURVEY_ACTOR, reason="participant answered through their survey link") as session:
-        link, study, person, _ = _open_instrument(session, token, timepoint, instrument, today)
+        link, study, person, inst = _open_instrument(session, token, timepoint, instrument, today)
         answers = {**draft_values(session, person, timepoint, instrument),
                    **{k: v for k, v in values.items() if v is not None}}
+        for item_id, value in answers.items():
+            check_self_reported(inst, item_id, value)
         record_response(session, study, link.pseudonym, timepoint, instrument, today, answers, today=today)
         discard_draft(session, person, timepoint, instrument)
         session.flush()

@@ -16,6 +16,7 @@ if sys.path[0] != ROOT:
 
 import streamlit as st  # noqa: E402
 
+from dashboards.actions import survey_language  # noqa: E402
 from dashboards.i18n import LANGUAGES  # noqa: E402
 from dashboards.page_registry import LOGIN_PAGE, SURVEY_PAGE, pages_for  # noqa: E402
 from dashboards.ui import data, state  # noqa: E402
@@ -33,7 +34,10 @@ def _page(spec, default: bool = False) -> st.Page:
 
 
 st.set_page_config(page_title="peerstudy", page_icon=":material/diversity_3:", layout="wide")
-state.init()
+# A participant's survey link opens in their study's language (Danish for a Danish study);
+# looked up once per browser session.
+survey_token = st.query_params.get("survey") if state.LANG not in st.session_state else None
+state.init(survey_language(data.engine(), survey_token) if survey_token else None)
 st.sidebar.selectbox(
     state.t("common.language"), LANGUAGES, key=state.LANG, format_func=LANGUAGE_NAMES.get
 )

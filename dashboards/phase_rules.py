@@ -10,9 +10,40 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+import pandas as pd
+
 from study.config.schema import PHASE_ORDER
 
-__all__ = ["PhaseBanner", "phase_banner"]
+__all__ = ["GROUP_PHASE", "PhaseBanner", "current_phase_first", "group_phase", "phase_banner"]
+
+#: The phase of the course groups that are running in each study phase (the analysis phase
+#: still looks at the RCT's groups).
+GROUP_PHASE = {"pilot": "pilot", "rct": "rct", "analysis": "rct"}
+
+
+def group_phase(study_phase: Optional[str]) -> Optional[str]:
+    """The phase of the groups that matter now (``rct`` in the RCT and analysis phases,
+    ``pilot`` in the pilot, ``None`` before the pilot)."""
+    return GROUP_PHASE.get(study_phase or "")
+
+
+def current_phase_first(groups: pd.DataFrame, study_phase: Optional[str]) -> pd.DataFrame:
+    """Groups (``group, phase, start_date, ...``) with those of the running phase first, so
+    a selectbox opens on a group being worked with now (in the RCT an RCT group, never a
+    finished pilot group); within each part by start date and code.
+
+    >>> g = pd.DataFrame({"group": ["CPH-P1", "CPH-R01"], "phase": ["pilot", "rct"],
+    ...                   "start_date": ["2025-02-17", "2025-10-06"]})
+    >>> current_phase_first(g, "rct")["group"].tolist()
+    ['CPH-R01', 'CPH-P1']
+    """
+    other = groups["phase"] != group_phase(study_phase)
+    return (
+        groups.assign(_other=other)
+        .sort_values(["_other", "start_date", "group"], kind="stable")
+        .drop(columns="_other")
+        .reset_index(drop=True)
+    )
 
 
 @dataclass(frozen=True)

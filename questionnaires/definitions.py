@@ -34,9 +34,11 @@ __all__ = [
     "Instrument",
     "Item",
     "LinearTransform",
+    "PreferNotToAnswer",
     "LookupTransform",
     "ResponseScale",
     "Scale",
+    "canonical_definition",
     "definition_hash",
     "instrument_from_dict",
     "instruments_dir",
@@ -151,6 +153,19 @@ class Scale(_Model):
     bands: list[Band] = Field(default_factory=list)
 
 
+class PreferNotToAnswer(_Model):
+    """Where a participant completing the instrument alone may answer "prefer not to answer",
+    and the missing code that answer is stored as (one of the instrument's ``missing_codes``).
+
+    Only instruments (or items) whose published form or the study's protocol allows it declare
+    this; without it a self-completing participant sees only the response scale, because the
+    other missing codes (refused, don't know, not asked) are what an interviewer records.
+    """
+
+    code: int
+    items: Union[Literal["all"], list[str]] = "all"
+
+
 # ``construct`` is the field's name in the YAML contract; pydantic warns that it shadows the
 # deprecated ``BaseModel.construct`` classmethod, which peerstudy never uses.
 warnings.filterwarnings("ignore", message='Field name "construct"', category=UserWarning)
@@ -171,6 +186,9 @@ class Instrument(_Model):
     reverse: list[str] = Field(default_factory=list, description="reverse-keyed item ids")
     max_missing: int = Field(default=0, ge=0, description="default missing-item rule of scales")
     missing_codes: dict[int, str] = Field(default_factory=dict)
+    prefer_not_to_answer: Optional[PreferNotToAnswer] = Field(
+        default=None, description="the self-completion choice 'prefer not to answer', if allowed"
+    )
     scales: dict[str, Scale] = Field(min_length=1)
 
     @field_validator("items")
@@ -209,6 +227,13 @@ class Instrument(_Model):
                         f"missing_codes.{code}",
                         f"code {code} is a valid answer of item {item.id} ({s.min}..{s.max})",
                     )
+        pnta = self.prefer_not_to_answer
+        if pnta is not None:
+            if pnta.code not in self.missing_codes:
+                raise _KeyedError("prefer_not_to_answer.code", f"{pnta.code} is not one of the missing_codes")
+            for i, item_id in enumerate([] if pnta.items == "all" else pnta.items):
+                if item_id not in ids:
+                    raise _KeyedError(f"prefer_not_to_answer.items[{i}]", f"{item_id!r} is not an item of {self.id}")
         for name, sc in self.scales.items():
             members = self.scale_items(name)
             for item_id in members:
@@ -288,6 +313,11 @@ class Instrument(_Model):
             return min(transform.table.values()), max(transform.table.values())
         return float(lo), float(hi)
 
+    def allows_prefer_not_to_answer(self, item_id: str) -> bool:
+        """Whether a self-completing participant may answer ``item_id`` "prefer not to answer"."""
+        pnta = self.prefer_not_to_answer
+        return pnta is not None and (pnta.items == "all" or item_id in pnta.items)
+
     def column(self, item_id: str) -> str:
         """The CSV column of an item: ``<instrument>_<item>`` (e.g. ``who5_3``)."""
         return f"{self.id}_{item_id}"
@@ -358,7 +388,20 @@ def shipped_instruments() -> dict[str, Instrument]:
     return load_instruments()
 
 
+def canonical_definition(instrument: Instrument) -> dict:
+    """The definition as the JSON mapping that is stored with the data and hashed.
+
+    Optional keys added after definitions were first stored (``prefer_not_to_answer``) are
+    left out while unset, so a definition that does not use them keeps the hash it had.
+    """
+    data = instrument.model_dump(mode="json")
+    if data.get("prefer_not_to_answer") is None:
+        data.pop("prefer_not_to_answer", None)
+    return data
+
+
 def definition_hash(instrument: Instrument) -> str:
-    """SHA-256 of the definition's canonical JSON: equal definitions, equal hashes."""
-    text = json.dumps(instrument.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    """SHA-256 of the definition's canonical JSON (:func:`canonical_definition`): equal
+    definitions, equal hashes."""
+    text = json.dumps(canonical_definition(instrument), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

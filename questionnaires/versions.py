@@ -13,7 +13,7 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from questionnaires.definitions import Instrument, definition_hash, instrument_from_dict
+from questionnaires.definitions import Instrument, canonical_definition, definition_hash, instrument_from_dict
 from study.db.models import InstrumentVersion, Study
 from study.errors import NotAllowed
 
@@ -42,7 +42,7 @@ def ensure_version(session: Session, study: Study, instrument: Instrument) -> In
             study_id=study.id,
             instrument=instrument.id,
             version=instrument.version,
-            definition=json.dumps(instrument.model_dump(mode="json"), sort_keys=True, ensure_ascii=False),
+            definition=json.dumps(canonical_definition(instrument), sort_keys=True, ensure_ascii=False),
             sha256=digest,
         )
         session.add(stored)

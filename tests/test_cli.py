@@ -142,3 +142,19 @@ def test_withdraw_records_a_neutral_reason_and_refuses_bad_input(db):
     assert event.new_value == "moved away" and event.reason == "withdrawal: moved away"
     again = run("withdraw", who, "--reason", "moved away", "--on", "2026-02-02", "--db", url)
     assert again.exit_code == 2 and "already withdrew" in again.output
+
+
+def test_a_command_without_a_database_leaves_no_empty_sqlite_file(tmp_path, monkeypatch):
+    # `peerstudy status` in a directory without a study: a clear error, exit 2, and no empty
+    # peerstudy.db created by merely trying to connect.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PEERSTUDY_DB", raising=False)
+    result = run("status")
+    assert result.exit_code == 2, result.output
+    assert "does not exist" in result.output and "peerstudy init" in result.output
+    assert not (tmp_path / "peerstudy.db").exists()
+    result = run("audit", "verify", "--db", str(tmp_path / "other.db"))
+    assert result.exit_code == 2 and not (tmp_path / "other.db").exists()
+    # init still creates the database where it is asked to.
+    assert run("init", "--db", str(tmp_path / "new.db")).exit_code == 0
+    assert run("status", "--db", str(tmp_path / "new.db")).exit_code == 0

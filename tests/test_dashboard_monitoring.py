@@ -97,3 +97,31 @@ def test_pilot_observations_are_site_scoped_and_on_the_pilot_page(open_app, demo
     assert translate("pilot.fidelity") in page_text(at)
     shown = [df.value for df in at.dataframe if "observer" in df.value.columns]
     assert len(shown) == 1 and set(shown[0]["site"]) == {"HEL"} and len(shown[0]) == len(own)
+
+
+# --- defaults follow the phase ----------------------------------------------------------------
+def test_the_rct_page_fidelity_leaves_out_the_pilot_groups(open_app, demo_engine):
+    researcher = viewer_of(demo_engine, "researcher")
+    everyone = fidelity_by_group(demo_engine, researcher)
+    assert set(everyone["phase"]) == {"pilot", "rct"}  # the demo has both
+    rct = fidelity_by_group(demo_engine, researcher, "rct")
+    assert set(rct["phase"]) == {"rct"} and set(rct["group"]) == set(everyone.loc[everyone["phase"] == "rct", "group"])
+    at = open_app(demo_engine, "researcher")
+    assert not at.exception
+    pilot_groups = set(everyone.loc[everyone["phase"] == "pilot", "group"])
+    charts = at.get("vega_lite_chart")
+    assert charts, "the fidelity chart is shown"
+    shown = "\n".join(str(c.proto) for c in charts) + page_text(at)
+    assert not [g for g in pilot_groups if g in shown]
+
+
+@pytest.mark.parametrize(("page", "key"), [("views/attendance.py", "attendance_group"),
+                                           ("views/fidelity_observation.py", "fidelity_group")])
+def test_coordinator_forms_open_on_an_rct_group_during_the_rct(open_app, demo_engine, page, key):
+    at = open_app(demo_engine, "cph.coordinator")
+    at.switch_page(page).run()
+    assert not at.exception
+    box = at.selectbox(key=key)
+    assert box.value == "CPH-R01"  # not the finished pilot group CPH-P1
+    assert "CPH-P1" in box.options  # still there, after the RCT's groups
+    assert box.options.index("CPH-P1") > box.options.index("CPH-R01")

@@ -84,6 +84,25 @@ def test_cancel_writes_nothing_and_other_sites_are_refused(open_app, dashboard_d
     assert _allocation(dashboard_db, "W-RAND-2") == []
 
 
+def test_a_refused_randomisation_leaves_no_confirm_button(open_app, dashboard_db):
+    _enrol_hel(dashboard_db, "W-RAND-3")
+    at = open_app(dashboard_db, "hel.coordinator")
+    at.switch_page(PAGE).run()
+    at.selectbox(key="randomise_who").set_value("W-RAND-3").run()
+    at.button(key="randomise_start").click().run()
+    # Meanwhile randomised in another tab: the confirmation is refused...
+    randomise_participant(dashboard_db, viewer_of(dashboard_db, "hel.coordinator"), "W-RAND-3")
+    at.button(key="randomise_confirm_button").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] and "already randomised" in at.error[0].value
+    # ...and the confirmation step is gone with it: no confirm button, no confirm text.
+    assert not [b for b in at.button if b.key in ("randomise_confirm_button", "randomise_cancel")]
+    assert translate("randomise.confirm_text", pseudonym="W-RAND-3") not in [w.value for w in at.warning]
+    assert len(_allocation(dashboard_db, "W-RAND-3")) == 1
+    at.run()  # shown once
+    assert not at.error
+
+
 @pytest.mark.parametrize("login", ["researcher", "statistician", "admin"])
 def test_other_roles_cannot_randomise(open_app, dashboard_db, login):
     at = open_app(dashboard_db, login, script=str(DASHBOARDS / "views" / "randomise.py"))

@@ -4,22 +4,28 @@ per instrument, the link used up when complete, bad answers and double submits r
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
 from sqlalchemy import func, select
 
 from dashboards.actions import (
+    EnrolmentForm,
     create_survey_link,
+    enrol_person,
+    randomise_participant,
     save_survey_answers,
     save_survey_item,
     survey_draft,
     survey_due,
+    survey_progress,
 )
 from dashboards.i18n import translate
 from study.db import read_session
 from study.db.models import AuditEvent, Person, QuestionnaireResponse, SurveyDraft
 from study.errors import BadInput, NotAllowed
+from study.people import Identity
 from tests.test_dashboard_access import viewer_of
 from tests.test_dashboard_app import DASHBOARDS, open_app, page_text  # noqa: F401  (fixture)
 from tests.test_dashboard_questionnaire_entry import COORDINATOR, open_instrument, responses
@@ -44,20 +50,26 @@ def test_participant_answers_due_instruments_and_the_link_is_used_up(open_app, d
     at = _survey(open_app, dashboard_db, token)
     assert not at.exception and not at.error
     assert who not in page_text(at)  # not even the pseudonym is shown
+    first = survey_progress(dashboard_db, token)
     for n, inst_id in enumerate(due["instrument"]):
         inst = instruments[inst_id]
         assert at.subheader[0].value == inst.name
+        # "Spørgeskema 2 af 4": the place of this instrument among the timepoint's
+        assert translate("survey.progress", "da", position=first.answered + n + 1, total=first.total) in page_text(at)
         for item in inst.items:
             at.radio(key=f"survey_{tp}_{inst_id}_{item.id}").set_value((item.response_scale or inst.response_scale).min)
         at.button(key=f"survey_{tp}_{inst_id}__submit").click().run()
         assert not at.exception and not at.error, [e.value for e in at.error]
         assert responses(dashboard_db, who, tp, inst_id) == 1
-    assert at.success[0].value == translate("survey.complete")
+    # The thank-you page, in Danish: the reference study addresses participants in Danish.
+    assert at.title[0].value == translate("survey.thank_you_title", "da")
+    assert at.success[0].value == translate("survey.complete", "da")
     with read_session(dashboard_db) as s:
         actors = set(s.scalars(select(AuditEvent.actor).where(AuditEvent.table_name == "questionnaire_response",
                                                               AuditEvent.actor == "survey-link")))
     assert actors == {"survey-link"}
     # Used up: a new visit shows the neutral message and saves nothing.
+    # (in the default language: the study's language would tell that the token was once valid)
     again = _survey(open_app, dashboard_db, token)
     assert again.error[0].value == translate("survey.invalid")
     with pytest.raises(NotAllowed):
@@ -124,7 +136,7 @@ def test_answers_are_saved_as_they_are_given_and_a_resent_link_resumes_them(open
     again = _survey(open_app, dashboard_db, new_token)
     assert again.radio(key=f"survey_{tp}_{inst_id}_{first.id}").value == low
     assert again.radio(key=f"survey_{tp}_{inst_id}_{second.id}").value == top
-    assert translate("survey.saved_so_far", n=2, total=len(inst.items)) in page_text(again)
+    assert translate("survey.saved_so_far", "da", n=2, total=len(inst.items)) in page_text(again)
     for item in inst.items[2:]:
         again.radio(key=f"survey_{tp}_{inst_id}_{item.id}").set_value((item.response_scale or inst.response_scale).min)
     again.button(key=f"survey_{tp}_{inst_id}__submit").click().run()
@@ -157,3 +169,66 @@ def test_a_bad_item_value_and_a_second_submit_are_refused_without_writing(dashbo
     with pytest.raises(NotAllowed):  # the same form submitted twice: refused, no duplicate
         save_survey_answers(dashboard_db, token, tp, inst_id, answers)
     assert responses(dashboard_db, who, tp, inst_id) == 1
+
+
+def _enrol(engine, pseudonym: str) -> None:
+    """A new HEL participant, consented today (baseline due, not randomised)."""
+    today = dt.date.today()
+    form = EnrolmentForm(
+        pseudonym=pseudonym, role="participant", birth_date=dt.date(1990, 5, 1), municipality="Helsingør",
+        screened_on=today, consent_on=today, attributes={"gender": "female"},
+        identity=Identity(full_name="Demo Testperson"),
+    )
+    assert enrol_person(engine, viewer_of(engine, COORDINATOR), form).eligible
+
+
+def test_self_completion_shows_only_a_participants_answers_with_progress_in_danish(open_app, dashboard_db):
+    from dashboards.queries.questionnaires import instruments_of
+
+    who, tp = "SC0002", "baseline"
+    coordinator = viewer_of(dashboard_db, COORDINATOR)
+    _enrol(dashboard_db, who)
+    token = create_survey_link(dashboard_db, coordinator, who, tp)
+    offer = survey_progress(dashboard_db, token)
+    assert offer.timepoint == tp and offer.position == 1
+    inst_id = offer.open.at[0, "instrument"]
+    inst = instruments_of(dashboard_db, coordinator)[inst_id]
+    at = _survey(open_app, dashboard_db, token)
+    assert not at.exception and not at.error
+    assert at.session_state["lang"] == "da"  # a Danish study: the survey opens in Danish
+    text = page_text(at)
+    assert translate("survey.progress", "da", position=offer.position, total=offer.total) in text
+    assert offer.total == len(offer.open) + offer.answered and offer.position == offer.answered + 1
+    for item in inst.items:
+        radio = at.radio(key=f"survey_{tp}_{inst_id}_{item.id}")
+        scale = inst.item_scale(item.id)
+        assert list(radio.options) == [radio.format_func(v) for v in range(scale.min, scale.max + 1)]
+    for label in inst.missing_codes.values():  # refused / don't know / not asked: interviewer codes
+        assert label not in text
+    assert translate("survey.prefer_not_to_answer", "da") not in text  # no shipped instrument allows it
+    # Posted anyway (not through the page), an interviewer's code is refused and nothing is saved.
+    with pytest.raises(BadInput, match=f"{inst_id} item {inst.items[0].id}"):
+        save_survey_item(dashboard_db, token, tp, inst_id, inst.items[0].id, next(iter(inst.missing_codes)))
+    with pytest.raises(BadInput):
+        save_survey_answers(dashboard_db, token, tp, inst_id, {inst.items[0].id: next(iter(inst.missing_codes))})
+    assert survey_draft(dashboard_db, token, tp, inst_id) == {}
+    assert responses(dashboard_db, who, tp, inst_id) == 0
+
+
+def test_a_baseline_is_offered_before_randomisation_and_never_after(dashboard_db):
+    pseudonym = "SC0001"
+    coordinator = viewer_of(dashboard_db, COORDINATOR)
+    _enrol(dashboard_db, pseudonym)
+    current = create_survey_link(dashboard_db, coordinator, pseudonym)  # no timepoint: the current one
+    baseline = create_survey_link(dashboard_db, coordinator, pseudonym, "baseline")
+    before = survey_progress(dashboard_db, current)
+    assert before.timepoint == "baseline" and not before.open.empty
+    assert set(survey_due(dashboard_db, baseline)["timepoint"]) == {"baseline"}
+
+    randomise_participant(dashboard_db, coordinator, pseudonym)  # baseline still unanswered
+    assert survey_due(dashboard_db, current).empty
+    assert survey_due(dashboard_db, baseline).empty
+    instrument = before.open.at[0, "instrument"]
+    with pytest.raises(NotAllowed):
+        save_survey_answers(dashboard_db, baseline, "baseline", instrument, {"1": 1})
+    assert responses(dashboard_db, pseudonym, "baseline", instrument) == 0

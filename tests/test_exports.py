@@ -92,3 +92,35 @@ def test_cli_export_of_demo_holds_no_identity_value(demo_engine, tmp_path):
         blob = b"".join(p.read_bytes() for p in (tmp_path / fmt).iterdir())
         leaked = [s for s in secrets if s.encode() in blob]
         assert not leaked, leaked[:3]
+
+
+def test_spss_export_carries_measurement_levels(config, dataset, tmp_path):
+    # Read back with pyreadstat (ReadStat, as PSPP and SPSS read the dictionary): scores, ages,
+    # dose and dates are Scale, codes Nominal or Ordinal, not everything Nominal.
+    from questionnaires.definitions import shipped_instruments
+    from pipelines.exports.codebook import instrument_meta
+
+    items = pd.DataFrame({
+        "pseudonym": ["P0001", "P0001", "P0002"], "timepoint": ["baseline"] * 3,
+        "instrument": ["who5", "state_hope", "who5"], "item": ["1", "2", "1"], "value": [3.0, 7.0, -9.0],
+    })
+    paths = export_study(dataset, config, False, "spss", tmp_path, "HOPE", NOW, items=items,
+                         instruments=instrument_meta(shipped_instruments()))
+    _, meta = pyreadstat.read_sav(str(paths[0]), metadataonly=True)
+    level = meta.variable_measure
+    for scale in ("qpr15_total", "state_hope_total", "age", "dose", "sessions_held", "group_fidelity",
+                  "companion_hours", "allocated_on", "completed_on"):
+        assert level[scale] == "scale", scale
+    for nominal in ("site", "arm", "pseudonym", "group", "per_protocol", "gender", "dummy_allocation"):
+        assert level[nominal] == "nominal", nominal
+    assert level["timepoint"] == "ordinal" and level["group_fidelity_class"] == "ordinal"
+    # codes and counts shown as whole numbers, scores with decimals
+    assert meta.original_variable_types["site"] == "F8.0" and meta.original_variable_types["age"] == "F8.0"
+    assert meta.original_variable_types["qpr15_total"] != "F8.0"
+    item_file = next(p for p in paths if p.name == "items.sav")
+    _, item_meta = pyreadstat.read_sav(str(item_file), metadataonly=True, user_missing=True)
+    assert item_meta.variable_measure["who5_1"] == "ordinal"
+    assert item_meta.variable_measure["state_hope_2"] == "ordinal"
+    assert item_meta.variable_measure["pseudonym"] == "nominal"
+    for item in ("who5_1", "state_hope_2"):  # the missing codes stay user-missing
+        assert {r["lo"] for r in item_meta.missing_ranges[item]} == {-9.0, -8.0, -7.0}, item

@@ -97,8 +97,9 @@ def chase_list(engine: Engine, viewer: Viewer, today: Optional[dt.date] = None) 
     return open_.sort_values(["rank", "due_on", "pseudonym"])[CHASE_COLUMNS].reset_index(drop=True)
 
 
-def fidelity_by_group(engine: Engine, viewer: Viewer) -> pd.DataFrame:
-    """Fidelity per group at the viewer's sites (:func:`study.fidelity.report.group_fidelity`):
+def fidelity_by_group(engine: Engine, viewer: Viewer, phase: Optional[str] = None) -> pd.DataFrame:
+    """Fidelity per group at the viewer's sites (:func:`study.fidelity.report.group_fidelity`),
+    of the groups of ``phase`` (``pilot``/``rct``) if given:
     ``group, site, phase, n_observations, mean_adherence_pct, mean_competence, classification,
     below_threshold, last_adherence_pct, drift_pct_per_week, never_observed``."""
     with read_session(engine) as session:
@@ -106,6 +107,8 @@ def fidelity_by_group(engine: Engine, viewer: Viewer) -> pd.DataFrame:
         groups = group_fidelity(session, study)
     if not viewer.all_sites:
         groups = groups[groups["site"] == viewer.site_code]
+    if phase is not None:
+        groups = groups[groups["phase"] == phase]
     return groups[FIDELITY_COLUMNS].reset_index(drop=True)
 
 

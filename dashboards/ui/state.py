@@ -34,11 +34,16 @@ EXPIRED = "session_expired"
 SAVED = "saved_forms"
 
 
-def init() -> None:
-    """Set the session defaults (only keys that are missing)."""
+def init(language: str | None = None) -> None:
+    """Set the session defaults (only keys that are missing).
+
+    The language is ``language`` when given (a participant's survey opens in their study's
+    language), else ``$PEERSTUDY_LANG``, else English; a choice in the language switch is
+    never overridden.
+    """
     if LANG not in st.session_state:
-        env = os.environ.get("PEERSTUDY_LANG", DEFAULT_LANGUAGE)
-        st.session_state[LANG] = env if env in LANGUAGES else DEFAULT_LANGUAGE
+        wanted = language or os.environ.get("PEERSTUDY_LANG", DEFAULT_LANGUAGE)
+        st.session_state[LANG] = wanted if wanted in LANGUAGES else DEFAULT_LANGUAGE
     if SAVED not in st.session_state:
         st.session_state[SAVED] = {}
 

@@ -7,13 +7,15 @@ import html
 import pandas as pd
 import streamlit as st
 
+from dashboards.i18n import DEFAULT_LANGUAGE, catalogue
 from dashboards.phase_rules import phase_banner
 from dashboards.queries.people import IDENTITY_FIELDS
-from dashboards.ui.state import t
+from dashboards.table_format import format_table
+from dashboards.ui.state import LANG, t
 from study.errors import NotAllowed, PeerstudyError
 from study.safe_csv import to_csv
 
-__all__ = ["show_demo_banner", "show_error", "show_phase_banner", "table"]
+__all__ = ["for_people", "show_demo_banner", "show_error", "show_phase_banner", "table"]
 
 
 def show_phase_banner(info: dict) -> None:
@@ -40,15 +42,28 @@ def show_demo_banner(info: dict) -> None:
                     unsafe_allow_html=True)
 
 
-def table(df: pd.DataFrame, name: str, *, empty_key: str = "common.empty") -> None:
-    """Show a table and offer it as a CSV download (pseudonymised: identity columns refused)."""
+def for_people(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` formatted for reading in the session's language
+    (:func:`dashboards.table_format.format_table`, headers from ``column.<name>``)."""
+    language = st.session_state.get(LANG, DEFAULT_LANGUAGE)
+    words = catalogue(language)
+    return format_table(df, language, label=lambda name: words.get(f"column.{name}"),
+                        yes_no=(t("common.yes"), t("common.no")))
+
+
+def table(df: pd.DataFrame, name: str, *, empty_key: str = "common.empty", formatted: bool = False) -> None:
+    """Show a table and offer it as a CSV download (pseudonymised: identity columns refused).
+
+    ``formatted`` shows it for people (:func:`for_people`: labelled headers, fixed decimals,
+    % and empty cells); the download keeps the raw values. Wide tables scroll sideways.
+    """
     leaked = sorted(set(df.columns) & set(IDENTITY_FIELDS))
     if leaked:
         raise ValueError(f"identity columns {leaked} must never reach a table or download")
     if df.empty:
         st.info(t(empty_key))
         return
-    st.dataframe(df, hide_index=True, width="stretch", key=f"table_{name}")
+    st.dataframe(for_people(df) if formatted else df, hide_index=True, width="stretch", key=f"table_{name}")
     st.download_button(
         t("common.download_csv"),
         to_csv(df).encode("utf-8"),

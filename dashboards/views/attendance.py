@@ -9,6 +9,7 @@ correction.
 import streamlit as st
 
 from dashboards.actions import save_attendance
+from dashboards.phase_rules import current_phase_first
 from dashboards.queries.groups import session_grid
 from dashboards.ui import data, state
 from dashboards.ui.widgets import show_error
@@ -23,7 +24,8 @@ if viewer.role != "coordinator":
     st.stop()
 
 groups = data.query("groups", viewer)
-groups = groups[groups["members"] > 0]
+# Groups of the running phase first: in the RCT the grid opens on an RCT group.
+groups = current_phase_first(groups[groups["members"] > 0], data.study_info(viewer)["phase"])
 if groups.empty:
     st.info(t("attendance.no_groups"))
     st.stop()

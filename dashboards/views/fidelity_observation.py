@@ -12,6 +12,7 @@ import datetime as dt
 import streamlit as st
 
 from dashboards.actions import save_fidelity_observation
+from dashboards.phase_rules import current_phase_first
 from dashboards.queries.fidelity import observation_form
 from dashboards.ui import data, state
 from dashboards.ui.widgets import show_error
@@ -32,8 +33,7 @@ if groups.empty:
     st.info(t("fidelity_form.no_groups"))
     st.stop()
 # Groups of the current phase first: those are the ones being observed now.
-phase = data.study_info(viewer)["phase"]
-groups = groups.assign(other=groups["phase"] != phase).sort_values(["other", "start_date", "group"], kind="stable")
+groups = current_phase_first(groups, data.study_info(viewer)["phase"])
 c1, c2 = st.columns(2)
 group = c1.selectbox(t("fidelity_form.group"), groups["group"].tolist(), key="fidelity_group")
 sessions = data.query("sessions", viewer, group)

@@ -9,9 +9,10 @@ import streamlit as st
 import datetime as dt
 
 from dashboards.actions import create_survey_link, withdraw_participant
+from dashboards.audit_timeline import audit_timeline
 from dashboards.queries.people import person_view
 from dashboards.ui import data, state
-from dashboards.ui.widgets import show_error, table
+from dashboards.ui.widgets import for_people, show_error, table
 from study.errors import PeerstudyError
 from study.withdrawal import WITHDRAWAL_REASONS
 
@@ -93,4 +94,12 @@ if person.role == "participant" and enrolled and viewer.may_edit_site_code(perso
                     data.clear()
                     st.success(t("people.withdrawn", pseudonym=person.pseudonym, on=on))
 st.markdown(f"**{t('people.history')}**")
-table(person.history, f"history_{person.pseudonym}")
+# A readable timeline on screen (when, who, what, from → to); the download keeps every field.
+timeline = audit_timeline(person.history, lambda key: t(f"audit.{key}"))
+if timeline.empty:
+    st.info(t("common.empty"))
+else:
+    st.dataframe(for_people(timeline), hide_index=True, width="stretch", key="person_timeline")
+    st.download_button(t("common.download_csv"), person.history.to_csv(index=False).encode("utf-8"),
+                       file_name=f"history_{person.pseudonym}.csv", mime="text/csv",
+                       key=f"download_history_{person.pseudonym}")

@@ -3,8 +3,8 @@
 The pending list (eligible, consented, not allocated RCT participants of the site) → choose
 one → a confirmation step → :func:`dashboards.actions.randomise_participant` (the same
 ``study.randomisation.randomise`` as ``peerstudy randomise``). The result (pseudonym and arm)
-is shown once: it is taken out of the session state as it is shown. Refused outside the RCT
-phase, with the phase banner's wording.
+is shown once: it is taken out of the session state as it is shown; so is a refusal, shown
+without the confirmation step. Refused outside the RCT phase, with the phase banner's wording.
 """
 
 import streamlit as st
@@ -17,6 +17,7 @@ from study.errors import PeerstudyError
 FORM = "randomise"
 CONFIRM = "randomise_confirm"
 RESULT = "randomise_result"
+REFUSED = "randomise_refused"
 viewer = state.require_viewer()
 t = state.t
 st.title(t("randomise.title"))
@@ -31,6 +32,9 @@ if result is not None:
     if group:
         st.info(t("randomise.placed", pseudonym=pseudonym, group=group))
     st.caption(t("randomise.shown_once"))
+refused = st.session_state.pop(REFUSED, None)
+if refused is not None:
+    show_error(refused)
 
 phase = data.study_info(viewer)["phase"]
 if phase != "rct":
@@ -43,7 +47,7 @@ if pending.empty:
     st.info(t("randomise.none_pending"))
     st.stop()
 st.caption(t("randomise.pending", n=len(pending)))
-table(pending, "pending_randomisation")
+table(pending, "pending_randomisation", formatted=True)
 
 chosen = st.session_state.get(CONFIRM)
 if chosen is None:
@@ -66,8 +70,10 @@ if c1.button(t("randomise.confirm"), type="primary", key="randomise_confirm_butt
     try:
         allocation = randomise_participant(data.engine(), viewer, chosen)
     except PeerstudyError as exc:
-        show_error(exc)
-        st.stop()
+        # Shown after a rerun, so the confirmation step (and its button) is gone with it.
+        st.session_state[REFUSED] = exc
+        data.clear()  # e.g. randomised meanwhile in another tab: the pending list must say so
+        st.rerun()
     state.remember_submit(FORM, chosen)
     data.clear()
     st.session_state[RESULT] = (allocation.pseudonym, allocation.arm, allocation.group)

@@ -51,7 +51,8 @@ if viewer.role == "coordinator":
     table(data.query("chase_list", viewer), "chase_list", empty_key="rct.chase_empty")
 
 st.subheader(t("rct.fidelity"))
-fidelity = data.query("fidelity_groups", viewer)
+# The RCT's groups only: the pilot groups have their own page.
+fidelity = data.query("fidelity_groups", viewer, "rct")
 thresholds = data.query("fidelity_thresholds", viewer)
 flag = thresholds.loc[thresholds["flag"], "percent"].iloc[0]
 st.caption(t("rct.fidelity_note", high=thresholds.at[0, "percent"], moderate=thresholds.at[1, "percent"], flag=flag))
@@ -64,5 +65,5 @@ if not flagged.empty:
 unobserved = fidelity[fidelity["never_observed"]]
 if not unobserved.empty:
     st.caption(t("rct.never_observed", groups=", ".join(unobserved["group"])))
-table(fidelity, "fidelity_by_group")
-table(fidelity_by_site(fidelity), "fidelity_by_site")
+table(fidelity.drop(columns="phase"), "fidelity_by_group", formatted=True)
+table(fidelity_by_site(fidelity), "fidelity_by_site", formatted=True)

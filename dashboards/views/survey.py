@@ -1,7 +1,10 @@
 """The participant survey, opened by a personal one-time link (``?survey=TOKEN``, no login).
 
-It shows nothing but that participant's own due questionnaires: one instrument at a time,
-each item a choice among its response range (phone-sized: a single column). Every answer is
+It shows nothing but that participant's own questionnaires of one timepoint (the link's, or
+the current one; never a baseline once randomised: :mod:`questionnaires.self_completion`),
+one instrument at a time with its place ("Questionnaire 2 of 4"), each item a choice among the
+answers a self-reporting person may give (phone-sized: a single column), and a thank-you page
+at the end. It opens in the study's language (``study.language``). Every answer is
 saved the moment it is given (:func:`dashboards.actions.save_survey_item`, a draft audited as
 ``survey-link``), so an interrupted participant finds their answers again, also through a
 resent link; submitting the instrument records it as a response
@@ -13,15 +16,23 @@ expired, used or replaced link shows one neutral message.
 
 import streamlit as st
 
-from dashboards.actions import open_survey, save_survey_answers, save_survey_item, survey_draft, survey_due
+from dashboards.actions import (
+    open_survey,
+    save_survey_answers,
+    save_survey_item,
+    survey_draft,
+    survey_language,
+    survey_progress,
+)
 from dashboards.queries.questionnaires import study_instrument_definitions
 from dashboards.ui import data, state
+from questionnaires.self_completion import answer_options
 from study.errors import NotAllowed, PeerstudyError
 
-state.init()
-t = state.t
 token = st.query_params.get("survey", "")
-st.title(t("nav.survey"))
+# Opened directly (not through the router): the study's language, once per browser session.
+state.init(survey_language(data.engine(), token) if state.LANG not in st.session_state else None)
+t = state.t
 # Open (and audit) the link once per browser session, not on every rerun.
 opened_key = f"survey_opened_{token}"
 if opened_key not in st.session_state:
@@ -32,26 +43,30 @@ if opened_key not in st.session_state:
 link = st.session_state[opened_key]
 done_key = f"survey_done_{token}"
 if st.session_state.get(done_key):
+    # The thank-you page: nothing more to answer, the link is closed.
+    st.title(t("survey.thank_you_title"))
     st.success(t("survey.complete"))
     st.stop()
+st.title(t("nav.survey"))
 if link is None:
     st.error(t("survey.invalid"))
     st.stop()
 try:
-    due = survey_due(data.engine(), token)
+    offer = survey_progress(data.engine(), token)
 except NotAllowed:
     st.error(t("survey.invalid"))
     st.stop()
 st.write(t("survey.welcome"))
-if due.empty:
+if offer.open.empty:
     st.info(t("survey.nothing_due"))
     st.stop()
 instruments = study_instrument_definitions(data.engine(), link.study_id)
-st.caption(t("survey.progress", n=len(due)))
-timepoint, instrument_id = due.at[0, "timepoint"], due.at[0, "instrument"]
+st.caption(t("survey.progress", position=offer.position, total=offer.total))
+st.progress(offer.answered / offer.total)
+timepoint, instrument_id = offer.timepoint, offer.open.at[0, "instrument"]
 inst = instruments[instrument_id]
 st.subheader(inst.name)
-codes = dict(inst.missing_codes)
+prefer_not = t("survey.prefer_not_to_answer")
 prefix = f"survey_{timepoint}_{instrument_id}"
 error_key = f"{prefix}__error"
 
@@ -65,6 +80,14 @@ def save_item(item_id: str, key: str) -> None:
         st.session_state[error_key] = str(exc)
 
 
+def answer_label(value: int, labels: dict[int, str]) -> str:
+    """An option as the participant reads it: the value with its scale label, or "prefer not
+    to answer" for the instrument's missing code (never an interviewer's code)."""
+    if value in inst.missing_codes:
+        return prefer_not
+    return f"{value} – {labels[value]}" if value in labels else str(value)
+
+
 try:
     saved = survey_draft(data.engine(), token, timepoint, instrument_id)
 except PeerstudyError:
@@ -72,18 +95,15 @@ except PeerstudyError:
     st.stop()
 values = {}
 for item in inst.items:
-    scale = item.response_scale or inst.response_scale
-    options = list(range(scale.min, scale.max + 1)) + sorted(c for c in codes if not scale.min <= c <= scale.max)
-
-    def fmt(v, scale=scale):
-        if v in codes and not scale.min <= v <= scale.max:
-            return codes[v]
-        return f"{v} – {scale.labels[v]}" if v in scale.labels else str(v)
-
+    # Only what a self-reporting person may answer: the scale, and "prefer not to answer"
+    # where the instrument allows it (refused / don't know / not asked are interviewer codes).
+    options = answer_options(inst, item.id)
     key = f"{prefix}_{item.id}"
     given = saved.get(item.id)
+    labels = inst.item_scale(item.id).labels
     values[item.id] = st.radio(
-        item.wording or item.label, options, key=key, format_func=fmt,
+        item.wording or item.label, options, key=key,
+        format_func=lambda v, labels=labels: answer_label(v, labels),
         index=options.index(given) if given in options else None,
         on_change=save_item, args=(item.id, key),
     )

@@ -20,6 +20,7 @@ from pipelines.exports.codebook import (
     value_labels,
 )
 from pipelines.dummy_allocation import DUMMY_FILE_PREFIX, DUMMY_WATERMARK, is_dummy
+from pipelines.exports.measures import measure_levels
 from pipelines.exports.privacy import require_pseudonymised
 from study.safe_csv import to_csv
 from study.config import StudyConfig
@@ -94,8 +95,10 @@ def _for_stat_package(frame: pd.DataFrame, labels: dict[str, dict[str, str]]):
 
 
 def _write(frame: pd.DataFrame, path: Path, fmt: str, labels: dict[str, dict[str, str]],
-           column_labels: dict[str, str], missing: dict[str, list]) -> dict[str, str]:
-    """Write one table; returns original → written column names."""
+           column_labels: dict[str, str], missing: dict[str, list],
+           measures: dict[str, str] | None = None) -> dict[str, str]:
+    """Write one table; returns original → written column names. ``measures`` (original
+    column → nominal/ordinal/scale) are written as SPSS measurement levels."""
     if fmt == "csv":
         to_csv(frame, path)
         return {c: c for c in frame.columns}
@@ -111,8 +114,13 @@ def _write(frame: pd.DataFrame, path: Path, fmt: str, labels: dict[str, dict[str
                              version=15)
     else:
         user_missing = {names[c]: codes for c, codes in missing.items() if c in names and codes}
+        levels = {names[c]: level for c, level in (measures or {}).items() if c in names}
+        # Codes, yes/no and counts are whole numbers: shown as 1, not 1.00.
+        whole = {names[c]: "F8.0" for c in frame.columns
+                 if names[c] in vlabels or pd.api.types.is_integer_dtype(frame[c])}
         pyreadstat.write_sav(data, str(path), column_labels=var_labels, variable_value_labels=vlabels,
-                             missing_ranges=user_missing or None)
+                             missing_ranges=user_missing or None, variable_measure=levels or None,
+                             variable_format=whole or None)
     return names
 
 
@@ -157,11 +165,13 @@ def export_study(
         column_labels = dict(zip(frame.columns, book["label"]))
         missing = {}
         for column in frame.columns:
-            inst = column.split("_", 1)[0]
-            if instruments and inst in instruments and column not in labels:
+            # the longest instrument id the column starts with (state_hope_2 is state_hope's)
+            inst = max((i for i in instruments or {} if column.startswith(f"{i}_")), key=len, default=None)
+            if inst is not None and column not in labels:
                 missing[column] = [float(code) for code in instruments[inst].missing_codes]
         path = out / f"{stem}.{FORMATS[fmt]}"
-        names = _write(frame, path, fmt, labels, column_labels, missing)
+        measures = measure_levels(frame, labels, set(config.instruments) | set(instruments or {}))
+        names = _write(frame, path, fmt, labels, column_labels, missing, measures)
         book["variable"] = [names[c] for c in frame.columns]
         to_csv(book, out / f"{codebook_stem}.csv")
         (out / f"{codebook_stem}.md").write_text(

@@ -63,6 +63,17 @@ def cli_actor() -> str:
         return "cli:unknown"
 
 
+def _sqlite_file_missing(engine: Engine) -> bool:
+    """Whether ``engine`` is a SQLite file database whose file does not exist (in-memory and
+    URI databases are never "missing")."""
+    from pathlib import Path
+
+    name = engine.url.database
+    if engine.url.get_backend_name() != "sqlite" or not name or name == ":memory:" or name.startswith("file:"):
+        return False
+    return not Path(name).exists()
+
+
 def open_db(db: Optional[str], *, require_schema: bool = True) -> Engine:
     """An engine for ``db``; refuses a database whose schema ``peerstudy init`` has not made
     current (a clear message instead of a missing-table traceback)."""
@@ -70,6 +81,13 @@ def open_db(db: Optional[str], *, require_schema: bool = True) -> Engine:
     from study.db.schema import is_current
 
     engine = make_engine(db)
+    # Connecting to a SQLite file creates it: check that it exists first, so that a command
+    # run in the wrong directory leaves no empty peerstudy.db behind.
+    if require_schema and _sqlite_file_missing(engine):
+        raise BadInput(
+            f"the database {engine.url.render_as_string(hide_password=True)} does not exist: "
+            "give --db (or $PEERSTUDY_DB), or run `peerstudy init` (or `peerstudy demo`) first"
+        )
     if require_schema and not is_current(engine):
         raise BadInput(
             f"the database {engine.url.render_as_string(hide_password=True)} has no current "

@@ -57,6 +57,11 @@ class StudyInfo(ConfigModel):
     code: str = Field(pattern=_CODE)
     name: str = Field(min_length=1)
     registration: Optional[str] = Field(default=None, description="e.g. NCT04639167")
+    language: Literal["en", "da"] = Field(
+        default="en",
+        description="language participants are addressed in (the survey link opens in it; "
+        "en English, da Danish)",
+    )
 
 
 class SiteConfig(ConfigModel):
