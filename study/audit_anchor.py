@@ -21,6 +21,7 @@ __all__ = [
     "logged_anchors",
     "parse_anchors",
     "record_anchor",
+    "record_new_chain",
 ]
 
 import datetime as dt
@@ -37,6 +38,7 @@ from study.errors import BadInput
 ANCHOR_LOG_ENV = "PEERSTUDY_ANCHOR_LOG"
 DEFAULT_ANCHOR_LOG = "peerstudy-anchors.log"
 _LINE = re.compile(r"^peerstudy-anchor\s+seq=(\d+)\s+hash=([0-9a-f]{64})\s+at=(\S+)(?:\s+db=(\S+))?\s*$")
+_NEW_CHAIN = re.compile(r"^peerstudy-new-chain\s+at=(\S+)\s+db=(\S+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -103,13 +105,36 @@ def record_anchor(engine: Engine, path: Optional[Path] = None) -> Optional[Ancho
     return anchor
 
 
+def record_new_chain(engine: Engine, path: Optional[Path] = None) -> bool:
+    """Mark in the anchor log that the database at this URL starts a new chain.
+
+    ``init`` and ``demo`` call it on a database whose chain is still empty: anchors logged
+    earlier for the same URL belong to a database that was there before (a rebuilt demo, a
+    test database) and are no longer checked against this one. Returns whether a mark was
+    written (only for an empty chain). The log is a convenience: the anchors a person keeps
+    elsewhere (``audit anchor --out``) are what proves a chain was not rebuilt.
+    """
+    if current_anchor(engine) is not None:
+        return False
+    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    target = path or anchor_log_path()
+    with target.open("a", encoding="utf-8") as log:
+        log.write(f"peerstudy-new-chain at={now} db={engine.url.render_as_string(hide_password=True)}\n")
+    return True
+
+
 def logged_anchors(engine: Engine, path: Optional[Path] = None) -> list[Anchor]:
-    """The anchors of this database (same URL) in the anchor log; none when there is no log."""
+    """The anchors of this database (same URL) in the anchor log since its chain began
+    (:func:`record_new_chain`); none when there is no log."""
     target = path or anchor_log_path()
     if not target.exists():
         return []
     database = engine.url.render_as_string(hide_password=True)
-    text = target.read_text(encoding="utf-8")
-    if "peerstudy-anchor" not in text:
-        return []
-    return [a for a in parse_anchors(text, str(target)) if a.database == database]
+    anchors: list[Anchor] = []
+    for line in target.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if (mark := _NEW_CHAIN.match(line)) and mark[2] == database:
+            anchors = []  # a new chain began at this URL: earlier anchors were of another database
+        elif (match := _LINE.match(line)) and match[4] == database:
+            anchors.append(Anchor(int(match[1]), match[2], match[3], match[4]))
+    return anchors

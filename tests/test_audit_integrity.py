@@ -280,3 +280,38 @@ def test_compare_table_treats_unrecorded_fields_as_null_unless_the_database_fill
     database = [("1", {"id": "1", "note": None, "stamp": "x"}), ("2", {"id": "2", "note": "set by SQL", "stamp": "y"})]
     found = compare_table("t", trail, database, defaulted=frozenset({"stamp"}))
     assert [(d.row_id, d.field, d.kind) for d in found] == [("2", "note", "changed")]
+
+
+def test_the_anchor_log_checks_a_rebuilt_database_only_against_its_own_anchors(tmp_path, monkeypatch):
+    """`make demo` rebuilds the demo database at the same path: the anchors the old database
+    left in the log must not fail `check` on the new one, while every anchor of the new
+    chain still does its job."""
+    from typer.testing import CliRunner
+
+    from study.audit_anchor import logged_anchors, record_anchor
+    from study.cli import app
+    from study.db import make_engine
+
+    monkeypatch.setenv("PEERSTUDY_ANCHOR_LOG", str(tmp_path / "anchors.log"))
+    monkeypatch.setenv("PEERSTUDY_AUDIT_KEY", str(tmp_path / "audit.key"))
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    runner = CliRunner()
+
+    assert runner.invoke(app, ["init", "--db", url]).exit_code == 0
+    engine = make_engine(url)
+    old = record_anchor(engine)
+    engine.dispose()
+    for suffix in ("", "-wal", "-shm"):
+        (tmp_path / f"study.db{suffix}").unlink(missing_ok=True)
+
+    assert runner.invoke(app, ["init", "--db", url]).exit_code == 0  # a new chain at the same URL
+    engine = make_engine(url)
+    assert logged_anchors(engine) == []
+    assert verify_chain(engine, anchors=logged_anchors(engine)).intact
+    new = record_anchor(engine)
+    assert logged_anchors(engine) == [new] and new.hash != old.hash
+    # Without the mark the old database's anchor would be taken for this chain's and fail it
+    log = tmp_path / "anchors.log"
+    log.write_text("\n".join(l for l in log.read_text().splitlines() if "new-chain" not in l) + "\n")
+    assert not verify_chain(engine, anchors=logged_anchors(engine)).intact
+    engine.dispose()

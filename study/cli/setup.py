@@ -36,6 +36,7 @@ def init(
 
     from study.config import example_config_path, load_config
     from study.db import unit_of_work
+    from study.audit_anchor import record_new_chain
     from study.db.models import Study
     from study.db.schema import upgrade
     from study.studies import create_study
@@ -50,6 +51,7 @@ def init(
         check_roles(engine, app_role, owner_role)  # before anything is written
     ensure_audit_key(engine)
     upgrade(engine)
+    record_new_chain(engine)
     if app_role:
         from study.db.roles import setup_roles
 
@@ -102,12 +104,14 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 2026,
 ) -> None:
     """Build a complete synthetic demo study (never real people) in the database."""
+    from study.audit_anchor import record_new_chain
     from study.db.schema import upgrade
     from study.demo import build_demo
 
     engine = open_db(db, require_schema=False)
     ensure_audit_key(engine)
     upgrade(engine)
+    record_new_chain(engine)
     summary = build_demo(engine, participants=participants, seed=seed)
     for line in summary:
         typer.echo(line)
