@@ -40,6 +40,7 @@ from sqlalchemy.types import TypeDecorator
 
 from study.audit_anchor import Anchor, format_anchor
 from study.audit_key import key_id
+from study.checksums import file_sha256
 from study.errors import BadInput, NotAllowed
 
 FORMAT = "peerstudy-backup/1"
@@ -151,7 +152,7 @@ def write_backup(engine: Engine, out: Path, key: bytes) -> BackupSummary:
             "key_id": key_id(key),
             "anchor_seq": anchor.seq if anchor else None,
             "rows": rows,
-            "sha256": {name: _file_sha256(path) for name, path in files.items()},
+            "sha256": {name: file_sha256(path) for name, path in files.items()},
         }
         manifest_bytes = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
         signature = (hmac.new(key, manifest_bytes, hashlib.sha256).hexdigest() + "\n").encode("ascii")
@@ -162,14 +163,6 @@ def write_backup(engine: Engine, out: Path, key: bytes) -> BackupSummary:
 def _write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _write_archive(out: Path, head: dict[str, bytes], files: dict[str, Path]) -> None:

@@ -4,7 +4,6 @@ their codebook (CSV and Markdown) and a manifest of SHA-256 checksums."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -22,6 +21,7 @@ from pipelines.exports.codebook import (
 from pipelines.dummy_allocation import DUMMY_FILE_PREFIX, DUMMY_WATERMARK, is_dummy
 from pipelines.exports.measures import measure_levels
 from pipelines.exports.privacy import require_pseudonymised
+from study.checksums import file_sha256
 from study.safe_csv import to_csv
 from study.config import StudyConfig
 
@@ -31,13 +31,8 @@ __all__ = ["FORMATS", "export_study", "items_wide", "sha256_of"]
 FORMATS = {"csv": "csv", "parquet": "parquet", "stata": "dta", "spss": "sav"}
 
 
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a file's bytes, hex."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+#: SHA-256 of a file's bytes, hex (the manifest's checksum; shared with backups).
+sha256_of = file_sha256
 
 
 def items_wide(items: pd.DataFrame) -> pd.DataFrame:
