@@ -14,6 +14,7 @@ and how much the import raised it; tracemalloc would slow the ORM several-fold).
 from __future__ import annotations
 
 import argparse
+import os
 import datetime as dt
 import resource
 import sys
@@ -30,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from questionnaires.capture import import_questionnaires, read_questionnaire_csv  # noqa: E402
 from questionnaires.definitions import shipped_instruments  # noqa: E402
+from study.audit_key import create_key  # noqa: E402
 from study.config import example_config_path, load_config  # noqa: E402
 from study.db import make_engine, unit_of_work  # noqa: E402
 from study.db.models import Enrolment, Person  # noqa: E402
@@ -115,6 +117,9 @@ def main() -> None:
     args = parser.parse_args()
     rows = args.n or (3_000 if args.quick else 100_000)
     with tempfile.TemporaryDirectory() as tmp:
+        os.environ["PEERSTUDY_AUDIT_KEY"] = str(Path(tmp) / "audit.key")
+        os.environ.setdefault("PEERSTUDY_ANCHOR_LOG", str(Path(tmp) / "anchors.log"))
+        create_key(Path(os.environ["PEERSTUDY_AUDIT_KEY"]))
         csv = Path(tmp) / "questionnaires.csv"
         make_csv(csv, rows)
         print(f"CSV: {rows:,} rows x 23 columns ({csv.stat().st_size / 2**20:.1f} MiB)")

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from questionnaires.definitions import Instrument, shipped_instruments
 from questionnaires.versions import ensure_version
+from study.bulk_write import RowUpdate, insert_rows, update_rows
 from study.config import StudyConfig
 from study.db.models import Enrolment, Person, QuestionnaireResponse, Study
 from study.errors import BadInput, RowErrors, RowProblem
@@ -51,8 +52,6 @@ __all__ = [
 
 #: The leading columns of a questionnaire file (a contract).
 ID_COLUMNS = ["pseudonym", "timepoint", "completed_on"]
-#: Responses written per flush: large enough for bulk inserts, small enough for memory.
-FLUSH_EVERY = 2000
 
 
 @dataclass(frozen=True)
@@ -369,21 +368,26 @@ def import_questionnaires(
     instruments = {**study_instruments(config_of(study)), **(instruments or {})}
     kept, columns, numeric = _validate(session, study, frame, instruments, source, today)
     skipped = len(frame) - len(kept)
-    created = corrected = changed_values = unchanged = 0
+    corrected = changed_values = unchanged = 0
     if kept.empty:
         return ImportSummary(len(frame), skipped, 0, 0, 0, 0)
 
+    # Stored responses as plain rows (no ORM objects: a re-import of 200,000 responses
+    # compares text, it does not build objects).
+    table = QuestionnaireResponse.__table__
     existing = {
         (r.person_id, r.timepoint, r.instrument): r
-        for r in session.scalars(
-            select(QuestionnaireResponse).where(
-                QuestionnaireResponse.study_id == study.id,
-                QuestionnaireResponse.instrument.in_(list(numeric)),
-                QuestionnaireResponse.timepoint.in_(kept["timepoint"].unique().tolist()),
+        for r in session.execute(
+            select(table.c.id, table.c.person_id, table.c.timepoint, table.c.instrument,
+                   table.c.completed_on, table.c.item_values).where(
+                table.c.study_id == study.id,
+                table.c.instrument.in_(list(numeric)),
+                table.c.timepoint.in_(kept["timepoint"].unique().tolist()),
             )
         )
     }
-    pending: list[QuestionnaireResponse] = []
+    new_rows: list[dict] = []
+    updates: list[RowUpdate] = []
     person_ids = kept["person_id"].to_numpy()
     timepoints = kept["timepoint"].to_numpy(dtype=object)
     dates = kept["completed"].to_numpy(dtype=object)
@@ -396,60 +400,72 @@ def import_questionnaires(
         if not answered.any():
             continue
         version = ensure_version(session, study, inst).version
-        # Object cells: int answers/codes, None for empty (JSON null).
-        values = np.where(np.isnan(matrix), None, np.nan_to_num(matrix).astype(np.int64).astype(object))
-        for k in np.flatnonzero(answered):
+        for k, encoded in _encoded_rows(inst, item_ids, matrix, answered):
             person_id, timepoint, completed_on = int(person_ids[k]), str(timepoints[k]), dates[k]
-            given = {i: (None if v is None else int(v)) for i, v in zip(item_ids, values[k])}
-            response = existing.get((person_id, timepoint, instrument_id))
-            if response is None:
-                pending.append(
-                    QuestionnaireResponse(
-                        study_id=study.id,
-                        person_id=person_id,
-                        timepoint=timepoint,
-                        instrument=instrument_id,
-                        version=version,
-                        completed_on=completed_on,
-                        item_values=encode_item_values(inst, given),
-                    )
-                )
-                created += 1
-                if len(pending) >= FLUSH_EVERY:
-                    session.add_all(pending)
-                    session.flush()
-                    pending = []
+            stored = existing.get((person_id, timepoint, instrument_id))
+            if stored is None:
+                new_rows.append(dict(
+                    study_id=study.id, person_id=person_id, timepoint=timepoint,
+                    instrument=instrument_id, version=version, completed_on=completed_on,
+                    item_values=encoded,
+                ))
                 continue
-            n_changed = _correct(inst, response, given, completed_on)
-            if n_changed:
-                corrected += 1
-                changed_values += n_changed
-            else:
+            if encoded == stored.item_values and stored.completed_on == completed_on:
+                unchanged += 1  # the usual re-import: same answers, same date
+                continue
+            decoded = json.loads(encoded)
+            given = {i: decoded[i] for i in item_ids}
+            change = _correction(inst, stored, given, completed_on)
+            if change is None:
                 unchanged += 1
-    session.add_all(pending)
-    session.flush()
-    return ImportSummary(len(frame), skipped, created, corrected, changed_values, unchanged)
+                continue
+            new, n_changed = change
+            updates.append(RowUpdate(
+                key=stored.id, study_id=study.id, person_id=person_id,
+                old={"item_values": stored.item_values, "completed_on": stored.completed_on}, new=new,
+            ))
+            corrected += 1
+            changed_values += n_changed
+    insert_rows(session, QuestionnaireResponse, new_rows)
+    update_rows(session, QuestionnaireResponse, updates)
+    return ImportSummary(len(frame), skipped, len(new_rows), corrected, changed_values, unchanged)
+
+
+def _encoded_rows(inst: Instrument, item_ids: list[str], matrix: np.ndarray, answered: np.ndarray):
+    """``(row index, item values as stored JSON)`` of every answered row; items of the
+    instrument the file has no column for are ``null``."""
+    position = {i: j for j, i in enumerate(item_ids)}
+    order = [position.get(i) for i in inst.item_ids]
+    # Object cells: int answers/codes, None for empty (JSON null).
+    values = np.where(np.isnan(matrix), None, np.nan_to_num(matrix).astype(np.int64).astype(object))
+    for k in np.flatnonzero(answered):
+        row = values[k]
+        yield k, json.dumps(
+            {i: (None if j is None or row[j] is None else int(row[j])) for i, j in zip(inst.item_ids, order)},
+            separators=(",", ":"),
+        )
+
+
+def _correction(inst: Instrument, stored, given: Mapping[str, Optional[int]], completed_on):
+    """``(new values, number of changed values)`` for an existing response, or ``None`` when
+    nothing changes. Items absent from the input keep their stored value; the date counts as
+    one value. The JSON is one audited field, whose old value keeps the previous answers."""
+    before = json.loads(stored.item_values)
+    merged = {**before, **given}
+    changed = sum(before.get(i) != v for i, v in given.items())
+    new: dict = {}
+    if changed:
+        new["item_values"] = encode_item_values(inst, merged)
+    if stored.completed_on != completed_on:
+        new["completed_on"] = completed_on
+        changed += 1
+    return (new, changed) if changed else None
 
 
 def encode_item_values(instrument: Instrument, values: Mapping[str, Optional[int]]) -> str:
     """Item values as stored: compact JSON in the definition's item order, ``null`` for an
     item not answered (or not in ``values``)."""
     return json.dumps({i: values.get(i) for i in instrument.item_ids}, separators=(",", ":"))
-
-
-def _correct(inst: Instrument, response: QuestionnaireResponse, given, completed_on) -> int:
-    """Apply changed values to an existing response (one audited update of the JSON, whose
-    old value keeps the previous answers); items absent from the input keep their value.
-    Returns the number of changed values (the date counts as one)."""
-    stored = json.loads(response.item_values)
-    merged = {**stored, **given}
-    changed = sum(stored.get(i) != v for i, v in given.items())
-    if changed:
-        response.item_values = encode_item_values(inst, merged)
-    if response.completed_on != completed_on:
-        response.completed_on = completed_on
-        changed += 1
-    return changed
 
 
 def record_response(

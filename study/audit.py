@@ -20,6 +20,7 @@ __all__ = [
     "ChainReport",
     "GENESIS_HASH",
     "REDACTED",
+    "append_events",
     "event_hash",
     "person_history",
     "verify_chain",
@@ -28,7 +29,7 @@ __all__ = [
 from typing import Any, Optional
 
 import pandas as pd
-from sqlalchemy import event, insert, inspect, select, text
+from sqlalchemy import event, inspect, select, text
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from study.audit_chain import (
@@ -44,6 +45,7 @@ from study.audit_key import key_id, key_path, load_key
 from study.audit_verify import ChainReport, verify_chain
 from study.db.models import AuditEvent, Person
 from study.db.models.audited import Audited
+from study.db.row_writer import write_rows
 from study.db.types import utcnow
 from study.errors import NotAllowed
 
@@ -138,7 +140,23 @@ def _write_audit_events(session: Session, _flush_context) -> None:
     if not any(isinstance(obj, Audited) for obj in (*session.new, *session.dirty, *session.deleted)):
         return
     audit_key = load_key(key_path(session.get_bind()))
-    changes = _changes(session, audit_key)
+    append_events(session, _changes(session, audit_key), audit_key)
+
+
+def append_events(session: Session, changes: list[dict[str, Any]], audit_key: bytes) -> None:
+    """Chain ``changes`` after the head of the audit chain and insert them, in ``session``'s
+    transaction: the one way events are written (the flush capture above and the audited
+    bulk writes of :mod:`study.bulk_write`).
+
+    Parameters
+    ----------
+    changes
+        Events in the order they happened, each with ``study_id, person_id, table_name,
+        row_id, action, field, old_value, new_value`` (values already as audit text,
+        redacted fields as keyed digests); the actor, reason and time come from the session.
+    audit_key
+        The study's audit key (:func:`study.audit_key.load_key`).
+    """
     if not changes:
         return
     actor = session.info.get("actor")
@@ -151,12 +169,10 @@ def _write_audit_events(session: Session, _flush_context) -> None:
     last_seq, last_hash = _chain_head(conn, audit_key)
     # Microseconds only: both databases keep exactly that, so the hash survives a round trip.
     occurred_at = utcnow()
-    new_events = [
-        dict(change, occurred_at=occurred_at, actor=actor, reason=session.info.get("reason"))
-        for change in changes
-    ]
+    reason = session.info.get("reason")
+    new_events = [dict(change, occurred_at=occurred_at, actor=actor, reason=reason) for change in changes]
     rows = chain_events(new_events, last_seq=last_seq, last_hash=last_hash, key=audit_key)
-    conn.execute(insert(AuditEvent.__table__), rows)
+    write_rows(conn, AuditEvent.__table__, rows)
 
 
 def _chain_head(conn, audit_key: bytes) -> tuple[int, str]:

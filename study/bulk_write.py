@@ -1,0 +1,257 @@
+"""Audited bulk writes: many rows of an audited table at once, with the full audit trail.
+
+The ORM capture (:mod:`study.audit`) audits every change of an object, but an import of
+100,000 rows through the ORM spends most of its time on objects. This is the one sanctioned
+way around it: :func:`insert_rows` and :func:`update_rows` take a whole batch as plain dicts,
+write it in a few statements (:mod:`study.db.row_writer`: ``executemany`` on SQLite, ``COPY``
+on PostgreSQL) and compute the batch's audit events themselves, *with the same content the
+ORM capture would give the same change* (insert: the row as canonical JSON; update: one event
+per changed field with old and new value; identity fields as keyed digests), chained after the
+head of the chain by :func:`study.audit.append_events` under the same lock, in the caller's
+unit of work. ``audit verify`` and the trail's replay cannot tell the two paths apart, and a
+rollback (or kill -9) leaves nothing of either.
+
+Within :func:`orm_writes` the same calls go through ORM objects and the flush capture instead:
+the reference path that tests compare the events with and benchmarks measure against.
+"""
+
+from __future__ import annotations
+
+__all__ = ["RowUpdate", "insert_rows", "orm_writes", "update_rows"]
+
+import contextlib
+import contextvars
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import String, inspect
+from sqlalchemy.orm import Session
+
+from study.audit import append_events
+from study.audit_chain import audit_text, redacted_digest, row_json
+from study.audit_key import key_path, load_key
+from study.db.models.audited import Audited
+from study.db.row_writer import reserve_ids, update_rows_by_key, write_rows
+from study.db.text_guard import text_problem
+from study.errors import BadInput, NotAllowed
+
+_VIA_ORM: contextvars.ContextVar[bool] = contextvars.ContextVar("peerstudy_bulk_via_orm", default=False)
+
+
+@contextlib.contextmanager
+def orm_writes() -> Iterator[None]:
+    """Within the block, :func:`insert_rows` and :func:`update_rows` write through ORM objects
+    (one object per row, audited by the flush capture): the reference path."""
+    token = _VIA_ORM.set(True)
+    try:
+        yield
+    finally:
+        _VIA_ORM.reset(token)
+
+
+@dataclass(frozen=True)
+class RowUpdate:
+    """New values for some fields of one existing row.
+
+    ``key`` is the primary key value (a tuple for a composite key); ``old`` and ``new`` map
+    attribute names to the stored and the new value (only fields that change; ``old`` must be
+    the value the database holds, it goes to the audit trail). ``study_id`` and
+    ``person_id`` scope the events as the ORM capture would (``person_id`` is the row's own
+    id for the ``person`` table).
+    """
+
+    key: Any
+    old: Mapping[str, Any]
+    new: Mapping[str, Any]
+    study_id: int | None
+    person_id: int | None
+
+
+def insert_rows(session: Session, model: type[Audited], rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """Insert ``rows`` into ``model``'s table with one insert event each.
+
+    Parameters
+    ----------
+    session
+        A session of :func:`study.db.unit_of_work` (its actor and reason go to every event).
+    model
+        An audited model class, e.g. ``QuestionnaireResponse``.
+    rows
+        One dict per row keyed by attribute name, every row the same keys. An integer primary
+        key left out is assigned here; Python-side column defaults (``created_at``) are filled
+        in as the ORM would.
+
+    Returns
+    -------
+    list
+        The primary key of each row, in order.
+
+    Raises
+    ------
+    BadInput
+        A text value a column cannot hold (too long, NUL), as :mod:`study.db.text_guard` says it
+        for the ORM; nothing is written.
+    """
+    if not rows:
+        return []
+    mapper = inspect(model)
+    table = mapper.local_table
+    if _VIA_ORM.get():
+        objects = [model(**row) for row in rows]
+        session.add_all(objects)
+        session.flush()
+        return [_key_of(mapper, obj) for obj in objects]
+    session.flush()  # pending ORM changes (and their events) come first
+    conn = session.connection()
+    attrs = {attr.key: attr.columns[0] for attr in mapper.column_attrs}
+    rows = [dict(row) for row in rows]
+    _fill_defaults(attrs, rows)
+    pk = list(mapper.primary_key)
+    if len(pk) == 1 and mapper.get_property_by_column(pk[0]).key not in rows[0]:
+        key_attr = mapper.get_property_by_column(pk[0]).key
+        for row, new_id in zip(rows, reserve_ids(conn, table, len(rows))):
+            row[key_attr] = new_id
+    _check_text(table.name, attrs, rows)
+    keys = [tuple(row[mapper.get_property_by_column(c).key] for c in pk) for row in rows]
+    write_rows(conn, table, [{attrs[k].name: v for k, v in row.items()} for row in rows])
+
+    audit_key = load_key(key_path(session.get_bind()))
+    redact = model.__audit_redact__
+    # The ORM records every column it knows a value for; a column the database fills in (a
+    # server default) is left out when the row does not give it.
+    recorded = [k for k, c in attrs.items() if k in rows[0] or c.server_default is None]
+    events = []
+    for row, key in zip(rows, keys):
+        study_id, person_id = _scope(table.name, row)
+        texts = {k: _text(k, row.get(k), redact, audit_key) for k in recorded}
+        events.append(_event(study_id, person_id, table.name, key, "insert", new_value=row_json(texts)))
+    append_events(session, events, audit_key)
+    return [k[0] if len(k) == 1 else k for k in keys]
+
+
+def update_rows(session: Session, model: type[Audited], updates: Sequence[RowUpdate]) -> None:
+    """Change existing rows of ``model``'s table, one update event per changed field.
+
+    Rows of the same set of changed fields are written in one ``executemany``. ORM objects
+    of ``model`` already loaded in ``session`` are expired afterwards (they would be stale).
+
+    Raises
+    ------
+    NotAllowed
+        ``model`` is written once and never changed (allocations), or has ``onupdate`` columns
+        (their values would need events too; use the ORM).
+    BadInput
+        A new text value a column cannot hold; nothing is written.
+    """
+    updates = [u for u in updates if u.new]
+    if not updates:
+        return
+    mapper = inspect(model)
+    table = mapper.local_table
+    if model.__audit_immutable__:
+        raise NotAllowed(f"{table.name} rows cannot be changed")
+    if _VIA_ORM.get():
+        for u in updates:
+            obj = session.get(model, u.key)
+            for name, value in u.new.items():
+                setattr(obj, name, value)
+        session.flush()
+        return
+    attrs = {attr.key: attr.columns[0] for attr in mapper.column_attrs}
+    if any(c.onupdate is not None for c in attrs.values()):
+        raise NotAllowed(f"{table.name} has onupdate columns: change it through the ORM")
+    session.flush()
+    conn = session.connection()
+    _check_text(table.name, attrs, [u.new for u in updates])
+    pk = [mapper.get_property_by_column(c).key for c in mapper.primary_key]
+    by_fields: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for u in updates:
+        key = u.key if isinstance(u.key, tuple) else (u.key,)
+        fields = tuple(sorted(u.new))
+        by_fields.setdefault(fields, []).append(
+            {**{attrs[k].name: v for k, v in zip(pk, key)}, **{attrs[f].name: u.new[f] for f in fields}}
+        )
+    for fields, rows in by_fields.items():
+        update_rows_by_key(conn, table, [attrs[f].name for f in fields], rows)
+
+    audit_key = load_key(key_path(session.get_bind()))
+    redact = model.__audit_redact__
+    order = list(attrs)  # the ORM capture walks the columns in mapper order
+    events = []
+    for u in updates:
+        key = u.key if isinstance(u.key, tuple) else (u.key,)
+        for name in order:
+            if name not in u.new or u.old.get(name) == u.new[name]:
+                continue
+            events.append(_event(
+                u.study_id, u.person_id, table.name, key, "update", field=name,
+                old_value=_text(name, u.old.get(name), redact, audit_key),
+                new_value=_text(name, u.new[name], redact, audit_key),
+            ))
+    append_events(session, events, audit_key)
+    for obj in [o for o in session.identity_map.values() if isinstance(o, model)]:
+        session.expire(obj)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def _key_of(mapper, obj) -> Any:
+    key = tuple(getattr(obj, mapper.get_property_by_column(c).key) for c in mapper.primary_key)
+    return key[0] if len(key) == 1 else key
+
+
+def _fill_defaults(attrs: Mapping[str, Any], rows: list[dict[str, Any]]) -> None:
+    """Python-side column defaults the rows leave out, evaluated once per batch (the ORM
+    evaluates them once per flush: ``created_at`` is the same for a whole batch either way)."""
+    for name, column in attrs.items():
+        default = column.default
+        if default is None or name in rows[0] or column.primary_key:
+            continue
+        if default.is_callable:
+            value = default.arg(None)
+        elif default.is_scalar:
+            value = default.arg
+        else:
+            continue
+        for row in rows:
+            row[name] = value
+
+
+def _check_text(table_name: str, attrs: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> None:
+    """:mod:`study.db.text_guard`'s check for a whole batch, column by column."""
+    for name, column in attrs.items():
+        if not isinstance(column.type, String) or name not in rows[0]:
+            continue
+        length = column.type.length
+        for row in rows:
+            value = row.get(name)
+            if isinstance(value, str) and ("\x00" in value or (length is not None and len(value) > length)):
+                raise BadInput(f"{table_name}.{column.name} {text_problem(value, length)}")
+
+
+def _text(name: str, value: Any, redact: frozenset[str], audit_key: bytes) -> str | None:
+    text = audit_text(value)
+    return redacted_digest(text, audit_key) if name in redact else text
+
+
+def _scope(table_name: str, row: Mapping[str, Any]) -> tuple[int | None, int | None]:
+    """(study id, person id) of an event, as :func:`study.audit._scope` gives them."""
+    if table_name == "person":
+        return row.get("study_id"), row.get("id")
+    if table_name == "study":
+        return row.get("id"), row.get("person_id")
+    return row.get("study_id"), row.get("person_id")
+
+
+def _event(study_id, person_id, table_name: str, key: tuple, action: str, *, field: str | None = None,
+           old_value: str | None = None, new_value: str | None = None) -> dict[str, Any]:
+    return {
+        "study_id": study_id,
+        "person_id": person_id,
+        "table_name": table_name,
+        "row_id": "/".join(str(part) for part in key),
+        "action": action,
+        "field": field,
+        "old_value": old_value,
+        "new_value": new_value,
+    }

@@ -1,0 +1,95 @@
+"""Writing many rows of one table in few statements, on SQLite and PostgreSQL.
+
+The raw database half of an audited bulk write (:mod:`study.bulk_write` computes the audit
+events; :mod:`study.audit` appends them): ids are reserved up front so that a batch's rows and
+its events can be built before anything is sent, and the rows go in as
+
+- SQLite: one ``executemany`` of a prepared ``INSERT`` (SQLAlchemy Core, so the column types
+  convert dates and times exactly as the ORM does);
+- PostgreSQL: one ``COPY ... FROM STDIN`` through psycopg 3's ``cursor.copy`` (values adapted
+  by psycopg, the same adaptation as a bound parameter).
+
+Everything runs on the caller's connection, inside its transaction (a rollback or a killed
+process leaves nothing).
+"""
+
+from __future__ import annotations
+
+__all__ = ["reserve_ids", "update_rows_by_key", "write_rows"]
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, text, update
+
+#: Rows per ``executemany`` call (bounds the memory of the bound parameters).
+_CHUNK = 20_000
+
+
+def reserve_ids(conn: Connection, table: Table, count: int) -> list[int]:
+    """``count`` new values of ``table``'s integer primary key, in increasing order.
+
+    SQLite: the ids after the current largest (the writer holds ``BEGIN IMMEDIATE``, so no
+    other writer can take them; SQLite itself gives a new row ``max(id) + 1``). PostgreSQL:
+    drawn from the column's sequence, as an ``INSERT`` would draw them.
+    """
+    if count <= 0:
+        return []
+    (pk,) = table.primary_key.columns
+    if conn.dialect.name == "postgresql":
+        result = conn.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:t, :c)) FROM generate_series(1, :n)"),
+            {"t": table.name, "c": pk.name, "n": count},
+        )
+        return sorted(r[0] for r in result)
+    start = conn.execute(select(func.coalesce(func.max(pk), 0))).scalar_one()
+    return list(range(start + 1, start + 1 + count))
+
+
+def write_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (dicts keyed by column name, every row the same keys) into ``table``."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    if conn.dialect.name == "postgresql":
+        _copy_rows(conn, table, columns, rows)
+        return
+    statement = insert(table)
+    for start in range(0, len(rows), _CHUNK):
+        conn.execute(statement, list(rows[start:start + _CHUNK]))
+
+
+def _copy_rows(conn: Connection, table: Table, columns: list[str], rows: Sequence[Mapping[str, Any]]) -> None:
+    # psycopg 3 adapts each Python value (date, aware datetime, bool, int, str, None) as it
+    # would a query parameter; the connection is the session's, so COPY joins its transaction.
+    names = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in columns)
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        with cursor.copy(f"COPY {conn.dialect.identifier_preparer.quote(table.name)} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+    finally:
+        cursor.close()
+
+
+def update_rows_by_key(
+    conn: Connection, table: Table, fields: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """``UPDATE table SET field = ... WHERE pk = ...`` for many rows in one ``executemany``.
+
+    Each row maps the primary key column(s) and every name in ``fields`` to its new value.
+    """
+    if not rows:
+        return
+    pk_columns = list(table.primary_key.columns)
+    statement = (
+        update(table)
+        .where(*(c == bindparam(f"_pk_{c.name}") for c in pk_columns))
+        .values({f: bindparam(f"_new_{f}") for f in fields})
+    )
+    params = [
+        {**{f"_pk_{c.name}": row[c.name] for c in pk_columns}, **{f"_new_{f}": row[f] for f in fields}}
+        for row in rows
+    ]
+    for start in range(0, len(params), _CHUNK):
+        conn.execute(statement, params[start:start + _CHUNK])
