@@ -432,18 +432,17 @@ def import_questionnaires(
 
 
 def _encoded_rows(inst: Instrument, item_ids: list[str], matrix: np.ndarray, answered: np.ndarray):
-    """``(row index, item values as stored JSON)`` of every answered row; items of the
-    instrument the file has no column for are ``null``."""
+    """``(row index, item values as stored JSON)`` of every answered row, equal to
+    :func:`encode_item_values` of the row; items of the instrument the file has no column
+    for are ``null``. The cells are formatted as one array and poured into one template."""
     position = {i: j for j, i in enumerate(item_ids)}
-    order = [position.get(i) for i in inst.item_ids]
-    # Object cells: int answers/codes, None for empty (JSON null).
-    values = np.where(np.isnan(matrix), None, np.nan_to_num(matrix).astype(np.int64).astype(object))
-    for k in np.flatnonzero(answered):
-        row = values[k]
-        yield k, json.dumps(
-            {i: (None if j is None or row[j] is None else int(row[j])) for i, j in zip(inst.item_ids, order)},
-            separators=(",", ":"),
-        )
+    template = "{" + ",".join(f"{json.dumps(i)}:%s" for i in inst.item_ids) + "}"
+    rows = np.flatnonzero(answered)
+    block = matrix[rows]
+    cells = np.where(np.isnan(block), "null", np.nan_to_num(block).astype(np.int64).astype(str)).astype(object)
+    null = np.full(len(rows), "null", dtype=object)
+    ordered = [cells[:, position[i]] if i in position else null for i in inst.item_ids]
+    return zip(rows.tolist(), (template % values for values in zip(*ordered)))
 
 
 def _correction(inst: Instrument, stored, given: Mapping[str, Optional[int]], completed_on):

@@ -22,12 +22,14 @@ __all__ = [
     "legacy_event_hash",
     "redacted_digest",
     "row_json",
+    "row_jsons",
 ]
 
 import datetime as dt
 import hashlib
 import hmac
 import json
+from json.encoder import encode_basestring as _encode_json_text
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Optional
 
@@ -55,6 +57,12 @@ _OCCURRED = CHAIN_FIELDS.index("occurred_at")
 _REDACTION_CONTEXT = b"peerstudy-redacted-value\x00"
 
 
+def _encode_text(value: str) -> str:
+    # A field name as JSON (json.dumps(ensure_ascii=False) escapes strings with exactly this
+    # function) inside row_jsons' %-template, where a literal "%" is written "%%".
+    return _encode_json_text(value).replace("%", "%%")
+
+
 def audit_text(value: Any) -> Optional[str]:
     """A column value as audit text: ISO dates, UTC times, ``true``/``false``, else ``str``.
 
@@ -77,6 +85,22 @@ def audit_text(value: Any) -> Optional[str]:
 def row_json(row: dict[str, Optional[str]]) -> str:
     """A row's audit texts as the canonical JSON of an insert or delete event."""
     return json.dumps(row, ensure_ascii=False, sort_keys=True)
+
+
+def row_jsons(columns: Mapping[str, Sequence[Optional[str]]]) -> list[str]:
+    """:func:`row_json` of many rows at once, from their audit texts column by column.
+
+    ``columns`` maps each field to its texts (all the same length, ``None`` for null). The
+    result equals ``[row_json(row) for row in rows]`` character for character (same key order,
+    separators and escaping as ``json.dumps(..., ensure_ascii=False, sort_keys=True)``), built
+    from one template per batch: a bulk import writes 200,000 insert events with it.
+    """
+    names = sorted(columns)
+    if not names:
+        return []
+    template = "{" + ", ".join(f"{_encode_text(name)}: %s" for name in names) + "}"
+    encoded = [[("null" if v is None else _encode_json_text(v)) for v in columns[name]] for name in names]
+    return [template % values for values in zip(*encoded)]
 
 
 def _occurred_text(value: Any) -> Any:

@@ -29,7 +29,7 @@ from sqlalchemy import String, inspect
 from sqlalchemy.orm import Session
 
 from study.audit import append_events
-from study.audit_chain import audit_text, redacted_digest, row_json
+from study.audit_chain import audit_text, redacted_digest, row_jsons
 from study.audit_key import key_path, load_key
 from study.db.models.audited import Audited
 from study.db.row_writer import reserve_ids, update_rows_by_key, write_rows
@@ -121,11 +121,12 @@ def insert_rows(session: Session, model: type[Audited], rows: Sequence[Mapping[s
     # The ORM records every column it knows a value for; a column the database fills in (a
     # server default) is left out when the row does not give it.
     recorded = [k for k, c in attrs.items() if k in rows[0] or c.server_default is None]
-    events = []
-    for row, key in zip(rows, keys):
-        study_id, person_id = _scope(table.name, row)
-        texts = {k: _text(k, row.get(k), redact, audit_key) for k in recorded}
-        events.append(_event(study_id, person_id, table.name, key, "insert", new_value=row_json(texts)))
+    texts = {k: _texts(k, [row.get(k) for row in rows], redact, audit_key) for k in recorded}
+    scopes = [_scope(table.name, row) for row in rows]
+    events = [
+        _event(study_id, person_id, table.name, key, "insert", new_value=new_value)
+        for (study_id, person_id), key, new_value in zip(scopes, keys, row_jsons(texts))
+    ]
     append_events(session, events, audit_key)
     return [k[0] if len(k) == 1 else k for k in keys]
 
@@ -227,6 +228,19 @@ def _check_text(table_name: str, attrs: Mapping[str, Any], rows: Sequence[Mappin
             value = row.get(name)
             if isinstance(value, str) and ("\x00" in value or (length is not None and len(value) > length)):
                 raise BadInput(f"{table_name}.{column.name} {text_problem(value, length)}")
+
+
+def _texts(name: str, values: list[Any], redact: frozenset[str], audit_key: bytes) -> list[str | None]:
+    """:func:`_text` of a column's values; a value repeated through the batch (the study, the
+    version, the time of the batch) is encoded once."""
+    cache: dict[Any, str | None] = {}
+    out = []
+    for value in values:
+        key = (type(value), value)
+        if key not in cache:
+            cache[key] = _text(name, value, redact, audit_key)
+        out.append(cache[key])
+    return out
 
 
 def _text(name: str, value: Any, redact: frozenset[str], audit_key: bytes) -> str | None:

@@ -37,6 +37,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from study.bulk_write import RowUpdate, insert_rows, update_rows
 from study.config import ROLE_CODES, StudyConfig
 from study.db.models import Allocation, Enrolment, Person, PersonAttribute, PersonIdentity, Study
 from study.eligibility import age_on, ineligibility_reasons
@@ -44,7 +45,7 @@ from study.errors import RowErrors, RowProblem
 from study.imports import cell_problems, normalise_pseudonyms, parse_date, parse_dates, read_csv_table
 from study.imports.cells import date_hint
 from study.imports.limits import CODE_LIMIT
-from study.people import Identity, add_person
+from study.people import Identity
 from study.phases import require_phase
 from study.corrections import WATCHED_FACTS, changed_facts, stored_facts
 from study.sap import record_deviation
@@ -244,16 +245,6 @@ def _as_stored(df: pd.DataFrame, date_format: str) -> pd.DataFrame:
     return out
 
 
-def _set(obj, **values) -> bool:
-    """Assign only the values that differ (an unchanged row writes no audit event)."""
-    changed = False
-    for key, value in values.items():
-        if getattr(obj, key) != value:
-            setattr(obj, key, value)
-            changed = True
-    return changed
-
-
 def import_participants(
     session: Session,
     study: Study,
@@ -293,35 +284,30 @@ def import_participants(
                        f"{c.pseudonym} is randomised: changing {c.old or 'nothing'!r} needs a reason (--reason)")
             for c in corrections.itertuples(index=False)
         ])
-    added = corrected = eligible = 0
+    site_ids = {site.code: site_id for site_id, site in sites_by_id(session, study).items()}
+    screenings = []
     for rec in df.to_dict("records"):
         birth = parse_date(rec["birth_date"], date_format)
         screened_on = parse_date(rec["screened_on"], date_format)
-        consent_on = parse_date(rec["consent_on"], date_format)
         municipality = rec["municipality"] or None
         flags = [f.strip() for f in rec["exclusions"].split(";") if f.strip()]
-        attributes = {c: rec[c] for c in config.stratification if rec[c]}
         age, is_eligible, reasons = _screening(
             config, rec["site"], rec["role"], birth, screened_on, municipality, flags
         )
-        eligible += is_eligible
-        screening = dict(
-            screened_on=screened_on, age_at_screening=age, municipality=municipality,
-            eligible=is_eligible, ineligibility_reasons=reasons, consent_on=consent_on,
-        )
-        person = people.get(rec["pseudonym"])
-        if person is None:
-            person = add_person(
-                session, study, rec["pseudonym"], rec["role"], rec["site"],
-                identity=Identity(birth_date=birth), attributes=attributes, today=today,
-            )
-            session.add(Enrolment(
-                study_id=study.id, person_id=person.id, phase=study.current_phase, **screening
-            ))
-            added += 1
-            continue
-        changed = _correct(session, study, person, birth, attributes, screening)
-        corrected += changed
+        screenings.append(dict(
+            pseudonym=rec["pseudonym"], site=rec["site"], role=rec["role"], birth_date=birth,
+            attributes={c: rec[c] for c in config.stratification if rec[c]},
+            screening=dict(
+                screened_on=screened_on, age_at_screening=age, municipality=municipality,
+                eligible=is_eligible, ineligibility_reasons=reasons,
+                consent_on=parse_date(rec["consent_on"], date_format),
+            ),
+        ))
+    eligible = sum(r["screening"]["eligible"] for r in screenings)
+    new_people = [r for r in screenings if r["pseudonym"] not in people]
+    _add_people(session, study, new_people, site_ids)
+    corrected = _correct_people(session, study, [r for r in screenings if r["pseudonym"] in people], people)
+    added = len(new_people)
     for c in corrections.itertuples(index=False):
         record_deviation(session, study, "correction_after_allocation",
                          f"{c.column} corrected after allocation: {c.old or '(empty)'} → {c.new or '(empty)'}",
@@ -330,28 +316,96 @@ def import_participants(
     return ImportSummary(added, corrected, len(df) - added - corrected, eligible, len(df) - eligible)
 
 
-def _correct(session: Session, study: Study, person: Person, birth: Optional[dt.date],
-             attributes: dict[str, str], screening: dict) -> bool:
-    """Bring a known person's identity, attributes and screening in line with the file."""
-    changed = False
-    identity = session.get(PersonIdentity, person.id)
-    if identity is None:
-        session.add(PersonIdentity(person_id=person.id, study_id=study.id, birth_date=birth))
-        changed = birth is not None
-    else:
-        changed |= _set(identity, birth_date=birth)
-    stored = {
-        a.name: a
-        for a in session.scalars(select(PersonAttribute).where(PersonAttribute.person_id == person.id))
+def _add_people(session: Session, study: Study, records: list[dict], site_ids: dict[str, int]) -> None:
+    """Register new people with identity, attributes and enrolment: four audited bulk
+    inserts (the same rows and events as :func:`study.people.add_person` and an
+    ``Enrolment`` per person)."""
+    if not records:
+        return
+    ids = insert_rows(session, Person, [
+        dict(study_id=study.id, pseudonym=r["pseudonym"], role=r["role"], site_id=site_ids[r["site"]])
+        for r in records
+    ])
+    blank = Identity()
+    insert_rows(session, PersonIdentity, [
+        dict(blank.__dict__, person_id=person_id, study_id=study.id, birth_date=r["birth_date"])
+        for person_id, r in zip(ids, records)
+    ])
+    insert_rows(session, PersonAttribute, [
+        dict(study_id=study.id, person_id=person_id, name=name, value=value)
+        for person_id, r in zip(ids, records) for name, value in r["attributes"].items()
+    ])
+    insert_rows(session, Enrolment, [
+        dict(study_id=study.id, person_id=person_id, phase=study.current_phase, withdrawn_on=None,
+             withdrawal_reason=None, **r["screening"])
+        for person_id, r in zip(ids, records)
+    ])
+
+
+def _correct_people(session: Session, study: Study, records: list[dict], people: dict[str, Person]) -> int:
+    """Bring known people's identity, attributes and screening in line with the file, in
+    audited bulk writes; returns how many people changed (an unchanged row writes nothing)."""
+    if not records:
+        return 0
+    person_ids = [people[r["pseudonym"]].id for r in records]
+    identity_table, attribute_table, enrolment_table = (
+        PersonIdentity.__table__, PersonAttribute.__table__, Enrolment.__table__)
+    births = {
+        row.person_id: row.birth_date
+        for row in session.execute(select(identity_table.c.person_id, identity_table.c.birth_date)
+                                   .where(identity_table.c.study_id == study.id))
     }
-    for name, value in attributes.items():
-        if name in stored:
-            changed |= _set(stored[name], value=value)
-        else:
-            session.add(PersonAttribute(study_id=study.id, person_id=person.id, name=name, value=value))
-            changed = True
-    enrolment = session.scalar(select(Enrolment).where(Enrolment.person_id == person.id))
-    if enrolment is None:
-        session.add(Enrolment(study_id=study.id, person_id=person.id, phase=study.current_phase, **screening))
-        return True
-    return _set(enrolment, **screening) or changed
+    stored_attributes = {
+        (row.person_id, row.name): row
+        for row in session.execute(select(attribute_table.c.id, attribute_table.c.person_id,
+                                          attribute_table.c.name, attribute_table.c.value)
+                                   .where(attribute_table.c.study_id == study.id))
+    }
+    screening_fields = list(records[0]["screening"])
+    enrolments = {
+        row.person_id: row
+        for row in session.execute(select(enrolment_table.c.id, enrolment_table.c.person_id,
+                                          *(enrolment_table.c[f] for f in screening_fields))
+                                   .where(enrolment_table.c.study_id == study.id))
+    }
+    changed: set[int] = set()
+    new_identities, identity_updates, new_attributes, attribute_updates = [], [], [], []
+    new_enrolments, enrolment_updates = [], []
+    for person_id, r in zip(person_ids, records):
+        scope = dict(study_id=study.id, person_id=person_id)
+        if person_id not in births:
+            new_identities.append(dict(Identity().__dict__, person_id=person_id, study_id=study.id,
+                                       birth_date=r["birth_date"]))
+            if r["birth_date"] is not None:
+                changed.add(person_id)
+        elif births[person_id] != r["birth_date"]:
+            identity_updates.append(RowUpdate(key=person_id, old={"birth_date": births[person_id]},
+                                              new={"birth_date": r["birth_date"]}, **scope))
+            changed.add(person_id)
+        for name, value in r["attributes"].items():
+            stored = stored_attributes.get((person_id, name))
+            if stored is None:
+                new_attributes.append(dict(name=name, value=value, **scope))
+                changed.add(person_id)
+            elif stored.value != value:
+                attribute_updates.append(RowUpdate(key=stored.id, old={"value": stored.value},
+                                                   new={"value": value}, **scope))
+                changed.add(person_id)
+        enrolment = enrolments.get(person_id)
+        if enrolment is None:
+            new_enrolments.append(dict(phase=study.current_phase, withdrawn_on=None, withdrawal_reason=None,
+                                       **scope, **r["screening"]))
+            changed.add(person_id)
+            continue
+        old = {f: getattr(enrolment, f) for f in screening_fields}
+        new = {f: v for f, v in r["screening"].items() if old[f] != v}
+        if new:
+            enrolment_updates.append(RowUpdate(key=enrolment.id, old=old, new=new, **scope))
+            changed.add(person_id)
+    insert_rows(session, PersonIdentity, new_identities)
+    update_rows(session, PersonIdentity, identity_updates)
+    insert_rows(session, PersonAttribute, new_attributes)
+    update_rows(session, PersonAttribute, attribute_updates)
+    insert_rows(session, Enrolment, new_enrolments)
+    update_rows(session, Enrolment, enrolment_updates)
+    return len(changed)

@@ -4,8 +4,8 @@ The raw database half of an audited bulk write (:mod:`study.bulk_write` computes
 events; :mod:`study.audit` appends them): ids are reserved up front so that a batch's rows and
 its events can be built before anything is sent, and the rows go in as
 
-- SQLite: one ``executemany`` of a prepared ``INSERT`` (SQLAlchemy Core, so the column types
-  convert dates and times exactly as the ORM does);
+- SQLite: one ``executemany`` of a prepared ``INSERT``, the values converted by each column
+  type's own bind processor (dates and times stored exactly as the ORM stores them);
 - PostgreSQL: one ``COPY ... FROM STDIN`` through psycopg 3's ``cursor.copy`` (values adapted
   by psycopg, the same adaptation as a bound parameter).
 
@@ -20,7 +20,7 @@ __all__ = ["reserve_ids", "update_rows_by_key", "write_rows"]
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, Table, bindparam, func, select, text, update
 
 #: Rows per ``executemany`` call (bounds the memory of the bound parameters).
 _CHUNK = 20_000
@@ -54,9 +54,21 @@ def write_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
     if conn.dialect.name == "postgresql":
         _copy_rows(conn, table, columns, rows)
         return
-    statement = insert(table)
-    for start in range(0, len(rows), _CHUNK):
-        conn.execute(statement, list(rows[start:start + _CHUNK]))
+    # Each column's values converted by the column type's own bind processor (what Core
+    # would do row by row), then one executemany of the driver's prepared statement.
+    values = []
+    for name in columns:
+        column_values = [row[name] for row in rows]
+        process = table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+        if process is not None:
+            column_values = [process(v) for v in column_values]
+        values.append(column_values)
+    quote = conn.dialect.identifier_preparer.quote
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+           f"VALUES ({', '.join('?' for _ in columns)})")
+    params = list(zip(*values))
+    for start in range(0, len(params), _CHUNK):
+        conn.exec_driver_sql(sql, params[start:start + _CHUNK])
 
 
 def _copy_rows(conn: Connection, table: Table, columns: list[str], rows: Sequence[Mapping[str, Any]]) -> None:
