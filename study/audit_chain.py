@@ -195,11 +195,14 @@ def chain_events(
     hasher = ContentHasher(key)
     chained: list[dict[str, Any]] = []
     seq, prev_hash = last_seq, last_hash
+    occurred: tuple[Any, Any] = (None, None)  # a batch shares one time: its text is made once
     for event in events:
         seq += 1
         row = dict(event, seq=seq, prev_hash=prev_hash)
         content = [row[name] for name in CHAIN_FIELDS]
-        content[_OCCURRED] = _occurred_text(content[_OCCURRED])
+        if content[_OCCURRED] is not occurred[0]:
+            occurred = (content[_OCCURRED], _occurred_text(content[_OCCURRED]))
+        content[_OCCURRED] = occurred[1]
         row["hash"] = prev_hash = hasher(content)
         chained.append(row)
     return chained

@@ -231,16 +231,20 @@ def _check_text(table_name: str, attrs: Mapping[str, Any], rows: Sequence[Mappin
 
 
 def _texts(name: str, values: list[Any], redact: frozenset[str], audit_key: bytes) -> list[str | None]:
-    """:func:`_text` of a column's values; a value repeated through the batch (the study, the
-    version, the time of the batch) is encoded once."""
-    cache: dict[Any, str | None] = {}
-    out = []
-    for value in values:
+    """:func:`_text` of a column's values. Text and whole numbers are their own audit text;
+    other values (dates, times, booleans) and redacted ones are encoded once per distinct
+    value (the batch's time, a study's dates repeat)."""
+    cache: dict[tuple[type, Any], str | None] = {}
+
+    def encode(value: Any) -> str | None:
         key = (type(value), value)
         if key not in cache:
             cache[key] = _text(name, value, redact, audit_key)
-        out.append(cache[key])
-    return out
+        return cache[key]
+
+    if name in redact:
+        return [encode(v) for v in values]
+    return [v if type(v) is str else str(v) if type(v) is int else encode(v) for v in values]
 
 
 def _text(name: str, value: Any, redact: frozenset[str], audit_key: bytes) -> str | None:

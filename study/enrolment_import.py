@@ -42,7 +42,7 @@ from study.config import ROLE_CODES, StudyConfig
 from study.db.models import Allocation, Enrolment, Person, PersonAttribute, PersonIdentity, Study
 from study.eligibility import age_on, ineligibility_reasons
 from study.errors import RowErrors, RowProblem
-from study.imports import cell_problems, normalise_pseudonyms, parse_date, parse_dates, read_csv_table
+from study.imports import cell_problems, normalise_pseudonyms, parse_dates, read_csv_table
 from study.imports.cells import date_hint
 from study.imports.limits import CODE_LIMIT
 from study.people import Identity
@@ -285,22 +285,24 @@ def import_participants(
             for c in corrections.itertuples(index=False)
         ])
     site_ids = {site.code: site_id for site_id, site in sites_by_id(session, study).items()}
+    # Dates parsed column by column (strict, as the checks above read them), as date or None.
+    dates = {col: _date_objects(parse_dates(df[col], date_format))
+             for col in ("birth_date", "screened_on", "consent_on")}
+    columns = {col: df[col].tolist() for col in ["pseudonym", "site", "role", "municipality", "exclusions",
+                                                   *config.stratification]}
     screenings = []
-    for rec in df.to_dict("records"):
-        birth = parse_date(rec["birth_date"], date_format)
-        screened_on = parse_date(rec["screened_on"], date_format)
-        municipality = rec["municipality"] or None
-        flags = [f.strip() for f in rec["exclusions"].split(";") if f.strip()]
-        age, is_eligible, reasons = _screening(
-            config, rec["site"], rec["role"], birth, screened_on, municipality, flags
-        )
+    for k, pseudonym in enumerate(columns["pseudonym"]):
+        site, role = columns["site"][k], columns["role"][k]
+        birth, screened_on = dates["birth_date"][k], dates["screened_on"][k]
+        municipality = columns["municipality"][k] or None
+        flags = [f.strip() for f in columns["exclusions"][k].split(";") if f.strip()]
+        age, is_eligible, reasons = _screening(config, site, role, birth, screened_on, municipality, flags)
         screenings.append(dict(
-            pseudonym=rec["pseudonym"], site=rec["site"], role=rec["role"], birth_date=birth,
-            attributes={c: rec[c] for c in config.stratification if rec[c]},
+            pseudonym=pseudonym, site=site, role=role, birth_date=birth,
+            attributes={c: columns[c][k] for c in config.stratification if columns[c][k]},
             screening=dict(
                 screened_on=screened_on, age_at_screening=age, municipality=municipality,
-                eligible=is_eligible, ineligibility_reasons=reasons,
-                consent_on=parse_date(rec["consent_on"], date_format),
+                eligible=is_eligible, ineligibility_reasons=reasons, consent_on=dates["consent_on"][k],
             ),
         ))
     eligible = sum(r["screening"]["eligible"] for r in screenings)
@@ -314,6 +316,11 @@ def import_participants(
                          reason, actor, person=people[c.pseudonym])
     session.flush()
     return ImportSummary(added, corrected, len(df) - added - corrected, eligible, len(df) - eligible)
+
+
+def _date_objects(parsed: pd.Series) -> list[Optional[dt.date]]:
+    """``datetime64`` values as ``datetime.date`` (``None`` for ``NaT``), as the ORM holds them."""
+    return [None if pd.isna(v) else v.date() for v in parsed.dt.to_pydatetime()]
 
 
 def _add_people(session: Session, study: Study, records: list[dict], site_ids: dict[str, int]) -> None:
