@@ -10,14 +10,17 @@
   (blank lines count as rows, as they do in a spreadsheet).
 - Cells are text, nothing guessed: ``""`` for empty, surrounding spaces removed.
 
-:func:`iter_records` yields the records one at a time, so a later reader can check a large
-file chunk by chunk; :func:`read_csv_table` collects them into one frame.
+The file is streamed: :class:`CsvStream` decodes a megabyte of lines at a time and yields the
+rows a chunk (:data:`CHUNK_ROWS` rows) at a time, so an import can check, write or give up
+chunk by chunk with flat memory (:mod:`study.imports.bounded` stops after 50 problems);
+:func:`read_csv_table` collects the chunks into one frame.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +31,7 @@ import pandas as pd
 from study.errors import RowErrors, RowProblem
 
 __all__ = [
-    "CsvTable", "format_notes", "iter_records", "no_rows", "read_csv_table", "read_table", "source_name",
+    "CHUNK_ROWS", "CsvStream", "CsvTable", "format_notes", "iter_records", "no_rows", "read_csv_table", "read_table", "source_name",
 ]
 
 Source = str | Path | io.StringIO
@@ -36,6 +39,8 @@ Source = str | Path | io.StringIO
 #: control characters :mod:`study.imports.limits` refuses, which ``str.strip`` would eat).
 _BLANK = " \t\r\n\u00a0"
 _UTF8_BOM = b"\xef\xbb\xbf"
+#: Data rows per chunk of :class:`CsvStream` (a chunk of a wide file is a few megabytes).
+CHUNK_ROWS = 20_000
 #: The note of a file read with ``;`` as separator.
 SEMICOLON_NOTE = "read as ';'-separated (as Danish Excel saves CSV); ',' is the standard separator"
 _SAVE_AS = 'save it in Excel with "Save as" → "CSV UTF-8 (comma delimited)" and import again'
@@ -65,40 +70,69 @@ def _refuse(name: str, row: int, column: str, reason: str) -> RowErrors:
     return RowErrors(name, [RowProblem(row, column, "", reason)])
 
 
-def _decode(raw: bytes, name: str) -> str:
-    """The file's text; a :class:`RowErrors` naming row and column when it is not UTF-8."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise _refuse(name, 1, "(file)", f"the file is UTF-16, not UTF-8: {_SAVE_AS}")
-    if raw.startswith(_UTF8_BOM):
-        raw = raw[len(_UTF8_BOM):]
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        before = raw[: exc.start]
-        row = before.count(b"\n") + 1
-        line = before[before.rfind(b"\n") + 1:]
-        header = raw.split(b"\n", 1)[0]
-        separator = b";" if header.count(b";") > header.count(b",") else b","
-        names = header.decode("utf-8", "replace").strip().split(separator.decode())
-        index = line.count(separator)
-        column = names[index].strip().lower() if row > 1 and index < len(names) else "(file)"
-        raise _refuse(
-            name, row, column,
-            f"byte 0x{raw[exc.start]:02X} is not UTF-8 (the file is probably Windows-1252/"
-            f"Latin-1, as Excel's plain \"CSV\" writes æ, ø, å): {_SAVE_AS}",
-        ) from None
+#: Bytes of the file decoded at a time (whole lines): memory stays flat for any file size.
+_READ_BYTES = 1 << 20
 
 
-def _text(source: Source, name: str) -> str:
-    if isinstance(source, io.StringIO):
-        return source.getvalue()
+def _decode_error(raw: bytes, exc: UnicodeDecodeError, name: str, row_offset: int, header: bytes) -> RowErrors:
+    """The error of a byte that is not UTF-8, naming its row (physical line) and column."""
+    before = raw[: exc.start]
+    row = row_offset + before.count(b"\n") + 1
+    line = before[before.rfind(b"\n") + 1:]
+    separator = b";" if header.count(b";") > header.count(b",") else b","
+    names = header.decode("utf-8", "replace").strip().split(separator.decode())
+    index = line.count(separator)
+    column = names[index].strip().lower() if row > 1 and index < len(names) else "(file)"
+    return _refuse(
+        name, row, column,
+        f"byte 0x{raw[exc.start]:02X} is not UTF-8 (the file is probably Windows-1252/"
+        f"Latin-1, as Excel's plain \"CSV\" writes æ, ø, å): {_SAVE_AS}",
+    )
+
+
+def _file_lines(path: Path, name: str) -> Iterator[str]:
+    """The file's text line by line, decoded a megabyte of whole lines at a time.
+
+    A UTF-16 file, or a byte that is not UTF-8, raises :class:`RowErrors` naming the row and
+    column when the reading reaches it. A UTF-8 byte-order mark is dropped.
+    """
     try:
-        raw = Path(source).read_bytes()
+        handle = open(path, "rb")
     except FileNotFoundError:
         raise _refuse(name, 0, "(file)", "file not found") from None
     except OSError as exc:
         raise _refuse(name, 0, "(file)", f"cannot read the file: {exc.strerror}") from None
-    return _decode(raw, name)
+    with handle:
+        rows_before = 0
+        header = b""
+        while True:
+            try:
+                chunk = handle.readlines(_READ_BYTES)
+            except OSError as exc:
+                raise _refuse(name, 0, "(file)", f"cannot read the file: {exc.strerror}") from None
+            if not chunk:
+                return
+            if rows_before == 0 and not header:
+                if chunk[0].startswith((b"\xff\xfe", b"\xfe\xff")):
+                    raise _refuse(name, 1, "(file)", f"the file is UTF-16, not UTF-8: {_SAVE_AS}")
+                if chunk[0].startswith(_UTF8_BOM):
+                    chunk[0] = chunk[0][len(_UTF8_BOM):]
+                header = chunk[0]
+            raw = b"".join(chunk)
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise _decode_error(raw, exc, name, rows_before, header) from None
+            rows_before += len(chunk)
+            # Lines split as the csv module expects (\n, \r\n or \r; endings kept).
+            yield from io.StringIO(text, newline="")
+
+
+def _lines(source: Source, name: str) -> Iterator[str]:
+    if isinstance(source, io.StringIO):
+        text = source.getvalue()
+        return iter(io.StringIO(text[1:] if text.startswith("\ufeff") else text, newline=""))
+    return _file_lines(Path(source), name)
 
 
 def _delimiter(header: str) -> str:
@@ -125,25 +159,31 @@ def iter_records(text: str, name: str, delimiter: str) -> Iterator[tuple[int, li
     """``(row number, cells)`` of every record after the header, blank lines skipped (but
     counted). A malformed record (e.g. an unclosed quote) raises :class:`RowErrors`."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    row = 1
+    next(_guarded(reader, name, 1), None)
+    yield from _records(reader, name)
+
+
+def _guarded(reader, name: str, row: int) -> Iterator[list[str]]:
+    """The reader's records; a malformed one raises :class:`RowErrors` naming its row."""
     try:
-        next(reader, None)
-        for row, cells in enumerate(reader, start=2):
-            if cells and any(c.strip(_BLANK) for c in cells):
-                yield row, cells
+        for cells in reader:
+            yield cells
+            row += 1
     except csv.Error as exc:
         reason = str(exc)
         if "field larger than field limit" in reason:
             reason = f"a cell is longer than {csv.field_size_limit()} characters"
-        raise _refuse(name, row + 1, "(file)", f"not a readable CSV file: {reason}") from None
+        raise _refuse(name, row, "(file)", f"not a readable CSV file: {reason}") from None
 
 
-def _header(text: str, name: str, delimiter: str) -> list[str]:
-    try:
-        first = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True), [])
-    except csv.Error as exc:
-        raise _refuse(name, 1, "(file)", f"not a readable CSV header: {exc}") from None
-    columns = [c.strip(_BLANK).lower() for c in first]
+def _records(reader, name: str) -> Iterator[tuple[int, list[str]]]:
+    for row, cells in enumerate(_guarded(reader, name, 2), start=2):
+        if cells and any(c.strip(_BLANK) for c in cells):
+            yield row, cells
+
+
+def _header(first: list[str] | None, name: str) -> list[str]:
+    columns = [c.strip(_BLANK).lower() for c in first or []]
     if not any(columns):
         raise _refuse(name, 1, "(file)", "the file is empty (no header)")
     seen: set[str] = set()
@@ -155,6 +195,67 @@ def _header(text: str, name: str, delimiter: str) -> list[str]:
     if problems:
         raise RowErrors(name, problems)
     return columns
+
+
+class CsvStream:
+    """An imported file read a chunk of rows at a time (see the module docstring).
+
+    The header is read when the stream is made (``columns``, ``delimiter``, ``notes``);
+    :meth:`chunks` yields the data rows as frames of text cells with ``line``, and
+    :meth:`count_rest` counts the rows not read yet (an import that stops early says how many
+    it did not check). Memory holds one chunk, whatever the file's size.
+    """
+
+    def __init__(self, source: Source) -> None:
+        self.source = source_name(source)
+        lines = _lines(source, self.source)
+        first = next(lines, "")
+        self.delimiter = _delimiter(first.split("\n", 1)[0])
+        self.notes: tuple[str, ...] = (SEMICOLON_NOTE,) if self.delimiter == ";" else ()
+        reader = csv.reader(itertools.chain([first], lines), delimiter=self.delimiter, strict=True)
+        try:
+            header = next(reader, None)
+        except csv.Error as exc:
+            raise _refuse(self.source, 1, "(file)", f"not a readable CSV header: {exc}") from None
+        self.columns = _header(header, self.source)
+        self._records = _records(reader, self.source)
+
+    def chunks(self, rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
+        """The data rows, ``rows`` at a time: text cells (stripped; a short row padded with
+        ``""``) and ``line``. A row with more cells than the header raises
+        :class:`RowErrors`."""
+        width = len(self.columns)
+        cells_of: list[list[str]] = []
+        lines: list[int] = []
+        for row, cells in self._records:
+            if len(cells) > width and any(c.strip(_BLANK) for c in cells[width:]):
+                raise _refuse(self.source, row, "(file)",
+                              f"the row has {len(cells)} cells, the header {width} columns"
+                              + (" (is the separator ';'?)" if self.delimiter == "," and ";" in "".join(cells) else ""))
+            cells_of.append((cells + [""] * width)[:width])
+            lines.append(row)
+            if len(cells_of) >= rows:
+                yield self._frame(cells_of, lines)
+                cells_of, lines = [], []
+        if cells_of:
+            yield self._frame(cells_of, lines)
+
+    def _frame(self, cells_of: list[list[str]], lines: list[int]) -> pd.DataFrame:
+        frame = pd.DataFrame(cells_of, columns=self.columns, dtype=object)
+        frame = frame.apply(lambda col: col.str.strip(_BLANK))
+        frame["line"] = lines
+        return frame
+
+    def count_rest(self) -> int:
+        """How many data rows are left (read and counted, not kept; a malformed record ends
+        the count)."""
+        count = 0
+        try:
+            for _ in self._records:
+                count += 1
+        except RowErrors:
+            pass
+        return count
 
 
 def no_rows(name: str) -> RowErrors:
@@ -181,31 +282,26 @@ def read_csv_table(source: Source, max_rows: Optional[int] = None, require_rows:
         Not UTF-8, not CSV, empty, only a header, a row with more cells than the header or a
         column named twice; nothing is imported.
     """
-    name = source_name(source)
-    text = _text(source, name)
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    delimiter = _delimiter(text.split("\n", 1)[0])
-    columns = _header(text, name, delimiter)
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    width = len(columns)
-    for row, cells in iter_records(text, name, delimiter):
-        if len(cells) > width and any(c.strip(_BLANK) for c in cells[width:]):
-            raise _refuse(name, row, "(file)",
-                          f"the row has {len(cells)} cells, the header {width} columns"
-                          + (" (is the separator ';'?)" if delimiter == "," and ";" in "".join(cells) else ""))
-        rows.append((cells + [""] * width)[:width])
-        lines.append(row)
-        if max_rows is not None and len(rows) >= max_rows:
+    stream = CsvStream(source)
+    frames = []
+    kept = 0
+    for chunk in stream.chunks(CHUNK_ROWS if max_rows is None else min(CHUNK_ROWS, max_rows)):
+        frames.append(chunk)
+        kept += len(chunk)
+        if max_rows is not None and kept >= max_rows:
             break
-    if not rows and require_rows:
-        raise no_rows(name)
-    frame = pd.DataFrame(rows, columns=columns, dtype=object)
-    frame = frame.apply(lambda col: col.str.strip(_BLANK))
-    frame["line"] = lines
-    notes = (SEMICOLON_NOTE,) if delimiter == ";" else ()
-    return CsvTable(frame=frame, source=name, delimiter=delimiter, notes=notes)
+    if not frames and require_rows:
+        raise no_rows(stream.source)
+    frame = pd.concat(frames, ignore_index=True) if frames else _empty(stream.columns)
+    if max_rows is not None:
+        frame = frame.iloc[:max_rows]
+    return CsvTable(frame=frame, source=stream.source, delimiter=stream.delimiter, notes=stream.notes)
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+    frame["line"] = pd.Series([], dtype="int64")
+    return frame
 
 
 def read_table(
