@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -37,13 +37,15 @@ from study.errors import BadInput, RowErrors, RowProblem
 from study.imports import cell_problems, normalise_pseudonym, normalise_pseudonyms, parse_dates, read_csv_table
 from study.imports.cells import date_hint
 from study.imports.limits import ITEM_LIMIT
-from study.imports.reading import no_rows
+from study.imports.bounded import ProblemCap
+from study.imports.reading import CsvStream, empty_frame, no_rows
 from study.studies import config_of
 
 __all__ = [
     "ID_COLUMNS",
     "ImportSummary",
     "encode_item_values",
+    "import_questionnaire_file",
     "import_questionnaires",
     "read_questionnaire_csv",
     "record_response",
@@ -139,6 +141,28 @@ class _Problems:
         )
 
 
+class _SeenKeys:
+    """Participant × timepoint keys (integers) of a file's rows already checked, with the
+    row each first appeared in: a sorted array, so a 1.7-million-row file needs 27 MB."""
+
+    def __init__(self) -> None:
+        self.keys = np.empty(0, dtype=np.int64)
+        self.rows = np.empty(0, dtype=np.int64)
+
+    def first_rows(self, codes: np.ndarray) -> np.ndarray:
+        """The row of each code's first appearance, 0 when new (or the code is -1)."""
+        if not len(self.keys):
+            return np.zeros(len(codes), dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.keys, codes), len(self.keys) - 1)
+        hit = (self.keys[at] == codes) & (codes >= 0)
+        return np.where(hit, self.rows[at], 0)
+
+    def add(self, codes: np.ndarray, rows: np.ndarray) -> None:
+        keys = np.concatenate([self.keys, codes])
+        order = np.argsort(keys, kind="stable")
+        self.keys, self.rows = keys[order], np.concatenate([self.rows, rows])[order]
+
+
 def _column_map(
     columns: list[str], instruments: Mapping[str, Instrument], problems: _Problems
 ) -> dict[str, tuple[str, str]]:
@@ -180,8 +204,14 @@ def _validate(
     instruments: Mapping[str, Instrument],
     source: str,
     today: Optional[dt.date],
+    seen: Optional[_SeenKeys] = None,
+    people: Optional[pd.DataFrame] = None,
 ) -> tuple[pd.DataFrame, dict[str, tuple[str, str]], dict[str, pd.DataFrame]]:
-    """Check every cell; return the kept rows, the column map and numeric item blocks."""
+    """Check every cell; return the kept rows, the column map and numeric item blocks.
+
+    ``seen`` holds the participant × timepoint keys of the file's earlier chunks (a streamed
+    import): a row repeating one is a duplicate too. ``people`` is the study's participants
+    (:func:`_participants`), loaded once for all chunks."""
     config = config_of(study)
     missing = [c for c in ID_COLUMNS if c not in frame.columns]
     if missing:
@@ -216,7 +246,8 @@ def _validate(
     keep = ~blank_row
 
     # People: known pseudonym, a participant, with consent.
-    people = _participants(session, study)
+    if people is None:
+        people = _participants(session, study)
     pseudonym = frame["pseudonym"]
     known = pseudonym.isin(people.index).to_numpy()
     problems.add(keep & (pseudonym == "").to_numpy(), "pseudonym", pseudonym, "required")
@@ -261,6 +292,17 @@ def _validate(
     first[keep] = first_row.to_numpy()
     problems.add(dup, "pseudonym", pseudonym,
                  "duplicate of row " + pd.Series(first).astype(str) + " (same pseudonym and timepoint)")
+    if seen is not None:
+        # Earlier chunks: keys of known people at known timepoints as exact integers.
+        keyed = keep & known & tp_known & ~dup
+        person = pseudonym.map(people["person_id"]).to_numpy()
+        codes = np.full(len(frame), -1, dtype=np.int64)
+        codes[keyed] = person[keyed].astype(np.int64) * len(tp_codes) + timepoint[keyed].map(
+            {c: i for i, c in enumerate(tp_codes)}).to_numpy(dtype=np.int64)
+        earlier = seen.first_rows(codes)
+        problems.add(earlier > 0, "pseudonym", pseudonym,
+                     "duplicate of row " + pd.Series(earlier).astype(str) + " (same pseudonym and timepoint)")
+        seen.add(codes[keyed & (earlier == 0)], rows[keyed & (earlier == 0)])
 
     # Item cells: whole numbers on the item's scale or a declared missing code, written as
     # digits with an optional '-' (1e0, +2 and 2.0 are not answers a person writes).
@@ -367,25 +409,88 @@ def import_questionnaires(
     """
     instruments = {**study_instruments(config_of(study)), **(instruments or {})}
     kept, columns, numeric = _validate(session, study, frame, instruments, source, today)
-    skipped = len(frame) - len(kept)
+    return _store(session, study, instruments, len(frame), kept, columns, numeric)
+
+
+def import_questionnaire_file(
+    session: Session,
+    study: Study,
+    path: str | Path,
+    *,
+    today: Optional[dt.date] = None,
+    all_errors: bool = False,
+) -> ImportSummary:
+    """Validate and store a questionnaire file read in chunks (memory flat for any size).
+
+    Each chunk of rows is checked (duplicates against the earlier chunks too) and, while no
+    chunk had a problem, stored; the caller's unit of work commits the whole file or, when
+    any row is bad, nothing. After 50 problems the reading stops (``all_errors``: never).
+
+    Raises
+    ------
+    RowErrors
+        Every problem found (at most 50 with ``50 errors shown, N more rows not checked``
+        unless ``all_errors``); nothing was written.
+    """
+    instruments = study_instruments(config_of(study))
+    stream = CsvStream(path)
+    cap = ProblemCap(all_errors)
+    seen = _SeenKeys()
+    people = _participants(session, study)
+    totals = np.zeros(6, dtype=np.int64)
+    chunks = 0
+    for chunk in stream.chunks():
+        chunks += 1
+        try:
+            kept, columns, numeric = _validate(session, study, chunk, instruments, stream.source, today,
+                                               seen=seen, people=people)
+        except RowErrors as exc:
+            if not all_errors and all(p.row <= 1 for p in exc.problems):
+                raise  # the header is wrong: no row can be read right
+            cap.add(exc.problems)
+            if cap.full:
+                raise cap.stopped(stream.source, chunk, stream) from None
+            continue
+        if not cap.problems:  # after a bad chunk the file is refused: only check the rest
+            totals += np.array(astuple(_store(session, study, instruments, len(chunk), kept, columns,
+                                              numeric, by_person=True)))
+    if chunks == 0:  # the header's problems, else "no rows"
+        _validate(session, study, empty_frame(stream.columns), instruments, stream.source, today)
+    if cap.problems:
+        raise RowErrors(stream.source, cap.problems)
+    return ImportSummary(*(int(t) for t in totals))
+
+
+def _store(
+    session: Session,
+    study: Study,
+    instruments: Mapping[str, Instrument],
+    rows: int,
+    kept: pd.DataFrame,
+    columns: dict[str, tuple[str, str]],
+    numeric: dict[str, pd.DataFrame],
+    by_person: bool = False,
+) -> ImportSummary:
+    """Write validated rows: new responses inserted, changed ones corrected, in audited bulk
+    writes. ``by_person`` looks up stored responses of the rows' people only (a chunk of a
+    large file) instead of the study's."""
+    skipped = rows - len(kept)
     corrected = changed_values = unchanged = 0
     if kept.empty:
-        return ImportSummary(len(frame), skipped, 0, 0, 0, 0)
+        return ImportSummary(rows, skipped, 0, 0, 0, 0)
 
     # Stored responses as plain rows (no ORM objects: a re-import of 200,000 responses
     # compares text, it does not build objects).
     table = QuestionnaireResponse.__table__
-    existing = {
-        (r.person_id, r.timepoint, r.instrument): r
-        for r in session.execute(
-            select(table.c.id, table.c.person_id, table.c.timepoint, table.c.instrument,
+    query = select(table.c.id, table.c.person_id, table.c.timepoint, table.c.instrument,
                    table.c.completed_on, table.c.item_values).where(
-                table.c.study_id == study.id,
-                table.c.instrument.in_(list(numeric)),
-                table.c.timepoint.in_(kept["timepoint"].unique().tolist()),
-            )
-        )
-    }
+        table.c.study_id == study.id,
+        table.c.instrument.in_(list(numeric)),
+        table.c.timepoint.in_(kept["timepoint"].unique().tolist()),
+    )
+    if by_person:
+        query = query.where(table.c.person_id.in_(kept["person_id"].unique().tolist()))
+    existing = {(r.person_id, r.timepoint, r.instrument): r for r in session.execute(query)}
     new_rows: list[dict] = []
     updates: list[RowUpdate] = []
     person_ids = kept["person_id"].to_numpy()
@@ -428,7 +533,7 @@ def import_questionnaires(
             changed_values += n_changed
     insert_rows(session, QuestionnaireResponse, new_rows)
     update_rows(session, QuestionnaireResponse, updates)
-    return ImportSummary(len(frame), skipped, len(new_rows), corrected, changed_values, unchanged)
+    return ImportSummary(rows, skipped, len(new_rows), corrected, changed_values, unchanged)
 
 
 def _encoded_rows(inst: Instrument, item_ids: list[str], matrix: np.ndarray, answered: np.ndarray):

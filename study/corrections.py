@@ -37,19 +37,22 @@ def stored_facts(session: Session, study: Study, pseudonyms: list[str], config: 
         .join(Allocation, Allocation.person_id == Person.id)
         .outerjoin(PersonIdentity, PersonIdentity.person_id == Person.id)
         .outerjoin(Enrolment, Enrolment.person_id == Person.id)
-        .where(Person.study_id == study.id, Person.pseudonym.in_(pseudonyms))
+        .where(Person.study_id == study.id)
     ).all()
+    # Filtered here, not by an IN list of every pseudonym (SQLite's parameter limit).
     frame = pd.DataFrame(rows, columns=["person_id", "pseudonym", *WATCHED_FACTS])
+    frame = frame[frame["pseudonym"].isin(set(pseudonyms))].reset_index(drop=True)
     factors = list(config.stratification)
     if factors and not frame.empty:
         attrs = pd.DataFrame(
             session.execute(
                 select(PersonAttribute.person_id, PersonAttribute.name, PersonAttribute.value).where(
-                    PersonAttribute.person_id.in_(frame["person_id"].tolist()), PersonAttribute.name.in_(factors)
+                    PersonAttribute.study_id == study.id, PersonAttribute.name.in_(factors)
                 )
             ).all(),
             columns=["person_id", "name", "value"],
         )
+        attrs = attrs[attrs["person_id"].isin(set(frame["person_id"]))]
         wide = attrs.pivot(index="person_id", columns="name", values="value") if not attrs.empty else pd.DataFrame()
         for factor in factors:
             frame[factor] = frame["person_id"].map(wide[factor]) if factor in wide else None

@@ -22,6 +22,7 @@ __all__ = [
     "BASE_COLUMNS",
     "ImportSummary",
     "expected_columns",
+    "import_participant_file",
     "import_participants",
     "participant_problems",
     "read_participants_csv",
@@ -43,6 +44,7 @@ from study.db.models import Allocation, Enrolment, Person, PersonAttribute, Pers
 from study.eligibility import age_on, ineligibility_reasons
 from study.errors import RowErrors, RowProblem
 from study.imports import cell_problems, normalise_pseudonyms, parse_dates, read_csv_table
+from study.imports.bounded import read_bounded
 from study.imports.cells import date_hint
 from study.imports.limits import CODE_LIMIT
 from study.people import Identity
@@ -78,6 +80,26 @@ def read_participants_csv(path: str | Path) -> pd.DataFrame:
     """Read the file with every cell as text (empty cells as ``""``, nothing guessed) and
     the file's row numbers in ``line`` (:func:`study.imports.read_csv_table`)."""
     return read_csv_table(path, require_rows=False).frame
+
+
+def import_participant_file(
+    session: Session,
+    study: Study,
+    path: str | Path,
+    *,
+    today: Optional[dt.date] = None,
+    reason: Optional[str] = None,
+    actor: str = "import",
+    all_errors: bool = False,
+) -> ImportSummary:
+    """:func:`import_participants` of a file read in chunks, each checked as it is read: after
+    50 problems the reading stops (``all_errors``: never) and :class:`RowErrors` says how many
+    rows were not checked."""
+    config = config_of(study)
+    table = read_bounded(path, lambda chunk: participant_problems(chunk, config, today=today),
+                         all_errors=all_errors, require_rows=False)
+    return import_participants(session, study, table.frame, source=table.source, today=today,
+                               reason=reason, actor=actor)
 
 
 def participant_problems(
@@ -204,11 +226,13 @@ class ImportSummary:
 
 def _existing(session: Session, study: Study, pseudonyms: list[str]) -> tuple[pd.DataFrame, dict[str, Person]]:
     sites = {s.id: s.code for s in sites_by_id(session, study).values()}
+    # The study's people, kept when named in the file (no IN list of every pseudonym: SQLite
+    # takes at most 32,766 parameters in a statement).
+    wanted = set(pseudonyms)
     people = {
         p.pseudonym: p
-        for p in session.scalars(
-            select(Person).where(Person.study_id == study.id, Person.pseudonym.in_(pseudonyms))
-        )
+        for p in session.scalars(select(Person).where(Person.study_id == study.id))
+        if p.pseudonym in wanted
     }
     allocated = set(
         session.scalars(select(Allocation.person_id).where(Allocation.study_id == study.id))

@@ -49,14 +49,33 @@ class RowProblem:
 
 
 class RowErrors(BadInput):
-    """Every problem found in an imported file; the import wrote nothing."""
+    """Every problem found in an imported file; the import wrote nothing.
 
-    def __init__(self, source: str, problems: list[RowProblem]):
+    ``unchecked_rows`` is set when the import stopped after :data:`MAX_PROBLEMS_SHOWN`
+    problems without checking the rest of the file: the message then ends with
+    ``50 errors shown, N more rows not checked``. ``show_all`` lists every problem (the
+    ``--all-errors`` of the import commands).
+    """
+
+    def __init__(self, source: str, problems: list[RowProblem], *, unchecked_rows: int | None = None,
+                 show_all: bool = False):
         self.source = source
         self.problems = problems
-        lines = [f"{source}: {len(problems)} problem(s), nothing was imported"]
-        lines += [f"  {source}: {p}" for p in problems[:MAX_PROBLEMS_SHOWN]]
-        if len(problems) > MAX_PROBLEMS_SHOWN:
-            lines.append(f"  {source}: {MAX_PROBLEMS_SHOWN} problems shown, "
-                         f"{len(problems) - MAX_PROBLEMS_SHOWN} more not shown")
+        self.unchecked_rows = unchecked_rows
+        shown = problems if show_all else problems[:MAX_PROBLEMS_SHOWN]
+        if unchecked_rows is None:
+            lines = [f"{source}: {len(problems)} problem(s), nothing was imported"]
+        else:
+            lines = [f"{source}: the import stopped after {len(problems)} problem(s), nothing was imported"]
+        lines += [f"  {source}: {p}" for p in shown]
+        if unchecked_rows is not None:
+            lines.append(f"  {source}: {len(shown)} errors shown, {unchecked_rows} more rows not checked "
+                         "(--all-errors checks and lists them all)")
+        elif len(shown) < len(problems):
+            lines.append(f"  {source}: {len(shown)} problems shown, "
+                         f"{len(problems) - len(shown)} more not shown (--all-errors lists them all)")
         super().__init__("\n".join(lines))
+
+    def showing_all(self) -> RowErrors:
+        """The same error with every problem in its message."""
+        return RowErrors(self.source, self.problems, unchecked_rows=self.unchecked_rows, show_all=True)

@@ -101,7 +101,8 @@ def _check_import(engine, tmp_path, kind: str, data: bytes) -> None:
     lines = result.output.splitlines()
     first = next(i for i, line in enumerate(lines) if line.startswith("error: "))
     assert lines[first].startswith(f"error: {path}: "), lines[first]
-    problem = re.compile(rf"^  {re.escape(str(path))}: (row \d+, column '[^']*', value .*: .+|\d+ problems shown, \d+ more not shown)$")
+    problem = re.compile(rf"^  {re.escape(str(path))}: (row \d+, column '[^']*', value .*: .+|\d+ problems shown, \d+ more not shown \(--all-errors lists them all\)"
+                         rf"|\d+ errors shown, \d+ more rows not checked \(--all-errors checks and lists them all\))$")
     for line in lines[first + 1:]:
         assert problem.match(line), line
     assert _snapshot(engine) == before, "a refused file changed the database"

@@ -5,6 +5,8 @@ in study/cli/__init__.py."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -12,7 +14,7 @@ import typer
 
 from study.cli.common import DbOpt, StudyOpt, study_write
 
-__all__ = ["app", "echo_format_notes", "restricted_site"]
+__all__ = ["AllErrorsOpt", "app", "echo_format_notes", "every_error", "restricted_site"]
 
 app = typer.Typer(help="Import data files (nothing is written when a row is bad).", no_args_is_help=True)
 
@@ -20,6 +22,26 @@ SiteOpt = Annotated[
     Optional[str],
     typer.Option("--site", help="Accept only groups of this site (a coordinator's own site)."),
 ]
+
+
+AllErrorsOpt = Annotated[
+    bool,
+    typer.Option("--all-errors", help="Check the whole file and list every problem "
+                                      "(default: stop after 50 problems)."),
+]
+
+
+@contextmanager
+def every_error(all_errors: bool) -> Iterator[None]:
+    """With ``--all-errors``, a file's problems are all listed in the error message."""
+    from study.errors import RowErrors
+
+    try:
+        yield
+    except RowErrors as exc:
+        if not all_errors:
+            raise
+        raise exc.showing_all() from None
 
 
 def echo_format_notes(file: Path) -> None:
@@ -91,6 +113,7 @@ def participants(
         "--reason", help="Why randomised participants' consent, eligibility facts or strata are corrected "
                          "(required then; recorded as protocol deviations).",
     )] = None,
+    all_errors: AllErrorsOpt = False,
     db: DbOpt = None,
     study: StudyOpt = None,
 ) -> None:
@@ -100,12 +123,11 @@ def participants(
     date or stratification factor is refused without --reason; with it, each change is a
     protocol deviation (peerstudy check, the report). The allocation never changes."""
     echo_format_notes(file)
-    from study.enrolment_import import import_participants, read_participants_csv
+    from study.enrolment_import import import_participant_file
 
-    data = read_participants_csv(file)
     audit_reason = f"import participants {file.name}" + (f": {reason}" if reason else "")
-    with study_write(db, study, reason=audit_reason) as (session, st, actor):
-        summary = import_participants(session, st, data, source=str(file), reason=reason, actor=actor)
+    with every_error(all_errors), study_write(db, study, reason=audit_reason) as (session, st, actor):
+        summary = import_participant_file(session, st, file, reason=reason, actor=actor, all_errors=all_errors)
     typer.echo(f"{file}: {summary}")
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from study.cli.common import DbOpt, StudyOpt, echo_table, study_read, study_write
+from study.cli.imports import AllErrorsOpt
 
 __all__ = ["import_questionnaires_cmd", "questionnaires_app", "scores", "template_questionnaires"]
 
@@ -33,17 +34,21 @@ def import_questionnaires_cmd(
     reason: Annotated[
         Optional[str], typer.Option(help="Why (kept in the audit trail with corrections).")
     ] = None,
+    all_errors: AllErrorsOpt = False,
     db: DbOpt = None,
     study: StudyOpt = None,
 ) -> None:
-    """Import questionnaire answers; any bad cell rejects the whole file (nothing written)."""
-    from questionnaires.capture import import_questionnaires, read_questionnaire_csv
-    from study.cli.imports import echo_format_notes
+    """Import questionnaire answers; any bad cell rejects the whole file (nothing written).
+
+    The file is read in chunks; after 50 problems the import stops (--all-errors: checks and
+    lists every row)."""
+    from questionnaires.capture import import_questionnaire_file
+    from study.cli.imports import echo_format_notes, every_error
 
     echo_format_notes(file)
-    frame = read_questionnaire_csv(file)
-    with study_write(db, study, reason=reason or f"import questionnaires {file.name}") as (session, st, _):
-        summary = import_questionnaires(session, st, frame, source=str(file), today=dt.date.today())
+    with every_error(all_errors), \
+            study_write(db, study, reason=reason or f"import questionnaires {file.name}") as (session, st, _):
+        summary = import_questionnaire_file(session, st, file, today=dt.date.today(), all_errors=all_errors)
     typer.echo(f"{file}: {summary}")
 
 

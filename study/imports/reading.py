@@ -31,7 +31,8 @@ import pandas as pd
 from study.errors import RowErrors, RowProblem
 
 __all__ = [
-    "CHUNK_ROWS", "CsvStream", "CsvTable", "format_notes", "iter_records", "no_rows", "read_csv_table", "read_table", "source_name",
+    "CHUNK_ROWS", "CsvStream", "CsvTable", "empty_frame", "format_notes", "iter_records", "no_rows",
+    "read_csv_table", "read_table", "source_name",
 ]
 
 Source = str | Path | io.StringIO
@@ -41,6 +42,7 @@ _BLANK = " \t\r\n\u00a0"
 _UTF8_BOM = b"\xef\xbb\xbf"
 #: Data rows per chunk of :class:`CsvStream` (a chunk of a wide file is a few megabytes).
 CHUNK_ROWS = 20_000
+_FIRST_CHUNK_ROWS = 1_000
 #: The note of a file read with ``;`` as separator.
 SEMICOLON_NOTE = "read as ';'-separated (as Danish Excel saves CSV); ',' is the standard separator"
 _SAVE_AS = 'save it in Excel with "Save as" → "CSV UTF-8 (comma delimited)" and import again'
@@ -221,10 +223,12 @@ class CsvStream:
         self._records = _records(reader, self.source)
 
     def chunks(self, rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-        """The data rows, ``rows`` at a time: text cells (stripped; a short row padded with
-        ``""``) and ``line``. A row with more cells than the header raises
-        :class:`RowErrors`."""
+        """The data rows, up to ``rows`` at a time: text cells (stripped; a short row padded
+        with ``""``) and ``line``. A row with more cells than the header raises
+        :class:`RowErrors`. The first chunks are small (1,000 rows, doubling), so that an
+        import that gives up on a bad file has read little of it."""
         width = len(self.columns)
+        size = min(rows, _FIRST_CHUNK_ROWS)
         cells_of: list[list[str]] = []
         lines: list[int] = []
         for row, cells in self._records:
@@ -234,9 +238,10 @@ class CsvStream:
                               + (" (is the separator ';'?)" if self.delimiter == "," and ";" in "".join(cells) else ""))
             cells_of.append((cells + [""] * width)[:width])
             lines.append(row)
-            if len(cells_of) >= rows:
+            if len(cells_of) >= size:
                 yield self._frame(cells_of, lines)
                 cells_of, lines = [], []
+                size = min(rows, size * 2)
         if cells_of:
             yield self._frame(cells_of, lines)
 
@@ -292,13 +297,14 @@ def read_csv_table(source: Source, max_rows: Optional[int] = None, require_rows:
             break
     if not frames and require_rows:
         raise no_rows(stream.source)
-    frame = pd.concat(frames, ignore_index=True) if frames else _empty(stream.columns)
+    frame = pd.concat(frames, ignore_index=True) if frames else empty_frame(stream.columns)
     if max_rows is not None:
         frame = frame.iloc[:max_rows]
     return CsvTable(frame=frame, source=stream.source, delimiter=stream.delimiter, notes=stream.notes)
 
 
-def _empty(columns: list[str]) -> pd.DataFrame:
+def empty_frame(columns: list[str]) -> pd.DataFrame:
+    """The frame of a file with only a header: its columns and ``line``, no rows."""
     frame = pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
     frame["line"] = pd.Series([], dtype="int64")
     return frame
