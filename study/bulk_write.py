@@ -114,7 +114,11 @@ def insert_rows(session: Session, model: type[Audited], rows: Sequence[Mapping[s
             row[key_attr] = new_id
     _check_text(table.name, attrs, rows)
     keys = [tuple(row[mapper.get_property_by_column(c).key] for c in pk) for row in rows]
-    write_rows(conn, table, [{attrs[k].name: v for k, v in row.items()} for row in rows])
+    names = {k: attrs[k].name for k in rows[0]}
+    if any(k != name for k, name in names.items()):  # attribute and column names differ
+        write_rows(conn, table, [{names[k]: v for k, v in row.items()} for row in rows])
+    else:
+        write_rows(conn, table, rows)
 
     audit_key = load_key(key_path(session.get_bind()))
     redact = model.__audit_redact__
