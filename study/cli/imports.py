@@ -26,8 +26,8 @@ SiteOpt = Annotated[
 
 AllErrorsOpt = Annotated[
     bool,
-    typer.Option("--all-errors", help="Check the whole file and list every problem "
-                                      "(default: stop after 50 problems)."),
+    typer.Option("--all-errors", help="Check the whole file and list every problem (default: at "
+                                      "most 50 are listed; questionnaires and participants stop reading there)."),
 ]
 
 
@@ -77,6 +77,7 @@ def restricted_site(session, study, actor: str, site: Optional[str]) -> Optional
 def import_fidelity(
     file: Annotated[Path, typer.Argument(help="CSV: group,week,observer,observed_on,kind,item,value.")],
     site: SiteOpt = None,
+    all_errors: AllErrorsOpt = False,
     db: DbOpt = None,
     study: StudyOpt = None,
 ) -> None:
@@ -84,7 +85,8 @@ def import_fidelity(
     echo_format_notes(file)
     from study.fidelity.observation_import import import_observations
 
-    with study_write(db, study, reason=f"import fidelity {file.name}") as (session, st, actor):
+    with every_error(all_errors), \
+            study_write(db, study, reason=f"import fidelity {file.name}") as (session, st, actor):
         summary = import_observations(session, st, file, actor, restricted_site(session, st, actor, site))
     typer.echo(f"{file}: observations imported ({summary})")
 
@@ -93,6 +95,7 @@ def import_fidelity(
 def import_attendance_cmd(
     file: Annotated[Path, typer.Argument(help="CSV: group,week,pseudonym,status[,held_on].")],
     site: SiteOpt = None,
+    all_errors: AllErrorsOpt = False,
     db: DbOpt = None,
     study: StudyOpt = None,
 ) -> None:
@@ -100,7 +103,8 @@ def import_attendance_cmd(
     echo_format_notes(file)
     from study.fidelity.attendance_import import import_attendance
 
-    with study_write(db, study, reason=f"import attendance {file.name}") as (session, st, actor):
+    with every_error(all_errors), \
+            study_write(db, study, reason=f"import attendance {file.name}") as (session, st, actor):
         summary = import_attendance(session, st, file, restricted_site(session, st, actor, site))
     typer.echo(f"{file}: attendance imported ({summary})")
 
@@ -135,6 +139,7 @@ def participants(
 def import_contacts_cmd(
     file: Annotated[Path, typer.Argument(help="CSV: recipient,buddy,contact_on,activity,minutes[,note].")],
     today: Annotated[Optional[str], typer.Option(help="Reference date YYYY-MM-DD for 'in the future' [default: today].")] = None,
+    all_errors: AllErrorsOpt = False,
     db: DbOpt = None,
     study: StudyOpt = None,
 ) -> None:
@@ -143,7 +148,7 @@ def import_contacts_cmd(
     echo_format_notes(file)
     from study.companionship.contacts_import import import_contacts
 
-    with study_write(db, study, reason=f"import contacts {file.name}") as (session, st, _):
+    with every_error(all_errors), study_write(db, study, reason=f"import contacts {file.name}") as (session, st, _):
         summary = import_contacts(session, st, file, today=_reference_date(today))
     typer.echo(f"{file}: contacts imported ({summary})")
 
@@ -152,6 +157,7 @@ def import_contacts_cmd(
 def import_profiles_cmd(
     file: Annotated[Path, typer.Argument(help="CSV: pseudonym,area,availability[,wishes,home_visits,...] (lists split by ';').")],
     today: Annotated[Optional[str], typer.Option(help="Reference date YYYY-MM-DD [default: today].")] = None,
+    all_errors: AllErrorsOpt = False,
     db: DbOpt = None,
     study: StudyOpt = None,
 ) -> None:
@@ -160,7 +166,7 @@ def import_profiles_cmd(
     echo_format_notes(file)
     from study.companionship.profiles_import import import_profiles
 
-    with study_write(db, study, reason=f"import profiles {file.name}") as (session, st, _):
+    with every_error(all_errors), study_write(db, study, reason=f"import profiles {file.name}") as (session, st, _):
         summary = import_profiles(session, st, file, today=_reference_date(today))
     typer.echo(f"{file}: profiles imported ({summary})")
 
