@@ -227,7 +227,8 @@ def _validate(
     frame = frame.reset_index(drop=True)
     # spreadsheet rows: the header is row 1 (``line`` when the kit read the file)
     lines = frame.pop("line").astype(int) if "line" in frame else pd.Series(np.arange(len(frame)) + 2)
-    frame = frame.fillna("").astype(str).apply(lambda col: col.str.strip())
+    frame = pd.DataFrame({c: [v.strip() for v in frame[c].fillna("").astype(str).tolist()] for c in frame.columns},
+                         index=frame.index, columns=frame.columns, dtype=object)
     rows = lines.to_numpy()
     item_limits = {c: ITEM_LIMIT for c in frame.columns if c not in ID_COLUMNS}
     too_long = cell_problems(frame, lines, extra_limits=item_limits)

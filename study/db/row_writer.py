@@ -61,7 +61,7 @@ def write_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
         column_values = [row[name] for row in rows]
         process = table.c[name].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
         if process is not None:
-            column_values = [process(v) for v in column_values]
+            column_values = _processed(process, column_values)
         values.append(column_values)
     quote = conn.dialect.identifier_preparer.quote
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
@@ -69,6 +69,18 @@ def write_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
     params = list(zip(*values))
     for start in range(0, len(params), _CHUNK):
         conn.exec_driver_sql(sql, params[start:start + _CHUNK])
+
+
+def _processed(process, values: list[Any]) -> list[Any]:
+    """``process`` of each value, computed once for a run of the same object (a batch's
+    ``created_at`` and event time are one object for thousands of rows)."""
+    out = []
+    last, done = object(), None
+    for value in values:
+        if value is not last:
+            last, done = value, process(value)
+        out.append(done)
+    return out
 
 
 def _copy_rows(conn: Connection, table: Table, columns: list[str], rows: Sequence[Mapping[str, Any]]) -> None:

@@ -89,6 +89,10 @@ def cell_problems(
     for column in columns if columns is not None else [c for c in frame.columns if c != "line"]:
         text = frame[column].fillna("").astype(str)
         limit = limit_of(column, extra_limits)
+        # The usual column is clean: one scan of its joined text (C speed) proves it.
+        values = text.tolist()
+        if max(map(len, values), default=0) <= limit and not _CONTROL.search("\n".join(values)):
+            continue
         length = text.str.len()
         for i in text.index[length > limit]:
             problems.append(RowProblem(int(lines[i]), column, _cut(text[i]),

@@ -236,7 +236,7 @@ class CsvStream:
                 raise _refuse(self.source, row, "(file)",
                               f"the row has {len(cells)} cells, the header {width} columns"
                               + (" (is the separator ';'?)" if self.delimiter == "," and ";" in "".join(cells) else ""))
-            cells_of.append((cells + [""] * width)[:width])
+            cells_of.append([c.strip(_BLANK) for c in (cells + [""] * width)[:width]])
             lines.append(row)
             if len(cells_of) >= size:
                 yield self._frame(cells_of, lines)
@@ -246,8 +246,7 @@ class CsvStream:
             yield self._frame(cells_of, lines)
 
     def _frame(self, cells_of: list[list[str]], lines: list[int]) -> pd.DataFrame:
-        frame = pd.DataFrame(cells_of, columns=self.columns, dtype=object)
-        frame = frame.apply(lambda col: col.str.strip(_BLANK))
+        frame = pd.DataFrame(cells_of, columns=self.columns, dtype=object)  # cells stripped as read
         frame["line"] = lines
         return frame
 
