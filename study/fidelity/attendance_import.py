@@ -24,11 +24,11 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from study.bulk_write import RowUpdate, insert_rows, update_rows
 from study.db.models import Attendance, CourseGroup, GroupMember, GroupSession, Person, Site, Study
 from study.errors import RowErrors, RowProblem
 from study.fidelity.observation_import import ImportSummary
 from study.fidelity.session_dates import group_window
-from study.groups import record_attendance
 from study.imports import (
     duplicate_key_problems,
     normalise_pseudonyms,
@@ -83,13 +83,15 @@ def import_attendance(
         (s.group_id, s.week): s
         for s in session.scalars(select(GroupSession).where(GroupSession.study_id == study.id))
     }
-    members = set(
-        session.execute(
-            select(GroupMember.group_id, Person.pseudonym)
+    member_ids = {
+        (group_id, pseudonym): person_id
+        for group_id, pseudonym, person_id in session.execute(
+            select(GroupMember.group_id, Person.pseudonym, Person.id)
             .join(Person, Person.id == GroupMember.person_id)
             .where(GroupMember.study_id == study.id)
         ).all()
-    )
+    }
+    members = set(member_ids)
 
     # 1. cell checks (vectorised where it is a plain lookup)
     df["status"] = df["status"].str.lower()
@@ -157,8 +159,19 @@ def import_attendance(
     if problems:
         raise RowErrors(name, sorted(problems, key=lambda p: (p.row, p.column)))
 
-    # 3. write through the domain functions (audited, in the caller's transaction)
+    # 3. write: session dates and cancellations through the ORM (a few rows), attendance
+    # records in audited bulk writes (the caller's unit of work commits or rolls back all)
     counts = {"created": 0, "corrected": 0, "unchanged": 0}
+    table = Attendance.__table__
+    session_ids = {plan["session"].id for plan in plans.values()}
+    stored = {
+        (r.session_id, r.person_id): r
+        for r in session.execute(select(table.c.id, table.c.session_id, table.c.person_id, table.c.status)
+                                 .where(table.c.study_id == study.id))
+        if r.session_id in session_ids
+    }
+    new_rows: list[dict] = []
+    updates: list[RowUpdate] = []
     for plan in plans.values():
         gs = plan["session"]
         cancelled = plan["cancelled"][0]
@@ -173,14 +186,19 @@ def import_attendance(
             continue
         if gs.cancelled:
             gs.cancelled = False
-        before = {
-            a.person_id: a.status
-            for a in session.scalars(select(Attendance).where(Attendance.session_id == gs.id))
-        }
-        records = record_attendance(session, study, plan["group"], gs.week, plan["statuses"])
-        for record in records:
-            old = before.get(record.person_id)
-            counts["created" if old is None else ("unchanged" if old == record.status else "corrected")] += 1
+        for pseudonym, status in plan["statuses"].items():
+            person_id = member_ids[(plan["group"].id, pseudonym)]
+            old = stored.get((gs.id, person_id))
+            if old is None:
+                new_rows.append(dict(study_id=study.id, session_id=gs.id, person_id=person_id, status=status))
+                counts["created"] += 1
+            elif old.status == status:
+                counts["unchanged"] += 1
+            else:
+                updates.append(RowUpdate(old.id, {"status": old.status}, {"status": status}, study.id, person_id))
+                counts["corrected"] += 1
+    insert_rows(session, Attendance, new_rows)
+    update_rows(session, Attendance, updates)
     session.flush()
     return ImportSummary(rows=len(df), **counts)
 
