@@ -183,3 +183,41 @@ def test_bulk_updates_of_rows_written_once_are_refused(study_db):
 def test_row_jsons_equals_row_json(rows):
     columns = {name: [row[name] for row in rows] for name in rows[0]}
     assert row_jsons(columns) == [row_json(row) for row in rows]
+
+
+ATTENDANCE = """group,week,pseudonym,status
+CPH-P1,1,P-CPH-1,present
+CPH-P1,1,P-CPH-2,absent
+CPH-P1,2,P-CPH-1,present
+HEL-P1,1,,cancelled
+"""
+
+
+def _attendance(engine, text: str) -> None:
+    from study.fidelity.attendance_import import import_attendance
+
+    with unit_of_work(engine, ACTOR, reason="attendance") as s:
+        import_attendance(s, get_study(s), io.StringIO(text), today=dt.date(2027, 1, 1))
+
+
+def test_bulk_attendance_events_equal_the_orm_capture(two_databases):
+    from fidelity_helpers import pilot_with_groups
+
+    def scenario(engine) -> None:
+        path = example_config_path()
+        with unit_of_work(engine, ACTOR) as s:
+            create_study(s, load_config(path), path.read_text(encoding="utf-8"))
+        pilot_with_groups(engine)
+        _attendance(engine, ATTENDANCE)
+        _attendance(engine, ATTENDANCE)
+        _attendance(engine, ATTENDANCE.replace("P-CPH-2,absent", "P-CPH-2,present"))
+
+    orm_db, bulk_db = two_databases
+    with orm_writes():
+        scenario(orm_db)
+    scenario(bulk_db)
+    orm_events = [e for e in _events(orm_db) if e[4] == "attendance"]
+    bulk_events = [e for e in _events(bulk_db) if e[4] == "attendance"]
+    assert sorted(bulk_events, key=repr) == sorted(orm_events, key=repr)
+    assert [e[3] for e in bulk_events].count("insert") == 3 and [e[3] for e in bulk_events].count("update") == 1
+    assert verify_chain(bulk_db).intact
