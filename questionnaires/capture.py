@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Optional
@@ -204,8 +204,8 @@ def _validate(
     instruments: Mapping[str, Instrument],
     source: str,
     today: Optional[dt.date],
-    seen: Optional[_SeenKeys] = None,
-    people: Optional[pd.DataFrame] = None,
+    seen: _SeenKeys | None = None,
+    people: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict[str, tuple[str, str]], dict[str, pd.DataFrame]]:
     """Check every cell; return the kept rows, the column map and numeric item blocks.
 
@@ -418,7 +418,7 @@ def import_questionnaire_file(
     study: Study,
     path: str | Path,
     *,
-    today: Optional[dt.date] = None,
+    today: dt.date | None = None,
     all_errors: bool = False,
 ) -> ImportSummary:
     """Validate and store a questionnaire file read in chunks (memory flat for any size).
@@ -537,7 +537,9 @@ def _store(
     return ImportSummary(rows, skipped, len(new_rows), corrected, changed_values, unchanged)
 
 
-def _encoded_rows(inst: Instrument, item_ids: list[str], matrix: np.ndarray, answered: np.ndarray):
+def _encoded_rows(
+    inst: Instrument, item_ids: list[str], matrix: np.ndarray, answered: np.ndarray
+) -> Iterator[tuple[int, str]]:
     """``(row index, item values as stored JSON)`` of every answered row, equal to
     :func:`encode_item_values` of the row; items of the instrument the file has no column
     for are ``null``. The cells are formatted as one array and poured into one template."""
@@ -551,7 +553,9 @@ def _encoded_rows(inst: Instrument, item_ids: list[str], matrix: np.ndarray, ans
     return zip(rows.tolist(), (template % values for values in zip(*ordered)))
 
 
-def _correction(inst: Instrument, stored, given: Mapping[str, Optional[int]], completed_on):
+def _correction(
+    inst: Instrument, stored, given: Mapping[str, int | None], completed_on: dt.date
+) -> tuple[dict, int] | None:
     """``(new values, number of changed values)`` for an existing response, or ``None`` when
     nothing changes. Items absent from the input keep their stored value; the date counts as
     one value. The JSON is one audited field, whose old value keeps the previous answers."""

@@ -87,7 +87,7 @@ def row_json(row: dict[str, Optional[str]]) -> str:
     return json.dumps(row, ensure_ascii=False, sort_keys=True)
 
 
-def row_jsons(columns: Mapping[str, Sequence[Optional[str]]]) -> list[str]:
+def row_jsons(columns: Mapping[str, Sequence[str | None]]) -> list[str]:
     """:func:`row_json` of many rows at once, from their audit texts column by column.
 
     ``columns`` maps each field to its texts (all the same length, ``None`` for null). The

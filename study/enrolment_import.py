@@ -87,8 +87,8 @@ def import_participant_file(
     study: Study,
     path: str | Path,
     *,
-    today: Optional[dt.date] = None,
-    reason: Optional[str] = None,
+    today: dt.date | None = None,
+    reason: str | None = None,
     actor: str = "import",
     all_errors: bool = False,
 ) -> ImportSummary:
@@ -342,7 +342,7 @@ def import_participants(
     return ImportSummary(added, corrected, len(df) - added - corrected, eligible, len(df) - eligible)
 
 
-def _date_objects(parsed: pd.Series) -> list[Optional[dt.date]]:
+def _date_objects(parsed: pd.Series) -> list[dt.date | None]:
     """``datetime64`` values as ``datetime.date`` (``None`` for ``NaT``), as the ORM holds them."""
     return [None if pd.isna(v) else v.date() for v in parsed.dt.to_pydatetime()]
 
