@@ -97,16 +97,18 @@ def make_csv(path: Path, rows: int, seed: int = 3) -> None:
 
 GOAL_SECONDS = {"SQLite": 10.0, "PostgreSQL": 15.0}  # for 100,000 rows (issue 16)
 GOAL_ROWS = 100_000
+CPU: dict[str, float] = {}  # process CPU seconds of the last import (unaffected by waiting for a core)
 
 
 def _import(url: str, csv: Path, rows: int, reimport: bool = False) -> tuple[float, object, float, object, object]:
     engine = make_engine(url)
     upgrade(engine)
     setup_study(engine, -(-rows // len(TIMEPOINTS)))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with unit_of_work(engine, "benchmark", reason="benchmark import") as s:
         summary = import_questionnaire_file(s, get_study(s), csv)
     first = time.perf_counter() - start
+    CPU["last"] = time.process_time() - cpu
     second, again = 0.0, None
     if reimport:
         start = time.perf_counter()
@@ -119,17 +121,21 @@ def _import(url: str, csv: Path, rows: int, reimport: bool = False) -> tuple[flo
 def run(label: str, urls, csv: Path, rows: int, small_csv: Path, small: int) -> None:
     with orm_writes():
         orm_seconds, _, _, _, engine = _import(urls(), small_csv, small)
+    orm_cpu = CPU["last"]
     engine.dispose()
     orm_scaled = orm_seconds * rows / small
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     first, summary, second, again, engine = _import(urls(), csv, rows, reimport=True)
+    bulk_cpu = CPU["last"]
     rss_import = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     report = verify_chain(engine, load_key(Path(os.environ["PEERSTUDY_AUDIT_KEY"])))
     engine.dispose()
     goal = GOAL_SECONDS[label] * rows / GOAL_ROWS
     print(f"{label}: {rows:,} rows, {summary.responses_created:,} responses")
-    print(f"  baseline, ORM objects: {orm_seconds:8.2f} s for {small:,} rows → {orm_scaled:8.2f} s scaled to {rows:,}")
-    print(f"  import               : {first:8.2f} s  {rows / first:10,.0f} rows/s  ({orm_scaled / first:.1f}× the "
+    print(f"  baseline, ORM objects: {orm_seconds:8.2f} s for {small:,} rows → {orm_scaled:8.2f} s scaled to {rows:,} "
+          f"(CPU {orm_cpu * rows / small:.2f} s scaled)")
+    print(f"  import               : {first:8.2f} s  {rows / first:10,.0f} rows/s  (CPU {bulk_cpu:.2f} s; "
+          f"{orm_scaled / first:.1f}× the "
           f"baseline; goal ≤ {goal:.2f} s: {'met' if first <= goal else 'NOT met'}) "
           f"(peak RSS {rss_import:,.0f} MiB, {rss_import - rss_before:+,.0f} MiB)")
     print(f"  re-import            : {second:8.2f} s  {rows / second:10,.0f} rows/s  "
