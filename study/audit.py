@@ -4,6 +4,9 @@ Changes are captured from the ORM unit of work (``after_flush``), so no write pa
 to audit: the events are inserted in the same transaction as the change and vanish with it on
 rollback. Bulk ``UPDATE``/``DELETE`` statements against audited tables are refused because they
 would bypass the capture, and nothing in the application can change or delete an audit event.
+The one sanctioned bulk path, :mod:`study.bulk_write`, computes the same events for a whole
+batch and appends them with :func:`append_events`, under the same lock and in the same
+transaction.
 
 Each event stores ``hash = HMAC-SHA256(key, content, prev_hash)`` with the study's audit key
 (kept outside the database, :mod:`study.audit_key`; the arithmetic is in

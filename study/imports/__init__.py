@@ -1,7 +1,9 @@
 """The import kit shared by every CSV import (participants, questionnaires, fidelity,
 attendance, profiles, contacts).
 
-- :mod:`study.imports.reading` turns a file into text cells: UTF-8 only (a clear "save as
+- :mod:`study.imports.bounded` stops an import after 50 problems ("50 errors shown, N more
+  rows not checked") unless ``--all-errors``.
+- :mod:`study.imports.reading` streams a file (a chunk of rows at a time) as text cells: UTF-8 only (a clear "save as
   UTF-8" message naming the row otherwise), ``,`` or ``;`` as separator, header-only files
   refused, row numbers as a spreadsheet shows them.
 - :mod:`study.imports.cells` parses cells strictly: ISO dates (``DD-MM-YYYY`` only when the
