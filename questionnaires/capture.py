@@ -490,7 +490,9 @@ def _store(
         table.c.timepoint.in_(kept["timepoint"].unique().tolist()),
     )
     if by_person:
-        query = query.where(table.c.person_id.in_(kept["person_id"].unique().tolist()))
+        # The range of the chunk's people (a file sorted by person reads only its own), not
+        # an IN list of 20,000 ids to compile; rows of other people are simply not looked up.
+        query = query.where(table.c.person_id.between(int(kept["person_id"].min()), int(kept["person_id"].max())))
     existing = {(r.person_id, r.timepoint, r.instrument): r for r in session.execute(query)}
     new_rows: list[dict] = []
     updates: list[RowUpdate] = []
