@@ -28,7 +28,7 @@ __all__ = [
 from typing import Any, Optional
 
 import pandas as pd
-from sqlalchemy import event, insert, inspect, select, text
+from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from study.audit_chain import (
@@ -42,6 +42,7 @@ from study.audit_chain import (
 )
 from study.audit_key import key_id, key_path, load_key
 from study.audit_verify import ChainReport, verify_chain
+from study.db.engine import take_write_lock
 from study.db.models import AuditEvent, Person
 from study.db.models.audited import Audited
 from study.db.types import utcnow
@@ -144,10 +145,9 @@ def _write_audit_events(session: Session, _flush_context) -> None:
     actor = session.info.get("actor")
     if not actor:
         raise NotAllowed("a change of study data needs an actor: use study.db.unit_of_work")
+    # The chain head is read and extended under the writers' lock (usually held already).
+    take_write_lock(session)
     conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        # Re-entrant within the transaction; unit_of_work already holds it.
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key()})
     last_seq, last_hash = _chain_head(conn, audit_key)
     # Microseconds only: both databases keep exactly that, so the hash survives a round trip.
     occurred_at = utcnow()
@@ -176,12 +176,6 @@ def _chain_head(conn, audit_key: bytes) -> tuple[int, str]:
             "`peerstudy audit verify`"
         )
     return last["seq"], last["hash"]
-
-
-def _lock_key() -> int:
-    from study.db.engine import WRITE_LOCK_KEY
-
-    return WRITE_LOCK_KEY
 
 
 @event.listens_for(AuditedSession, "before_flush")
