@@ -45,7 +45,7 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from study.config import StudyConfig
@@ -262,22 +262,8 @@ def _prepare(
     # Stored pseudonyms are trimmed and upper-case (study.imports.normalise_pseudonym; not
     # imported here because the import kit loads pandas).
     wanted = (pseudonym or "").strip().upper()
-    rct_started = (
-        select(StudyPhase.started_at)
-        .where(StudyPhase.study_id == study.id, StudyPhase.name == "rct")
-        .scalar_subquery()
-    )
-    seed = select(RandomisationSecret.seed).where(RandomisationSecret.study_id == study.id).scalar_subquery()
     row = session.execute(
-        select(
-            Person.id, Person.pseudonym, Person.role, Site.code, Enrolment.id,
-            *_enrolment_columns(), Enrolment.ineligibility_reasons, Allocation.allocated_on,
-            rct_started, seed,
-        )
-        .join(Site, Site.id == Person.site_id)
-        .outerjoin(Enrolment, Enrolment.person_id == Person.id)
-        .outerjoin(Allocation, Allocation.person_id == Person.id)
-        .where(Person.study_id == study.id, Person.pseudonym == wanted)
+        _participant_query(), {"study_id": study.id, "pseudonym": wanted}
     ).first()
     if row is None:
         raise NotFound(f"unknown pseudonym {pseudonym!r} in study {study.code}")
@@ -290,11 +276,7 @@ def _prepare(
         who, role, enrolment, allocated_on, started.date() if started else None, on, today
     )
     attributes = dict(
-        session.execute(
-            select(PersonAttribute.name, PersonAttribute.value).where(
-                PersonAttribute.person_id == person_id, PersonAttribute.name.in_(rnd.factors)
-            )
-        ).all()
+        session.execute(_attributes_query(tuple(rnd.factors)), {"person_id": person_id}).all()
     )
     missing = [f for f in rnd.factors if not attributes.get(f)]
     if missing:
@@ -310,15 +292,81 @@ def _prepare(
         minimisation = _count_minimisation(session, study, config)
     elif rnd.method == "blocks" and secret is not None:
         # Generate the concealed list up to the slots in use now, outside the lock.
-        peek = session.scalar(
-            select(AllocationCounter.allocated).where(
-                AllocationCounter.study_id == study.id, AllocationCounter.stratum == sequence
-            )
-        )
+        peek = session.scalar(_counter_peek_query(), {"study_id": study.id, "sequence": sequence})
         _block_arms(secret, stratum, config).arm((peek or 0) + 1)
     facts = (study.current_phase, phase, eligible, consent_on, withdrawn_on,
              *(attributes[f] for f in rnd.factors))
     return _Prepared(person_id, who, stratum, sequence, levels, secret, facts, minimisation)
+
+
+# The statements of one allocation are built once per process with bound parameters:
+# SQLAlchemy then reuses their cache keys and compiled SQL (and psycopg its prepared
+# statements) instead of rebuilding them for every participant.
+@functools.cache
+def _participant_query() -> Select:
+    """The participant's role, site, enrolment, allocation, the RCT start and the secret."""
+    study_id = bindparam("study_id")
+    rct_started = (
+        select(StudyPhase.started_at)
+        .where(StudyPhase.study_id == study_id, StudyPhase.name == "rct")
+        .scalar_subquery()
+    )
+    seed = select(RandomisationSecret.seed).where(RandomisationSecret.study_id == study_id).scalar_subquery()
+    return (
+        select(
+            Person.id, Person.pseudonym, Person.role, Site.code, Enrolment.id,
+            *_enrolment_columns(), Enrolment.ineligibility_reasons, Allocation.allocated_on,
+            rct_started, seed,
+        )
+        .join(Site, Site.id == Person.site_id)
+        .outerjoin(Enrolment, Enrolment.person_id == Person.id)
+        .outerjoin(Allocation, Allocation.person_id == Person.id)
+        .where(Person.study_id == study_id, Person.pseudonym == bindparam("pseudonym"))
+    )
+
+
+@functools.cache
+def _attributes_query(factors: tuple[str, ...]) -> Select:
+    return select(PersonAttribute.name, PersonAttribute.value).where(
+        PersonAttribute.person_id == bindparam("person_id"), PersonAttribute.name.in_(factors)
+    )
+
+
+@functools.cache
+def _counter_peek_query() -> Select:
+    """A sequence's counter, read without a lock (only to prepare the concealed list)."""
+    return select(AllocationCounter.allocated).where(
+        AllocationCounter.study_id == bindparam("study_id"),
+        AllocationCounter.stratum == bindparam("sequence"),
+    )
+
+
+@functools.cache
+def _recheck_query(factors: tuple[str, ...]) -> Select:
+    """The counter row of a sequence, locked, with whether the person is allocated and the
+    facts of :attr:`_Prepared.facts` as they are now."""
+    person = bindparam("person_id")
+    current = [select(Study.current_phase).where(Study.id == bindparam("study_id")).scalar_subquery()]
+    current += [
+        select(column).where(Enrolment.person_id == person).scalar_subquery()
+        for column in _enrolment_columns()
+    ]
+    current += [
+        select(PersonAttribute.value)
+        .where(PersonAttribute.person_id == person, PersonAttribute.name == factor)
+        .scalar_subquery()
+        for factor in factors
+    ]
+    taken = select(Allocation.id).where(Allocation.person_id == person).exists()
+    return (
+        select(AllocationCounter, taken, *current)
+        .where(
+            AllocationCounter.study_id == bindparam("study_id"),
+            AllocationCounter.stratum == bindparam("sequence"),
+        )
+        .with_for_update(of=AllocationCounter)
+        .execution_options(populate_existing=True)
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -343,24 +391,9 @@ def _lock_counter_if_unchanged(
     """Lock the counter row of the prepared sequence and re-read the prepared facts, in one
     statement. ``None`` when the sequence has no counter yet or a fact changed since
     :func:`_prepare` (the caller then prepares again under the lock)."""
-    person = prepared.person_id
-    current = [select(Study.current_phase).where(Study.id == study.id).scalar_subquery()]
-    current += [
-        select(column).where(Enrolment.person_id == person).scalar_subquery()
-        for column in _enrolment_columns()
-    ]
-    current += [
-        select(PersonAttribute.value)
-        .where(PersonAttribute.person_id == person, PersonAttribute.name == factor)
-        .scalar_subquery()
-        for factor in config.randomisation.factors
-    ]
-    taken = select(Allocation.id).where(Allocation.person_id == person).exists()
     row = session.execute(
-        select(AllocationCounter, taken, *current)
-        .where(AllocationCounter.study_id == study.id, AllocationCounter.stratum == prepared.sequence)
-        .with_for_update(of=AllocationCounter)
-        .execution_options(populate_existing=True)
+        _recheck_query(tuple(config.randomisation.factors)),
+        {"study_id": study.id, "sequence": prepared.sequence, "person_id": prepared.person_id},
     ).first()
     if row is None or row[1] or tuple(row[2:]) != prepared.facts:
         return None
