@@ -24,7 +24,6 @@ the benchmark creates its own databases and drops them at the end. Without
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import multiprocessing as mp
 import os
 import sys
@@ -36,59 +35,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's packages first
 
 PG_ADMIN_URL = os.environ.get("PEERSTUDY_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-SITES = ("CPH", "HEL", "FRE")
-GENDERS = ("female", "male")
-ON = dt.date(2025, 9, 1)
+from rct_population import ON, rct_population  # noqa: E402  (benchmarks/ is on sys.path)
+
 #: Issue 16's goal and the figure measured before it (quiet machine).
 GOAL_PER_SECOND = 200.0
 BEFORE_PER_SECOND = 88.0
-
-
-def _setup(url: str, n: int, method: str) -> list[str]:
-    """The reference study in its RCT phase with ``n`` eligible, consented participants.
-
-    People are added as ORM objects in two flushes (audited like any other write) rather than
-    one by one, to keep the set-up short.
-    """
-    import yaml
-
-    from study.config import example_config_path, parse_config
-    from study.db import make_engine, unit_of_work
-    from study.db.models import Enrolment, Person, PersonAttribute, PersonIdentity
-    from study.db.schema import upgrade
-    from study.phases import start_phase
-    from study.studies import create_study, sites_by_id
-
-    engine = make_engine(url)
-    upgrade(engine)
-    data = yaml.safe_load(example_config_path().read_text(encoding="utf-8"))
-    data["randomisation"]["method"] = method
-    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
-    utc = dt.timezone.utc
-    pseudonyms = [f"P{i:05d}" for i in range(n)]
-    with unit_of_work(engine, "benchmark") as s:
-        study = create_study(s, parse_config(text), text)
-        start_phase(s, study, "pilot", "benchmark", at=dt.datetime(2025, 1, 6, tzinfo=utc))
-        start_phase(s, study, "rct", "benchmark", at=dt.datetime(2025, 8, 1, tzinfo=utc))
-        site_ids = {site.code: site.id for site in sites_by_id(s, study).values()}
-        people = [
-            Person(study_id=study.id, pseudonym=p, role="participant", site_id=site_ids[SITES[i % 3]])
-            for i, p in enumerate(pseudonyms)
-        ]
-        s.add_all(people)
-        s.flush()
-        municipality = {"CPH": "København", "HEL": "Helsingør", "FRE": "Fredericia"}
-        for i, person in enumerate(people):
-            s.add(PersonIdentity(person_id=person.id, study_id=study.id, birth_date=dt.date(1985, 1, 1)))
-            s.add(PersonAttribute(study_id=study.id, person_id=person.id, name="gender",
-                                  value=GENDERS[(i // 3) % 2]))
-            s.add(Enrolment(study_id=study.id, person_id=person.id, phase="rct",
-                            screened_on=dt.date(2025, 8, 10), age_at_screening=40,
-                            municipality=municipality[SITES[i % 3]], eligible=True,
-                            ineligibility_reasons="[]", consent_on=dt.date(2025, 8, 12)))
-        s.flush()
-    engine.dispose()
-    return pseudonyms
 
 
 def _worker(url: str, pseudonyms: list[str], lock_at_start: bool, ready, results) -> None:
@@ -153,7 +104,7 @@ def _run(admin, n: int, workers: int, method: str, lock_at_start: bool) -> dict[
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     try:
         start = time.perf_counter()
-        pseudonyms = _setup(url, n, method)
+        pseudonyms = rct_population(url, n, method)
         setup_s = time.perf_counter() - start
         chunks = [pseudonyms[i::workers] for i in range(workers)]
         ready = mp.Barrier(workers + 1)

@@ -25,9 +25,8 @@ __all__ = [
     "verify_chain",
 ]
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-import pandas as pd
 from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -47,6 +46,9 @@ from study.db.models import AuditEvent, Person
 from study.db.models.audited import Audited
 from study.db.types import utcnow
 from study.errors import NotAllowed
+
+if TYPE_CHECKING:  # pandas only for person_history: every write loads this module
+    import pandas as pd
 
 _AUDIT_TABLE = AuditEvent.__tablename__
 _DIGEST = r"<redacted:[0-9a-f]+>"
@@ -287,6 +289,8 @@ def person_history(session: Session, study_id: int, pseudonym: str) -> pd.DataFr
     old_value, new_value, reason``. Identity fields appear as ``<redacted>`` (the trail keeps
     keyed digests of them, shown to no one).
     """
+    import pandas as pd  # lazily: see the imports at the top
+
     from study.errors import NotFound
 
     person_id = session.scalar(
