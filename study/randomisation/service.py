@@ -553,11 +553,15 @@ def randomise(
     prepared = _prepare(session, study, config, pseudonym, on, today)
     # The critical section: from here to the commit.
     take_write_lock(session)
+    # The configuration needs no re-check: a sequence has a counter only after its first
+    # allocation, from which on amendments refuse to change arms and randomisation.
     counter = _lock_counter_if_unchanged(session, study, config, prepared)
     if counter is None:
         # A new sequence, or the participant changed while we prepared: again, under the lock.
         session.refresh(study)
-        prepared = _prepare(session, study, config_of(study), pseudonym, on, today)
+        config = config_of(study)
+        method = config.randomisation.method
+        prepared = _prepare(session, study, config, pseudonym, on, today)
         counter = _lock_counter(session, study, prepared.sequence)
     secret = prepared.secret or _ensure_secret(session, study, actor)
     position = counter.allocated + 1
@@ -622,6 +626,9 @@ def randomise_pending(
     """Randomise every pending participant (:func:`pending_pseudonyms`) in consent order."""
     require_phase(study, "rct", action="randomisation")
     on = on or dt.date.today()
+    # A batch: the list of who is waiting must not change before the last of them is
+    # allocated, so the writers' lock is taken before reading it.
+    take_write_lock(session)
     return [
         randomise(session, study, p, actor=actor, on=on, place_in_group=place_in_group)
         for p in pending_pseudonyms(session, study, on=on)
