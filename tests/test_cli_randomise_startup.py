@@ -16,7 +16,11 @@ from sqlalchemy import text
 
 from study.db.schema import HEAD_REVISIONS, alembic_config, is_current
 
-from rct_fixtures import ON, add_participants, make_rct_study
+from study.db import unit_of_work
+from study.randomisation.service import install_secret
+from study.studies import get_study
+
+from rct_fixtures import ACTOR, ON, add_groups, add_participants, make_rct_study
 
 HEAVY = ("pandas", "statsmodels", "streamlit", "great_expectations", "alembic")
 
@@ -34,18 +38,31 @@ finally:
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_randomise_command_loads_no_heavy_library(db):
     make_rct_study(db)
-    add_participants(db, [dict(pseudonym="P0001"), dict(pseudonym="P0002", gender="male")])
+    with unit_of_work(db, ACTOR) as s:  # a known secret: the arms below are always the same
+        install_secret(s, get_study(s), bytes(range(32)), ACTOR)
+    people = [
+        dict(pseudonym=f"P000{i}", site=site, gender=gender)
+        for i, (site, gender) in enumerate(
+            [("CPH", "female"), ("CPH", "male"), ("HEL", "female"), ("HEL", "male")], start=1
+        )
+    ]
+    add_participants(db, people)
+    add_groups(db, "CPH", [ON])
     url = db.url.render_as_string(hide_password=False)
-    for pseudonym in ("P0001", "P0002"):  # one of each gender: a new stratum each time
+    lines = []
+    for person in people:  # the first slot of four strata
         done = subprocess.run(
             [sys.executable, "-c", _RUN_AND_LIST_MODULES % (HEAVY,),
-             "randomise", pseudonym, "--db", url, "--on", ON.isoformat()],
+             "randomise", person["pseudonym"], "--db", url, "--on", ON.isoformat()],
             capture_output=True, text=True, timeout=120,
         )
         assert done.returncode == 0, done.stderr
-        assert done.stdout.split()[0] == pseudonym  # it did randomise: `P0001 INT`
+        lines.append(done.stdout.strip())
         loaded = json.loads(done.stderr.strip().splitlines()[-1])
         assert loaded == [], f"randomise imported {loaded}"
+    # It did randomise, and the intervention path (placing in a group) ran too.
+    assert [line.split()[0] for line in lines] == [p["pseudonym"] for p in people]
+    assert {line.split()[1] for line in lines} == {"INT", "CTL"}
 
 
 def test_head_revisions_constant_matches_the_migrations():
