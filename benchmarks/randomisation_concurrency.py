@@ -1,84 +1,48 @@
 """Concurrent randomisation on PostgreSQL: 8 worker processes, each with its own engine,
-randomise 2,000 participants at once.
+randomise 2,000 participants at once (issue 16: ≥ 200 allocations/s, 0 duplicates, 0 gaps;
+88/s before the critical section was shortened).
 
-Printed: wall time, allocations per second, duplicates (participants allocated twice or slots
-used twice; must be 0), skipped slots (positions without an allocation below a sequence's
-highest; must be 0), and whether the statistician's regeneration matches every allocation.
+Each worker randomises as a coordinator's command does: one unit of work per participant,
+prepared before the writers' lock (``unit_of_work(lock_at_start=False)``). The same
+population is then randomised by a single worker, in the same run, as the baseline (and, with
+``--compare-lock-at-start``, by the workers with the lock taken at the start of each unit of
+work, the critical section before issue 16).
+
+Printed per run: wall time, allocations per second, duplicates (participants allocated twice
+or slots used twice; must be 0), skipped slots (positions without an allocation below a
+sequence's highest; must be 0), whether the statistician's regeneration matches every
+allocation; then the figure beside the single-worker baseline and the goal.
 
     python benchmarks/randomisation_concurrency.py [--participants 2000] [--workers 8]
-        [--method blocks|minimisation] [--quick]
+        [--method blocks|minimisation] [--compare-lock-at-start] [--quick]
 
 PostgreSQL is reached at ``$PEERSTUDY_TEST_PG`` (default: the local server, user postgres);
-the benchmark creates its own database and drops it at the end.
+the benchmark creates its own databases and drops them at the end. Without
+``$PEERSTUDY_AUDIT_KEY`` a throw-away audit key is made for the run.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
+import multiprocessing as mp
 import os
 import sys
+import tempfile
 import time
 import uuid
-import multiprocessing as mp
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's packages first
 
 PG_ADMIN_URL = os.environ.get("PEERSTUDY_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-SITES = ("CPH", "HEL", "FRE")
-GENDERS = ("female", "male")
-ON = dt.date(2025, 9, 1)
+from rct_population import ON, rct_population  # noqa: E402  (benchmarks/ is on sys.path)
+
+#: Issue 16's goal and the figure measured before it (quiet machine).
+GOAL_PER_SECOND = 200.0
+BEFORE_PER_SECOND = 88.0
 
 
-def _setup(url: str, n: int, method: str) -> list[str]:
-    """The reference study in its RCT phase with ``n`` eligible, consented participants.
-
-    People are added as ORM objects in two flushes (audited like any other write) rather than
-    one by one, to keep the set-up short.
-    """
-    import yaml
-
-    from study.config import example_config_path, parse_config
-    from study.db import make_engine, unit_of_work
-    from study.db.models import Enrolment, Person, PersonAttribute, PersonIdentity
-    from study.db.schema import upgrade
-    from study.phases import start_phase
-    from study.studies import create_study, sites_by_id
-
-    engine = make_engine(url)
-    upgrade(engine)
-    data = yaml.safe_load(example_config_path().read_text(encoding="utf-8"))
-    data["randomisation"]["method"] = method
-    text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
-    utc = dt.timezone.utc
-    pseudonyms = [f"P{i:05d}" for i in range(n)]
-    with unit_of_work(engine, "benchmark") as s:
-        study = create_study(s, parse_config(text), text)
-        start_phase(s, study, "pilot", "benchmark", at=dt.datetime(2025, 1, 6, tzinfo=utc))
-        start_phase(s, study, "rct", "benchmark", at=dt.datetime(2025, 8, 1, tzinfo=utc))
-        site_ids = {site.code: site.id for site in sites_by_id(s, study).values()}
-        people = [
-            Person(study_id=study.id, pseudonym=p, role="participant", site_id=site_ids[SITES[i % 3]])
-            for i, p in enumerate(pseudonyms)
-        ]
-        s.add_all(people)
-        s.flush()
-        municipality = {"CPH": "København", "HEL": "Helsingør", "FRE": "Fredericia"}
-        for i, person in enumerate(people):
-            s.add(PersonIdentity(person_id=person.id, study_id=study.id, birth_date=dt.date(1985, 1, 1)))
-            s.add(PersonAttribute(study_id=study.id, person_id=person.id, name="gender",
-                                  value=GENDERS[(i // 3) % 2]))
-            s.add(Enrolment(study_id=study.id, person_id=person.id, phase="rct",
-                            screened_on=dt.date(2025, 8, 10), age_at_screening=40,
-                            municipality=municipality[SITES[i % 3]], eligible=True,
-                            ineligibility_reasons="[]", consent_on=dt.date(2025, 8, 12)))
-        s.flush()
-    engine.dispose()
-    return pseudonyms
-
-
-def _worker(url: str, pseudonyms: list[str], ready, results) -> None:
+def _worker(url: str, pseudonyms: list[str], lock_at_start: bool, ready, results) -> None:
     """Randomise ``pseudonyms`` one transaction each, with this process's own engine; start
     only when every worker has imported and connected (``ready`` barrier)."""
     from study.db import make_engine, unit_of_work
@@ -91,7 +55,7 @@ def _worker(url: str, pseudonyms: list[str], ready, results) -> None:
     ready.wait()
     done = 0
     for pseudonym in pseudonyms:
-        with unit_of_work(engine, f"worker-{os.getpid()}") as s:
+        with unit_of_work(engine, f"worker-{os.getpid()}", lock_at_start=lock_at_start) as s:
             randomise(s, get_study(s), pseudonym, on=ON, place_in_group=False)
         done += 1
     engine.dispose()
@@ -129,51 +93,92 @@ def _check(url: str) -> dict[str, object]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--participants", type=int, default=2000)
-    parser.add_argument("--workers", type=int, default=8)
-    parser.add_argument("--method", choices=["blocks", "minimisation"], default="blocks")
-    parser.add_argument("--quick", action="store_true", help="200 participants")
-    args = parser.parse_args()
-    n = 200 if args.quick else args.participants
+def _run(admin, n: int, workers: int, method: str, lock_at_start: bool) -> dict[str, object]:
+    """One race in a fresh database: set-up, ``workers`` processes, check; the database is
+    dropped afterwards. Returns the check's figures with ``per_second`` and ``wall``."""
+    from sqlalchemy import text
 
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"peerstudy_bench_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     try:
         start = time.perf_counter()
-        pseudonyms = _setup(url, n, args.method)
-        print(f"set-up: {n} participants in {time.perf_counter() - start:.1f} s")
-        chunks = [pseudonyms[i :: args.workers] for i in range(args.workers)]
-        ready = mp.Barrier(args.workers + 1)
+        pseudonyms = rct_population(url, n, method)
+        setup_s = time.perf_counter() - start
+        chunks = [pseudonyms[i::workers] for i in range(workers)]
+        ready = mp.Barrier(workers + 1)
         results = mp.Queue()
-        workers = [mp.Process(target=_worker, args=(url, chunk, ready, results)) for chunk in chunks]
-        for w in workers:
+        procs = [
+            mp.Process(target=_worker, args=(url, chunk, lock_at_start, ready, results)) for chunk in chunks
+        ]
+        for w in procs:
             w.start()
         ready.wait()  # every worker imported and connected: the race starts now
         start = time.perf_counter()
-        reports = [results.get() for _ in workers]
-        for w in workers:
+        reports = [results.get() for _ in procs]
+        for w in procs:
             w.join()
         done = sum(d for d, _ in reports)
         wall = max(t for _, t in reports) - start
         result = _check(url)
-        print(f"method: {args.method}, workers: {args.workers}, PostgreSQL")
-        print(f"wall time: {wall:.2f} s")
-        print(f"allocations: {result['allocations']} (workers report {done}) in {result['sequences']} sequences")
-        print(f"allocations per second: {done / wall:.1f}")
-        print(f"duplicates: {result['duplicates']}")
-        print(f"skipped slots: {result['skipped']}")
-        print(f"regenerated sequence matches every allocation: {result['regenerated_match']}")
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    lock = "lock at start" if lock_at_start else "prepared before the lock"
+    print(f"{workers} worker(s), {method}, {lock}: set-up {setup_s:.1f} s, race {wall:.2f} s, "
+          f"{done / wall:.1f} allocations/s; {result['allocations']} allocations in "
+          f"{result['sequences']} sequences, duplicates {result['duplicates']}, skipped slots "
+          f"{result['skipped']}, regenerated sequence matches: {result['regenerated_match']}")
+    return dict(result, done=done, wall=wall, per_second=done / wall)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--participants", type=int, default=2000)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--method", choices=["blocks", "minimisation"], default="blocks")
+    parser.add_argument("--compare-lock-at-start", action="store_true",
+                        help="also race with the writers' lock taken at the start (before issue 16)")
+    parser.add_argument("--quick", action="store_true", help="300 participants, no comparison run")
+    args = parser.parse_args()
+    n = 300 if args.quick else args.participants
+
+    from sqlalchemy import create_engine
+
+    if not os.environ.get("PEERSTUDY_AUDIT_KEY"):
+        from study.audit_key import create_key
+
+        key = Path(tempfile.mkdtemp(prefix="peerstudy-bench-key-")) / "audit.key"
+        create_key(key)
+        os.environ["PEERSTUDY_AUDIT_KEY"] = str(key)  # inherited by the worker processes
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        race = _run(admin, n, args.workers, args.method, lock_at_start=False)
+        single = _run(admin, n, 1, args.method, lock_at_start=False)
+        old = None
+        if args.compare_lock_at_start and not args.quick:
+            old = _run(admin, n, args.workers, args.method, lock_at_start=True)
+    finally:
         admin.dispose()
+    flawless = all(
+        r["duplicates"] == 0 and r["skipped"] == 0 and r["regenerated_match"]
+        for r in (race, single, old) if r is not None
+    )
+    print()
+    print(f"figure: {args.workers} workers, {n} allocations, PostgreSQL, {args.method}")
+    print(f"  {args.workers} workers:              {race['per_second']:7.1f} allocations/s")
+    print(f"  1 worker (baseline, same run): {single['per_second']:7.1f} allocations/s "
+          f"(ratio {race['per_second'] / single['per_second']:.2f})")
+    if old is not None:
+        print(f"  {args.workers} workers, lock at start:  {old['per_second']:7.1f} allocations/s "
+              f"(ratio {race['per_second'] / old['per_second']:.2f})")
+    print(f"  goal: >= {GOAL_PER_SECOND:.0f}/s, 0 duplicates, 0 gaps (before issue 16: "
+          f"{BEFORE_PER_SECOND:.0f}/s); duplicates {race['duplicates']}, gaps {race['skipped']}: "
+          f"{'met' if race['per_second'] >= GOAL_PER_SECOND and flawless else 'NOT met'}")
+    if not flawless:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

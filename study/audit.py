@@ -29,10 +29,9 @@ __all__ = [
     "verify_chain",
 ]
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-import pandas as pd
-from sqlalchemy import event, inspect, select, text
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from study.audit_chain import (
@@ -46,11 +45,15 @@ from study.audit_chain import (
 )
 from study.audit_key import key_id, key_path, load_key
 from study.audit_verify import ChainReport, verify_chain
+from study.db.engine import take_write_lock
 from study.db.models import AuditEvent, Person
 from study.db.models.audited import Audited
 from study.db.row_writer import write_rows
 from study.db.types import utcnow
 from study.errors import NotAllowed
+
+if TYPE_CHECKING:  # pandas only for person_history: every write loads this module
+    import pandas as pd
 
 _AUDIT_TABLE = AuditEvent.__tablename__
 _DIGEST = r"<redacted:[0-9a-f]+>"
@@ -165,10 +168,9 @@ def append_events(session: Session, changes: list[dict[str, Any]], audit_key: by
     actor = session.info.get("actor")
     if not actor:
         raise NotAllowed("a change of study data needs an actor: use study.db.unit_of_work")
+    # The chain head is read and extended under the writers' lock (usually held already).
+    take_write_lock(session)
     conn = session.connection()
-    if conn.dialect.name == "postgresql":
-        # Re-entrant within the transaction; unit_of_work already holds it.
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key()})
     last_seq, last_hash = _chain_head(conn, audit_key)
     # Microseconds only: both databases keep exactly that, so the hash survives a round trip.
     occurred_at = utcnow()
@@ -197,12 +199,6 @@ def _chain_head(conn, audit_key: bytes) -> tuple[int, str]:
             "`peerstudy audit verify`"
         )
     return last["seq"], last["hash"]
-
-
-def _lock_key() -> int:
-    from study.db.engine import WRITE_LOCK_KEY
-
-    return WRITE_LOCK_KEY
 
 
 @event.listens_for(AuditedSession, "before_flush")
@@ -314,6 +310,8 @@ def person_history(session: Session, study_id: int, pseudonym: str) -> pd.DataFr
     old_value, new_value, reason``. Identity fields appear as ``<redacted>`` (the trail keeps
     keyed digests of them, shown to no one).
     """
+    import pandas as pd  # lazily: see the imports at the top
+
     from study.errors import NotFound
 
     person_id = session.scalar(

@@ -20,7 +20,6 @@ from study.db.models import (
 )
 from study.companionship.volunteers import require_training
 from study.errors import BadInput, NotFound
-from study.people import person_by_pseudonym
 from study.studies import config_of, site_by_code
 
 __all__ = ["add_member", "create_group", "group_by_code", "record_attendance"]
@@ -55,6 +54,10 @@ def create_group(
         select(CourseGroup.id).where(CourseGroup.study_id == study.id, CourseGroup.code == code)
     ):
         raise BadInput(f"group code {code!r} already exists")
+    # Imported here, not at the top: study.people loads pandas, and `peerstudy randomise`
+    # reaches this module (placing a participant) without needing it.
+    from study.people import person_by_pseudonym
+
     leader_rows = [person_by_pseudonym(session, study, p) for p in leaders]
     for leader in leader_rows:
         if leader.role != "group_leader":

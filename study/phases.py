@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -13,6 +12,9 @@ from study.config.schema import PHASE_ORDER
 from study.db.models import Study, StudyPhase
 from study.db.types import utcnow
 from study.errors import BadInput, NotAllowed
+
+if TYPE_CHECKING:  # pandas is imported by phase_table only: phase checks run in quick commands
+    import pandas as pd
 
 __all__ = ["phase_table", "require_phase", "start_phase"]
 
@@ -64,6 +66,8 @@ def require_phase(study: Study, *allowed: str, action: str) -> None:
 def phase_table(session: Session, study: Study) -> pd.DataFrame:
     """Planned and actual phases: columns ``phase, planned_start, planned_end, started_at,
     started_by, current``."""
+    import pandas as pd  # lazily: see the imports at the top
+
     rows = session.execute(
         select(
             StudyPhase.name,

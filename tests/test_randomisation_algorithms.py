@@ -212,3 +212,18 @@ def test_property_every_completed_block_holds_the_ratio(ratios, multiples, lengt
         size = int(block["block_size"].iloc[0])
         counts = block["arm"].value_counts().reindex(list(arms), fill_value=0)
         assert counts.tolist() == [r * size // total for r in arms.values()]
+
+
+def test_block_arms_kept_per_process_equal_the_regenerated_list():
+    """BlockArms (what randomise keeps between allocations) gives slot k the arm of the list
+    regenerated from slot 1, whatever order the slots are asked in."""
+    from study.randomisation.sequence import BlockArms
+
+    ratios, sizes = {"INT": 2, "CTL": 1}, [3, 6]
+    expected = block_sequence(blocks_stream(SECRET, "FRE|male"), ratios, sizes, 200)["arm"].tolist()
+    kept = BlockArms(blocks_stream(SECRET, "FRE|male"), ratios, sizes)
+    asked = [5, 1, 199, 200, 17, 2, 100]
+    assert [kept.arm(k) for k in asked] == [expected[k - 1] for k in asked]
+    assert [kept.arm(k) for k in range(1, 201)] == expected
+    with pytest.raises(ValueError, match="start at 1"):
+        kept.arm(0)

@@ -37,9 +37,12 @@ def _population(engine, method: str) -> list[str]:
     return [s["pseudonym"] for s in specs]
 
 
-def _race(url: str, pseudonyms: list[str]) -> tuple[list[tuple[str, str, int]], list[str]]:
+def _race(
+    url: str, pseudonyms: list[str], lock_at_start: bool = True
+) -> tuple[list[tuple[str, str, int]], list[str]]:
     """Randomise ``pseudonyms`` from ``WORKERS`` threads at once; every 6th pseudonym is sent
-    to two workers (a coordinator double-clicking). Returns successes and refusals."""
+    to two workers (a coordinator double-clicking). ``lock_at_start=False``: each prepares
+    before taking the writers' lock. Returns successes and refusals."""
     work = pseudonyms + pseudonyms[::6]
     start = threading.Barrier(WORKERS)
     done, refused, lock = [], [], threading.Lock()
@@ -50,7 +53,7 @@ def _race(url: str, pseudonyms: list[str]) -> tuple[list[tuple[str, str, int]], 
         try:
             for pseudonym in work[index::WORKERS]:
                 try:
-                    with unit_of_work(engine, f"coordinator-{index}") as s:
+                    with unit_of_work(engine, f"coordinator-{index}", lock_at_start=lock_at_start) as s:
                         r = randomise(s, get_study(s), pseudonym, on=ON, place_in_group=False)
                     with lock:
                         done.append((r.pseudonym, r.stratum, r.sequence_position))
@@ -81,11 +84,12 @@ def _check_sequences(engine, method: str, pseudonyms: list[str]) -> pd.DataFrame
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("lock_at_start", [True, False], ids=["locked-from-start", "prepared-before-lock"])
 @pytest.mark.parametrize("method", ["blocks", "minimisation"])
-def test_parallel_workers_never_share_or_skip_a_slot(db, method):
+def test_parallel_workers_never_share_or_skip_a_slot(db, method, lock_at_start):
     pseudonyms = _population(db, method)
     url = db.url.render_as_string(hide_password=False)
-    done, refused = _race(url, pseudonyms)
+    done, refused = _race(url, pseudonyms, lock_at_start)
     assert len(done) == PARTICIPANTS
     assert len(refused) == len(pseudonyms[::6])  # each duplicate request refused, none lost
     frame = _check_sequences(db, method, pseudonyms)

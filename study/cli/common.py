@@ -98,15 +98,16 @@ def open_db(db: Optional[str], *, require_schema: bool = True) -> Engine:
 
 @contextmanager
 def study_write(
-    db: Optional[str], study: Optional[str], reason: Optional[str] = None
+    db: Optional[str], study: Optional[str], reason: Optional[str] = None, *, lock_at_start: bool = True
 ) -> Iterator[tuple["Session", "Study", str]]:
     """The skeleton of a writing command: ``(session, study, actor)`` in one audited unit of
-    work on the database and study the options name."""
+    work on the database and study the options name (``lock_at_start``: see
+    :func:`study.db.unit_of_work`)."""
     from study.db import unit_of_work
     from study.studies import get_study
 
     actor = cli_actor()
-    with unit_of_work(open_db(db), actor, reason=reason) as session:
+    with unit_of_work(open_db(db), actor, reason=reason, lock_at_start=lock_at_start) as session:
         yield session, get_study(session, study), actor
 
 

@@ -48,7 +48,9 @@ def randomise(
         raise BadInput("give either a PSEUDONYM or --pending")
     when = _date(on)
     reason = "randomise --pending" if pending else f"randomise {pseudonym}"
-    with study_write(db, study, reason=reason) as (session, st, actor):
+    # Prepared before the writers' lock, which randomise takes only to claim the slot, so
+    # that coordinators randomising at once on PostgreSQL wait for each other briefly.
+    with study_write(db, study, reason=reason, lock_at_start=False) as (session, st, actor):
         control = config_of(st).control_arm
         if pending:
             results = randomise_pending(session, st, actor=actor, on=when)

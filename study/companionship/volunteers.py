@@ -11,9 +11,8 @@ supervision after an observed session, companionship workshop); and they commit 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -29,6 +28,9 @@ from study.db.models import (
 )
 from study.errors import BadInput, NotAllowed
 from study.studies import config_of
+
+if TYPE_CHECKING:  # pandas only for volunteer_table: randomising places people in groups via this module
+    import pandas as pd
 
 __all__ = [
     "DECIDING_OUTCOMES",
@@ -304,6 +306,8 @@ def volunteer_table(session: Session, study: Study, site: Optional[str] = None) 
         available_from, available_until``; ``training`` and ``missing_training`` are
         ``;``-separated training kinds.
     """
+    import pandas as pd  # lazily: see the imports at the top
+
     columns = [
         "pseudonym", "site", "role", "interviews", "accepted", "training", "missing_training",
         "available_from", "available_until",

@@ -23,12 +23,15 @@ __all__ = [
     "make_engine",
     "read_session",
     "resolve_url",
+    "take_write_lock",
     "unit_of_work",
 ]
 
 DEFAULT_URL = "sqlite:///peerstudy.db"
 #: Key of the PostgreSQL advisory lock that serialises writers (an arbitrary constant).
 WRITE_LOCK_KEY = 0x7065_6572  # "peer"
+#: ``session.info`` key: True once the transaction holds the writers' lock.
+_LOCKED = "peerstudy_write_locked"
 
 
 def resolve_url(url: Optional[str] = None) -> str:
@@ -82,7 +85,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
 @contextmanager
 def unit_of_work(
-    engine: Engine, actor: str, reason: Optional[str] = None
+    engine: Engine, actor: str, reason: Optional[str] = None, *, lock_at_start: bool = True
 ) -> Iterator[Session]:
     """One audited, serialised write transaction.
 
@@ -94,6 +97,13 @@ def unit_of_work(
         Who makes the change (a login, or ``cli:<os user>``); written to every audit event.
     reason
         Why, when the user gave a reason (a correction, a withdrawal); written to the events.
+    lock_at_start
+        Take the writers' lock when the transaction begins (the default: everything the
+        block reads is then serialised with every other writer). ``False`` defers it on
+        PostgreSQL to the first :func:`take_write_lock` or, at the latest, the first flush of
+        audited changes, so that a writer can prepare outside the critical section (reads
+        it re-checks under the lock, as :func:`study.randomisation.randomise` does). SQLite
+        has one database-wide write lock, taken at ``BEGIN IMMEDIATE``; there it is ignored.
 
     Commits when the block ends normally; rolls back everything on any exception, so nothing
     is half written.
@@ -107,9 +117,25 @@ def unit_of_work(
     with factory.begin() as session:
         session.info["actor"] = actor
         session.info["reason"] = reason
-        if engine.dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_KEY})
+        # SQLite: BEGIN IMMEDIATE (see _configure_sqlite) already is the write lock.
+        session.info[_LOCKED] = engine.dialect.name == "sqlite"
+        if lock_at_start:
+            take_write_lock(session)
         yield session
+
+
+def take_write_lock(session: Session) -> None:
+    """Serialise the rest of this write transaction with every other writer (idempotent).
+
+    PostgreSQL: the transaction-scoped advisory lock :data:`WRITE_LOCK_KEY`, held until
+    commit or rollback (one round trip, the first time only). SQLite: nothing to do, the
+    transaction began with ``BEGIN IMMEDIATE``.
+    """
+    if session.info.get(_LOCKED):
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_KEY})
+    session.info[_LOCKED] = True
 
 
 @contextmanager

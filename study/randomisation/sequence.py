@@ -16,11 +16,13 @@ Health 2011;8:15–20.
 
 from __future__ import annotations
 
-__all__ = ["BLOCK_COLUMNS", "block_sequence", "blocks_stream"]
+__all__ = ["BLOCK_COLUMNS", "BlockArms", "block_sequence", "blocks_stream"]
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported lazily (below): `peerstudy randomise` never needs it
+    import pandas as pd
 
 from study.randomisation.stream import HmacStream, RandomStream
 
@@ -42,6 +44,45 @@ def _check(ratios: Mapping[str, int], block_sizes: Sequence[int]) -> int:
             f"block sizes {list(block_sizes)} must be positive multiples of the ratio sum {total}"
         )
     return total
+
+
+def _blocks(
+    stream: RandomStream, ratios: Mapping[str, int], block_sizes: Sequence[int]
+) -> Iterator[list[str]]:
+    """The blocks of the list, one shuffled list of arm codes each, without end."""
+    total = _check(ratios, block_sizes)
+    while True:
+        size = block_sizes[stream.randbelow(len(block_sizes))]
+        content = [arm for arm, r in ratios.items() for _ in range(r * size // total)]
+        # Fisher–Yates, from the end, with unbiased draws.
+        for i in range(len(content) - 1, 0, -1):
+            j = stream.randbelow(i + 1)
+            content[i], content[j] = content[j], content[i]
+        yield content
+
+
+class BlockArms:
+    """The arms of one permuted-block list, generated as far as asked and kept.
+
+    ``BlockArms(stream, ratios, block_sizes).arm(k)`` equals ``block_sequence(stream, ratios,
+    block_sizes, k)["arm"].iloc[-1]`` for a fresh stream, but costs only the blocks not yet
+    generated: a randomising process keeps one per stratum instead of regenerating the list
+    from slot 1 at every allocation.
+    """
+
+    def __init__(
+        self, stream: RandomStream, ratios: Mapping[str, int], block_sizes: Sequence[int]
+    ) -> None:
+        self._blocks = _blocks(stream, ratios, block_sizes)
+        self._arms: list[str] = []
+
+    def arm(self, position: int) -> str:
+        """The arm code of slot ``position`` (1-based)."""
+        if position < 1:
+            raise ValueError(f"slot positions start at 1, got {position}")
+        while len(self._arms) < position:
+            self._arms += next(self._blocks)
+        return self._arms[position - 1]
 
 
 def block_sequence(
@@ -78,22 +119,21 @@ def block_sequence(
         * ``block_size`` – size of that block;
         * ``position_in_block`` – 1-based place within the block.
     """
+    import pandas as pd  # lazily: see the import at the top
+
     if length < 0:
         raise ValueError(f"length must be >= 0, got {length}")
-    total = _check(ratios, block_sizes)
+    _check(ratios, block_sizes)
     arms: list[str] = []
     blocks: list[int] = []
     sizes: list[int] = []
     places: list[int] = []
     block = 0
+    generator = _blocks(stream, ratios, block_sizes)
     while len(arms) < length:
         block += 1
-        size = block_sizes[stream.randbelow(len(block_sizes))]
-        content = [arm for arm, r in ratios.items() for _ in range(r * size // total)]
-        # Fisher–Yates, from the end, with unbiased draws.
-        for i in range(len(content) - 1, 0, -1):
-            j = stream.randbelow(i + 1)
-            content[i], content[j] = content[j], content[i]
+        content = next(generator)
+        size = len(content)
         arms += content
         blocks += [block] * size
         sizes += [size] * size

@@ -1,13 +1,19 @@
 """Randomisation in the database: checks, locked slots, allocation, verification, disclosure.
 
-Concurrency. Every write already runs in :func:`study.db.unit_of_work`, which serialises
-writers. Correctness does not rest on that lock alone: before taking a slot, randomisation
-locks the counter row of the slot's sequence (``SELECT … FOR UPDATE``; the stratum for blocks
-and tables, ``*`` for minimisation, whose counts span all strata), re-reads it, takes the next
-position and writes the allocation in the same transaction. A unique constraint on
-(study, sequence, position) and on the person make a shared slot or a double allocation
-impossible at the database level even for a writer that skipped the locks. On SQLite,
-``BEGIN IMMEDIATE`` is the (database-wide) write lock and ``FOR UPDATE`` is not needed.
+Concurrency. Every write runs in :func:`study.db.unit_of_work`, which serialises writers.
+:func:`randomise` keeps its critical section short: everything that does not depend on the
+slot (the participant, the checks, the stratum, the secret, the concealed list up to the
+counter's current value, the minimisation counts so far) is prepared first; then it takes the
+writers' lock (:func:`study.db.take_write_lock`; a no-op when the unit of work holds it from
+the start) and, in one statement, locks the counter row of the slot's sequence (``SELECT …
+FOR UPDATE``; the stratum for blocks and tables, ``*`` for minimisation, whose counts span all
+strata) and re-reads every fact the preparation used. Only if one of them changed meanwhile
+(or the sequence has no counter yet) is the preparation repeated under the lock. The next
+position is taken and the allocation written in the same transaction. Correctness does not
+rest on the locks alone: a unique constraint on (study, sequence, position) and on the person
+make a shared slot or a double allocation impossible at the database level even for a writer
+that skipped them. On SQLite, ``BEGIN IMMEDIATE`` is the (database-wide) write lock and
+``FOR UPDATE`` is not needed.
 
 Concealment. The secret seed (32 bytes from :mod:`secrets`) lives in its own table, is
 redacted in the audit trail and never exported. Arms are derived from it on demand, so no
@@ -33,16 +39,17 @@ __all__ = [
 ]
 
 import datetime as dt
+import functools
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from study.config import StudyConfig
+from study.db.engine import take_write_lock
 from study.db.models import (
     Allocation,
     AllocationCounter,
@@ -52,19 +59,24 @@ from study.db.models import (
     Person,
     PersonAttribute,
     RandomisationSecret,
+    Site,
     Study,
     StudyPhase,
     User,
 )
-from study.errors import BadInput, NotAllowed
-from study.people import person_by_pseudonym
+from study.errors import BadInput, NotAllowed, NotFound
 from study.phases import require_phase
 from study.randomisation.minimisation import MinimisationState, minimisation_stream
-from study.randomisation.sequence import block_sequence, blocks_stream
+from study.randomisation.sequence import BlockArms, block_sequence, blocks_stream
 from study.randomisation.strata import parse_stratum, stratum_key
 from study.randomisation.stream import secret_from_hex
-from study.randomisation.table import table_slots
 from study.studies import config_of
+
+if TYPE_CHECKING:
+    # pandas (and the table validation built on it) is imported inside the functions that
+    # return frames: it is most of `peerstudy randomise`'s start-up cost and randomising one
+    # participant does not need it.
+    import pandas as pd
 
 #: The sequence key of the study's single minimisation sequence.
 MINIMISATION_SEQUENCE = "*"
@@ -145,27 +157,20 @@ def _rct_started(study: Study) -> Optional[dt.date]:
     return started.date() if started else None
 
 
-def check_randomisable(
-    session: Session, study: Study, person: Person, on: dt.date, today: Optional[dt.date] = None
-) -> Enrolment:
-    """Raise unless ``person`` may be randomised on ``on``; return their enrolment.
-
-    Refused (``NotAllowed``): the study is not in the rct phase. Refused (``BadInput``): not a
-    participant, never screened, enrolled in the pilot, ineligible, not consented (or consent
-    after ``on``), withdrawn, already allocated, a date in the future or before the RCT began.
-    """
-    require_phase(study, "rct", action="randomisation")
-    who = person.pseudonym
-    if person.role != "participant":
-        raise BadInput(f"{who} is a {person.role}; only participants are randomised")
-    found = session.execute(
-        select(Enrolment, Allocation.allocated_on)
-        .outerjoin(Allocation, Allocation.person_id == Enrolment.person_id)
-        .where(Enrolment.person_id == person.id)
-    ).first()
-    if found is None:
+def _refuse_unless_randomisable(
+    who: str,
+    role: str,
+    enrolment: "_EnrolmentFacts | None",
+    allocated_on: dt.date | None,
+    rct_started: dt.date | None,
+    on: dt.date,
+    today: dt.date | None,
+) -> None:
+    """The participant-level checks of :func:`check_randomisable` on facts already read."""
+    if role != "participant":
+        raise BadInput(f"{who} is a {role}; only participants are randomised")
+    if enrolment is None:
         raise BadInput(f"{who} has not been screened; screen and enrol before randomisation")
-    enrolment, allocated_on = found
     if enrolment.phase != "rct":
         raise BadInput(f"{who} is a {enrolment.phase} participant; only RCT participants are randomised")
     if not enrolment.eligible:
@@ -182,31 +187,219 @@ def check_randomisable(
         raise BadInput(f"allocation date {on} is in the future")
     if on < enrolment.consent_on:
         raise BadInput(f"{who}: allocation date {on} is before consent ({enrolment.consent_on})")
-    started = _rct_started(study)
-    if started is not None and on < started:
-        raise BadInput(f"allocation date {on} is before the RCT phase started ({started})")
+    if rct_started is not None and on < rct_started:
+        raise BadInput(f"allocation date {on} is before the RCT phase started ({rct_started})")
+
+
+@dataclass(frozen=True)
+class _EnrolmentFacts:
+    """The enrolment fields randomisation depends on."""
+
+    phase: str
+    eligible: bool
+    ineligibility_reasons: str | None
+    consent_on: dt.date | None
+    withdrawn_on: dt.date | None
+
+
+def check_randomisable(
+    session: Session, study: Study, person: Person, on: dt.date, today: Optional[dt.date] = None
+) -> Enrolment:
+    """Raise unless ``person`` may be randomised on ``on``; return their enrolment.
+
+    Refused (``NotAllowed``): the study is not in the rct phase. Refused (``BadInput``): not a
+    participant, never screened, enrolled in the pilot, ineligible, not consented (or consent
+    after ``on``), withdrawn, already allocated, a date in the future or before the RCT began.
+    """
+    require_phase(study, "rct", action="randomisation")
+    found = session.execute(
+        select(Enrolment, Allocation.allocated_on)
+        .outerjoin(Allocation, Allocation.person_id == Enrolment.person_id)
+        .where(Enrolment.person_id == person.id)
+    ).first()
+    enrolment, allocated_on = found if found is not None else (None, None)
+    facts = None if enrolment is None else _EnrolmentFacts(
+        enrolment.phase, enrolment.eligible, enrolment.ineligibility_reasons,
+        enrolment.consent_on, enrolment.withdrawn_on,
+    )
+    _refuse_unless_randomisable(
+        person.pseudonym, person.role, facts, allocated_on, _rct_started(study), on, today
+    )
     return enrolment
 
 
-def _levels(session: Session, study: Study, person: Person, config: StudyConfig) -> dict[str, str]:
-    """``{"site": code, factor: level, ...}`` of a participant; ``BadInput`` if one is missing."""
-    attributes = dict(
-        session.execute(
-            select(PersonAttribute.name, PersonAttribute.value).where(
-                PersonAttribute.person_id == person.id
-            )
-        ).all()
+# --- preparing (outside the critical section) -------------------------------------------
+@dataclass(frozen=True)
+class _Prepared:
+    """Everything one allocation needs except its slot, read before the writers' lock.
+
+    ``facts`` are the values the checks and the stratum rest on, in the order
+    :func:`_lock_counter_if_unchanged` re-reads them under the lock.
+    """
+
+    person_id: int
+    pseudonym: str
+    stratum: str
+    sequence: str
+    levels: dict[str, str]
+    secret: bytes | None
+    facts: tuple[Any, ...]
+    minimisation: "_MinimisationCounts | None"
+
+
+def _enrolment_columns() -> list[Any]:
+    return [Enrolment.phase, Enrolment.eligible, Enrolment.consent_on, Enrolment.withdrawn_on]
+
+
+def _prepare(
+    session: Session, study: Study, config: StudyConfig, pseudonym: str, on: dt.date,
+    today: dt.date | None,
+) -> _Prepared:
+    """Check ``pseudonym`` and work out their stratum and sequence in two queries (three for
+    minimisation); raises like :func:`check_randomisable` and ``NotFound``. Takes no lock."""
+    require_phase(study, "rct", action="randomisation")
+    rnd = config.randomisation
+    # Stored pseudonyms are trimmed and upper-case (study.imports.normalise_pseudonym; not
+    # imported here because the import kit loads pandas).
+    wanted = (pseudonym or "").strip().upper()
+    row = session.execute(
+        _participant_query(), {"study_id": study.id, "pseudonym": wanted}
+    ).first()
+    if row is None:
+        raise NotFound(f"unknown pseudonym {pseudonym!r} in study {study.code}")
+    (person_id, who, role, site, enrolment_id, phase, eligible, consent_on, withdrawn_on,
+     reasons, allocated_on, started, seed_hex) = row
+    enrolment = None if enrolment_id is None else _EnrolmentFacts(
+        phase, eligible, reasons, consent_on, withdrawn_on
     )
-    missing = [f for f in config.randomisation.factors if not attributes.get(f)]
+    _refuse_unless_randomisable(
+        who, role, enrolment, allocated_on, started.date() if started else None, on, today
+    )
+    attributes = dict(
+        session.execute(_attributes_query(tuple(rnd.factors)), {"person_id": person_id}).all()
+    )
+    missing = [f for f in rnd.factors if not attributes.get(f)]
     if missing:
-        raise BadInput(
-            f"{person.pseudonym} has no {', '.join(missing)} recorded (a stratification factor)"
+        raise BadInput(f"{who} has no {', '.join(missing)} recorded (a stratification factor)")
+    levels = {"site": site, **{f: attributes[f] for f in rnd.factors}}
+    stratum = stratum_key(site, rnd.factors, levels)
+    sequence = MINIMISATION_SEQUENCE if rnd.method == "minimisation" else stratum
+    secret = secret_from_hex(seed_hex) if seed_hex is not None else None
+    minimisation = None
+    if rnd.method == "minimisation":
+        # The counts of the allocations committed so far; the few made while this one waits
+        # for the lock are added under it (_minimisation_state_for).
+        minimisation = _count_minimisation(session, study, config)
+    elif rnd.method == "blocks" and secret is not None:
+        # Generate the concealed list up to the slots in use now, outside the lock.
+        peek = session.scalar(_counter_peek_query(), {"study_id": study.id, "sequence": sequence})
+        _block_arms(secret, stratum, config).arm((peek or 0) + 1)
+    facts = (study.current_phase, phase, eligible, consent_on, withdrawn_on,
+             *(attributes[f] for f in rnd.factors))
+    return _Prepared(person_id, who, stratum, sequence, levels, secret, facts, minimisation)
+
+
+# The statements of one allocation are built once per process with bound parameters:
+# SQLAlchemy then reuses their cache keys and compiled SQL (and psycopg its prepared
+# statements) instead of rebuilding them for every participant.
+@functools.cache
+def _participant_query() -> Select:
+    """The participant's role, site, enrolment, allocation, the RCT start and the secret."""
+    study_id = bindparam("study_id")
+    rct_started = (
+        select(StudyPhase.started_at)
+        .where(StudyPhase.study_id == study_id, StudyPhase.name == "rct")
+        .scalar_subquery()
+    )
+    seed = select(RandomisationSecret.seed).where(RandomisationSecret.study_id == study_id).scalar_subquery()
+    return (
+        select(
+            Person.id, Person.pseudonym, Person.role, Site.code, Enrolment.id,
+            *_enrolment_columns(), Enrolment.ineligibility_reasons, Allocation.allocated_on,
+            rct_started, seed,
         )
-    site = next(s.code for s in study.sites if s.id == person.site_id)
-    return {"site": site, **{f: attributes[f] for f in config.randomisation.factors}}
+        .join(Site, Site.id == Person.site_id)
+        .outerjoin(Enrolment, Enrolment.person_id == Person.id)
+        .outerjoin(Allocation, Allocation.person_id == Person.id)
+        .where(Person.study_id == study_id, Person.pseudonym == bindparam("pseudonym"))
+    )
+
+
+@functools.cache
+def _attributes_query(factors: tuple[str, ...]) -> Select:
+    return select(PersonAttribute.name, PersonAttribute.value).where(
+        PersonAttribute.person_id == bindparam("person_id"), PersonAttribute.name.in_(factors)
+    )
+
+
+@functools.cache
+def _counter_peek_query() -> Select:
+    """A sequence's counter, read without a lock (only to prepare the concealed list)."""
+    return select(AllocationCounter.allocated).where(
+        AllocationCounter.study_id == bindparam("study_id"),
+        AllocationCounter.stratum == bindparam("sequence"),
+    )
+
+
+@functools.cache
+def _recheck_query(factors: tuple[str, ...]) -> Select:
+    """The counter row of a sequence, locked, with whether the person is allocated and the
+    facts of :attr:`_Prepared.facts` as they are now."""
+    person = bindparam("person_id")
+    current = [select(Study.current_phase).where(Study.id == bindparam("study_id")).scalar_subquery()]
+    current += [
+        select(column).where(Enrolment.person_id == person).scalar_subquery()
+        for column in _enrolment_columns()
+    ]
+    current += [
+        select(PersonAttribute.value)
+        .where(PersonAttribute.person_id == person, PersonAttribute.name == factor)
+        .scalar_subquery()
+        for factor in factors
+    ]
+    taken = select(Allocation.id).where(Allocation.person_id == person).exists()
+    return (
+        select(AllocationCounter, taken, *current)
+        .where(
+            AllocationCounter.study_id == bindparam("study_id"),
+            AllocationCounter.stratum == bindparam("sequence"),
+        )
+        .with_for_update(of=AllocationCounter)
+        .execution_options(populate_existing=True)
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _block_arms_cached(
+    secret: bytes, stratum: str, ratios: tuple[tuple[str, int], ...], block_sizes: tuple[int, ...]
+) -> BlockArms:
+    return BlockArms(blocks_stream(secret, stratum), dict(ratios), block_sizes)
+
+
+def _block_arms(secret: bytes, stratum: str, config: StudyConfig) -> BlockArms:
+    """The stratum's concealed block list, kept for this process (the secret is in memory
+    for every allocation anyway; the list is derived from it and never stored)."""
+    return _block_arms_cached(
+        secret, stratum, tuple(config.arm_ratios.items()), tuple(config.randomisation.block_sizes)
+    )
 
 
 # --- slots -----------------------------------------------------------------------------
+def _lock_counter_if_unchanged(
+    session: Session, study: Study, config: StudyConfig, prepared: _Prepared
+) -> AllocationCounter | None:
+    """Lock the counter row of the prepared sequence and re-read the prepared facts, in one
+    statement. ``None`` when the sequence has no counter yet or a fact changed since
+    :func:`_prepare` (the caller then prepares again under the lock)."""
+    row = session.execute(
+        _recheck_query(tuple(config.randomisation.factors)),
+        {"study_id": study.id, "sequence": prepared.sequence, "person_id": prepared.person_id},
+    ).first()
+    if row is None or row[1] or tuple(row[2:]) != prepared.facts:
+        return None
+    return row[0]
+
+
 def _lock_counter(session: Session, study: Study, sequence: str) -> AllocationCounter:
     """The counter row of ``sequence``, locked for the rest of the transaction."""
     query = (
@@ -227,22 +420,68 @@ def _lock_counter(session: Session, study: Study, sequence: str) -> AllocationCo
     return counter
 
 
-def _minimisation_state(session: Session, study: Study, config: StudyConfig) -> MinimisationState:
+def _new_minimisation_state(config: StudyConfig) -> MinimisationState:
     rnd = config.randomisation
-    state = MinimisationState(
+    return MinimisationState(
         ratios=config.arm_ratios,
         factors=rnd.minimisation_factors,
         weights=rnd.factor_weights,
         preferred_probability=rnd.preferred_arm_probability,
     )
+
+
+@dataclass
+class _MinimisationCounts:
+    """Minimisation counts of the study's slots ``1..through``."""
+
+    state: MinimisationState
+    through: int = 0
+
+
+def _count_minimisation(
+    session: Session, study: Study, config: StudyConfig, counts: _MinimisationCounts | None = None
+) -> _MinimisationCounts:
+    """``counts`` (new when ``None``) brought up to date with the minimisation allocations
+    in later slots, as far as their positions follow without a gap."""
+    factors = config.randomisation.factors
+    counts = counts or _MinimisationCounts(_new_minimisation_state(config))
     rows = session.execute(
-        select(Allocation.stratum, Allocation.arm)
-        .where(Allocation.study_id == study.id, Allocation.method == "minimisation")
+        select(Allocation.stratum, Allocation.arm, Allocation.sequence_position)
+        .where(
+            Allocation.study_id == study.id,
+            Allocation.method == "minimisation",
+            Allocation.sequence_position > counts.through,
+        )
         .order_by(Allocation.sequence_position)
     ).all()
-    for stratum, arm in rows:
-        state.add(parse_stratum(stratum, rnd.factors), arm)
-    return state
+    for stratum, arm, position in rows:
+        if position != counts.through + 1:
+            break
+        counts.state.add(parse_stratum(stratum, factors), arm)
+        counts.through = position
+    return counts
+
+
+def _minimisation_state_for(
+    session: Session, study: Study, config: StudyConfig, prepared: _Prepared, position: int
+) -> MinimisationState:
+    """The counts every allocation before slot ``position`` contributes (under the lock):
+    the prepared counts plus the allocations made since."""
+    counts = prepared.minimisation
+    if counts is not None and counts.through < position:
+        counts = _count_minimisation(session, study, config, counts)
+    if counts is None or counts.through != position - 1:
+        # Not the slots 1..position-1 (a gap in the stored sequence, which verify reports):
+        # count every stored allocation, as a replay from the start would.
+        counts = _MinimisationCounts(_new_minimisation_state(config))
+        factors = config.randomisation.factors
+        for stratum, arm in session.execute(
+            select(Allocation.stratum, Allocation.arm)
+            .where(Allocation.study_id == study.id, Allocation.method == "minimisation")
+            .order_by(Allocation.sequence_position)
+        ).all():
+            counts.state.add(parse_stratum(stratum, factors), arm)
+    return counts.state
 
 
 def _draw(
@@ -250,30 +489,26 @@ def _draw(
     study: Study,
     config: StudyConfig,
     secret: bytes,
-    stratum: str,
-    levels: dict[str, str],
+    prepared: _Prepared,
     position: int,
 ) -> str:
-    """The arm of slot ``position`` of the method's sequence."""
+    """The arm of slot ``position`` of the method's sequence (under the lock)."""
     rnd = config.randomisation
     if rnd.method == "blocks":
-        sequence = block_sequence(
-            blocks_stream(secret, stratum), config.arm_ratios, rnd.block_sizes, position
-        )
-        return str(sequence["arm"].iloc[-1])
+        return _block_arms(secret, prepared.stratum, config).arm(position)
     if rnd.method == "minimisation":
-        state = _minimisation_state(session, study, config)
-        return state.choose(levels, minimisation_stream(secret, position))
+        state = _minimisation_state_for(session, study, config, prepared, position)
+        return state.choose(prepared.levels, minimisation_stream(secret, position))
     slot = session.scalar(
         select(AllocationTableSlot.arm).where(
             AllocationTableSlot.study_id == study.id,
-            AllocationTableSlot.stratum == stratum,
+            AllocationTableSlot.stratum == prepared.stratum,
             AllocationTableSlot.position == position,
         )
     )
     if slot is None:
         raise NotAllowed(
-            f"the allocation table has no slot {position} for stratum {stratum}: "
+            f"the allocation table has no slot {position} for stratum {prepared.stratum}: "
             "upload a longer table (peerstudy allocation load-table)"
         )
     return slot
@@ -295,7 +530,9 @@ def randomise(
     ----------
     session
         A :func:`~study.db.unit_of_work` session: on any error nothing is written and no slot
-        is consumed (the transaction rolls back).
+        is consumed (the transaction rolls back). With ``lock_at_start=False`` (PostgreSQL)
+        the preparation runs before the writers' lock and only the slot is taken under it
+        (see the module docstring).
     pseudonym
         The participant.
     actor
@@ -312,24 +549,31 @@ def randomise(
         raise ValueError("randomise needs an actor")
     on = on or dt.date.today()
     config = config_of(study)
-    person = person_by_pseudonym(session, study, pseudonym)
-    check_randomisable(session, study, person, on, today=today)
-    levels = _levels(session, study, person, config)
-    stratum = stratum_key(levels["site"], config.randomisation.factors, levels)
     method = config.randomisation.method
-    secret = _ensure_secret(session, study, actor)
-    sequence = MINIMISATION_SEQUENCE if method == "minimisation" else stratum
-    counter = _lock_counter(session, study, sequence)
+    prepared = _prepare(session, study, config, pseudonym, on, today)
+    # The critical section: from here to the commit.
+    take_write_lock(session)
+    # The configuration needs no re-check: a sequence has a counter only after its first
+    # allocation, from which on amendments refuse to change arms and randomisation.
+    counter = _lock_counter_if_unchanged(session, study, config, prepared)
+    if counter is None:
+        # A new sequence, or the participant changed while we prepared: again, under the lock.
+        session.refresh(study)
+        config = config_of(study)
+        method = config.randomisation.method
+        prepared = _prepare(session, study, config, pseudonym, on, today)
+        counter = _lock_counter(session, study, prepared.sequence)
+    secret = prepared.secret or _ensure_secret(session, study, actor)
     position = counter.allocated + 1
-    arm = _draw(session, study, config, secret, stratum, levels, position)
+    arm = _draw(session, study, config, secret, prepared, position)
     session.add(
         Allocation(
             study_id=study.id,
-            person_id=person.id,
+            person_id=prepared.person_id,
             arm=arm,
-            stratum=stratum,
+            stratum=prepared.stratum,
             method=method,
-            sequence=sequence,
+            sequence=prepared.sequence,
             sequence_position=position,
             allocated_on=on,
             allocated_by=actor,
@@ -341,9 +585,10 @@ def randomise(
     if place_in_group and arm != config.control_arm:
         from study.group_placement import place_in_next_group
 
+        person = session.get(Person, prepared.person_id)
         placed = place_in_next_group(session, study, person, on)
         group = placed.code if placed is not None else None
-    return AllocationResult(person.pseudonym, arm, stratum, method, position, on, group)
+    return AllocationResult(prepared.pseudonym, arm, prepared.stratum, method, position, on, group)
 
 
 def pending_pseudonyms(
@@ -381,6 +626,9 @@ def randomise_pending(
     """Randomise every pending participant (:func:`pending_pseudonyms`) in consent order."""
     require_phase(study, "rct", action="randomisation")
     on = on or dt.date.today()
+    # A batch: the list of who is waiting must not change before the last of them is
+    # allocated, so the writers' lock is taken before reading it.
+    take_write_lock(session)
     return [
         randomise(session, study, p, actor=actor, on=on, place_in_group=place_in_group)
         for p in pending_pseudonyms(session, study, on=on)
@@ -394,6 +642,8 @@ def allocations_frame(session: Session, study: Study) -> pd.DataFrame:
     Columns: ``pseudonym, arm, stratum, method, sequence, sequence_position, allocated_on,
     site`` and one column per configured factor (parsed from the stratum).
     """
+    import pandas as pd  # lazily: see the imports at the top
+
     factors = config_of(study).randomisation.factors
     rows = session.execute(
         select(
@@ -444,6 +694,8 @@ def _expected_arms(
     session: Session, study: Study, allocations: pd.DataFrame, secret: Optional[bytes]
 ) -> pd.Series:
     """The arm each allocation should have, regenerated from the secret (or the table)."""
+    import pandas as pd  # lazily: see the imports at the top
+
     config = config_of(study)
     rnd = config.randomisation
     expected = pd.Series(index=allocations.index, dtype=object)
@@ -505,6 +757,8 @@ def verify_allocations(session: Session, study: Study, statistician: User) -> pd
         * ``mismatched`` – allocations whose arm differs from the regenerated one (must be 0);
         * ``ok`` – all of the above hold.
     """
+    import pandas as pd  # lazily: see the imports at the top
+
     _require_statistician(statistician)
     allocations = allocations_frame(session, study)
     secret = _stored_secret(session, study)
@@ -562,6 +816,8 @@ def reveal_sequence(
         block columns are empty for a table), where ``allocated`` is the pseudonym holding the
         slot, empty for a future slot.
     """
+    import pandas as pd  # lazily: see the imports at the top
+
     _require_statistician(statistician)
     config = config_of(study)
     rnd = config.randomisation
@@ -625,6 +881,8 @@ def load_allocation_table(
     )
     if existing is not None:
         raise NotAllowed("an allocation table was already loaded; its slots cannot be replaced")
+    from study.randomisation.table import table_slots  # lazily: it loads pandas
+
     slots = table_slots(
         table, config.site_codes, config.randomisation.factors, config.arm_codes, source=source
     )

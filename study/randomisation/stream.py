@@ -20,9 +20,10 @@ __all__ = ["HmacStream", "NumpyStream", "RandomStream", "secret_from_hex"]
 
 import hashlib
 import hmac
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
+if TYPE_CHECKING:  # only NumpyStream's callers (simulations) need numpy; randomising does not
+    import numpy as np
 
 _U64 = 1 << 64
 
