@@ -21,6 +21,7 @@ __all__ = ["BackupSummary", "RestoreSummary", "read_archive", "restore_archive",
 
 import datetime as dt
 import decimal
+import functools
 import hashlib
 import hmac
 import io
@@ -239,7 +240,9 @@ def read_archive(path: Path, key: bytes) -> dict[str, Any]:
                     raise BadInput(f"{path}: {member.name} is not in the manifest (added)")
                 digest = hashlib.sha256()
                 handle = archive.extractfile(member)
-                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                if handle is None:  # a regular file always has a body; None would be a damaged header
+                    raise BadInput(f"{path}: {member.name} has no content in the archive (damaged)")
+                for chunk in iter(functools.partial(handle.read, 1 << 20), b""):
                     digest.update(chunk)
                 if digest.hexdigest() != listed[member.name]:
                     raise BadInput(f"{path}: {member.name} does not match its SHA-256 in the manifest (damaged)")

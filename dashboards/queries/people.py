@@ -151,7 +151,7 @@ def person_view(engine: Engine, viewer: Viewer, pseudonym: str) -> PersonView:
             row = session.get(PersonIdentity, person.id)
             identity = {f: getattr(row, f) if row else None for f in IDENTITY_FIELDS}
         history = person_history(session, viewer.study_id, pseudonym)
-        role, person_site_id = person.role, person.site_id
+        role = person.role
         blinded = viewer_is_blinded(session, viewer)
     arm = stored_arm
     if blinded and role == "participant":  # neither the page nor its audit trail may tell the arm

@@ -57,7 +57,7 @@ for instrument_id, status in zip(rows["instrument"], rows["status"]):
     label = t("questionnaire.instrument", name=inst.name, status=t(f"questionnaire.status.{status}"))
     with st.expander(label, expanded=status in ("due", "overdue")):
         prefix = f"q_{who}_{timepoint}_{instrument_id}"
-        codes = {code: meaning for code, meaning in inst.missing_codes.items()}
+        codes = dict(inst.missing_codes)
         with st.form(prefix):
             completed_on = st.date_input(t("questionnaire.completed_on"), value=dt.date.today(),
                                          max_value=dt.date.today(), key=f"{prefix}_date")
@@ -66,7 +66,7 @@ for instrument_id, status in zip(rows["instrument"], rows["status"]):
                 scale = item.response_scale or inst.response_scale
                 options = list(range(scale.min, scale.max + 1)) + sorted(codes)
 
-                def fmt(v, scale=scale):
+                def fmt(v, scale=scale, codes=codes):
                     if v in codes and not scale.min <= v <= scale.max:
                         return t("questionnaire.missing_code", code=v, meaning=codes[v])
                     return f"{v} – {scale.labels[v]}" if v in scale.labels else str(v)

@@ -72,7 +72,7 @@ def parse_yaml_model(text: str, model, source: str, error_cls=ConfigError, top_l
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(yaml)"
-        raise error_cls(source, [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")])
+        raise error_cls(source, [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
     if not isinstance(data, dict):
         raise error_cls(source, [("(top level)", f"must be {top_level}")])
     try:
