@@ -7,6 +7,7 @@ from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from study.cli import app
+from study.config import example_config_path
 from study.db import read_session
 from study.db.audit_guard import suspended_audit_guard
 from study.db.models import AuditEvent
@@ -158,3 +159,13 @@ def test_a_command_without_a_database_leaves_no_empty_sqlite_file(tmp_path, monk
     # init still creates the database where it is asked to.
     assert run("init", "--db", str(tmp_path / "new.db")).exit_code == 0
     assert run("status", "--db", str(tmp_path / "new.db")).exit_code == 0
+
+
+def test_init_refuses_a_typo_in_the_outcomes_section(db, tmp_path):
+    """The outcomes are validated when study.yaml is loaded, not first at ``analyse``."""
+    broken = example_config_path().read_text(encoding="utf-8").replace("primary_method:", "primary_metod:")
+    path = tmp_path / "study.yaml"
+    path.write_text(broken, encoding="utf-8")
+    result = run("init", "--db", _url(db), "--config", str(path))
+    assert result.exit_code != 0
+    assert "outcomes.primary_metod" in result.output and "not a known key" in result.output

@@ -20,6 +20,7 @@ from study.config.eligibility import RoleConfig
 from study.config.factors import FactorLevel
 from study.config.fidelity import FidelityConfig
 from study.config.imports import ImportsConfig
+from study.config.outcomes import OutcomesConfig
 from study.config.randomisation import RandomisationConfig
 from study.config.timepoints import TimepointConfig
 
@@ -138,8 +139,8 @@ class StudyConfig(ConfigModel):
     randomisation: RandomisationConfig = Field(default_factory=RandomisationConfig)
     timepoints: list[TimepointConfig] = Field(default_factory=list)
     instruments: list[str] = Field(default_factory=list, description="instrument ids used")
-    outcomes: dict[str, object] = Field(
-        default_factory=dict, description="primary and secondary outcomes (instrument.scale)"
+    outcomes: OutcomesConfig | None = Field(
+        default=None, description="primary and secondary outcomes (instrument.scale) and how they are analysed"
     )
     fidelity: FidelityConfig = Field(
         default_factory=FidelityConfig, description="fidelity manual and thresholds"
@@ -253,6 +254,21 @@ class StudyConfig(ConfigModel):
                 raise ValueError(
                     f"block sizes {bad} are not multiples of the arms' ratio sum {ratio_sum}"
                 )
+        return value
+
+    @field_validator("outcomes")
+    @classmethod
+    def _outcomes_of_used_instruments(
+        cls, value: OutcomesConfig | None, info: ValidationInfo
+    ) -> OutcomesConfig | None:
+        used = info.data.get("instruments", [])
+        if value is None or not used:
+            return value
+        unknown = [name for name in value.names if name.split(".", 1)[0] not in used]
+        if unknown:
+            raise ValueError(
+                f"{', '.join(unknown)}: not an instrument the study uses (instruments: {', '.join(used)})"
+            )
         return value
 
     # --- look-ups used everywhere -------------------------------------------------------
