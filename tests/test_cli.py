@@ -169,3 +169,21 @@ def test_init_refuses_a_typo_in_the_outcomes_section(db, tmp_path):
     result = run("init", "--db", _url(db), "--config", str(path))
     assert result.exit_code != 0
     assert "outcomes.primary_metod" in result.output and "not a known key" in result.output
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_every_date_option_reports_a_bad_date_the_same_way(db):
+    """One parser for the command line's dates: exit 2 and the option named, whichever command."""
+    url = _url(db)
+    assert run("init", "--db", url).exit_code == 0
+    cases = [
+        (["randomise", "--pending", "--on", "2026-02-30"], "--on"),
+        (["withdraw", "P0001", "--reason", "moved away", "--on", "2026-02-30"], "--on"),
+        (["fidelity", "report", "--as-of", "2026-02-30"], "--as-of"),
+        (["questionnaires", "schedule", "--today", "2026-02-30"], "--today"),
+        (["match", "waitlist", "--today", "2026-02-30"], "--today"),
+    ]
+    for args, option in cases:
+        result = run(*args, "--db", url)
+        assert result.exit_code == 2, (args, result.output)
+        assert f"{option}: '2026-02-30' is not a date (YYYY-MM-DD)" in result.output, (args, result.output)
