@@ -14,8 +14,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+# Every session is an AuditedSession: importing it registers the audit capture.
+from study.db.audit_capture import AuditedSession
+from study.db.write_lock import WRITE_LOCK_KEY, lock_writers
 
 __all__ = [
     "DEFAULT_URL",
@@ -27,8 +31,6 @@ __all__ = [
 ]
 
 DEFAULT_URL = "sqlite:///peerstudy.db"
-#: Key of the PostgreSQL advisory lock that serialises writers (an arbitrary constant).
-WRITE_LOCK_KEY = 0x7065_6572  # "peer"
 
 
 def resolve_url(url: Optional[str] = None) -> str:
@@ -96,15 +98,12 @@ def unit_of_work(
     """
     if not actor:
         raise ValueError("a unit of work needs an actor for the audit trail")
-    from study.audit import AuditedSession  # the audit listeners live with the session class
-
     write_engine = engine.execution_options(peerstudy_write=True)
     factory = sessionmaker(write_engine, class_=AuditedSession, expire_on_commit=False)
     with factory.begin() as session:
         session.info["actor"] = actor
         session.info["reason"] = reason
-        if engine.dialect.name == "postgresql":
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_KEY})
+        lock_writers(session)
         yield session
 
 
@@ -114,7 +113,5 @@ def read_session(engine: Engine) -> Iterator[Session]:
 
     Objects loaded in it stay readable after the block (they are detached, not expired).
     """
-    from study.audit import AuditedSession
-
     with sessionmaker(engine, class_=AuditedSession, expire_on_commit=False)() as session:
         yield session
