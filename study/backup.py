@@ -42,6 +42,8 @@ from sqlalchemy.types import TypeDecorator
 from study.audit_anchor import Anchor, format_anchor
 from study.audit_key import key_id
 from study.checksums import file_sha256
+from study.db import models as _models  # noqa: F401  (registers every table on Base.metadata)
+from study.db.base import Base
 from study.errors import BadInput, NotAllowed
 
 FORMAT = "peerstudy-backup/1"
@@ -101,9 +103,6 @@ def _from_json(value: Any, kind: Optional[type]) -> Any:
 
 
 def _tables() -> list[Table]:
-    import study.db.models  # noqa: F401  (registers every table)
-    from study.db.base import Base
-
     return list(Base.metadata.sorted_tables)
 
 

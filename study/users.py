@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from study.db import read_session, unit_of_work
 from study.db.models import Study, User
 from study.db.types import utcnow
 from study.errors import BadInput
@@ -105,8 +106,6 @@ def authenticate(
     of the client (:mod:`study.login_throttle`); nothing locks a login. The public demo
     password works only for users of a demo study.
     """
-    from study.db import read_session, unit_of_work
-
     login = (login or "").strip().lower()[:255]
     client = (client if isinstance(client, str) and client else "unknown")[:255]
     now = now or utcnow()

@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from study.companionship.match_lookup import active_matches_of
 from study.companionship.waitlist import schedule_calls
 from study.db.models import Enrolment, FollowUpCall, Person, Site, Study, WaitlistEntry
 from study.errors import BadInput
@@ -60,8 +61,6 @@ def join_waitlist(
     top
         List them at the top (a failed match).
     """
-    from study.companionship.relationships import active_matches_of
-
     today = today or dt.date.today()
     entered_on = entered_on or since
     if since > today or entered_on > today:

@@ -15,6 +15,7 @@ from typing import Literal, Optional
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from study.config.base import ConfigModel
+from study.config.codes import PHASE_ORDER, ROLE_CODES, Phase, Role
 from study.config.companionship import CompanionshipConfig
 from study.config.eligibility import RoleConfig
 from study.config.factors import FactorLevel
@@ -36,16 +37,6 @@ __all__ = [
     "TIMEPOINT_CODES",
 ]
 
-#: The phases of a study, in the only order they may be entered.
-PHASE_ORDER: tuple[str, ...] = ("pilot", "rct", "analysis")
-#: Role codes known to peerstudy (a contract: imports and scripts use them).
-ROLE_CODES: tuple[str, ...] = (
-    "participant",
-    "group_leader",
-    "peer_buddy",
-    "communication_volunteer",
-    "coordinator",
-)
 #: The timepoint codes of the reference study.
 TIMEPOINT_CODES: tuple[str, ...] = ("baseline", "post", "followup")
 
@@ -97,7 +88,7 @@ class ArmConfig(ConfigModel):
 class PhaseConfig(ConfigModel):
     """Planned dates of a phase (the actual start is recorded by ``peerstudy phase start``)."""
 
-    name: Literal["pilot", "rct", "analysis"]
+    name: Phase
     start: dt.date
     end: dt.date
 
@@ -190,7 +181,7 @@ class StudyConfig(ConfigModel):
             raise ValueError(
                 f"unknown role(s) {', '.join(unknown)}; known roles: {', '.join(ROLE_CODES)}"
             )
-        if "participant" not in roles:
+        if Role.PARTICIPANT not in roles:
             raise ValueError("the role 'participant' must be declared")
         return roles
 

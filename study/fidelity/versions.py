@@ -25,7 +25,7 @@ from study.db.models import CourseGroup, ManualVersion, Study
 from study.db.types import utcnow
 from study.errors import BadInput, NotAllowed, NotFound
 from study.fidelity.manual import Manual, parse_manual
-from study.phases import require_phase
+from study.phase_guard import require_phase
 from study.studies import config_of
 
 __all__ = [
