@@ -9,12 +9,14 @@ all its items are given again).
 """
 
 import datetime as dt
+from functools import partial
 
 import streamlit as st
 
 from dashboards.actions import save_questionnaire
 from dashboards.queries.questionnaires import entry_participants, instruments_of, participant_schedule
 from dashboards.ui import data, state
+from dashboards.ui.saving import save
 from dashboards.ui.widgets import show_error, table
 from study.errors import PeerstudyError
 
@@ -78,14 +80,9 @@ for instrument_id, status in zip(rows["instrument"], rows["status"]):
             submitted = st.form_submit_button(t("questionnaire.submit", name=inst.name), type="primary")
         if submitted:
             submission = (who, timepoint, instrument_id, completed_on, tuple(sorted(values.items())))
-            if state.is_repeat_submit(FORM, submission):
-                st.info(t("common.already_saved"))
-                continue
-            try:
-                save_questionnaire(engine, viewer, who, timepoint, instrument_id, completed_on, values)
-            except PeerstudyError as exc:
-                show_error(exc)
-                continue
-            state.remember_submit(FORM, submission)
-            data.clear()
-            st.success(t("questionnaire.saved", name=inst.name, pseudonym=who, timepoint=timepoint))
+            saved = save(
+                partial(save_questionnaire, engine, viewer, who, timepoint, instrument_id, completed_on, values),
+                form=FORM, submission=submission,
+            )
+            if saved is not None:
+                st.success(t("questionnaire.saved", name=inst.name, pseudonym=who, timepoint=timepoint))
