@@ -9,7 +9,7 @@ from typing import Optional
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from dashboards.access import Viewer
+from dashboards.access import Viewer, viewer_study
 from dashboards.queries.scope import site_clause
 from study.audit import person_history
 from study.blinding import BLINDED_VALUE, blind_person_history, is_unblinded
@@ -23,7 +23,6 @@ from study.db.models import (
     PersonAttribute,
     PersonIdentity,
     Site,
-    Study,
 )
 from study.errors import NotFound
 
@@ -74,7 +73,7 @@ def people_frame(engine: Engine, viewer: Viewer, role: Optional[str] = None) -> 
 def viewer_is_blinded(session, viewer: Viewer) -> bool:
     """Whether ``viewer`` must not learn any participant's arm (researchers, statisticians
     and admins until unblinding; coordinators know the arms of their site)."""
-    return not viewer.sees_arm_labels(is_unblinded(session.get(Study, viewer.study_id)))
+    return not viewer.sees_arm_labels(is_unblinded(viewer_study(session, viewer)))
 
 
 @dataclass(frozen=True)

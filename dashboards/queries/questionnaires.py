@@ -8,7 +8,7 @@ from typing import Optional
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from dashboards.access import Viewer
+from dashboards.access import Viewer, viewer_study
 from questionnaires.capture import study_instruments
 from questionnaires.definitions import Instrument
 from questionnaires.schedule import study_schedule
@@ -50,7 +50,7 @@ def participant_schedule(
     window_start, window_end, completed_on, status`` (complete, overdue, due, not_yet_due,
     withdrawn, not_scheduled). ``NotAllowed`` for a participant of another site."""
     with read_session(engine) as session:
-        study = session.get(Study, viewer.study_id)
+        study = viewer_study(session, viewer)
         person = session.scalar(select(Person).where(Person.study_id == study.id, Person.pseudonym == pseudonym))
         if person is None:
             raise NotFound(f"unknown person {pseudonym!r}")
@@ -64,7 +64,7 @@ def participant_schedule(
 def instruments_of(engine: Engine, viewer: Viewer) -> dict[str, Instrument]:
     """The definitions of the instruments the viewer's study uses."""
     with read_session(engine) as session:
-        return study_instruments(config_of(session.get(Study, viewer.study_id)))
+        return study_instruments(config_of(viewer_study(session, viewer)))
 
 
 def study_instrument_definitions(engine: Engine, study_id: int) -> dict[str, Instrument]:
