@@ -73,7 +73,7 @@ def lock_sap(
     """
     reason = (reason or "").strip()
     if not reason:
-        raise BadInput("a reason is required to lock or amend the analysis plan (--reason TEXT)")
+        raise BadInput("locking or amending the analysis plan needs a reason")
     latest = latest_sap(session, study)
     if latest is not None and latest.sha256 == sha256:
         raise NotAllowed(
@@ -100,8 +100,8 @@ def require_locked(session: Session, study: Study, action: str) -> LockedSap:
     locked = latest_sap(session, study)
     if locked is None:
         raise NotAllowed(
-            f"{action} needs a locked statistical analysis plan: review it with `peerstudy sap show`, "
-            "then `peerstudy sap lock --reason TEXT`"
+            f"{action} needs a locked statistical analysis plan: review the plan, then lock it "
+            "with a reason"
         )
     return locked
 

@@ -50,7 +50,7 @@ def add_user(
     if role not in USER_ROLES:
         raise BadInput(f"unknown user role {role!r}; roles: {', '.join(USER_ROLES)}")
     if role == "coordinator" and not site:
-        raise BadInput("a coordinator needs --site (the site they coordinate)")
+        raise BadInput("adding a coordinator needs a site (the site they coordinate)")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise BadInput(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     if password == DEMO_PASSWORD and (study is None or not study.is_demo):
@@ -60,7 +60,7 @@ def add_user(
     site_id = None
     if site:
         if study is None:
-            raise BadInput("--site needs a study")
+            raise BadInput("a user with a site needs a study (sites belong to a study)")
         site_id = site_by_code(session, study, site).id
     user = User(
         login=login,

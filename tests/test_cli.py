@@ -53,7 +53,7 @@ def test_init_status_phase_users_audit(db):
     assert result.exit_code == 0, result.output
     result = run("users", "add", "x.y", "--role", "coordinator", "--password-stdin",
                  "--db", url, input="s3cret-pass\n")
-    assert result.exit_code == 2 and "needs --site" in result.output
+    assert result.exit_code == 2 and "coordinator needs a site" in result.output
     assert "kim.cph" in run("users", "list", "--db", url).output
 
     result = run("audit", "verify", "--db", url)

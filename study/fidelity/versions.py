@@ -87,8 +87,8 @@ def stored_manual(session: Session, study: Study, version: str) -> ManualVersion
     )
     if row is None:
         raise NotFound(
-            f"manual {manual_id} version {version!r} is not stored: store it with "
-            "`peerstudy fidelity manual update FILE --note ...`"
+            f"manual {manual_id} version {version!r} is not stored: store that version of the "
+            "manual first (with a note on what changed)"
         )
     return row
 
@@ -166,7 +166,7 @@ def store_manual_version(
     note = (note or "").strip() or None
     if latest is not None and note is None:
         raise BadInput(
-            f"a changed manual needs a change note (--note): what changed since version "
+            f"storing a changed manual needs a change note: what changed since version "
             f"{latest.version}?"
         )
     row = ManualVersion(
