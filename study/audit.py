@@ -36,28 +36,23 @@ from study.audit_chain import GENESIS_HASH, REDACTED, event_hash
 from study.audit_verify import ChainReport, verify_chain
 from study.db.audit_capture import AuditedSession
 from study.db.models import AuditEvent, Person
-from study.errors import NotFound
 
 _DIGEST = r"<redacted:[0-9a-f]+>"
 
 
 # --- verification and reading --------------------------------------------------------------
-def person_history(session: Session, study_id: int, pseudonym: str) -> pd.DataFrame:
-    """Every audit event about one person, oldest first.
+def person_history(session: Session, person: Person) -> pd.DataFrame:
+    """Every audit event about one person (from :func:`study.people.person_by_pseudonym`),
+    oldest first.
 
     Returns a DataFrame with columns ``occurred_at, actor, action, table_name, row_id, field,
     old_value, new_value, reason``. Identity fields appear as ``<redacted>`` (the trail keeps
     keyed digests of them, shown to no one).
     """
-    person_id = session.scalar(
-        select(Person.id).where(Person.study_id == study_id, Person.pseudonym == pseudonym)
-    )
-    if person_id is None:
-        raise NotFound(f"unknown pseudonym {pseudonym!r}")
     cols = ["occurred_at", "actor", "action", "table_name", "row_id", "field", "old_value", "new_value", "reason"]
     rows = session.execute(
         select(*(getattr(AuditEvent, c) for c in cols))
-        .where(AuditEvent.study_id == study_id, AuditEvent.person_id == person_id)
+        .where(AuditEvent.study_id == person.study_id, AuditEvent.person_id == person.id)
         .order_by(AuditEvent.seq)
     ).all()
     history = pd.DataFrame(rows, columns=cols)

@@ -9,7 +9,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from study.config.codes import PHASE_ORDER, Phase
+from study.codes import PHASE_ORDER, Phase
 from study.db.models import Study, StudyPhase
 from study.db.types import utcnow
 from study.errors import BadInput, NotAllowed

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 
 from dashboards.access import Viewer
 from dashboards.actions.unit import study_write
-from study.config.codes import Phase
+from study.codes import Phase
 from study.db.models import Site
 from study.errors import BadInput
 from study.people import Identity, add_person, enrol

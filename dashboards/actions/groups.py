@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from dashboards.access import Viewer
 from dashboards.actions.unit import study_write
+from study.codes import AttendanceStatus
 from study.db.models import Attendance, GroupSession, Person
 from study.groups import group_by_code, record_attendance
 from study.manual_feedback import add_feedback
@@ -27,7 +28,7 @@ def save_attendance(
     Raises ``NotAllowed`` for a group of another site or a viewer who is not a coordinator,
     ``BadInput`` for a week without a session or a pseudonym not in the group.
     """
-    statuses = {p: "present" if bool(v) else "absent" for p, v in present.items()}
+    statuses = {p: AttendanceStatus.PRESENT if bool(v) else AttendanceStatus.ABSENT for p, v in present.items()}
     with study_write(engine, viewer, f"dashboard: attendance {group_code} week {week}") as (session, study):
         group = group_by_code(session, study, group_code)
         viewer.require_edit(group.site_id, f"group {group_code}")

@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 
 from dashboards.access import Viewer
 from dashboards.actions.unit import study_write
-from study.config.codes import Phase
+from study.codes import Phase
 from study.people import person_by_pseudonym
 from study.phase_guard import require_phase
 from study.randomisation import AllocationResult, randomise

@@ -24,7 +24,7 @@ from study.db.models import (
     PersonIdentity,
     Site,
 )
-from study.errors import NotFound
+from study.people import person_by_pseudonym
 
 __all__ = ["IDENTITY_FIELDS", "PEOPLE_COLUMNS", "PersonView", "people_frame", "person_view", "viewer_is_blinded"]
 
@@ -111,11 +111,7 @@ def person_view(engine: Engine, viewer: Viewer, pseudonym: str) -> PersonView:
     """
     pseudonym = (pseudonym or "").strip()
     with read_session(engine) as session:
-        person = session.scalar(
-            select(Person).where(Person.study_id == viewer.study_id, Person.pseudonym == pseudonym)
-        )
-        if person is None:
-            raise NotFound(f"unknown pseudonym {pseudonym!r}")
+        person = person_by_pseudonym(session, viewer_study(session, viewer), pseudonym)
         viewer.require_site(person.site_id, f"person {pseudonym}")
         site = session.get(Site, person.site_id).code
         enrolment = session.scalar(select(Enrolment).where(Enrolment.person_id == person.id))
@@ -149,7 +145,7 @@ def person_view(engine: Engine, viewer: Viewer, pseudonym: str) -> PersonView:
         if viewer.may_see_identity(person.site_id):
             row = session.get(PersonIdentity, person.id)
             identity = {f: getattr(row, f) if row else None for f in IDENTITY_FIELDS}
-        history = person_history(session, viewer.study_id, pseudonym)
+        history = person_history(session, person)
         role = person.role
         blinded = viewer_is_blinded(session, viewer)
     arm = stored_arm

@@ -14,7 +14,7 @@ from questionnaires.definitions import Instrument
 from questionnaires.schedule import study_schedule
 from study.db import read_session
 from study.db.models import Enrolment, Person, Study
-from study.errors import NotFound
+from study.people import person_by_pseudonym
 from study.studies import config_of
 
 __all__ = [
@@ -51,9 +51,7 @@ def participant_schedule(
     withdrawn, not_scheduled). ``NotAllowed`` for a participant of another site."""
     with read_session(engine) as session:
         study = viewer_study(session, viewer)
-        person = session.scalar(select(Person).where(Person.study_id == study.id, Person.pseudonym == pseudonym))
-        if person is None:
-            raise NotFound(f"unknown person {pseudonym!r}")
+        person = person_by_pseudonym(session, study, pseudonym)
         viewer.require_site(person.site_id, f"person {pseudonym}")
         # only this participant: the schedule of the whole study is not needed
         schedule = study_schedule(session, study, today or dt.date.today(), person_id=person.id)

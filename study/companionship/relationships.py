@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from study.codes import Role
 from study.companionship.calendar import add_months
 from study.companionship.match_lookup import active_matches_of, find_match
 from study.companionship.suggestions import score_pair
@@ -62,13 +63,13 @@ def confirm_match(
         a hard constraint that fails (named).
     """
     today = _today(today)
-    if recipient.role != "participant":
+    if recipient.role != Role.PARTICIPANT:
         raise BadInput(f"{recipient.pseudonym} is a {recipient.role}, not a participant (recipient)")
-    if buddy.role != "peer_buddy":
+    if buddy.role != Role.PEER_BUDDY:
         raise BadInput(f"{buddy.pseudonym} is a {buddy.role}, not a peer_buddy")
     current = active_matches_of(session, recipient)
     if current:
-        other = session.get(Person, current[0].buddy_id)
+        other = session.get_one(Person, current[0].buddy_id)
         raise BadInput(
             f"{recipient.pseudonym} is already in an active match with {other.pseudonym} "
             f"(since {current[0].started_on}); end it first"
@@ -262,7 +263,7 @@ def end_match(
 
     if recipient_waits is None:
         recipient_waits = reason in cfg.rematch_reasons
-    recipient = session.get(Person, match.person_id)
+    recipient = session.get_one(Person, match.person_id)
     if recipient_waits:
         # Back at the top, keeping the date they first started waiting.
         first_since = session.scalar(
@@ -272,7 +273,7 @@ def end_match(
             session, study, recipient, first_since or match.started_on, entered_on=ended_on,
             top=True, today=today,
         )
-    buddy = session.get(Person, match.buddy_id)
+    buddy = session.get_one(Person, match.buddy_id)
     if buddy_waits and not active_matches_of(session, buddy) and open_entry(session, buddy) is None:
         join_waitlist(session, study, buddy, ended_on, today=today)
     return match

@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from study.codes import Role
 from study.companionship.match_lookup import active_matches_of
 from study.companionship.waitlist import schedule_calls
 from study.db.models import Enrolment, FollowUpCall, Person, Site, Study, WaitlistEntry
@@ -67,7 +68,7 @@ def join_waitlist(
         raise BadInput(f"{person.pseudonym} cannot join the waitlist on a future date ({entered_on})")
     if open_entry(session, person) is not None:
         raise BadInput(f"{person.pseudonym} is already on the waitlist")
-    if person.role == "participant" and active_matches_of(session, person):
+    if person.role == Role.PARTICIPANT and active_matches_of(session, person):
         raise BadInput(f"{person.pseudonym} is in an active match and does not wait")
     entry = WaitlistEntry(
         study_id=study.id, person_id=person.id, since=since, entered_on=entered_on, top=top

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from study.config.base import ConfigModel
-from study.config.codes import ROLE_CODES
+from study.codes import ROLE_CODES
 
 __all__ = ["AVAILABILITY_DAYS", "AVAILABILITY_PARTS", "CompanionshipConfig", "MatchingWeights"]
 

@@ -10,12 +10,13 @@ scripts.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Literal, Optional
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from study.config.base import ConfigModel
-from study.config.codes import PHASE_ORDER, ROLE_CODES, Phase, Role
+from study.codes import PHASE_ORDER, ROLE_CODES, Phase, Role
 from study.config.companionship import CompanionshipConfig
 from study.config.eligibility import RoleConfig
 from study.config.factors import FactorLevel
@@ -298,7 +299,7 @@ class StudyConfig(ConfigModel):
         return next((p for p in self.phases if p.name == name), None)
 
 
-def _no_duplicates(values: list[str], what: str) -> None:
+def _no_duplicates(values: Sequence[str], what: str) -> None:
     seen: set[str] = set()
     for v in values:
         if v in seen:

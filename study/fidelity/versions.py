@@ -21,6 +21,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from study.codes import Phase
 from study.db.models import CourseGroup, ManualVersion, Study
 from study.db.types import utcnow
 from study.errors import BadInput, NotAllowed, NotFound
@@ -208,7 +209,7 @@ def lock_manual(
     groups = session.scalars(
         select(CourseGroup).where(
             CourseGroup.study_id == study.id,
-            CourseGroup.phase == "rct",
+            CourseGroup.phase == Phase.RCT,
             CourseGroup.manual_version.is_(None),
         )
     ).all()
@@ -227,7 +228,7 @@ def group_manual(
     a version gets it, and a group with another version is refused (``NotAllowed``). Pilot
     groups run their recorded version, else the newest stored one. Call inside a unit of work.
     """
-    if group.phase == "rct":
+    if group.phase == Phase.RCT:
         locked = _locked(session, study) or lock_manual(session, study, actor)
         if group.manual_version is None:
             group.manual_version = locked.version
@@ -288,7 +289,7 @@ def group_version_problems(session: Session, study: Study) -> pd.DataFrame:
     locked = _locked(session, study)
     rows = session.execute(
         select(CourseGroup.code, CourseGroup.manual_version)
-        .where(CourseGroup.study_id == study.id, CourseGroup.phase == "rct")
+        .where(CourseGroup.study_id == study.id, CourseGroup.phase == Phase.RCT)
         .order_by(CourseGroup.code)
     ).all()
     df = pd.DataFrame(rows, columns=["group", "manual_version"])
