@@ -44,11 +44,10 @@ def start_phase(
     phase.started_by = actor
     study.current_phase = name
     session.flush()
-    if name == Phase.RCT:
-        # The manual is locked from the first day of the RCT: record the lock with the phase
-        # change when a version is stored (otherwise the first stored version is locked).
-        if current_version(session, study) is not None:
-            lock_manual(session, study, actor, at=phase.started_at)
+    # The manual is locked from the first day of the RCT: record the lock with the phase
+    # change when a version is stored (otherwise the first stored version is locked).
+    if name == Phase.RCT and current_version(session, study) is not None:
+        lock_manual(session, study, actor, at=phase.started_at)
     return phase
 
 
