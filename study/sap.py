@@ -26,6 +26,7 @@ __all__ = [
     "latest_sap",
     "lock_sap",
     "record_deviation",
+    "SapNotLocked",
     "require_locked",
 ]
 
@@ -95,11 +96,15 @@ def lock_sap(
     return latest_sap(session, study)
 
 
+class SapNotLocked(NotAllowed):
+    """An action that needs a locked analysis plan was refused: no version is locked yet."""
+
+
 def require_locked(session: Session, study: Study, action: str) -> LockedSap:
     """The latest SAP version; ``NotAllowed`` saying why when the plan is not locked."""
     locked = latest_sap(session, study)
     if locked is None:
-        raise NotAllowed(
+        raise SapNotLocked(
             f"{action} needs a locked statistical analysis plan: review the plan, then lock it "
             "with a reason"
         )
