@@ -112,7 +112,7 @@ def add_member(
         raise BadInput(f"{person.pseudonym} belongs to another site than group {group.code}")
     if session.scalar(select(GroupMember.id).where(GroupMember.person_id == person.id)):
         raise BadInput(f"{person.pseudonym} is already in a group")
-    size = session.scalar(select(func.count()).where(GroupMember.group_id == group.id))
+    size = session.scalars(select(func.count()).where(GroupMember.group_id == group.id)).one()
     if size >= config.groups.max_size:
         raise BadInput(
             f"group {group.code} is full ({size} of at most {config.groups.max_size} participants)"

@@ -93,7 +93,7 @@ def lock_sap(
             reason, actor,
         )
     session.flush()
-    return latest_sap(session, study)
+    return require_locked(session, study, "locking the analysis plan")  # the version just stored
 
 
 class SapNotLocked(NotAllowed):

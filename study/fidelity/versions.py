@@ -241,12 +241,13 @@ def group_manual(
     if group.manual_version:
         row = stored_manual(session, study, group.manual_version)
     else:
-        row = current_version(session, study)
-        if row is None:
+        current = current_version(session, study)
+        if current is None:
             raise NotFound(
-                f"no version of manual {config_of(study).fidelity.manual} is stored: store one "
-                "with `peerstudy fidelity manual update FILE`"
+                f"no version of manual {config_of(study).fidelity.manual} is stored: store the "
+                "manual first"
             )
+        row = current
     return manual_of(row), row
 
 
