@@ -119,7 +119,7 @@ def authenticate(
     ok = ok and (password != DEMO_PASSWORD or demo_study)
     if throttle.throttled:
         return None  # refused before the check: not counted, nothing written
-    rehash = ok and _hasher.check_needs_rehash(user.password_hash)
+    rehash = ok and user is not None and _hasher.check_needs_rehash(user.password_hash)
     if ok and not throttle.counted and not rehash:
         return user  # nothing to record: a login never waits behind an import
     with unit_of_work(engine, actor=f"login:{login}", reason="login") as session:
@@ -127,8 +127,8 @@ def authenticate(
             record_failure(session, login, client, now)
             return None
         clear(session, login, client)
-        if rehash:
-            session.get(User, user.id).password_hash = _hasher.hash(password)
+        if rehash and user is not None:
+            session.get_one(User, user.id).password_hash = _hasher.hash(password)
     return user
 
 

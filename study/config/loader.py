@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import resources
+from typing import Any
 from pathlib import Path
 
 import yaml
@@ -81,7 +83,7 @@ def parse_yaml_model(text: str, model, source: str, error_cls=ConfigError, top_l
         raise error_cls(source, [describe_validation_error(e) for e in exc.errors()]) from None
 
 
-def describe_validation_error(error: dict) -> tuple[str, str]:
+def describe_validation_error(error: Mapping[str, Any]) -> tuple[str, str]:
     """``(key, reason)`` of one pydantic error: ``sites[1].code``, "is required but missing".
 
     A validator may name a deeper key than its own by raising ``ValueError("@key@ reason")``.
