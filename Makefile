@@ -1,12 +1,13 @@
 # peerstudy: the two commands of the README.
 #   make demo   set up, build the demo study in SQLite, run the pipelines and the dashboard
 #   make test   set up and run the whole test suite (SQLite and PostgreSQL)
+#   make lint   set up and check lint, import order, formatting (ruff) and types (mypy)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO_DB ?= sqlite:///peerstudy-demo.db
 
-.PHONY: demo test setup clean
+.PHONY: demo test lint setup clean
 
 setup: $(VENV)/.installed
 
@@ -35,5 +36,11 @@ PYTEST_ARGS ?= -n 2
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Settings live in pyproject.toml ([tool.ruff], [tool.mypy]).
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
 clean:
-	rm -rf $(VENV) peerstudy-demo.db* $(OUT) .pytest_cache
+	rm -rf $(VENV) peerstudy-demo.db* $(OUT) .pytest_cache .mypy_cache .ruff_cache

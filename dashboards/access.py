@@ -26,11 +26,12 @@ from dataclasses import dataclass
 from typing import Optional
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from study.db import read_session
 from study.db.models import Site, Study, User
 from study.db.types import utcnow
-from study.errors import BadInput, NotAllowed
+from study.errors import BadInput, NotAllowed, NotFound
 from study.studies import get_study
 from study.users import USER_ROLES, authenticate
 
@@ -43,6 +44,7 @@ __all__ = [
     "log_in",
     "still_valid",
     "study_row",
+    "viewer_study",
 ]
 
 #: The one answer to every failed login.
@@ -197,7 +199,15 @@ def still_valid(engine: Engine, viewer: Viewer) -> bool:
     return row is not None and row.active and (row.role, row.site_id) == (viewer.role, viewer.site_id)
 
 
+def viewer_study(session: Session, viewer: Viewer) -> Study:
+    """The viewer's study in ``session``; ``NotFound`` if it is gone (a stale login)."""
+    study = session.get(Study, viewer.study_id)
+    if study is None:
+        raise NotFound(f"the study of this login (id {viewer.study_id}) no longer exists; log in again")
+    return study
+
+
 def study_row(engine: Engine, viewer: Viewer) -> Study:
     """The viewer's study (detached; read its columns only)."""
     with read_session(engine) as session:
-        return session.get(Study, viewer.study_id)
+        return viewer_study(session, viewer)

@@ -8,6 +8,7 @@ baseline``), a change as ``field: old → new``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Optional
@@ -42,10 +43,8 @@ def _row_summary(raw: object, words: Callable[[str], str]) -> str:
         if key in _TECHNICAL or key.endswith("_id") or value is None:
             continue
         if key == "item_values":
-            try:
+            with contextlib.suppress(TypeError, ValueError):  # not a JSON list: shown as stored
                 value = words("answers").format(n=len(json.loads(value)))
-            except (TypeError, ValueError):
-                pass
         parts.append(f"{key.replace('_', ' ')}: {value}")
     return " · ".join(parts)
 

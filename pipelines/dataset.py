@@ -236,12 +236,4 @@ def _score_order(scores: pd.DataFrame, config: StudyConfig) -> list[str]:
 def _configured_outcomes(config: StudyConfig) -> list[str]:
     """Outcomes named in the config (``instrument.scale``), so they exist as columns even
     before any score is stored."""
-    outcomes = config.outcomes or {}
-    names: list[str] = []
-    for key in ("primary", "secondary", "exploratory"):
-        value = outcomes.get(key)
-        if isinstance(value, str):
-            names.append(value)
-        elif isinstance(value, list):
-            names += [str(v) for v in value]
-    return [n for n in names if "." in n]
+    return list(config.outcomes.names) if config.outcomes is not None else []

@@ -311,7 +311,6 @@ def simulate_trial(
             "below_threshold": adherence < high,
         }
     )
-    fid_of = pd.Series(adherence, index=groups).reindex(group).to_numpy()
 
     # Companionship: about 40 % of intervention participants are matched with a buddy.
     matched = is_int & (rng.random(n) < 0.4)

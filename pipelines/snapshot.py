@@ -14,6 +14,7 @@ from pipelines.analysis.plan import AnalysisPlan, analysis_plan
 from pipelines.dataset import build_analysis_dataset
 from pipelines.sources import StudySources, items_source, load_sources
 from pipelines.dummy_allocation import DUMMY_WATERMARK
+from pipelines.sap import plan_from_json
 from study.blinding import dummy_allocation_seed, is_unblinded
 from study.config import StudyConfig
 from study.db import read_session
@@ -51,8 +52,6 @@ class StudySnapshot:
         ``imputations`` and ``include_exploratory`` override the plan (a departure from a
         locked plan that ``peerstudy analyse`` reports)."""
         if self.unblinded and self.sap is not None:
-            from pipelines.sap import plan_from_json
-
             locked, _ = plan_from_json(self.sap.plan_json)
             overrides: dict[str, object] = {"include_exploratory": include_exploratory or locked.include_exploratory}
             if imputations:

@@ -25,6 +25,7 @@ from pipelines.dataset import (
     SCORE_COLUMNS,
     build_analysis_dataset,
 )
+from study.codes import Phase, Role
 from study.blinding import dummy_allocation_seed, is_unblinded
 from study.db.models import (
     Allocation,
@@ -76,7 +77,7 @@ def participants_source(session: Session, study: Study) -> pd.DataFrame:
         )
         .join(Site, Site.id == Person.site_id)
         .join(Enrolment, Enrolment.person_id == Person.id)
-        .where(Person.study_id == study.id, Person.role == "participant", Enrolment.phase == "rct")
+        .where(Person.study_id == study.id, Person.role == Role.PARTICIPANT, Enrolment.phase == Phase.RCT)
         .order_by(Person.pseudonym)
     ).all()
     frame = pd.DataFrame(rows, columns=["person_id", *PARTICIPANT_COLUMNS]).rename(columns={})

@@ -33,12 +33,13 @@ from questionnaires.versions import ensure_version
 from study.bulk_write import RowUpdate, insert_rows, update_rows
 from study.config import StudyConfig
 from study.db.models import Enrolment, Person, QuestionnaireResponse, Study
-from study.errors import BadInput, RowErrors, RowProblem
-from study.imports import cell_problems, normalise_pseudonym, normalise_pseudonyms, parse_dates, read_csv_table
+from study.errors import BadInput, NotFound, RowErrors, RowProblem
+from study.imports import cell_problems, normalise_pseudonyms, parse_dates, read_csv_table
 from study.imports.cells import date_hint
 from study.imports.limits import ITEM_LIMIT
 from study.imports.bounded import ProblemCap
 from study.imports.reading import CsvStream, empty_frame, no_rows
+from study.people import person_by_pseudonym
 from study.studies import config_of
 
 __all__ = [
@@ -613,13 +614,14 @@ def record_response(
         session, study, pd.DataFrame([row]), source="entry form", today=today,
         instruments={instrument: inst},
     )
-    return session.scalar(
-        select(QuestionnaireResponse)
-        .join(Person, Person.id == QuestionnaireResponse.person_id)
-        .where(
-            Person.study_id == study.id,
-            Person.pseudonym == normalise_pseudonym(pseudonym),
+    person = person_by_pseudonym(session, study, pseudonym)
+    response = session.scalar(
+        select(QuestionnaireResponse).where(
+            QuestionnaireResponse.person_id == person.id,
             QuestionnaireResponse.timepoint == timepoint,
             QuestionnaireResponse.instrument == instrument,
         )
     )
+    if response is None:  # the import above stored it or raised: a damaged database at most
+        raise NotFound(f"{person.pseudonym}: no {instrument} response at {timepoint} after saving it")
+    return response

@@ -18,6 +18,8 @@ import pandas as pd
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
+from study.codes import Role
+from study.codes import QUESTIONNAIRE_STATUSES
 from study.config.timepoints import ANCHORS, TimepointConfig
 from study.db.models import (
     Allocation,
@@ -51,7 +53,7 @@ SCHEDULE_COLUMNS = [
     "window_end", "completed_on", "status", "outside_window",
 ]
 #: Statuses, in the order a coordinator reads them.
-STATUSES = ("complete", "overdue", "due", "not_yet_due", "withdrawn", "not_scheduled")
+STATUSES = QUESTIONNAIRE_STATUSES
 
 
 def _open_statuses(participants: pd.DataFrame, timepoints: Sequence[TimepointConfig], today: dt.date) -> pd.DataFrame:
@@ -326,7 +328,7 @@ def participant_anchors(
         .outerjoin(CourseGroup, CourseGroup.id == GroupMember.group_id)
         .where(
             Person.study_id == study.id,
-            Person.role == "participant",
+            Person.role == Role.PARTICIPANT,
             Enrolment.consent_on.is_not(None),
             Enrolment.eligible.is_(True),
             *_site_filter(site_id, person_id),

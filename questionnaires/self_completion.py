@@ -22,14 +22,15 @@ from typing import Optional
 import pandas as pd
 
 from questionnaires.definitions import Instrument
+from study.codes import QuestionnaireStatus
 from study.errors import BadInput
 
 __all__ = ["OPEN_STATUSES", "SurveyOffer", "answer_options", "check_self_reported", "survey_offer"]
 
 #: Schedule statuses a participant may still answer through a link.
-OPEN_STATUSES = ("due", "overdue")
+OPEN_STATUSES = (QuestionnaireStatus.DUE, QuestionnaireStatus.OVERDUE)
 #: Statuses of a timepoint whose window has opened.
-_STARTED = ("due", "overdue", "complete")
+_STARTED = (*OPEN_STATUSES, QuestionnaireStatus.COMPLETE)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,9 @@ Each event stores ``hash = HMAC-SHA256(key, content, prev_hash)`` with the study
 values. :func:`verify_chain` (:mod:`study.audit_verify`) recomputes the chain, names the first
 event whose content, link or sequence number does not match, and proves that every audited
 table holds exactly the rows the events describe.
+
+The capture itself (the session class and its listeners) is :mod:`study.db.audit_capture`, in
+the database layer whose units of work use it; this module reads and verifies the trail.
 """
 
 from __future__ import annotations
@@ -29,282 +32,26 @@ __all__ = [
     "verify_chain",
 ]
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING
 
-from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from study.audit_chain import (
-    GENESIS_HASH,
-    REDACTED,
-    audit_text,
-    chain_events,
-    event_hash,
-    redacted_digest,
-    row_json,
-)
-from study.audit_key import key_id, key_path, load_key
+from study.audit_chain import GENESIS_HASH, REDACTED, event_hash
 from study.audit_verify import ChainReport, verify_chain
-from study.db.engine import take_write_lock
+from study.db.audit_capture import AuditedSession, append_events
 from study.db.models import AuditEvent, Person
-from study.db.models.audited import Audited
-from study.db.row_writer import write_rows
-from study.db.types import utcnow
-from study.errors import NotAllowed
 
 if TYPE_CHECKING:  # pandas only for person_history: every write loads this module
     import pandas as pd
 
-_AUDIT_TABLE = AuditEvent.__tablename__
 _DIGEST = r"<redacted:[0-9a-f]+>"
 
 
-class AuditedSession(Session):
-    """The session class of every peerstudy unit of work (listeners below)."""
-
-
-# --- capture -------------------------------------------------------------------------------
-def _value(obj: Audited, key: str, value: Any, audit_key: bytes) -> Optional[str]:
-    if key in type(obj).__audit_redact__:
-        return redacted_digest(audit_text(value), audit_key)
-    return audit_text(value)
-
-
-def _row_json(obj: Audited, state, audit_key: bytes) -> str:
-    # A value the database filled in (a server default) is not in the session after the
-    # flush; it is left out rather than recorded as null (verification then skips it).
-    row = {
-        attr.key: _value(obj, attr.key, state.dict.get(attr.key), audit_key)
-        for attr in state.mapper.column_attrs
-        if attr.key in state.dict or attr.columns[0].server_default is None
-    }
-    return row_json(row)
-
-
-def _scope(obj: Audited, state) -> tuple[Optional[int], Optional[int]]:
-    """(study id, person id) an event belongs to, for scoping and ``audit show --person``."""
-    values = state.dict
-    if isinstance(obj, Person):
-        return values.get("study_id"), values.get("id")
-    study_id = values.get("id") if state.mapper.local_table.name == "study" else values.get("study_id")
-    return study_id, values.get("person_id")
-
-
-def _changes(session: Session, audit_key: bytes) -> list[dict[str, Any]]:
-    changes: list[dict[str, Any]] = []
-    for obj in session.new:
-        if isinstance(obj, Audited):
-            state = inspect(obj)
-            changes.append(dict(_base(obj, state), action="insert", new_value=_row_json(obj, state, audit_key)))
-    for obj in session.dirty:
-        if not isinstance(obj, Audited) or not session.is_modified(obj, include_collections=False):
-            continue
-        state = inspect(obj)
-        for attr in state.mapper.column_attrs:
-            history = state.attrs[attr.key].history
-            if not history.has_changes():
-                continue
-            old = history.deleted[0] if history.deleted else None
-            new = history.added[0] if history.added else None
-            if old == new:
-                continue
-            changes.append(
-                dict(
-                    _base(obj, state),
-                    action="update",
-                    field=attr.key,
-                    old_value=_value(obj, attr.key, old, audit_key),
-                    new_value=_value(obj, attr.key, new, audit_key),
-                )
-            )
-    for obj in session.deleted:
-        if isinstance(obj, Audited):
-            state = inspect(obj)
-            changes.append(dict(_base(obj, state), action="delete", old_value=_row_json(obj, state, audit_key)))
-    return changes
-
-
-def _base(obj: Audited, state) -> dict[str, Any]:
-    study_id, person_id = _scope(obj, state)
-    # The identity key is not assigned yet for rows inserted in this flush; the primary key
-    # values are, so read them from the instance.
-    mapper = state.mapper
-    identity = [state.dict.get(mapper.get_property_by_column(c).key) for c in mapper.primary_key]
-    return {
-        "study_id": study_id,
-        "person_id": person_id,
-        "table_name": state.mapper.local_table.name,
-        "row_id": "/".join(str(part) for part in identity),
-        "field": None,
-        "old_value": None,
-        "new_value": None,
-    }
-
-
-@event.listens_for(AuditedSession, "after_flush")
-def _write_audit_events(session: Session, _flush_context) -> None:
-    if not any(isinstance(obj, Audited) for obj in (*session.new, *session.dirty, *session.deleted)):
-        return
-    audit_key = load_key(key_path(session.get_bind()))
-    append_events(session, _changes(session, audit_key), audit_key)
-
-
-def append_events(session: Session, changes: list[dict[str, Any]], audit_key: bytes) -> None:
-    """Chain ``changes`` after the head of the audit chain and insert them, in ``session``'s
-    transaction: the one way events are written (the flush capture above and the audited
-    bulk writes of :mod:`study.bulk_write`).
-
-    Parameters
-    ----------
-    changes
-        Events in the order they happened, each with ``study_id, person_id, table_name,
-        row_id, action, field, old_value, new_value`` (values already as audit text,
-        redacted fields as keyed digests); the actor, reason and time come from the session.
-    audit_key
-        The study's audit key (:func:`study.audit_key.load_key`).
-    """
-    if not changes:
-        return
-    actor = session.info.get("actor")
-    if not actor:
-        raise NotAllowed("a change of study data needs an actor: use study.db.unit_of_work")
-    # The chain head is read and extended under the writers' lock (usually held already).
-    take_write_lock(session)
-    conn = session.connection()
-    last_seq, last_hash = _chain_head(conn, audit_key)
-    # Microseconds only: both databases keep exactly that, so the hash survives a round trip.
-    occurred_at = utcnow()
-    reason = session.info.get("reason")
-    stamp = {"occurred_at": occurred_at, "actor": actor, "reason": reason}
-    for change in changes:  # the callers' fresh dicts, completed in place (no copy of a batch)
-        change.update(stamp)
-    rows = chain_events(changes, last_seq=last_seq, last_hash=last_hash, key=audit_key)
-    write_rows(conn, AuditEvent.__table__, rows)
-
-
-def _chain_head(conn, audit_key: bytes) -> tuple[int, str]:
-    """``(seq, hash)`` of the newest event, after checking it was hashed with this key.
-
-    Writing with another key (a wrong ``$PEERSTUDY_AUDIT_KEY``, a key file of another study)
-    would fork the chain into two keys that no verification can follow, so it is refused.
-    """
-    columns = [c for c in AuditEvent.__table__.columns if c.name != "id"]
-    last = conn.execute(select(*columns).order_by(AuditEvent.seq.desc()).limit(1)).mappings().first()
-    if last is None:
-        return 0, GENESIS_HASH
-    if event_hash(dict(last), audit_key) != last["hash"]:
-        raise NotAllowed(
-            f"the audit key (id {key_id(audit_key)}) does not match this database's audit chain "
-            f"(event {last['seq']}): wrong key file, or the newest event was changed; run "
-            "`peerstudy audit verify`"
-        )
-    return last["seq"], last["hash"]
-
-
-@event.listens_for(AuditedSession, "before_flush")
-def _refuse_audit_edits(session: Session, _flush_context, _instances) -> None:
-    _delete_cascaded_rows(session)
-    _apply_onupdate_values(session)
-    for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, AuditEvent):
-            raise NotAllowed("audit events cannot be changed or deleted")
-    # Rows written once (allocations: intention to treat; the randomisation secret; uploaded
-    # allocation tables) can never be changed or deleted through the application.
-    for obj in session.deleted:
-        if isinstance(obj, Audited) and obj.__audit_immutable__:
-            raise NotAllowed(f"{obj.__tablename__} rows cannot be deleted")
-    for obj in session.dirty:
-        if (
-            isinstance(obj, Audited)
-            and obj.__audit_immutable__
-            and session.is_modified(obj, include_collections=False)
-        ):
-            raise NotAllowed(f"{obj.__tablename__} rows cannot be changed")
-
-
-def _delete_cascaded_rows(session: Session) -> None:
-    """Delete through the session the rows the database would delete by ``ON DELETE CASCADE``.
-
-    The database's cascade is invisible to the ORM, so without this a person's attributes
-    would vanish with the person and no event would say so; every cascaded row gets its own
-    delete event instead (repeated until no deleted row has further dependants).
-    """
-    pending = [obj for obj in session.deleted if isinstance(obj, Audited)]
-    seen: set[int] = set()
-    with session.no_autoflush:
-        while pending:
-            obj = pending.pop()
-            if id(obj) in seen:
-                continue
-            seen.add(id(obj))
-            for child_class, fk_column, parent_column in _cascading_children(type(obj)):
-                parent_value = getattr(obj, parent_column)
-                children = session.scalars(select(child_class).where(fk_column == parent_value))
-                for child in children:
-                    if child not in session.deleted:
-                        session.delete(child)
-                        pending.append(child)
-
-
-def _apply_onupdate_values(session: Session) -> None:
-    """Set ``onupdate`` columns (e.g. ``updated_at``) on changed objects before the flush.
-
-    SQLAlchemy would set them inside the flush, where the change is not in the attribute
-    history and so would get no audit event; the row would then differ from the trail.
-    """
-    for obj in session.dirty:
-        if not isinstance(obj, Audited) or not session.is_modified(obj, include_collections=False):
-            continue
-        mapper = inspect(obj).mapper
-        for column in mapper.local_table.columns:
-            default = column.onupdate
-            if default is not None and getattr(default, "is_callable", False):
-                setattr(obj, mapper.get_property_by_column(column).key, default.arg(None))
-
-
-def _cascading_children(parent_class: type) -> list[tuple[type, Any, str]]:
-    """``(child class, its FK column, parent attribute)`` for every audited table whose foreign
-    key to ``parent_class``'s table says ``ON DELETE CASCADE``."""
-    from study.db.base import Base
-
-    parent_mapper = inspect(parent_class)
-    parent_table = parent_mapper.local_table
-    found = []
-    for mapper in Base.registry.mappers:
-        if not issubclass(mapper.class_, Audited):
-            continue
-        for fk in mapper.local_table.foreign_keys:
-            if fk.ondelete and fk.ondelete.upper() == "CASCADE" and fk.column.table is parent_table:
-                parent_attr = parent_mapper.get_property_by_column(fk.column).key
-                found.append((mapper.class_, fk.parent, parent_attr))
-    return found
-
-
-@event.listens_for(AuditedSession, "do_orm_execute")
-def _refuse_bulk_writes(state: ORMExecuteState) -> None:
-    if not (state.is_update or state.is_delete or state.is_insert):
-        return
-    table = getattr(state.statement, "table", None)
-    name = getattr(table, "name", None)
-    if name == _AUDIT_TABLE:
-        raise NotAllowed("audit events cannot be written, changed or deleted directly")
-    if name in _audited_tables():
-        raise NotAllowed(
-            f"bulk writes to {name} would bypass the audit trail; change objects in a unit of work"
-        )
-
-
-def _audited_tables() -> frozenset[str]:
-    from study.db.base import Base
-
-    return frozenset(
-        m.local_table.name for m in Base.registry.mappers if issubclass(m.class_, Audited)
-    )
-
-
 # --- verification and reading --------------------------------------------------------------
-def person_history(session: Session, study_id: int, pseudonym: str) -> pd.DataFrame:
-    """Every audit event about one person, oldest first.
+def person_history(session: Session, person: Person) -> pd.DataFrame:
+    """Every audit event about one person (from :func:`study.people.person_by_pseudonym`),
+    oldest first.
 
     Returns a DataFrame with columns ``occurred_at, actor, action, table_name, row_id, field,
     old_value, new_value, reason``. Identity fields appear as ``<redacted>`` (the trail keeps
@@ -312,17 +59,10 @@ def person_history(session: Session, study_id: int, pseudonym: str) -> pd.DataFr
     """
     import pandas as pd  # lazily: see the imports at the top
 
-    from study.errors import NotFound
-
-    person_id = session.scalar(
-        select(Person.id).where(Person.study_id == study_id, Person.pseudonym == pseudonym)
-    )
-    if person_id is None:
-        raise NotFound(f"unknown pseudonym {pseudonym!r}")
     cols = ["occurred_at", "actor", "action", "table_name", "row_id", "field", "old_value", "new_value", "reason"]
     rows = session.execute(
         select(*(getattr(AuditEvent, c) for c in cols))
-        .where(AuditEvent.study_id == study_id, AuditEvent.person_id == person_id)
+        .where(AuditEvent.study_id == person.study_id, AuditEvent.person_id == person.id)
         .order_by(AuditEvent.seq)
     ).all()
     history = pd.DataFrame(rows, columns=cols)

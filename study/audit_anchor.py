@@ -33,6 +33,7 @@ from typing import Optional
 
 from sqlalchemy import Engine, select
 
+from study.db.models import AuditEvent
 from study.errors import BadInput
 
 ANCHOR_LOG_ENV = "PEERSTUDY_ANCHOR_LOG"
@@ -53,8 +54,6 @@ class Anchor:
 
 def current_anchor(engine: Engine) -> Optional[Anchor]:
     """The newest event of the chain as an anchor (``None`` for an empty chain)."""
-    from study.db.models import AuditEvent
-
     with engine.connect() as conn:
         head = conn.execute(
             select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)

@@ -21,6 +21,7 @@ from study.audit_anchor import Anchor
 from study.audit_chain import CHAIN_FIELDS, GENESIS_HASH, ContentHasher, audit_text, redacted_digest
 from study.audit_key import key_path, load_key
 from study.audit_replay import Discrepancy, TrailState, compare_table
+from study.db.base import Base
 from study.db.models import AuditEvent
 from study.db.models.audited import Audited
 
@@ -169,8 +170,6 @@ def _anchor_problems(conn: Connection, anchors: Sequence[Anchor], head_seq: int)
 
 
 def _audited_mappers() -> list:
-    from study.db.base import Base
-
     mappers = [m for m in Base.registry.mappers if issubclass(m.class_, Audited)]
     return sorted(mappers, key=lambda m: m.local_table.name)
 

@@ -21,6 +21,7 @@ __all__ = ["BackupSummary", "RestoreSummary", "read_archive", "restore_archive",
 
 import datetime as dt
 import decimal
+import functools
 import hashlib
 import hmac
 import io
@@ -41,6 +42,8 @@ from sqlalchemy.types import TypeDecorator
 from study.audit_anchor import Anchor, format_anchor
 from study.audit_key import key_id
 from study.checksums import file_sha256
+from study.db import models as _models  # noqa: F401  (registers every table on Base.metadata)
+from study.db.base import Base
 from study.errors import BadInput, NotAllowed
 
 FORMAT = "peerstudy-backup/1"
@@ -100,9 +103,6 @@ def _from_json(value: Any, kind: Optional[type]) -> Any:
 
 
 def _tables() -> list[Table]:
-    import study.db.models  # noqa: F401  (registers every table)
-    from study.db.base import Base
-
     return list(Base.metadata.sorted_tables)
 
 
@@ -239,7 +239,9 @@ def read_archive(path: Path, key: bytes) -> dict[str, Any]:
                     raise BadInput(f"{path}: {member.name} is not in the manifest (added)")
                 digest = hashlib.sha256()
                 handle = archive.extractfile(member)
-                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                if handle is None:  # a regular file always has a body; None would be a damaged header
+                    raise BadInput(f"{path}: {member.name} has no content in the archive (damaged)")
+                for chunk in iter(functools.partial(handle.read, 1 << 20), b""):
                     digest.update(chunk)
                 if digest.hexdigest() != listed[member.name]:
                     raise BadInput(f"{path}: {member.name} does not match its SHA-256 in the manifest (damaged)")

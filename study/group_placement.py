@@ -42,7 +42,7 @@ def place_in_next_group(
             .with_for_update()
             .execution_options(populate_existing=True)
         ).one()
-        size = session.scalar(select(func.count()).where(GroupMember.group_id == group_id))
+        size = session.scalars(select(func.count()).where(GroupMember.group_id == group_id)).one()
         if size < max_size:
             add_member(session, study, group, person, joined_on=on)
             return group

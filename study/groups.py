@@ -9,6 +9,7 @@ from typing import Optional
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from study.codes import Role
 from study.db.models import (
     Attendance,
     CourseGroup,
@@ -19,12 +20,12 @@ from study.db.models import (
     Study,
 )
 from study.companionship.volunteers import require_training
+from study.codes import ATTENDANCE_STATUSES
 from study.errors import BadInput, NotFound
 from study.studies import config_of, site_by_code
 
 __all__ = ["add_member", "create_group", "group_by_code", "record_attendance"]
 
-ATTENDANCE_STATUSES = ("present", "absent")
 
 
 def create_group(
@@ -60,7 +61,7 @@ def create_group(
 
     leader_rows = [person_by_pseudonym(session, study, p) for p in leaders]
     for leader in leader_rows:
-        if leader.role != "group_leader":
+        if leader.role != Role.GROUP_LEADER:
             raise BadInput(f"{leader.pseudonym} is a {leader.role}, not a group_leader")
         if leader.site_id != site_row.id:
             raise BadInput(f"leader {leader.pseudonym} belongs to another site than {site}")
@@ -108,13 +109,13 @@ def add_member(
 ) -> GroupMember:
     """Place a participant in a group of their own site; refuse a full group."""
     config = config_of(study)
-    if person.role != "participant":
+    if person.role != Role.PARTICIPANT:
         raise BadInput(f"{person.pseudonym} is a {person.role}; only participants join groups")
     if person.site_id != group.site_id:
         raise BadInput(f"{person.pseudonym} belongs to another site than group {group.code}")
     if session.scalar(select(GroupMember.id).where(GroupMember.person_id == person.id)):
         raise BadInput(f"{person.pseudonym} is already in a group")
-    size = session.scalar(select(func.count()).where(GroupMember.group_id == group.id))
+    size = session.scalars(select(func.count()).where(GroupMember.group_id == group.id)).one()
     if size >= config.groups.max_size:
         raise BadInput(
             f"group {group.code} is full ({size} of at most {config.groups.max_size} participants)"

@@ -10,7 +10,7 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from study.config.schema import ROLE_CODES
+from study.codes import ROLE_CODES
 from study.db.models import Enrolment, Person, PersonAttribute, PersonIdentity, Study
 from study.eligibility import age_on, ineligibility_reasons
 from study.errors import BadInput, NotFound

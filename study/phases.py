@@ -8,15 +8,17 @@ from typing import TYPE_CHECKING, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from study.config.schema import PHASE_ORDER
+from study.codes import PHASE_ORDER, Phase
 from study.db.models import Study, StudyPhase
 from study.db.types import utcnow
 from study.errors import BadInput, NotAllowed
+from study.fidelity.versions import current_version, lock_manual
+from study.phase_guard import require_phase
 
 if TYPE_CHECKING:  # pandas is imported by phase_table only: phase checks run in quick commands
     import pandas as pd
 
-__all__ = ["phase_table", "require_phase", "start_phase"]
+__all__ = ["phase_table", "require_phase", "start_phase"]  # require_phase: see study.phase_guard
 
 
 def start_phase(
@@ -44,23 +46,11 @@ def start_phase(
     phase.started_by = actor
     study.current_phase = name
     session.flush()
-    if name == "rct":
-        # The manual is locked from the first day of the RCT: record the lock with the phase
-        # change when a version is stored (otherwise the first stored version is locked).
-        from study.fidelity.versions import current_version, lock_manual
-
-        if current_version(session, study) is not None:
-            lock_manual(session, study, actor, at=phase.started_at)
+    # The manual is locked from the first day of the RCT: record the lock with the phase
+    # change when a version is stored (otherwise the first stored version is locked).
+    if name == Phase.RCT and current_version(session, study) is not None:
+        lock_manual(session, study, actor, at=phase.started_at)
     return phase
-
-
-def require_phase(study: Study, *allowed: str, action: str) -> None:
-    """Raise ``NotAllowed`` unless the study is in one of the ``allowed`` phases."""
-    if study.current_phase not in allowed:
-        raise NotAllowed(
-            f"{action} is allowed only in the {' or '.join(allowed)} phase; study "
-            f"{study.code} is in {study.current_phase or 'set-up (no phase started)'}"
-        )
 
 
 def phase_table(session: Session, study: Study) -> pd.DataFrame:

@@ -54,7 +54,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns[[isinstance(dtype, pd.CategoricalDtype) for dtype in out.dtypes]]:
         out[column] = out[column].cat.rename_categories(neutralise_cell)
-    for column in out.columns[[dtype == object or isinstance(dtype, pd.StringDtype) for dtype in out.dtypes]]:
+    for column in out.columns[[pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype) for dtype in out.dtypes]]:
         values = out[column]
         risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS))
         if risky.any():

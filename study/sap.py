@@ -26,6 +26,7 @@ __all__ = [
     "latest_sap",
     "lock_sap",
     "record_deviation",
+    "SapNotLocked",
     "require_locked",
 ]
 
@@ -73,7 +74,7 @@ def lock_sap(
     """
     reason = (reason or "").strip()
     if not reason:
-        raise BadInput("a reason is required to lock or amend the analysis plan (--reason TEXT)")
+        raise BadInput("locking or amending the analysis plan needs a reason")
     latest = latest_sap(session, study)
     if latest is not None and latest.sha256 == sha256:
         raise NotAllowed(
@@ -92,16 +93,20 @@ def lock_sap(
             reason, actor,
         )
     session.flush()
-    return latest_sap(session, study)
+    return require_locked(session, study, "locking the analysis plan")  # the version just stored
+
+
+class SapNotLocked(NotAllowed):
+    """An action that needs a locked analysis plan was refused: no version is locked yet."""
 
 
 def require_locked(session: Session, study: Study, action: str) -> LockedSap:
     """The latest SAP version; ``NotAllowed`` saying why when the plan is not locked."""
     locked = latest_sap(session, study)
     if locked is None:
-        raise NotAllowed(
-            f"{action} needs a locked statistical analysis plan: review it with `peerstudy sap show`, "
-            "then `peerstudy sap lock --reason TEXT`"
+        raise SapNotLocked(
+            f"{action} needs a locked statistical analysis plan: review the plan, then lock it "
+            "with a reason"
         )
     return locked
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from study.codes import Role
 from study.config import StudyConfig
 from study.errors import BadInput
 
@@ -67,7 +68,7 @@ def normalise_attributes(attributes: dict[str, str], role: str, config: StudyCon
             raise BadInput(
                 f"{factor} {attributes.get(factor)!r} is not a declared level (allowed: {allowed_levels(factor, config)})"
             )
-        if value == "" and role == "participant" and factor in config.randomisation.factors:
+        if value == "" and role == Role.PARTICIPANT and factor in config.randomisation.factors:
             allowed = allowed_levels(factor, config)
             raise BadInput(
                 f"{factor} is required for participants (a stratification factor)"

@@ -19,6 +19,7 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from study.codes import Role
 from study.db.models import Enrolment, Person, Study, SurveyLink
 from study.db.types import utcnow
 from study.errors import BadInput, NotAllowed
@@ -50,7 +51,7 @@ def create_link(
     leaves exactly one working link. Raises ``BadInput`` for a non-participant or a validity
     outside 1 hour to 90 days, ``NotAllowed`` for a withdrawn participant.
     """
-    if person.role != "participant":
+    if person.role != Role.PARTICIPANT:
         raise BadInput(f"{person.pseudonym} is a {person.role}; survey links are for participants")
     if not dt.timedelta(hours=1) <= valid_for <= dt.timedelta(days=90):
         raise BadInput("a survey link is valid for between 1 hour and 90 days")
@@ -108,7 +109,7 @@ def _valid_link(session: Session, token: str) -> SurveyLink:
     enrolment = None
     if link is not None:
         enrolment = session.scalar(select(Enrolment).where(Enrolment.person_id == link.person_id))
-    if not link_is_usable(link, enrolment, utcnow()):
+    if link is None or not link_is_usable(link, enrolment, utcnow()):
         raise NotAllowed(INVALID_LINK)
     return link
 
@@ -131,7 +132,7 @@ def check_link(session: Session, token: str) -> OpenedLink:
     """Whose survey a token opens, without recording an opening (each save of the survey
     checks its link again); ``NotAllowed`` when not valid."""
     link = _valid_link(session, token)
-    pseudonym = session.scalar(select(Person.pseudonym).where(Person.id == link.person_id))
+    pseudonym = session.scalars(select(Person.pseudonym).where(Person.id == link.person_id)).one()
     return OpenedLink(link.study_id, link.person_id, pseudonym, link.timepoint)
 
 
@@ -141,7 +142,7 @@ def open_link(session: Session, token: str) -> OpenedLink:
     link.opened_count += 1
     link.last_opened_at = utcnow()
     session.flush()
-    pseudonym = session.scalar(select(Person.pseudonym).where(Person.id == link.person_id))
+    pseudonym = session.scalars(select(Person.pseudonym).where(Person.id == link.person_id)).one()
     return OpenedLink(link.study_id, link.person_id, pseudonym, link.timepoint)
 
 

@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from study.db import read_session, unit_of_work
 from study.db.models import Study, User
 from study.db.types import utcnow
 from study.errors import BadInput
@@ -49,7 +50,7 @@ def add_user(
     if role not in USER_ROLES:
         raise BadInput(f"unknown user role {role!r}; roles: {', '.join(USER_ROLES)}")
     if role == "coordinator" and not site:
-        raise BadInput("a coordinator needs --site (the site they coordinate)")
+        raise BadInput("adding a coordinator needs a site (the site they coordinate)")
     if len(password) < MIN_PASSWORD_LENGTH:
         raise BadInput(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     if password == DEMO_PASSWORD and (study is None or not study.is_demo):
@@ -59,7 +60,7 @@ def add_user(
     site_id = None
     if site:
         if study is None:
-            raise BadInput("--site needs a study")
+            raise BadInput("a user with a site needs a study (sites belong to a study)")
         site_id = site_by_code(session, study, site).id
     user = User(
         login=login,
@@ -105,8 +106,6 @@ def authenticate(
     of the client (:mod:`study.login_throttle`); nothing locks a login. The public demo
     password works only for users of a demo study.
     """
-    from study.db import read_session, unit_of_work
-
     login = (login or "").strip().lower()[:255]
     client = (client if isinstance(client, str) and client else "unknown")[:255]
     now = now or utcnow()
@@ -120,7 +119,7 @@ def authenticate(
     ok = ok and (password != DEMO_PASSWORD or demo_study)
     if throttle.throttled:
         return None  # refused before the check: not counted, nothing written
-    rehash = ok and _hasher.check_needs_rehash(user.password_hash)
+    rehash = ok and user is not None and _hasher.check_needs_rehash(user.password_hash)
     if ok and not throttle.counted and not rehash:
         return user  # nothing to record: a login never waits behind an import
     with unit_of_work(engine, actor=f"login:{login}", reason="login") as session:
@@ -128,8 +127,8 @@ def authenticate(
             record_failure(session, login, client, now)
             return None
         clear(session, login, client)
-        if rehash:
-            session.get(User, user.id).password_hash = _hasher.hash(password)
+        if rehash and user is not None:
+            session.get_one(User, user.id).password_hash = _hasher.hash(password)
     return user
 
 

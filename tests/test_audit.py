@@ -13,7 +13,7 @@ from study.db import read_session, unit_of_work
 from study.db.audit_guard import suspended_audit_guard
 from study.db.models import AuditEvent, Person, PersonIdentity
 from study.errors import NotAllowed
-from study.people import Identity, add_person
+from study.people import Identity, add_person, person_by_pseudonym
 from study.studies import get_study
 
 ACTOR = "coordinator.cph"
@@ -77,7 +77,7 @@ def test_identity_values_never_enter_the_audit_trail(study_db):
 def test_person_history_shows_redacted_values_without_their_digests(study_db):
     _add_anna(study_db)
     with read_session(study_db) as s:
-        history = person_history(s, get_study(s).id, "P0042")
+        history = person_history(s, person_by_pseudonym(s, get_study(s), "P0042"))
     identity = history[history["table_name"] == "person_identity"].iloc[0]
     assert json.loads(identity["new_value"])["full_name"] == REDACTED
 
@@ -96,7 +96,7 @@ def test_rolled_back_change_leaves_no_event(study_db):
 def test_person_history_lists_changes_oldest_first(study_db):
     _add_anna(study_db)
     with read_session(study_db) as s:
-        history = person_history(s, get_study(s).id, "P0042")
+        history = person_history(s, person_by_pseudonym(s, get_study(s), "P0042"))
     assert list(history["table_name"]) == ["person", "person_identity", "person_attribute"]
     assert (history["actor"] == ACTOR).all()
 

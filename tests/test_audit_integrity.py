@@ -234,7 +234,7 @@ def test_upgrade_converts_an_unkeyed_chain_after_verifying_it(db_factory):
         command.upgrade(cfg, "0007")
     prev, rows = GENESIS_HASH, []
     for seq in (1, 2):
-        row = dict(seq=seq, study_id=None, person_id=None, occurred_at="2026-01-01T00:00:0%d.000000+00:00" % seq,
+        row = dict(seq=seq, study_id=None, person_id=None, occurred_at=f"2026-01-01T00:00:0{seq}.000000+00:00",
                    actor="old", action="insert", table_name="legacy", row_id=str(seq), field=None,
                    old_value=None, new_value="{}", reason=None, prev_hash=prev)
         row["hash"] = prev = _legacy_hash(row)

@@ -7,6 +7,7 @@ from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from study.cli import app
+from study.config import example_config_path
 from study.db import read_session
 from study.db.audit_guard import suspended_audit_guard
 from study.db.models import AuditEvent
@@ -52,7 +53,7 @@ def test_init_status_phase_users_audit(db):
     assert result.exit_code == 0, result.output
     result = run("users", "add", "x.y", "--role", "coordinator", "--password-stdin",
                  "--db", url, input="s3cret-pass\n")
-    assert result.exit_code == 2 and "needs --site" in result.output
+    assert result.exit_code == 2 and "coordinator needs a site" in result.output
     assert "kim.cph" in run("users", "list", "--db", url).output
 
     result = run("audit", "verify", "--db", url)
@@ -158,3 +159,31 @@ def test_a_command_without_a_database_leaves_no_empty_sqlite_file(tmp_path, monk
     # init still creates the database where it is asked to.
     assert run("init", "--db", str(tmp_path / "new.db")).exit_code == 0
     assert run("status", "--db", str(tmp_path / "new.db")).exit_code == 0
+
+
+def test_init_refuses_a_typo_in_the_outcomes_section(db, tmp_path):
+    """The outcomes are validated when study.yaml is loaded, not first at ``analyse``."""
+    broken = example_config_path().read_text(encoding="utf-8").replace("primary_method:", "primary_metod:")
+    path = tmp_path / "study.yaml"
+    path.write_text(broken, encoding="utf-8")
+    result = run("init", "--db", _url(db), "--config", str(path))
+    assert result.exit_code != 0
+    assert "outcomes.primary_metod" in result.output and "not a known key" in result.output
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_every_date_option_reports_a_bad_date_the_same_way(db):
+    """One parser for the command line's dates: exit 2 and the option named, whichever command."""
+    url = _url(db)
+    assert run("init", "--db", url).exit_code == 0
+    cases = [
+        (["randomise", "--pending", "--on", "2026-02-30"], "--on"),
+        (["withdraw", "P0001", "--reason", "moved away", "--on", "2026-02-30"], "--on"),
+        (["fidelity", "report", "--as-of", "2026-02-30"], "--as-of"),
+        (["questionnaires", "schedule", "--today", "2026-02-30"], "--today"),
+        (["match", "waitlist", "--today", "2026-02-30"], "--today"),
+    ]
+    for args, option in cases:
+        result = run(*args, "--db", url)
+        assert result.exit_code == 2, (args, result.output)
+        assert f"{option}: '2026-02-30' is not a date (YYYY-MM-DD)" in result.output, (args, result.output)

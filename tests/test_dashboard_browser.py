@@ -75,7 +75,7 @@ def served_demo(tmp_path_factory):
         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]
-    log = open(db.with_suffix(".log"), "w")
+    log = open(db.with_suffix(".log"), "w")  # noqa: SIM115 -- the server writes to it until teardown
     server = subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, PEERSTUDY_DB=url), stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -25,7 +25,7 @@ def _frame(engine) -> pd.DataFrame:
             .outerjoin(CourseGroup, CourseGroup.id == GroupMember.group_id)
             .where(Person.role == "participant")
         ).all()
-    return pd.DataFrame(rows, columns=[c for c in rows[0]._fields])
+    return pd.DataFrame(rows, columns=list(rows[0]._fields))
 
 
 def test_demo_randomises_its_rct_cohort(demo_engine):

@@ -103,7 +103,7 @@ def test_users_hash_passwords_and_throttle_guessing(study_db):
         study = get_study(s)
         user = add_user(s, "kim.cph", "coordinator", "correct horse", study=study, site="CPH")
         assert user.password_hash.startswith("$argon2id$")
-        with pytest.raises(BadInput, match="needs --site"):
+        with pytest.raises(BadInput, match="coordinator needs a site"):
             add_user(s, "no.site", "coordinator", "long enough", study=study)
         with pytest.raises(BadInput, match="already exists"):
             add_user(s, "kim.cph", "researcher", "long enough", study=study)

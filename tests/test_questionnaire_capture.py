@@ -18,7 +18,7 @@ from study.audit import person_history, verify_chain
 from study.db import read_session, unit_of_work
 from study.db.models import AuditEvent, QuestionnaireResponse
 from study.errors import NotAllowed, RowErrors
-from study.people import add_person, enrol
+from study.people import add_person, enrol, person_by_pseudonym
 from study.studies import get_study
 
 ACTOR = "test"
@@ -89,7 +89,7 @@ def test_reimport_is_a_no_op_and_a_change_is_an_audited_correction(people_db):
     assert (summary.responses_corrected, summary.values_changed) == (1, 1)
     with read_session(people_db) as s:
         study = get_study(s)
-        history = person_history(s, study.id, "P2")
+        history = person_history(s, person_by_pseudonym(s, study, "P2"))
         update = history[(history.action == "update") & (history.table_name == "questionnaire_response")]
         assert update[["field", "reason"]].values.tolist() == [["item_values", "typo in paper form"]]
         old, new = json.loads(update["old_value"].iloc[0]), json.loads(update["new_value"].iloc[0])

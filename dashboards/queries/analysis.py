@@ -12,9 +12,8 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Engine
 
-from dashboards.access import Viewer
+from dashboards.access import Viewer, viewer_study
 from study.db import read_session
-from study.db.models import Study
 
 __all__ = ["AnalysisView", "OUTCOME_COLUMNS", "analysis_view", "effects_for_display", "format_p", "primary_effects"]
 
@@ -84,7 +83,7 @@ def analysis_view(engine: Engine, viewer: Viewer) -> AnalysisView:
 
     viewer.require_role("researcher", "statistician", action="the analysis page")
     with read_session(engine) as session:
-        code = session.get(Study, viewer.study_id).code
+        code = viewer_study(session, viewer).code
     snap = take_snapshot(engine, code)
     plan = dataclasses.replace(snap.plan(), secondary=(), exploratory=())
     data = snap.dataset

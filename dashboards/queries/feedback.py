@@ -7,9 +7,8 @@ from typing import Optional
 import pandas as pd
 from sqlalchemy import Engine
 
-from dashboards.access import Viewer
+from dashboards.access import Viewer, viewer_study
 from study.db import read_session
-from study.db.models import Study
 from study.manual_feedback import feedback_table
 
 __all__ = ["feedback_frame"]
@@ -18,5 +17,5 @@ __all__ = ["feedback_frame"]
 def feedback_frame(engine: Engine, viewer: Viewer, phase: Optional[str] = None) -> pd.DataFrame:
     """:func:`study.manual_feedback.feedback_table` limited to the viewer's sites."""
     with read_session(engine) as session:
-        study = session.get(Study, viewer.study_id)
+        study = viewer_study(session, viewer)
         return feedback_table(session, study, phase, site_id=None if viewer.all_sites else viewer.site_id)

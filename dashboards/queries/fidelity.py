@@ -13,7 +13,7 @@ from typing import Optional
 
 from sqlalchemy import Engine, select
 
-from dashboards.access import Viewer
+from dashboards.access import Viewer, viewer_study
 from dashboards.queries.groups import _group_row
 from study.db import read_session
 from study.db.models import FidelityObservation, GroupSession, Study
@@ -66,7 +66,7 @@ def observation_form(engine: Engine, viewer: Viewer, group_code: str, week: int)
     """
     with read_session(engine) as session:
         group = _group_row(session, viewer, group_code)
-        study = session.get(Study, viewer.study_id)
+        study = viewer_study(session, viewer)
         row = session.scalar(
             select(GroupSession).where(GroupSession.group_id == group.id, GroupSession.week == int(week))
         )

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import pandas as pd
 from sqlalchemy import Engine
 
-from dashboards.access import Viewer
+from dashboards.access import Viewer, viewer_study
 from study.db import unit_of_work
-from study.db.models import AllocationDisclosure, Study
+from study.db.models import AllocationDisclosure
 
 __all__ = ["InterimView", "interim_view"]
 
@@ -55,7 +55,7 @@ def interim_view(engine: Engine, viewer: Viewer) -> InterimView:
 
     viewer.require_role("dmc", action="the interim comparison by arm")
     with unit_of_work(engine, viewer.login, reason="dmc interim comparison (unblinded)") as session:
-        study = session.get(Study, viewer.study_id)
+        study = viewer_study(session, viewer)
         config = config_of(study)
         sources = load_sources(session, study)
         data = build_analysis_dataset(**sources.frames(), config=config, unblinded=True)

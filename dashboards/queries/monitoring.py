@@ -9,12 +9,12 @@ from typing import Optional
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from dashboards.access import Viewer
+from dashboards.access import Viewer, viewer_study
 from dashboards.queries.scope import site_clause
 from questionnaires.schedule import study_open_instruments, study_schedule_counts
 from study.db import read_session
 from study.db.frames import select_frame
-from study.db.models import Person, Site, Study
+from study.db.models import Person, Site
 from study.fidelity.report import group_fidelity, observation_scores
 from study.studies import config_of
 
@@ -67,7 +67,7 @@ def questionnaire_completion(engine: Engine, viewer: Viewer, today: Optional[dt.
         due so far (NaN when nothing has); timepoints in the configured order.
     """
     with read_session(engine) as session:
-        study = session.get(Study, viewer.study_id)
+        study = viewer_study(session, viewer)
         if viewer.all_sites:
             counts = _with_sites(session, viewer, study_schedule_counts(session, study, today or dt.date.today()))
         else:  # one site: read only its participants, no join needed
@@ -91,7 +91,7 @@ def chase_list(engine: Engine, viewer: Viewer, today: Optional[dt.date] = None) 
     """
     viewer.require_role("coordinator", action="the chase list")
     with read_session(engine) as session:
-        study = session.get(Study, viewer.study_id)
+        study = viewer_study(session, viewer)
         open_ = study_open_instruments(session, study, today or dt.date.today(), viewer.site_id)
     open_ = open_.assign(rank=(open_["status"] != "overdue").astype(int))
     return open_.sort_values(["rank", "due_on", "pseudonym"])[CHASE_COLUMNS].reset_index(drop=True)
@@ -103,7 +103,7 @@ def fidelity_by_group(engine: Engine, viewer: Viewer, phase: Optional[str] = Non
     ``group, site, phase, n_observations, mean_adherence_pct, mean_competence, classification,
     below_threshold, last_adherence_pct, drift_pct_per_week, never_observed``."""
     with read_session(engine) as session:
-        study = session.get(Study, viewer.study_id)
+        study = viewer_study(session, viewer)
         groups = group_fidelity(session, study)
     if not viewer.all_sites:
         groups = groups[groups["site"] == viewer.site_code]
@@ -124,7 +124,7 @@ def fidelity_observations(engine: Engine, viewer: Viewer, phase: Optional[str] =
     its scores (:func:`study.fidelity.report.observation_scores`): :data:`OBSERVATION_COLUMNS`,
     ``adherence_pct`` rounded to 1 decimal, ``competence`` to 2."""
     with read_session(engine) as session:
-        scores = observation_scores(session, session.get(Study, viewer.study_id))
+        scores = observation_scores(session, viewer_study(session, viewer))
     if not viewer.all_sites:
         scores = scores[scores["site"] == viewer.site_code]
     if phase is not None:
@@ -139,7 +139,7 @@ def fidelity_thresholds(engine: Engine, viewer: Viewer) -> pd.DataFrame:
     """The configured adherence thresholds: ``level`` (high, moderate), ``percent``, and
     ``flag`` (True for the level below which a group is flagged)."""
     with read_session(engine) as session:
-        fidelity = config_of(session.get(Study, viewer.study_id)).fidelity
+        fidelity = config_of(viewer_study(session, viewer)).fidelity
     levels = ["high", "moderate"]
     return pd.DataFrame({
         "level": levels,

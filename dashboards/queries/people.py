@@ -9,7 +9,7 @@ from typing import Optional
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from dashboards.access import Viewer
+from dashboards.access import Viewer, viewer_study
 from dashboards.queries.scope import site_clause
 from study.audit import person_history
 from study.blinding import BLINDED_VALUE, blind_person_history, is_unblinded
@@ -23,9 +23,8 @@ from study.db.models import (
     PersonAttribute,
     PersonIdentity,
     Site,
-    Study,
 )
-from study.errors import NotFound
+from study.people import person_by_pseudonym
 
 __all__ = ["IDENTITY_FIELDS", "PEOPLE_COLUMNS", "PersonView", "people_frame", "person_view", "viewer_is_blinded"]
 
@@ -74,7 +73,7 @@ def people_frame(engine: Engine, viewer: Viewer, role: Optional[str] = None) -> 
 def viewer_is_blinded(session, viewer: Viewer) -> bool:
     """Whether ``viewer`` must not learn any participant's arm (researchers, statisticians
     and admins until unblinding; coordinators know the arms of their site)."""
-    return not viewer.sees_arm_labels(is_unblinded(session.get(Study, viewer.study_id)))
+    return not viewer.sees_arm_labels(is_unblinded(viewer_study(session, viewer)))
 
 
 @dataclass(frozen=True)
@@ -112,11 +111,7 @@ def person_view(engine: Engine, viewer: Viewer, pseudonym: str) -> PersonView:
     """
     pseudonym = (pseudonym or "").strip()
     with read_session(engine) as session:
-        person = session.scalar(
-            select(Person).where(Person.study_id == viewer.study_id, Person.pseudonym == pseudonym)
-        )
-        if person is None:
-            raise NotFound(f"unknown pseudonym {pseudonym!r}")
+        person = person_by_pseudonym(session, viewer_study(session, viewer), pseudonym)
         viewer.require_site(person.site_id, f"person {pseudonym}")
         site = session.get(Site, person.site_id).code
         enrolment = session.scalar(select(Enrolment).where(Enrolment.person_id == person.id))
@@ -150,8 +145,8 @@ def person_view(engine: Engine, viewer: Viewer, pseudonym: str) -> PersonView:
         if viewer.may_see_identity(person.site_id):
             row = session.get(PersonIdentity, person.id)
             identity = {f: getattr(row, f) if row else None for f in IDENTITY_FIELDS}
-        history = person_history(session, viewer.study_id, pseudonym)
-        role, person_site_id = person.role, person.site_id
+        history = person_history(session, person)
+        role = person.role
         blinded = viewer_is_blinded(session, viewer)
     arm = stored_arm
     if blinded and role == "participant":  # neither the page nor its audit trail may tell the arm

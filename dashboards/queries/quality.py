@@ -7,12 +7,11 @@ from typing import Optional
 
 from sqlalchemy import Engine
 
-from dashboards.access import Viewer
+from dashboards.access import Viewer, viewer_study
 from dashboards.queries.people import viewer_is_blinded
 from pipelines.quality.history import QualityStatus, latest_quality_run
 from study.blinding import withhold_arm_revealing_examples
 from study.db import read_session
-from study.db.models import Study
 
 __all__ = ["quality_status"]
 
@@ -25,7 +24,7 @@ def quality_status(engine: Engine, viewer: Viewer) -> Optional[QualityStatus]:
     attend, so naming them would tell their arm)."""
     viewer.require_role("researcher", "statistician", action="the data-quality status")
     with read_session(engine) as session:
-        status = latest_quality_run(session, session.get(Study, viewer.study_id))
+        status = latest_quality_run(session, viewer_study(session, viewer))
         blinded = viewer_is_blinded(session, viewer)
     if status is None or not blinded:
         return status

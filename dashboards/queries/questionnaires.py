@@ -8,13 +8,13 @@ from typing import Optional
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from dashboards.access import Viewer
+from dashboards.access import Viewer, viewer_study
 from questionnaires.capture import study_instruments
 from questionnaires.definitions import Instrument
 from questionnaires.schedule import study_schedule
 from study.db import read_session
 from study.db.models import Enrolment, Person, Study
-from study.errors import NotFound
+from study.people import person_by_pseudonym
 from study.studies import config_of
 
 __all__ = [
@@ -50,10 +50,8 @@ def participant_schedule(
     window_start, window_end, completed_on, status`` (complete, overdue, due, not_yet_due,
     withdrawn, not_scheduled). ``NotAllowed`` for a participant of another site."""
     with read_session(engine) as session:
-        study = session.get(Study, viewer.study_id)
-        person = session.scalar(select(Person).where(Person.study_id == study.id, Person.pseudonym == pseudonym))
-        if person is None:
-            raise NotFound(f"unknown person {pseudonym!r}")
+        study = viewer_study(session, viewer)
+        person = person_by_pseudonym(session, study, pseudonym)
         viewer.require_site(person.site_id, f"person {pseudonym}")
         # only this participant: the schedule of the whole study is not needed
         schedule = study_schedule(session, study, today or dt.date.today(), person_id=person.id)
@@ -64,7 +62,7 @@ def participant_schedule(
 def instruments_of(engine: Engine, viewer: Viewer) -> dict[str, Instrument]:
     """The definitions of the instruments the viewer's study uses."""
     with read_session(engine) as session:
-        return study_instruments(config_of(session.get(Study, viewer.study_id)))
+        return study_instruments(config_of(viewer_study(session, viewer)))
 
 
 def study_instrument_definitions(engine: Engine, study_id: int) -> dict[str, Instrument]:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Engine, select
 
-from dashboards.access import Viewer
+from dashboards.access import Viewer, viewer_study
 from study.db import read_session
-from study.db.models import Enrolment, Person, Study
+from study.db.models import Enrolment, Person
 from study.randomisation import pending_pseudonyms
 
 __all__ = ["PENDING_COLUMNS", "pending_frame"]
@@ -28,7 +28,7 @@ def pending_frame(engine: Engine, viewer: Viewer) -> pd.DataFrame:
     """
     viewer.require_role("coordinator", action="randomisation")
     with read_session(engine) as session:
-        study = session.get(Study, viewer.study_id)
+        study = viewer_study(session, viewer)
         pending = pending_pseudonyms(session, study)
         if not pending:
             return pd.DataFrame(columns=PENDING_COLUMNS)

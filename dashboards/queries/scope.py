@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Engine, true
 
-from dashboards.access import Viewer
+from dashboards.access import Viewer, viewer_study
 from study.blinding import code_mapping, display_arms, is_unblinded
 from study.db import read_session
-from study.db.models import Study
 from study.studies import config_of
 
 __all__ = ["arm_view", "site_clause"]
@@ -28,7 +27,7 @@ def arm_view(engine: Engine, viewer: Viewer, arms):
     (:func:`study.blinding.display_arms`).
     """
     with read_session(engine) as session:
-        study = session.get(Study, viewer.study_id)
+        study = viewer_study(session, viewer)
         unblinded = is_unblinded(study)
         config = config_of(study)
         codes = code_mapping(session, study)

@@ -9,9 +9,8 @@ from typing import Optional
 import pandas as pd
 from sqlalchemy import Engine
 
-from dashboards.access import Viewer
+from dashboards.access import Viewer, viewer_study
 from study.db import read_session
-from study.db.models import Study
 from study.config.schema import PHASE_ORDER
 from study.phases import phase_table
 from study.sap import latest_sap
@@ -44,7 +43,7 @@ def study_settings(engine: Engine, viewer: Viewer) -> StudySettings:
 
     viewer.require_role("admin", action="the study settings")
     with read_session(engine) as session:
-        study = session.get(Study, viewer.study_id)
+        study = viewer_study(session, viewer)
         phases = phase_table(session, study)
         current = study.current_phase
         config_yaml = study.config_yaml

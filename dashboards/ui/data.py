@@ -56,7 +56,7 @@ def query(name: str, viewer: Viewer, *args) -> pd.DataFrame:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def _study_info(url: str, study_id: int) -> dict:
     with read_session(_engine(url)) as session:
-        study = session.get(Study, study_id)
+        study = session.get_one(Study, study_id)
         config = config_of(study)
         return {
             "code": study.code,

@@ -12,6 +12,7 @@ from dashboards.actions import save_attendance
 from dashboards.phase_rules import current_phase_first
 from dashboards.queries.groups import session_grid
 from dashboards.ui import data, state
+from dashboards.ui.saving import save
 from dashboards.ui.widgets import show_error
 from study.errors import PeerstudyError
 
@@ -69,15 +70,9 @@ edited = st.data_editor(
 if st.button(t("attendance.save"), type="primary", key="attendance_save"):
     statuses = dict(zip(edited["pseudonym"], edited["present"].astype(bool)))
     submission = (group, int(week), tuple(sorted(statuses.items())))
-    if state.is_repeat_submit(FORM, submission):
-        st.info(t("common.already_saved"))
+    saved = save(lambda: save_attendance(data.engine(), viewer, group, int(week), statuses),
+                 form=FORM, submission=submission)
+    if saved is None:
         st.stop()
-    try:
-        changed = save_attendance(data.engine(), viewer, group, int(week), statuses)
-    except PeerstudyError as exc:
-        show_error(exc)
-        st.stop()
-    state.remember_submit(FORM, submission)
     st.session_state.pop(f"fill_{editor_key}", None)
-    data.clear()
-    st.success(t("attendance.saved", n=changed, group=group, week=week))
+    st.success(t("attendance.saved", n=saved.value, group=group, week=week))

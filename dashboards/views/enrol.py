@@ -11,9 +11,8 @@ import streamlit as st
 
 from dashboards.actions import EARLIEST_BIRTH, EnrolmentForm, enrol_person
 from dashboards.ui import data, state
-from dashboards.ui.widgets import show_error
+from dashboards.ui.saving import save
 from study.config.schema import ROLE_CODES
-from study.errors import PeerstudyError
 from study.people import Identity
 
 FORM = "enrol"
@@ -71,16 +70,10 @@ if submitted:
         attributes={k: v for k, v in attributes.items() if v}, exclusions=tuple(exclusions),
         identity=identity,
     )
-    if state.is_repeat_submit(FORM, form):
-        st.info(t("common.already_saved"))
+    saved = save(lambda: enrol_person(data.engine(), viewer, form), form=FORM, submission=form)
+    if saved is None:
         st.stop()
-    try:
-        result = enrol_person(data.engine(), viewer, form)
-    except PeerstudyError as exc:
-        show_error(exc)
-        st.stop()
-    state.remember_submit(FORM, form)
-    data.clear()
+    result = saved.value
     if result.eligible:
         st.success(t("enrol.saved_eligible", pseudonym=result.pseudonym))
     else:

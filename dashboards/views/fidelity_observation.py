@@ -15,6 +15,7 @@ from dashboards.actions import save_fidelity_observation
 from dashboards.phase_rules import current_phase_first
 from dashboards.queries.fidelity import observation_form
 from dashboards.ui import data, state
+from dashboards.ui.saving import save
 from dashboards.ui.widgets import show_error
 from study.errors import PeerstudyError
 from study.fidelity.observations import ObservationInput
@@ -99,14 +100,6 @@ if submitted:
         participants_present=None if present is None else int(present),
         notes=notes or None,
     )
-    if state.is_repeat_submit(FORM, obs):
-        st.info(t("common.already_saved"))
+    if save(lambda: save_fidelity_observation(data.engine(), viewer, obs), form=FORM, submission=obs) is None:
         st.stop()
-    try:
-        save_fidelity_observation(data.engine(), viewer, obs)
-    except PeerstudyError as exc:
-        show_error(exc)
-        st.stop()
-    state.remember_submit(FORM, obs)
-    data.clear()
     st.success(t("fidelity_form.saved", group=group, week=week))

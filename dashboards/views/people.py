@@ -12,6 +12,7 @@ from dashboards.actions import create_survey_link, withdraw_participant
 from dashboards.audit_timeline import audit_timeline
 from dashboards.queries.people import person_view
 from dashboards.ui import data, state
+from dashboards.ui.saving import save
 from dashboards.ui.widgets import for_people, show_error, table
 from study.errors import PeerstudyError
 from study.withdrawal import WITHDRAWAL_REASONS
@@ -65,13 +66,10 @@ if person.role == "participant" and viewer.may_edit_site_code(person.site):
     st.markdown(f"**{t('people.survey_link')}**")
     st.caption(t("people.survey_link_note"))
     if st.button(t("people.survey_link_create"), key="survey_link_create"):
-        try:
-            token = create_survey_link(data.engine(), viewer, person.pseudonym)
-        except PeerstudyError as exc:
-            show_error(exc)
-        else:
+        link = save(lambda: create_survey_link(data.engine(), viewer, person.pseudonym))
+        if link is not None:
             st.success(t("people.survey_link_created"))
-            st.code(survey_url(token), language=None)
+            st.code(survey_url(link.value), language=None)
 enrolled = person.enrolment and person.enrolment.get("withdrawn_on") is None
 if person.role == "participant" and enrolled and viewer.may_edit_site_code(person.site):
     with st.expander(t("people.withdraw"), expanded=False):
@@ -86,12 +84,7 @@ if person.role == "participant" and enrolled and viewer.may_edit_site_code(perso
             if not sure:
                 st.warning(t("people.withdraw_unconfirmed"))
             else:
-                try:
-                    withdraw_participant(data.engine(), viewer, person.pseudonym, on, reason)
-                except PeerstudyError as exc:
-                    show_error(exc)
-                else:
-                    data.clear()
+                if save(lambda: withdraw_participant(data.engine(), viewer, person.pseudonym, on, reason)):
                     st.success(t("people.withdrawn", pseudonym=person.pseudonym, on=on))
 st.markdown(f"**{t('people.history')}**")
 # A readable timeline on screen (when, who, what, from → to); the download keeps every field.

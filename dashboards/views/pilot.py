@@ -6,14 +6,13 @@ per session from leaders and participants, feeding the next manual version).
 import streamlit as st
 
 from dashboards.actions import log_feedback
-from dashboards.ui.widgets import show_error
-from study.errors import PeerstudyError
 from study.manual_feedback import FEEDBACK_KINDS, FEEDBACK_SOURCES, MAX_NOTE
 
 from dashboards.charts import attendance_chart
 from dashboards.queries.groups import attendance_rates, dose_frame
 from dashboards.queries.recruitment import recruitment_summary
 from dashboards.ui import data, state
+from dashboards.ui.saving import save
 from dashboards.ui.widgets import table
 
 viewer = state.require_viewer()
@@ -72,16 +71,9 @@ if viewer.role == "coordinator" and not groups.empty:
         submitted = st.form_submit_button(t("feedback.submit"))
     if submitted:
         values = (group, int(week), source, kind, note.strip())
-        if state.is_repeat_submit(FORM, values):
-            st.info(t("common.already_saved"))
-        else:
-            try:
-                log_feedback(data.engine(), viewer, group, int(week), source, kind, note)
-            except PeerstudyError as exc:
-                show_error(exc)
-            else:
-                state.remember_submit(FORM, values)
-                data.clear()
-                st.success(t("feedback.saved"))
+        saved = save(lambda: log_feedback(data.engine(), viewer, group, int(week), source, kind, note),
+                     form=FORM, submission=values)
+        if saved is not None:
+            st.success(t("feedback.saved"))
 # The log after the form, so that a note just saved is in it.
 table(data.query("feedback", viewer, "pilot"), "manual_feedback", empty_key="feedback.empty")

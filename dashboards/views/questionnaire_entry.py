@@ -9,12 +9,14 @@ all its items are given again).
 """
 
 import datetime as dt
+from functools import partial
 
 import streamlit as st
 
 from dashboards.actions import save_questionnaire
 from dashboards.queries.questionnaires import entry_participants, instruments_of, participant_schedule
 from dashboards.ui import data, state
+from dashboards.ui.saving import save
 from dashboards.ui.widgets import show_error, table
 from study.errors import PeerstudyError
 
@@ -57,7 +59,7 @@ for instrument_id, status in zip(rows["instrument"], rows["status"]):
     label = t("questionnaire.instrument", name=inst.name, status=t(f"questionnaire.status.{status}"))
     with st.expander(label, expanded=status in ("due", "overdue")):
         prefix = f"q_{who}_{timepoint}_{instrument_id}"
-        codes = {code: meaning for code, meaning in inst.missing_codes.items()}
+        codes = dict(inst.missing_codes)
         with st.form(prefix):
             completed_on = st.date_input(t("questionnaire.completed_on"), value=dt.date.today(),
                                          max_value=dt.date.today(), key=f"{prefix}_date")
@@ -66,7 +68,7 @@ for instrument_id, status in zip(rows["instrument"], rows["status"]):
                 scale = item.response_scale or inst.response_scale
                 options = list(range(scale.min, scale.max + 1)) + sorted(codes)
 
-                def fmt(v, scale=scale):
+                def fmt(v, scale=scale, codes=codes):
                     if v in codes and not scale.min <= v <= scale.max:
                         return t("questionnaire.missing_code", code=v, meaning=codes[v])
                     return f"{v} – {scale.labels[v]}" if v in scale.labels else str(v)
@@ -78,14 +80,9 @@ for instrument_id, status in zip(rows["instrument"], rows["status"]):
             submitted = st.form_submit_button(t("questionnaire.submit", name=inst.name), type="primary")
         if submitted:
             submission = (who, timepoint, instrument_id, completed_on, tuple(sorted(values.items())))
-            if state.is_repeat_submit(FORM, submission):
-                st.info(t("common.already_saved"))
-                continue
-            try:
-                save_questionnaire(engine, viewer, who, timepoint, instrument_id, completed_on, values)
-            except PeerstudyError as exc:
-                show_error(exc)
-                continue
-            state.remember_submit(FORM, submission)
-            data.clear()
-            st.success(t("questionnaire.saved", name=inst.name, pseudonym=who, timepoint=timepoint))
+            saved = save(
+                partial(save_questionnaire, engine, viewer, who, timepoint, instrument_id, completed_on, values),
+                form=FORM, submission=submission,
+            )
+            if saved is not None:
+                st.success(t("questionnaire.saved", name=inst.name, pseudonym=who, timepoint=timepoint))

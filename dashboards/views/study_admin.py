@@ -5,11 +5,14 @@ and the statistical analysis plan with its SHA-256 and lock (``peerstudy sap loc
 Both go through the CLI's functions and are audited.
 """
 
+from functools import partial
+
 import streamlit as st
 
 from dashboards.actions import amend_study_config, start_study_phase
 from dashboards.queries.study_settings import study_settings
 from dashboards.ui import data, state
+from dashboards.ui.saving import save
 from dashboards.ui.widgets import show_error, table
 from study.errors import PeerstudyError
 
@@ -30,15 +33,10 @@ if settings.next_phase:
     nxt = t(f"phase.name.{settings.next_phase}")
     st.caption(t(f"study_admin.consequence.{settings.next_phase}"))
     sure = st.checkbox(t("study_admin.confirm", phase=nxt), key="phase_confirm")
-    if st.button(t("study_admin.start", phase=nxt), key="phase_start", disabled=not sure, type="primary"):
-        try:
-            start_study_phase(data.engine(), viewer, settings.next_phase)
-        except PeerstudyError as exc:
-            show_error(exc)
-        else:
-            data.clear()
-            st.session_state.pop("phase_confirm", None)
-            st.rerun()
+    start = st.button(t("study_admin.start", phase=nxt), key="phase_start", disabled=not sure, type="primary")
+    if start and save(partial(start_study_phase, data.engine(), viewer, settings.next_phase)):
+        st.session_state.pop("phase_confirm", None)
+        st.rerun()
 else:
     st.caption(t("study_admin.last_phase"))
 
@@ -60,10 +58,6 @@ with st.form("amend_config"):
     reason = st.text_input(t("study_admin.reason"), key="config_reason")
     submitted = st.form_submit_button(t("study_admin.amend"), type="primary")
 if submitted:
-    try:
-        done = amend_study_config(data.engine(), viewer, text, reason)
-    except PeerstudyError as exc:
-        show_error(exc)
-    else:
-        data.clear()
-        st.success(t("study_admin.amended", sections=", ".join(done.sections)))
+    amended = save(lambda: amend_study_config(data.engine(), viewer, text, reason))
+    if amended is not None:
+        st.success(t("study_admin.amended", sections=", ".join(amended.value.sections)))

@@ -1,10 +1,13 @@
 """Admin: the users of the study and adding a user (as ``peerstudy users add``)."""
 
+from functools import partial
+
 import streamlit as st
 
 from dashboards.actions import create_user, set_user_active
 from dashboards.queries.users import users_frame
 from dashboards.ui import data, state
+from dashboards.ui.saving import save
 from dashboards.ui.widgets import show_error, table
 from study.errors import PeerstudyError
 from study.users import USER_ROLES
@@ -29,21 +32,16 @@ with st.form(FORM, clear_on_submit=True):
     password = st.text_input(t("auth.password"), type="password", key="user_password")
     submitted = st.form_submit_button(t("users.submit"), type="primary")
 if submitted:
-    try:
-        created = create_user(data.engine(), viewer, login.strip(), role, password, site or None)
-    except PeerstudyError as exc:
-        show_error(exc)
+    created = save(lambda: create_user(data.engine(), viewer, login.strip(), role, password, site or None))
+    if created is None:
         st.stop()
-    st.success(t("users.saved", login=created))
+    st.success(t("users.saved", login=created.value))
 
 st.subheader(t("users.activation"))
 c1, c2, c3 = st.columns([2, 1, 1])
 chosen = c1.selectbox(t("auth.login"), users["login"].tolist(), key="user_activation_login")
 for column, active, key in ((c2, False, "deactivate"), (c3, True, "reactivate")):
     if column.button(t(f"users.{key}"), key=f"user_{key}"):
-        try:
-            changed = set_user_active(data.engine(), viewer, chosen, active)
-        except PeerstudyError as exc:
-            show_error(exc)
-        else:
-            st.success(t(f"users.{key}d" if changed else "users.unchanged", login=chosen))
+        changed = save(partial(set_user_active, data.engine(), viewer, chosen, active))
+        if changed is not None:
+            st.success(t(f"users.{key}d" if changed.value else "users.unchanged", login=chosen))

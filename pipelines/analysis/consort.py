@@ -210,7 +210,7 @@ def _arrow(x1: float, y1: float, x2: float, y2: float) -> str:
 def consort_svg(flow: pd.DataFrame, arm_labels: dict[str, str] | None = None) -> str:
     """The CONSORT diagram of :func:`consort_flow` as a standalone SVG document (no scripts,
     no external resources: it opens anywhere and embeds in HTML)."""
-    arms = [a for a in dict.fromkeys(flow.loc[flow["arm"] != "all", "arm"])]
+    arms = list(dict.fromkeys(flow.loc[flow["arm"] != "all", "arm"]))
     labels = arm_labels or {}
     arm_lines = [
         line for arm in arms for stage in ("did_not_receive_allocated", "lost_to_follow_up", "discontinued",

@@ -144,7 +144,7 @@ def result_row(
     return {
         "estimate": float(estimate),
         "se": float(se),
-        "df": float(df) if use_t else np.nan,
+        "df": float(df) if use_t and df is not None else np.nan,
         "ci_low": float(estimate - crit * se),
         "ci_high": float(estimate + crit * se),
         "p": float(2 * reference.sf(abs(estimate / se))) if se > 0 else np.nan,

@@ -3,39 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Optional
-
-from pydantic import Field
+from typing import Optional
 
 from study.config import StudyConfig
-from study.config.base import ConfigModel
+from study.config.outcomes import PRIMARY_METHODS, OutcomesConfig
 
 __all__ = ["AnalysisPlan", "OutcomesConfig", "PRIMARY_METHODS", "analysis_plan"]
-
-#: Methods (``results.csv`` codes of the ITT estimand) that the SAP may name as primary.
-PRIMARY_METHODS = ("ancova", "mixed_partially_nested", "mice_ancova")
-
-
-class OutcomesConfig(ConfigModel):
-    """The ``outcomes`` section of ``study.yaml`` (outcomes as ``instrument.scale``).
-
-    ``primary_method``: the ITT method whose result is the trial's primary result (and whose
-    p-values Holm adjusts): ``ancova``, ``mixed_partially_nested`` (for interventions
-    delivered in groups) or ``mice_ancova``. ``missing_data``: ``sensitivity`` (MICE beside
-    the primary method) or ``main`` (MICE is the primary handling: ``primary_method`` defaults
-    to ``mice_ancova``). ``imputations``: MICE data sets (≥ 2; 50 by default). ``burn_in``:
-    chained-equation cycles of each imputation chain.
-    """
-
-    primary: str
-    secondary: list[str] = Field(default_factory=list)
-    exploratory: list[str] = Field(default_factory=list)
-    primary_method: Literal["ancova", "mixed_partially_nested", "mice_ancova"] = "ancova"
-    missing_data: Literal["sensitivity", "main"] = "sensitivity"
-    imputations: int = Field(default=50, ge=2)
-    burn_in: int = Field(default=10, ge=1)
-    seed: int = 20260101
-
 
 @dataclass(frozen=True)
 class AnalysisPlan:
@@ -80,7 +53,7 @@ def analysis_plan(
 
     ``unblinded`` no longer changes the plan (the dataset always holds arm codes, dummy ones
     until unblinding); it is kept so that callers need not change."""
-    outcomes = OutcomesConfig.model_validate(config.outcomes or {"primary": "qpr15.total"})
+    outcomes = config.outcomes or OutcomesConfig(primary="qpr15.total")
     if len(config.timepoints) < 2:
         raise ValueError("the study needs a baseline and at least one follow-up timepoint")
     treatment = next(a for a in config.arm_codes if a != config.control_arm)

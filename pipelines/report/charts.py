@@ -30,7 +30,8 @@ def forest_svg(results: pd.DataFrame, value: str = "effect_size", low: str = "ef
     if data.empty:
         return "<p><em>No effect estimates to plot.</em></p>"
     row_h, left, right, top = 22, 300, 40, 20
-    width, plot_w = 820, 820 - 300 - 40
+    width = 820
+    plot_w = width - left - right
     height = top + row_h * len(data) + 50
     lo, hi = float(min(data[low].min(), 0)), float(max(data[high].max(), 0))
     pad = (hi - lo) * 0.05 or 0.1

@@ -155,7 +155,11 @@ def unblind(db: DbOpt = None, study: StudyOpt = None) -> None:
     """Unblind the study (analysis phase only, once, with a locked analysis plan; audited):
     arm codes replace A/B, and the analyses run on the real allocation and the locked plan."""
     from study.blinding import unblind as unblind_study
+    from study.sap import SapNotLocked
 
-    with study_write(db, study, reason="unblind") as (session, st, actor):
-        unblind_study(session, st, actor)
-        typer.echo(f"study {st.code} unblinded by {actor}")
+    try:
+        with study_write(db, study, reason="unblind") as (session, st, actor):
+            unblind_study(session, st, actor)
+            typer.echo(f"study {st.code} unblinded by {actor}")
+    except SapNotLocked as exc:  # the domain names the action; the command line names the commands
+        raise SapNotLocked(f"{exc} (`peerstudy sap show`, then `peerstudy sap lock --reason TEXT`)") from None

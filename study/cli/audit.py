@@ -93,15 +93,13 @@ def show(
     (only the intervention arm has them) are left out, so the audit trail is no back door
     around blinding; --show-arms shows everything.
     """
-    from sqlalchemy import select
-
     from study.audit import person_history
     from study.blinding import blind_person_history, is_unblinded
-    from study.db.models import Person
+    from study.people import person_by_pseudonym
 
     with study_read(db, study) as (session, st):
-        history = person_history(session, st.id, person)
-        role = session.scalar(select(Person.role).where(Person.study_id == st.id, Person.pseudonym == person.strip()))
-        if not (show_arms or is_unblinded(st)) and role == "participant":
+        who = person_by_pseudonym(session, st, person.strip())
+        history = person_history(session, who)
+        if not (show_arms or is_unblinded(st)) and who.role == "participant":
             history = blind_person_history(history)
         echo_table(history, empty=f"no events for {person}")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional, overload
 
 import click
 import typer
@@ -23,11 +24,15 @@ if TYPE_CHECKING:  # SQLAlchemy is imported only by commands that open a databas
 
 __all__ = [
     "DbOpt",
+    "OnOpt",
     "StudyOpt",
+    "TodayOpt",
     "PeerstudyGroup",
     "cli_actor",
     "echo_table",
     "open_db",
+    "option_date",
+    "reference_date",
     "study_read",
     "study_write",
 ]
@@ -50,6 +55,52 @@ StudyOpt = Annotated[
         show_default=False,
     ),
 ]
+
+# Dates are taken as text and parsed by :func:`option_date`, so that every command reports a
+# bad date the same way (exit 2, the option named) and the domain functions get ``dt.date``.
+TodayOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--today",
+        help="Reference date YYYY-MM-DD [default: today], for reproducible runs.",
+        show_default=False,
+    ),
+]
+OnOpt = Annotated[
+    Optional[str],
+    typer.Option("--on", help="Date YYYY-MM-DD [default: today].", show_default=False),
+]
+
+
+@overload
+def option_date(text: str, option: str, default: dt.date | None = None) -> dt.date: ...
+@overload
+def option_date(text: str | None, option: str, default: dt.date) -> dt.date: ...
+@overload
+def option_date(text: str | None, option: str, default: None = None) -> dt.date | None: ...
+def option_date(text: str | None, option: str, default: dt.date | None = None) -> dt.date | None:
+    """The date a command-line option gives (ISO 8601, ``YYYY-MM-DD``).
+
+    ``default`` when the option is not given (``None`` stays ``None``: the domain function
+    then takes today). A malformed date is ``BadInput`` naming the option, e.g.
+    ``--on: '2025-13-05' is not a date (YYYY-MM-DD)``.
+
+    >>> option_date("2026-02-03", "--on")
+    datetime.date(2026, 2, 3)
+    >>> option_date(None, "--on", dt.date(2026, 1, 1))
+    datetime.date(2026, 1, 1)
+    """
+    if text is None:
+        return default
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise BadInput(f"{option}: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def reference_date(today: str | None) -> dt.date:
+    """The ``--today`` option as a date: today's date unless given."""
+    return option_date(today, "--today", dt.date.today())
 
 
 def cli_actor() -> str:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from study.cli.common import DbOpt, StudyOpt, echo_table, study_read, study_write
+from study.cli.common import DbOpt, StudyOpt, echo_table, option_date, study_read, study_write
 from study.errors import BadInput
 
 __all__ = ["app"]
@@ -117,7 +116,7 @@ def report(
     from study.fidelity.versions import group_version_problems
     from study.studies import config_of
 
-    day = _date(as_of, "--as-of") if as_of else None
+    day = option_date(as_of, "--as-of")
     with study_read(db, study) as (session, st):
         config = config_of(st)
         tables = fidelity_report(session, st, as_of=day)
@@ -182,9 +181,3 @@ def reliability(
 
     typer.echo(to_csv(table[["form", "icc", "ci_low", "ci_high"]], float_format="%.4f"), nl=False)
 
-
-def _date(text: str, option: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise BadInput(f"{option}: {text!r} is not a date YYYY-MM-DD") from None

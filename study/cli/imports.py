@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from study.cli.common import DbOpt, StudyOpt, study_write
+from study.cli.common import DbOpt, StudyOpt, TodayOpt, option_date, study_write
 
 __all__ = ["AllErrorsOpt", "app", "echo_format_notes", "every_error", "restricted_site"]
 
@@ -138,7 +138,7 @@ def participants(
 @app.command("contacts")
 def import_contacts_cmd(
     file: Annotated[Path, typer.Argument(help="CSV: recipient,buddy,contact_on,activity,minutes[,note].")],
-    today: Annotated[Optional[str], typer.Option(help="Reference date YYYY-MM-DD for 'in the future' [default: today].")] = None,
+    today: TodayOpt = None,
     all_errors: AllErrorsOpt = False,
     db: DbOpt = None,
     study: StudyOpt = None,
@@ -149,14 +149,14 @@ def import_contacts_cmd(
     from study.companionship.contacts_import import import_contacts
 
     with every_error(all_errors), study_write(db, study, reason=f"import contacts {file.name}") as (session, st, _):
-        summary = import_contacts(session, st, file, today=_reference_date(today))
+        summary = import_contacts(session, st, file, today=option_date(today, "--today"))
     typer.echo(f"{file}: contacts imported ({summary})")
 
 
 @app.command("profiles")
 def import_profiles_cmd(
     file: Annotated[Path, typer.Argument(help="CSV: pseudonym,area,availability[,wishes,home_visits,...] (lists split by ';').")],
-    today: Annotated[Optional[str], typer.Option(help="Reference date YYYY-MM-DD [default: today].")] = None,
+    today: TodayOpt = None,
     all_errors: AllErrorsOpt = False,
     db: DbOpt = None,
     study: StudyOpt = None,
@@ -167,17 +167,6 @@ def import_profiles_cmd(
     from study.companionship.profiles_import import import_profiles
 
     with every_error(all_errors), study_write(db, study, reason=f"import profiles {file.name}") as (session, st, _):
-        summary = import_profiles(session, st, file, today=_reference_date(today))
+        summary = import_profiles(session, st, file, today=option_date(today, "--today"))
     typer.echo(f"{file}: profiles imported ({summary})")
 
-
-def _reference_date(text: Optional[str]):
-    """``--today`` as a date (``None``: today); ``BadInput`` when it is not YYYY-MM-DD."""
-    import datetime as dt
-
-    from study.errors import BadInput
-
-    try:
-        return dt.date.fromisoformat(text) if text else None
-    except ValueError:
-        raise BadInput(f"--today must be a date YYYY-MM-DD, got {text!r}") from None

@@ -2,37 +2,28 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Optional
 
 import typer
 
-from study.cli.common import DbOpt, StudyOpt, echo_table, study_read, study_write
-from study.errors import BadInput
+from study.cli.common import (
+    DbOpt,
+    OnOpt,
+    StudyOpt,
+    TodayOpt,
+    echo_table,
+    option_date,
+    reference_date,
+    study_read,
+    study_write,
+)
 
-__all__ = ["app", "parse_date"]
+__all__ = ["app"]
 
 app = typer.Typer(
     help="1:1 companionship: profiles, buddy suggestions, matches, waitlist and calls.",
     no_args_is_help=True,
 )
-
-TodayOpt = Annotated[
-    Optional[str],
-    typer.Option("--today", help="Reference date YYYY-MM-DD (default: today), for reproducible runs."),
-]
-OnOpt = Annotated[Optional[str], typer.Option("--on", help="Date YYYY-MM-DD (default: today).")]
-
-
-def parse_date(text: Optional[str], what: str, default: Optional[dt.date] = None) -> dt.date:
-    """An ISO 8601 date from the command line; ``BadInput`` naming the option otherwise."""
-    if text is None:
-        return default or dt.date.today()
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise BadInput(f"{what}: {text!r} is not a date (YYYY-MM-DD)") from None
-
 
 def _split(text: Optional[str]) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
@@ -60,7 +51,7 @@ def profile(
     from study.companionship.profiles import ProfileInput, set_profile
     from study.people import person_by_pseudonym
 
-    today_date = parse_date(today, "--today")
+    today_date = reference_date(today)
     data = ProfileInput(
         area=area,
         wishes=_split(wishes),
@@ -77,7 +68,7 @@ def profile(
         person = person_by_pseudonym(session, st, pseudonym)
         row = set_profile(
             session, st, person, data,
-            waiting_since=parse_date(since, "--since", today_date), today=today_date,
+            waiting_since=option_date(since, "--since", today_date), today=today_date,
         )
         typer.echo(f"{pseudonym} profile saved ({row.side})")
 
@@ -98,7 +89,7 @@ def suggest(
     with study_read(db, study) as (session, st):
         person = person_by_pseudonym(session, st, pseudonym)
         ranked = suggest_buddies(
-            session, st, person, parse_date(today, "--today"), top=None if all_ else top,
+            session, st, person, reference_date(today), top=None if all_ else top,
             include_excluded=all_,
         )
     columns = ["rank", "buddy", "score", "reasons"] + (["eligible", "excluded_because"] if all_ else [])
@@ -118,11 +109,11 @@ def confirm(
     from study.companionship.relationships import confirm_match
     from study.people import person_by_pseudonym
 
-    today_date = parse_date(today, "--today")
+    today_date = reference_date(today)
     with study_write(db, study, f"match confirm {recipient} {buddy}") as (session, st, actor):
         match = confirm_match(
             session, st, person_by_pseudonym(session, st, recipient),
-            person_by_pseudonym(session, st, buddy), parse_date(start, "--start", today_date),
+            person_by_pseudonym(session, st, buddy), option_date(start, "--start", today_date),
             actor, today=today_date,
         )
         typer.echo(
@@ -144,7 +135,7 @@ def waitlist(
     from study.companionship.waitlist import WAITLIST_COLUMNS
 
     with study_read(db, study) as (session, st):
-        day = parse_date(today, "--today")
+        day = reference_date(today)
         table = (overdue_calls if overdue else waitlist_table)(session, st, day, site)
     table = table[WAITLIST_COLUMNS].assign(
         last_call=table["last_call"].map(lambda d: "-" if d is None else d.isoformat()),
@@ -166,11 +157,11 @@ def join(
     from study.companionship.waiting import join_waitlist
     from study.people import person_by_pseudonym
 
-    today_date = parse_date(today, "--today")
+    today_date = reference_date(today)
     with study_write(db, study, f"match join {pseudonym}") as (session, st, _actor):
         person = person_by_pseudonym(session, st, pseudonym)
         profile_of(session, person)
-        entry = join_waitlist(session, st, person, parse_date(since, "--since", today_date), today=today_date)
+        entry = join_waitlist(session, st, person, option_date(since, "--since", today_date), today=today_date)
         typer.echo(f"{pseudonym} waits since {entry.since}")
 
 
@@ -188,11 +179,11 @@ def call(
     from study.companionship.waiting import log_call
     from study.people import person_by_pseudonym
 
-    today_date = parse_date(today, "--today")
+    today_date = reference_date(today)
     with study_write(db, study, f"match call {pseudonym}") as (session, st, actor):
         row = log_call(
             session, st, person_by_pseudonym(session, st, pseudonym),
-            parse_date(on, "--on", today_date), outcome, note, actor, today=today_date,
+            option_date(on, "--on", today_date), outcome, note, actor, today=today_date,
         )
         typer.echo(f"{pseudonym} called on {row.called_on}: {row.outcome}")
 
@@ -226,10 +217,10 @@ def contact(
     """Log a contact (date, activity, minutes) of a match."""
     from study.companionship.relationships import log_contact
 
-    today_date = parse_date(today, "--today")
+    today_date = reference_date(today)
     with study_write(db, study, f"match contact {recipient}") as (session, st, _actor):
         row = log_contact(
-            session, st, _match(session, st, recipient, buddy), parse_date(on, "--on", today_date),
+            session, st, _match(session, st, recipient, buddy), option_date(on, "--on", today_date),
             activity, minutes, note, today=today_date,
         )
         typer.echo(f"{recipient} contact on {row.contact_on}: {row.activity}, {row.minutes} min")
@@ -249,11 +240,11 @@ def extend(
     """Extend an active match (recorded with the date and reason)."""
     from study.companionship.relationships import extend_match
 
-    today_date = parse_date(today, "--today")
+    today_date = reference_date(today)
     with study_write(db, study, f"match extend {recipient}: {reason}") as (session, st, _actor):
         match = extend_match(
-            session, st, _match(session, st, recipient, buddy), parse_date(until, "--until"),
-            parse_date(on, "--on", today_date), reason, today=today_date,
+            session, st, _match(session, st, recipient, buddy), option_date(until, "--until"),
+            option_date(on, "--on", today_date), reason, today=today_date,
         )
         typer.echo(f"{recipient} match extended until {match.extended_until}")
 
@@ -280,10 +271,10 @@ def end(
     """End a match with a neutral reason."""
     from study.companionship.relationships import end_match
 
-    today_date = parse_date(today, "--today")
+    today_date = reference_date(today)
     with study_write(db, study, f"match end {recipient}: {reason}") as (session, st, _actor):
         match = end_match(
-            session, st, _match(session, st, recipient, buddy), parse_date(on, "--on", today_date),
+            session, st, _match(session, st, recipient, buddy), option_date(on, "--on", today_date),
             reason, note, recipient_waits=recipient_waits, buddy_waits=buddy_waits, today=today_date,
         )
         typer.echo(f"{recipient} match ended on {match.ended_on} ({match.end_reason})")
@@ -315,7 +306,7 @@ def dose(
     from study.companionship.dose import companionship_dose
 
     with study_read(db, study) as (session, st):
-        table = companionship_dose(session, st, parse_date(today, "--today"))
+        table = companionship_dose(session, st, reference_date(today))
     if out:
         from study.safe_csv import to_csv
 

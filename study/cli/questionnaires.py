@@ -12,22 +12,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from study.cli.common import DbOpt, StudyOpt, echo_table, study_read, study_write
+from study.cli.common import DbOpt, StudyOpt, TodayOpt, echo_table, reference_date, study_read, study_write
 from study.cli.imports import AllErrorsOpt
 
 __all__ = ["import_questionnaires_cmd", "questionnaires_app", "scores", "template_questionnaires"]
 
 questionnaires_app = typer.Typer(help="Questionnaire schedule and instruments.", no_args_is_help=True)
-
-TodayOpt = Annotated[
-    Optional[dt.datetime],
-    typer.Option("--today", formats=["%Y-%m-%d"], help="Reference date [default: today]."),
-]
-
-
-def _today(value: Optional[dt.datetime]) -> dt.date:
-    return value.date() if value is not None else dt.date.today()
-
 
 def import_questionnaires_cmd(
     file: Annotated[Path, typer.Argument(help="Wide CSV: pseudonym,timepoint,completed_on,<instrument>_<item>...")],
@@ -68,7 +58,7 @@ def template_questionnaires(
     from questionnaires.templates import questionnaire_template
 
     with study_read(db, study) as (session, st):
-        frame = questionnaire_template(session, st, timepoint, _today(today), include_not_yet_due=include_not_yet_due)
+        frame = questionnaire_template(session, st, timepoint, reference_date(today), include_not_yet_due=include_not_yet_due)
     path = out or Path(f"questionnaires_{timepoint}.csv")
     from study.safe_csv import to_csv
 
@@ -124,7 +114,7 @@ def schedule(
     from questionnaires.schedule import study_schedule
 
     with study_read(db, study) as (session, st):
-        table = study_schedule(session, st, _today(today))
+        table = study_schedule(session, st, reference_date(today))
     if timepoint is not None:
         table = table[table["timepoint"] == timepoint]
     if status is not None:

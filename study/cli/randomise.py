@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Optional
 
 import typer
 
-from study.cli.common import DbOpt, StudyOpt, study_write
+from study.cli.common import DbOpt, StudyOpt, option_date, study_write
 
 __all__ = ["randomise"]
-
-
-def _date(value: Optional[str]) -> Optional[dt.date]:
-    from study.errors import BadInput
-
-    if value is None:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise BadInput(f"--on {value!r} is not an ISO 8601 date (YYYY-MM-DD)") from None
 
 
 def randomise(
@@ -46,7 +34,7 @@ def randomise(
 
     if pending == (pseudonym is not None):
         raise BadInput("give either a PSEUDONYM or --pending")
-    when = _date(on)
+    when = option_date(on, "--on")
     reason = "randomise --pending" if pending else f"randomise {pseudonym}"
     # Prepared before the writers' lock, which randomise takes only to claim the slot, so
     # that coordinators randomising at once on PostgreSQL wait for each other briefly.

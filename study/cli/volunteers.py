@@ -6,8 +6,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from study.cli.common import DbOpt, StudyOpt, echo_table, study_read, study_write
-from study.cli.match import OnOpt, TodayOpt, parse_date
+from study.cli.common import (
+    DbOpt,
+    OnOpt,
+    StudyOpt,
+    TodayOpt,
+    echo_table,
+    option_date,
+    reference_date,
+    study_read,
+    study_write,
+)
 
 __all__ = ["app"]
 
@@ -46,11 +55,11 @@ def interview(
     from study.companionship.volunteers import record_interview
     from study.people import person_by_pseudonym
 
-    today_date = parse_date(today, "--today")
+    today_date = reference_date(today)
     with study_write(db, study, f"volunteers interview {pseudonym}") as (session, st, _actor):
         row = record_interview(
             session, st, person_by_pseudonym(session, st, pseudonym),
-            parse_date(on, "--on", today_date), outcome, interviewer, note, today=today_date,
+            option_date(on, "--on", today_date), outcome, interviewer, note, today=today_date,
         )
         typer.echo(f"{pseudonym} interview {row.number} on {row.interviewed_on}: {row.outcome}")
 
@@ -70,11 +79,11 @@ def train(
     from study.companionship.volunteers import record_training
     from study.people import person_by_pseudonym
 
-    today_date = parse_date(today, "--today")
+    today_date = reference_date(today)
     with study_write(db, study, f"volunteers train {pseudonym}") as (session, st, _actor):
         row = record_training(
             session, st, person_by_pseudonym(session, st, pseudonym), kind,
-            parse_date(on, "--on", today_date), group, note, today=today_date,
+            option_date(on, "--on", today_date), group, note, today=today_date,
         )
         typer.echo(f"{pseudonym} {row.kind} on {row.completed_on} recorded")
 
@@ -97,7 +106,7 @@ def commit(
     with study_write(db, study, f"volunteers commit {pseudonym}") as (session, st, _actor):
         set_commitment(
             session, st, person_by_pseudonym(session, st, pseudonym),
-            parse_date(available_from, "--from"),
-            parse_date(until, "--until") if until else None, courses, months, note,
+            option_date(available_from, "--from"),
+            option_date(until, "--until"), courses, months, note,
         )
         typer.echo(f"{pseudonym} commitment saved")

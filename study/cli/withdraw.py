@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 import typer
 
-from study.cli.common import DbOpt, StudyOpt, study_write
+from study.cli.common import DbOpt, StudyOpt, option_date, study_write
 from study.withdrawal_reasons import WITHDRAWAL_REASONS
 
 __all__ = ["withdraw"]
@@ -16,7 +15,7 @@ __all__ = ["withdraw"]
 def withdraw(
     pseudonym: Annotated[str, typer.Argument(help="Pseudonym of the participant.")],
     reason: Annotated[str, typer.Option("--reason", help=f"One of: {'; '.join(WITHDRAWAL_REASONS)}.")],
-    on: Annotated[dt.datetime, typer.Option("--on", formats=["%Y-%m-%d"], help="Date of withdrawal (YYYY-MM-DD).")],
+    on: Annotated[str, typer.Option("--on", help="Date of withdrawal (YYYY-MM-DD).")],
     db: DbOpt = None,
     study: StudyOpt = None,
 ) -> None:
@@ -26,6 +25,7 @@ def withdraw(
     from study.people import person_by_pseudonym
     from study.withdrawal import withdraw as record
 
+    day = option_date(on, "--on")
     with study_write(db, study, reason=f"withdrawal: {reason}") as (session, st, _):
-        enrolment = record(session, st, person_by_pseudonym(session, st, pseudonym), on.date(), reason)
+        enrolment = record(session, st, person_by_pseudonym(session, st, pseudonym), day, reason)
     typer.echo(f"{pseudonym} withdrew on {enrolment.withdrawn_on} ({reason}); allocation kept (ITT)")

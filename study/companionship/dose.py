@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from study.codes import Role
 from study.companionship.calendar import DAYS_PER_MONTH
 from study.db.models import Match, MatchContact, Person, Study
 
@@ -104,7 +105,7 @@ def companionship_dose(
     participants = pd.Series(
         session.scalars(
             select(Person.pseudonym)
-            .where(Person.study_id == study.id, Person.role == "participant")
+            .where(Person.study_id == study.id, Person.role == Role.PARTICIPANT)
             .order_by(Person.pseudonym)
         ).all(),
         dtype=object,

@@ -19,6 +19,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from study.companionship.waiting import join_waitlist
 from study.config.companionship import AVAILABILITY_DAYS, AVAILABILITY_PARTS
 from study.db.models import CompanionProfile, Enrolment, Person, PersonAttribute, Site, Study
 from study.errors import BadInput, NotFound
@@ -150,8 +151,6 @@ def set_profile(
         The person is neither a participant nor a peer buddy, or a field is invalid (every
         problem is named in one message).
     """
-    from study.companionship.waiting import join_waitlist
-
     side = SIDE_OF_ROLE.get(person.role)
     if side is None:
         raise BadInput(

@@ -17,10 +17,13 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
+from study.codes import Role
 from study.companionship.calendar import add_months
+from study.companionship.match_lookup import active_matches_of, find_match
+from study.companionship.suggestions import score_pair
 from study.companionship.waiting import join_waitlist, leave_waitlist, open_entry
 from study.db.models import Enrolment, Match, MatchContact, Person, Site, Study, WaitlistEntry
-from study.errors import BadInput, NotFound
+from study.errors import BadInput
 from study.studies import config_of, site_by_code
 
 __all__ = [
@@ -32,31 +35,6 @@ __all__ = [
     "log_contact",
     "matches_table",
 ]
-
-
-def active_matches_of(session: Session, person: Person) -> list[Match]:
-    """Active matches in which the person is the recipient or the buddy."""
-    return list(
-        session.scalars(
-            select(Match).where(
-                (Match.person_id == person.id) | (Match.buddy_id == person.id),
-                Match.ended_on.is_(None),
-            )
-        )
-    )
-
-
-def find_match(session: Session, recipient: Person, buddy: Optional[Person] = None) -> Match:
-    """The recipient's active match (with ``buddy`` when given), else their latest one."""
-    query = select(Match).where(Match.person_id == recipient.id)
-    if buddy is not None:
-        query = query.where(Match.buddy_id == buddy.id)
-    matches = list(session.scalars(query.order_by(Match.started_on.desc(), Match.id.desc())))
-    if not matches:
-        with_buddy = f" with {buddy.pseudonym}" if buddy is not None else ""
-        raise NotFound(f"{recipient.pseudonym} has no match{with_buddy}")
-    active = [m for m in matches if m.ended_on is None]
-    return active[0] if active else matches[0]
 
 
 def _today(today: Optional[dt.date]) -> dt.date:
@@ -84,16 +62,14 @@ def confirm_match(
         future or before the recipient joined the waitlist or ended their previous match, or
         a hard constraint that fails (named).
     """
-    from study.companionship.suggestions import score_pair
-
     today = _today(today)
-    if recipient.role != "participant":
+    if recipient.role != Role.PARTICIPANT:
         raise BadInput(f"{recipient.pseudonym} is a {recipient.role}, not a participant (recipient)")
-    if buddy.role != "peer_buddy":
+    if buddy.role != Role.PEER_BUDDY:
         raise BadInput(f"{buddy.pseudonym} is a {buddy.role}, not a peer_buddy")
     current = active_matches_of(session, recipient)
     if current:
-        other = session.get(Person, current[0].buddy_id)
+        other = session.get_one(Person, current[0].buddy_id)
         raise BadInput(
             f"{recipient.pseudonym} is already in an active match with {other.pseudonym} "
             f"(since {current[0].started_on}); end it first"
@@ -287,7 +263,7 @@ def end_match(
 
     if recipient_waits is None:
         recipient_waits = reason in cfg.rematch_reasons
-    recipient = session.get(Person, match.person_id)
+    recipient = session.get_one(Person, match.person_id)
     if recipient_waits:
         # Back at the top, keeping the date they first started waiting.
         first_since = session.scalar(
@@ -297,7 +273,7 @@ def end_match(
             session, study, recipient, first_since or match.started_on, entered_on=ended_on,
             top=True, today=today,
         )
-    buddy = session.get(Person, match.buddy_id)
+    buddy = session.get_one(Person, match.buddy_id)
     if buddy_waits and not active_matches_of(session, buddy) and open_entry(session, buddy) is None:
         join_waitlist(session, study, buddy, ended_on, today=today)
     return match

@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from study.codes import Role
 from study.companionship.matching import SUGGESTION_COLUMNS, rank_buddies, score_buddies
 from study.companionship.profiles import profile_of, profiles_frame
 from study.db.models import (
@@ -35,7 +36,7 @@ __all__ = ["buddy_frame", "recipient_row", "score_pair", "suggest_buddies"]
 
 def recipient_row(session: Session, study: Study, recipient: Person) -> dict:
     """The recipient's profile as the mapping :func:`score_buddies` takes."""
-    if recipient.role != "participant":
+    if recipient.role != Role.PARTICIPANT:
         raise BadInput(f"{recipient.pseudonym} is a {recipient.role}, not a participant (recipient)")
     profile_of(session, recipient)  # NotFound with a clear message when missing
     frame = profiles_frame(session, study, "recipient", [recipient.id])

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from study.codes import Role
 from study.db.models import (
     CourseGroup,
     GroupLeader,
@@ -266,14 +267,14 @@ def set_commitment(
     if available_until is not None and available_until < available_from:
         raise BadInput(f"available until {available_until} is before available from {available_from}")
     if courses is not None:
-        if person.role != "group_leader":
+        if person.role != Role.GROUP_LEADER:
             raise BadInput(f"{person.pseudonym} is a {person.role}: only group leaders commit to courses")
         if not 1 <= courses <= cfg.max_courses_per_half_year:
             raise BadInput(
                 f"courses must be 1–{cfg.max_courses_per_half_year} within half a year, got {courses}"
             )
     if companionship_months is not None:
-        if person.role != "peer_buddy":
+        if person.role != Role.PEER_BUDDY:
             raise BadInput(
                 f"{person.pseudonym} is a {person.role}: only peer buddies commit to companionship"
             )

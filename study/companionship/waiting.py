@@ -15,6 +15,8 @@ import pandas as pd
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from study.codes import Role
+from study.companionship.match_lookup import active_matches_of
 from study.companionship.waitlist import schedule_calls
 from study.db.models import Enrolment, FollowUpCall, Person, Site, Study, WaitlistEntry
 from study.errors import BadInput
@@ -60,15 +62,13 @@ def join_waitlist(
     top
         List them at the top (a failed match).
     """
-    from study.companionship.relationships import active_matches_of
-
     today = today or dt.date.today()
     entered_on = entered_on or since
     if since > today or entered_on > today:
         raise BadInput(f"{person.pseudonym} cannot join the waitlist on a future date ({entered_on})")
     if open_entry(session, person) is not None:
         raise BadInput(f"{person.pseudonym} is already on the waitlist")
-    if person.role == "participant" and active_matches_of(session, person):
+    if person.role == Role.PARTICIPANT and active_matches_of(session, person):
         raise BadInput(f"{person.pseudonym} is in an active match and does not wait")
     entry = WaitlistEntry(
         study_id=study.id, person_id=person.id, since=since, entered_on=entered_on, top=top

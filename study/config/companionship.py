@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from study.config.base import ConfigModel
+from study.codes import ROLE_CODES
 
 __all__ = ["AVAILABILITY_DAYS", "AVAILABILITY_PARTS", "CompanionshipConfig", "MatchingWeights"]
 
@@ -127,8 +128,6 @@ class CompanionshipConfig(ConfigModel):
             unknown = sorted(set(values) - set(known))
             if unknown:
                 raise ValueError(f"{key}: {', '.join(unknown)} not in the listed values")
-        from study.config.schema import ROLE_CODES  # schema imports this module
-
         for role, kinds in self.required_training.items():
             if role not in ROLE_CODES:
                 raise ValueError(f"required_training: unknown role {role!r}")

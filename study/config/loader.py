@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import resources
+from typing import Any
 from pathlib import Path
 
 import yaml
@@ -72,7 +74,7 @@ def parse_yaml_model(text: str, model, source: str, error_cls=ConfigError, top_l
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else "(yaml)"
-        raise error_cls(source, [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")])
+        raise error_cls(source, [(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")]) from None
     if not isinstance(data, dict):
         raise error_cls(source, [("(top level)", f"must be {top_level}")])
     try:
@@ -81,7 +83,7 @@ def parse_yaml_model(text: str, model, source: str, error_cls=ConfigError, top_l
         raise error_cls(source, [describe_validation_error(e) for e in exc.errors()]) from None
 
 
-def describe_validation_error(error: dict) -> tuple[str, str]:
+def describe_validation_error(error: Mapping[str, Any]) -> tuple[str, str]:
     """``(key, reason)`` of one pydantic error: ``sites[1].code``, "is required but missing".
 
     A validator may name a deeper key than its own by raising ``ValueError("@key@ reason")``.

@@ -10,16 +10,19 @@ scripts.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Literal, Optional
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from study.config.base import ConfigModel
+from study.codes import PHASE_ORDER, ROLE_CODES, Phase, Role
 from study.config.companionship import CompanionshipConfig
 from study.config.eligibility import RoleConfig
 from study.config.factors import FactorLevel
 from study.config.fidelity import FidelityConfig
 from study.config.imports import ImportsConfig
+from study.config.outcomes import OutcomesConfig
 from study.config.randomisation import RandomisationConfig
 from study.config.timepoints import TimepointConfig
 
@@ -35,16 +38,6 @@ __all__ = [
     "TIMEPOINT_CODES",
 ]
 
-#: The phases of a study, in the only order they may be entered.
-PHASE_ORDER: tuple[str, ...] = ("pilot", "rct", "analysis")
-#: Role codes known to peerstudy (a contract: imports and scripts use them).
-ROLE_CODES: tuple[str, ...] = (
-    "participant",
-    "group_leader",
-    "peer_buddy",
-    "communication_volunteer",
-    "coordinator",
-)
 #: The timepoint codes of the reference study.
 TIMEPOINT_CODES: tuple[str, ...] = ("baseline", "post", "followup")
 
@@ -96,7 +89,7 @@ class ArmConfig(ConfigModel):
 class PhaseConfig(ConfigModel):
     """Planned dates of a phase (the actual start is recorded by ``peerstudy phase start``)."""
 
-    name: Literal["pilot", "rct", "analysis"]
+    name: Phase
     start: dt.date
     end: dt.date
 
@@ -138,8 +131,8 @@ class StudyConfig(ConfigModel):
     randomisation: RandomisationConfig = Field(default_factory=RandomisationConfig)
     timepoints: list[TimepointConfig] = Field(default_factory=list)
     instruments: list[str] = Field(default_factory=list, description="instrument ids used")
-    outcomes: dict[str, object] = Field(
-        default_factory=dict, description="primary and secondary outcomes (instrument.scale)"
+    outcomes: OutcomesConfig | None = Field(
+        default=None, description="primary and secondary outcomes (instrument.scale) and how they are analysed"
     )
     fidelity: FidelityConfig = Field(
         default_factory=FidelityConfig, description="fidelity manual and thresholds"
@@ -189,7 +182,7 @@ class StudyConfig(ConfigModel):
             raise ValueError(
                 f"unknown role(s) {', '.join(unknown)}; known roles: {', '.join(ROLE_CODES)}"
             )
-        if "participant" not in roles:
+        if Role.PARTICIPANT not in roles:
             raise ValueError("the role 'participant' must be declared")
         return roles
 
@@ -255,6 +248,21 @@ class StudyConfig(ConfigModel):
                 )
         return value
 
+    @field_validator("outcomes")
+    @classmethod
+    def _outcomes_of_used_instruments(
+        cls, value: OutcomesConfig | None, info: ValidationInfo
+    ) -> OutcomesConfig | None:
+        used = info.data.get("instruments", [])
+        if value is None or not used:
+            return value
+        unknown = [name for name in value.names if name.split(".", 1)[0] not in used]
+        if unknown:
+            raise ValueError(
+                f"{', '.join(unknown)}: not an instrument the study uses (instruments: {', '.join(used)})"
+            )
+        return value
+
     # --- look-ups used everywhere -------------------------------------------------------
     def site(self, code: str) -> SiteConfig:
         """The site with this code; ``KeyError`` naming the known codes otherwise."""
@@ -291,7 +299,7 @@ class StudyConfig(ConfigModel):
         return next((p for p in self.phases if p.name == name), None)
 
 
-def _no_duplicates(values: list[str], what: str) -> None:
+def _no_duplicates(values: Sequence[str], what: str) -> None:
     seen: set[str] = set()
     for v in values:
         if v in seen:

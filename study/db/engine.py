@@ -14,8 +14,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Optional
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+# Every session is an AuditedSession: importing it registers the audit capture.
+from study.db.audit_capture import AuditedSession
+from study.db.write_lock import LOCKED_INFO_KEY, WRITE_LOCK_KEY, take_write_lock
 
 __all__ = [
     "DEFAULT_URL",
@@ -28,10 +32,6 @@ __all__ = [
 ]
 
 DEFAULT_URL = "sqlite:///peerstudy.db"
-#: Key of the PostgreSQL advisory lock that serialises writers (an arbitrary constant).
-WRITE_LOCK_KEY = 0x7065_6572  # "peer"
-#: ``session.info`` key: True once the transaction holds the writers' lock.
-_LOCKED = "peerstudy_write_locked"
 
 
 def resolve_url(url: Optional[str] = None) -> str:
@@ -110,32 +110,16 @@ def unit_of_work(
     """
     if not actor:
         raise ValueError("a unit of work needs an actor for the audit trail")
-    from study.audit import AuditedSession  # the audit listeners live with the session class
-
     write_engine = engine.execution_options(peerstudy_write=True)
     factory = sessionmaker(write_engine, class_=AuditedSession, expire_on_commit=False)
     with factory.begin() as session:
         session.info["actor"] = actor
         session.info["reason"] = reason
         # SQLite: BEGIN IMMEDIATE (see _configure_sqlite) already is the write lock.
-        session.info[_LOCKED] = engine.dialect.name == "sqlite"
+        session.info[LOCKED_INFO_KEY] = engine.dialect.name == "sqlite"
         if lock_at_start:
             take_write_lock(session)
         yield session
-
-
-def take_write_lock(session: Session) -> None:
-    """Serialise the rest of this write transaction with every other writer (idempotent).
-
-    PostgreSQL: the transaction-scoped advisory lock :data:`WRITE_LOCK_KEY`, held until
-    commit or rollback (one round trip, the first time only). SQLite: nothing to do, the
-    transaction began with ``BEGIN IMMEDIATE``.
-    """
-    if session.info.get(_LOCKED):
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_KEY})
-    session.info[_LOCKED] = True
 
 
 @contextmanager
@@ -144,7 +128,5 @@ def read_session(engine: Engine) -> Iterator[Session]:
 
     Objects loaded in it stay readable after the block (they are detached, not expired).
     """
-    from study.audit import AuditedSession
-
     with sessionmaker(engine, class_=AuditedSession, expire_on_commit=False)() as session:
         yield session

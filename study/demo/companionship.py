@@ -27,7 +27,7 @@ from study.companionship.relationships import (
 )
 from study.companionship.suggestions import suggest_buddies
 from study.companionship.volunteers import record_interview, record_training, set_commitment
-from study.companionship.waiting import log_call, open_entry
+from study.companionship.waiting import log_call, open_entry, waitlist_table
 from study.db import unit_of_work
 from study.db.models import Allocation, CourseGroup, Enrolment, FollowUpCall, Match, Person
 from study.demo.context import DemoContext
@@ -272,8 +272,6 @@ def _contacts(rng, s, study) -> None:
 
 def _calls_for_the_waiting(rng, s, study, cfg) -> tuple[int, int]:
     """Calls for everyone still waiting; about a third miss their latest call (overdue)."""
-    from study.companionship.waiting import waitlist_table
-
     for pseudonym in waitlist_table(s, study, DEMO_TODAY)["pseudonym"]:
         person = person_by_pseudonym(s, study, pseudonym)
         _calls(rng, s, study, person, DEMO_TODAY, skip_last=bool(rng.random() < 0.35))

@@ -52,7 +52,6 @@ def _sigmoid(x):
 
 def fidelity_and_attendance(ctx: DemoContext) -> list[str]:
     """Lock the manual, record attendance and observations of the RCT groups."""
-    rng = ctx.rng
     today = dt.date.today()
     with unit_of_work(ctx.engine, ctx.actor, reason="demo: course manual locked for the RCT") as s:
         study = get_study(s, ctx.study_code)

@@ -60,7 +60,6 @@ def people_and_groups(ctx: DemoContext) -> list[str]:
     """Create the reference study with volunteers, pilot and RCT participants and groups."""
     path = example_config_path()
     config = load_config(path)
-    rng = ctx.rng
     with unit_of_work(ctx.engine, ctx.actor, reason="demo: create study") as s:
         study = create_study(s, config, path.read_text(encoding="utf-8"), demo=True)
         ctx.study_code = study.code

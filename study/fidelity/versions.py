@@ -21,11 +21,12 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from study.codes import Phase
 from study.db.models import CourseGroup, ManualVersion, Study
 from study.db.types import utcnow
 from study.errors import BadInput, NotAllowed, NotFound
 from study.fidelity.manual import Manual, parse_manual
-from study.phases import require_phase
+from study.phase_guard import require_phase
 from study.studies import config_of
 
 __all__ = [
@@ -87,8 +88,8 @@ def stored_manual(session: Session, study: Study, version: str) -> ManualVersion
     )
     if row is None:
         raise NotFound(
-            f"manual {manual_id} version {version!r} is not stored: store it with "
-            "`peerstudy fidelity manual update FILE --note ...`"
+            f"manual {manual_id} version {version!r} is not stored: store that version of the "
+            "manual first (with a note on what changed)"
         )
     return row
 
@@ -166,7 +167,7 @@ def store_manual_version(
     note = (note or "").strip() or None
     if latest is not None and note is None:
         raise BadInput(
-            f"a changed manual needs a change note (--note): what changed since version "
+            f"storing a changed manual needs a change note: what changed since version "
             f"{latest.version}?"
         )
     row = ManualVersion(
@@ -208,7 +209,7 @@ def lock_manual(
     groups = session.scalars(
         select(CourseGroup).where(
             CourseGroup.study_id == study.id,
-            CourseGroup.phase == "rct",
+            CourseGroup.phase == Phase.RCT,
             CourseGroup.manual_version.is_(None),
         )
     ).all()
@@ -227,7 +228,7 @@ def group_manual(
     a version gets it, and a group with another version is refused (``NotAllowed``). Pilot
     groups run their recorded version, else the newest stored one. Call inside a unit of work.
     """
-    if group.phase == "rct":
+    if group.phase == Phase.RCT:
         locked = _locked(session, study) or lock_manual(session, study, actor)
         if group.manual_version is None:
             group.manual_version = locked.version
@@ -240,12 +241,13 @@ def group_manual(
     if group.manual_version:
         row = stored_manual(session, study, group.manual_version)
     else:
-        row = current_version(session, study)
-        if row is None:
+        current = current_version(session, study)
+        if current is None:
             raise NotFound(
-                f"no version of manual {config_of(study).fidelity.manual} is stored: store one "
-                "with `peerstudy fidelity manual update FILE`"
+                f"no version of manual {config_of(study).fidelity.manual} is stored: store the "
+                "manual first"
             )
+        row = current
     return manual_of(row), row
 
 
@@ -288,7 +290,7 @@ def group_version_problems(session: Session, study: Study) -> pd.DataFrame:
     locked = _locked(session, study)
     rows = session.execute(
         select(CourseGroup.code, CourseGroup.manual_version)
-        .where(CourseGroup.study_id == study.id, CourseGroup.phase == "rct")
+        .where(CourseGroup.study_id == study.id, CourseGroup.phase == Phase.RCT)
         .order_by(CourseGroup.code)
     ).all()
     df = pd.DataFrame(rows, columns=["group", "manual_version"])
