@@ -33,7 +33,7 @@ from study.config import StudyConfig
 from study.db.models import RandomisationSecret, Study
 from study.db.types import utcnow
 from study.errors import NotAllowed
-from study.phases import require_phase
+from study.phase_guard import require_phase
 from study.randomisation.stream import HmacStream, secret_from_hex
 from study.sap import require_locked
 from study.studies import config_of

@@ -48,7 +48,7 @@ from study.imports.bounded import read_bounded
 from study.imports.cells import date_hint
 from study.imports.limits import CODE_LIMIT
 from study.people import Identity
-from study.phases import require_phase
+from study.phase_guard import require_phase
 from study.corrections import WATCHED_FACTS, changed_facts, stored_facts
 from study.sap import record_deviation
 from study.stratification import allowed_levels, normalise_levels

@@ -15,9 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,6 +27,9 @@ from study.errors import BadInput, NotAllowed, NotFound
 from study.fidelity.manual import Manual, parse_manual
 from study.phase_guard import require_phase
 from study.studies import config_of
+
+if TYPE_CHECKING:  # pandas only for the history tables: phase checks run in quick commands
+    import pandas as pd
 
 __all__ = [
     "LOCKED_PHASES",
@@ -259,6 +261,8 @@ def _locked(session: Session, study: Study) -> Optional[ManualVersion]:
 def manual_history(session: Session, study: Study) -> pd.DataFrame:
     """Stored versions, oldest first: ``version, created_at, created_by, change_note, locked_at,
     locked_by, sha256`` (the hash shortened to 12 characters)."""
+    import pandas as pd  # lazily: see the imports at the top
+
     manual_id = config_of(study).fidelity.manual
     rows = session.execute(
         select(
@@ -287,6 +291,8 @@ def group_version_problems(session: Session, study: Study) -> pd.DataFrame:
     Returns ``group, manual_version, locked_version, problem`` (empty when all conform).
     ``problem`` is ``no version recorded`` or ``runs another version``.
     """
+    import pandas as pd  # lazily: see the imports at the top
+
     locked = _locked(session, study)
     rows = session.execute(
         select(CourseGroup.code, CourseGroup.manual_version)

@@ -65,7 +65,7 @@ from study.db.models import (
     User,
 )
 from study.errors import BadInput, NotAllowed, NotFound
-from study.phases import require_phase
+from study.phase_guard import require_phase
 from study.randomisation.minimisation import MinimisationState, minimisation_stream
 from study.randomisation.sequence import BlockArms, block_sequence, blocks_stream
 from study.randomisation.strata import parse_stratum, stratum_key
