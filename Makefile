@@ -1,12 +1,13 @@
 # peerstudy: the two commands of the README.
 #   make demo   set up, build the demo study in SQLite, run the pipelines and the dashboard
 #   make test   set up and run the whole test suite (SQLite and PostgreSQL)
+#   make screenshots   the main pages in headless Chromium, in English and Danish, as PNGs in artifacts/screenshots/
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO_DB ?= sqlite:///peerstudy-demo.db
 
-.PHONY: demo test setup clean
+.PHONY: demo test screenshots setup clean
 
 setup: $(VENV)/.installed
 
@@ -35,5 +36,9 @@ PYTEST_ARGS ?= -n 2
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Only the screenshot test (one server, one browser; marker `screenshots`).
+screenshots: setup
+	$(BIN)/python -m pytest -m screenshots -n 0 -q tests/test_dashboard_screenshots.py
+
 clean:
-	rm -rf $(VENV) peerstudy-demo.db* $(OUT) .pytest_cache
+	rm -rf $(VENV) peerstudy-demo.db* $(OUT) .pytest_cache artifacts
