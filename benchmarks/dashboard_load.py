@@ -439,6 +439,9 @@ class User:
 
         async def pick() -> None:
             await self.choose(t("attendance.group"), group)
+            # The group's run is over when a grid of this group is shown (a week chosen
+            # earlier would be lost to that run).
+            await page.locator(f'[class*="st-key-{_css_key(f"attendance_grid_{group}_")}"]').wait_for()
             await page.locator(DONE).wait_for()
             await self.choose(t("attendance.week"), week_prefix, prefix=True)
 
@@ -475,6 +478,8 @@ class User:
 
         async def pick() -> None:
             await self.choose(t("questionnaire.participant"), who)
+            # The participant's run is over when a form of theirs is on the page.
+            await page.locator(f'[class*="st-key-{_css_key(f"q_{who}_")}"]').first.wait_for(state="attached")
             await page.locator(DONE).wait_for()
             # The timepoint box keeps the last participant's choice: set it every time.
             await self.choose(t("questionnaire.timepoint"), tp)

@@ -31,7 +31,7 @@ class TableVersions:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._head: int | None = None  # the last seq seen
-        self._head_id: int | None = None  # the id of that event: another id means another trail
+        self._head_hash: str | None = None  # that event's chain hash: another means another trail
         self._generation = 0  # bumped when the trail restarts (a rebuilt database)
         self._versions: dict[str, int] = {}
         self._looked_at = float("-inf")
@@ -68,8 +68,8 @@ class TableVersions:
         with engine.connect() as conn:
             head = conn.execute(select(func.max(AuditEvent.seq))).scalar() or 0
             known = (None if self._head is None else
-                     conn.execute(select(AuditEvent.id).where(AuditEvent.seq == self._head)).scalar())
-            if self._head is None or head < self._head or known != self._head_id:
+                     conn.execute(select(AuditEvent.hash).where(AuditEvent.seq == self._head)).scalar())
+            if self._head is None or head < self._head or known != self._head_hash:
                 # First look, or another trail (a database emptied and rebuilt): every table is
                 # new to this server.
                 self._generation += 1
@@ -78,6 +78,6 @@ class TableVersions:
             elif head > self._head:
                 self.seen(conn.execute(
                     select(AuditEvent.seq, AuditEvent.table_name).where(AuditEvent.seq > self._head)
-                ).tuples())
-            self._head_id = conn.execute(select(AuditEvent.id).where(AuditEvent.seq == self._head)).scalar()
+                ).all())
+            self._head_hash = conn.execute(select(AuditEvent.hash).where(AuditEvent.seq == self._head)).scalar()
         self._looked_at = time.monotonic()
