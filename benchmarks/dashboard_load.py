@@ -23,6 +23,7 @@ Bounded: at most 50 users, 600 s of load and 20,000 participants; every action t
 
     python benchmarks/dashboard_load.py [--users 20] [--participants 10000] [--duration 120]
     python benchmarks/dashboard_load.py --quick      # 3 users, 200 participants, 15 s of load
+    python benchmarks/dashboard_load.py --template DB --audit-key KEY   # copy a study built before
 
 It is not a test; ``tests/test_dashboard_load.py`` runs ``--quick`` and checks the pure parts.
 """
@@ -628,32 +629,45 @@ def _pg_admin(url: str):
     return create_engine(url, isolation_level="AUTOCOMMIT")
 
 
-def run(users: int, participants: int, duration: float, think: float, seed: int, admin_url: str) -> int:
-    """The whole load test; returns the exit code (0: goal met, writes present, chain verified)."""
+def run(users: int, participants: int, duration: float, think: float, seed: int, admin_url: str,
+        template: str | None = None, audit_key: Path | None = None) -> int:
+    """The whole load test; returns the exit code (0: goal met, writes present, chain verified).
+
+    With ``template`` the fresh database is a copy of that one (``CREATE DATABASE ... TEMPLATE``:
+    a study built once by ``peerstudy demo`` with ``audit_key``) instead of a new demo build,
+    which takes half an hour for 10,000 participants on a busy 2-core machine.
+    """
     bounded(users, duration, participants)
     require_loopback(admin_url)
     name = f"peerstudy_load_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     url = admin_url.rsplit("/", 1)[0] + "/" + name
     admin = _pg_admin(admin_url)
     work = Path(tempfile.mkdtemp(prefix="peerstudy-load-"))
-    # A throw-away study has its own audit key and anchor log, never the developer's.
-    os.environ["PEERSTUDY_AUDIT_KEY"] = str(work / "audit.key")
+    # A throw-away study has its own audit key and anchor log, never the developer's (a copied
+    # template keeps the key it was built with).
+    os.environ["PEERSTUDY_AUDIT_KEY"] = str(audit_key if template else work / "audit.key")
     os.environ["PEERSTUDY_ANCHOR_LOG"] = str(work / "anchors.log")
-    create_key(work / "audit.key")
+    if not template:
+        create_key(work / "audit.key")
     peerstudy = str(Path(sys.executable).with_name("peerstudy"))
+    t0 = time.perf_counter()
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        if template:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        else:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
     server = None
     try:
-        t0 = time.perf_counter()
-        subprocess.run([peerstudy, "demo", "--db", url, "--participants", str(participants), "--seed", str(seed)],
-                       check=True, stdout=subprocess.DEVNULL)
+        if not template:
+            subprocess.run([peerstudy, "demo", "--db", url, "--participants", str(participants), "--seed", str(seed)],
+                           check=True, stdout=subprocess.DEVNULL)
         engine = make_engine(url)
         plans = plan_users(engine, roles_for(users), seed)
         built = time.perf_counter() - t0
         server, base = start_dashboard(url, work / "dashboard.log")
+        from_where = f"a copy of {template}" if template else f"{participants:,} participants"
         print(f"dashboard load test: {users} users for {duration:.0f} s (think time ~{think:g} s) against "
-              f"{base} on PostgreSQL, {participants:,} participants (set-up {built:.0f} s); "
+              f"{base} on PostgreSQL, {from_where} (set-up {built:.0f} s); "
               f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the run")
         t1 = time.perf_counter()
         recorder = asyncio.run(drive(plans, base, duration, think, seed))
@@ -694,12 +708,20 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds a user pauses between actions")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--pg", default=PG_ADMIN_URL, help="PostgreSQL maintenance database URL (loopback only)")
+    parser.add_argument("--template", help="copy this PostgreSQL database (built by `peerstudy demo`) "
+                        "instead of building the demo; needs --audit-key")
+    parser.add_argument("--audit-key", type=Path, help="the audit key the --template database was built with")
     parser.add_argument("--quick", action="store_true", help="3 users, 200 participants, 15 s of load")
     args = parser.parse_args(list(argv) if argv is not None else None)
     if args.quick:
         args.users, args.participants, args.duration = 3, 200, 15
+    if bool(args.template) != bool(args.audit_key):
+        parser.error("--template and --audit-key go together")
+    if args.template and not re.fullmatch(r"[A-Za-z0-9_]+", args.template):
+        parser.error("--template: a plain database name (letters, digits, _)")
     try:
-        code = run(args.users, args.participants, args.duration, args.think, args.seed, args.pg)
+        code = run(args.users, args.participants, args.duration, args.think, args.seed, args.pg,
+                   args.template, args.audit_key)
     except ValueError as exc:
         parser.error(str(exc))
     raise SystemExit(code)
