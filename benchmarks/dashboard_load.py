@@ -14,8 +14,10 @@ one headless Chromium (Playwright, Debian's ``/usr/bin/chromium``) holding one b
 
 A *page time* runs from the navigation or click until the page's final element is visible and
 Streamlit's script run is over (``stApp[data-test-script-state=notRunning]``); an *error* is an
-action that timed out, a Streamlit exception box, or a save without its confirmation. Prints
-p50/p95 per page and overall beside the goal (20 users: p95 under 2 s, 0 errors), then checks
+action that timed out, a Streamlit exception box, or a save without its confirmation. After a
+warm-up (the first visits of a new server: not counted) one user of each kind works alone as
+the baseline measured in the same run; then all users at once. Prints p50/p95 per page and
+overall beside the baseline and the goal (20 users: p95 under 2 s, 0 errors), then checks
 that every confirmed write is in the database and runs ``peerstudy audit verify``.
 
 Bounded: at most 50 users, 600 s of load and 20,000 participants; every action times out after
@@ -524,6 +526,20 @@ class User:
         await self.page.get_by_role("button", name=self.t("auth.log_out")).click()
         await self.heading(self.t("auth.title")).wait_for()
 
+    async def solo_round(self) -> None:
+        """Log in, do one round of work (on the last item of the work list, which the
+        concurrent run reaches last if at all), log out."""
+        if not await self.log_in():
+            return
+        if self.plan.role == "researcher":
+            await self.researcher_round()
+        elif self.plan.role == "attendance":
+            await self.attendance_round(len(self.plan.sessions) - 1)
+        elif self.plan.entries:
+            await self.questionnaire_round(len(self.plan.entries) - 1)
+        await self.page.get_by_role("button", name=self.t("auth.log_out")).click()
+        await self.heading(self.t("auth.title")).wait_for()
+
     async def run(self, deadline: float) -> None:
         if not await self.log_in():
             return
@@ -557,13 +573,14 @@ def _css_key(key: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "_-" else "-" for ch in key.strip())
 
 
-async def drive(plans: list[UserPlan], base: str, duration: float, think: float, seed: int) -> Recorder:
-    """Run every plan as a user in one browser, all at once, for ``duration`` seconds."""
+async def drive(plans: list[UserPlan], base: str, duration: float, think: float, seed: int) -> tuple[Recorder, Recorder]:
+    """Run every plan as a user in one browser, all at once, for ``duration`` seconds; first
+    one user of each kind alone (the baseline). Returns the baseline's and the run's records."""
     # Imported here so the pure parts (and their tests) load without Playwright's driver.
     from playwright.async_api import async_playwright
 
     require_loopback(base)
-    recorder = Recorder()
+    recorder, solo = Recorder(), Recorder()
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
@@ -584,6 +601,15 @@ async def drive(plans: list[UserPlan], base: str, duration: float, think: float,
                     await User(user.plan, user.page, base, warm, 0, seed).warm_up()
             print(f"  warm-up (first visits of a new server, not counted): {time.perf_counter() - t0:.1f} s, "
                   f"{sum(1 for x in warm.samples if x['error'])} errors")
+            # The baseline, measured in the same run on the same (shared) machine: one user of
+            # each kind alone, one after the other, doing one round of its work.
+            seen.clear()
+            for user in users:
+                if user.plan.role not in seen:
+                    seen.add(user.plan.role)
+                    await User(user.plan, user.page, base, solo, 0, seed).solo_round()
+            recorder.attendance.update(solo.attendance)
+            recorder.questionnaires.update(solo.questionnaires)
             deadline = time.monotonic() + duration
             # The users arrive within the first few seconds, not in the same millisecond.
             async def start(user: User, delay: float) -> None:
@@ -596,7 +622,7 @@ async def drive(plans: list[UserPlan], base: str, duration: float, think: float,
             )
         finally:
             await browser.close()
-    return recorder
+    return solo, recorder
 
 
 # --- after the run -----------------------------------------------------------------------
@@ -670,15 +696,20 @@ def run(users: int, participants: int, duration: float, think: float, seed: int,
               f"{base} on PostgreSQL, {from_where} (set-up {built:.0f} s); "
               f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the run")
         t1 = time.perf_counter()
-        recorder = asyncio.run(drive(plans, base, duration, think, seed))
+        solo, recorder = asyncio.run(drive(plans, base, duration, think, seed))
         print(f"  ran {time.perf_counter() - t1:.0f} s; load average {os.getloadavg()[0]:.1f} at the end")
         stop(server)
         server = None
-        samples = pd.DataFrame(recorder.samples, columns=["user", "page", "seconds", "error"])
+        columns = ["user", "page", "seconds", "error"]
+        samples = pd.DataFrame(recorder.samples, columns=columns)
         summary = summarise(samples)
-        print(f"  {'page':<32} {'n':>5} {'errors':>6} {'p50 s':>7} {'p95 s':>7} {'max s':>7}")
+        alone = summarise(pd.DataFrame(solo.samples, columns=columns))["p50"].reindex(summary.index)
+        print(f"  {'page':<32} {'alone s':>8} | {users} users: {'n':>4} {'errors':>6} {'p50 s':>7} {'p95 s':>7} {'max s':>7}")
         for page, row in summary.iterrows():
-            print(f"  {page:<32} {int(row.n):>5} {int(row.errors):>6} {row.p50:>7.2f} {row.p95:>7.2f} {row['max']:>7.2f}")
+            print(f"  {page:<32} {alone[page]:>8.2f} | {'':>9}{int(row.n):>4} {int(row.errors):>6} "
+                  f"{row.p50:>7.2f} {row.p95:>7.2f} {row['max']:>7.2f}")
+        print(f"  ('alone': one user of each kind by itself just before, on the same machine; "
+              f"{sum(1 for x in solo.samples if x['error'])} errors then)")
         for error in samples["error"].dropna().unique()[:10]:
             print(f"  error: {error}")
         met = goal_met(summary)
