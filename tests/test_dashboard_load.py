@@ -166,7 +166,7 @@ def test_data_versions_start_over_on_another_trail(study_db, db_factory):
 def test_a_snapshot_is_served_while_the_next_one_is_computed():
     from dashboards.ui.snapshots import SnapshotStore
 
-    store = SnapshotStore(max_age_s=3600)
+    store = SnapshotStore(max_age_s=3600, min_interval_s=0)
     release = threading.Event()
     calls = []
 
@@ -192,7 +192,7 @@ def test_a_snapshot_is_served_while_the_next_one_is_computed():
 def test_a_failed_refresh_keeps_the_last_snapshot_and_is_tried_again():
     from dashboards.ui.snapshots import SnapshotStore
 
-    store = SnapshotStore(max_age_s=3600)
+    store = SnapshotStore(max_age_s=3600, min_interval_s=0)
     store.latest("k", 1, lambda: "good")
 
     def broken():
@@ -212,3 +212,17 @@ def test_the_first_visit_computes_and_its_error_shows():
     with pytest.raises(RuntimeError):
         store.latest("k", 1, lambda: (_ for _ in ()).throw(RuntimeError("no study")))
     assert store.latest("k", 1, lambda: "now") == "now"
+
+
+def test_changed_data_refreshes_a_snapshot_at_most_once_per_interval():
+    from dashboards.ui.snapshots import SnapshotStore
+
+    store = SnapshotStore(max_age_s=3600, min_interval_s=3600)
+    store.latest("k", 1, lambda: "first")
+    assert store.latest("k", 2, lambda: "second") == "first"
+    store.wait_idle("k")
+    assert store.latest("k", 2, lambda: "third") == "first"  # no refresh within the interval
+    store.min_interval_s = 0
+    store.latest("k", 2, lambda: "fourth")
+    store.wait_idle("k")
+    assert store.latest("k", 2, lambda: "unused") == "fourth"

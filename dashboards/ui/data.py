@@ -13,6 +13,8 @@ snapshot while a newer one is computed in the background (:mod:`dashboards.ui.sn
 
 from __future__ import annotations
 
+import copy
+
 import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
@@ -45,8 +47,10 @@ TTL_SECONDS = 600
 VALIDITY_TTL_SECONDS = 60
 #: Queries served from a background-refreshed snapshot (they take seconds on a large study).
 SNAPSHOT_QUERIES = frozenset({"analysis"})
-#: Seconds after which a snapshot is refreshed even without a change of data.
-SNAPSHOT_MAX_AGE_SECONDS = 60
+#: A snapshot is refreshed after a change of data, but at most once in this many seconds ...
+SNAPSHOT_MIN_INTERVAL_SECONDS = 60
+#: ... and after this many seconds even without a change (for what the date changes).
+SNAPSHOT_MAX_AGE_SECONDS = 600
 
 
 @st.cache_resource(show_spinner=False)
@@ -66,7 +70,7 @@ def _versions(url: str) -> TableVersions:
 
 @st.cache_resource(show_spinner=False)
 def _snapshots(url: str) -> SnapshotStore:
-    return SnapshotStore(max_age_s=SNAPSHOT_MAX_AGE_SECONDS)
+    return SnapshotStore(max_age_s=SNAPSHOT_MAX_AGE_SECONDS, min_interval_s=SNAPSHOT_MIN_INTERVAL_SECONDS)
 
 
 def _data_version(url: str, name: str) -> tuple:
@@ -86,7 +90,8 @@ def query(name: str, viewer: Viewer, *args) -> pd.DataFrame:
     if name in SNAPSHOT_QUERIES:
         # Keyed by the trail's generation too: a rebuilt database never gets an old snapshot.
         key = (name, url, viewer.cache_key, tuple(args), version[0])
-        return _snapshots(url).latest(key, version, lambda: QUERIES[name](_engine(url), viewer, *args))
+        latest = _snapshots(url).latest(key, version, lambda: QUERIES[name](_engine(url), viewer, *args))
+        return copy.deepcopy(latest)  # shared by every session: each page gets its own copy
     return _cached(name, url, viewer.cache_key, tuple(args), version, viewer)
 
 

@@ -3,10 +3,11 @@
 The analysis page takes a snapshot of the whole study and fits the trial's models: seconds
 for a large study, and every questionnaire or attendance entry changes its data. Recomputing
 it for the next visitor after every entry would make researchers wait on a busy day. Instead a
-visitor gets the latest snapshot at once; when the data changed since (or it is older than
-``max_age_s``) one background thread computes the next, which the following visits get.
-Only the very first visit of a key waits (and concurrent first visitors wait for the same
-computation). A failed refresh keeps the previous snapshot and is retried on the next visit.
+visitor gets the latest snapshot at once; when the data changed since (at most once per
+``min_interval_s``, so that a busy day does not keep the server's CPU on refits) or it is
+older than ``max_age_s``, one background thread computes the next, which the following visits
+get. Only the very first visit of a key waits (and concurrent first visitors wait for the same
+computation). A failed refresh keeps the previous snapshot and is retried on a later visit.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class Snapshot:
 class SnapshotStore:
     """Latest values per key, refreshed in the background (thread-safe).
 
-    >>> store = SnapshotStore(max_age_s=60)
+    >>> store = SnapshotStore(max_age_s=600, min_interval_s=0)
     >>> store.latest("k", 1, lambda: "first")
     'first'
     >>> store.latest("k", 2, lambda: "second")  # stale at once; "second" is being computed
@@ -46,8 +47,9 @@ class SnapshotStore:
     'second'
     """
 
-    def __init__(self, max_age_s: float) -> None:
+    def __init__(self, max_age_s: float, min_interval_s: float = 0) -> None:
         self.max_age_s = max_age_s
+        self.min_interval_s = min_interval_s
         self._lock = threading.Lock()
         self._entries: dict[Hashable, Snapshot] = {}
 
@@ -63,7 +65,8 @@ class SnapshotStore:
                     entry.version = version
             return entry.value
         value = entry.value  # what this visit gets, whatever a refresh does meanwhile
-        stale = entry.version != version or time.monotonic() - entry.taken_at > self.max_age_s
+        age = time.monotonic() - entry.taken_at
+        stale = (entry.version != version and age >= self.min_interval_s) or age > self.max_age_s
         if stale:
             with self._lock:
                 start = not entry.refreshing
