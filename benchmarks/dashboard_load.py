@@ -388,15 +388,16 @@ class User:
 
     async def log_in(self) -> bool:
         page = self.page
-        if not await self.timed("login page", lambda: page.goto(self.base),
-                                lambda: self.heading(self.t("auth.title")).wait_for()):
+        login_box = page.get_by_role("textbox", name=self.t("auth.login"))
+        if not await self.timed("login page", lambda: page.goto(self.base), login_box.wait_for):
             return False
-        await page.get_by_role("textbox", name=self.t("auth.login")).fill(self.plan.login)
-        await page.get_by_role("textbox", name=self.t("auth.password")).fill(DEMO_PASSWORD)
-        return await self.timed(
-            "log in → RCT overview", lambda: page.get_by_role("button", name=self.t("auth.submit")).click(),
-            self.rct_final,
-        )
+
+        async def submit() -> None:
+            await login_box.fill(self.plan.login)
+            await page.get_by_role("textbox", name=self.t("auth.password")).fill(DEMO_PASSWORD)
+            await page.get_by_role("button", name=self.t("auth.submit")).click()
+
+        return await self.timed("log in → RCT overview", submit, self.rct_final)
 
     async def log_in_patiently(self, deadline: float, tries: int = 3) -> bool:
         """Log in, trying again (a person reloads) up to ``tries`` times before the deadline."""
@@ -585,6 +586,14 @@ def _css_key(key: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "_-" else "-" for ch in key.strip())
 
 
+async def safely(work: Awaitable, user: User, name: str) -> None:
+    """Await a user's work; an unexpected failure stops only that user and is an error."""
+    try:
+        await work
+    except Exception as exc:  # noqa: BLE001 - one user's failure must not end the others' run
+        await user.failure(name, exc, float("nan"))
+
+
 async def drive(plans: list[UserPlan], base: str, duration: float, think: float, seed: int) -> tuple[Recorder, Recorder]:
     """Run every plan as a user in one browser, all at once, for ``duration`` seconds; first
     one user of each kind alone (the baseline). Returns the baseline's and the run's records."""
@@ -612,7 +621,8 @@ async def drive(plans: list[UserPlan], base: str, duration: float, think: float,
                     seen.add(user.plan.role)
                     # The first analysis of a large study takes minutes on a busy machine.
                     user.page.set_default_timeout(WARM_UP_TIMEOUT_MS)
-                    await User(user.plan, user.page, base, warm, 0, seed).warm_up()
+                    warming = User(user.plan, user.page, base, warm, 0, seed)
+                    await safely(warming.warm_up(), warming, "warm-up stopped")
                     user.page.set_default_timeout(ACTION_TIMEOUT_MS)
             print(f"  warm-up (first visits of a new server, not counted): {time.perf_counter() - t0:.1f} s, "
                   f"{sum(1 for x in warm.samples if x['error'])} errors")
@@ -622,14 +632,15 @@ async def drive(plans: list[UserPlan], base: str, duration: float, think: float,
             for user in users:
                 if user.plan.role not in seen:
                     seen.add(user.plan.role)
-                    await User(user.plan, user.page, base, solo, 0, seed).solo_round()
+                    alone = User(user.plan, user.page, base, solo, 0, seed)
+                    await safely(alone.solo_round(), alone, "baseline stopped")
             recorder.attendance.update(solo.attendance)
             recorder.questionnaires.update(solo.questionnaires)
             deadline = time.monotonic() + duration
             # The users arrive within the first few seconds, not in the same millisecond.
             async def start(user: User, delay: float) -> None:
                 await asyncio.sleep(delay)
-                await user.run(deadline)
+                await safely(user.run(deadline), user, "user stopped")
 
             hard_stop = duration + 3 * ACTION_TIMEOUT_MS / 1000 + 60
             await asyncio.wait_for(
