@@ -2,12 +2,13 @@
 #   make demo   set up, build the demo study in SQLite, run the pipelines and the dashboard
 #   make test   set up and run the whole test suite (SQLite and PostgreSQL)
 #   make lint   set up and check lint, import order, formatting (ruff) and types (mypy)
+#   make screenshots   the main pages in headless Chromium, in English and Danish, as PNGs in artifacts/screenshots/
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 DEMO_DB ?= sqlite:///peerstudy-demo.db
 
-.PHONY: demo test lint setup clean
+.PHONY: demo test lint screenshots setup clean
 
 setup: $(VENV)/.installed
 
@@ -42,5 +43,9 @@ lint: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Only the screenshot test (one server, one browser; marker `screenshots`).
+screenshots: setup
+	$(BIN)/python -m pytest -m screenshots -n 0 -q tests/test_dashboard_screenshots.py
+
 clean:
-	rm -rf $(VENV) peerstudy-demo.db* $(OUT) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) peerstudy-demo.db* $(OUT) .pytest_cache .mypy_cache .ruff_cache artifacts

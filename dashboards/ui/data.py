@@ -1,12 +1,19 @@
 """The engine and cached queries of the Streamlit layer.
 
-The engine is a resource per database URL. DataFrame queries are cached for a short time with
-the viewer's role, site and study in the cache key (``Viewer.cache_key``), so one viewer's
-rows are never served to another; the viewer object itself is passed with a leading
-underscore to keep it out of the key. Writes call :func:`clear` so everybody sees them.
+The engine is a resource per database URL. DataFrame queries are cached with the viewer's
+role, site and study in the cache key (``Viewer.cache_key``), so one viewer's rows are never
+served to another; the viewer object itself is passed with a leading underscore to keep it out
+of the key. The key also holds the data versions of the tables the query reads
+(:mod:`dashboards.queries.dependencies`, :mod:`dashboards.ui.data_versions`): a change of those
+tables — by this dashboard, another or the CLI — shows on the next page run, and a change of
+other tables keeps the cached result (saving attendance does not recompute the RCT overview).
+The analysis, a snapshot of the whole study with its models fitted, is served from the latest
+snapshot while a newer one is computed in the background (:mod:`dashboards.ui.snapshots`).
 """
 
 from __future__ import annotations
+
+import copy
 
 import pandas as pd
 import streamlit as st
@@ -15,6 +22,9 @@ from sqlalchemy import Engine
 from dashboards.access import Viewer, still_valid
 from dashboards.charts import recruitment_chart, vega_spec
 from dashboards.queries import QUERIES
+from dashboards.queries.dependencies import STUDY_TABLES, tables_of
+from dashboards.ui.data_versions import TableVersions
+from dashboards.ui.snapshots import SnapshotStore
 from study.db import make_engine, read_session
 from study.db.engine import resolve_url
 from study.db.models import Study
@@ -30,7 +40,17 @@ __all__ = [
     "viewer_still_valid",
 ]
 
-TTL_SECONDS = 60
+#: Seconds a cached result lives at most. Changes of data show at once (the data versions);
+#: this bounds only what the date changes (a questionnaire turning overdue at midnight).
+TTL_SECONDS = 600
+#: A deactivated user (or one whose role or site changed) loses open sessions within this.
+VALIDITY_TTL_SECONDS = 60
+#: Queries served from a background-refreshed snapshot (they take seconds on a large study).
+SNAPSHOT_QUERIES = frozenset({"analysis"})
+#: A snapshot is refreshed after a change of data, but at most once in this many seconds ...
+SNAPSHOT_MIN_INTERVAL_SECONDS = 60
+#: ... and after this many seconds even without a change (for what the date changes).
+SNAPSHOT_MAX_AGE_SECONDS = 600
 
 
 @st.cache_resource(show_spinner=False)
@@ -43,18 +63,40 @@ def engine() -> Engine:
     return _engine(resolve_url())
 
 
+@st.cache_resource(show_spinner=False)
+def _versions(url: str) -> TableVersions:
+    return TableVersions()
+
+
+@st.cache_resource(show_spinner=False)
+def _snapshots(url: str) -> SnapshotStore:
+    return SnapshotStore(max_age_s=SNAPSHOT_MAX_AGE_SECONDS, min_interval_s=SNAPSHOT_MIN_INTERVAL_SECONDS)
+
+
+def _data_version(url: str, name: str) -> tuple:
+    """The data versions of the tables query ``name`` reads (any table when not listed)."""
+    return _versions(url).versions(_engine(url), tables_of(name))
+
+
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def _cached(name: str, url: str, viewer_key: tuple, args: tuple, _viewer: Viewer) -> pd.DataFrame:
+def _cached(name: str, url: str, viewer_key: tuple, args: tuple, version: tuple, _viewer: Viewer) -> pd.DataFrame:
     return QUERIES[name](_engine(url), _viewer, *args)
 
 
 def query(name: str, viewer: Viewer, *args) -> pd.DataFrame:
     """Run the named query of :data:`dashboards.queries.QUERIES` for ``viewer`` (cached)."""
-    return _cached(name, resolve_url(), viewer.cache_key, tuple(args), viewer)
+    url = resolve_url()
+    version = _data_version(url, name)
+    if name in SNAPSHOT_QUERIES:
+        # Keyed by the trail's generation too: a rebuilt database never gets an old snapshot.
+        key = (name, url, viewer.cache_key, tuple(args), version[0])
+        latest = _snapshots(url).latest(key, version, lambda: QUERIES[name](_engine(url), viewer, *args))
+        return copy.deepcopy(latest)  # shared by every session: each page gets its own copy
+    return _cached(name, url, viewer.cache_key, tuple(args), version, viewer)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def _study_info(url: str, study_id: int) -> dict:
+def _study_info(url: str, study_id: int, version: tuple) -> dict:
     with read_session(_engine(url)) as session:
         study = session.get_one(Study, study_id)
         config = config_of(study)
@@ -80,22 +122,25 @@ def _study_info(url: str, study_id: int) -> dict:
 
 def study_info(viewer: Viewer) -> dict:
     """Code, name, current phase, blinding state and a few settings of the viewer's study."""
-    return _study_info(resolve_url(), viewer.study_id)
+    url = resolve_url()
+    return _study_info(url, viewer.study_id, _versions(url).versions(_engine(url), STUDY_TABLES))
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def _recruitment_spec(url: str, viewer_key: tuple, labels: tuple[str, str, str], _viewer: Viewer) -> dict:
-    overview = _cached("rct_overview", url, viewer_key, (), _viewer)
+def _recruitment_spec(url: str, viewer_key: tuple, labels: tuple[str, str, str], version: tuple,
+                      _viewer: Viewer) -> dict:
+    overview = _cached("rct_overview", url, viewer_key, (), version, _viewer)
     return vega_spec(recruitment_chart(overview.over_time, *labels))
 
 
 def recruitment_spec(viewer: Viewer, labels: tuple[str, str, str]) -> dict:
     """The recruitment chart's Vega-Lite spec for ``viewer`` (cached; ``labels`` are the
     translated title, y-axis and target texts, so each language has its own entry)."""
-    return _recruitment_spec(resolve_url(), viewer.cache_key, labels, viewer)
+    url = resolve_url()
+    return _recruitment_spec(url, viewer.cache_key, labels, _data_version(url, "rct_overview"), viewer)
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=VALIDITY_TTL_SECONDS, show_spinner=False)
 def _still_valid(url: str, login: str, viewer_key: tuple, _viewer: Viewer) -> bool:
     return still_valid(_engine(url), _viewer)
 
@@ -106,7 +151,7 @@ def viewer_still_valid(viewer: Viewer) -> bool:
 
 
 def clear() -> None:
-    """Drop cached data after a write, so the next page shows it."""
-    _cached.clear()
-    _study_info.clear()
-    _recruitment_spec.clear()
+    """After a write: look at the audit trail on the next query, so the page shows the write
+    even within :data:`dashboards.ui.data_versions.MIN_INTERVAL_S` (the data versions then
+    recompute exactly the results it changed; nothing else is thrown away)."""
+    _versions(resolve_url()).look_next_time()
