@@ -16,7 +16,7 @@ from dashboards.ui.widgets import show_error, table
 from study.errors import PeerstudyError
 
 viewer = state.require_viewer()
-t = state.t
+t = state.translator()
 st.title(t("analysis.title"))
 if viewer.role not in ("researcher", "statistician"):
     st.warning(t("analysis.analysts_only"))

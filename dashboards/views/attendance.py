@@ -17,7 +17,7 @@ from study.errors import PeerstudyError
 
 FORM = "attendance"
 viewer = state.require_viewer()
-t = state.t
+t = state.translator()
 st.title(t("attendance.title"))
 if viewer.role != "coordinator":
     st.warning(t("common.coordinators_only"))

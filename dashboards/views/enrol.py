@@ -19,7 +19,7 @@ from study.people import Identity
 FORM = "enrol"
 
 viewer = state.require_viewer()
-t = state.t
+t = state.translator()
 st.title(t("enrol.title"))
 if viewer.role != "coordinator":
     st.warning(t("common.coordinators_only"))

@@ -22,7 +22,7 @@ from study.fidelity.observations import ObservationInput
 FORM = "fidelity"
 NA = "na"
 viewer = state.require_viewer()
-t = state.t
+t = state.translator()
 st.title(t("fidelity_form.title"))
 if viewer.role != "coordinator":
     st.warning(t("common.coordinators_only"))

@@ -11,7 +11,7 @@ from dashboards.ui.widgets import show_error, table
 from study.errors import PeerstudyError
 
 viewer = state.require_viewer()
-t = state.t
+t = state.translator()
 st.title(t("interim.title"))
 if viewer.role != "dmc":
     st.warning(t("interim.dmc_only"))

@@ -25,7 +25,7 @@ def survey_url(token: str) -> str:
 
 
 viewer = state.require_viewer()
-t = state.t
+t = state.translator()
 st.title(t("people.title"))
 
 people = data.query("people", viewer)

@@ -17,7 +17,7 @@ from dashboards.ui import data, state
 from dashboards.ui.widgets import table
 
 viewer = state.require_viewer()
-t = state.t
+t = state.translator()
 st.title(t("pilot.title"))
 
 screening = data.query("screening", viewer, "pilot")

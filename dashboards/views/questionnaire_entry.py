@@ -20,7 +20,7 @@ from study.errors import PeerstudyError
 
 FORM = "questionnaire"
 viewer = state.require_viewer()
-t = state.t
+t = state.translator()
 st.title(t("questionnaire.title"))
 if viewer.role != "coordinator":
     st.warning(t("common.coordinators_only"))

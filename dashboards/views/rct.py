@@ -11,7 +11,7 @@ from dashboards.ui import data, state
 from dashboards.ui.widgets import table
 
 viewer = state.require_viewer()
-t = state.t
+t = state.translator()
 st.title(t("rct.title"))
 
 overview = data.query("rct_overview", viewer)

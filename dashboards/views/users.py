@@ -11,7 +11,7 @@ from study.users import USER_ROLES
 
 FORM = "add_user"
 viewer = state.require_viewer()
-t = state.t
+t = state.translator()
 st.title(t("users.title"))
 try:
     users = users_frame(data.engine(), viewer)
