@@ -10,7 +10,7 @@ from dashboards.ui.widgets import show_error
 from study.errors import PeerstudyError
 from study.manual_feedback import FEEDBACK_KINDS, FEEDBACK_SOURCES, MAX_NOTE
 
-from dashboards.charts import attendance_chart
+from dashboards.charts import attendance_chart, vega_spec
 from dashboards.queries.groups import attendance_rates, dose_frame
 from dashboards.queries.recruitment import recruitment_summary
 from dashboards.ui import data, state
@@ -18,6 +18,7 @@ from dashboards.ui.widgets import table
 
 viewer = state.require_viewer()
 t = state.translator()
+lang = state.language()
 st.title(t("pilot.title"))
 
 screening = data.query("screening", viewer, "pilot")
@@ -40,10 +41,9 @@ if attendance.empty:
     st.info(t("pilot.no_attendance"))
 else:
     rates = attendance_rates(attendance)
-    st.altair_chart(
-        attendance_chart(rates, t("pilot.attendance_chart"), t("pilot.percent_present"), t("common.week")),
-        width="stretch",
-    )
+    chart = attendance_chart(rates, t("pilot.attendance_chart"), t("pilot.percent_present"), t("common.week"),
+                             t("column.group"), t("attendance.present"), t("column.recorded"))
+    st.vega_lite_chart(spec=vega_spec(chart, lang), width="stretch")
     st.caption(t("pilot.dose_note", n=info["min_sessions"]))
     table(dose_frame(attendance, info["min_sessions"]), "pilot_dose")
 

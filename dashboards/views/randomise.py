@@ -20,6 +20,7 @@ RESULT = "randomise_result"
 REFUSED = "randomise_refused"
 viewer = state.require_viewer()
 t = state.translator()
+lang = state.language()
 st.title(t("randomise.title"))
 if viewer.role != "coordinator":
     st.warning(t("common.coordinators_only"))

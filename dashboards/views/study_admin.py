@@ -15,6 +15,7 @@ from study.errors import PeerstudyError
 
 viewer = state.require_viewer()
 t = state.translator()
+lang = state.language()
 st.title(t("study_admin.title"))
 try:
     settings = study_settings(data.engine(), viewer)
