@@ -8,6 +8,7 @@ Danish.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -19,6 +20,8 @@ from dashboards.i18n import catalogue
 #: Elements whose text is not ours to translate: the study's YAML, the analysis plan
 #: document, typed-in values.
 SKIPPED_TYPES = {"code", "text_area", "text_input", "number_input", "date_input"}
+#: Widgets whose value is a raw option (what they show is their formatted ``options``).
+CHOICE_TYPES = {"selectbox", "radio", "multiselect", "select_slider", "checkbox", "toggle"}
 #: Fragments shorter than this (letters) are too short to tell languages apart ("OK", "ITT").
 MIN_LETTERS = 4
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
@@ -60,6 +63,12 @@ def chart_specs(at) -> list[dict]:
     return specs
 
 
+def table_headers(at) -> list[str]:
+    """The column headers of every table on the page."""
+    return [str(c) for f in at.dataframe for c in f.value.columns] + [
+        str(c) for f in at.table for c in f.value.columns]
+
+
 def visible_texts(at) -> list[str]:
     """Every text a person sees on the page: messages, titles, labels, options, help texts,
     metric labels, table headers and cells, chart titles and axis titles."""
@@ -68,7 +77,9 @@ def visible_texts(at) -> list[str]:
         if element.type in SKIPPED_TYPES:
             texts.append(str(getattr(element, "label", "") or ""))
             continue
-        for attr in ("value", "label", "body", "help", "placeholder"):
+        attrs = ("label", "help", "placeholder") if element.type in CHOICE_TYPES else (
+            "value", "label", "body", "help", "placeholder")
+        for attr in attrs:
             try:
                 value = getattr(element, attr, None)
             except Exception:  # widgets without a value in this run
@@ -86,7 +97,24 @@ def visible_texts(at) -> list[str]:
             texts.extend(str(o) for o in options)
     for spec in chart_specs(at):
         texts.extend(_chart_texts(spec))
-    return [t for t in texts if t]
+    return [piece for text in texts if text for piece in split_markup(text)]
+
+
+_SVG_TEXT = re.compile(r"<(text|title)[^>]*>(.*?)</\1>", re.S)
+_TAG = re.compile(r"<[^>]+>")
+_SKIPPED_MARKUP = re.compile(r"<(style|pre|code)[^>]*>.*?</\1>", re.S)
+
+
+def split_markup(text: str) -> list[str]:
+    """The texts a reader sees in ``text``: an SVG's ``<text>`` and ``<title>`` lines one by
+    one, the text between the tags of other HTML (without styles, ``<pre>`` and ``<code>``:
+    documents and code, not our words), plain text as it is."""
+    if "<svg" in text:
+        return [html.unescape(m.group(2)).strip() for m in _SVG_TEXT.finditer(text)]
+    if "<" in text and ">" in text:
+        stripped = _TAG.sub("\n", _SKIPPED_MARKUP.sub("", text))
+        return [html.unescape(line).strip() for line in stripped.split("\n") if line.strip()]
+    return [text]
 
 
 def _fragments(text: str) -> Iterable[str]:
@@ -113,10 +141,24 @@ def english_fragments() -> set[str]:
 
 
 def english_shown(texts: Iterable[str], fragments: set[str] | None = None) -> list[str]:
-    """The English catalogue fragments found (as whole words) in ``texts``."""
+    """The English catalogue fragments found in ``texts``.
+
+    A fragment of several words counts wherever it occurs (as whole words); a single word
+    only when it is a whole text (a header, a cell, an option, a label): study content such
+    as an instrument's English item wording or a feedback note may well contain "sessions".
+    """
     fragments = english_fragments() if fragments is None else fragments
+    texts = [" ".join(_MARKUP.sub(" ", t).split()) for t in texts]
+    whole = set(texts)  # case-sensitive: a raw code ("present") is not the label ("Present")
     page = "\n".join(texts)
-    return sorted(f for f in fragments if re.search(rf"(?<!\w){re.escape(f)}(?!\w)", page))
+    found = []
+    for fragment in fragments:
+        if " " in fragment:
+            if re.search(rf"(?<!\w){re.escape(fragment)}(?!\w)", page):
+                found.append(fragment)
+        elif fragment in whole:
+            found.append(fragment)
+    return sorted(found)
 
 
 #: English-style decimals next to a percent sign ("80.0 %") and ISO dates ("2025-03-05").

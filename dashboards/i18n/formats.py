@@ -67,6 +67,8 @@ def format_p(value: object, language: str = "en") -> str:
     >>> format_p(0.00002), format_p(0.0312), format_p(0.0312, "da"), format_p(float("nan"))
     ('<0.001', '0.031', '0,031', '')
     """
+    if isinstance(value, str):  # formatted already (e.g. "<0.001"): only the decimal mark
+        return value.replace(".", ",") if language == "da" else value
     text = format_number(value, 3, language)
     if text and float(value) < 0.001:
         return "<0,001" if language == "da" else "<0.001"

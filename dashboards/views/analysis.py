@@ -24,7 +24,7 @@ if viewer.role not in ("researcher", "statistician"):
     st.warning(t("analysis.analysts_only"))
     st.stop()
 
-view = data.query("analysis", viewer)
+view = data.query("analysis", viewer, lang)
 prefix = ""
 if view.blinded:
     st.error(t("analysis.blinded"))
