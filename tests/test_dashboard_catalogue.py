@@ -51,6 +51,25 @@ def test_catalogues_have_the_same_keys_and_placeholders():
     assert not [k for k, v in da.items() if re.search(r"\bsite\b", re.sub(r"\{[a-z_]+\}", "", v))]
 
 
+#: Keys whose Danish text is the English one on purpose (international terms, names, codes).
+#: Any other identical pair is an English text left in the Danish catalogue.
+IDENTICAL = {
+    "common.language", "nav.pilot", "nav.interim", "nav.section.admin", "auth.signed_in_as", "role.admin",
+    "identity.email", "pilot.title", "people.pseudonym", "enrol.pseudonym", "enrol.attribute",
+    "questionnaire.instrument", "feedback.note", "column.pseudonym", "column.effect_size", "column.estimand",
+    "column.instrument", "column.note", "column.status", "column.stratum", "column.version", "column.p_holm",
+    "column.moderator", "code.timepoint.baseline", "code.role.admin", "code.phase.pilot", "code.estimand.cace",
+    "code.method.ancova", "code.method.mixed", "record.person", "consort.arm", "forest.title", "report.note",
+}
+
+
+def test_danish_texts_are_not_english():
+    en, da = catalogue("en"), catalogue("da")
+    same = {k for k, v in en.items()
+            if da[k].strip().lower() == v.strip().lower() and sum(c.isalpha() for c in v) >= 4}
+    assert same <= IDENTICAL, sorted(same - IDENTICAL)
+
+
 def test_every_key_used_in_code_exists():
     keys = set(catalogue("en"))
     missing = []
