@@ -418,12 +418,12 @@ def test_coordinator_logs_feedback_on_the_manual(open_app, dashboard_db):
     at.form_submit_button[0].click().run()
     assert not at.exception and at.success[0].value == translate("feedback.saved")
     assert notes("The handout on boundaries is too long.") == 1
-    assert "The handout on boundaries is too long." in set(_frame_with(at, "note")["note"])
+    assert "The handout on boundaries is too long." in set(_frame_with(at, "note")[label("note")])
     # Researchers read the log of every site but get no form.
     researcher = open_app(dashboard_db, "researcher")
     researcher.switch_page("views/pilot.py").run()
     assert not researcher.text_area
-    assert {"CPH", "HEL", "FRE"} <= set(_frame_with(researcher, "note")["site"])
+    assert {"CPH", "HEL", "FRE"} <= set(_frame_with(researcher, "note")[label("site")])
 
 
 def test_admin_deactivates_a_login_and_its_session_ends(open_app, dashboard_db):
