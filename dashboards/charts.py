@@ -30,6 +30,8 @@ LOCALES: dict[str, dict] = {
 }
 #: Tooltip dates as in the tables (``5. mar. 2025`` / ``5 Mar 2025``).
 DATE_FORMAT = {"da": "%-d. %b %Y", "en": "%-d %b %Y"}
+#: Time axis ticks (``7. sep.`` / ``7 Sep``).
+AXIS_DATE_FORMAT = {"da": "%-d. %b", "en": "%-d %b"}
 
 
 def recruitment_chart(over_time: pd.DataFrame, title: str, recruited: str, target: str,
@@ -43,7 +45,7 @@ def recruitment_chart(over_time: pd.DataFrame, title: str, recruited: str, targe
     base = alt.Chart(over_time)
     date_format = DATE_FORMAT.get(language, DATE_FORMAT["en"])
     line = base.mark_line(point=False).encode(
-        x=alt.X("date:T", title=None),
+        x=alt.X("date:T", title=None, axis=alt.Axis(format=AXIS_DATE_FORMAT.get(language, AXIS_DATE_FORMAT["en"]))),
         y=alt.Y("recruited:Q", title=recruited),
         color=alt.Color("site:N", title=None),
         tooltip=[alt.Tooltip("site:N", title=site), alt.Tooltip("date:T", title=date, format=date_format),

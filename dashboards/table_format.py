@@ -31,7 +31,7 @@ def readable_name(name: str) -> str:
 
 def column_kind(name: str, series: pd.Series) -> str:
     """How a column is shown: ``p`` (p values), ``percent`` (``*_pct``, ``*_percent``,
-    ``percent``), ``count`` (whole numbers), ``score`` (other numbers), ``bool``, ``date``,
+    ``percent_*``, ``percent``), ``count`` (whole numbers), ``score`` (other numbers), ``bool``, ``date``,
     ``datetime`` or ``text``."""
     if name == "p" or name.startswith("p_") or name.endswith("_p"):
         return "p"
@@ -49,7 +49,7 @@ def column_kind(name: str, series: pd.Series) -> str:
         if isinstance(first, (bool, np.bool_)) and present.map(lambda v: isinstance(v, (bool, np.bool_))).all():
             return "bool"
         return "text"
-    if name.endswith("_pct") or name.endswith("_percent") or name in ("percent", "pct"):
+    if name.endswith("_pct") or name.endswith("_percent") or name.startswith("percent_") or name in ("percent", "pct"):
         return "percent"
     values = series.dropna().to_numpy(dtype=float)
     if pd.api.types.is_integer_dtype(series) or (len(values) and np.all(values == np.round(values))):
