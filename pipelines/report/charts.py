@@ -44,8 +44,12 @@ def forest_svg(results: pd.DataFrame, value: str = "effect_size", low: str = "ef
     data = results.dropna(subset=[value, low, high]).reset_index(drop=True)
     if data.empty:
         return f"<p><em>{escape(translate('forest.none', language))}</em></p>"
-    row_h, left, right, top = 22, 300, 40, 20
-    width, plot_w = 820, 820 - 300 - 40
+    # The labels' column is as wide as the longest label (about 6.6 px per character of 12 px
+    # Helvetica): a Danish method name is longer than the English one and must not be cut off.
+    longest = int(data[label].astype(str).str.len().max())
+    row_h, left, right, top = 22, max(300, int(longest * 6.6) + 20), 40, 20
+    plot_w = 480
+    width = left + plot_w + right
     height = top + row_h * len(data) + 50
     lo, hi = float(min(data[low].min(), 0)), float(max(data[high].max(), 0))
     pad = (hi - lo) * 0.05 or 0.1
