@@ -37,8 +37,7 @@ sessions = data.query("sessions", viewer, group)
 week = c2.selectbox(
     t("attendance.week"), sessions["week"].tolist(), key="attendance_week",
     format_func=lambda w: t("attendance.week_label", week=w,
-                            date=format_date(sessions.set_index("week").at[w, "held_on"],
-                                                        lang)),
+                            date=format_date(sessions.set_index("week").at[w, "held_on"], lang)),
 )
 try:
     grid = session_grid(data.engine(), viewer, group, int(week))
