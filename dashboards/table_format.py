@@ -1,5 +1,6 @@
 """Tables formatted for people: labelled headers, fixed decimals per kind of column,
-percentages with %, p values as ``<0.001``, and empty cells instead of ``None``.
+percentages with %, p values as ``<0.001``, dates as ``5. mar. 2025`` in Danish, codes in
+words, and empty cells instead of ``None``.
 
 Pure pandas (no Streamlit): the page shows :func:`format_table` of a query's frame and offers
 the raw frame as the CSV download, so numbers stay numbers for whoever analyses them.
@@ -8,12 +9,13 @@ Headers come from the catalogue (``column.<name>``), else the snake_case name ma
 
 from __future__ import annotations
 
-import math
+import datetime as dt
 from collections.abc import Callable
-from typing import Optional
 
 import numpy as np
 import pandas as pd
+
+from dashboards.i18n.formats import format_date, format_datetime, format_number, format_p, format_percent
 
 __all__ = ["column_kind", "format_number", "format_p", "format_table", "readable_name"]
 
@@ -28,15 +30,26 @@ def readable_name(name: str) -> str:
 
 
 def column_kind(name: str, series: pd.Series) -> str:
-    """How a column is shown: ``p`` (p values), ``percent`` (``*_pct``, ``percent``),
-    ``count`` (whole numbers), ``score`` (other numbers), ``bool`` or ``text``."""
+    """How a column is shown: ``p`` (p values), ``percent`` (``*_pct``, ``*_percent``,
+    ``percent_*``, ``percent``), ``count`` (whole numbers), ``score`` (other numbers), ``bool``, ``date``,
+    ``datetime`` or ``text``."""
     if name == "p" or name.startswith("p_") or name.endswith("_p"):
         return "p"
     if pd.api.types.is_bool_dtype(series):
         return "bool"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "datetime"
     if not pd.api.types.is_numeric_dtype(series):
+        present = series.dropna()
+        first = present.iloc[0] if len(present) else None
+        if isinstance(first, dt.datetime) or isinstance(first, pd.Timestamp):
+            return "datetime"
+        if isinstance(first, dt.date):
+            return "date"
+        if isinstance(first, (bool, np.bool_)) and present.map(lambda v: isinstance(v, (bool, np.bool_))).all():
+            return "bool"
         return "text"
-    if name.endswith("_pct") or name in ("percent", "pct"):
+    if name.endswith("_pct") or name.endswith("_percent") or name.startswith("percent_") or name in ("percent", "pct"):
         return "percent"
     values = series.dropna().to_numpy(dtype=float)
     if pd.api.types.is_integer_dtype(series) or (len(values) and np.all(values == np.round(values))):
@@ -44,35 +57,12 @@ def column_kind(name: str, series: pd.Series) -> str:
     return "score"
 
 
-def format_number(value: object, decimals: int, language: str = "en") -> str:
-    """A number with fixed ``decimals`` (decimal comma in Danish); empty for a missing value.
-
-    >>> format_number(80.04, 1, "da"), format_number(None, 1), format_number(1234.5, 0)
-    ('80,0', '', '1234')
-    """
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
-        return ""
-    text = f"{float(value):.{decimals}f}"
-    return text.replace(".", ",") if language == "da" else text
-
-
-def format_p(value: object, language: str = "en") -> str:
-    """A p value as journals print it: ``<0.001`` below 0.001, else three decimals.
-
-    >>> format_p(0.00002), format_p(0.0312), format_p(0.0312, "da"), format_p(float("nan"))
-    ('<0.001', '0.031', '0,031', '')
-    """
-    text = format_number(value, 3, language)
-    if text and float(value) < 0.001:
-        return "<0,001" if language == "da" else "<0.001"
-    return text
-
-
 def format_table(
     frame: pd.DataFrame,
     language: str = "en",
-    label: Optional[Callable[[str], Optional[str]]] = None,
+    label: Callable[[str], str | None] | None = None,
     yes_no: tuple[str, str] = ("yes", "no"),
+    code: Callable[[str, str], str | None] | None = None,
 ) -> pd.DataFrame:
     """A copy of ``frame`` for display: every cell a string, headers labelled.
 
@@ -87,13 +77,17 @@ def format_table(
         "no label": then :func:`readable_name`.
     yes_no
         How booleans read.
+    code
+        (column name, value) → the value in words (e.g. the catalogue's
+        ``code.<column>.<value>``: ``baseline`` → ``Baseline``), ``None`` to show the value
+        as it is (pseudonyms, group codes).
 
     Returns
     -------
     pandas.DataFrame
         The same rows; percentages with one decimal and `` %``, p values via
-        :func:`format_p`, whole numbers without decimals, other numbers with two;
-        ``None``/NaN as an empty cell.
+        :func:`format_p`, whole numbers without decimals, other numbers with two, dates via
+        :func:`dashboards.i18n.formats.format_date`; ``None``/NaN as an empty cell.
 
     Examples
     --------
@@ -109,13 +103,18 @@ def format_table(
         if kind == "p":
             shown = series.map(lambda v: format_p(v, language))
         elif kind == "percent":
-            shown = series.map(lambda v: (lambda s: f"{s} %" if s else "")(format_number(v, 1, language)))
+            shown = series.map(lambda v: format_percent(v, 1, language))
+        elif kind == "date":
+            shown = series.map(lambda v: format_date(v, language))
+        elif kind == "datetime":
+            shown = series.map(lambda v: format_datetime(v, language))
         elif kind in DECIMALS:
             shown = series.map(lambda v, d=DECIMALS[kind]: format_number(v, d, language))
         elif kind == "bool":
             shown = series.map(lambda v: "" if pd.isna(v) else (yes_no[0] if v else yes_no[1]))
         else:
-            shown = series.astype(object).where(series.notna(), "").astype(str)
+            text = series.astype(object).where(series.notna(), "").astype(str)
+            shown = text.map(lambda v, n=name: (code(n, v) if code and v else None) or v) if code else text
         header = (label(name) if label else None) or readable_name(name)
         out[header] = shown.to_numpy(dtype=object)
     return out

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from dashboards.i18n import translate
 from pipelines.analysis.consort import consort_flow
 from pipelines.dataset import build_analysis_dataset, score_columns
 from pipelines.dummy_allocation import DUMMY_WATERMARK, draw_dummy_allocation
@@ -225,7 +226,7 @@ def test_only_the_dmc_opens_the_interim_comparison_by_real_arm_and_it_is_audited
     at = open_app(dashboard_db, "w.dmc")
     at.switch_page("views/interim.py").run()
     assert not at.exception and any("UNBLINDED" in e.value for e in at.error)
-    assert set(at.dataframe[0].value["arm"]) == {"INT", "CTL"}
+    assert set(at.dataframe[0].value[translate("column.arm", "en")]) == {"INT", "CTL"}
     with read_session(dashboard_db) as s:
         assert len(s.scalars(select(AllocationDisclosure.id).where(AllocationDisclosure.kind == "dmc_interim")).all()) == 2
 

@@ -48,8 +48,10 @@ def test_analysis_page_for_the_statistician_shows_codes_and_the_diagram(open_app
     assert translate("analysis.blinded") in [e.value for e in at.error]
     text = page_text(at)
     assert "<svg" in text and translate("analysis.consort") in text
-    assert set(at.dataframe[0].value["arm"]) <= {"INT", "CTL"}
-    assert set(at.dataframe[0].value["dummy_allocation"]) == {"DUMMY ALLOCATION: not the trial result"}
+    assert set(at.dataframe[0].value[translate("column.arm")]) <= {"INT", "CTL"}
+    first = at.dataframe[0].value.columns[0]  # the watermark column comes first
+    assert first == translate("column.dummy_allocation")
+    assert set(at.dataframe[0].value[first]) == {"DUMMY ALLOCATION: not the trial result"}
 
 
 @pytest.mark.parametrize("low, high", [(-0.055, 1.15), (0.0, 1.0), (-3.2, 7.9), (10.0, 10.4)])

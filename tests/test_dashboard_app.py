@@ -74,9 +74,14 @@ def page_text(at: AppTest) -> str:
     return "\n".join(parts)
 
 
+def label(column: str) -> str:
+    """The English header of a query's ``column`` on the page (tables are shown for people)."""
+    return translate(f"column.{column}", "en")
+
+
 def _frame_with(at: AppTest, column: str):
-    """The first table on the page that has ``column``."""
-    return next(f.value for f in at.dataframe if column in f.value.columns)
+    """The first table on the page that has ``column`` (a query's column name)."""
+    return next(f.value for f in at.dataframe if label(column) in f.value.columns)
 
 
 def banner(at: AppTest) -> str:
@@ -116,7 +121,7 @@ def test_rct_page_shows_recruitment_against_targets(open_app, demo_engine):
     assert at.get("download_button")  # tables are downloadable
     coordinator = open_app(demo_engine, "hel.coordinator")
     table = coordinator.dataframe[0].value
-    assert list(table["site"]) == ["HEL"]
+    assert list(table[label("site")]) == ["HEL"]
 
 
 def test_participant_survey_link_needs_no_login_and_shows_only_the_survey(open_app, dashboard_db):
@@ -198,7 +203,7 @@ def test_coordinator_cannot_open_a_person_of_another_site(open_app, demo_engine)
     assert _full_name(demo_engine, hel_person) not in page_text(at)
     assert not at.expander
     # The list only has the own site's people.
-    assert set(at.dataframe[0].value["site"]) == {"CPH"}
+    assert set(at.dataframe[0].value[label("site")]) == {"CPH"}
 
 
 def test_coordinator_sees_identity_of_own_site_only(open_app, demo_engine):
@@ -241,15 +246,15 @@ def test_statistician_sees_codes_not_labels_before_unblinding(open_app, dashboar
     assert _allocated_at(dashboard_db, "CPH") > 0  # the demo randomised its RCT cohort
     at = open_app(dashboard_db, "statistician")
     assert not at.exception
-    balance = next(f.value for f in at.dataframe if "imbalance" in f.value.columns)
+    balance = _frame_with(at, "imbalance")
     assert {"A", "B"} <= set(balance.columns)
     assert not {"INT", "CTL"} & set(balance.columns)
     assert "INT" not in page_text(at) and "Peer group course" not in page_text(at)
     # The coordinator, who randomises, sees the real arms of their own site.
     coordinator = open_app(dashboard_db, "cph.coordinator")
-    balance = next(f.value for f in coordinator.dataframe if "imbalance" in f.value.columns)
+    balance = _frame_with(coordinator, "imbalance")
     assert {"INT", "CTL"} <= set(balance.columns)
-    assert balance["total"].sum() == _allocated_at(dashboard_db, "CPH")
+    assert balance[label("total")].astype(int).sum() == _allocated_at(dashboard_db, "CPH")
 
 
 # --- screen and enrol -----------------------------------------------------------------------
@@ -381,7 +386,7 @@ def test_coordinator_is_offered_only_own_site_groups(open_app, demo_engine):
 def test_admin_adds_a_user_and_others_cannot(open_app, dashboard_db):
     at = open_app(dashboard_db, "admin")
     at.switch_page("views/users.py").run()
-    assert "cph.coordinator" in set(at.dataframe[0].value["login"])
+    assert "cph.coordinator" in set(at.dataframe[0].value[label("login")])
     at.text_input(key="user_login").input("ui.new.researcher")
     at.selectbox(key="user_role").set_value("researcher")
     at.text_input(key="user_password").input("a-long-password")
@@ -406,19 +411,19 @@ def test_coordinator_logs_feedback_on_the_manual(open_app, dashboard_db):
     at = open_app(dashboard_db, "fre.coordinator")
     at.switch_page("views/pilot.py").run()
     assert not at.exception
-    assert set(_frame_with(at, "note")["site"]) == {"FRE"}
+    assert set(_frame_with(at, "note")[label("site")]) == {"FRE"}
     at.number_input(key="feedback_week").set_value(4)
     at.selectbox(key="feedback_kind").set_value("does_not_work")
     at.text_area(key="feedback_note").input("The handout on boundaries is too long.")
     at.form_submit_button[0].click().run()
     assert not at.exception and at.success[0].value == translate("feedback.saved")
     assert notes("The handout on boundaries is too long.") == 1
-    assert "The handout on boundaries is too long." in set(_frame_with(at, "note")["note"])
+    assert "The handout on boundaries is too long." in set(_frame_with(at, "note")[label("note")])
     # Researchers read the log of every site but get no form.
     researcher = open_app(dashboard_db, "researcher")
     researcher.switch_page("views/pilot.py").run()
     assert not researcher.text_area
-    assert {"CPH", "HEL", "FRE"} <= set(_frame_with(researcher, "note")["site"])
+    assert {"CPH", "HEL", "FRE"} <= set(_frame_with(researcher, "note")[label("site")])
 
 
 def test_admin_deactivates_a_login_and_its_session_ends(open_app, dashboard_db):

@@ -95,8 +95,8 @@ def test_pilot_observations_are_site_scoped_and_on_the_pilot_page(open_app, demo
     at.switch_page("views/pilot.py").run()
     assert not at.exception
     assert translate("pilot.fidelity") in page_text(at)
-    shown = [df.value for df in at.dataframe if "observer" in df.value.columns]
-    assert len(shown) == 1 and set(shown[0]["site"]) == {"HEL"} and len(shown[0]) == len(own)
+    shown = [df.value for df in at.dataframe if translate("column.observer") in df.value.columns]
+    assert len(shown) == 1 and set(shown[0][translate("column.site")]) == {"HEL"} and len(shown[0]) == len(own)
 
 
 # --- defaults follow the phase ----------------------------------------------------------------

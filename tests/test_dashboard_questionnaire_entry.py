@@ -58,7 +58,8 @@ def test_coordinator_enters_a_due_instrument_once(open_app, dashboard_db):
     form_index = [b.label for b in at.button].index(translate("questionnaire.submit", name=inst.name))
     at.button[form_index].click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert translate("questionnaire.saved", name=inst.name, pseudonym=who, timepoint=tp) in [m.value for m in at.success]
+    tp_name = translate(f"code.timepoint.{tp}")
+    assert translate("questionnaire.saved", name=inst.name, pseudonym=who, timepoint=tp_name) in [m.value for m in at.success]
     assert responses(dashboard_db, who, tp, inst_id) == 1
     sched = participant_schedule(dashboard_db, viewer_of(dashboard_db, COORDINATOR), who)
     assert sched.set_index(["timepoint", "instrument"]).at[(tp, inst_id), "status"] == "complete"

@@ -26,6 +26,7 @@ from study.db import read_session
 from study.db.models import AuditEvent, Person, QuestionnaireResponse, SurveyDraft
 from study.errors import BadInput, NotAllowed
 from study.people import Identity
+from tests.catalogue_walk import english_shown, visible_texts
 from tests.test_dashboard_access import viewer_of
 from tests.test_dashboard_app import DASHBOARDS, open_app, page_text  # noqa: F401  (fixture)
 from tests.test_dashboard_questionnaire_entry import COORDINATOR, open_instrument, responses
@@ -196,6 +197,7 @@ def test_self_completion_shows_only_a_participants_answers_with_progress_in_dani
     at = _survey(open_app, dashboard_db, token)
     assert not at.exception and not at.error
     assert at.session_state["lang"] == "da"  # a Danish study: the survey opens in Danish
+    assert not english_shown(visible_texts(at))  # no English text of the catalogue
     text = page_text(at)
     assert translate("survey.progress", "da", position=offer.position, total=offer.total) in text
     assert offer.total == len(offer.open) + offer.answered and offer.position == offer.answered + 1

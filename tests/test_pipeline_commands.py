@@ -5,6 +5,7 @@ merged (the one source function is replaced for the test)."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,8 @@ from typer.testing import CliRunner
 
 import pipelines.sources as sources
 from pipelines.simulate import simulate_scores
+from catalogue_walk import ENGLISH_NUMBERS, english_shown, split_markup
+from dashboards.i18n import translate
 from study.cli import app
 from study.config import example_config_path, load_config
 from trial_db import allocations_of, build_trial_db
@@ -81,7 +84,7 @@ def test_analyse_without_participants_says_why(study_db, tmp_path):
 
 def test_report_is_self_contained(with_scores, tmp_path):
     out = tmp_path / "report.html"
-    result = CliRunner().invoke(app, ["report", "--db", with_scores, "--out", str(out), "--no-quality"])
+    result = CliRunner().invoke(app, ["report", "--db", with_scores, "--out", str(out), "--no-quality", "--lang", "en"])
     assert result.exit_code == 0, result.output
     assert not out.exists()  # blinded: the dummy allocation, named so
     html = (tmp_path / "DUMMY_ALLOCATION_report.html").read_text()
@@ -89,6 +92,29 @@ def test_report_is_self_contained(with_scores, tmp_path):
     for part in ("Table 1", "CONSORT", "Forest plot", "trajectories", "Fidelity", "Data quality", "snapshot"):
         assert part in html, part
     assert "<script" not in html and 'src="http' not in html and "href=\"http" not in html
+
+
+def test_report_in_danish_by_default_for_a_danish_study(with_scores, tmp_path):
+    """The reference study addresses participants in Danish (``study.language: da``): its report
+    is Danish unless ``--lang en``, with no English catalogue text, decimal commas, p as
+    ``<0,001``/``0,xxx`` (never ``0.000``) and Danish dates."""
+    out = tmp_path / "report.html"
+    result = CliRunner().invoke(app, ["report", "--db", with_scores, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    html = (tmp_path / "DUMMY_ALLOCATION_report.html").read_text()
+    assert '<html lang="da">' in html
+    texts = split_markup(html.split("<body>", 1)[1])
+    assert not english_shown(texts), english_shown(texts)
+    for heading in ("report.table_one", "report.consort", "report.trajectories", "report.quality"):
+        assert translate(heading, "da") in html, heading
+    assert "Vurderet for egnethed" in html and "Forest plot" in html  # the CONSORT and forest SVGs
+    assert not ENGLISH_NUMBERS.search("\n".join(texts)), ENGLISH_NUMBERS.search("\n".join(texts))
+    assert re.search(r"\d+,\d %", html) and re.search(r"<td class=\"num\">-?\d+,\d\d</td>", html)
+    assert "0.000" not in html and re.search(r"<td class=\"num\">(&lt;0,001|0,\d{3})</td>", html)
+    assert re.search(r"\b\d{1,2}\. (jan|feb|mar|apr|maj|jun|jul|aug|sep|okt|nov|dec)\.? \d{4}", html)
+    assert not re.search(r"<text[^>]*>-?\d+\.\d+</text>", html)  # SVG axis ticks with a decimal comma
+    bad = CliRunner().invoke(app, ["report", "--db", with_scores, "--out", str(out), "--lang", "fr"])
+    assert bad.exit_code == 2 and "unknown language" in bad.output
 
 
 def test_export_spss_of_the_trial(with_scores, tmp_path):

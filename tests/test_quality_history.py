@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from dashboards.actions import log_feedback, run_quality_checks
 from dashboards.i18n import translate
+from dashboards.i18n.formats import format_datetime
 from dashboards.queries.quality import quality_status
 from pipelines.quality.history import latest_quality_run
 from pipelines.quality.study_checks import check_study
@@ -84,12 +85,13 @@ def test_analysis_page_runs_the_checks_and_shows_the_status(open_app, dashboard_
     text = page_text(at)
     status = _latest(dashboard_db)
     assert status.run_by == "researcher"
-    assert translate("analysis.quality_run", when=status.taken_at.strftime("%Y-%m-%d %H:%M UTC"),
+    assert translate("analysis.quality_run", when=f"{format_datetime(status.taken_at)} UTC",
                      who="researcher") in text
     assert f"{status.passed} / {status.checks}" in text
     assert translate("analysis.quality_out_of_date") not in text
     # Failed checks (the demo plants late answers: warnings) are listed with pseudonyms only.
     assert status.passed < status.checks
     shown = at.dataframe[-1].value
-    assert set(shown.columns) == {"table", "check", "severity", "failing_rows", "rows", "examples"}
+    assert set(shown.columns) == {translate(f"column.{c}") for c in
+                                  ("table", "check", "severity", "failing_rows", "rows", "examples")}
     assert len(shown) == status.checks - status.passed

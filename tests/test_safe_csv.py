@@ -60,6 +60,8 @@ def test_dashboard_downloads_neutralise_formulas(monkeypatch):
     downloads = []
 
     class FakeStreamlit:
+        session_state: dict = {}  # the table is shown in the session's language (English here)
+
         def dataframe(self, *args, **kwargs):
             pass
 

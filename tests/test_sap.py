@@ -102,7 +102,7 @@ def test_unblinding_needs_the_lock_and_the_analysis_runs_the_locked_plan(trial, 
         sha = latest_sap(s, get_study(s)).sha256
     assert f"SAP SHA-256 {sha}" in result.output
     assert not any(p.name.startswith("DUMMY_") for p in out.iterdir())
-    report = run(trial, "report", "--out", str(tmp_path / "report.html"), "--no-quality")
+    report = run(trial, "report", "--out", str(tmp_path / "report.html"), "--no-quality", "--lang", "en")
     assert report.exit_code == 0, report.output
     html = (tmp_path / "report.html").read_text()
     assert sha in html and "Appendix A. Statistical analysis plan" in html

@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from dashboards.access import Viewer, viewer_study
+from dashboards.i18n import catalogue, translate
 from study.db import read_session
 
 __all__ = ["AnalysisView", "OUTCOME_COLUMNS", "analysis_view", "effects_for_display", "format_p", "primary_effects"]
@@ -73,8 +74,9 @@ def effects_for_display(effects: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def analysis_view(engine: Engine, viewer: Viewer) -> AnalysisView:
-    """Build the analysis page for a researcher or statistician (``NotAllowed`` otherwise)."""
+def analysis_view(engine: Engine, viewer: Viewer, language: str = "en") -> AnalysisView:
+    """Build the analysis page for a researcher or statistician (``NotAllowed`` otherwise);
+    the forest plot and CONSORT diagram are worded in ``language``."""
     from pipelines.analysis.consort import consort_svg
     from pipelines.analysis.trial import run_trial_analysis
     from pipelines.dummy_allocation import watermark
@@ -97,9 +99,15 @@ def analysis_view(engine: Engine, viewer: Viewer) -> AnalysisView:
     analysis = run_trial_analysis(data, plan, mice=False, summaries=False)
     results = analysis.results
     effects = primary_effects(results, plan.primary_method)
-    forest = forest_svg(effects.assign(label=effects["outcome"] + " · " + effects["timepoint"] + " · " + effects["method"]),
-                        value="estimate", low="ci_low", high="ci_high", x_title="difference (95 % CI)")
-    consort = consort_svg(snap.consort(), snap.arm_labels())
+    words = catalogue(language)
+
+    def word(column: str) -> pd.Series:
+        return effects[column].map(lambda v: words.get(f"code.{column}.{v}", v))
+
+    forest = forest_svg(effects.assign(label=effects["outcome"] + " · " + word("timepoint") + " · " + word("method")),
+                        value="estimate", low="ci_low", high="ci_high",
+                        x_title=translate("forest.difference", language), language=language)
+    consort = consort_svg(snap.consort(), snap.arm_labels(), language)
     outcomes, effects = outcomes[OUTCOME_COLUMNS], effects_for_display(effects)
     if snap.dummy:
         outcomes, effects = watermark(outcomes), watermark(effects)

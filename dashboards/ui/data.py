@@ -127,17 +127,18 @@ def study_info(viewer: Viewer) -> dict:
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def _recruitment_spec(url: str, viewer_key: tuple, labels: tuple[str, str, str], version: tuple,
+def _recruitment_spec(url: str, viewer_key: tuple, labels: tuple[str, ...], language: str, version: tuple,
                       _viewer: Viewer) -> dict:
     overview = _cached("rct_overview", url, viewer_key, (), version, _viewer)
-    return vega_spec(recruitment_chart(overview.over_time, *labels))
+    return vega_spec(recruitment_chart(overview.over_time, *labels, language=language), language)
 
 
-def recruitment_spec(viewer: Viewer, labels: tuple[str, str, str]) -> dict:
+def recruitment_spec(viewer: Viewer, labels: tuple[str, ...], language: str = "en") -> dict:
     """The recruitment chart's Vega-Lite spec for ``viewer`` (cached; ``labels`` are the
-    translated title, y-axis and target texts, so each language has its own entry)."""
+    translated title, y-axis, target, site and date texts and ``language`` sets the axes'
+    locale, so each language has its own entry)."""
     url = resolve_url()
-    return _recruitment_spec(url, viewer.cache_key, labels, _data_version(url, "rct_overview"), viewer)
+    return _recruitment_spec(url, viewer.cache_key, labels, language, _data_version(url, "rct_overview"), viewer)
 
 
 @st.cache_data(ttl=VALIDITY_TTL_SECONDS, show_spinner=False)

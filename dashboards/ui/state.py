@@ -3,8 +3,10 @@ one-time form submissions."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -20,11 +22,13 @@ __all__ = [
     "current_viewer",
     "init",
     "is_repeat_submit",
+    "language",
     "log_out",
     "require_viewer",
     "remember_submit",
     "set_viewer",
     "t",
+    "translator",
 ]
 
 VIEWER = "viewer"
@@ -48,9 +52,24 @@ def init(language: str | None = None) -> None:
         st.session_state[SAVED] = {}
 
 
+def language() -> str:
+    """The session's language (``en`` or ``da``)."""
+    return st.session_state.get(LANG, DEFAULT_LANGUAGE)
+
+
 def t(key: str, **values: object) -> str:
     """The text of ``key`` in the session's language."""
-    return translate(key, st.session_state.get(LANG, DEFAULT_LANGUAGE), **values)
+    return translate(key, language(), **values)
+
+
+def translator() -> Callable[..., str]:
+    """:func:`t` bound to the language of this run of the page.
+
+    Widgets call their ``format_func`` also outside the page's run (when their state is
+    serialised), where the session state is not at hand; a bound translator still speaks the
+    page's language there.
+    """
+    return functools.partial(translate, language=language())
 
 
 def set_viewer(viewer: Viewer) -> None:

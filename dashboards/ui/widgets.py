@@ -7,7 +7,7 @@ import html
 import pandas as pd
 import streamlit as st
 
-from dashboards.i18n import DEFAULT_LANGUAGE, catalogue
+from dashboards.i18n import DEFAULT_LANGUAGE, catalogue, translate
 from dashboards.phase_rules import phase_banner
 from dashboards.queries.people import IDENTITY_FIELDS
 from dashboards.table_format import format_table
@@ -44,18 +44,27 @@ def show_demo_banner(info: dict) -> None:
 
 def for_people(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` formatted for reading in the session's language
-    (:func:`dashboards.table_format.format_table`, headers from ``column.<name>``)."""
+    (:func:`dashboards.table_format.format_table`: headers from ``column.<name>``, codes
+    shown to people — timepoints, statuses, roles, phases, reasons — from
+    ``code.<column>.<value>``)."""
     language = st.session_state.get(LANG, DEFAULT_LANGUAGE)
     words = catalogue(language)
-    return format_table(df, language, label=lambda name: words.get(f"column.{name}"),
-                        yes_no=(t("common.yes"), t("common.no")))
+    # Every header through the catalogue: an unlabelled column shows as ⟦column.name⟧, a gap
+    # the catalogue test finds, rather than as English made out of its snake_case name.
+    # Arm codes as columns (``A``, ``B``) are codes, shown as they are.
+    return format_table(df, language,
+                        label=lambda name: translate(f"column.{name}", language) if name.islower() else name,
+                        yes_no=(t("common.yes"), t("common.no")),
+                        code=lambda name, value: words.get(f"code.{name}.{value}"))
 
 
-def table(df: pd.DataFrame, name: str, *, empty_key: str = "common.empty", formatted: bool = False) -> None:
+def table(df: pd.DataFrame, name: str, *, empty_key: str = "common.empty", formatted: bool = True) -> None:
     """Show a table and offer it as a CSV download (pseudonymised: identity columns refused).
 
-    ``formatted`` shows it for people (:func:`for_people`: labelled headers, fixed decimals,
-    % and empty cells); the download keeps the raw values. Wide tables scroll sideways.
+    Shown for people (:func:`for_people`: labelled headers, codes in words, fixed decimals,
+    % , dates and empty cells) unless ``formatted`` is false; the download keeps the raw
+    values and column names (a contract for whoever analyses them). Wide tables scroll
+    sideways inside the page.
     """
     leaked = sorted(set(df.columns) & set(IDENTITY_FIELDS))
     if leaked:

@@ -11,18 +11,20 @@ no multiple imputation here: ``peerstudy analyse`` runs the full plan).
 import streamlit as st
 
 from dashboards.actions import run_quality_checks
+from dashboards.i18n.formats import format_datetime
 from dashboards.ui import data, state
 from dashboards.ui.widgets import show_error, table
 from study.errors import PeerstudyError
 
 viewer = state.require_viewer()
-t = state.t
+t = state.translator()
+lang = state.language()
 st.title(t("analysis.title"))
 if viewer.role not in ("researcher", "statistician"):
     st.warning(t("analysis.analysts_only"))
     st.stop()
 
-view = data.query("analysis", viewer)
+view = data.query("analysis", viewer, lang)
 prefix = ""
 if view.blinded:
     st.error(t("analysis.blinded"))
@@ -45,7 +47,7 @@ quality = data.query("quality", viewer)
 if quality is None:
     st.info(t("analysis.quality_never"))
 else:
-    when = quality.taken_at.strftime("%Y-%m-%d %H:%M UTC")
+    when = f"{format_datetime(quality.taken_at, lang)} UTC"
     st.caption(t("analysis.quality_run", when=when, who=quality.run_by))
     cols = st.columns(3)
     cols[0].metric(t("analysis.quality_passed"), f"{quality.passed} / {quality.checks}")

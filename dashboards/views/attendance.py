@@ -9,6 +9,7 @@ correction.
 import streamlit as st
 
 from dashboards.actions import save_attendance
+from dashboards.i18n.formats import format_date
 from dashboards.phase_rules import current_phase_first
 from dashboards.queries.groups import session_grid
 from dashboards.ui import data, state
@@ -18,7 +19,8 @@ from study.errors import PeerstudyError
 
 FORM = "attendance"
 viewer = state.require_viewer()
-t = state.t
+t = state.translator()
+lang = state.language()
 st.title(t("attendance.title"))
 if viewer.role != "coordinator":
     st.warning(t("common.coordinators_only"))
@@ -36,7 +38,7 @@ sessions = data.query("sessions", viewer, group)
 week = c2.selectbox(
     t("attendance.week"), sessions["week"].tolist(), key="attendance_week",
     format_func=lambda w: t("attendance.week_label", week=w,
-                            date=sessions.set_index("week").at[w, "held_on"]),
+                            date=format_date(sessions.set_index("week").at[w, "held_on"], lang)),
 )
 try:
     grid = session_grid(data.engine(), viewer, group, int(week))

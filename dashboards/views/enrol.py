@@ -18,7 +18,8 @@ from study.people import Identity
 FORM = "enrol"
 
 viewer = state.require_viewer()
-t = state.t
+t = state.translator()
+lang = state.language()
 st.title(t("enrol.title"))
 if viewer.role != "coordinator":
     st.warning(t("common.coordinators_only"))
@@ -30,7 +31,8 @@ today = dt.date.today()
 with st.form(FORM, clear_on_submit=False):
     c1, c2 = st.columns(2)
     pseudonym = c1.text_input(t("enrol.pseudonym"), key="enrol_pseudonym", max_chars=64)
-    role = c2.selectbox(t("enrol.role"), [r for r in ROLE_CODES if r != "coordinator"], key="enrol_role")
+    role = c2.selectbox(t("enrol.role"), [r for r in ROLE_CODES if r != "coordinator"], key="enrol_role",
+                        format_func=lambda r: t(f"code.role.{r}"))
     birth_date = c1.date_input(t("enrol.birth_date"), value=None, min_value=EARLIEST_BIRTH,
                                max_value=today, key="enrol_birth_date")
     municipality = c2.selectbox(t("enrol.municipality"), info["municipalities"][viewer.site_code],

@@ -12,6 +12,7 @@ import datetime as dt
 import streamlit as st
 
 from dashboards.actions import save_fidelity_observation
+from dashboards.i18n.formats import format_date
 from dashboards.phase_rules import current_phase_first
 from dashboards.queries.fidelity import observation_form
 from dashboards.ui import data, state
@@ -23,7 +24,8 @@ from study.fidelity.observations import ObservationInput
 FORM = "fidelity"
 NA = "na"
 viewer = state.require_viewer()
-t = state.t
+t = state.translator()
+lang = state.language()
 st.title(t("fidelity_form.title"))
 if viewer.role != "coordinator":
     st.warning(t("common.coordinators_only"))
@@ -45,7 +47,7 @@ if sessions.empty:
 held = sessions.set_index("week")["held_on"]
 week = c2.selectbox(
     t("fidelity_form.week"), sessions["week"].tolist(), key="fidelity_week",
-    format_func=lambda w: t("attendance.week_label", week=w, date=held.at[w]),
+    format_func=lambda w: t("attendance.week_label", week=w, date=format_date(held.at[w], lang)),
 )
 try:
     spec = observation_form(data.engine(), viewer, group, int(week))

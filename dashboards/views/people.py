@@ -10,6 +10,8 @@ import datetime as dt
 
 from dashboards.actions import create_survey_link, withdraw_participant
 from dashboards.audit_timeline import audit_timeline
+from dashboards.i18n import catalogue
+from dashboards.i18n.formats import format_date
 from dashboards.queries.people import person_view
 from dashboards.ui import data, state
 from dashboards.ui.saving import save
@@ -26,13 +28,14 @@ def survey_url(token: str) -> str:
 
 
 viewer = state.require_viewer()
-t = state.t
+t = state.translator()
+lang = state.language()
 st.title(t("people.title"))
 
 people = data.query("people", viewer)
 roles = sorted(people["role"].unique()) if not people.empty else []
 role = st.selectbox(t("people.role_filter"), [""] + roles, key="people_role",
-                    format_func=lambda r: t("common.all") if r == "" else r)
+                    format_func=lambda r: t("common.all") if r == "" else t(f"code.role.{r}"))
 shown = people[people["role"] == role] if role else people
 table(shown, "people")
 
@@ -49,19 +52,20 @@ except PeerstudyError as exc:
 
 st.markdown(f"### {person.pseudonym}")
 left, right = st.columns(2)
-left.markdown(f"**{t('people.role')}:** {person.role}  \n**{t('people.site')}:** {person.site}  \n"
+left.markdown(f"**{t('people.role')}:** {t(f'code.role.{person.role}')}  \n**{t('people.site')}:** {person.site}  \n"
               f"**{t('people.group')}:** {person.group or '–'}  \n**{t('people.arm')}:** {person.arm or '–'}")
 if person.attributes:
     right.table(pd.DataFrame(person.attributes.items(), columns=[t("people.attribute"), t("people.value")]))
 if person.enrolment:
     st.markdown(f"**{t('people.enrolment')}**")
-    st.table(pd.DataFrame({k: [str(v) if v is not None else "–"] for k, v in person.enrolment.items()}).T
-             .rename(columns={0: t("people.value")}))
+    enrolment = for_people(pd.DataFrame({k: [v] for k, v in person.enrolment.items()}))
+    st.table(enrolment.replace("", "–").T.rename(columns={0: t("people.value")}))
 if person.identity is not None:
     with st.expander(t("people.identity"), expanded=False):
         st.caption(t("people.identity_note"))
         for name, value in person.identity.items():
-            st.text(f"{t('identity.' + name)}: {value if value is not None else '–'}")
+            shown = format_date(value, lang) if isinstance(value, dt.date) else value
+            st.text(f"{t('identity.' + name)}: {shown if shown not in (None, '') else '–'}")
 if person.role == "participant" and viewer.may_edit_site_code(person.site):
     st.markdown(f"**{t('people.survey_link')}**")
     st.caption(t("people.survey_link_note"))
@@ -77,7 +81,8 @@ if person.role == "participant" and enrolled and viewer.may_edit_site_code(perso
         with st.form("withdraw", clear_on_submit=True):
             on = st.date_input(t("people.withdraw_on"), value=dt.date.today(), max_value=dt.date.today(),
                                key="withdraw_on")
-            reason = st.selectbox(t("people.withdraw_reason"), WITHDRAWAL_REASONS, key="withdraw_reason")
+            reason = st.selectbox(t("people.withdraw_reason"), WITHDRAWAL_REASONS, key="withdraw_reason",
+                                  format_func=lambda r: t(f"code.withdrawal_reason.{r}"))
             sure = st.checkbox(t("people.withdraw_confirm", pseudonym=person.pseudonym), key="withdraw_sure")
             submitted = st.form_submit_button(t("people.withdraw_submit"))
         if submitted:
@@ -85,10 +90,11 @@ if person.role == "participant" and enrolled and viewer.may_edit_site_code(perso
                 st.warning(t("people.withdraw_unconfirmed"))
             else:
                 if save(lambda: withdraw_participant(data.engine(), viewer, person.pseudonym, on, reason)):
-                    st.success(t("people.withdrawn", pseudonym=person.pseudonym, on=on))
+                    st.success(t("people.withdrawn", pseudonym=person.pseudonym, on=format_date(on, lang)))
 st.markdown(f"**{t('people.history')}**")
 # A readable timeline on screen (when, who, what, from → to); the download keeps every field.
-timeline = audit_timeline(person.history, lambda key: t(f"audit.{key}"))
+words = catalogue(lang)
+timeline = audit_timeline(person.history, lambda key: t(f"audit.{key}"), names=words.get, language=lang)
 if timeline.empty:
     st.info(t("common.empty"))
 else:

@@ -8,7 +8,7 @@ import streamlit as st
 from dashboards.actions import log_feedback
 from study.manual_feedback import FEEDBACK_KINDS, FEEDBACK_SOURCES, MAX_NOTE
 
-from dashboards.charts import attendance_chart
+from dashboards.charts import attendance_chart, vega_spec
 from dashboards.queries.groups import attendance_rates, dose_frame
 from dashboards.queries.recruitment import recruitment_summary
 from dashboards.ui import data, state
@@ -16,7 +16,8 @@ from dashboards.ui.saving import save
 from dashboards.ui.widgets import table
 
 viewer = state.require_viewer()
-t = state.t
+t = state.translator()
+lang = state.language()
 st.title(t("pilot.title"))
 
 screening = data.query("screening", viewer, "pilot")
@@ -39,10 +40,9 @@ if attendance.empty:
     st.info(t("pilot.no_attendance"))
 else:
     rates = attendance_rates(attendance)
-    st.altair_chart(
-        attendance_chart(rates, t("pilot.attendance_chart"), t("pilot.percent_present"), t("common.week")),
-        width="stretch",
-    )
+    chart = attendance_chart(rates, t("pilot.attendance_chart"), t("pilot.percent_present"), t("common.week"),
+                             t("column.group"), t("attendance.present"), t("column.recorded"))
+    st.vega_lite_chart(spec=vega_spec(chart, lang), width="stretch")
     st.caption(t("pilot.dose_note", n=info["min_sessions"]))
     table(dose_frame(attendance, info["min_sessions"]), "pilot_dose")
 

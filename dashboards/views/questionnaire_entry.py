@@ -22,7 +22,8 @@ from study.errors import PeerstudyError
 
 FORM = "questionnaire"
 viewer = state.require_viewer()
-t = state.t
+t = state.translator()
+lang = state.language()
 st.title(t("questionnaire.title"))
 if viewer.role != "coordinator":
     st.warning(t("common.coordinators_only"))
@@ -50,7 +51,8 @@ if not timepoints:
 open_tps = [tp for tp in timepoints
             if schedule.loc[schedule["timepoint"] == tp, "status"].isin(["due", "overdue"]).any()]
 timepoint = st.selectbox(t("questionnaire.timepoint"), timepoints, key="questionnaire_timepoint",
-                         index=timepoints.index(open_tps[0]) if open_tps else 0)
+                         index=timepoints.index(open_tps[0]) if open_tps else 0,
+                         format_func=lambda tp: t(f"code.timepoint.{tp}"))
 rows = schedule[schedule["timepoint"] == timepoint]
 instruments = instruments_of(engine, viewer)
 
@@ -85,4 +87,4 @@ for instrument_id, status in zip(rows["instrument"], rows["status"]):
                 form=FORM, submission=submission,
             )
             if saved is not None:
-                st.success(t("questionnaire.saved", name=inst.name, pseudonym=who, timepoint=timepoint))
+                st.success(t("questionnaire.saved", name=inst.name, pseudonym=who, timepoint=t(f"code.timepoint.{timepoint}")))

@@ -19,7 +19,8 @@ CONFIRM = "randomise_confirm"
 RESULT = "randomise_result"
 REFUSED = "randomise_refused"
 viewer = state.require_viewer()
-t = state.t
+t = state.translator()
+lang = state.language()
 st.title(t("randomise.title"))
 if viewer.role != "coordinator":
     st.warning(t("common.coordinators_only"))

@@ -6,12 +6,14 @@ group and site against the configured thresholds (chart with threshold lines, fl
 import streamlit as st
 
 from dashboards.charts import fidelity_chart, vega_spec
+from dashboards.i18n.formats import format_number
 from dashboards.queries.monitoring import fidelity_by_site
 from dashboards.ui import data, state
 from dashboards.ui.widgets import table
 
 viewer = state.require_viewer()
-t = state.t
+t = state.translator()
+lang = state.language()
 st.title(t("rct.title"))
 
 overview = data.query("rct_overview", viewer)
@@ -29,8 +31,8 @@ cols[3].metric(t("rct.metric.target"), int(summary["target"].sum()))
 
 st.subheader(t("rct.recruitment"))
 if not overview.over_time.empty:
-    labels = (t("rct.chart_title"), t("rct.recruited"), t("rct.target"))
-    st.vega_lite_chart(spec=data.recruitment_spec(viewer, labels), width="stretch")
+    labels = (t("rct.chart_title"), t("rct.recruited"), t("rct.target"), t("column.site"), t("column.date"))
+    st.vega_lite_chart(spec=data.recruitment_spec(viewer, labels, lang), width="stretch")
 table(summary, "recruitment_by_site")
 
 st.subheader(t("rct.allocation"))
@@ -54,11 +56,21 @@ st.subheader(t("rct.fidelity"))
 # The RCT's groups only: the pilot groups have their own page.
 fidelity = data.query("fidelity_groups", viewer, "rct")
 thresholds = data.query("fidelity_thresholds", viewer)
-flag = thresholds.loc[thresholds["flag"], "percent"].iloc[0]
-st.caption(t("rct.fidelity_note", high=thresholds.at[0, "percent"], moderate=thresholds.at[1, "percent"], flag=flag))
+
+def pct(value: float) -> str:
+    """A threshold as the page's language writes it (``80,0`` in Danish)."""
+    return format_number(value, 1, lang)
+
+
+flag = pct(thresholds.loc[thresholds["flag"], "percent"].iloc[0])
+st.caption(t("rct.fidelity_note", high=pct(thresholds.at[0, "percent"]), moderate=pct(thresholds.at[1, "percent"]),
+             flag=flag))
 if (~fidelity["never_observed"]).any():
-    st.vega_lite_chart(spec=vega_spec(fidelity_chart(fidelity, thresholds, t("rct.fidelity_chart"),
-                                                     t("rct.adherence"))), width="stretch")
+    chart_labels = {name: t(f"column.{name}") for name in ("group", "site", "n_observations", "classification")}
+    chart_labels |= {"level": t("column.level")}
+    chart_labels |= {c: t(f"code.classification.{c}") for c in ("high", "moderate", "low")}
+    chart = fidelity_chart(fidelity, thresholds, t("rct.fidelity_chart"), t("rct.adherence"), chart_labels)
+    st.vega_lite_chart(spec=vega_spec(chart, lang), width="stretch")
 flagged = fidelity[fidelity["below_threshold"]]
 if not flagged.empty:
     st.warning(t("rct.fidelity_flagged", groups=", ".join(flagged["group"]), flag=flag))

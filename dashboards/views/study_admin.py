@@ -17,7 +17,8 @@ from dashboards.ui.widgets import show_error, table
 from study.errors import PeerstudyError
 
 viewer = state.require_viewer()
-t = state.t
+t = state.translator()
+lang = state.language()
 st.title(t("study_admin.title"))
 try:
     settings = study_settings(data.engine(), viewer)

@@ -32,7 +32,8 @@ from study.errors import NotAllowed, PeerstudyError
 token = st.query_params.get("survey", "")
 # Opened directly (not through the router): the study's language, once per browser session.
 state.init(survey_language(data.engine(), token) if state.LANG not in st.session_state else None)
-t = state.t
+t = state.translator()
+lang = state.language()
 # Open (and audit) the link once per browser session, not on every rerun.
 opened_key = f"survey_opened_{token}"
 if opened_key not in st.session_state:

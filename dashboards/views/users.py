@@ -14,7 +14,8 @@ from study.users import USER_ROLES
 
 FORM = "add_user"
 viewer = state.require_viewer()
-t = state.t
+t = state.translator()
+lang = state.language()
 st.title(t("users.title"))
 try:
     users = users_frame(data.engine(), viewer)

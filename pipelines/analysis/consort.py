@@ -1,15 +1,22 @@
-"""The CONSORT 2010 participant flow: a tidy table and an SVG diagram."""
+"""The CONSORT 2010 participant flow: a tidy table and an SVG diagram (English or Danish).
+
+The flow table keeps its reasons in English (a data contract of the exports); the diagram
+words them in the reader's language through the message catalogue
+(:mod:`dashboards.i18n`, ``consort.*``; pure YAML, no Streamlit).
+"""
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 import numpy as np
 import pandas as pd
 
+from dashboards.i18n import catalogue, translate
 from study.eligibility import reason_categories
 
-__all__ = ["CONSORT_COLUMNS", "PERSON_FLOW_COLUMNS", "consort_flow", "consort_people", "consort_svg"]
+__all__ = ["CONSORT_COLUMNS", "PERSON_FLOW_COLUMNS", "consort_flow", "consort_people", "consort_svg", "reason_text"]
 
 #: Columns of :func:`consort_flow`.
 CONSORT_COLUMNS = ["stage", "arm", "reason", "n"]
@@ -179,14 +186,59 @@ def consort_people(
     )
 
 
+#: The English reasons of :func:`consort_flow` (and the eligibility categories inside them)
+#: → their catalogue key ``consort.reason.<key>``; more specific patterns first.
+_REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), k) for p, k in (
+    (r"^not meeting inclusion criteria: (?P<reason>.+)$", "not_meeting"),
+    (r"^age below the minimum of (?P<n>\d+)$", "age_below"),
+    (r"^age above the maximum of (?P<n>\d+)$", "age_above"),
+    (r"^lives outside the site's municipalities$", "outside"),
+    (r"^age unknown$", "age_unknown"),
+    (r"^exclusion: (?P<flag>.+)$", "exclusion"),
+    (r"^declined to participate \(no consent\)$", "declined"),
+    (r"^other reasons \(consented, not randomised\)$", "other"),
+    (r"^attended no session$", "no_session"),
+    (r"^withdrew from the study: no (?P<outcome>.+) at (?P<timepoint>[^ ]+)$", "withdrew_no_outcome"),
+    (r"^did not answer \(not withdrawn\): no (?P<outcome>.+) at (?P<timepoint>[^ ]+)$", "no_answer"),
+    (r"^withdrew: (?P<reason>.+)$", "withdrew"),
+    (r"^reason not given$", "not_given"),
+    (r"^no baseline value$", "no_baseline"),
+    (r"^no (?P<outcome>.+) at (?P<timepoint>[^ ]+)$", "no_outcome"),
+))
+
+
+def reason_text(reason: str, language: str = "en") -> str:
+    """A reason of :func:`consort_flow` in ``language`` (English as it is; a reason without a
+    catalogue pattern, e.g. an exclusion flag of the study's own, stays as written).
+
+    >>> reason_text("withdrew: moved away", "da"), reason_text("no qpr_total at post", "da")
+    ('udtrådt: fraflyttet', 'ingen qpr_total ved Efter kurset')
+    """
+    if language == "en":
+        return reason
+    words = catalogue(language)
+    for pattern, key in _REASONS:
+        match = pattern.match(reason)
+        if match is None:
+            continue
+        values = dict(match.groupdict())
+        if "reason" in values:
+            inner = values["reason"]
+            values["reason"] = words.get(f"code.withdrawal_reason.{inner}") or reason_text(inner, language)
+        if "timepoint" in values:
+            values["timepoint"] = words.get(f"code.timepoint.{values['timepoint']}", values["timepoint"])
+        return translate(f"consort.reason.{key}", language, **values)
+    return reason
+
+
 def _total(flow: pd.DataFrame, stage: str, arm: str) -> int:
     hit = flow[(flow["stage"] == stage) & (flow["arm"] == arm) & (flow["reason"] == "")]
     return int(hit["n"].iloc[0]) if len(hit) else 0
 
 
-def _reasons(flow: pd.DataFrame, stage: str, arm: str) -> list[str]:
+def _reasons(flow: pd.DataFrame, stage: str, arm: str, language: str = "en") -> list[str]:
     hit = flow[(flow["stage"] == stage) & (flow["arm"] == arm) & (flow["reason"] != "")]
-    return [f"• {r} (n = {n})" for r, n in zip(hit["reason"], hit["n"])]
+    return [f"• {reason_text(r, language)} (n = {n})" for r, n in zip(hit["reason"], hit["n"])]
 
 
 def _text_width(lines: list[str]) -> float:
@@ -207,50 +259,58 @@ def _arrow(x1: float, y1: float, x2: float, y2: float) -> str:
     return f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="#333" marker-end="url(#arrow)"/>'
 
 
-def consort_svg(flow: pd.DataFrame, arm_labels: dict[str, str] | None = None) -> str:
+def consort_svg(flow: pd.DataFrame, arm_labels: dict[str, str] | None = None, language: str = "en") -> str:
     """The CONSORT diagram of :func:`consort_flow` as a standalone SVG document (no scripts,
-    no external resources: it opens anywhere and embeds in HTML)."""
+    no external resources: it opens anywhere and embeds in HTML), worded in ``language``
+    (``en`` or ``da``, catalogue keys ``consort.*``)."""
     arms = list(dict.fromkeys(flow.loc[flow["arm"] != "all", "arm"]))
     labels = arm_labels or {}
+
+    def say(key: str, **values: object) -> str:
+        return translate(f"consort.{key}", language, **values)
+
+    def reasons(stage: str, arm: str) -> list[str]:
+        return _reasons(flow, stage, arm, language)
+
     arm_lines = [
         line for arm in arms for stage in ("did_not_receive_allocated", "lost_to_follow_up", "discontinued",
-                                           "excluded_from_analysis") for line in _reasons(flow, stage, arm)
-    ] + [f"Received allocated intervention (n = {_total(flow, 'randomised', 'all')})"]
+                                           "excluded_from_analysis") for line in reasons(stage, arm)
+    ] + [say("received", n=_total(flow, "randomised", "all"))]
     width_box, gap = max(360.0, _text_width(arm_lines)), 40
-    excluded_lines = [f"Excluded (n = {_total(flow, 'excluded', 'all')})"] + _reasons(flow, "excluded", "all")
+    excluded_lines = [say("excluded", n=_total(flow, "excluded", "all"))] + reasons("excluded", "all")
     excluded_width = _text_width(excluded_lines)
     arms_width = max(2, len(arms)) * (width_box + gap) + gap
     center = arms_width / 2
     total_width = max(arms_width, center + 40 + excluded_width + 20)
     parts: list[str] = []
     y = 20.0
-    box, h = _box(center - 180, y, 360, [f"Assessed for eligibility (n = {_total(flow, 'assessed', 'all')})"])
+    box, h = _box(center - 180, y, 360, [say("assessed", n=_total(flow, "assessed", "all"))])
     parts.append(box)
     ex_box, ex_h = _box(center + 40, y + h + 20, excluded_width, excluded_lines)
     parts.append(ex_box)
     parts.append(_arrow(center, y + h, center, y + h + 20 + ex_h + 20))
     parts.append(f'<line x1="{center}" y1="{y + h + 20 + ex_h / 2}" x2="{center + 40}" y2="{y + h + 20 + ex_h / 2}" stroke="#333" marker-end="url(#arrow)"/>')
     y = y + h + 20 + ex_h + 20
-    box, h = _box(center - 180, y, 360, [f"Randomised (n = {_total(flow, 'randomised', 'all')})"])
+    box, h = _box(center - 180, y, 360, [say("randomised", n=_total(flow, "randomised", "all"))])
     parts.append(box)
     y_arms = y + h + 30
     for i, arm in enumerate(arms):
         x = gap + i * (width_box + gap)
         parts.append(_arrow(center, y + h, x + width_box / 2, y_arms))
         yy = y_arms
-        title = f"{arm}: {labels[arm]}" if arm in labels else f"Arm {arm}"
+        title = f"{arm}: {labels[arm]}" if arm in labels else say("arm", arm=arm)
         sections = [
-            [f"Allocation — {title}", f"Allocated (n = {_total(flow, 'allocated', arm)})",
-             f"Received allocated intervention (n = {_total(flow, 'received_allocated', arm)})",
-             f"Did not receive it (n = {_total(flow, 'did_not_receive_allocated', arm)})",
-             *_reasons(flow, "did_not_receive_allocated", arm)],
-            ["Follow-up", f"Lost to follow-up (n = {_total(flow, 'lost_to_follow_up', arm)})",
-             *_reasons(flow, "lost_to_follow_up", arm),
-             f"Discontinued intervention (n = {_total(flow, 'discontinued', arm)})",
-             *_reasons(flow, "discontinued", arm)],
-            ["Analysis", f"Analysed (n = {_total(flow, 'analysed', arm)})",
-             f"Excluded from analysis (n = {_total(flow, 'excluded_from_analysis', arm)})",
-             *_reasons(flow, "excluded_from_analysis", arm)],
+            [say("allocation", arm=title), say("allocated", n=_total(flow, "allocated", arm)),
+             say("received", n=_total(flow, "received_allocated", arm)),
+             say("not_received", n=_total(flow, "did_not_receive_allocated", arm)),
+             *reasons("did_not_receive_allocated", arm)],
+            [say("follow_up"), say("lost", n=_total(flow, "lost_to_follow_up", arm)),
+             *reasons("lost_to_follow_up", arm),
+             say("discontinued", n=_total(flow, "discontinued", arm)),
+             *reasons("discontinued", arm)],
+            [say("analysis"), say("analysed", n=_total(flow, "analysed", arm)),
+             say("excluded_from_analysis", n=_total(flow, "excluded_from_analysis", arm)),
+             *reasons("excluded_from_analysis", arm)],
         ]
         for k, lines in enumerate(sections):
             box, bh = _box(x, yy, width_box, lines)
@@ -265,7 +325,7 @@ def consort_svg(flow: pd.DataFrame, arm_labels: dict[str, str] | None = None) ->
         f'viewBox="0 0 {total_width:.0f} {height:.0f}" font-family="Helvetica, Arial, sans-serif" font-size="12">\n'
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
         'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#333"/></marker></defs>\n'
-        '<title>CONSORT 2010 flow diagram</title>\n'
+        f"<title>{escape(say('title'))}</title>\n"
         + "\n".join(parts)
         + "\n</svg>\n"
     )

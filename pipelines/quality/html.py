@@ -7,6 +7,8 @@ from html import escape
 
 import pandas as pd
 
+from dashboards.i18n import translate
+
 __all__ = ["quality_html", "quality_summary_html", "quality_table_html"]
 
 STYLE = """
@@ -16,17 +18,24 @@ th{background:#f0f0f0}.fail{background:#fde2e1}.pass{color:#1a7f37}.warn{color:#
 """
 
 
-def quality_table_html(results: pd.DataFrame) -> str:
-    """The checks as an HTML table (failing rows highlighted)."""
-    head = "<tr><th>table</th><th>check</th><th>result</th><th>failing rows</th><th>rows</th><th>examples</th></tr>"
+def quality_table_html(results: pd.DataFrame, language: str = "en") -> str:
+    """The checks as an HTML table (failing rows highlighted); headers and verdicts in
+    ``language`` (English keeps the plain column names of the stand-alone page)."""
+    if language == "en":
+        head = "<tr><th>table</th><th>check</th><th>result</th><th>failing rows</th><th>rows</th><th>examples</th></tr>"
+    else:
+        names = [translate(k, language) for k in ("column.table", "column.check", "report.result",
+                                                  "column.failing_rows", "column.rows", "column.examples")]
+        head = "<tr>" + "".join(f"<th>{escape(n)}</th>" for n in names) + "</tr>"
+    passed, warned, failed = (escape(translate(f"report.{k}", language)) for k in ("pass", "warning", "fail"))
     body = []
     for r in results.itertuples(index=False):
         if r.success:
-            verdict, row_class = '<span class="pass">pass</span>', ""
+            verdict, row_class = f'<span class="pass">{passed}</span>', ""
         elif r.severity == "warning":
-            verdict, row_class = '<span class="warn">warning</span>', "warnrow"
+            verdict, row_class = f'<span class="warn">{warned}</span>', "warnrow"
         else:
-            verdict, row_class = '<span class="bad">FAIL</span>', "fail"
+            verdict, row_class = f'<span class="bad">{failed}</span>', "fail"
         body.append(
             f'<tr class="{row_class}"><td>{escape(r.table)}</td><td>{escape(r.check)}'
             f"<br><small>{escape(r.expectation)}</small></td><td>{verdict}</td><td>{r.failing_rows}</td>"
@@ -35,16 +44,16 @@ def quality_table_html(results: pd.DataFrame) -> str:
     return f"<table>{head}{''.join(body)}</table>"
 
 
-def quality_summary_html(results: pd.DataFrame) -> str:
+def quality_summary_html(results: pd.DataFrame, language: str = "en") -> str:
     """One line: how many checks failed (errors) and how many flagged rows for review."""
     errors = int((~results["success"] & (results["severity"] == "error")).sum())
     warnings = int((~results["success"] & (results["severity"] == "warning")).sum())
     if errors:
-        line = f'<p class="bad">{errors} of {len(results)} checks failed'
+        line = '<p class="bad">' + escape(translate("report.quality_failed", language, errors=errors, total=len(results)))
     else:
-        line = f'<p class="pass">All {len(results) - warnings} error checks passed'
+        line = '<p class="pass">' + escape(translate("report.quality_passed", language, n=len(results) - warnings))
     if warnings:
-        line += f'; {warnings} warning(s): rows kept but flagged for review'
+        line += escape(translate("report.quality_warnings", language, n=warnings))
     return line + ".</p>"
 
 

@@ -1,4 +1,5 @@
-"""Charts drawn as inline SVG (no JavaScript, no CDN: the report works offline)."""
+"""Charts drawn as inline SVG (no JavaScript, no CDN: the report works offline), with their
+numbers and words in the reader's language (decimal comma and catalogue texts in Danish)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from html import escape
 
 import numpy as np
 import pandas as pd
+
+from dashboards.i18n import catalogue, translate
 
 __all__ = ["forest_svg", "trajectories_svg"]
 
@@ -23,15 +26,30 @@ def _ticks(low: float, high: float, n: int = 5) -> np.ndarray:
     return np.arange(np.ceil(low / step) * step, high + step * 1e-9, step)
 
 
+def _tick(value: float, language: str) -> str:
+    text = f"{value + 0.0:g}"
+    return text.replace(".", ",") if language == "da" else text
+
+
 def forest_svg(results: pd.DataFrame, value: str = "effect_size", low: str = "effect_size_ci_low",
-               high: str = "effect_size_ci_high", label: str = "label", x_title: str = "Hedges' g (95 % CI)") -> str:
-    """A forest plot: one row per result line, point and CI, a line at zero."""
+               high: str = "effect_size_ci_high", label: str = "label", x_title: str | None = None,
+               language: str = "en") -> str:
+    """A forest plot: one row per result line, point and CI, a line at zero.
+
+    ``x_title`` defaults to the catalogue's ``forest.hedges`` ("Hedges' g (95 % CI)") in
+    ``language``; tick labels use the language's decimal mark.
+    """
+    if x_title is None:
+        x_title = translate("forest.hedges", language)
     data = results.dropna(subset=[value, low, high]).reset_index(drop=True)
     if data.empty:
-        return "<p><em>No effect estimates to plot.</em></p>"
-    row_h, left, right, top = 22, 300, 40, 20
-    width = 820
-    plot_w = width - left - right
+        return f"<p><em>{escape(translate('forest.none', language))}</em></p>"
+    # The labels' column is as wide as the longest label (about 6.6 px per character of 12 px
+    # Helvetica): a Danish method name is longer than the English one and must not be cut off.
+    longest = int(data[label].astype(str).str.len().max())
+    row_h, left, right, top = 22, max(300, int(longest * 6.6) + 20), 40, 20
+    plot_w = 480
+    width = left + plot_w + right
     height = top + row_h * len(data) + 50
     lo, hi = float(min(data[low].min(), 0)), float(max(data[high].max(), 0))
     pad = (hi - lo) * 0.05 or 0.1
@@ -50,17 +68,20 @@ def forest_svg(results: pd.DataFrame, value: str = "effect_size", low: str = "ef
     parts.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + plot_w}" y2="{axis_y}" stroke="#333"/>')
     for t in _ticks(lo, hi):
         parts.append(f'<line x1="{x(t):.1f}" y1="{axis_y}" x2="{x(t):.1f}" y2="{axis_y + 5}" stroke="#333"/>')
-        parts.append(f'<text x="{x(t):.1f}" y="{axis_y + 18}" text-anchor="middle">{t + 0.0:g}</text>')
+        parts.append(f'<text x="{x(t):.1f}" y="{axis_y + 18}" text-anchor="middle">{_tick(t, language)}</text>')
     parts.append(f'<text x="{left + plot_w / 2}" y="{axis_y + 38}" text-anchor="middle">{escape(x_title)}</text>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="Helvetica, Arial, sans-serif" '
-            f'font-size="12" role="img"><title>Forest plot</title>' + "".join(parts) + "</svg>")
+            f'font-size="12" role="img"><title>{escape(translate("forest.title", language))}</title>'
+            + "".join(parts) + "</svg>")
 
 
-def trajectories_svg(dataset: pd.DataFrame, outcome: str, timepoints: list[str], arms: list[str]) -> str:
-    """Mean ± 95 % CI (t) of an outcome per arm over the timepoints, observed data."""
+def trajectories_svg(dataset: pd.DataFrame, outcome: str, timepoints: list[str], arms: list[str],
+                     language: str = "en") -> str:
+    """Mean ± 95 % CI (t) of an outcome per arm over the timepoints, observed data; timepoint
+    names and numbers in ``language``."""
     data = dataset[dataset["arm"].isin(arms)].dropna(subset=[outcome])
     if data.empty:
-        return f"<p><em>No values of {escape(outcome)}.</em></p>"
+        return f"<p><em>{escape(translate('report.no_values', language, outcome=outcome))}</em></p>"
     stats = data.groupby(["arm", "timepoint"])[outcome].agg(["mean", "std", "count"]).reset_index()
     stats["half"] = 1.96 * stats["std"] / np.sqrt(stats["count"].clip(lower=1))
     width, height, left, bottom, top = 380, 240, 50, 40, 25
@@ -80,9 +101,10 @@ def trajectories_svg(dataset: pd.DataFrame, outcome: str, timepoints: list[str],
              f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#333"/>',
              f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#333"/>']
     for t in _ticks(lo, hi, 4):
-        parts.append(f'<text x="{left - 6}" y="{y(t) + 4:.1f}" text-anchor="end">{t + 0.0:g}</text>')
+        parts.append(f'<text x="{left - 6}" y="{y(t) + 4:.1f}" text-anchor="end">{_tick(t, language)}</text>')
     for i, tp in enumerate(timepoints):
-        parts.append(f'<text x="{x(i):.1f}" y="{top + plot_h + 16}" text-anchor="middle">{escape(tp)}</text>')
+        name = catalogue(language).get(f"code.timepoint.{tp}", tp)
+        parts.append(f'<text x="{x(i):.1f}" y="{top + plot_h + 16}" text-anchor="middle">{escape(name)}</text>')
     for k, arm in enumerate(arms):
         color, shift = PALETTE[k % len(PALETTE)], (k - (len(arms) - 1) / 2) * 6
         s = stats[stats["arm"] == arm].set_index("timepoint").reindex(timepoints)
@@ -99,4 +121,5 @@ def trajectories_svg(dataset: pd.DataFrame, outcome: str, timepoints: list[str],
         parts.append(f'<rect x="{left + 10 + 70 * k}" y="{height - 14}" width="10" height="10" fill="{color}"/>'
                      f'<text x="{left + 24 + 70 * k}" y="{height - 5}">{escape(arm)}</text>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="Helvetica, Arial, sans-serif" '
-            f'font-size="11" role="img"><title>{escape(outcome)} by arm</title>' + "".join(parts) + "</svg>")
+            f'font-size="11" role="img"><title>{escape(translate("report.by_arm", language, outcome=outcome))}</title>'
+            + "".join(parts) + "</svg>")

@@ -1,4 +1,7 @@
-"""Assemble the report: one self-contained HTML file (inline CSS and SVG, no scripts)."""
+"""Assemble the report: one self-contained HTML file (inline CSS and SVG, no scripts), in
+English or Danish: every heading and label from the message catalogue (:mod:`dashboards.i18n`,
+``report.*``; pure YAML, no Streamlit), tables formatted for people
+(:mod:`dashboards.table_format`: p as ``<0.001``, decimal comma in Danish)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,10 @@ from html import escape
 
 import pandas as pd
 
-from pipelines.analysis.consort import consort_svg
+from dashboards.i18n import catalogue, translate
+from dashboards.i18n.formats import format_datetime
+from dashboards.table_format import column_kind, format_table
+from pipelines.analysis.consort import consort_svg, reason_text
 from pipelines.analysis.plan import AnalysisPlan
 from pipelines.analysis.trial import TrialAnalysis
 from pipelines.dummy_allocation import DUMMY_WATERMARK
@@ -55,105 +61,124 @@ class ReportInputs:
     sap_sha256: str = ""
     sap_locked: bool = False
 
+    #: Language of the report's words, numbers and dates (``en`` or ``da``).
+    language: str = "en"
+
+    def say(self, key: str, **values: object) -> str:
+        """The catalogue text ``report.<key>`` in the report's language."""
+        return translate(f"report.{key}", self.language, **values)
+
     @property
     def sap_line(self) -> str:
         if not self.sap_sha256:
             return ""
-        state = "locked" if self.sap_locked else "not locked"
-        return f" Analysis plan ({state}) SAP SHA-256 <code>{escape(self.sap_sha256)}</code> (Appendix A)."
+        state = self.say("sap_locked" if self.sap_locked else "sap_not_locked")
+        return self.say("sap_line", state=state, sha=escape(self.sap_sha256))
 
 
-def _table(frame: pd.DataFrame, decimals: int = 3) -> str:
+def _table(frame: pd.DataFrame, language: str = "en") -> str:
+    """A table for people (:func:`dashboards.table_format.format_table`: catalogue headers,
+    codes in words, fixed decimals per kind of column, p as ``<0.001``, decimal comma in
+    Danish, empty cells for missing values)."""
     if frame.empty:
-        return "<p><em>No rows.</em></p>"
-    head = "".join(f"<th>{escape(str(c))}</th>" for c in frame.columns)
-    body = []
-    for row in frame.itertuples(index=False):
-        cells = []
-        for v in row:
-            if isinstance(v, float):
-                cells.append(f'<td class="num">{"" if pd.isna(v) else f"{v:.{decimals}f}"}</td>')
-            else:
-                cells.append(f"<td>{escape('' if v is None or (isinstance(v, float) and pd.isna(v)) else str(v))}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
+        return f"<p><em>{escape(translate('report.no_rows', language))}</em></p>"
+    words = catalogue(language)
+    shown = format_table(
+        frame, language,
+        label=lambda name: words.get(f"column.{name}") if name.islower() else name,
+        yes_no=(words["common.yes"], words["common.no"]),
+        code=lambda name, value: words.get(f"code.{name}.{value}"),
+    )
+    numeric = [column_kind(name, frame[name]) in ("p", "percent", "count", "score") for name in frame.columns]
+    head = "".join(f"<th>{escape(str(c))}</th>" for c in shown.columns)
+    body = [
+        "<tr>" + "".join(f'<td class="num">{escape(v)}</td>' if num else f"<td>{escape(v)}</td>"
+                         for v, num in zip(row, numeric)) + "</tr>"
+        for row in shown.itertuples(index=False)
+    ]
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
 def render_report(r: ReportInputs) -> str:
-    """The report as one HTML document."""
-    plan, results = r.plan, r.analysis.results
+    """The report as one HTML document, in ``r.language``."""
+    plan, results, lang, say = r.plan, r.analysis.results, r.language, r.say
     sections = []
-    blinding = (
-        "Arms are <b>unblinded</b>." if r.unblinded
-        else "The study is blinded: every arm-wise result below is computed on a <b>dummy allocation</b> "
-        "(a random re-allocation within strata), not on the real one."
-    )
+    blinding = say("unblinded") if r.unblinded else say("blinded")
     mark = f" — {DUMMY_WATERMARK}" if r.dummy else ""
     if r.dummy:
         sections.append(f'<div class="dummy">{escape(DUMMY_WATERMARK)}</div>')
-    sections.append(
-        f"<h1>{escape(r.study_name)}</h1><p class=\"meta\">Study {escape(r.study_code)} · database snapshot "
-        f"{r.taken_at:%Y-%m-%d %H:%M:%S} UTC · peerstudy {escape(r.software_version)} · {blinding} "
-        f"Estimates are {escape(plan.treatment)} − {escape(plan.control)}.{r.sap_line}</p>"
-    )
+    meta = say("meta", study=escape(r.study_code), when=format_datetime(r.taken_at, lang) if lang != "en"
+               else f"{r.taken_at:%Y-%m-%d %H:%M:%S}", version=escape(r.software_version), blinding=blinding,
+               treatment=escape(plan.treatment), control=escape(plan.control))
+    sections.append(f"<h1>{escape(r.study_name)}</h1><p class=\"meta\">{meta}{r.sap_line}</p>")
     # Table 1
     t1 = table_one(r.dataset, plan.baseline, r.arms, categorical=["site", *r.strata],
-                   continuous=["age", *[o for o in plan.outcomes if o in r.dataset]])
-    sections.append(f"<h2>Table 1. Baseline characteristics by arm{escape(mark)}</h2>" + _table(t1))
+                   continuous=["age", *[o for o in plan.outcomes if o in r.dataset]], language=lang)
+    sections.append(f"<h2>{escape(say('table_one'))}{escape(mark)}</h2>" + _table(t1, lang))
     # CONSORT
-    sections.append(f"<h2>CONSORT flow{escape(mark)}</h2>" + consort_svg(r.flow, r.arm_labels)
-                    + "<details><summary>Flow as a table</summary>" + _table(r.flow) + "</details>")
+    flow = r.flow.assign(reason=r.flow["reason"].map(lambda reason: reason_text(reason, lang)))
+    sections.append(f"<h2>{escape(say('consort'))}{escape(mark)}</h2>" + consort_svg(r.flow, r.arm_labels, lang)
+                    + f"<details><summary>{escape(say('flow_table'))}</summary>" + _table(flow, lang) + "</details>")
     # Effects
-    sections.append(f"<h2>Effects (primary outcome {escape(plan.primary)}){escape(mark)}</h2>")
+    sections.append(f"<h2>{escape(say('effects', outcome=plan.primary))}{escape(mark)}</h2>")
     if results.empty:
-        sections.append("<p><em>No effect could be estimated yet.</em></p>")
+        sections.append(f"<p><em>{escape(say('no_effect'))}</em></p>")
     else:
-        sections.append(_table(results))
+        sections.append(_table(results, lang))
+        words = catalogue(lang)
+
+        def word(column: str, values: pd.Series) -> pd.Series:
+            return values.map(lambda v: words.get(f"code.{column}.{v}", v))
+
         primary_methods = results[(results["estimand"] == "itt") & (results["method"] == "ancova")]
-        forest = primary_methods.assign(label=primary_methods["outcome"] + " · " + primary_methods["timepoint"])
-        sections.append("<h3>Forest plot: ITT ANCOVA, standardised (Hedges' g)</h3>" + forest_svg(forest))
+        forest = primary_methods.assign(label=primary_methods["outcome"] + " · "
+                                        + word("timepoint", primary_methods["timepoint"]))
+        sections.append(f"<h3>{escape(say('forest_standardised'))}</h3>" + forest_svg(forest, language=lang))
         primary = results[results["outcome"] == plan.primary]
         sections.append(
-            f"<h3>Forest plot: {escape(plan.primary)}, every estimand and method (outcome units)</h3>"
-            + forest_svg(primary.assign(label=primary["timepoint"] + " · " + primary["estimand"] + " · " + primary["method"]),
-                         value="estimate", low="ci_low", high="ci_high", x_title="difference (95 % CI)")
+            f"<h3>{escape(say('forest_primary', outcome=plan.primary))}</h3>"
+            + forest_svg(primary.assign(label=word("timepoint", primary["timepoint"]) + " · "
+                                        + word("estimand", primary["estimand"]) + " · "
+                                        + word("method", primary["method"])),
+                         value="estimate", low="ci_low", high="ci_high",
+                         x_title=translate("forest.difference", lang), language=lang)
         )
     if not r.analysis.multiplicity.empty:
-        sections.append("<h3>Secondary outcomes, Holm-adjusted</h3>" + _table(r.analysis.multiplicity))
+        sections.append(f"<h3>{escape(say('secondary'))}</h3>" + _table(r.analysis.multiplicity, lang))
     if not r.analysis.icc.empty:
-        sections.append("<h3>Group-level ICC (partially nested model)</h3>" + _table(r.analysis.icc))
+        sections.append(f"<h3>{escape(say('icc'))}</h3>" + _table(r.analysis.icc, lang))
     if not r.analysis.moderation.empty:
-        sections.append("<h3>Exploratory: group fidelity and outcome in the intervention arm (per 10 % adherence)</h3>"
-                        + _table(r.analysis.moderation))
-    messages = [f"could not run: {p}" for p in r.analysis.problems] + [f"note: {n}" for n in r.analysis.notes]
+        sections.append(f"<h3>{escape(say('moderation'))}</h3>" + _table(r.analysis.moderation, lang))
+    messages = ([say("could_not_run", problem=p) for p in r.analysis.problems]
+                + [say("note", note=n) for n in r.analysis.notes])
     if messages:
         sections.append('<div class="note">' + "<br>".join(escape(m) for m in messages) + "</div>")
     # Trajectories
     timepoints = [plan.baseline, *plan.followups]
-    charts = [trajectories_svg(r.dataset, o, timepoints, r.arms) for o in plan.outcomes if o in r.dataset]
-    sections.append(f"<h2>Outcome trajectories by arm (observed means, 95 % CI){escape(mark)}</h2><div class=\"grid\">"
+    charts = [trajectories_svg(r.dataset, o, timepoints, r.arms, lang) for o in plan.outcomes if o in r.dataset]
+    sections.append(f"<h2>{escape(say('trajectories'))}{escape(mark)}</h2><div class=\"grid\">"
                     + "".join(charts) + "</div>")
     # Fidelity
-    sections.append("<h2>Fidelity</h2>")
+    sections.append(f"<h2>{escape(say('fidelity'))}</h2>")
     if r.group_fidelity.empty:
-        sections.append("<p><em>No fidelity observations yet.</em></p>")
+        sections.append(f"<p><em>{escape(say('no_fidelity'))}</em></p>")
     else:
         per_site = r.group_fidelity.groupby("site").agg(
             groups=("group", "count"), mean_adherence_pct=("mean_adherence_pct", "mean"),
             below_threshold=("below_threshold", "sum")).reset_index()
-        sections.append(_table(per_site, 1) + _table(r.group_fidelity, 1))
+        sections.append(_table(per_site, lang) + _table(r.group_fidelity, lang))
     # Data quality
-    sections.append("<h2>Data quality</h2>")
+    sections.append(f"<h2>{escape(say('quality'))}</h2>")
     if r.quality is None:
-        sections.append("<p><em>Checks not run (peerstudy report --no-quality).</em></p>")
+        sections.append(f"<p><em>{escape(say('quality_not_run'))}</em></p>")
     else:
-        sections.append(quality_summary_html(r.quality) + quality_table_html(r.quality))
+        sections.append(quality_summary_html(r.quality, lang) + quality_table_html(r.quality, lang))
     if r.appendix_html:
         sections.append(r.appendix_html)
     if r.dummy:
         sections.append(f'<div class="dummy">{escape(DUMMY_WATERMARK)}</div>')
     return (
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<title>Report: {escape(r.study_code)}{escape(mark)}</title><style>{STYLE}</style></head><body>"
+        f"<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">"
+        f"<title>{escape(say('title', study=r.study_code))}{escape(mark)}</title><style>{STYLE}</style></head><body>"
         + "\n".join(sections) + "</body></html>\n"
     )

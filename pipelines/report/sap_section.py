@@ -6,13 +6,15 @@ from html import escape
 
 import pandas as pd
 
+from dashboards.i18n import translate
+from dashboards.i18n.formats import format_datetime
 from study.sap import LockedSap
 
 __all__ = ["sap_appendix_html"]
 
 
 def sap_appendix_html(locked: LockedSap | None, current_sha256: str, current_document: str,
-                      deviations: pd.DataFrame) -> str:
+                      deviations: pd.DataFrame, language: str = "en") -> str:
     """HTML of the appendix: the SAP's SHA-256 and lock (or that it is not locked), the plan
     as locked (else as the configuration gives it now), and every protocol deviation.
 
@@ -24,26 +26,30 @@ def sap_appendix_html(locked: LockedSap | None, current_sha256: str, current_doc
         The plan the current configuration gives (:func:`pipelines.sap.current_sap`).
     deviations
         :data:`study.sap.DEVIATION_COLUMNS`, one row per deviation.
+    language
+        Language of the headings and sentences (the plan's document stays as locked).
     """
-    parts = ["<h2>Appendix A. Statistical analysis plan</h2>"]
+
+    def say(key: str, **values: object) -> str:
+        return translate(f"report.{key}", language, **values)
+
+    parts = [f"<h2>{escape(say('appendix_sap'))}</h2>"]
     if locked is None:
-        parts.append(f"<p><b>Not locked.</b> SHA-256 of the current plan: <code>{escape(current_sha256)}</code>. "
-                     "Unblinding requires the plan to be locked (<code>peerstudy sap lock --reason TEXT</code>).</p>")
+        parts.append(f"<p>{say('sap_not_locked_text', sha=escape(current_sha256))}</p>")
         document = current_document
     else:
-        parts.append(
-            f"<p>SAP SHA-256: <code>{escape(locked.sha256)}</code> (version {locked.version}, {escape(locked.kind)}, "
-            f"{locked.recorded_at:%Y-%m-%d %H:%M} UTC by {escape(locked.recorded_by)}: {escape(locked.reason)}).</p>"
-        )
+        when = (f"{locked.recorded_at:%Y-%m-%d %H:%M}" if language == "en"
+                else format_datetime(locked.recorded_at, language))
+        parts.append("<p>" + say("sap_locked_text", sha=escape(locked.sha256), version=locked.version,
+                                 kind=escape(locked.kind), when=when, by=escape(locked.recorded_by),
+                                 reason=escape(locked.reason)) + "</p>")
         if locked.sha256 != current_sha256:
-            parts.append(f'<p class="note">The current configuration gives a different plan (SHA-256 '
-                         f"<code>{escape(current_sha256)}</code>); the analysis after unblinding runs the locked "
-                         "version shown here.</p>")
+            parts.append(f'<p class="note">{say("sap_changed_text", sha=escape(current_sha256))}</p>')
         document = locked.document
     parts.append(f"<pre>{escape(document)}</pre>")
-    parts.append("<h2>Appendix B. Protocol deviations</h2>")
+    parts.append(f"<h2>{escape(say('appendix_deviations'))}</h2>")
     if deviations is None or deviations.empty:
-        parts.append("<p><em>No protocol deviation recorded.</em></p>")
+        parts.append(f"<p><em>{escape(say('no_deviations'))}</em></p>")
     else:
         head = "".join(f"<th>{escape(c)}</th>" for c in deviations.columns)
         rows = "".join(

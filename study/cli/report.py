@@ -16,6 +16,10 @@ def report(
     out: Annotated[Path, typer.Option("--out", help="HTML file to write.")] = Path("report.html"),
     mice: Annotated[bool, typer.Option("--mice", help="Include multiple imputation (slow).")] = False,
     no_quality: Annotated[bool, typer.Option("--no-quality", help="Skip the data-quality checks.")] = False,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Language of the report: en or da (default: the study's language, else en)."),
+    ] = None,
     db: DbOpt = None,
     study: StudyOpt = None,
 ) -> None:
@@ -23,7 +27,8 @@ def report(
 
     Table 1, CONSORT diagram, effect table and forest plot, trajectories, fidelity and data
     quality; the analysis plan (its SHA-256 and lock) and every protocol deviation as
-    appendices. Until the study is unblinded the arm-wise parts are computed on the dummy
+    appendices. Every heading, label, number and date in the language of ``--lang`` (``da``:
+    Danish words, decimal comma, ``5. mar. 2025``), by default the study's language. Until the study is unblinded the arm-wise parts are computed on the dummy
     allocation: the file is written as DUMMY_ALLOCATION_<name> with a banner. The audit
     chain's head is appended to the anchor log (docs/operations.md).
     """
@@ -38,6 +43,8 @@ def report(
     from study.db import read_session
     from study.studies import get_study
 
+    if lang is not None and lang not in ("en", "da"):
+        raise typer.BadParameter(f"unknown language {lang!r}; languages: en, da", param_hint="--lang")
     engine = open_db(db)
     snap = take_snapshot(engine, study, with_items=not no_quality)
     plan = snap.plan()
@@ -55,14 +62,16 @@ def report(
         software = version("peerstudy")
     except PackageNotFoundError:
         software = "unknown"
+    language = lang or snap.config.study.language
     html = render_report(ReportInputs(
         study_code=snap.study_code, study_name=snap.study_name, taken_at=snap.taken_at,
         unblinded=snap.unblinded, software_version=software, dataset=snap.dataset, plan=plan,
         arms=list(snap.config.arm_codes), arm_labels=snap.arm_labels(),
         analysis=analysis, flow=snap.consort(), group_fidelity=snap.sources.group_fidelity,
         quality=quality, strata=list(snap.config.stratification), dummy=snap.dummy,
-        appendix_html=sap_appendix_html(snap.sap, current.sha256, current.document, snap.deviations),
+        appendix_html=sap_appendix_html(snap.sap, current.sha256, current.document, snap.deviations, language),
         sap_sha256=snap.sap.sha256 if snap.sap is not None else current.sha256, sap_locked=snap.sap is not None,
+        language=language,
     ))
     if snap.dummy and not out.name.startswith(DUMMY_FILE_PREFIX):  # the file name says what it holds
         out = out.with_name(DUMMY_FILE_PREFIX + out.name)
