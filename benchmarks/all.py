@@ -122,7 +122,11 @@ def main() -> None:
         print(f"{outcome.name:28s} {outcome.status:22s} {outcome.seconds:7.1f} s")
         for line in outcome.goal_lines:
             print(f"{'':30s}{line}")
-    budget = f"budget {BUDGET_SECONDS:.0f} s: {'within' if total <= BUDGET_SECONDS else 'OVER'}" if args.quick else ""
+    budget = (
+        f"budget {BUDGET_SECONDS:.0f} s: {'within' if total <= BUDGET_SECONDS else 'OVER'}"
+        if args.quick
+        else ""
+    )
     print(f"total {total:.1f} s for {len(runnable)} benchmarks; {budget}".rstrip("; "))
     if any(o.status.startswith(("failed", "timed out")) for o in outcomes):
         sys.exit(1)

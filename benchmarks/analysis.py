@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipelines.analysis.plan import analysis_plan  # noqa: E402
-from pipelines.analysis.trial import run_trial_analysis  # noqa: E402
-from pipelines.dataset import build_analysis_dataset  # noqa: E402
-from pipelines.simulate import simulate_trial  # noqa: E402
-from study.config import example_config_path, load_config  # noqa: E402
+from pipelines.analysis.plan import analysis_plan
+from pipelines.analysis.trial import run_trial_analysis
+from pipelines.dataset import build_analysis_dataset
+from pipelines.simulate import simulate_trial
+from study.config import example_config_path, load_config
 
 
 def timed(label: str, fn):
@@ -45,40 +45,62 @@ def demo_dataset(url: str | None, config):
         snap = take_snapshot(make_engine(url))
         return snap.dataset, snap.plan()
     sources = simulate_trial(config, n=296, seed=1)
-    return build_analysis_dataset(**sources, config=config, unblinded=True), analysis_plan(config, unblinded=True)
+    return build_analysis_dataset(**sources, config=config, unblinded=True), analysis_plan(
+        config, unblinded=True
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="2,000 participants in step 2, without its baseline")
+    parser.add_argument(
+        "--quick", action="store_true", help="2,000 participants in step 2, without its baseline"
+    )
     parser.add_argument("--participants", type=int, default=None, help="step 2's size [10,000]")
-    parser.add_argument("--demo-db", default=None, help="a demo database (default: a simulated 296-person trial)")
+    parser.add_argument(
+        "--demo-db", default=None, help="a demo database (default: a simulated 296-person trial)"
+    )
     args = parser.parse_args()
     config = load_config(example_config_path())
 
     dataset, plan = demo_dataset(args.demo_db, config)
-    print(f"1. demo size: {dataset['pseudonym'].nunique()} participants, {len(plan.outcomes)} outcomes × "
-          f"{len(plan.followups)} follow-ups, primary method {plan.primary_method}")
+    print(
+        f"1. demo size: {dataset['pseudonym'].nunique()} participants, {len(plan.outcomes)} outcomes × "
+        f"{len(plan.followups)} follow-ups, primary method {plan.primary_method}"
+    )
     _, without = timed("   full plan without MICE", lambda: run_trial_analysis(dataset, plan, mice=False))
-    result, with_mice = timed(f"   full plan with MICE ×{plan.imputations}", lambda: run_trial_analysis(dataset, plan))
+    result, with_mice = timed(
+        f"   full plan with MICE ×{plan.imputations}", lambda: run_trial_analysis(dataset, plan)
+    )
     print(f"   ratio {with_mice / without:.2f} (target < 3); problems: {len(result.problems)}")
 
     n = args.participants or (2_000 if args.quick else 10_000)
     sources, _ = timed(f"2. simulate {n:,} participants", lambda: simulate_trial(config, n=n, seed=1))
-    big, _ = timed("   build the analysis dataset",
-                   lambda: build_analysis_dataset(**sources, config=config, unblinded=True))
+    big, _ = timed(
+        "   build the analysis dataset",
+        lambda: build_analysis_dataset(**sources, config=config, unblinded=True),
+    )
     big_plan = analysis_plan(config, unblinded=True)
     if not args.quick:
         timed("   full plan without MICE (baseline)", lambda: run_trial_analysis(big, big_plan, mice=False))
-    result, seconds = timed(f"   full plan with MICE ×{big_plan.imputations} ({len(big_plan.outcomes)} outcomes × "
-                            f"{len(big_plan.followups)} follow-ups)", lambda: run_trial_analysis(big, big_plan))
+    result, seconds = timed(
+        f"   full plan with MICE ×{big_plan.imputations} ({len(big_plan.outcomes)} outcomes × "
+        f"{len(big_plan.followups)} follow-ups)",
+        lambda: run_trial_analysis(big, big_plan),
+    )
     target = "target < 60 s" if n == 10_000 else "target < 60 s at 10,000 participants"
-    print(f"   {seconds:.1f} s ({target}); result rows {len(result.results)}; problems {len(result.problems)}")
+    print(
+        f"   {seconds:.1f} s ({target}); result rows {len(result.results)}; problems {len(result.problems)}"
+    )
     for problem in result.problems:
         print(f"   could not run: {problem}")
-    primary = result.results[(result.results.method == big_plan.primary_method) & (result.results.estimand == "itt")]
-    print(primary[["outcome", "timepoint", "estimate", "se", "df", "ci_low", "ci_high"]].round(3).to_string(index=False))
+    primary = result.results[
+        (result.results.method == big_plan.primary_method) & (result.results.estimand == "itt")
+    ]
+    print(
+        primary[["outcome", "timepoint", "estimate", "se", "df", "ci_low", "ci_high"]]
+        .round(3)
+        .to_string(index=False)
+    )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pipelines.analysis.operating_characteristics import Scenario, operating_characteristics  # noqa: E402
+from pipelines.analysis.operating_characteristics import Scenario, operating_characteristics
 
 
 def main() -> None:
@@ -41,8 +41,19 @@ def main() -> None:
             scenario = Scenario(icc=icc, sd_ratio=ratio)
             with_effect = operating_characteristics(scenario, replicates, rng)
             null = operating_characteristics(scenario, replicates, rng, effect=0.0)
-            table = with_effect[["icc", "sd_ratio", "method", "replicates", "bias", "bias_mcse", "coverage",
-                                 "coverage_mcse", "rejection"]].rename(columns={"rejection": "power"})
+            table = with_effect[
+                [
+                    "icc",
+                    "sd_ratio",
+                    "method",
+                    "replicates",
+                    "bias",
+                    "bias_mcse",
+                    "coverage",
+                    "coverage_mcse",
+                    "rejection",
+                ]
+            ].rename(columns={"rejection": "power"})
             table["type_1_error"] = null["rejection"].to_numpy()
             table["type_1_mcse"] = null["rejection_mcse"].to_numpy()
             rows.append(table)
@@ -50,8 +61,10 @@ def main() -> None:
     seconds = time.perf_counter() - start
     print(pd.concat(rows, ignore_index=True).round(4).to_string(index=False))
     fits = 2 * 6 * replicates
-    print(f"\n{fits:,} partially nested fits (and as many ANCOVAs) in {seconds:.1f} s "
-          f"({1000 * seconds / fits:.2f} ms per trial); nominal coverage 0.95, nominal type-I error 0.05")
+    print(
+        f"\n{fits:,} partially nested fits (and as many ANCOVAs) in {seconds:.1f} s "
+        f"({1000 * seconds / fits:.2f} ms per trial); nominal coverage 0.95, nominal type-I error 0.05"
+    )
 
 
 if __name__ == "__main__":

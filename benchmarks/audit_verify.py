@@ -28,10 +28,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import insert, select
 
-from study.audit_chain import audit_text, chain_events, row_json  # noqa: E402
-from study.audit_key import create_key, key_path, load_key  # noqa: E402
+from study.audit_chain import audit_text, chain_events, row_json
+from study.audit_key import create_key, key_path, load_key
 
 _BATCH = 50_000
 
@@ -68,11 +68,26 @@ class _BulkWriter:
 
 def _row_events(row: dict, updates: int, base: dict) -> list[dict]:
     """The insert event of one row, then ``updates`` changes of its ``detail`` (row ends changed)."""
-    events = [dict(base, action="insert", row_id=str(row["id"]), field=None,
-                   new_value=row_json({k: audit_text(v) for k, v in row.items()}))]
+    events = [
+        dict(
+            base,
+            action="insert",
+            row_id=str(row["id"]),
+            field=None,
+            new_value=row_json({k: audit_text(v) for k, v in row.items()}),
+        )
+    ]
     for u in range(1, updates + 1):
-        events.append(dict(base, action="update", row_id=str(row["id"]), field="detail",
-                           old_value=f"v{u - 1}", new_value=f"v{u}"))
+        events.append(
+            dict(
+                base,
+                action="update",
+                row_id=str(row["id"]),
+                field="detail",
+                old_value=f"v{u - 1}",
+                new_value=f"v{u}",
+            )
+        )
     row["detail"] = f"v{updates}"
     return events
 
@@ -93,9 +108,16 @@ def build(engine, n_events: int, key: bytes) -> None:
         ).one()
     rows_n = max(1, n_events // 4)
     updates_per_row = (n_events - rows_n) // rows_n
-    at = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-    base = dict(study_id=study_id, person_id=None, occurred_at=at, actor="bench", reason=None,
-                table_name="allocation_disclosure", old_value=None)
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    base = dict(
+        study_id=study_id,
+        person_id=None,
+        occurred_at=at,
+        actor="bench",
+        reason=None,
+        table_name="allocation_disclosure",
+        old_value=None,
+    )
     writer = _BulkWriter(engine, key, last_seq, last_hash)
     for i in range(1, rows_n + 1):
         row = dict(id=i, study_id=study_id, kind="bench", detail="v0", actor="bench", disclosed_at=at)
@@ -133,12 +155,18 @@ def main() -> None:
     full_time, full_cpu = time.perf_counter() - start, time.process_time() - cpu
     assert chain_only.intact and full.intact, (chain_only, full.discrepancies[:3])
     # CPU time beside wall time: on a shared machine the wall time mostly measures the others.
-    print(f"  baseline, chain walk only:     {baseline:7.1f} s wall, {baseline_cpu:6.1f} s CPU "
-          f"({chain_only.events / baseline:,.0f} events/s)")
-    print(f"  audit verify, chain + data:    {full_time:7.1f} s wall, {full_cpu:6.1f} s CPU "
-          f"({full.events / full_time:,.0f} events/s)")
-    print(f"  data check costs {full_time / baseline:.2f}x the chain walk; target < 60 s: "
-          f"{'met' if full_time < 60 else 'NOT met'}")
+    print(
+        f"  baseline, chain walk only:     {baseline:7.1f} s wall, {baseline_cpu:6.1f} s CPU "
+        f"({chain_only.events / baseline:,.0f} events/s)"
+    )
+    print(
+        f"  audit verify, chain + data:    {full_time:7.1f} s wall, {full_cpu:6.1f} s CPU "
+        f"({full.events / full_time:,.0f} events/s)"
+    )
+    print(
+        f"  data check costs {full_time / baseline:.2f}x the chain walk; target < 60 s: "
+        f"{'met' if full_time < 60 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -84,7 +84,9 @@ def main() -> None:
             runs["python -c pass"].append(_run([sys.executable, "-c", "pass"], env, work))
             runs["--help"].append(_run([*peerstudy, "--help"], env, work))
             runs["randomise"].append(
-                _run([*peerstudy, "randomise", targets[i], "--db", str(db), "--on", ON.isoformat()], env, work)
+                _run(
+                    [*peerstudy, "randomise", targets[i], "--db", str(db), "--on", ON.isoformat()], env, work
+                )
             )
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -101,8 +103,10 @@ def main() -> None:
         ok = median <= goal
         met &= ok
         label = "peerstudy --help" if name == "--help" else "peerstudy randomise P0042"
-        print(f"  {label:30s} {median:6.3f} s ({cpu:.3f} s CPU; {median / base:.1f}x the baseline; "
-              f"goal <= {goal} s wall, before {before}: {'met' if ok else 'NOT met'})")
+        print(
+            f"  {label:30s} {median:6.3f} s ({cpu:.3f} s CPU; {median / base:.1f}x the baseline; "
+            f"goal <= {goal} s wall, before {before}: {'met' if ok else 'NOT met'})"
+        )
     print(f"goals {'met' if met else 'NOT met'}")
 
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import ipaddress
 import json
@@ -78,15 +79,21 @@ from study.db.models import (  # noqa: E402
     Person,
     QuestionnaireResponse,
     Site,
-    User as DashboardUser,
 )
+from study.db.models import User as DashboardUser  # noqa: E402
 from study.demo.users import DEMO_PASSWORD  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("PEERSTUDY_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
     "--disable-dev-shm-usage",
 ]
 MAX_USERS = 50
@@ -105,6 +112,7 @@ DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
 # --- pure parts --------------------------------------------------------------------------
+
 
 def require_loopback(url: str) -> str:
     """The host of ``url`` if it is a loopback address (127.0.0.0/8, ``::1``, ``localhost``).
@@ -158,6 +166,7 @@ def summarise(samples: pd.DataFrame) -> pd.DataFrame:
     >>> summarise(s).loc["all", ["n", "errors"]].tolist()
     [5, 1]
     """
+
     def stats(frame: pd.DataFrame) -> dict:
         ok = frame.loc[frame["error"].isna(), "seconds"].to_numpy(dtype=float)
         if ok.size:
@@ -165,8 +174,13 @@ def summarise(samples: pd.DataFrame) -> pd.DataFrame:
             worst = ok.max()
         else:
             p50 = p95 = worst = float("nan")
-        return {"n": len(frame), "errors": int(frame["error"].notna().sum()),
-                "p50": float(p50), "p95": float(p95), "max": float(worst)}
+        return {
+            "n": len(frame),
+            "errors": int(frame["error"].notna().sum()),
+            "p50": float(p50),
+            "p95": float(p95),
+            "max": float(worst),
+        }
 
     rows = {page: stats(group) for page, group in samples.groupby("page", sort=True)}
     rows["all"] = stats(samples)
@@ -194,6 +208,7 @@ def roles_for(users: int) -> list[str]:
 
 
 # --- the study and its server ------------------------------------------------------------
+
 
 @dataclass
 class UserPlan:
@@ -239,12 +254,16 @@ def plan_users(engine, roles: list[str], seed: int = 1, per_user: int = 40) -> l
                 found = []
                 for group in groups.loc[groups["members"] > 0, "group"]:
                     sessions = sessions_of_group(engine, viewer, group)
-                    held = sessions[~sessions["cancelled"].astype(bool)
-                                    & (pd.to_datetime(sessions["held_on"]).dt.date <= today)]
+                    held = sessions[
+                        ~sessions["cancelled"].astype(bool)
+                        & (pd.to_datetime(sessions["held_on"]).dt.date <= today)
+                    ]
                     found += [(group, int(w), str(d)) for w, d in zip(held["week"], held["held_on"])]
                 rng.shuffle(found)
                 free_sessions[site] = found
-            plan.sessions = [free_sessions[site].pop() for _ in range(min(per_user, len(free_sessions[site])))]
+            plan.sessions = [
+                free_sessions[site].pop() for _ in range(min(per_user, len(free_sessions[site])))
+            ]
         else:
             if site not in free_people:
                 people = entry_participants(engine, viewer)["pseudonym"].tolist()
@@ -257,8 +276,11 @@ def plan_users(engine, roles: list[str], seed: int = 1, per_user: int = 40) -> l
                 if schedule.empty or (schedule["status"] == "withdrawn").any():
                     continue
                 timepoints = list(dict.fromkeys(schedule["timepoint"]))
-                open_tps = [tp for tp in timepoints
-                            if schedule.loc[schedule["timepoint"] == tp, "status"].isin(["due", "overdue"]).any()]
+                open_tps = [
+                    tp
+                    for tp in timepoints
+                    if schedule.loc[schedule["timepoint"] == tp, "status"].isin(["due", "overdue"]).any()
+                ]
                 if not open_tps:
                     continue  # nothing to enter: the page would offer corrections only
                 tp = open_tps[0]  # the page preselects the first open timepoint
@@ -284,10 +306,13 @@ def start_dashboard(url: str, log_path: Path) -> tuple[subprocess.Popen, str]:
     """``peerstudy dashboard`` on ``url`` at a free loopback port; waits until it is healthy."""
     port = _free_port()
     peerstudy = Path(sys.executable).with_name("peerstudy")
-    log = open(log_path, "w")
+    log = open(log_path, "w")  # noqa: SIM115 - the server writes to it until stop_dashboard closes it
     server = subprocess.Popen(
         [str(peerstudy), "dashboard", "--db", url, "--port", str(port), "--address", "127.0.0.1"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     require_loopback(base)
@@ -319,6 +344,7 @@ def stop(server: subprocess.Popen) -> None:
 
 
 # --- the simulated users -----------------------------------------------------------------
+
 
 @dataclass
 class Recorder:
@@ -352,7 +378,7 @@ class User:
             exceptions = self.page.locator('[data-testid="stException"]')
             if await exceptions.count():
                 raise RuntimeError("exception on the page: " + (await exceptions.first.inner_text())[:200])
-        except Exception as exc:  # noqa: BLE001 - every failure of a simulated user is a result
+        except Exception as exc:
             await self.failure(name, exc, time.perf_counter() - t0)
             return False
         self.recorder.add(self.plan.number, name, time.perf_counter() - t0, None)
@@ -362,7 +388,7 @@ class User:
         """Run an action that causes no script run; only its failure is recorded."""
         try:
             await action()
-        except Exception as exc:  # noqa: BLE001 - every failure of a simulated user is a result
+        except Exception as exc:
             await self.failure(name, exc, float("nan"))
             return False
         return True
@@ -375,10 +401,8 @@ class User:
         if shots:
             path = Path(shots) / f"user{self.plan.number}_{len(self.recorder.samples)}_{_css_key(name)}.png"
             path.parent.mkdir(parents=True, exist_ok=True)
-            try:
+            with contextlib.suppress(Exception):  # a screenshot is a diagnostic, never a failure
                 await self.page.screenshot(path=str(path), full_page=True)
-            except Exception:  # noqa: BLE001 - a screenshot is a debugging aid only
-                pass
 
     async def pause(self) -> None:
         await asyncio.sleep(self.think * self.rng.uniform(0.5, 1.5))
@@ -414,7 +438,9 @@ class User:
         await self.heading(self.t("rct.fidelity")).wait_for()
 
     async def open_page(self, name: str, nav: str, final: Callable[[], Awaitable]) -> bool:
-        return await self.timed(name, lambda: self.page.get_by_role("link", name=self.t(nav), exact=True).click(), final)
+        return await self.timed(
+            name, lambda: self.page.get_by_role("link", name=self.t(nav), exact=True).click(), final
+        )
 
     async def choose(self, label: str, option: str, prefix: bool = False) -> None:
         """Pick ``option`` in the selectbox ``label`` (typed in to filter a long list); with
@@ -447,8 +473,9 @@ class User:
         group, week, _held_on = self.plan.sessions[k % len(self.plan.sessions)]
         present = k // len(self.plan.sessions) % 2 == 0  # alternate once every session is done
         t, page = self.t, self.page
-        if not await self.open_page("attendance", "nav.attendance",
-                                    lambda: self.heading(t("attendance.title")).wait_for()):
+        if not await self.open_page(
+            "attendance", "nav.attendance", lambda: self.heading(t("attendance.title")).wait_for()
+        ):
             return
         await self.pause()
         # "Week 3 (": the option's text up to the date, whatever the date's format
@@ -469,13 +496,19 @@ class User:
         await self.pause()
         fill = "attendance.all_present" if present else "attendance.all_absent"
         filled = "attendance.filled_present" if present else "attendance.filled_absent"
-        if not await self.timed("attendance: fill", lambda: page.get_by_role("button", name=t(fill)).click(),
-                                lambda: page.get_by_text(t(filled)).wait_for()):
+        if not await self.timed(
+            "attendance: fill",
+            lambda: page.get_by_role("button", name=t(fill)).click(),
+            lambda: page.get_by_text(t(filled)).wait_for(),
+        ):
             return
         await self.pause()
         saved = t("attendance.saved", group=group, week=week, n=0).split(" (")[0]
-        if await self.timed("attendance: save", lambda: page.get_by_role("button", name=t("attendance.save")).click(),
-                            lambda: page.get_by_text(saved).wait_for()):
+        if await self.timed(
+            "attendance: save",
+            lambda: page.get_by_role("button", name=t("attendance.save")).click(),
+            lambda: page.get_by_text(saved).wait_for(),
+        ):
             self.recorder.attendance[(group, week)] = present
         await self.pause()
         await self.open_page("RCT overview", "nav.rct", self.rct_final)
@@ -486,8 +519,11 @@ class User:
             return
         who, tp, inst_id, name, answers = self.plan.entries[k]
         t, page = self.t, self.page
-        if not await self.open_page("questionnaire entry", "nav.questionnaire",
-                                    lambda: self.heading(t("questionnaire.title")).wait_for()):
+        if not await self.open_page(
+            "questionnaire entry",
+            "nav.questionnaire",
+            lambda: self.heading(t("questionnaire.title")).wait_for(),
+        ):
             return
         await self.pause()
         prefix = f"q_{who}_{tp}_{inst_id}"
@@ -501,8 +537,9 @@ class User:
             # The timepoint box keeps the last participant's choice: set it every time.
             await self.choose(t("questionnaire.timepoint"), tp)
 
-        if not await self.timed("questionnaire: open participant", pick,
-                                lambda: first_item.wait_for(state="attached")):
+        if not await self.timed(
+            "questionnaire: open participant", pick, lambda: first_item.wait_for(state="attached")
+        ):
             return
         values: dict[str, int] = {}
 
@@ -511,7 +548,11 @@ class User:
             if not await first_item.is_visible():
                 await page.locator('[data-testid="stExpander"] summary').filter(has_text=name).first.click()
             for item_id, index in answers:
-                await page.locator(f".st-key-{_css_key(prefix)}_{_css_key(item_id)}").get_by_role("combobox").click()
+                await (
+                    page.locator(f".st-key-{_css_key(prefix)}_{_css_key(item_id)}")
+                    .get_by_role("combobox")
+                    .click()
+                )
                 option = page.get_by_role("option").nth(index)
                 values[item_id] = int((await option.inner_text()).split(" ")[0])
                 await option.click()
@@ -520,9 +561,11 @@ class User:
             return
         await self.pause()
         saved = t("questionnaire.saved", name=name, pseudonym=who, timepoint=tp)
-        if await self.timed("questionnaire: save",
-                            lambda: page.get_by_role("button", name=t("questionnaire.submit", name=name)).click(),
-                            lambda: page.get_by_text(saved).wait_for()):
+        if await self.timed(
+            "questionnaire: save",
+            lambda: page.get_by_role("button", name=t("questionnaire.submit", name=name)).click(),
+            lambda: page.get_by_text(saved).wait_for(),
+        ):
             self.recorder.questionnaires[(who, tp, inst_id)] = values
         await self.pause()
 
@@ -533,10 +576,15 @@ class User:
         if self.plan.role == "researcher":
             await self.open_page("analysis", "nav.analysis", self.analysis_final)
         elif self.plan.role == "attendance":
-            await self.open_page("attendance", "nav.attendance", lambda: self.heading(self.t("attendance.title")).wait_for())
+            await self.open_page(
+                "attendance", "nav.attendance", lambda: self.heading(self.t("attendance.title")).wait_for()
+            )
         else:
-            await self.open_page("questionnaire entry", "nav.questionnaire",
-                                 lambda: self.heading(self.t("questionnaire.title")).wait_for())
+            await self.open_page(
+                "questionnaire entry",
+                "nav.questionnaire",
+                lambda: self.heading(self.t("questionnaire.title")).wait_for(),
+            )
         await self.page.get_by_role("button", name=self.t("auth.log_out")).click()
         await self.heading(self.t("auth.title")).wait_for()
 
@@ -569,10 +617,9 @@ class User:
                     break
                 await self.questionnaire_round(k)
             k += 1
-            if self.failed:
-                # Start over from a fresh page after an error (as a person would reload).
-                if not await self.log_in_patiently(deadline):
-                    return
+            # Start over from a fresh page after an error (as a person would reload).
+            if self.failed and not await self.log_in_patiently(deadline):
+                return
 
 
 def _css_key(key: str) -> str:
@@ -590,11 +637,13 @@ async def safely(work: Awaitable, user: User, name: str) -> None:
     """Await a user's work; an unexpected failure stops only that user and is an error."""
     try:
         await work
-    except Exception as exc:  # noqa: BLE001 - one user's failure must not end the others' run
+    except Exception as exc:
         await user.failure(name, exc, float("nan"))
 
 
-async def drive(plans: list[UserPlan], base: str, duration: float, think: float, seed: int) -> tuple[Recorder, Recorder]:
+async def drive(
+    plans: list[UserPlan], base: str, duration: float, think: float, seed: int
+) -> tuple[Recorder, Recorder]:
     """Run every plan as a user in one browser, all at once, for ``duration`` seconds; first
     one user of each kind alone (the baseline). Returns the baseline's and the run's records."""
     # Imported here so the pure parts (and their tests) load without Playwright's driver.
@@ -624,8 +673,10 @@ async def drive(plans: list[UserPlan], base: str, duration: float, think: float,
                     warming = User(user.plan, user.page, base, warm, 0, seed)
                     await safely(warming.warm_up(), warming, "warm-up stopped")
                     user.page.set_default_timeout(ACTION_TIMEOUT_MS)
-            print(f"  warm-up (first visits of a new server, not counted): {time.perf_counter() - t0:.1f} s, "
-                  f"{sum(1 for x in warm.samples if x['error'])} errors")
+            print(
+                f"  warm-up (first visits of a new server, not counted): {time.perf_counter() - t0:.1f} s, "
+                f"{sum(1 for x in warm.samples if x['error'])} errors"
+            )
             # The baseline, measured in the same run on the same (shared) machine: one user of
             # each kind alone, one after the other, doing one round of its work.
             seen.clear()
@@ -637,6 +688,7 @@ async def drive(plans: list[UserPlan], base: str, duration: float, think: float,
             recorder.attendance.update(solo.attendance)
             recorder.questionnaires.update(solo.questionnaires)
             deadline = time.monotonic() + duration
+
             # The users arrive within the first few seconds, not in the same millisecond.
             async def start(user: User, delay: float) -> None:
                 await asyncio.sleep(delay)
@@ -653,13 +705,15 @@ async def drive(plans: list[UserPlan], base: str, duration: float, think: float,
 
 # --- after the run -----------------------------------------------------------------------
 
+
 def missing_writes(engine, recorder: Recorder) -> list[str]:
     """Every confirmed write that is not in the database as it was saved (empty: all there)."""
     problems = []
     with read_session(engine) as s:
         for (group, week), present in recorder.attendance.items():
             statuses = s.scalars(
-                select(Attendance.status).join(GroupSession, GroupSession.id == Attendance.session_id)
+                select(Attendance.status)
+                .join(GroupSession, GroupSession.id == Attendance.session_id)
                 .join(CourseGroup, CourseGroup.id == GroupSession.group_id)
                 .where(CourseGroup.code == group, GroupSession.week == week)
             ).all()
@@ -668,9 +722,13 @@ def missing_writes(engine, recorder: Recorder) -> list[str]:
                 problems.append(f"attendance {group} week {week}: {sorted(set(statuses))}, saved as {wanted}")
         for (who, tp, inst), values in recorder.questionnaires.items():
             stored = s.scalar(
-                select(QuestionnaireResponse.item_values).join(Person, Person.id == QuestionnaireResponse.person_id)
-                .where(Person.pseudonym == who, QuestionnaireResponse.timepoint == tp,
-                       QuestionnaireResponse.instrument == inst)
+                select(QuestionnaireResponse.item_values)
+                .join(Person, Person.id == QuestionnaireResponse.person_id)
+                .where(
+                    Person.pseudonym == who,
+                    QuestionnaireResponse.timepoint == tp,
+                    QuestionnaireResponse.instrument == inst,
+                )
             )
             if stored is None or {k: v for k, v in json.loads(stored).items() if k in values} != values:
                 problems.append(f"questionnaire {inst} {tp} of {who}: stored {stored}, saved {values}")
@@ -681,8 +739,16 @@ def _pg_admin(url: str):
     return create_engine(url, isolation_level="AUTOCOMMIT")
 
 
-def run(users: int, participants: int, duration: float, think: float, seed: int, admin_url: str,
-        template: str | None = None, audit_key: Path | None = None) -> int:
+def run(
+    users: int,
+    participants: int,
+    duration: float,
+    think: float,
+    seed: int,
+    admin_url: str,
+    template: str | None = None,
+    audit_key: Path | None = None,
+) -> int:
     """The whole load test; returns the exit code (0: goal met, writes present, chain verified).
 
     With ``template`` the fresh database is a copy of that one (``CREATE DATABASE ... TEMPLATE``:
@@ -711,16 +777,21 @@ def run(users: int, participants: int, duration: float, think: float, seed: int,
     server = None
     try:
         if not template:
-            subprocess.run([peerstudy, "demo", "--db", url, "--participants", str(participants), "--seed", str(seed)],
-                           check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [peerstudy, "demo", "--db", url, "--participants", str(participants), "--seed", str(seed)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         engine = make_engine(url)
         plans = plan_users(engine, roles_for(users), seed)
         built = time.perf_counter() - t0
         server, base = start_dashboard(url, work / "dashboard.log")
         from_where = f"a copy of {template}" if template else f"{participants:,} participants"
-        print(f"dashboard load test: {users} users for {duration:.0f} s (think time ~{think:g} s) against "
-              f"{base} on PostgreSQL, {from_where} (set-up {built:.0f} s); "
-              f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the run")
+        print(
+            f"dashboard load test: {users} users for {duration:.0f} s (think time ~{think:g} s) against "
+            f"{base} on PostgreSQL, {from_where} (set-up {built:.0f} s); "
+            f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the run"
+        )
         t1 = time.perf_counter()
         solo, recorder = asyncio.run(drive(plans, base, duration, think, seed))
         print(f"  ran {time.perf_counter() - t1:.0f} s; load average {os.getloadavg()[0]:.1f} at the end")
@@ -730,19 +801,27 @@ def run(users: int, participants: int, duration: float, think: float, seed: int,
         samples = pd.DataFrame(recorder.samples, columns=columns)
         summary = summarise(samples)
         alone = summarise(pd.DataFrame(solo.samples, columns=columns))["p50"].reindex(summary.index)
-        print(f"  {'page':<32} {'alone s':>8} | {users} users: {'n':>4} {'errors':>6} {'p50 s':>7} {'p95 s':>7} {'max s':>7}")
+        print(
+            f"  {'page':<32} {'alone s':>8} | {users} users: {'n':>4} {'errors':>6} {'p50 s':>7} {'p95 s':>7} {'max s':>7}"
+        )
         for page, row in summary.iterrows():
-            print(f"  {page:<32} {alone[page]:>8.2f} | {'':>9}{int(row.n):>4} {int(row.errors):>6} "
-                  f"{row.p50:>7.2f} {row.p95:>7.2f} {row['max']:>7.2f}")
-        print(f"  ('alone': one user of each kind by itself just before, on the same machine; "
-              f"{sum(1 for x in solo.samples if x['error'])} errors then)")
+            print(
+                f"  {page:<32} {alone[page]:>8.2f} | {'':>9}{int(row.n):>4} {int(row.errors):>6} "
+                f"{row.p50:>7.2f} {row.p95:>7.2f} {row['max']:>7.2f}"
+            )
+        print(
+            f"  ('alone': one user of each kind by itself just before, on the same machine; "
+            f"{sum(1 for x in solo.samples if x['error'])} errors then)"
+        )
         for error in samples["error"].dropna().unique()[:10]:
             print(f"  error: {error}")
         met = goal_met(summary)
         print(f"  goal (p95 under {GOAL_P95_S:g} s, 0 errors): {'met' if met else 'NOT met'}")
         problems = missing_writes(engine, recorder)
-        print(f"  writes confirmed: {len(recorder.attendance)} attendance sessions, "
-              f"{len(recorder.questionnaires)} questionnaires; missing or different in the database: {len(problems)}")
+        print(
+            f"  writes confirmed: {len(recorder.attendance)} attendance sessions, "
+            f"{len(recorder.questionnaires)} questionnaires; missing or different in the database: {len(problems)}"
+        )
         for problem in problems[:10]:
             print(f"    {problem}")
         engine.dispose()
@@ -761,12 +840,19 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=20, help=f"simulated users at once (1..{MAX_USERS})")
     parser.add_argument("--participants", type=int, default=10_000, help="RCT participants of the study")
-    parser.add_argument("--duration", type=float, default=120, help=f"seconds of load (at most {MAX_DURATION_S})")
+    parser.add_argument(
+        "--duration", type=float, default=120, help=f"seconds of load (at most {MAX_DURATION_S})"
+    )
     parser.add_argument("--think", type=float, default=1.0, help="mean seconds a user pauses between actions")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--pg", default=PG_ADMIN_URL, help="PostgreSQL maintenance database URL (loopback only)")
-    parser.add_argument("--template", help="copy this PostgreSQL database (built by `peerstudy demo`) "
-                        "instead of building the demo; needs --audit-key")
+    parser.add_argument(
+        "--pg", default=PG_ADMIN_URL, help="PostgreSQL maintenance database URL (loopback only)"
+    )
+    parser.add_argument(
+        "--template",
+        help="copy this PostgreSQL database (built by `peerstudy demo`) "
+        "instead of building the demo; needs --audit-key",
+    )
     parser.add_argument("--audit-key", type=Path, help="the audit key the --template database was built with")
     parser.add_argument("--quick", action="store_true", help="3 users, 200 participants, 15 s of load")
     args = parser.parse_args(list(argv) if argv is not None else None)
@@ -777,8 +863,16 @@ def main(argv: Iterable[str] | None = None) -> None:
     if args.template and not re.fullmatch(r"[A-Za-z0-9_]+", args.template):
         parser.error("--template: a plain database name (letters, digits, _)")
     try:
-        code = run(args.users, args.participants, args.duration, args.think, args.seed, args.pg,
-                   args.template, args.audit_key)
+        code = run(
+            args.users,
+            args.participants,
+            args.duration,
+            args.think,
+            args.seed,
+            args.pg,
+            args.template,
+            args.audit_key,
+        )
     except ValueError as exc:
         parser.error(str(exc))
     raise SystemExit(code)

@@ -64,28 +64,57 @@ def populate(url: str, participants: int, seed: int = 1) -> None:
     with engine.begin() as conn:
         first = conn.execute(select(Person.id).order_by(Person.id.desc()).limit(1)).scalar() + 1
         ids = list(range(first, first + participants))
-        conn.execute(insert(Person.__table__), [
-            {"id": pid, "study_id": study_id, "pseudonym": f"B{k:06d}", "role": "participant",
-             "site_id": int(chosen_sites[k]), "created_at": dt.datetime.now(dt.timezone.utc)}
-            for k, pid in enumerate(ids)
-        ])
-        conn.execute(insert(Enrolment.__table__), [
-            {"study_id": study_id, "person_id": pid, "phase": "rct", "screened_on": screened[k],
-             "age_at_screening": 30, "municipality": "X", "eligible": bool(eligible[k]),
-             "ineligibility_reasons": "[]",
-             "consent_on": screened[k] + dt.timedelta(days=3) if consent[k] else None,
-             "withdrawn_on": screened[k] + dt.timedelta(days=60) if withdrawn[k] else None,
-             "withdrawal_reason": "benchmark" if withdrawn[k] else None}
-            for k, pid in enumerate(ids)
-        ])
+        conn.execute(
+            insert(Person.__table__),
+            [
+                {
+                    "id": pid,
+                    "study_id": study_id,
+                    "pseudonym": f"B{k:06d}",
+                    "role": "participant",
+                    "site_id": int(chosen_sites[k]),
+                    "created_at": dt.datetime.now(dt.UTC),
+                }
+                for k, pid in enumerate(ids)
+            ],
+        )
+        conn.execute(
+            insert(Enrolment.__table__),
+            [
+                {
+                    "study_id": study_id,
+                    "person_id": pid,
+                    "phase": "rct",
+                    "screened_on": screened[k],
+                    "age_at_screening": 30,
+                    "municipality": "X",
+                    "eligible": bool(eligible[k]),
+                    "ineligibility_reasons": "[]",
+                    "consent_on": screened[k] + dt.timedelta(days=3) if consent[k] else None,
+                    "withdrawn_on": screened[k] + dt.timedelta(days=60) if withdrawn[k] else None,
+                    "withdrawal_reason": "benchmark" if withdrawn[k] else None,
+                }
+                for k, pid in enumerate(ids)
+            ],
+        )
         allocated = [k for k in range(participants) if consent[k] and k % 2 == 0]
-        conn.execute(insert(Allocation.__table__), [
-            {"study_id": study_id, "person_id": ids[k], "arm": "INT" if k % 4 == 0 else "CTL",
-             "stratum": f"S{int(chosen_sites[k])}|{'female' if k % 3 else 'male'}", "method": "blocks",
-             "sequence_position": k, "allocated_on": screened[k] + dt.timedelta(days=5),
-             "allocated_by": "benchmark", "created_at": dt.datetime.now(dt.timezone.utc)}
-            for k in allocated
-        ])
+        conn.execute(
+            insert(Allocation.__table__),
+            [
+                {
+                    "study_id": study_id,
+                    "person_id": ids[k],
+                    "arm": "INT" if k % 4 == 0 else "CTL",
+                    "stratum": f"S{int(chosen_sites[k])}|{'female' if k % 3 else 'male'}",
+                    "method": "blocks",
+                    "sequence_position": k,
+                    "allocated_on": screened[k] + dt.timedelta(days=5),
+                    "allocated_by": "benchmark",
+                    "created_at": dt.datetime.now(dt.UTC),
+                }
+                for k in allocated
+            ],
+        )
         # Responses as a running trial has them: everyone consented answered (most of) the
         # baseline, the allocated the later timepoints while they were due.
         share = {"baseline": 0.95, "post": 0.75, "followup": 0.6}
@@ -96,9 +125,16 @@ def populate(url: str, participants: int, seed: int = 1) -> None:
             for k in np.flatnonzero(answers):
                 day = screened[k] + dt.timedelta(days=3 + 7 * int(tp.offset_weeks))
                 responses += [
-                    {"study_id": study_id, "person_id": ids[k], "timepoint": tp.code, "instrument": inst,
-                     "version": "1", "completed_on": day, "item_values": "{}",
-                     "created_at": dt.datetime.now(dt.timezone.utc)}
+                    {
+                        "study_id": study_id,
+                        "person_id": ids[k],
+                        "timepoint": tp.code,
+                        "instrument": inst,
+                        "version": "1",
+                        "completed_on": day,
+                        "item_values": "{}",
+                        "created_at": dt.datetime.now(dt.UTC),
+                    }
                     for inst in tp.instruments
                 ]
         conn.execute(insert(QuestionnaireResponse.__table__), responses)
@@ -114,7 +150,11 @@ def time_queries(url: str, repeats: int) -> dict[str, float]:
     from dashboards.queries.allocation import allocation_balance_for
     from dashboards.queries.monitoring import fidelity_by_group, questionnaire_completion
     from dashboards.queries.recruitment import (
-        recruitment_over_time, recruitment_summary, retention_summary, screening_frame, site_targets,
+        recruitment_over_time,
+        recruitment_summary,
+        retention_summary,
+        screening_frame,
+        site_targets,
     )
     from study.db import make_engine, read_session
     from study.db.models import Study
@@ -143,9 +183,11 @@ def time_queries(url: str, repeats: int) -> dict[str, float]:
     pandas_steps = {
         "summaries (pandas)": lambda: (recruitment_summary(screening, targets), retention_summary(screening)),
         "chart spec, validated (Altair)": lambda: recruitment_chart(
-            recruitment_over_time(screening, targets), "t", "r", "g").to_dict(),
-        "chart spec, unvalidated (used)": lambda: vega_spec(recruitment_chart(
-            recruitment_over_time(screening, targets), "t", "r", "g")),
+            recruitment_over_time(screening, targets), "t", "r", "g"
+        ).to_dict(),
+        "chart spec, unvalidated (used)": lambda: vega_spec(
+            recruitment_chart(recruitment_over_time(screening, targets), "t", "r", "g")
+        ),
     }
     for name, step in pandas_steps.items():
         times = []
@@ -154,7 +196,7 @@ def time_queries(url: str, repeats: int) -> dict[str, float]:
             step()
             times.append(time.perf_counter() - t0)
         results[name] = float(np.median(times))
-    allocated = int(data['allocation balance (blinded codes)']['total'].sum())
+    allocated = int(data["allocation balance (blinded codes)"]["total"].sum())
     print(f"  rows: {len(screening)} screened, {allocated} allocated")
     engine.dispose()
     return results
@@ -182,10 +224,12 @@ def time_page(url: str, repeats: int, role: str = "researcher") -> tuple[float, 
     st.cache_data.clear()
     at = AppTest.from_file(str(ROOT / "dashboards" / "app.py"), default_timeout=120)
     at.session_state["viewer"] = (
-        Viewer("researcher", "researcher", None, study_id) if role == "researcher"
+        Viewer("researcher", "researcher", None, study_id)
+        if role == "researcher"
         else Viewer("cph.coordinator", "coordinator", cph, study_id, "CPH")
     )
     at.session_state["last_seen"] = utcnow()
+
     def run(clear_cache: bool) -> float:
         if clear_cache:
             st.cache_data.clear()
@@ -218,9 +262,12 @@ def main() -> None:
         t0 = time.perf_counter()
         # Populated in a child process, so the measuring process (like a dashboard server)
         # holds none of the set-up's objects and its garbage collector has nothing extra to walk.
-        subprocess.run([sys.executable, __file__, "--populate-only", "--db", url, "--participants", str(n)],
-                       check=True)
-        print(f"RCT page benchmark, {n:,} participants ({url.split(':')[0]}); set-up {time.perf_counter() - t0:.1f} s")
+        subprocess.run(
+            [sys.executable, __file__, "--populate-only", "--db", url, "--participants", str(n)], check=True
+        )
+        print(
+            f"RCT page benchmark, {n:,} participants ({url.split(':')[0]}); set-up {time.perf_counter() - t0:.1f} s"
+        )
         results = time_queries(url, repeats)
         for name, seconds in results.items():
             print(f"  {name:<34} {seconds * 1000:8.1f} ms")
@@ -228,12 +275,17 @@ def main() -> None:
         print(f"  {'data work, total (no cache)':<34} {used * 1000:8.1f} ms")
         for role in ("researcher", "coordinator"):
             first, cold, warm = time_page(url, repeats, role)
-            print(f"  RCT page as {role}" + (" of CPH (with the chase list)" if role == "coordinator" else " (all sites)"))
+            print(
+                f"  RCT page as {role}"
+                + (" of CPH (with the chase list)" if role == "coordinator" else " (all sites)")
+            )
             print(f"  {'  first run of a new server':<34} {first * 1000:8.1f} ms")
             print(f"  {'  page render, cold cache (median)':<34} {cold * 1000:8.1f} ms")
             print(f"  {'  page render, warm cache (median)':<34} {warm * 1000:8.1f} ms")
-            print(f"  {'  target: under 1000 ms':<34} {'met' if warm < 1.0 else 'NOT met'} with the cache, "
-                  f"{'met' if cold < 1.0 else 'not met'} cold")
+            print(
+                f"  {'  target: under 1000 ms':<34} {'met' if warm < 1.0 else 'NOT met'} with the cache, "
+                f"{'met' if cold < 1.0 else 'not met'} cold"
+            )
 
 
 if __name__ == "__main__":

@@ -66,8 +66,9 @@ def junk_file(path: Path, header: str, megabytes: float, seed: int = 16) -> int:
 def measure(args: list[str], env: dict[str, str]) -> tuple[float, int, int, float]:
     """(peak RSS in MiB, exit code, output lines, seconds) of one command."""
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", _MEASURE, *args], capture_output=True, text=True, env=env,
-                         check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *args], capture_output=True, text=True, env=env, check=True
+    ).stdout.split()
     return int(out[0]) / 1024, int(out[1]), int(out[2]), time.perf_counter() - start
 
 
@@ -75,36 +76,57 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 MB junk files instead of 10 MB")
     parser.add_argument("--mb", type=float, default=None, help="size of each junk file (MB)")
-    parser.add_argument("--all-errors-mb", type=float, default=None,
-                        help="size of the junk file of the --all-errors comparison (default: a tenth)")
+    parser.add_argument(
+        "--all-errors-mb",
+        type=float,
+        default=None,
+        help="size of the junk file of the --all-errors comparison (default: a tenth)",
+    )
     args = parser.parse_args()
     megabytes = args.mb or (1.0 if args.quick else 10.0)
     all_errors_mb = args.all_errors_mb or megabytes / 10
-    peerstudy = [sys.executable, "-m", "study.cli"] if not (Path(sys.executable).parent / "peerstudy").exists() \
+    peerstudy = (
+        [sys.executable, "-m", "study.cli"]
+        if not (Path(sys.executable).parent / "peerstudy").exists()
         else [str(Path(sys.executable).parent / "peerstudy")]
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, PEERSTUDY_DB=str(Path(tmp) / "study.db"),
-                   PEERSTUDY_AUDIT_KEY=str(Path(tmp) / "audit.key"),
-                   PEERSTUDY_ANCHOR_LOG=str(Path(tmp) / "anchors.log"), PYTHONPATH=str(ROOT))
+        env = dict(
+            os.environ,
+            PEERSTUDY_DB=str(Path(tmp) / "study.db"),
+            PEERSTUDY_AUDIT_KEY=str(Path(tmp) / "audit.key"),
+            PEERSTUDY_ANCHOR_LOG=str(Path(tmp) / "anchors.log"),
+            PYTHONPATH=str(ROOT),
+        )
         config = ROOT / "study" / "examples" / "reference_study.yaml"
-        subprocess.run([*peerstudy, "init", "--config", str(config)], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [*peerstudy, "init", "--config", str(config)], env=env, check=True, capture_output=True
+        )
         subprocess.run([*peerstudy, "phase", "start", "pilot"], env=env, check=True, capture_output=True)
         base_mb, _, _, base_s = measure([*peerstudy, "status"], env)
-        print(f"junk files of {megabytes:g} MB under a valid header; goal ≤ {GOAL_MB} MB peak, errors capped "
-              f"(timings on a shared machine)")
+        print(
+            f"junk files of {megabytes:g} MB under a valid header; goal ≤ {GOAL_MB} MB peak, errors capped "
+            f"(timings on a shared machine)"
+        )
         print(f"  baseline `peerstudy status`: peak {base_mb:6.0f} MiB  {base_s:6.1f} s")
         for kind, header in HEADERS.items():
             path = Path(tmp) / f"junk_{kind}.csv"
             rows = junk_file(path, header, megabytes)
             peak, code, lines, seconds = measure([*peerstudy, "import", kind, str(path)], env)
             verdict = "met" if peak <= GOAL_MB and lines <= 60 and code == 2 else "NOT met"
-            print(f"  import {kind:14s}: peak {peak:6.0f} MiB  {seconds:6.1f} s  {lines:,} output lines "
-                  f"for {rows:,} junk rows (exit {code}; goal {verdict})")
+            print(
+                f"  import {kind:14s}: peak {peak:6.0f} MiB  {seconds:6.1f} s  {lines:,} output lines "
+                f"for {rows:,} junk rows (exit {code}; goal {verdict})"
+            )
             small = Path(tmp) / f"junk_{kind}_small.csv"
             small_rows = junk_file(small, header, all_errors_mb)
-            peak, code, lines, seconds = measure([*peerstudy, "import", kind, str(small), "--all-errors"], env)
-            print(f"    --all-errors, {all_errors_mb:g} MB  : peak {peak:6.0f} MiB  {seconds:6.1f} s  {lines:,} "
-                  f"output lines for {small_rows:,} junk rows (exit {code}; every row checked)")
+            peak, code, lines, seconds = measure(
+                [*peerstudy, "import", kind, str(small), "--all-errors"], env
+            )
+            print(
+                f"    --all-errors, {all_errors_mb:g} MB  : peak {peak:6.0f} MiB  {seconds:6.1f} s  {lines:,} "
+                f"output lines for {small_rows:,} junk rows (exit {code}; every row checked)"
+            )
 
 
 if __name__ == "__main__":

@@ -19,15 +19,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import delete  # noqa: E402
+from sqlalchemy import delete
 
-from study.config import example_config_path, load_config  # noqa: E402
-from study.db import make_engine, unit_of_work  # noqa: E402
-from study.db.models import LoginThrottle  # noqa: E402
-from study.db.schema import upgrade  # noqa: E402
-from study.db.types import utcnow  # noqa: E402
-from study.studies import create_study  # noqa: E402
-from study.users import add_user, authenticate  # noqa: E402
+from study.config import example_config_path, load_config
+from study.db import make_engine, unit_of_work
+from study.db.models import LoginThrottle
+from study.db.schema import upgrade
+from study.db.types import utcnow
+from study.studies import create_study
+from study.users import add_user, authenticate
 
 
 def median_ms(engine, login: str, password: str, repeats: int, before=None) -> float:

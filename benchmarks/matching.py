@@ -31,7 +31,9 @@ def _buddies(rng: np.random.Generator, n: int) -> pd.DataFrame:
             "area": rng.choice(["Nørrebro", "Valby", "Amager", "Vesterbro"], n),
             "municipality": "København",
             "wishes": [list(rng.choice(WISHES, rng.integers(1, 6), replace=False)) for _ in range(n)],
-            "availability": [list(rng.choice(AVAILABILITY_SLOTS, rng.integers(1, 8), replace=False)) for _ in range(n)],
+            "availability": [
+                list(rng.choice(AVAILABILITY_SLOTS, rng.integers(1, 8), replace=False)) for _ in range(n)
+            ],
             "home_visits": rng.choice(["wanted", "ok", "no"], n, p=[0.05, 0.65, 0.3]),
             "gender": rng.choice(["female", "male"], n),
             "age": rng.integers(20, 51, n),
@@ -49,9 +51,15 @@ def main() -> None:
     sizes = [20, 200, 2_000] if args.quick else [20, 200, 2_000, 20_000]
     rng = np.random.default_rng(1)
     recipient = {
-        "site": "CPH", "area": "Nørrebro", "municipality": "København",
-        "wishes": ["walks", "appointments", "networks"], "availability": ["mon_pm", "wed_pm", "thu_eve"],
-        "home_visits": "wanted", "gender": "female", "age": 35, "preferred_genders": ["female"],
+        "site": "CPH",
+        "area": "Nørrebro",
+        "municipality": "København",
+        "wishes": ["walks", "appointments", "networks"],
+        "availability": ["mon_pm", "wed_pm", "thu_eve"],
+        "home_visits": "wanted",
+        "gender": "female",
+        "age": 35,
+        "preferred_genders": ["female"],
     }
     print(f"{'buddies':>8} {'ms per recipient':>17} {'eligible':>9} {'violations':>11}")
     for n in sizes:

@@ -34,15 +34,15 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from study.audit import verify_chain  # noqa: E402
-from study.audit_key import create_key, load_key  # noqa: E402
-from study.bulk_write import orm_writes  # noqa: E402
-from study.config import example_config_path, load_config  # noqa: E402
-from study.db import make_engine, unit_of_work  # noqa: E402
-from study.db.schema import upgrade  # noqa: E402
-from study.enrolment_import import import_participants, read_participants_csv  # noqa: E402
-from study.phases import start_phase  # noqa: E402
-from study.studies import create_study, get_study  # noqa: E402
+from study.audit import verify_chain
+from study.audit_key import create_key, load_key
+from study.bulk_write import orm_writes
+from study.config import example_config_path, load_config
+from study.db import make_engine, unit_of_work
+from study.db.schema import upgrade
+from study.enrolment_import import import_participants, read_participants_csv
+from study.phases import start_phase
+from study.studies import create_study, get_study
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 GOAL_SECONDS = {"SQLite": 5.0, "PostgreSQL": None}  # for 20,000 participants (issue 16)
@@ -59,17 +59,19 @@ def make_csv(path: Path, rows: int, seed: int = 5) -> None:
     birth = pd.Timestamp("1950-01-01") + pd.to_timedelta(rng.integers(0, 25_000, rows), unit="D")
     screened = pd.Timestamp("2025-09-01") + pd.to_timedelta(rng.integers(0, 60, rows), unit="D")
     consent = screened + pd.to_timedelta(rng.integers(0, 10, rows), unit="D")
-    frame = pd.DataFrame({
-        "pseudonym": [f"P{k:06d}" for k in range(rows)],
-        "site": site,
-        "role": "participant",
-        "birth_date": birth.strftime("%Y-%m-%d"),
-        "municipality": [municipality[s] if rng.random() > 0.05 else "Odense" for s in site],
-        "screened_on": screened.strftime("%Y-%m-%d"),
-        "consent_on": np.where(rng.random(rows) < 0.9, consent.strftime("%Y-%m-%d"), ""),
-        "exclusions": "",
-        "gender": rng.choice(["female", "male", "F", "M", "other"], rows),
-    })
+    frame = pd.DataFrame(
+        {
+            "pseudonym": [f"P{k:06d}" for k in range(rows)],
+            "site": site,
+            "role": "participant",
+            "birth_date": birth.strftime("%Y-%m-%d"),
+            "municipality": [municipality[s] if rng.random() > 0.05 else "Odense" for s in site],
+            "screened_on": screened.strftime("%Y-%m-%d"),
+            "consent_on": np.where(rng.random(rows) < 0.9, consent.strftime("%Y-%m-%d"), ""),
+            "exclusions": "",
+            "gender": rng.choice(["female", "male", "F", "M", "other"], rows),
+        }
+    )
     frame.to_csv(path, index=False)
 
 
@@ -111,11 +113,15 @@ def run(label: str, urls, csv: Path, small_csv: Path, rows: int, small: int) -> 
     goal = GOAL_SECONDS.get(label)
     goal_text = f"goal ≤ {goal * rows / GOAL_ROWS:.2f} s" if goal else "no goal set"
     print(f"{label}: {rows:,} participants ({summary})")
-    print(f"  baseline, ORM objects : {orm_seconds:8.2f} s for {small:,} rows  → {orm_scaled:8.2f} s scaled to {rows:,} "
-          f"(CPU {orm_cpu * rows / small:.2f} s scaled)")
-    print(f"  audited bulk writes   : {bulk_seconds:8.2f} s  {rows / bulk_seconds:10,.0f} rows/s  (CPU {bulk_cpu:.2f} s) "
-          f"({orm_scaled / bulk_seconds:.1f}× the baseline; {goal_text}: "
-          f"{'met' if goal is None or bulk_seconds <= goal * rows / GOAL_ROWS else 'NOT met'})")
+    print(
+        f"  baseline, ORM objects : {orm_seconds:8.2f} s for {small:,} rows  → {orm_scaled:8.2f} s scaled to {rows:,} "
+        f"(CPU {orm_cpu * rows / small:.2f} s scaled)"
+    )
+    print(
+        f"  audited bulk writes   : {bulk_seconds:8.2f} s  {rows / bulk_seconds:10,.0f} rows/s  (CPU {bulk_cpu:.2f} s) "
+        f"({orm_scaled / bulk_seconds:.1f}× the baseline; {goal_text}: "
+        f"{'met' if goal is None or bulk_seconds <= goal * rows / GOAL_ROWS else 'NOT met'})"
+    )
     print(f"  re-import (no change) : {again_seconds:8.2f} s  ({again})")
     verdict = "intact" if report.intact else f"FAILED: {report.problem or report.discrepancies[:3]}"
     print(f"  audit verify          : {verdict} ({report.events:,} events)")
@@ -125,7 +131,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 participants instead of 20,000")
     parser.add_argument("-n", type=int, default=None, help="participants in the file")
-    parser.add_argument("--baseline-n", type=int, default=None, help="rows of the ORM baseline (default n/10)")
+    parser.add_argument(
+        "--baseline-n", type=int, default=None, help="rows of the ORM baseline (default n/10)"
+    )
     parser.add_argument("--backends", default="sqlite")
     parser.add_argument("--pg-admin", default=PG_ADMIN, help="PostgreSQL URL to create scratch databases")
     args = parser.parse_args()
@@ -138,12 +146,21 @@ def main() -> None:
         csv, small_csv = Path(tmp) / "participants.csv", Path(tmp) / "small.csv"
         make_csv(csv, rows)
         make_csv(small_csv, small)
-        print(f"CSV: {rows:,} participants ({csv.stat().st_size / 2**20:.1f} MiB); "
-              "timings on a shared machine: compare with the baseline of the same run")
+        print(
+            f"CSV: {rows:,} participants ({csv.stat().st_size / 2**20:.1f} MiB); "
+            "timings on a shared machine: compare with the baseline of the same run"
+        )
         backends = args.backends.split(",")
         if "sqlite" in backends:
             counter = iter(range(100))
-            run("SQLite", lambda: f"sqlite:///{Path(tmp) / f'bench{next(counter)}.db'}", csv, small_csv, rows, small)
+            run(
+                "SQLite",
+                lambda: f"sqlite:///{Path(tmp) / f'bench{next(counter)}.db'}",
+                csv,
+                small_csv,
+                rows,
+                small,
+            )
         if "postgresql" in backends:
             admin = create_engine(args.pg_admin, isolation_level="AUTOCOMMIT")
             names: list[str] = []

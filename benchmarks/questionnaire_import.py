@@ -22,8 +22,8 @@ resident set size of the process, and how much the import raised it).
 from __future__ import annotations
 
 import argparse
-import os
 import datetime as dt
+import os
 import resource
 import sys
 import tempfile
@@ -37,16 +37,16 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from questionnaires.capture import import_questionnaire_file  # noqa: E402
-from questionnaires.definitions import shipped_instruments  # noqa: E402
-from study.audit import verify_chain  # noqa: E402
-from study.audit_key import create_key, load_key  # noqa: E402
-from study.bulk_write import orm_writes  # noqa: E402
-from study.config import example_config_path, load_config  # noqa: E402
-from study.db import make_engine, unit_of_work  # noqa: E402
-from study.db.models import Enrolment, Person  # noqa: E402
-from study.db.schema import upgrade  # noqa: E402
-from study.studies import create_study, get_study, site_by_code  # noqa: E402
+from questionnaires.capture import import_questionnaire_file
+from questionnaires.definitions import shipped_instruments
+from study.audit import verify_chain
+from study.audit_key import create_key, load_key
+from study.bulk_write import orm_writes
+from study.config import example_config_path, load_config
+from study.db import make_engine, unit_of_work
+from study.db.models import Enrolment, Person
+from study.db.schema import upgrade
+from study.studies import create_study, get_study, site_by_code
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TIMEPOINTS = ["baseline", "post", "followup"]
@@ -66,9 +66,17 @@ def setup_study(engine, participants: int) -> None:
         s.add_all(people)
         s.flush()
         s.add_all(
-            Enrolment(study_id=study.id, person_id=p.id, phase="rct", screened_on=CONSENT,
-                      age_at_screening=40, municipality="København", eligible=True,
-                      ineligibility_reasons="[]", consent_on=CONSENT)
+            Enrolment(
+                study_id=study.id,
+                person_id=p.id,
+                phase="rct",
+                screened_on=CONSENT,
+                age_at_screening=40,
+                municipality="København",
+                eligible=True,
+                ineligibility_reasons="[]",
+                consent_on=CONSENT,
+            )
             for p in people
         )
 
@@ -83,8 +91,11 @@ def make_csv(path: Path, rows: int, seed: int = 3) -> None:
             "timepoint": np.tile(TIMEPOINTS, n_people)[:rows],
         }
     )
-    frame["completed_on"] = np.where(frame["timepoint"] == "baseline", "2025-09-03",
-                                     np.where(frame["timepoint"] == "post", "2025-12-05", "2026-06-05"))
+    frame["completed_on"] = np.where(
+        frame["timepoint"] == "baseline",
+        "2025-09-03",
+        np.where(frame["timepoint"] == "post", "2025-12-05", "2026-06-05"),
+    )
     for instrument_id in ("who5", "qpr15"):
         definition = inst[instrument_id]
         s = definition.response_scale
@@ -100,7 +111,9 @@ GOAL_ROWS = 100_000
 CPU: dict[str, float] = {}  # process CPU seconds of the last import (unaffected by waiting for a core)
 
 
-def _import(url: str, csv: Path, rows: int, reimport: bool = False) -> tuple[float, object, float, object, object]:
+def _import(
+    url: str, csv: Path, rows: int, reimport: bool = False
+) -> tuple[float, object, float, object, object]:
     engine = make_engine(url)
     upgrade(engine)
     setup_study(engine, -(-rows // len(TIMEPOINTS)))
@@ -132,14 +145,20 @@ def run(label: str, urls, csv: Path, rows: int, small_csv: Path, small: int) -> 
     engine.dispose()
     goal = GOAL_SECONDS[label] * rows / GOAL_ROWS
     print(f"{label}: {rows:,} rows, {summary.responses_created:,} responses")
-    print(f"  baseline, ORM objects: {orm_seconds:8.2f} s for {small:,} rows → {orm_scaled:8.2f} s scaled to {rows:,} "
-          f"(CPU {orm_cpu * rows / small:.2f} s scaled)")
-    print(f"  import               : {first:8.2f} s  {rows / first:10,.0f} rows/s  (CPU {bulk_cpu:.2f} s; "
-          f"{orm_scaled / first:.1f}× the "
-          f"baseline; goal ≤ {goal:.2f} s: {'met' if first <= goal else 'NOT met'}) "
-          f"(peak RSS {rss_import:,.0f} MiB, {rss_import - rss_before:+,.0f} MiB)")
-    print(f"  re-import            : {second:8.2f} s  {rows / second:10,.0f} rows/s  "
-          f"({again.responses_unchanged:,} unchanged, {again.responses_created} created)")
+    print(
+        f"  baseline, ORM objects: {orm_seconds:8.2f} s for {small:,} rows → {orm_scaled:8.2f} s scaled to {rows:,} "
+        f"(CPU {orm_cpu * rows / small:.2f} s scaled)"
+    )
+    print(
+        f"  import               : {first:8.2f} s  {rows / first:10,.0f} rows/s  (CPU {bulk_cpu:.2f} s; "
+        f"{orm_scaled / first:.1f}× the "
+        f"baseline; goal ≤ {goal:.2f} s: {'met' if first <= goal else 'NOT met'}) "
+        f"(peak RSS {rss_import:,.0f} MiB, {rss_import - rss_before:+,.0f} MiB)"
+    )
+    print(
+        f"  re-import            : {second:8.2f} s  {rows / second:10,.0f} rows/s  "
+        f"({again.responses_unchanged:,} unchanged, {again.responses_created} created)"
+    )
     verdict = "intact" if report.intact else f"FAILED: {report.problem or report.discrepancies[:3]}"
     print(f"  audit verify         : {verdict} ({report.events:,} events)")
 
@@ -160,12 +179,21 @@ def main() -> None:
         csv, small_csv = Path(tmp) / "questionnaires.csv", Path(tmp) / "small.csv"
         make_csv(csv, rows)
         make_csv(small_csv, small)
-        print(f"CSV: {rows:,} rows x 23 columns ({csv.stat().st_size / 2**20:.1f} MiB); timings on a shared "
-              "machine: compare with the baseline of the same run")
+        print(
+            f"CSV: {rows:,} rows x 23 columns ({csv.stat().st_size / 2**20:.1f} MiB); timings on a shared "
+            "machine: compare with the baseline of the same run"
+        )
         backends = args.backends.split(",")
         if "sqlite" in backends:
             counter = iter(range(100))
-            run("SQLite", lambda: f"sqlite:///{Path(tmp) / f'bench{next(counter)}.db'}", csv, rows, small_csv, small)
+            run(
+                "SQLite",
+                lambda: f"sqlite:///{Path(tmp) / f'bench{next(counter)}.db'}",
+                csv,
+                rows,
+                small_csv,
+                small,
+            )
         if "postgresql" in backends:
             admin = create_engine(args.pg_admin, isolation_level="AUTOCOMMIT")
             names: list[str] = []

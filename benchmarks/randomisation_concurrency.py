@@ -77,10 +77,10 @@ def _check(url: str) -> dict[str, object]:
         s.info["actor"] = "benchmark"
         n = s.scalar(select(func.count()).select_from(Allocation))
         people = s.scalar(select(func.count(func.distinct(Allocation.person_id))))
-        slots = s.execute(
-            select(Allocation.sequence, Allocation.sequence_position)
-        ).all()
-        statistician = User(login="benchmark-statistician", role="statistician", password_hash="-", active=True)
+        slots = s.execute(select(Allocation.sequence, Allocation.sequence_position)).all()
+        statistician = User(
+            login="benchmark-statistician", role="statistician", password_hash="-", active=True
+        )
         report = verify_allocations(s, get_study(s), statistician)
         s.rollback()
     engine.dispose()
@@ -126,10 +126,12 @@ def _run(admin, n: int, workers: int, method: str, lock_at_start: bool) -> dict[
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     lock = "lock at start" if lock_at_start else "prepared before the lock"
-    print(f"{workers} worker(s), {method}, {lock}: set-up {setup_s:.1f} s, race {wall:.2f} s, "
-          f"{done / wall:.1f} allocations/s; {result['allocations']} allocations in "
-          f"{result['sequences']} sequences, duplicates {result['duplicates']}, skipped slots "
-          f"{result['skipped']}, regenerated sequence matches: {result['regenerated_match']}")
+    print(
+        f"{workers} worker(s), {method}, {lock}: set-up {setup_s:.1f} s, race {wall:.2f} s, "
+        f"{done / wall:.1f} allocations/s; {result['allocations']} allocations in "
+        f"{result['sequences']} sequences, duplicates {result['duplicates']}, skipped slots "
+        f"{result['skipped']}, regenerated sequence matches: {result['regenerated_match']}"
+    )
     return dict(result, done=done, wall=wall, per_second=done / wall)
 
 
@@ -138,8 +140,11 @@ def main() -> None:
     parser.add_argument("--participants", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--method", choices=["blocks", "minimisation"], default="blocks")
-    parser.add_argument("--compare-lock-at-start", action="store_true",
-                        help="also race with the writers' lock taken at the start (before issue 16)")
+    parser.add_argument(
+        "--compare-lock-at-start",
+        action="store_true",
+        help="also race with the writers' lock taken at the start (before issue 16)",
+    )
     parser.add_argument("--quick", action="store_true", help="300 participants, no comparison run")
     args = parser.parse_args()
     n = 300 if args.quick else args.participants
@@ -164,19 +169,26 @@ def main() -> None:
         admin.dispose()
     flawless = all(
         r["duplicates"] == 0 and r["skipped"] == 0 and r["regenerated_match"]
-        for r in (race, single, old) if r is not None
+        for r in (race, single, old)
+        if r is not None
     )
     print()
     print(f"figure: {args.workers} workers, {n} allocations, PostgreSQL, {args.method}")
     print(f"  {args.workers} workers:              {race['per_second']:7.1f} allocations/s")
-    print(f"  1 worker (baseline, same run): {single['per_second']:7.1f} allocations/s "
-          f"(ratio {race['per_second'] / single['per_second']:.2f})")
+    print(
+        f"  1 worker (baseline, same run): {single['per_second']:7.1f} allocations/s "
+        f"(ratio {race['per_second'] / single['per_second']:.2f})"
+    )
     if old is not None:
-        print(f"  {args.workers} workers, lock at start:  {old['per_second']:7.1f} allocations/s "
-              f"(ratio {race['per_second'] / old['per_second']:.2f})")
-    print(f"  goal: >= {GOAL_PER_SECOND:.0f}/s, 0 duplicates, 0 gaps (before issue 16: "
-          f"{BEFORE_PER_SECOND:.0f}/s); duplicates {race['duplicates']}, gaps {race['skipped']}: "
-          f"{'met' if race['per_second'] >= GOAL_PER_SECOND and flawless else 'NOT met'}")
+        print(
+            f"  {args.workers} workers, lock at start:  {old['per_second']:7.1f} allocations/s "
+            f"(ratio {race['per_second'] / old['per_second']:.2f})"
+        )
+    print(
+        f"  goal: >= {GOAL_PER_SECOND:.0f}/s, 0 duplicates, 0 gaps (before issue 16: "
+        f"{BEFORE_PER_SECOND:.0f}/s); duplicates {race['duplicates']}, gaps {race['skipped']}: "
+        f"{'met' if race['per_second'] >= GOAL_PER_SECOND and flawless else 'NOT met'}"
+    )
     if not flawless:
         sys.exit(1)
 

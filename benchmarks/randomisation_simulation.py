@@ -35,11 +35,13 @@ GENDERS, GENDER_P = ["female", "male", "other"], [0.60, 0.37, 0.03]
 
 
 def _people(rng: np.random.Generator, trials: int, n: int) -> pd.DataFrame:
-    return pd.DataFrame({
-        "trial": np.repeat(np.arange(trials), n),
-        "site": rng.choice(SITES, trials * n, p=SITE_P),
-        "gender": rng.choice(GENDERS, trials * n, p=GENDER_P),
-    })
+    return pd.DataFrame(
+        {
+            "trial": np.repeat(np.arange(trials), n),
+            "site": rng.choice(SITES, trials * n, p=SITE_P),
+            "gender": rng.choice(GENDERS, trials * n, p=GENDER_P),
+        }
+    )
 
 
 def _simple(people: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:

@@ -36,7 +36,7 @@ def rct_population(url: str, n: int, method: str = "blocks", digits: int = 5) ->
     data = yaml.safe_load(example_config_path().read_text(encoding="utf-8"))
     data["randomisation"]["method"] = method
     text = yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
-    utc = dt.timezone.utc
+    utc = dt.UTC
     pseudonyms = [f"P{i:0{digits}d}" for i in range(n)]
     with unit_of_work(engine, "benchmark") as s:
         study = create_study(s, parse_config(text), text)
@@ -52,12 +52,24 @@ def rct_population(url: str, n: int, method: str = "blocks", digits: int = 5) ->
         municipality = {"CPH": "København", "HEL": "Helsingør", "FRE": "Fredericia"}
         for i, person in enumerate(people):
             s.add(PersonIdentity(person_id=person.id, study_id=study.id, birth_date=dt.date(1985, 1, 1)))
-            s.add(PersonAttribute(study_id=study.id, person_id=person.id, name="gender",
-                                  value=GENDERS[(i // 3) % 2]))
-            s.add(Enrolment(study_id=study.id, person_id=person.id, phase="rct",
-                            screened_on=dt.date(2025, 8, 10), age_at_screening=40,
-                            municipality=municipality[SITES[i % 3]], eligible=True,
-                            ineligibility_reasons="[]", consent_on=dt.date(2025, 8, 12)))
+            s.add(
+                PersonAttribute(
+                    study_id=study.id, person_id=person.id, name="gender", value=GENDERS[(i // 3) % 2]
+                )
+            )
+            s.add(
+                Enrolment(
+                    study_id=study.id,
+                    person_id=person.id,
+                    phase="rct",
+                    screened_on=dt.date(2025, 8, 10),
+                    age_at_screening=40,
+                    municipality=municipality[SITES[i % 3]],
+                    eligible=True,
+                    ineligibility_reasons="[]",
+                    consent_on=dt.date(2025, 8, 12),
+                )
+            )
         s.flush()
     engine.dispose()
     return pseudonyms

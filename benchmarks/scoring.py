@@ -28,8 +28,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from questionnaires.definitions import Instrument, shipped_instruments  # noqa: E402
-from questionnaires.scoring import score_instrument  # noqa: E402
+from questionnaires.definitions import Instrument, shipped_instruments
+from questionnaires.scoring import score_instrument
 
 
 def make_items(inst: Instrument, n: int, seed: int = 1) -> pd.DataFrame:
@@ -99,13 +99,21 @@ def main() -> None:
 
     goal_time = 0.5 * n / 1_000_000
     print(f"  {'':30s} {'seconds':>9s}  {'goal':>18s}")
-    print(f"  {'engine (score_instrument)':30s} {engine:9.3f}  {f'<= {goal_time:.2f} s':>18s}  {'met' if engine <= goal_time else 'NOT met'}")
-    print(f"  {'row-by-row loop (scaled)':30s} {loop_total:9.3f}  {'engine >= 50x faster':>18s}  "
-          f"{loop_total / engine:,.0f}x {'met' if loop_total / engine >= 50 else 'NOT met'}")
-    print(f"  {'raw numpy nansum':30s} {numpy_sum:9.3f}  {'engine <= 3x':>18s}  "
-          f"{engine / numpy_sum:.1f}x {'met' if engine / numpy_sum <= 3 else 'NOT met'}")
+    print(
+        f"  {'engine (score_instrument)':30s} {engine:9.3f}  {f'<= {goal_time:.2f} s':>18s}  {'met' if engine <= goal_time else 'NOT met'}"
+    )
+    print(
+        f"  {'row-by-row loop (scaled)':30s} {loop_total:9.3f}  {'engine >= 50x faster':>18s}  "
+        f"{loop_total / engine:,.0f}x {'met' if loop_total / engine >= 50 else 'NOT met'}"
+    )
+    print(
+        f"  {'raw numpy nansum':30s} {numpy_sum:9.3f}  {'engine <= 3x':>18s}  "
+        f"{engine / numpy_sum:.1f}x {'met' if engine / numpy_sum <= 3 else 'NOT met'}"
+    )
     missing = scored["score"].isna().mean()
-    print(f"  scores agree with the loop on {len(sample):,} responses ({missing:.1%} missing: too many missing items)")
+    print(
+        f"  scores agree with the loop on {len(sample):,} responses ({missing:.1%} missing: too many missing items)"
+    )
 
 
 if __name__ == "__main__":

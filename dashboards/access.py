@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Optional
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -84,9 +83,9 @@ class Viewer:
 
     login: str
     role: str
-    site_id: Optional[int]
+    site_id: int | None
     study_id: int
-    site_code: Optional[str] = None
+    site_code: str | None = None
 
     def __post_init__(self) -> None:
         if self.role not in USER_ROLES:
@@ -143,7 +142,7 @@ class Viewer:
 
 
 def log_in(
-    engine: Engine, login: str, password: str, study_code: Optional[str] = None, client: str = "dashboard"
+    engine: Engine, login: str, password: str, study_code: str | None = None, client: str = "dashboard"
 ) -> Viewer:
     """Check a login and password (argon2) and return the :class:`Viewer`.
 
@@ -169,14 +168,15 @@ def log_in(
         return Viewer(user.login, user.role, user.site_id, study.id, site_code)
 
 
-def _study_of(session, user: User, study_code: Optional[str]) -> Study:
+def _study_of(session, user: User, study_code: str | None) -> Study:
     if user.study_id is not None:
         return session.get(Study, user.study_id)
     return get_study(session, study_code)
 
 
-def is_expired(last_seen: Optional[dt.datetime], now: Optional[dt.datetime] = None,
-               idle: dt.timedelta = IDLE_TIMEOUT) -> bool:
+def is_expired(
+    last_seen: dt.datetime | None, now: dt.datetime | None = None, idle: dt.timedelta = IDLE_TIMEOUT
+) -> bool:
     """Whether a session last active at ``last_seen`` (UTC) has been idle longer than ``idle``.
 
     A session that never recorded activity counts as expired.

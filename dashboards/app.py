@@ -28,7 +28,10 @@ LANGUAGE_NAMES = {"en": "English", "da": "Dansk"}
 
 def _page(spec, default: bool = False) -> st.Page:
     return st.Page(
-        str(HERE / spec.path), title=state.t(spec.title), icon=spec.icon, url_path=spec.url,
+        str(HERE / spec.path),
+        title=state.t(spec.title),
+        icon=spec.icon,
+        url_path=spec.url,
         default=default,
     )
 
@@ -38,9 +41,7 @@ st.set_page_config(page_title="peerstudy", page_icon=":material/diversity_3:", l
 # looked up once per browser session.
 survey_token = st.query_params.get("survey") if state.LANG not in st.session_state else None
 state.init(survey_language(data.engine(), survey_token) if survey_token else None)
-st.sidebar.selectbox(
-    state.t("common.language"), LANGUAGES, key=state.LANG, format_func=LANGUAGE_NAMES.get
-)
+st.sidebar.selectbox(state.t("common.language"), LANGUAGES, key=state.LANG, format_func=LANGUAGE_NAMES.get)
 
 viewer = state.current_viewer()
 if viewer is not None and not data.viewer_still_valid(viewer):
@@ -58,7 +59,9 @@ else:
         sections.setdefault(state.t(spec.section), []).append(_page(spec, default=i == 0))
     navigation = st.navigation(sections)
     where = viewer.site_code or state.t("common.all_sites")
-    st.sidebar.caption(state.t("auth.signed_in_as", login=viewer.login, role=state.t(f"role.{viewer.role}"), site=where))
+    st.sidebar.caption(
+        state.t("auth.signed_in_as", login=viewer.login, role=state.t(f"role.{viewer.role}"), site=where)
+    )
     if st.sidebar.button(state.t("auth.log_out"), key="log_out"):
         state.log_out()
         st.rerun()

@@ -49,8 +49,9 @@ def _field(key: str, names: Names) -> str:
     return names(f"column.{key}") or key.replace("_", " ")
 
 
-def _row_summary(raw: object, words: Callable[[str], str], names: Names = _no_names,
-                 language: str | None = None) -> str:
+def _row_summary(
+    raw: object, words: Callable[[str], str], names: Names = _no_names, language: str | None = None
+) -> str:
     """The readable fields of an inserted/deleted row (its JSON in the audit event)."""
     try:
         row = json.loads(raw) if isinstance(raw, str) else None
@@ -71,8 +72,12 @@ def _row_summary(raw: object, words: Callable[[str], str], names: Names = _no_na
     return " · ".join(parts)
 
 
-def audit_timeline(history: pd.DataFrame, words: Callable[[str], str] | None = None,
-                   names: Names | None = None, language: str | None = None) -> pd.DataFrame:
+def audit_timeline(
+    history: pd.DataFrame,
+    words: Callable[[str], str] | None = None,
+    names: Names | None = None,
+    language: str | None = None,
+) -> pd.DataFrame:
     """The audit history as :data:`TIMELINE_COLUMNS`, oldest first.
 
     Parameters
@@ -116,20 +121,30 @@ def audit_timeline(history: pd.DataFrame, words: Callable[[str], str] | None = N
     verbs = {"insert": words("created"), "update": words("changed"), "delete": words("deleted")}
     names = names or _no_names
     moments = pd.to_datetime(history["occurred_at"], utc=True)
-    when = (moments.dt.strftime("%Y-%m-%d %H:%M") if language is None
-            else moments.map(lambda m: format_datetime(m, language)))
+    when = (
+        moments.dt.strftime("%Y-%m-%d %H:%M")
+        if language is None
+        else moments.map(lambda m: format_datetime(m, language))
+    )
     record = history["table_name"].astype(str).map(lambda r: names(f"record.{r}") or r.replace("_", " "))
     fields = history["field"].where(history["field"].notna(), "").astype(str)
     verb = history["action"].map(verbs).fillna(history["action"])
     what = verb + ": " + record + fields.map(lambda f: f", {_field(f, names)}" if f else "")
     is_update = history["action"] == "update"
     change = [
-        f"{_value(old, f, names, language)} → {_value(new, f, names, language)}" if update
+        f"{_value(old, f, names, language)} → {_value(new, f, names, language)}"
+        if update
         else _row_summary(new if action == "insert" else old, words, names, language)
-        for update, action, f, old, new in zip(is_update, history["action"], fields, history["old_value"],
-                                               history["new_value"])
+        for update, action, f, old, new in zip(
+            is_update, history["action"], fields, history["old_value"], history["new_value"]
+        )
     ]
-    return pd.DataFrame({
-        "when": when.to_numpy(), "who": history["actor"].to_numpy(), "what": what.to_numpy(),
-        "change": change, "reason": history["reason"].where(history["reason"].notna(), "").to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "when": when.to_numpy(),
+            "who": history["actor"].to_numpy(),
+            "what": what.to_numpy(),
+            "change": change,
+            "reason": history["reason"].where(history["reason"].notna(), "").to_numpy(),
+        }
+    )

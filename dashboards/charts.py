@@ -17,14 +17,40 @@ LOCALES: dict[str, dict] = {
     "da": {
         "number": {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["", " kr."]},
         "time": {
-            "dateTime": "%A den %d. %B %Y %X", "date": "%d.%m.%Y", "time": "%H:%M:%S",
+            "dateTime": "%A den %d. %B %Y %X",
+            "date": "%d.%m.%Y",
+            "time": "%H:%M:%S",
             "periods": ["AM", "PM"],
             "days": ["søndag", "mandag", "tirsdag", "onsdag", "torsdag", "fredag", "lørdag"],
             "shortDays": ["søn", "man", "tir", "ons", "tor", "fre", "lør"],
-            "months": ["januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september",
-                       "oktober", "november", "december"],
-            "shortMonths": ["jan.", "feb.", "mar.", "apr.", "maj", "jun.", "jul.", "aug.", "sep.", "okt.", "nov.",
-                            "dec."],
+            "months": [
+                "januar",
+                "februar",
+                "marts",
+                "april",
+                "maj",
+                "juni",
+                "juli",
+                "august",
+                "september",
+                "oktober",
+                "november",
+                "december",
+            ],
+            "shortMonths": [
+                "jan.",
+                "feb.",
+                "mar.",
+                "apr.",
+                "maj",
+                "jun.",
+                "jul.",
+                "aug.",
+                "sep.",
+                "okt.",
+                "nov.",
+                "dec.",
+            ],
         },
     },
 }
@@ -34,8 +60,15 @@ DATE_FORMAT = {"da": "%-d. %b %Y", "en": "%-d %b %Y"}
 AXIS_DATE_FORMAT = {"da": "%-d. %b", "en": "%-d %b"}
 
 
-def recruitment_chart(over_time: pd.DataFrame, title: str, recruited: str, target: str,
-                      site: str = "Site", date: str = "Date", language: str = "en") -> alt.Chart:
+def recruitment_chart(
+    over_time: pd.DataFrame,
+    title: str,
+    recruited: str,
+    target: str,
+    site: str = "Site",
+    date: str = "Date",
+    language: str = "en",
+) -> alt.Chart:
     """Cumulative recruitment per site over time with each site's target as a dashed rule.
 
     ``over_time`` has the columns of
@@ -45,11 +78,16 @@ def recruitment_chart(over_time: pd.DataFrame, title: str, recruited: str, targe
     base = alt.Chart(over_time)
     date_format = DATE_FORMAT.get(language, DATE_FORMAT["en"])
     line = base.mark_line(point=False).encode(
-        x=alt.X("date:T", title=None, axis=alt.Axis(format=AXIS_DATE_FORMAT.get(language, AXIS_DATE_FORMAT["en"]))),
+        x=alt.X(
+            "date:T", title=None, axis=alt.Axis(format=AXIS_DATE_FORMAT.get(language, AXIS_DATE_FORMAT["en"]))
+        ),
         y=alt.Y("recruited:Q", title=recruited),
         color=alt.Color("site:N", title=None),
-        tooltip=[alt.Tooltip("site:N", title=site), alt.Tooltip("date:T", title=date, format=date_format),
-                 alt.Tooltip("recruited:Q", title=recruited)],
+        tooltip=[
+            alt.Tooltip("site:N", title=site),
+            alt.Tooltip("date:T", title=date, format=date_format),
+            alt.Tooltip("recruited:Q", title=recruited),
+        ],
     )
     rule = (
         alt.Chart(over_time.drop_duplicates("site"))
@@ -63,8 +101,15 @@ def recruitment_chart(over_time: pd.DataFrame, title: str, recruited: str, targe
     return (line + rule).properties(title=title, height=320)
 
 
-def attendance_chart(rates: pd.DataFrame, title: str, percent: str, week: str, group: str = "Group",
-                     present: str = "Present", recorded: str = "Recorded") -> alt.Chart:
+def attendance_chart(
+    rates: pd.DataFrame,
+    title: str,
+    percent: str,
+    week: str,
+    group: str = "Group",
+    present: str = "Present",
+    recorded: str = "Recorded",
+) -> alt.Chart:
     """Percentage present per week, one line per group (``attendance_rates`` columns); the
     texts are the translated title, axis and tooltip labels."""
     return (
@@ -74,16 +119,25 @@ def attendance_chart(rates: pd.DataFrame, title: str, percent: str, week: str, g
             x=alt.X("week:O", title=week),
             y=alt.Y("percent_present:Q", title=percent, scale=alt.Scale(domain=[0, 100])),
             color=alt.Color("group:N", title=None),
-            tooltip=[alt.Tooltip("group:N", title=group), alt.Tooltip("week:O", title=week),
-                     alt.Tooltip("present:Q", title=present), alt.Tooltip("recorded:Q", title=recorded),
-                     alt.Tooltip("percent_present:Q", title=percent, format=".1f")],
+            tooltip=[
+                alt.Tooltip("group:N", title=group),
+                alt.Tooltip("week:O", title=week),
+                alt.Tooltip("present:Q", title=present),
+                alt.Tooltip("recorded:Q", title=recorded),
+                alt.Tooltip("percent_present:Q", title=percent, format=".1f"),
+            ],
         )
         .properties(title=title, height=280)
     )
 
 
-def fidelity_chart(groups: pd.DataFrame, thresholds: pd.DataFrame, title: str, percent: str,
-                   labels: dict[str, str] | None = None) -> alt.LayerChart:
+def fidelity_chart(
+    groups: pd.DataFrame,
+    thresholds: pd.DataFrame,
+    title: str,
+    percent: str,
+    labels: dict[str, str] | None = None,
+) -> alt.LayerChart:
     """Mean adherence per group (bars coloured by site; flagged groups outlined in red) with
     a dashed rule per threshold (``fidelity_by_group`` and ``fidelity_thresholds`` columns).
 
@@ -93,7 +147,8 @@ def fidelity_chart(groups: pd.DataFrame, thresholds: pd.DataFrame, title: str, p
     """
     labels = labels or {}
     observed = groups[~groups["never_observed"]].assign(
-        classification=lambda d: d["classification"].map(lambda c: labels.get(c, c)))
+        classification=lambda d: d["classification"].map(lambda c: labels.get(c, c))
+    )
     thresholds = thresholds.assign(level=thresholds["level"].map(lambda c: labels.get(c, c)))
 
     def tip(field: str, kind: str, **kw) -> alt.Tooltip:
@@ -108,15 +163,23 @@ def fidelity_chart(groups: pd.DataFrame, thresholds: pd.DataFrame, title: str, p
             color=alt.Color("site:N", title=None),
             stroke=alt.condition("datum.below_threshold", alt.value("#c0392b"), alt.value(None)),
             strokeWidth=alt.value(2),
-            tooltip=[tip("group", "N"), tip("site", "N"), tip("n_observations", "Q"),
-                     alt.Tooltip("mean_adherence_pct:Q", title=percent, format=".1f"), tip("classification", "N")],
+            tooltip=[
+                tip("group", "N"),
+                tip("site", "N"),
+                tip("n_observations", "Q"),
+                alt.Tooltip("mean_adherence_pct:Q", title=percent, format=".1f"),
+                tip("classification", "N"),
+            ],
         )
     )
     rules = (
         alt.Chart(thresholds)
         .mark_rule(strokeDash=[6, 4])
-        .encode(y="percent:Q", color=alt.value("#555"),
-                tooltip=[tip("level", "N"), alt.Tooltip("percent:Q", title=percent, format=".1f")])
+        .encode(
+            y="percent:Q",
+            color=alt.value("#555"),
+            tooltip=[tip("level", "N"), alt.Tooltip("percent:Q", title=percent, format=".1f")],
+        )
     )
     return alt.layer(bars, rules).properties(title=title, height=280)
 

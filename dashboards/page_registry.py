@@ -9,7 +9,6 @@ what goes there; ``slot`` names the issue that fills it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 __all__ = ["PAGES", "PageSpec", "pages_for"]
 
@@ -30,7 +29,7 @@ class PageSpec:
     section: str
     icon: str
     roles: tuple[str, ...]
-    slot: Optional[str] = None
+    slot: str | None = None
 
 
 PAGES: tuple[PageSpec, ...] = (
@@ -38,27 +37,61 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("views/interim.py", "interim", "nav.interim", "nav.section.study", ":material/lock_open:", DMC),
     PageSpec("views/pilot.py", "pilot", "nav.pilot", "nav.section.study", ":material/science:", ALL),
     PageSpec("views/people.py", "people", "nav.people", "nav.section.study", ":material/group:", ALL),
-    PageSpec("views/analysis.py", "analysis", "nav.analysis", "nav.section.study", ":material/analytics:",
-             ANALYSTS),
-    PageSpec("views/enrol.py", "enrol", "nav.enrol", "nav.section.entry", ":material/person_add:",
-             ("coordinator",)),
-    PageSpec("views/attendance.py", "attendance", "nav.attendance", "nav.section.entry",
-             ":material/event_available:", ("coordinator",)),
-    PageSpec("views/randomise.py", "randomise", "nav.randomise", "nav.section.entry", ":material/shuffle:",
-             ("coordinator",)),
-    PageSpec("views/questionnaire_entry.py", "questionnaire", "nav.questionnaire", "nav.section.entry",
-             ":material/assignment:", ("coordinator",)),
-    PageSpec("views/fidelity_observation.py", "fidelity", "nav.fidelity", "nav.section.entry",
-             ":material/fact_check:", ("coordinator",)),
-    PageSpec("views/users.py", "users", "nav.users", "nav.section.admin", ":material/manage_accounts:",
-             ("admin",)),
-    PageSpec("views/study_admin.py", "study", "nav.study_admin", "nav.section.admin", ":material/settings:",
-             ("admin",)),
+    PageSpec(
+        "views/analysis.py", "analysis", "nav.analysis", "nav.section.study", ":material/analytics:", ANALYSTS
+    ),
+    PageSpec(
+        "views/enrol.py", "enrol", "nav.enrol", "nav.section.entry", ":material/person_add:", ("coordinator",)
+    ),
+    PageSpec(
+        "views/attendance.py",
+        "attendance",
+        "nav.attendance",
+        "nav.section.entry",
+        ":material/event_available:",
+        ("coordinator",),
+    ),
+    PageSpec(
+        "views/randomise.py",
+        "randomise",
+        "nav.randomise",
+        "nav.section.entry",
+        ":material/shuffle:",
+        ("coordinator",),
+    ),
+    PageSpec(
+        "views/questionnaire_entry.py",
+        "questionnaire",
+        "nav.questionnaire",
+        "nav.section.entry",
+        ":material/assignment:",
+        ("coordinator",),
+    ),
+    PageSpec(
+        "views/fidelity_observation.py",
+        "fidelity",
+        "nav.fidelity",
+        "nav.section.entry",
+        ":material/fact_check:",
+        ("coordinator",),
+    ),
+    PageSpec(
+        "views/users.py", "users", "nav.users", "nav.section.admin", ":material/manage_accounts:", ("admin",)
+    ),
+    PageSpec(
+        "views/study_admin.py",
+        "study",
+        "nav.study_admin",
+        "nav.section.admin",
+        ":material/settings:",
+        ("admin",),
+    ),
 )
 
 #: Opened by a participant's one-time link (``?survey=TOKEN``), without login.
-SURVEY_PAGE = PageSpec("views/survey.py", "survey", "nav.survey", "nav.section.study",
-                       ":material/edit_note:", ())
+SURVEY_PAGE = PageSpec(
+    "views/survey.py", "survey", "nav.survey", "nav.section.study", ":material/edit_note:", ()
+)
 LOGIN_PAGE = PageSpec("views/login.py", "login", "nav.login", "nav.section.study", ":material/login:", ())
 
 

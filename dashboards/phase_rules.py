@@ -8,7 +8,6 @@ message keys that :mod:`dashboards.i18n` translates.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pandas as pd
 
@@ -21,13 +20,13 @@ __all__ = ["GROUP_PHASE", "PhaseBanner", "current_phase_first", "group_phase", "
 GROUP_PHASE = {"pilot": "pilot", "rct": "rct", "analysis": "rct"}
 
 
-def group_phase(study_phase: Optional[str]) -> Optional[str]:
+def group_phase(study_phase: str | None) -> str | None:
     """The phase of the groups that matter now (``rct`` in the RCT and analysis phases,
     ``pilot`` in the pilot, ``None`` before the pilot)."""
     return GROUP_PHASE.get(study_phase or "")
 
 
-def current_phase_first(groups: pd.DataFrame, study_phase: Optional[str]) -> pd.DataFrame:
+def current_phase_first(groups: pd.DataFrame, study_phase: str | None) -> pd.DataFrame:
     """Groups (``group, phase, start_date, ...``) with those of the running phase first, so
     a selectbox opens on a group being worked with now (in the RCT an RCT group, never a
     finished pilot group); within each part by start date and code.
@@ -54,13 +53,13 @@ class PhaseBanner:
     message keys (under ``phase.rule.``) of what the phase allows and refuses.
     """
 
-    phase: Optional[str]
+    phase: str | None
     unblinded: bool
     allowed: tuple[str, ...]
     refused: tuple[str, ...]
 
 
-def phase_banner(phase: Optional[str], unblinded: bool) -> PhaseBanner:
+def phase_banner(phase: str | None, unblinded: bool) -> PhaseBanner:
     """The rules of ``phase`` (``pilot``, ``rct``, ``analysis`` or ``None``) as message keys.
 
     Raises ``ValueError`` for an unknown phase.

@@ -42,14 +42,22 @@ def column_kind(name: str, series: pd.Series) -> str:
     if not pd.api.types.is_numeric_dtype(series):
         present = series.dropna()
         first = present.iloc[0] if len(present) else None
-        if isinstance(first, dt.datetime) or isinstance(first, pd.Timestamp):
+        if isinstance(first, (dt.datetime, pd.Timestamp)):
             return "datetime"
         if isinstance(first, dt.date):
             return "date"
-        if isinstance(first, (bool, np.bool_)) and present.map(lambda v: isinstance(v, (bool, np.bool_))).all():
+        if (
+            isinstance(first, (bool, np.bool_))
+            and present.map(lambda v: isinstance(v, (bool, np.bool_))).all()
+        ):
             return "bool"
         return "text"
-    if name.endswith("_pct") or name.endswith("_percent") or name.startswith("percent_") or name in ("percent", "pct"):
+    if (
+        name.endswith("_pct")
+        or name.endswith("_percent")
+        or name.startswith("percent_")
+        or name in ("percent", "pct")
+    ):
         return "percent"
     values = series.dropna().to_numpy(dtype=float)
     if pd.api.types.is_integer_dtype(series) or (len(values) and np.all(values == np.round(values))):

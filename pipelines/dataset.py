@@ -55,27 +55,62 @@ __all__ = [
 
 #: Columns of the inputs (the contracts of the modules that produce them).
 PARTICIPANT_COLUMNS = [
-    "pseudonym", "site", "phase", "age", "screened_on", "eligible", "ineligibility_reasons",
-    "consent_on", "withdrawn_on", "withdrawal_reason",
+    "pseudonym",
+    "site",
+    "phase",
+    "age",
+    "screened_on",
+    "eligible",
+    "ineligibility_reasons",
+    "consent_on",
+    "withdrawn_on",
+    "withdrawal_reason",
 ]  # plus one column per stratification factor
 ALLOCATION_COLUMNS = ["pseudonym", "arm", "stratum", "allocated_on"]
 SCORE_COLUMNS = [
-    "pseudonym", "timepoint", "instrument", "version", "scale", "score", "band",
-    "missing_reason", "completed_on",
+    "pseudonym",
+    "timepoint",
+    "instrument",
+    "version",
+    "scale",
+    "score",
+    "band",
+    "missing_reason",
+    "completed_on",
 ]
 DOSE_COLUMNS = ["pseudonym", "group", "sessions_held", "sessions_attended", "per_protocol"]
 GROUP_FIDELITY_COLUMNS = [
-    "group", "site", "n_observations", "mean_adherence_pct", "mean_competence",
-    "classification", "below_threshold",
+    "group",
+    "site",
+    "n_observations",
+    "mean_adherence_pct",
+    "mean_competence",
+    "classification",
+    "below_threshold",
 ]
 COMPANIONSHIP_COLUMNS = ["pseudonym", "matched", "contacts", "hours", "months"]
 
 #: Columns of the analysis dataset before the score columns (``{strata}`` expands to the
 #: study's stratification factors).
 DATASET_COLUMNS = [
-    "pseudonym", "site", "{strata}", "age", "arm", "allocated_on", "group", "sessions_held",
-    "dose", "per_protocol", "group_fidelity", "group_fidelity_class", "companion_matched",
-    "companion_contacts", "companion_hours", "companion_months", "withdrawn_on", "timepoint",
+    "pseudonym",
+    "site",
+    "{strata}",
+    "age",
+    "arm",
+    "allocated_on",
+    "group",
+    "sessions_held",
+    "dose",
+    "per_protocol",
+    "group_fidelity",
+    "group_fidelity_class",
+    "companion_matched",
+    "companion_contacts",
+    "companion_hours",
+    "companion_months",
+    "withdrawn_on",
+    "timepoint",
     "completed_on",
 ]
 
@@ -198,7 +233,8 @@ def build_analysis_dataset(
         wide.columns.name = None
         completed = (
             scored.assign(completed_on=pd.to_datetime(scored["completed_on"]))
-            .groupby(["pseudonym", "timepoint"])["completed_on"].min()
+            .groupby(["pseudonym", "timepoint"])["completed_on"]
+            .min()
             .dt.date
         )
         wide = wide.join(completed).reset_index()

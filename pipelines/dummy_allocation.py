@@ -39,7 +39,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["DUMMY_COLUMN", "DUMMY_FILE_PREFIX", "DUMMY_WATERMARK", "DummyAllocation", "draw_dummy_allocation", "is_dummy", "watermark"]
+__all__ = [
+    "DUMMY_COLUMN",
+    "DUMMY_FILE_PREFIX",
+    "DUMMY_WATERMARK",
+    "DummyAllocation",
+    "draw_dummy_allocation",
+    "is_dummy",
+    "watermark",
+]
 
 #: The watermark of every output computed on the dummy allocation.
 DUMMY_WATERMARK = "DUMMY ALLOCATION: not the trial result"

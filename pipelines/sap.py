@@ -21,7 +21,15 @@ from dataclasses import dataclass
 from pipelines.analysis.plan import AnalysisPlan, analysis_plan
 from study.config import StudyConfig
 
-__all__ = ["CurrentSap", "FIELD_LABELS", "current_sap", "plan_from_json", "plan_to_json", "sap_document", "sap_sha256"]
+__all__ = [
+    "CurrentSap",
+    "FIELD_LABELS",
+    "current_sap",
+    "plan_from_json",
+    "plan_to_json",
+    "sap_document",
+    "sap_sha256",
+]
 
 #: Labels of the plan's fields in the document (fields without a label show by name).
 FIELD_LABELS: dict[str, str] = {
@@ -118,11 +126,16 @@ def plan_from_json(text: str) -> tuple[AnalysisPlan, list[str]]:
     stored = json.loads(text)
     fields = {f.name: f for f in dataclasses.fields(AnalysisPlan)}
     values = {name: tuple(v) if isinstance(v, list) else v for name, v in stored.items() if name in fields}
-    notes = [f"the locked plan's setting {name!r} is unknown to this version and was ignored"
-             for name in sorted(set(stored) - set(fields))]
-    notes += [f"setting {name!r} is not in the locked plan: its default applies"
-              for name in sorted(set(fields) - set(stored))
-              if fields[name].default is not dataclasses.MISSING or fields[name].default_factory is not dataclasses.MISSING]
+    notes = [
+        f"the locked plan's setting {name!r} is unknown to this version and was ignored"
+        for name in sorted(set(stored) - set(fields))
+    ]
+    notes += [
+        f"setting {name!r} is not in the locked plan: its default applies"
+        for name in sorted(set(fields) - set(stored))
+        if fields[name].default is not dataclasses.MISSING
+        or fields[name].default_factory is not dataclasses.MISSING
+    ]
     return AnalysisPlan(**values), notes
 
 
@@ -139,5 +152,7 @@ class CurrentSap:
 def current_sap(config: StudyConfig) -> CurrentSap:
     """The SAP of the study's current configuration (``ValueError`` if it has no valid plan)."""
     plan = analysis_plan(config, unblinded=True)
-    document = sap_document(plan, config.study.code, config.study.name, {a.code: a.label for a in config.arms})
+    document = sap_document(
+        plan, config.study.code, config.study.name, {a.code: a.label for a in config.arms}
+    )
     return CurrentSap(plan, document, sap_sha256(document), plan_to_json(plan))

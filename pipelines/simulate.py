@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -17,8 +16,13 @@ import pandas as pd
 from study.config import StudyConfig
 
 __all__ = [
-    "INSTRUMENT_SCALES", "InstrumentScale", "SimulatedBatch", "simulate_outcome_batch", "simulate_outcomes",
-    "simulate_scores", "simulate_trial",
+    "INSTRUMENT_SCALES",
+    "InstrumentScale",
+    "SimulatedBatch",
+    "simulate_outcome_batch",
+    "simulate_outcomes",
+    "simulate_scores",
+    "simulate_trial",
 ]
 
 
@@ -63,7 +67,7 @@ def simulate_outcomes(
     group_size: int = 10,
     icc: float = 0.05,
     missing: float = 0.0,
-    n_groups: Optional[int] = None,
+    n_groups: int | None = None,
     sd_ratio: float = 1.0,
 ) -> pd.DataFrame:
     """One simulated two-arm trial, one row per participant (wide), no bounds on scores.
@@ -174,13 +178,21 @@ def simulate_outcome_batch(
     u = rng.standard_normal((r, n_groups)) * sd * np.sqrt(icc)
     group_effect = np.where(treated, np.take_along_axis(u, np.clip(cluster, 0, None), axis=1), 0.0)
     resid_sd = sd * np.sqrt(1 - correlation**2 - icc) * np.where(treated, sd_ratio, 1.0)
-    y = (correlation * y0 + (site - 1) * 1.5 + effect * treated + group_effect
-         + resid_sd * rng.standard_normal((r, n)))
+    y = (
+        correlation * y0
+        + (site - 1) * 1.5
+        + effect * treated
+        + group_effect
+        + resid_sd * rng.standard_normal((r, n))
+    )
     observed = rng.random((r, n)) >= missing
-    X = np.stack([np.ones((r, n)), treated.astype(float), y0, (site == 1).astype(float),
-                  (site == 2).astype(float)], axis=-1)
-    return SimulatedBatch(y=np.where(observed, y, np.nan), X=X, treated=np.array(treated),
-                          cluster=cluster, observed=observed)
+    X = np.stack(
+        [np.ones((r, n)), treated.astype(float), y0, (site == 1).astype(float), (site == 2).astype(float)],
+        axis=-1,
+    )
+    return SimulatedBatch(
+        y=np.where(observed, y, np.nan), X=X, treated=np.array(treated), cluster=cluster, observed=observed
+    )
 
 
 def simulate_trial(
@@ -190,7 +202,7 @@ def simulate_trial(
     effect_scale: float = 1.0,
     screened_extra: float = 0.15,
     group_size: int = 10,
-    dropout: Optional[dict[str, float]] = None,
+    dropout: dict[str, float] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """A whole synthetic RCT as the frames :func:`pipelines.dataset.build_analysis_dataset`
     takes, with a planted effect on every configured instrument's ``total``.
@@ -270,7 +282,9 @@ def simulate_trial(
         {
             "pseudonym": rand["pseudonym"],
             "arm": arm,
-            "stratum": rand["site"] + "|" + rand.get("gender", pd.Series("all", index=rand.index)).astype(str),
+            "stratum": rand["site"]
+            + "|"
+            + rand.get("gender", pd.Series("all", index=rand.index)).astype(str),
             "allocated_on": allocated_on.dt.date,
         }
     )
@@ -281,8 +295,15 @@ def simulate_trial(
     group = np.full(n, None, dtype=object)
     int_idx = np.flatnonzero(is_int)
     order = int_idx[np.lexsort((allocated_on.to_numpy()[int_idx], rand["site"].to_numpy()[int_idx]))]
-    ordinal = pd.Series(rand["site"].to_numpy()[order]).groupby(rand["site"].to_numpy()[order]).cumcount().to_numpy()
-    group[order] = [f"{s}-R{k // group_size + 1:02d}" for s, k in zip(rand["site"].to_numpy()[order], ordinal)]
+    ordinal = (
+        pd.Series(rand["site"].to_numpy()[order])
+        .groupby(rand["site"].to_numpy()[order])
+        .cumcount()
+        .to_numpy()
+    )
+    group[order] = [
+        f"{s}-R{k // group_size + 1:02d}" for s, k in zip(rand["site"].to_numpy()[order], ordinal)
+    ]
     propensity = rng.beta(4, 1.5, n) * (rng.random(n) > 0.08)
     attended = np.where(is_int, rng.binomial(sessions, propensity), 0)
     dose = pd.DataFrame(
@@ -307,7 +328,9 @@ def simulate_trial(
             "n_observations": rng.integers(1, 4, len(groups)),
             "mean_adherence_pct": adherence.round(1),
             "mean_competence": np.clip(rng.normal(3.2, 0.4, len(groups)), 1, 4).round(2),
-            "classification": np.where(adherence >= high, "high", np.where(adherence >= moderate, "moderate", "low")),
+            "classification": np.where(
+                adherence >= high, "high", np.where(adherence >= moderate, "moderate", "low")
+            ),
             "below_threshold": adherence < high,
         }
     )
@@ -327,8 +350,13 @@ def simulate_trial(
     )[is_int].reset_index(drop=True)
 
     scores = simulate_scores(
-        config, allocations.assign(site=rand["site"].to_numpy(), consent_on=rand["consent_on"].to_numpy()),
-        dose, rng, effect_scale=effect_scale, dropout=dropout, group_fidelity=group_fidelity,
+        config,
+        allocations.assign(site=rand["site"].to_numpy(), consent_on=rand["consent_on"].to_numpy()),
+        dose,
+        rng,
+        effect_scale=effect_scale,
+        dropout=dropout,
+        group_fidelity=group_fidelity,
     )
     timepoints = config.timepoints
     anchor = pd.to_datetime(allocations["allocated_on"])
@@ -362,8 +390,8 @@ def simulate_scores(
     dose: pd.DataFrame,
     rng: np.random.Generator,
     effect_scale: float = 1.0,
-    dropout: Optional[dict[str, float]] = None,
-    group_fidelity: Optional[pd.DataFrame] = None,
+    dropout: dict[str, float] | None = None,
+    group_fidelity: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Questionnaire scores (long, :data:`pipelines.dataset.SCORE_COLUMNS`) for allocated
     participants, with the planted effects of :data:`INSTRUMENT_SCALES`.
@@ -377,14 +405,20 @@ def simulate_scores(
     n = len(allocations)
     rand = allocations.reset_index(drop=True)
     is_int = (rand["arm"] == treatment).to_numpy()
-    attended = rand["pseudonym"].map(dose.set_index("pseudonym")["sessions_attended"]).fillna(0).to_numpy(dtype=float)
+    attended = (
+        rand["pseudonym"]
+        .map(dose.set_index("pseudonym")["sessions_attended"])
+        .fillna(0)
+        .to_numpy(dtype=float)
+    )
     attended = np.where(is_int, attended, 0.0)
     fid_of = np.full(n, np.nan)
     if group_fidelity is not None and not group_fidelity.empty:
         group_of = rand["pseudonym"].map(dose.set_index("pseudonym")["group"])
         fid_of = group_of.map(group_fidelity.set_index("group")["mean_adherence_pct"]).to_numpy(dtype=float)
     consent = (
-        pd.to_datetime(rand["consent_on"]) if "consent_on" in rand
+        pd.to_datetime(rand["consent_on"])
+        if "consent_on" in rand
         else pd.to_datetime(rand["allocated_on"]) - pd.to_timedelta(5, unit="D")
     )
     # Scores: person level shared across instruments, effect growing with dose.
@@ -392,7 +426,11 @@ def simulate_scores(
     latent = rng.standard_normal(n)
     dose_factor = np.where(is_int, attended / max(np.mean(attended[is_int]) if is_int.any() else 1, 1e-9), 0)
     fid_shift = np.nan_to_num((fid_of - 80) / 10 * 0.05)
-    site_shift = pd.Series(rand["site"]).map(dict(zip(config.site_codes, np.linspace(-0.1, 0.1, len(config.site_codes))))).to_numpy()
+    site_shift = (
+        pd.Series(rand["site"])
+        .map(dict(zip(config.site_codes, np.linspace(-0.1, 0.1, len(config.site_codes)))))
+        .to_numpy()
+    )
     frames = []
     responded_before = np.ones(n, dtype=bool)
     anchor = pd.to_datetime(rand["allocated_on"])
@@ -407,7 +445,12 @@ def simulate_scores(
             scale = INSTRUMENT_SCALES.get(instrument, InstrumentScale(0, 100, 50, 15, 0.2))
             z = 0.6 * latent + 0.8 * rng.standard_normal(n)
             if k > 0:
-                z = z + site_shift + effect_scale * scale.effect_sd * dose_factor + np.sign(scale.effect_sd) * fid_shift * is_int
+                z = (
+                    z
+                    + site_shift
+                    + effect_scale * scale.effect_sd * dose_factor
+                    + np.sign(scale.effect_sd) * fid_shift * is_int
+                )
             score = np.clip(scale.mean + scale.sd * z, scale.low, scale.high).round(scale.decimals)
             frames.append(
                 pd.DataFrame(

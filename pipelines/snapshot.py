@@ -12,9 +12,9 @@ from sqlalchemy import Engine
 from pipelines.analysis.consort import consort_flow
 from pipelines.analysis.plan import AnalysisPlan, analysis_plan
 from pipelines.dataset import build_analysis_dataset
-from pipelines.sources import StudySources, items_source, load_sources
 from pipelines.dummy_allocation import DUMMY_WATERMARK
 from pipelines.sap import plan_from_json
+from pipelines.sources import StudySources, items_source, load_sources
 from study.blinding import dummy_allocation_seed, is_unblinded
 from study.config import StudyConfig
 from study.db import read_session
@@ -53,12 +53,15 @@ class StudySnapshot:
         locked plan that ``peerstudy analyse`` reports)."""
         if self.unblinded and self.sap is not None:
             locked, _ = plan_from_json(self.sap.plan_json)
-            overrides: dict[str, object] = {"include_exploratory": include_exploratory or locked.include_exploratory}
+            overrides: dict[str, object] = {
+                "include_exploratory": include_exploratory or locked.include_exploratory
+            }
             if imputations:
                 overrides["imputations"] = imputations
             return dataclasses.replace(locked, **overrides)
-        return analysis_plan(self.config, self.unblinded, imputations=imputations,
-                             include_exploratory=include_exploratory)
+        return analysis_plan(
+            self.config, self.unblinded, imputations=imputations, include_exploratory=include_exploratory
+        )
 
     def consort(self) -> pd.DataFrame:
         """The CONSORT flow for the primary outcome at the first follow-up timepoint."""
@@ -105,7 +108,9 @@ def take_snapshot(engine: Engine, study_code: str | None = None, with_items: boo
             unblinded=unblinded,
             taken_at=taken_at,
             sources=sources,
-            dataset=build_analysis_dataset(**sources.frames(), config=config, unblinded=unblinded, dummy_seed=seed),
+            dataset=build_analysis_dataset(
+                **sources.frames(), config=config, unblinded=unblinded, dummy_seed=seed
+            ),
             items=items,
             sap=sap,
             deviations=deviations,

@@ -25,8 +25,8 @@ from pipelines.dataset import (
     SCORE_COLUMNS,
     build_analysis_dataset,
 )
-from study.codes import Phase, Role
 from study.blinding import dummy_allocation_seed, is_unblinded
+from study.codes import Phase, Role
 from study.db.models import (
     Allocation,
     Attendance,
@@ -59,7 +59,13 @@ __all__ = [
 
 #: Columns of :func:`attendance_source`.
 ATTENDANCE_COLUMNS = [
-    "pseudonym", "group", "week", "status", "session_exists", "session_held", "member_of_group",
+    "pseudonym",
+    "group",
+    "week",
+    "status",
+    "session_exists",
+    "session_held",
+    "member_of_group",
 ]
 #: Columns of the long item-level frame (``questionnaires.store.load_items``).
 ITEM_COLUMNS = ["pseudonym", "timepoint", "instrument", "version", "item", "value", "completed_on"]
@@ -71,9 +77,17 @@ def participants_source(session: Session, study: Study) -> pd.DataFrame:
     config = config_of(study)
     rows = session.execute(
         select(
-            Person.id, Person.pseudonym, Site.code, Enrolment.phase, Enrolment.age_at_screening,
-            Enrolment.screened_on, Enrolment.eligible, Enrolment.ineligibility_reasons,
-            Enrolment.consent_on, Enrolment.withdrawn_on, Enrolment.withdrawal_reason,
+            Person.id,
+            Person.pseudonym,
+            Site.code,
+            Enrolment.phase,
+            Enrolment.age_at_screening,
+            Enrolment.screened_on,
+            Enrolment.eligible,
+            Enrolment.ineligibility_reasons,
+            Enrolment.consent_on,
+            Enrolment.withdrawn_on,
+            Enrolment.withdrawal_reason,
         )
         .join(Site, Site.id == Person.site_id)
         .join(Enrolment, Enrolment.person_id == Person.id)
@@ -94,7 +108,11 @@ def participants_source(session: Session, study: Study) -> pd.DataFrame:
             ).all(),
             columns=["person_id", "name", "value"],
         )
-        wide = attrs.pivot(index="person_id", columns="name", values="value") if not attrs.empty else pd.DataFrame()
+        wide = (
+            attrs.pivot(index="person_id", columns="name", values="value")
+            if not attrs.empty
+            else pd.DataFrame()
+        )
         for factor in factors:
             frame[factor] = frame["person_id"].map(wide[factor]) if factor in wide else None
     return frame.drop(columns="person_id")
@@ -125,8 +143,13 @@ def attendance_source(session: Session, study: Study) -> pd.DataFrame:
     held (not cancelled), is the person a member of that group (:data:`ATTENDANCE_COLUMNS`)."""
     rows = session.execute(
         select(
-            Person.pseudonym, CourseGroup.code, GroupSession.week, Attendance.status,
-            GroupSession.id, GroupSession.cancelled, GroupMember.id,
+            Person.pseudonym,
+            CourseGroup.code,
+            GroupSession.week,
+            Attendance.status,
+            GroupSession.id,
+            GroupSession.cancelled,
+            GroupMember.id,
         )
         .join(Person, Person.id == Attendance.person_id)
         .outerjoin(GroupSession, GroupSession.id == Attendance.session_id)
@@ -209,6 +232,8 @@ def load_analysis_dataset(session: Session, study: Study) -> pd.DataFrame:
     allocation until the study is unblinded: :mod:`pipelines.dummy_allocation`)."""
     sources = load_sources(session, study)
     return build_analysis_dataset(
-        **sources.frames(), config=config_of(study), unblinded=is_unblinded(study),
+        **sources.frames(),
+        config=config_of(study),
+        unblinded=is_unblinded(study),
         dummy_seed=dummy_allocation_seed(session, study),
     )

@@ -21,7 +21,6 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import astuple, dataclass
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -35,9 +34,9 @@ from study.config import StudyConfig
 from study.db.models import Enrolment, Person, QuestionnaireResponse, Study
 from study.errors import BadInput, NotFound, RowErrors, RowProblem
 from study.imports import cell_problems, normalise_pseudonyms, parse_dates, read_csv_table
+from study.imports.bounded import ProblemCap
 from study.imports.cells import date_hint
 from study.imports.limits import ITEM_LIMIT
-from study.imports.bounded import ProblemCap
 from study.imports.reading import CsvStream, empty_frame, no_rows
 from study.people import person_by_pseudonym
 from study.studies import config_of
@@ -175,15 +174,15 @@ def _column_map(
         instrument_id, _, item = col.rpartition("_")
         inst = instruments.get(instrument_id)
         if inst is None:
-            reason = (
-                f"unknown instrument column (instruments of this study: {', '.join(instruments)})"
-            )
+            reason = f"unknown instrument column (instruments of this study: {', '.join(instruments)})"
         elif item not in inst.item_ids:
             reason = f"{instrument_id} has no item {item!r} (items {', '.join(inst.item_ids)})"
         else:
             mapping[col] = (instrument_id, item)
             continue
-        problems.frames.append(pd.DataFrame({"row": [1], "column": [col], "value": [col], "reason": [reason]}))
+        problems.frames.append(
+            pd.DataFrame({"row": [1], "column": [col], "value": [col], "reason": [reason]})
+        )
     return mapping
 
 
@@ -193,9 +192,7 @@ def _participants(session: Session, study: Study) -> pd.DataFrame:
         .outerjoin(Enrolment, Enrolment.person_id == Person.id)
         .where(Person.study_id == study.id)
     ).all()
-    return pd.DataFrame(rows, columns=["pseudonym", "person_id", "role", "consent_on"]).set_index(
-        "pseudonym"
-    )
+    return pd.DataFrame(rows, columns=["pseudonym", "person_id", "role", "consent_on"]).set_index("pseudonym")
 
 
 def _validate(
@@ -204,7 +201,7 @@ def _validate(
     frame: pd.DataFrame,
     instruments: Mapping[str, Instrument],
     source: str,
-    today: Optional[dt.date],
+    today: dt.date | None,
     seen: _SeenKeys | None = None,
     people: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, dict[str, tuple[str, str]], dict[str, pd.DataFrame]]:
@@ -216,20 +213,34 @@ def _validate(
     config = config_of(study)
     missing = [c for c in ID_COLUMNS if c not in frame.columns]
     if missing:
-        raise RowErrors(source, [
-            RowProblem(1, c, "", f"required column is missing (a questionnaire file starts with {','.join(ID_COLUMNS)})")
-            for c in missing
-        ])
+        raise RowErrors(
+            source,
+            [
+                RowProblem(
+                    1,
+                    c,
+                    "",
+                    f"required column is missing (a questionnaire file starts with {','.join(ID_COLUMNS)})",
+                )
+                for c in missing
+            ],
+        )
     duplicated_cols = frame.columns[frame.columns.duplicated()].tolist()
     if duplicated_cols:
-        raise RowErrors(source, [RowProblem(1, c, c, "this column appears more than once") for c in duplicated_cols])
+        raise RowErrors(
+            source, [RowProblem(1, c, c, "this column appears more than once") for c in duplicated_cols]
+        )
     if frame.empty:
         raise no_rows(source)
     frame = frame.reset_index(drop=True)
     # spreadsheet rows: the header is row 1 (``line`` when the kit read the file)
     lines = frame.pop("line").astype(int) if "line" in frame else pd.Series(np.arange(len(frame)) + 2)
-    frame = pd.DataFrame({c: [v.strip() for v in frame[c].fillna("").astype(str).tolist()] for c in frame.columns},
-                         index=frame.index, columns=frame.columns, dtype=object)
+    frame = pd.DataFrame(
+        {c: [v.strip() for v in frame[c].fillna("").astype(str).tolist()] for c in frame.columns},
+        index=frame.index,
+        columns=frame.columns,
+        dtype=object,
+    )
     rows = lines.to_numpy()
     item_limits = {c: ITEM_LIMIT for c in frame.columns if c not in ID_COLUMNS}
     too_long = cell_problems(frame, lines, extra_limits=item_limits)
@@ -253,36 +264,61 @@ def _validate(
     pseudonym = frame["pseudonym"]
     known = pseudonym.isin(people.index).to_numpy()
     problems.add(keep & (pseudonym == "").to_numpy(), "pseudonym", pseudonym, "required")
-    problems.add(keep & ~known & (pseudonym != "").to_numpy(), "pseudonym", pseudonym,
-                 f"unknown pseudonym in study {study.code}")
+    problems.add(
+        keep & ~known & (pseudonym != "").to_numpy(),
+        "pseudonym",
+        pseudonym,
+        f"unknown pseudonym in study {study.code}",
+    )
     role = pseudonym.map(people["role"]).to_numpy(dtype=object)
-    problems.add(keep & known & (role != "participant"), "pseudonym", pseudonym,
-                 "not a participant: " + pd.Series(role).astype(str))
+    problems.add(
+        keep & known & (role != "participant"),
+        "pseudonym",
+        pseudonym,
+        "not a participant: " + pd.Series(role).astype(str),
+    )
 
     # Timepoints.
     timepoint = frame["timepoint"]
     tp_codes = [t.code for t in config.timepoints]
     tp_known = timepoint.isin(tp_codes).to_numpy()
-    problems.add(keep & ~tp_known, "timepoint", timepoint,
-                 f"unknown timepoint (timepoints: {', '.join(tp_codes)})")
+    problems.add(
+        keep & ~tp_known, "timepoint", timepoint, f"unknown timepoint (timepoints: {', '.join(tp_codes)})"
+    )
 
     # Dates: ISO, not in the future, not before consent.
     completed = parse_dates(frame["completed_on"], config.imports.date_format)
     date_ok = completed.notna().to_numpy()
     empty_date = (frame["completed_on"] == "").to_numpy()
     problems.add(keep & empty_date, "completed_on", frame["completed_on"], "required")
-    problems.add(keep & ~empty_date & ~date_ok, "completed_on", frame["completed_on"],
-                 f"not a date ({date_hint(config.imports.date_format)})")
+    problems.add(
+        keep & ~empty_date & ~date_ok,
+        "completed_on",
+        frame["completed_on"],
+        f"not a date ({date_hint(config.imports.date_format)})",
+    )
     if today is not None:
-        problems.add(keep & date_ok & (completed > pd.Timestamp(today)).to_numpy(), "completed_on",
-                     frame["completed_on"], f"in the future (today is {today.isoformat()})")
+        problems.add(
+            keep & date_ok & (completed > pd.Timestamp(today)).to_numpy(),
+            "completed_on",
+            frame["completed_on"],
+            f"in the future (today is {today.isoformat()})",
+        )
     consent = pd.to_datetime(pseudonym.map(people["consent_on"]), errors="coerce")
     participant = keep & known & (role == "participant")
-    problems.add(participant & consent.isna().to_numpy(), "completed_on", frame["completed_on"],
-                 "the participant has no recorded consent")
+    problems.add(
+        participant & consent.isna().to_numpy(),
+        "completed_on",
+        frame["completed_on"],
+        "the participant has no recorded consent",
+    )
     before = participant & date_ok & (completed < consent).fillna(False).to_numpy(dtype=bool)
-    problems.add(before, "completed_on", frame["completed_on"],
-                 "before the participant's consent (" + consent.dt.strftime("%Y-%m-%d").fillna("") + ")")
+    problems.add(
+        before,
+        "completed_on",
+        frame["completed_on"],
+        "before the participant's consent (" + consent.dt.strftime("%Y-%m-%d").fillna("") + ")",
+    )
 
     # Duplicates of participant × timepoint within the file.
     key = pseudonym + "\x1f" + timepoint
@@ -292,18 +328,27 @@ def _validate(
     first_row = pd.Series(rows[keep], index=kept_keys.index).groupby(kept_keys).transform("first")
     first = np.zeros(len(frame), dtype=np.int64)
     first[keep] = first_row.to_numpy()
-    problems.add(dup, "pseudonym", pseudonym,
-                 "duplicate of row " + pd.Series(first).astype(str) + " (same pseudonym and timepoint)")
+    problems.add(
+        dup,
+        "pseudonym",
+        pseudonym,
+        "duplicate of row " + pd.Series(first).astype(str) + " (same pseudonym and timepoint)",
+    )
     if seen is not None:
         # Earlier chunks: keys of known people at known timepoints as exact integers.
         keyed = keep & known & tp_known & ~dup
         person = pseudonym.map(people["person_id"]).to_numpy()
         codes = np.full(len(frame), -1, dtype=np.int64)
         codes[keyed] = person[keyed].astype(np.int64) * len(tp_codes) + timepoint[keyed].map(
-            {c: i for i, c in enumerate(tp_codes)}).to_numpy(dtype=np.int64)
+            {c: i for i, c in enumerate(tp_codes)}
+        ).to_numpy(dtype=np.int64)
         earlier = seen.first_rows(codes)
-        problems.add(earlier > 0, "pseudonym", pseudonym,
-                     "duplicate of row " + pd.Series(earlier).astype(str) + " (same pseudonym and timepoint)")
+        problems.add(
+            earlier > 0,
+            "pseudonym",
+            pseudonym,
+            "duplicate of row " + pd.Series(earlier).astype(str) + " (same pseudonym and timepoint)",
+        )
         seen.add(codes[keyed & (earlier == 0)], rows[keyed & (earlier == 0)])
 
     # Item cells: whole numbers on the item's scale or a declared missing code, written as
@@ -320,9 +365,9 @@ def _validate(
         inst = instruments[columns[col][0]]
         scale = inst.item_scale(columns[col][1])
         lows[j], highs[j] = scale.min, scale.max
-        codes = ", ".join(f"{c} {label}" for c, label in inst.missing_codes.items())
+        code_list = ", ".join(f"{c} {label}" for c, label in inst.missing_codes.items())
         outside_reason[j] = f"outside the scale {scale.min}..{scale.max} and not a missing code" + (
-            f" ({codes})" if codes else ""
+            f" ({code_list})" if code_list else ""
         )
     for instrument_id, inst in instruments.items():
         js = [j for j, col in enumerate(item_cols) if columns[col][0] == instrument_id]
@@ -363,8 +408,12 @@ def _validate(
         unscheduled = answered & tp_known & ~timepoint.isin(scheduled_at).to_numpy()
         if unscheduled.any():
             first = np.array(js)[filled[:, js].argmax(axis=1)]
-            problems.add(unscheduled, col_names[first], raw[np.arange(len(frame)), first],
-                         f"{instrument_id} is not scheduled at timepoint " + timepoint.astype(str))
+            problems.add(
+                unscheduled,
+                col_names[first],
+                raw[np.arange(len(frame)), first],
+                f"{instrument_id} is not scheduled at timepoint " + timepoint.astype(str),
+            )
 
     problems.raise_if_any(source)
     kept = frame.loc[keep].assign(
@@ -382,8 +431,8 @@ def import_questionnaires(
     frame: pd.DataFrame,
     *,
     source: str = "questionnaires",
-    today: Optional[dt.date] = None,
-    instruments: Optional[Mapping[str, Instrument]] = None,
+    today: dt.date | None = None,
+    instruments: Mapping[str, Instrument] | None = None,
 ) -> ImportSummary:
     """Validate and store a wide questionnaire table (see the module docstring).
 
@@ -444,8 +493,9 @@ def import_questionnaire_file(
     for chunk in stream.chunks():
         chunks += 1
         try:
-            kept, columns, numeric = _validate(session, study, chunk, instruments, stream.source, today,
-                                               seen=seen, people=people)
+            kept, columns, numeric = _validate(
+                session, study, chunk, instruments, stream.source, today, seen=seen, people=people
+            )
         except RowErrors as exc:
             if not all_errors and all(p.row <= 1 for p in exc.problems):
                 raise  # the header is wrong: no row can be read right
@@ -454,8 +504,11 @@ def import_questionnaire_file(
                 raise cap.stopped(stream.source, chunk, stream) from None
             continue
         if not cap.problems:  # after a bad chunk the file is refused: only check the rest
-            totals += np.array(astuple(_store(session, study, instruments, len(chunk), kept, columns,
-                                              numeric, by_person=True)))
+            totals += np.array(
+                astuple(
+                    _store(session, study, instruments, len(chunk), kept, columns, numeric, by_person=True)
+                )
+            )
     if chunks == 0:  # the header's problems, else "no rows"
         _validate(session, study, empty_frame(stream.columns), instruments, stream.source, today)
     if cap.problems:
@@ -484,8 +537,14 @@ def _store(
     # Stored responses as plain rows (no ORM objects: a re-import of 200,000 responses
     # compares text, it does not build objects).
     table = QuestionnaireResponse.__table__
-    query = select(table.c.id, table.c.person_id, table.c.timepoint, table.c.instrument,
-                   table.c.completed_on, table.c.item_values).where(
+    query = select(
+        table.c.id,
+        table.c.person_id,
+        table.c.timepoint,
+        table.c.instrument,
+        table.c.completed_on,
+        table.c.item_values,
+    ).where(
         table.c.study_id == study.id,
         table.c.instrument.in_(list(numeric)),
         table.c.timepoint.in_(kept["timepoint"].unique().tolist()),
@@ -493,7 +552,9 @@ def _store(
     if by_person:
         # The range of the chunk's people (a file sorted by person reads only its own), not
         # an IN list of 20,000 ids to compile; rows of other people are simply not looked up.
-        query = query.where(table.c.person_id.between(int(kept["person_id"].min()), int(kept["person_id"].max())))
+        query = query.where(
+            table.c.person_id.between(int(kept["person_id"].min()), int(kept["person_id"].max()))
+        )
     existing = {(r.person_id, r.timepoint, r.instrument): r for r in session.execute(query)}
     new_rows: list[dict] = []
     updates: list[RowUpdate] = []
@@ -513,11 +574,17 @@ def _store(
             person_id, timepoint, completed_on = int(person_ids[k]), str(timepoints[k]), dates[k]
             stored = existing.get((person_id, timepoint, instrument_id))
             if stored is None:
-                new_rows.append(dict(
-                    study_id=study.id, person_id=person_id, timepoint=timepoint,
-                    instrument=instrument_id, version=version, completed_on=completed_on,
-                    item_values=encoded,
-                ))
+                new_rows.append(
+                    dict(
+                        study_id=study.id,
+                        person_id=person_id,
+                        timepoint=timepoint,
+                        instrument=instrument_id,
+                        version=version,
+                        completed_on=completed_on,
+                        item_values=encoded,
+                    )
+                )
                 continue
             if encoded == stored.item_values and stored.completed_on == completed_on:
                 unchanged += 1  # the usual re-import: same answers, same date
@@ -529,10 +596,15 @@ def _store(
                 unchanged += 1
                 continue
             new, n_changed = change
-            updates.append(RowUpdate(
-                key=stored.id, study_id=study.id, person_id=person_id,
-                old={"item_values": stored.item_values, "completed_on": stored.completed_on}, new=new,
-            ))
+            updates.append(
+                RowUpdate(
+                    key=stored.id,
+                    study_id=study.id,
+                    person_id=person_id,
+                    old={"item_values": stored.item_values, "completed_on": stored.completed_on},
+                    new=new,
+                )
+            )
             corrected += 1
             changed_values += n_changed
     insert_rows(session, QuestionnaireResponse, new_rows)
@@ -550,7 +622,9 @@ def _encoded_rows(
     template = "{" + ",".join(f"{json.dumps(i)}:%s" for i in inst.item_ids) + "}"
     rows = np.flatnonzero(answered)
     block = matrix[rows]
-    cells = np.where(np.isnan(block), "null", np.nan_to_num(block).astype(np.int64).astype(str)).astype(object)
+    cells = np.where(np.isnan(block), "null", np.nan_to_num(block).astype(np.int64).astype(str)).astype(
+        object
+    )
     null = np.full(len(rows), "null", dtype=object)
     ordered = [cells[:, position[i]] if i in position else null for i in inst.item_ids]
     return zip(rows.tolist(), (template % values for values in zip(*ordered)))
@@ -574,7 +648,7 @@ def _correction(
     return (new, changed) if changed else None
 
 
-def encode_item_values(instrument: Instrument, values: Mapping[str, Optional[int]]) -> str:
+def encode_item_values(instrument: Instrument, values: Mapping[str, int | None]) -> str:
     """Item values as stored: compact JSON in the definition's item order, ``null`` for an
     item not answered (or not in ``values``)."""
     return json.dumps({i: values.get(i) for i in instrument.item_ids}, separators=(",", ":"))
@@ -587,9 +661,9 @@ def record_response(
     timepoint: str,
     instrument: str,
     completed_on: dt.date,
-    values: Mapping[str, Optional[int]],
+    values: Mapping[str, int | None],
     *,
-    today: Optional[dt.date] = None,
+    today: dt.date | None = None,
 ) -> QuestionnaireResponse:
     """Record (or correct) one participant's answers to one instrument — the entry form's API.
 
@@ -611,7 +685,11 @@ def record_response(
     row = {"pseudonym": pseudonym, "timepoint": timepoint, "completed_on": completed_on.isoformat()}
     row.update({inst.column(i): "" if values.get(i) is None else str(values[i]) for i in inst.item_ids})
     import_questionnaires(
-        session, study, pd.DataFrame([row]), source="entry form", today=today,
+        session,
+        study,
+        pd.DataFrame([row]),
+        source="entry form",
+        today=today,
         instruments={instrument: inst},
     )
     person = person_by_pseudonym(session, study, pseudonym)

@@ -20,7 +20,7 @@ import re
 import warnings
 from importlib import resources
 from pathlib import Path
-from typing import Literal, Optional, Union
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -72,7 +72,7 @@ class ResponseScale(_Model):
     labels: dict[int, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "ResponseScale":
+    def _ordered(self) -> ResponseScale:
         if self.max <= self.min:
             raise ValueError(f"max ({self.max}) must be above min ({self.min})")
         outside = sorted(v for v in self.labels if not self.min <= v <= self.max)
@@ -89,8 +89,8 @@ class Item(_Model):
 
     id: str = Field(pattern=_ITEM_ID)
     label: str = Field(min_length=1)
-    wording: Optional[str] = None
-    response_scale: Optional[ResponseScale] = None
+    wording: str | None = None
+    response_scale: ResponseScale | None = None
 
 
 class LinearTransform(_Model):
@@ -123,12 +123,12 @@ class Band(_Model):
     "≤ 28 likely depression" can be listed before "≤ 50 poor well-being"."""
 
     label: str = Field(min_length=1)
-    min: Optional[float] = None
-    max: Optional[float] = None
-    below: Optional[float] = None
+    min: float | None = None
+    max: float | None = None
+    below: float | None = None
 
     @model_validator(mode="after")
-    def _one_upper_bound(self) -> "Band":
+    def _one_upper_bound(self) -> Band:
         if self.max is not None and self.below is not None:
             raise ValueError("give max or below, not both")
         return self
@@ -144,12 +144,10 @@ class Scale(_Model):
     """
 
     label: str = Field(min_length=1)
-    items: Union[Literal["all"], list[str]] = "all"
+    items: Literal["all"] | list[str] = "all"
     method: Literal["sum", "mean"] = "sum"
-    max_missing: Optional[int] = Field(default=None, ge=0)
-    transform: Optional[Union[LinearTransform, LookupTransform]] = Field(
-        default=None, discriminator="type"
-    )
+    max_missing: int | None = Field(default=None, ge=0)
+    transform: LinearTransform | LookupTransform | None = Field(default=None, discriminator="type")
     bands: list[Band] = Field(default_factory=list)
 
 
@@ -163,7 +161,7 @@ class PreferNotToAnswer(_Model):
     """
 
     code: int
-    items: Union[Literal["all"], list[str]] = "all"
+    items: Literal["all"] | list[str] = "all"
 
 
 # ``construct`` is the field's name in the YAML contract; pydantic warns that it shadows the
@@ -178,15 +176,15 @@ class Instrument(_Model):
     name: str = Field(min_length=1)
     version: str = Field(min_length=1, max_length=32)
     construct: str = Field(min_length=1)
-    reference: Optional[str] = None
-    licence: Optional[str] = None
+    reference: str | None = None
+    licence: str | None = None
     higher_is: Literal["better", "worse"] = "better"
     response_scale: ResponseScale
     items: list[Item] = Field(min_length=1)
     reverse: list[str] = Field(default_factory=list, description="reverse-keyed item ids")
     max_missing: int = Field(default=0, ge=0, description="default missing-item rule of scales")
     missing_codes: dict[int, str] = Field(default_factory=dict)
-    prefer_not_to_answer: Optional[PreferNotToAnswer] = Field(
+    prefer_not_to_answer: PreferNotToAnswer | None = Field(
         default=None, description="the self-completion choice 'prefer not to answer', if allowed"
     )
     scales: dict[str, Scale] = Field(min_length=1)
@@ -212,7 +210,7 @@ class Instrument(_Model):
         return scales
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Instrument":
+    def _consistent(self) -> Instrument:
         # Errors are raised with the key path in front so that the loader can name it.
         ids = self.item_ids
         for i, item_id in enumerate(self.reverse):
@@ -233,14 +231,14 @@ class Instrument(_Model):
                 raise _KeyedError("prefer_not_to_answer.code", f"{pnta.code} is not one of the missing_codes")
             for i, item_id in enumerate([] if pnta.items == "all" else pnta.items):
                 if item_id not in ids:
-                    raise _KeyedError(f"prefer_not_to_answer.items[{i}]", f"{item_id!r} is not an item of {self.id}")
+                    raise _KeyedError(
+                        f"prefer_not_to_answer.items[{i}]", f"{item_id!r} is not an item of {self.id}"
+                    )
         for name, sc in self.scales.items():
             members = self.scale_items(name)
             for item_id in members:
                 if item_id not in ids:
-                    raise _KeyedError(
-                        f"scales.{name}.items", f"{item_id!r} is not an item of {self.id}"
-                    )
+                    raise _KeyedError(f"scales.{name}.items", f"{item_id!r} is not an item of {self.id}")
             if len(set(members)) != len(members):
                 raise _KeyedError(f"scales.{name}.items", "an item is listed twice")
             limit = self.scale_max_missing(name)

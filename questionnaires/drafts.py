@@ -11,7 +11,6 @@ analysis, exports and checks never read them. Every saved answer is an audited c
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,7 +22,7 @@ from study.errors import BadInput
 __all__ = ["check_item_value", "discard_draft", "draft_values", "save_draft_item"]
 
 
-def check_item_value(instrument: Instrument, item_id: str, value: Optional[int]) -> None:
+def check_item_value(instrument: Instrument, item_id: str, value: int | None) -> None:
     """Raise ``BadInput`` naming the item unless ``value`` is an answer on the item's response
     scale (inclusive bounds), one of the instrument's declared missing codes, or ``None`` (not
     answered).
@@ -47,10 +46,11 @@ def check_item_value(instrument: Instrument, item_id: str, value: Optional[int])
         )
 
 
-def _draft(session: Session, person: Person, timepoint: str, instrument: str) -> Optional[SurveyDraft]:
+def _draft(session: Session, person: Person, timepoint: str, instrument: str) -> SurveyDraft | None:
     return session.scalar(
         select(SurveyDraft).where(
-            SurveyDraft.person_id == person.id, SurveyDraft.timepoint == timepoint,
+            SurveyDraft.person_id == person.id,
+            SurveyDraft.timepoint == timepoint,
             SurveyDraft.instrument == instrument,
         )
     )
@@ -63,8 +63,13 @@ def draft_values(session: Session, person: Person, timepoint: str, instrument: s
 
 
 def save_draft_item(
-    session: Session, study: Study, person: Person, timepoint: str, instrument: Instrument,
-    item_id: str, value: Optional[int],
+    session: Session,
+    study: Study,
+    person: Person,
+    timepoint: str,
+    instrument: Instrument,
+    item_id: str,
+    value: int | None,
 ) -> dict[str, int]:
     """Save one answer (``None`` clears it) to the person's draft of ``instrument`` at
     ``timepoint``, creating the draft on the first answer; returns the draft's answers.
@@ -79,8 +84,15 @@ def save_draft_item(
     # Item order of the instrument, so the audit trail's old and new values read alike.
     text = json.dumps({i: values[i] for i in instrument.item_ids if i in values})
     if draft is None:
-        session.add(SurveyDraft(study_id=study.id, person_id=person.id, timepoint=timepoint,
-                                instrument=instrument.id, item_values=text))
+        session.add(
+            SurveyDraft(
+                study_id=study.id,
+                person_id=person.id,
+                timepoint=timepoint,
+                instrument=instrument.id,
+                item_values=text,
+            )
+        )
     elif draft.item_values != text:
         draft.item_values = text
     session.flush()

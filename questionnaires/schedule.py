@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Optional
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
-from study.codes import Role
-from study.codes import QUESTIONNAIRE_STATUSES
+from study.codes import QUESTIONNAIRE_STATUSES, Role
 from study.config.timepoints import ANCHORS, TimepointConfig
+from study.db.frames import select_frame
 from study.db.models import (
     Allocation,
     CourseGroup,
@@ -30,7 +29,6 @@ from study.db.models import (
     QuestionnaireResponse,
     Study,
 )
-from study.db.frames import select_frame
 from study.studies import config_of
 
 __all__ = [
@@ -49,14 +47,25 @@ __all__ = [
 
 #: Columns of the schedule.
 SCHEDULE_COLUMNS = [
-    "pseudonym", "timepoint", "instrument", "anchor", "anchor_date", "due_on", "window_start",
-    "window_end", "completed_on", "status", "outside_window",
+    "pseudonym",
+    "timepoint",
+    "instrument",
+    "anchor",
+    "anchor_date",
+    "due_on",
+    "window_start",
+    "window_end",
+    "completed_on",
+    "status",
+    "outside_window",
 ]
 #: Statuses, in the order a coordinator reads them.
 STATUSES = QUESTIONNAIRE_STATUSES
 
 
-def _open_statuses(participants: pd.DataFrame, timepoints: Sequence[TimepointConfig], today: dt.date) -> pd.DataFrame:
+def _open_statuses(
+    participants: pd.DataFrame, timepoints: Sequence[TimepointConfig], today: dt.date
+) -> pd.DataFrame:
     """One row per participant × timepoint: the dates of the timepoint and the status an
     instrument of it has while unanswered.
 
@@ -89,13 +98,16 @@ def _open_statuses(participants: pd.DataFrame, timepoints: Sequence[TimepointCon
     anchor = np.where(use_first, names_1, np.where(~np.isnat(second), names_2, None))
 
     def weeks(attr: str) -> np.ndarray:
-        return np.array([7 * 86_400 * getattr(t, attr) for t in timepoints], dtype=float).astype("timedelta64[s]")
+        return np.array([7 * 86_400 * getattr(t, attr) for t in timepoints], dtype=float).astype(
+            "timedelta64[s]"
+        )
 
     due = anchor_date + weeks("offset_weeks")
     start, end = due - weeks("window_before_weeks"), due + weeks("window_after_weeks")
     withdrawn = (
         pd.to_datetime(participants["withdrawn_on"]).to_numpy(dtype="datetime64[ns]")
-        if "withdrawn_on" in participants else np.full(n_people, nat)
+        if "withdrawn_on" in participants
+        else np.full(n_people, nat)
     )[:, None]
     now = np.datetime64(pd.Timestamp(today).to_datetime64(), "ns")
     # NaT compares False, so a missing date never counts as withdrawn, not yet due or due.
@@ -104,17 +116,19 @@ def _open_statuses(participants: pd.DataFrame, timepoints: Sequence[TimepointCon
         ["withdrawn", "not_scheduled", "not_yet_due", "due"],
         default="overdue",
     )
-    return pd.DataFrame({
-        "pseudonym": np.repeat(participants["pseudonym"].to_numpy(dtype=object), n_times),
-        "timepoint": np.tile(np.array([t.code for t in timepoints], dtype=object), n_people),
-        "order": np.tile(np.arange(n_times), n_people),
-        "anchor": anchor.ravel(),
-        "anchor_date": pd.to_datetime(anchor_date.ravel()),
-        "due_on": pd.to_datetime(due.ravel()),
-        "window_start": pd.to_datetime(start.ravel()),
-        "window_end": pd.to_datetime(end.ravel()),
-        "open_status": open_status.ravel(),
-    })
+    return pd.DataFrame(
+        {
+            "pseudonym": np.repeat(participants["pseudonym"].to_numpy(dtype=object), n_times),
+            "timepoint": np.tile(np.array([t.code for t in timepoints], dtype=object), n_people),
+            "order": np.tile(np.arange(n_times), n_people),
+            "anchor": anchor.ravel(),
+            "anchor_date": pd.to_datetime(anchor_date.ravel()),
+            "due_on": pd.to_datetime(due.ravel()),
+            "window_start": pd.to_datetime(start.ravel()),
+            "window_end": pd.to_datetime(end.ravel()),
+            "open_status": open_status.ravel(),
+        }
+    )
 
 
 def compute_schedule(
@@ -166,8 +180,12 @@ def compute_schedule(
     done["completed_on"] = pd.to_datetime(done["completed_on"])
     grid = grid.merge(done, on=["pseudonym", "timepoint", "instrument"], how="left")
     completed = grid["completed_on"]
-    outside = completed.notna() & ((completed < grid["window_start"]) | (completed > grid["window_end"])).fillna(False)
-    return _schedule_frame(grid, completed, np.where(completed.notna(), "complete", grid["open_status"]), outside)
+    outside = completed.notna() & (
+        (completed < grid["window_start"]) | (completed > grid["window_end"])
+    ).fillna(False)
+    return _schedule_frame(
+        grid, completed, np.where(completed.notna(), "complete", grid["open_status"]), outside
+    )
 
 
 def _with_instruments(dates: pd.DataFrame, timepoints: Sequence[TimepointConfig]) -> pd.DataFrame:
@@ -182,8 +200,9 @@ def _with_instruments(dates: pd.DataFrame, timepoints: Sequence[TimepointConfig]
 
 def _as_dates(values: pd.Series) -> pd.Series:
     """``datetime64`` values as ``datetime.date`` objects (``None`` for NaT)."""
-    return pd.Series(np.where(values.isna(), None, values.dt.date.to_numpy(dtype=object)), index=values.index,
-                     dtype=object)
+    return pd.Series(
+        np.where(values.isna(), None, values.dt.date.to_numpy(dtype=object)), index=values.index, dtype=object
+    )
 
 
 def _schedule_frame(grid: pd.DataFrame, completed: pd.Series, status, outside: pd.Series) -> pd.DataFrame:
@@ -245,7 +264,9 @@ def schedule_counts(
     """
     dates = _open_statuses(participants, timepoints, today)
     expected = pd.Series({t.code: len(t.instruments) for t in timepoints}, dtype=int)
-    grid = dates.merge(answered[["pseudonym", "timepoint", "answered"]], on=["pseudonym", "timepoint"], how="left")
+    grid = dates.merge(
+        answered[["pseudonym", "timepoint", "answered"]], on=["pseudonym", "timepoint"], how="left"
+    )
     done = grid["answered"].fillna(0).astype(int).to_numpy()
     open_ = grid["timepoint"].map(expected).fillna(0).astype(int).to_numpy() - done
     out = grid[["pseudonym", "timepoint"]].copy()
@@ -261,7 +282,7 @@ def open_instruments(
     responses: pd.DataFrame,
     today: dt.date,
     statuses: Sequence[str] = ("overdue", "due"),
-    answered: Optional[pd.DataFrame] = None,
+    answered: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The unanswered instruments whose status is one of ``statuses`` (by default what a
     coordinator chases): the rows of :func:`compute_schedule` with those statuses, found
@@ -282,26 +303,33 @@ def open_instruments(
     dates = dates[dates["open_status"].isin(list(statuses))]
     if answered is not None:
         expected = pd.Series({t.code: len(t.instruments) for t in timepoints}, dtype=int)
-        counts = dates[["pseudonym", "timepoint"]].merge(
-            answered[["pseudonym", "timepoint", "answered"]], on=["pseudonym", "timepoint"], how="left"
-        )["answered"].fillna(0).to_numpy()
+        counts = (
+            dates[["pseudonym", "timepoint"]]
+            .merge(
+                answered[["pseudonym", "timepoint", "answered"]], on=["pseudonym", "timepoint"], how="left"
+            )["answered"]
+            .fillna(0)
+            .to_numpy()
+        )
         dates = dates[counts < dates["timepoint"].map(expected).to_numpy()]
     grid = _with_instruments(dates, timepoints)
     answered = responses[["pseudonym", "timepoint", "instrument"]].drop_duplicates().assign(_answered=True)
     grid = grid.merge(answered, on=["pseudonym", "timepoint", "instrument"], how="left")
     grid = grid[grid["_answered"].isna()]
     unanswered = pd.Series(pd.NaT, index=grid.index, dtype="datetime64[ns]")
-    return _schedule_frame(grid, unanswered, grid["open_status"].to_numpy(), pd.Series(False, index=grid.index))
+    return _schedule_frame(
+        grid, unanswered, grid["open_status"].to_numpy(), pd.Series(False, index=grid.index)
+    )
 
 
-def _site_filter(site_id: Optional[int], person_id: Optional[int] = None) -> list:
+def _site_filter(site_id: int | None, person_id: int | None = None) -> list:
     """WHERE clauses keeping one site's (or one person's) participants; none for the study."""
     clauses = [] if site_id is None else [Person.site_id == site_id]
     return clauses + ([] if person_id is None else [Person.id == person_id])
 
 
 def participant_anchors(
-    session: Session, study: Study, site_id: Optional[int] = None, person_id: Optional[int] = None
+    session: Session, study: Study, site_id: int | None = None, person_id: int | None = None
 ) -> pd.DataFrame:
     """Anchor dates of every consented participant of a study (of one site if ``site_id``,
     of one person if ``person_id``).
@@ -339,8 +367,11 @@ def participant_anchors(
 
 
 def received_responses(
-    session: Session, study: Study, site_id: Optional[int] = None, person_id: Optional[int] = None,
-    pseudonyms: Optional[Sequence[str]] = None,
+    session: Session,
+    study: Study,
+    site_id: int | None = None,
+    person_id: int | None = None,
+    pseudonyms: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Responses stored for a study (of one site's participants if ``site_id``, of one person
     if ``person_id``, of the listed ``pseudonyms`` if given): ``pseudonym, timepoint,
@@ -361,13 +392,13 @@ def received_responses(
     wanted = sorted(set(pseudonyms))
     chunk = 900  # well below every backend's limit of bound parameters per statement
     parts = [
-        select_frame(session, statement.where(Person.pseudonym.in_(wanted[k:k + chunk])), columns)
+        select_frame(session, statement.where(Person.pseudonym.in_(wanted[k : k + chunk])), columns)
         for k in range(0, len(wanted), chunk)
     ]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
-def answered_counts(session: Session, study: Study, site_id: Optional[int] = None) -> pd.DataFrame:
+def answered_counts(session: Session, study: Study, site_id: int | None = None) -> pd.DataFrame:
     """Per participant and timepoint, how many of the timepoint's configured instruments have
     a response (counted in the database): ``pseudonym, timepoint, answered``. The input of
     :func:`schedule_counts`."""
@@ -392,20 +423,28 @@ def answered_counts(session: Session, study: Study, site_id: Optional[int] = Non
 
 
 def study_schedule(
-    session: Session, study: Study, today: dt.date, site_id: Optional[int] = None,
-    person_id: Optional[int] = None,
+    session: Session,
+    study: Study,
+    today: dt.date,
+    site_id: int | None = None,
+    person_id: int | None = None,
 ) -> pd.DataFrame:
     """:func:`compute_schedule` for a study in the database (of one site's participants if
     ``site_id``, of one person if ``person_id``; see there for the columns)."""
     config = config_of(study)
     return compute_schedule(
-        participant_anchors(session, study, site_id, person_id), config.timepoints,
-        received_responses(session, study, site_id, person_id), today,
+        participant_anchors(session, study, site_id, person_id),
+        config.timepoints,
+        received_responses(session, study, site_id, person_id),
+        today,
     )
 
 
 def study_open_instruments(
-    session: Session, study: Study, today: dt.date, site_id: Optional[int] = None,
+    session: Session,
+    study: Study,
+    today: dt.date,
+    site_id: int | None = None,
     statuses: Sequence[str] = ("overdue", "due"),
 ) -> pd.DataFrame:
     """:func:`open_instruments` for a study in the database (of one site if ``site_id``).
@@ -424,12 +463,14 @@ def study_open_instruments(
 
 
 def study_schedule_counts(
-    session: Session, study: Study, today: dt.date, site_id: Optional[int] = None
+    session: Session, study: Study, today: dt.date, site_id: int | None = None
 ) -> pd.DataFrame:
     """:func:`schedule_counts` for a study in the database (of one site's participants if
     ``site_id``)."""
     config = config_of(study)
     return schedule_counts(
-        participant_anchors(session, study, site_id), config.timepoints,
-        answered_counts(session, study, site_id), today,
+        participant_anchors(session, study, site_id),
+        config.timepoints,
+        answered_counts(session, study, site_id),
+        today,
     )

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -94,7 +93,7 @@ class _ItemRules:
     scale_rows: dict[str, np.ndarray]  # scale name → row numbers of its items
 
     @classmethod
-    def of(cls, instrument: Instrument) -> "_ItemRules":
+    def of(cls, instrument: Instrument) -> _ItemRules:
         position = {item_id: j for j, item_id in enumerate(instrument.item_ids)}
         scales = [instrument.item_scale(i) for i in instrument.item_ids]
         return cls(
@@ -117,18 +116,14 @@ class _ScaleSums:
     n_missing: np.ndarray  # int (n,)
 
 
-def _item_sums(
-    instrument: Instrument, rules: _ItemRules, matrix: np.ndarray
-) -> dict[str, _ScaleSums]:
+def _item_sums(instrument: Instrument, rules: _ItemRules, matrix: np.ndarray) -> dict[str, _ScaleSums]:
     """Check every answer and sum each scale's answered items, block by block of responses.
 
     A value that is neither on its item's response scale (a whole number within min..max)
     nor a declared missing code raises ``ValueError`` naming the first such cell.
     """
     n = matrix.shape[1]
-    sums = {
-        name: _ScaleSums(np.empty(n), np.empty(n, dtype=np.intp)) for name in rules.scale_rows
-    }
+    sums = {name: _ScaleSums(np.empty(n), np.empty(n, dtype=np.intp)) for name in rules.scale_rows}
     n_bad, first_bad = 0, None
     for start in range(0, n, _BLOCK):
         block = matrix[:, start : start + _BLOCK]
@@ -165,7 +160,7 @@ def score_instrument(
     instrument: Instrument,
     items: pd.DataFrame,
     *,
-    id_columns: Optional[Sequence[str]] = None,
+    id_columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Score one instrument for many responses.
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Optional
 
 import pandas as pd
 
@@ -44,7 +43,7 @@ class SurveyOffer:
     ``total``.
     """
 
-    timepoint: Optional[str]
+    timepoint: str | None
     open: pd.DataFrame
     total: int
     answered: int
@@ -57,8 +56,8 @@ class SurveyOffer:
 
 def survey_offer(
     schedule: pd.DataFrame,
-    randomised_on: Optional[dt.date],
-    link_timepoint: Optional[str] = None,
+    randomised_on: dt.date | None,
+    link_timepoint: str | None = None,
 ) -> SurveyOffer:
     """The timepoint and instruments a participant's survey link offers.
 
@@ -99,7 +98,9 @@ def survey_offer(
     if chosen is None or open_rows.empty:
         return SurveyOffer(None, open_rows.iloc[0:0].reset_index(drop=True), 0, 0)
     return SurveyOffer(
-        chosen, open_rows.reset_index(drop=True), total=len(mine),
+        chosen,
+        open_rows.reset_index(drop=True),
+        total=len(mine),
         answered=int((mine["status"] == "complete").sum()),
     )
 
@@ -121,7 +122,7 @@ def answer_options(instrument: Instrument, item_id: str) -> list[int]:
     return options
 
 
-def check_self_reported(instrument: Instrument, item_id: str, value: Optional[int]) -> None:
+def check_self_reported(instrument: Instrument, item_id: str, value: int | None) -> None:
     """Raise ``BadInput`` naming the item when ``value`` is not an answer a self-completing
     participant may give (an interviewer's missing code, or off the scale); ``None`` (not
     answered) passes."""
@@ -131,4 +132,6 @@ def check_self_reported(instrument: Instrument, item_id: str, value: Optional[in
         return
     if isinstance(value, bool) or value not in answer_options(instrument, item_id):
         scale = instrument.item_scale(item_id)
-        raise BadInput(f"{instrument.id} item {item_id}: {value!r} is not an answer ({scale.min}–{scale.max})")
+        raise BadInput(
+            f"{instrument.id} item {item_id}: {value!r} is not an answer ({scale.min}–{scale.max})"
+        )

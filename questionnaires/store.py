@@ -8,7 +8,6 @@ version each response was recorded with, so a score cannot drift from its items.
 from __future__ import annotations
 
 import json
-from typing import Optional
 
 import pandas as pd
 from sqlalchemy import select
@@ -25,14 +24,19 @@ __all__ = ["ITEM_COLUMNS", "SCORE_COLUMNS", "load_items", "load_scores"]
 ITEM_COLUMNS = ["pseudonym", "timepoint", "instrument", "version", "item", "value", "completed_on"]
 #: Columns of :func:`load_scores`.
 SCORE_COLUMNS = [
-    "pseudonym", "timepoint", "instrument", "version", "scale", "score", "band", "missing_reason",
+    "pseudonym",
+    "timepoint",
+    "instrument",
+    "version",
+    "scale",
+    "score",
+    "band",
+    "missing_reason",
     "completed_on",
 ]
 
 
-def _responses(
-    session: Session, study: Study, instrument: Optional[str], timepoint: Optional[str]
-) -> pd.DataFrame:
+def _responses(session: Session, study: Study, instrument: str | None, timepoint: str | None) -> pd.DataFrame:
     query = (
         select(
             Person.pseudonym,
@@ -72,8 +76,8 @@ def load_items(
     session: Session,
     study: Study,
     *,
-    instrument: Optional[str] = None,
-    timepoint: Optional[str] = None,
+    instrument: str | None = None,
+    timepoint: str | None = None,
 ) -> pd.DataFrame:
     """Every stored item value, long: one row per response × item.
 
@@ -85,7 +89,9 @@ def load_items(
         ``missing_codes``), or <NA> when not answered.
     """
     frames = []
-    for instrument_id, version, keys, items in _wide_blocks(_responses(session, study, instrument, timepoint)):
+    for instrument_id, version, keys, items in _wide_blocks(
+        _responses(session, study, instrument, timepoint)
+    ):
         wide = pd.concat([keys, items], axis=1)
         long = wide.melt(
             id_vars=["pseudonym", "timepoint", "completed_on"], var_name="item", value_name="value"
@@ -105,8 +111,8 @@ def load_scores(
     session: Session,
     study: Study,
     *,
-    instrument: Optional[str] = None,
-    timepoint: Optional[str] = None,
+    instrument: str | None = None,
+    timepoint: str | None = None,
 ) -> pd.DataFrame:
     """Scores of every stored response, long: one row per participant × timepoint × instrument
     × scale, each scored with the definition version it was recorded with.

@@ -71,10 +71,14 @@ def changed_sections(old: StudyConfig, new: StudyConfig) -> list[str]:
     return [name for name in type(new).model_fields if before.get(name) != after.get(name)]
 
 
-def _refuse_locked(session: Session, study: Study, old: StudyConfig, new: StudyConfig, sections: list[str]) -> None:
+def _refuse_locked(
+    session: Session, study: Study, old: StudyConfig, new: StudyConfig, sections: list[str]
+) -> None:
     if new.study.code != old.study.code:
         raise NotAllowed(f"study.code: the study code {old.study.code} cannot change")
-    allocated = session.scalar(select(func.count()).select_from(Allocation).where(Allocation.study_id == study.id))
+    allocated = session.scalar(
+        select(func.count()).select_from(Allocation).where(Allocation.study_id == study.id)
+    )
     for section in LOCKED_AT_ALLOCATION:
         if section in sections and allocated:
             raise NotAllowed(
@@ -161,12 +165,20 @@ def amend_config(session: Session, study: Study, config_yaml: str, reason: str) 
     _refuse_locked(session, study, old, new, sections)
 
     # Checked above: removed sites have no people, groups or users; removed phases never started.
-    added_sites = _sync_rows(session, study, Site, "code", {
-        cfg.code: {"name": cfg.name, "recruitment_target": cfg.recruitment_target} for cfg in new.sites
-    })
-    added_phases = _sync_rows(session, study, StudyPhase, "name", {
-        cfg.name: {"planned_start": cfg.start, "planned_end": cfg.end} for cfg in new.phases
-    })
+    added_sites = _sync_rows(
+        session,
+        study,
+        Site,
+        "code",
+        {cfg.code: {"name": cfg.name, "recruitment_target": cfg.recruitment_target} for cfg in new.sites},
+    )
+    added_phases = _sync_rows(
+        session,
+        study,
+        StudyPhase,
+        "name",
+        {cfg.name: {"planned_start": cfg.start, "planned_end": cfg.end} for cfg in new.phases},
+    )
     if study.name != new.study.name:
         study.name = new.study.name
     study.config_yaml = config_yaml

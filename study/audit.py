@@ -59,7 +59,17 @@ def person_history(session: Session, person: Person) -> pd.DataFrame:
     """
     import pandas as pd  # lazily: see the imports at the top
 
-    cols = ["occurred_at", "actor", "action", "table_name", "row_id", "field", "old_value", "new_value", "reason"]
+    cols = [
+        "occurred_at",
+        "actor",
+        "action",
+        "table_name",
+        "row_id",
+        "field",
+        "old_value",
+        "new_value",
+        "reason",
+    ]
     rows = session.execute(
         select(*(getattr(AuditEvent, c) for c in cols))
         .where(AuditEvent.study_id == person.study_id, AuditEvent.person_id == person.id)

@@ -29,7 +29,6 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 from sqlalchemy import Engine, select
 
@@ -49,10 +48,10 @@ class Anchor:
     seq: int
     hash: str
     recorded_at: str
-    database: Optional[str] = None
+    database: str | None = None
 
 
-def current_anchor(engine: Engine) -> Optional[Anchor]:
+def current_anchor(engine: Engine) -> Anchor | None:
     """The newest event of the chain as an anchor (``None`` for an empty chain)."""
     with engine.connect() as conn:
         head = conn.execute(
@@ -60,7 +59,7 @@ def current_anchor(engine: Engine) -> Optional[Anchor]:
         ).first()
     if head is None:
         return None
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return Anchor(head.seq, head.hash, now, engine.url.render_as_string(hide_password=True))
 
 
@@ -93,7 +92,7 @@ def anchor_log_path() -> Path:
     return Path(os.environ.get(ANCHOR_LOG_ENV) or DEFAULT_ANCHOR_LOG)
 
 
-def record_anchor(engine: Engine, path: Optional[Path] = None) -> Optional[Anchor]:
+def record_anchor(engine: Engine, path: Path | None = None) -> Anchor | None:
     """Append the chain's current head to the anchor log (``path`` or :func:`anchor_log_path`)."""
     anchor = current_anchor(engine)
     if anchor is None:
@@ -104,7 +103,7 @@ def record_anchor(engine: Engine, path: Optional[Path] = None) -> Optional[Ancho
     return anchor
 
 
-def record_new_chain(engine: Engine, path: Optional[Path] = None) -> bool:
+def record_new_chain(engine: Engine, path: Path | None = None) -> bool:
     """Mark in the anchor log that the database at this URL starts a new chain.
 
     ``init`` and ``demo`` call it on a database whose chain is still empty: anchors logged
@@ -115,14 +114,14 @@ def record_new_chain(engine: Engine, path: Optional[Path] = None) -> bool:
     """
     if current_anchor(engine) is not None:
         return False
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     target = path or anchor_log_path()
     with target.open("a", encoding="utf-8") as log:
         log.write(f"peerstudy-new-chain at={now} db={engine.url.render_as_string(hide_password=True)}\n")
     return True
 
 
-def logged_anchors(engine: Engine, path: Optional[Path] = None) -> list[Anchor]:
+def logged_anchors(engine: Engine, path: Path | None = None) -> list[Anchor]:
     """The anchors of this database (same URL) in the anchor log since its chain began
     (:func:`record_new_chain`); none when there is no log."""
     target = path or anchor_log_path()

@@ -29,9 +29,9 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from json.encoder import encode_basestring as _encode_json_text
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Optional
+from json.encoder import encode_basestring as _encode_json_text
+from typing import Any
 
 #: ``prev_hash`` of the first event of a chain.
 GENESIS_HASH = "0" * 64
@@ -63,7 +63,7 @@ def _encode_text(value: str) -> str:
     return _encode_json_text(value).replace("%", "%%")
 
 
-def audit_text(value: Any) -> Optional[str]:
+def audit_text(value: Any) -> str | None:
     """A column value as audit text: ISO dates, UTC times, ``true``/``false``, else ``str``.
 
     The capture (values in the session) and the verification (values read back from the
@@ -75,14 +75,14 @@ def audit_text(value: Any) -> Optional[str]:
         return "true" if value else "false"
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc)
+            value = value.astimezone(dt.UTC)
         return value.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
 
 
-def row_json(row: dict[str, Optional[str]]) -> str:
+def row_json(row: dict[str, str | None]) -> str:
     """A row's audit texts as the canonical JSON of an insert or delete event."""
     return json.dumps(row, ensure_ascii=False, sort_keys=True)
 
@@ -105,7 +105,7 @@ def row_jsons(columns: Mapping[str, Sequence[str | None]]) -> list[str]:
 
 def _occurred_text(value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+        return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
     return value
 
 
@@ -208,7 +208,7 @@ def chain_events(
     return chained
 
 
-def redacted_digest(value: Optional[str], key: bytes) -> Optional[str]:
+def redacted_digest(value: str | None, key: bytes) -> str | None:
     """What the trail stores for a personal or secret value: ``<redacted:DIGEST>``.
 
     The digest is a keyed hash (HMAC-SHA256, 128 bits shown) of the value's audit text, so

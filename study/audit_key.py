@@ -22,9 +22,8 @@ import hmac
 import os
 import secrets
 from pathlib import Path
-from typing import Optional
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from study.errors import NotAllowed
 
@@ -33,8 +32,10 @@ DEFAULT_KEY_FILE = "peerstudy-audit.key"
 _KEY_BYTES = 32
 
 
-def key_path(engine: Optional[Engine] = None) -> Path:
+def key_path(engine: Engine | Connection | None = None) -> Path:
     """The key file of the database behind ``engine`` (see the module docstring for the order)."""
+    if isinstance(engine, Connection):
+        engine = engine.engine
     configured = os.environ.get(KEY_ENV)
     if configured:
         return Path(configured).expanduser()

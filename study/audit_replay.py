@@ -13,11 +13,10 @@ __all__ = ["Discrepancy", "TrailState", "compare_table"]
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Optional
 
 from study.audit_chain import REDACTED
 
-RowTexts = dict[str, Optional[str]]
+RowTexts = dict[str, str | None]
 
 
 @dataclass(frozen=True)
@@ -30,9 +29,9 @@ class Discrepancy:
 
     table: str
     row_id: str
-    field: Optional[str]
-    trail: Optional[str]
-    database: Optional[str]
+    field: str | None
+    trail: str | None
+    database: str | None
     kind: str  # "changed", "missing" (deleted outside the trail), "unrecorded" (inserted outside it)
 
     def describe(self) -> str:
@@ -62,8 +61,12 @@ class TrailState:
     orphans: list[Discrepancy] = field(default_factory=list)
 
     def apply(
-        self, action: str, table: str, row_id: str, field_name: Optional[str],
-        new_value: Optional[str],
+        self,
+        action: str,
+        table: str,
+        row_id: str,
+        field_name: str | None,
+        new_value: str | None,
     ) -> None:
         """Apply one event (``insert``: the row's JSON; ``update``: one field; ``delete``)."""
         table_rows = self.rows.setdefault(table, {})

@@ -13,7 +13,6 @@ __all__ = ["ChainReport", "verify_chain"]
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Optional
 
 from sqlalchemy import Connection, Engine, String, func, select, type_coerce
 
@@ -38,9 +37,9 @@ class ChainReport:
     """
 
     events: int
-    broken_id: Optional[int] = None
-    broken_seq: Optional[int] = None
-    problem: Optional[str] = None
+    broken_id: int | None = None
+    broken_seq: int | None = None
+    problem: str | None = None
     discrepancies: tuple[Discrepancy, ...] = ()
     anchor_problems: tuple[str, ...] = ()
     head_seq: int = 0
@@ -59,7 +58,7 @@ class ChainReport:
 
 def verify_chain(
     engine: Engine,
-    key: Optional[bytes] = None,
+    key: bytes | None = None,
     *,
     anchors: Sequence[Anchor] = (),
     check_data: bool = True,
@@ -101,10 +100,15 @@ def verify_chain(
                 defaulted = frozenset(
                     attr.key for attr in mapper.column_attrs if attr.columns[0].server_default is not None
                 )
-                discrepancies += compare_table(table, trail_rows, _database_rows(conn, mapper, key), defaulted)
+                discrepancies += compare_table(
+                    table, trail_rows, _database_rows(conn, mapper, key), defaulted
+                )
     return ChainReport(
-        walk.events, discrepancies=tuple(discrepancies), anchor_problems=anchor_problems,
-        head_seq=walk.head_seq, head_hash=walk.head_hash,
+        walk.events,
+        discrepancies=tuple(discrepancies),
+        anchor_problems=anchor_problems,
+        head_seq=walk.head_seq,
+        head_hash=walk.head_hash,
     )
 
 
@@ -122,7 +126,7 @@ def _occurred_iso(dialect_name: str):
     return func.replace(type_coerce(column, String), " ", "T").concat("+00:00")
 
 
-def _walk(conn: Connection, key: bytes, state: Optional[TrailState]) -> ChainReport:
+def _walk(conn: Connection, key: bytes, state: TrailState | None) -> ChainReport:
     """Check every event's sequence number, link and keyed hash in chain order, feeding each
     to ``state`` (the replay). The hot loop of verification: kept flat on purpose."""
     hasher = ContentHasher(key)
@@ -133,7 +137,11 @@ def _walk(conn: Connection, key: bytes, state: Optional[TrailState]) -> ChainRep
     # Row layout: id, hash, then the CHAIN_FIELDS (the content the hash covers).
     seq_i, prev_i = 2 + _I["seq"], 2 + _I["prev_hash"]
     action_i, table_i, row_i, field_i, new_i = (
-        2 + _I["action"], 2 + _I["table_name"], 2 + _I["row_id"], 2 + _I["field"], 2 + _I["new_value"]
+        2 + _I["action"],
+        2 + _I["table_name"],
+        2 + _I["row_id"],
+        2 + _I["field"],
+        2 + _I["new_value"],
     )
     apply = state.apply if state is not None else None
     expected_prev, expected_seq = GENESIS_HASH, 1
@@ -174,7 +182,7 @@ def _audited_mappers() -> list:
     return sorted(mappers, key=lambda m: m.local_table.name)
 
 
-def _database_rows(conn: Connection, mapper, key: bytes) -> Iterator[tuple[str, dict[str, Optional[str]]]]:
+def _database_rows(conn: Connection, mapper, key: bytes) -> Iterator[tuple[str, dict[str, str | None]]]:
     """Every row of one audited table as ``(row_id, {attribute: audit text})``."""
     redact = mapper.class_.__audit_redact__
     attrs = [(attr.key, attr.columns[0]) for attr in mapper.column_attrs]

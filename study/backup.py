@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Optional
+from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, Table, func, insert, select, text
 from sqlalchemy.types import TypeDecorator
@@ -56,7 +56,7 @@ class BackupSummary:
 
     path: Path
     rows: dict[str, int]
-    anchor: Optional[Anchor]
+    anchor: Anchor | None
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class RestoreSummary:
     """What :func:`restore_archive` loaded."""
 
     rows: dict[str, int]
-    anchor_seq: Optional[int]
+    anchor_seq: int | None
 
 
 # --- values ----------------------------------------------------------------------------------
@@ -78,7 +78,7 @@ def _to_json(value: Any) -> Any:
     return value
 
 
-def _python_type(column) -> Optional[type]:
+def _python_type(column) -> type | None:
     column_type = column.type
     if isinstance(column_type, TypeDecorator):  # e.g. UTCDateTime: the stored type decides
         column_type = column_type.impl_instance
@@ -88,7 +88,7 @@ def _python_type(column) -> Optional[type]:
         return None
 
 
-def _from_json(value: Any, kind: Optional[type]) -> Any:
+def _from_json(value: Any, kind: type | None) -> Any:
     if value is None or kind is None:
         return value
     if kind is dt.datetime:
@@ -139,7 +139,7 @@ def write_backup(engine: Engine, out: Path, key: bytes) -> BackupSummary:
             for code, config_yaml in conn.execute(text("SELECT code, config_yaml FROM study ORDER BY code")):
                 files[f"config/{code}.yaml"] = _write(work / f"{code}.yaml", config_yaml.encode("utf-8"))
             head = conn.execute(text("SELECT seq, hash FROM audit_event ORDER BY seq DESC LIMIT 1")).first()
-        taken_at = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        taken_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         source = engine.url.render_as_string(hide_password=True)
         anchor = Anchor(head.seq, head.hash, taken_at, source) if head else None
         if anchor is not None:
@@ -244,7 +244,9 @@ def read_archive(path: Path, key: bytes) -> dict[str, Any]:
                 for chunk in iter(functools.partial(handle.read, 1 << 20), b""):
                     digest.update(chunk)
                 if digest.hexdigest() != listed[member.name]:
-                    raise BadInput(f"{path}: {member.name} does not match its SHA-256 in the manifest (damaged)")
+                    raise BadInput(
+                        f"{path}: {member.name} does not match its SHA-256 in the manifest (damaged)"
+                    )
                 seen.add(member.name)
     except _DAMAGE as exc:
         raise BadInput(f"{path}: not a readable peerstudy backup (damaged?): {exc}") from None
@@ -273,7 +275,7 @@ def _signed_manifest(path: Path, archive: tarfile.TarFile, key: bytes) -> dict[s
 
 
 def restore_archive(
-    path: Path, engine: Engine, key: bytes, manifest: Optional[dict[str, Any]] = None
+    path: Path, engine: Engine, key: bytes, manifest: dict[str, Any] | None = None
 ) -> RestoreSummary:
     """Load an archive into an empty database whose schema is at the archive's revision.
 
@@ -299,7 +301,9 @@ def restore_archive(
             )
         for table in tables:
             if conn.scalar(select(func.count()).select_from(table)):
-                raise NotAllowed(f"the target database is not empty ({table.name} has rows): restore into an empty one")
+                raise NotAllowed(
+                    f"the target database is not empty ({table.name} has rows): restore into an empty one"
+                )
         try:
             with tarfile.open(path, "r:gz") as archive:
                 for table in tables:  # the archive holds them in this (dependency) order
@@ -327,9 +331,13 @@ def _load_table(conn: Connection, table: Table, lines: IO[bytes]) -> None:
 def _advance_sequences(conn: Connection, tables: list[Table]) -> None:
     for table in tables:
         for column in table.primary_key.columns:
-            if column.autoincrement is True or (column.autoincrement == "auto" and _python_type(column) is int):
-                conn.execute(text(
-                    f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', '{column.name}'), "
-                    f"COALESCE((SELECT MAX(\"{column.name}\") FROM \"{table.name}\"), 0) + 1, false) "
-                    f"WHERE pg_get_serial_sequence('\"{table.name}\"', '{column.name}') IS NOT NULL"
-                ))
+            if column.autoincrement is True or (
+                column.autoincrement == "auto" and _python_type(column) is int
+            ):
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', '{column.name}'), "
+                        f'COALESCE((SELECT MAX("{column.name}") FROM "{table.name}"), 0) + 1, false) '
+                        f"WHERE pg_get_serial_sequence('\"{table.name}\"', '{column.name}') IS NOT NULL"
+                    )
+                )

@@ -16,14 +16,23 @@ The configuration names only the *set* of codes (``blinded_code`` of the arms, d
 from __future__ import annotations
 
 __all__ = [
-    "ARM_REVEALING_TABLES", "BLINDED_VALUE", "CODE_MAPPING_LABEL", "arm_display_map", "blind_allocation_events",
-    "blind_person_history", "code_mapping", "display_arms", "draw_code_mapping", "dummy_allocation_seed",
-    "is_unblinded", "unblind", "withhold_arm_revealing_examples",
+    "ARM_REVEALING_TABLES",
+    "BLINDED_VALUE",
+    "CODE_MAPPING_LABEL",
+    "arm_display_map",
+    "blind_allocation_events",
+    "blind_person_history",
+    "code_mapping",
+    "display_arms",
+    "draw_code_mapping",
+    "dummy_allocation_seed",
+    "is_unblinded",
+    "unblind",
+    "withhold_arm_revealing_examples",
 ]
 
 import hashlib
 import hmac
-from typing import Optional
 
 import pandas as pd
 from sqlalchemy import select
@@ -107,7 +116,9 @@ def dummy_allocation_seed(session: Session, study: Study) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
-def arm_display_map(config: StudyConfig, unblinded: bool, codes: Optional[dict[str, str]] = None) -> dict[str, str]:
+def arm_display_map(
+    config: StudyConfig, unblinded: bool, codes: dict[str, str] | None = None
+) -> dict[str, str]:
     """Map stored arm code → what a blinded or unblinded viewer sees.
 
     Unblinded: the arm code itself. Blinded: the study's concealed mapping ``codes``
@@ -122,19 +133,21 @@ def arm_display_map(config: StudyConfig, unblinded: bool, codes: Optional[dict[s
 
 
 def display_arms(
-    arms: pd.Series, config: StudyConfig, unblinded: bool, codes: Optional[dict[str, str]] = None
+    arms: pd.Series, config: StudyConfig, unblinded: bool, codes: dict[str, str] | None = None
 ) -> pd.Series:
     """Vectorised :func:`arm_display_map` over a Series of stored arm codes (NaN stays NaN)."""
     return arms.map(arm_display_map(config, unblinded, codes))
 
 
-def unblind(session: Session, study: Study, actor: str, when: Optional[object] = None) -> Study:
+def unblind(session: Session, study: Study, actor: str, when: object | None = None) -> Study:
     """Unblind the study (audited); allowed only in the analysis phase, only once, and only
     with a locked statistical analysis plan (:func:`study.sap.require_locked`)."""
     require_phase(study, "analysis", action="unblinding")
     require_locked(session, study, "unblinding")
     if is_unblinded(study):
-        raise NotAllowed(f"study {study.code} was already unblinded at {study.unblinded_at:%Y-%m-%d %H:%M} UTC")
+        raise NotAllowed(
+            f"study {study.code} was already unblinded at {study.unblinded_at:%Y-%m-%d %H:%M} UTC"
+        )
     study.unblinded_at = when or utcnow()
     study.unblinded_by = actor
     session.flush()
@@ -168,10 +181,17 @@ def blind_allocation_events(history: pd.DataFrame) -> pd.DataFrame:
 #: Tables whose rows exist only for participants of the intervention arm (course group
 #: membership, attendance, 1:1 companionship): for a participant, the mere existence of such a
 #: row or its audit event tells the arm.
-ARM_REVEALING_TABLES = frozenset({
-    "group_member", "attendance", "companion_profile", "waitlist_entry", "follow_up_call",
-    "companion_match", "match_contact",
-})
+ARM_REVEALING_TABLES = frozenset(
+    {
+        "group_member",
+        "attendance",
+        "companion_profile",
+        "waitlist_entry",
+        "follow_up_call",
+        "companion_match",
+        "match_contact",
+    }
+)
 
 
 def withhold_arm_revealing_examples(results: pd.DataFrame) -> pd.DataFrame:

@@ -114,18 +114,18 @@ def insert_rows(session: Session, model: type[Audited], rows: Sequence[Mapping[s
         return _insert_rows(session, model, rows)
 
 
-def _insert_rows(session: Session, model: type[Audited], rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+def _insert_rows(session: Session, model: type[Audited], given: Sequence[Mapping[str, Any]]) -> list[Any]:
     mapper = inspect(model)
     table = mapper.local_table
     if _VIA_ORM.get():
-        objects = [model(**row) for row in rows]
+        objects = [model(**row) for row in given]
         session.add_all(objects)
         session.flush()
         return [_key_of(mapper, obj) for obj in objects]
     session.flush()  # pending ORM changes (and their events) come first
     conn = session.connection()
     attrs = {attr.key: attr.columns[0] for attr in mapper.column_attrs}
-    rows = [dict(row) for row in rows]
+    rows: list[dict[str, Any]] = [dict(row) for row in given]
     _fill_defaults(attrs, rows)
     pk = list(mapper.primary_key)
     if len(pk) == 1 and mapper.get_property_by_column(pk[0]).key not in rows[0]:
@@ -214,11 +214,18 @@ def _update_rows(session: Session, model: type[Audited], updates: Sequence[RowUp
         for name in order:
             if name not in u.new or u.old.get(name) == u.new[name]:
                 continue
-            events.append(_event(
-                u.study_id, u.person_id, table.name, key, "update", field=name,
-                old_value=_text(name, u.old.get(name), redact, audit_key),
-                new_value=_text(name, u.new[name], redact, audit_key),
-            ))
+            events.append(
+                _event(
+                    u.study_id,
+                    u.person_id,
+                    table.name,
+                    key,
+                    "update",
+                    field=name,
+                    old_value=_text(name, u.old.get(name), redact, audit_key),
+                    new_value=_text(name, u.new[name], redact, audit_key),
+                )
+            )
     append_events(session, events, audit_key)
     for obj in [o for o in session.identity_map.values() if isinstance(o, model)]:
         session.expire(obj)
@@ -290,8 +297,17 @@ def _scope(table_name: str, row: Mapping[str, Any]) -> tuple[int | None, int | N
     return row.get("study_id"), row.get("person_id")
 
 
-def _event(study_id, person_id, table_name: str, key: tuple, action: str, *, field: str | None = None,
-           old_value: str | None = None, new_value: str | None = None) -> dict[str, Any]:
+def _event(
+    study_id,
+    person_id,
+    table_name: str,
+    key: tuple,
+    action: str,
+    *,
+    field: str | None = None,
+    old_value: str | None = None,
+    new_value: str | None = None,
+) -> dict[str, Any]:
     return {
         "study_id": study_id,
         "person_id": person_id,

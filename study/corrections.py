@@ -32,8 +32,14 @@ def stored_facts(session: Session, study: Study, pseudonyms: list[str], config: 
     """The stored facts of the *randomised* people among ``pseudonyms``, as text
     (``pseudonym`` + :data:`WATCHED_FACTS` + stratification factors; ``""`` for none)."""
     rows = session.execute(
-        select(Person.id, Person.pseudonym, PersonIdentity.birth_date, Enrolment.municipality,
-               Enrolment.screened_on, Enrolment.consent_on)
+        select(
+            Person.id,
+            Person.pseudonym,
+            PersonIdentity.birth_date,
+            Enrolment.municipality,
+            Enrolment.screened_on,
+            Enrolment.consent_on,
+        )
         .join(Allocation, Allocation.person_id == Person.id)
         .outerjoin(PersonIdentity, PersonIdentity.person_id == Person.id)
         .outerjoin(Enrolment, Enrolment.person_id == Person.id)
@@ -53,7 +59,11 @@ def stored_facts(session: Session, study: Study, pseudonyms: list[str], config: 
             columns=["person_id", "name", "value"],
         )
         attrs = attrs[attrs["person_id"].isin(set(frame["person_id"]))]
-        wide = attrs.pivot(index="person_id", columns="name", values="value") if not attrs.empty else pd.DataFrame()
+        wide = (
+            attrs.pivot(index="person_id", columns="name", values="value")
+            if not attrs.empty
+            else pd.DataFrame()
+        )
         for factor in factors:
             frame[factor] = frame["person_id"].map(wide[factor]) if factor in wide else None
     else:
@@ -73,7 +83,12 @@ def changed_facts(stored: pd.DataFrame, incoming: pd.DataFrame, columns: list[st
     if stored.empty:
         return pd.DataFrame(columns=CORRECTION_COLUMNS)
     old = stored.set_index("pseudonym")[columns].stack().rename("old")
-    new = incoming[incoming["pseudonym"].isin(stored["pseudonym"])].set_index("pseudonym")[columns].stack().rename("new")
+    new = (
+        incoming[incoming["pseudonym"].isin(stored["pseudonym"])]
+        .set_index("pseudonym")[columns]
+        .stack()
+        .rename("new")
+    )
     both = pd.concat([old, new], axis=1, join="inner").reset_index()
     both.columns = ["pseudonym", "column", "old", "new"]
     order = {p: i for i, p in enumerate(incoming["pseudonym"])}
@@ -81,5 +96,9 @@ def changed_facts(stored: pd.DataFrame, incoming: pd.DataFrame, columns: list[st
     # The birth date is an identity field: a deviation says that it changed, never its values.
     identity = changed["column"].isin(IDENTITY_FACTS)
     changed.loc[identity, ["old", "new"]] = "<redacted>"
-    return changed.assign(_order=changed["pseudonym"].map(order)).sort_values(["_order", "column"]).drop(
-        columns="_order").reset_index(drop=True)[CORRECTION_COLUMNS]
+    return (
+        changed.assign(_order=changed["pseudonym"].map(order))
+        .sort_values(["_order", "column"])
+        .drop(columns="_order")
+        .reset_index(drop=True)[CORRECTION_COLUMNS]
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Optional
 
 import pandas as pd
 
@@ -21,8 +20,8 @@ def age_on(birth_date: dt.date, on: dt.date) -> int:
 
 def ineligibility_reasons(
     rules: EligibilityRules,
-    age: Optional[int],
-    municipality: Optional[str],
+    age: int | None,
+    municipality: str | None,
     site_municipalities: Iterable[str],
     exclusions: Iterable[str] = (),
 ) -> list[str]:

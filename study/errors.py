@@ -57,8 +57,14 @@ class RowErrors(BadInput):
     ``--all-errors`` of the import commands).
     """
 
-    def __init__(self, source: str, problems: list[RowProblem], *, unchecked_rows: int | None = None,
-                 show_all: bool = False):
+    def __init__(
+        self,
+        source: str,
+        problems: list[RowProblem],
+        *,
+        unchecked_rows: int | None = None,
+        show_all: bool = False,
+    ):
         self.source = source
         self.problems = problems
         self.unchecked_rows = unchecked_rows
@@ -69,11 +75,15 @@ class RowErrors(BadInput):
             lines = [f"{source}: the import stopped after {len(problems)} problem(s), nothing was imported"]
         lines += [f"  {source}: {p}" for p in shown]
         if unchecked_rows is not None:
-            lines.append(f"  {source}: {len(shown)} errors shown, {unchecked_rows} more rows not checked "
-                         "(--all-errors checks and lists them all)")
+            lines.append(
+                f"  {source}: {len(shown)} errors shown, {unchecked_rows} more rows not checked "
+                "(--all-errors checks and lists them all)"
+            )
         elif len(shown) < len(problems):
-            lines.append(f"  {source}: {len(shown)} problems shown, "
-                         f"{len(problems) - len(shown)} more not shown (--all-errors lists them all)")
+            lines.append(
+                f"  {source}: {len(shown)} problems shown, "
+                f"{len(problems) - len(shown)} more not shown (--all-errors lists them all)"
+            )
         super().__init__("\n".join(lines))
 
     def showing_all(self) -> RowErrors:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,7 +16,7 @@ __all__ = ["place_in_next_group"]
 
 def place_in_next_group(
     session: Session, study: Study, person: Person, on: dt.date, phase: str = "rct"
-) -> Optional[CourseGroup]:
+) -> CourseGroup | None:
     """Put ``person`` in the first group of their site that starts on or after ``on`` and has
     room (fewer than ``groups.max_size`` members); ``None`` when no group has room.
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Optional
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from study.codes import Role
+from study.codes import ATTENDANCE_STATUSES, Role
+from study.companionship.volunteers import require_training
 from study.db.models import (
     Attendance,
     CourseGroup,
@@ -19,13 +19,10 @@ from study.db.models import (
     Person,
     Study,
 )
-from study.companionship.volunteers import require_training
-from study.codes import ATTENDANCE_STATUSES
 from study.errors import BadInput, NotFound
 from study.studies import config_of, site_by_code
 
 __all__ = ["add_member", "create_group", "group_by_code", "record_attendance"]
-
 
 
 def create_group(
@@ -35,8 +32,8 @@ def create_group(
     site: str,
     start_date: dt.date,
     leaders: Sequence[str],
-    phase: Optional[str] = None,
-    manual_version: Optional[str] = None,
+    phase: str | None = None,
+    manual_version: str | None = None,
 ) -> CourseGroup:
     """Create a group at ``site`` with its leaders (pseudonyms) and one session a week.
 
@@ -78,9 +75,7 @@ def create_group(
     session.add(group)
     session.flush()
     for position, leader in enumerate(leader_rows, start=1):
-        session.add(
-            GroupLeader(study_id=study.id, group_id=group.id, person_id=leader.id, position=position)
-        )
+        session.add(GroupLeader(study_id=study.id, group_id=group.id, person_id=leader.id, position=position))
     for week in range(1, config.groups.sessions + 1):
         session.add(
             GroupSession(
@@ -120,9 +115,7 @@ def add_member(
         raise BadInput(
             f"group {group.code} is full ({size} of at most {config.groups.max_size} participants)"
         )
-    member = GroupMember(
-        study_id=study.id, group_id=group.id, person_id=person.id, joined_on=joined_on
-    )
+    member = GroupMember(study_id=study.id, group_id=group.id, person_id=person.id, joined_on=joined_on)
     session.add(member)
     session.flush()
     return member

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -72,10 +71,12 @@ def delay_after(failures: int, kind: str) -> dt.timedelta:
     cap = _CAPS[kind]
     if beyond >= 30:  # 2**30 s is far beyond any cap
         return cap
-    return min(FIRST_DELAY * (2 ** beyond), cap)
+    return min(FIRST_DELAY * (2**beyond), cap)
 
 
-def wait_left(failures: int, last_failure_at: Optional[dt.datetime], kind: str, now: dt.datetime) -> dt.timedelta:
+def wait_left(
+    failures: int, last_failure_at: dt.datetime | None, kind: str, now: dt.datetime
+) -> dt.timedelta:
     """Time the next attempt must still wait (0: it may be checked now)."""
     if last_failure_at is None or now - last_failure_at > RESET_AFTER:
         return dt.timedelta(0)
@@ -112,7 +113,9 @@ def record_failure(session: Session, login: str, client: str, now: dt.datetime) 
     """Count a checked, failed attempt against the login name and the client (in a unit of
     work opened after the check)."""
     for kind, key in (("login", login), ("client", client)):
-        row = session.scalar(select(LoginThrottle).where(LoginThrottle.kind == kind, LoginThrottle.key == key))
+        row = session.scalar(
+            select(LoginThrottle).where(LoginThrottle.kind == kind, LoginThrottle.key == key)
+        )
         if row is None:
             session.add(LoginThrottle(kind=kind, key=key, failures=1, last_failure_at=now))
             continue

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 import pandas as pd
 from sqlalchemy import select
@@ -13,14 +12,29 @@ from sqlalchemy.orm import Session
 from study.db.models import CourseGroup, GroupSession, ManualFeedback, Site, Study
 from study.errors import BadInput
 
-__all__ = ["FEEDBACK_COLUMNS", "FEEDBACK_KINDS", "FEEDBACK_SOURCES", "MAX_NOTE", "add_feedback", "feedback_table"]
+__all__ = [
+    "FEEDBACK_COLUMNS",
+    "FEEDBACK_KINDS",
+    "FEEDBACK_SOURCES",
+    "MAX_NOTE",
+    "add_feedback",
+    "feedback_table",
+]
 
 FEEDBACK_SOURCES: tuple[str, ...] = ("leader", "participant", "coordinator")
 FEEDBACK_KINDS: tuple[str, ...] = ("works", "does_not_work", "idea")
 #: Longest note in characters (a note, not a report).
 MAX_NOTE = 2000
 FEEDBACK_COLUMNS = [
-    "group", "site", "week", "manual_version", "source", "kind", "note", "recorded_by", "recorded_on",
+    "group",
+    "site",
+    "week",
+    "manual_version",
+    "source",
+    "kind",
+    "note",
+    "recorded_by",
+    "recorded_on",
 ]
 
 
@@ -33,7 +47,7 @@ def add_feedback(
     kind: str,
     note: str,
     recorded_by: str,
-    recorded_on: Optional[dt.date] = None,
+    recorded_on: dt.date | None = None,
 ) -> ManualFeedback:
     """Log one note on the manual from session ``week`` of ``group``.
 
@@ -62,8 +76,15 @@ def add_feedback(
     if problems:
         raise BadInput("; ".join(problems))
     feedback = ManualFeedback(
-        study_id=study.id, group_id=group.id, week=week, source=source, kind=kind, note=note,
-        manual_version=group.manual_version, recorded_by=recorded_by, recorded_on=recorded_on,
+        study_id=study.id,
+        group_id=group.id,
+        week=week,
+        source=source,
+        kind=kind,
+        note=note,
+        manual_version=group.manual_version,
+        recorded_by=recorded_by,
+        recorded_on=recorded_on,
     )
     session.add(feedback)
     session.flush()
@@ -71,7 +92,7 @@ def add_feedback(
 
 
 def feedback_table(
-    session: Session, study: Study, phase: Optional[str] = None, site_id: Optional[int] = None
+    session: Session, study: Study, phase: str | None = None, site_id: int | None = None
 ) -> pd.DataFrame:
     """The feedback log, oldest first, optionally of one phase's groups and one site.
 
@@ -82,9 +103,15 @@ def feedback_table(
     """
     stmt = (
         select(
-            CourseGroup.code, Site.code, ManualFeedback.week, ManualFeedback.manual_version,
-            ManualFeedback.source, ManualFeedback.kind, ManualFeedback.note,
-            ManualFeedback.recorded_by, ManualFeedback.recorded_on,
+            CourseGroup.code,
+            Site.code,
+            ManualFeedback.week,
+            ManualFeedback.manual_version,
+            ManualFeedback.source,
+            ManualFeedback.kind,
+            ManualFeedback.note,
+            ManualFeedback.recorded_by,
+            ManualFeedback.recorded_on,
         )
         .join(CourseGroup, CourseGroup.id == ManualFeedback.group_id)
         .join(Site, Site.id == CourseGroup.site_id)

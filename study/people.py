@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,11 +23,11 @@ __all__ = ["Identity", "add_person", "enrol", "people_by_pseudonym", "person_by_
 class Identity:
     """Identifying data of a person (synthetic in every demo and test)."""
 
-    full_name: Optional[str] = None
-    birth_date: Optional[dt.date] = None
-    phone: Optional[str] = None
-    email: Optional[str] = None
-    address: Optional[str] = None
+    full_name: str | None = None
+    birth_date: dt.date | None = None
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
 
 
 def add_person(
@@ -39,7 +38,7 @@ def add_person(
     site: str,
     identity: Identity | None = None,
     attributes: dict[str, str] | None = None,
-    today: Optional[dt.date] = None,
+    today: dt.date | None = None,
 ) -> Person:
     """Register a person in ``study``; raises ``BadInput`` for a duplicate pseudonym, an
     unknown role or site, or a birth date in the future. Nothing is written on error (the
@@ -87,7 +86,9 @@ def people_by_pseudonym(session: Session, study: Study, pseudonyms) -> dict[str,
     wanted = sorted({normalise_pseudonym(p) for p in pseudonyms})
     return {
         p.pseudonym: p
-        for p in session.scalars(select(Person).where(Person.study_id == study.id, Person.pseudonym.in_(wanted)))
+        for p in session.scalars(
+            select(Person).where(Person.study_id == study.id, Person.pseudonym.in_(wanted))
+        )
     }
 
 
@@ -96,10 +97,10 @@ def enrol(
     study: Study,
     person: Person,
     screened_on: dt.date,
-    municipality: Optional[str],
-    consent_on: Optional[dt.date] = None,
+    municipality: str | None,
+    consent_on: dt.date | None = None,
     exclusions: tuple[str, ...] = (),
-    phase: Optional[str] = None,
+    phase: str | None = None,
 ) -> Enrolment:
     """Screen a person against their role's eligibility rules and record the result.
 
@@ -135,5 +136,3 @@ def enrol(
     session.add(enrolment)
     session.flush()
     return enrolment
-
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ __all__ = ["phase_table", "require_phase", "start_phase"]  # require_phase: see 
 
 
 def start_phase(
-    session: Session, study: Study, name: str, actor: str, at: Optional[dt.datetime] = None
+    session: Session, study: Study, name: str, actor: str, at: dt.datetime | None = None
 ) -> StudyPhase:
     """Move the study into phase ``name``; only forward, only into a planned phase.
 
@@ -31,9 +31,7 @@ def start_phase(
     """
     if name not in PHASE_ORDER:
         raise BadInput(f"unknown phase {name!r}; phases: {', '.join(PHASE_ORDER)}")
-    phase = session.scalar(
-        select(StudyPhase).where(StudyPhase.study_id == study.id, StudyPhase.name == name)
-    )
+    phase = session.scalar(select(StudyPhase).where(StudyPhase.study_id == study.id, StudyPhase.name == name))
     if phase is None:
         raise BadInput(f"study {study.code} plans no {name} phase in its configuration")
     current = study.current_phase
@@ -67,9 +65,7 @@ def phase_table(session: Session, study: Study) -> pd.DataFrame:
             StudyPhase.started_by,
         ).where(StudyPhase.study_id == study.id)
     ).all()
-    df = pd.DataFrame(
-        rows, columns=["phase", "planned_start", "planned_end", "started_at", "started_by"]
-    )
+    df = pd.DataFrame(rows, columns=["phase", "planned_start", "planned_end", "started_at", "started_by"])
     df["current"] = df["phase"] == study.current_phase
     order = {p: i for i, p in enumerate(PHASE_ORDER)}
     return df.sort_values("phase", key=lambda s: s.map(order)).reset_index(drop=True)

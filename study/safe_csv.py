@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pandas as pd
 
@@ -54,7 +54,9 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.copy()
     for column in out.columns[[isinstance(dtype, pd.CategoricalDtype) for dtype in out.dtypes]]:
         out[column] = out[column].cat.rename_categories(neutralise_cell)
-    for column in out.columns[[pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype) for dtype in out.dtypes]]:
+    for column in out.columns[
+        [pd.api.types.is_object_dtype(dtype) or isinstance(dtype, pd.StringDtype) for dtype in out.dtypes]
+    ]:
         values = out[column]
         risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_STARTS))
         if risky.any():
@@ -62,7 +64,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def to_csv(frame: pd.DataFrame, path: Optional[str | Path] = None, **kwargs) -> Optional[str]:
+def to_csv(frame: pd.DataFrame, path: str | Path | None = None, **kwargs) -> str | None:
     """:meth:`pandas.DataFrame.to_csv` of :func:`neutralise_formulas` (``index=False`` unless
     given); returns the text when ``path`` is ``None``."""
     kwargs.setdefault("index", False)

@@ -10,7 +10,6 @@ fixed before anyone sees the arms. The document itself is rendered by :mod:`pipe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pandas as pd
 from sqlalchemy import select
@@ -48,15 +47,23 @@ class LockedSap:
     recorded_at: object
 
 
-def latest_sap(session: Session, study: Study) -> Optional[LockedSap]:
+def latest_sap(session: Session, study: Study) -> LockedSap | None:
     """The study's latest SAP version, ``None`` while the plan is not locked."""
     row = session.scalar(
         select(SapVersion).where(SapVersion.study_id == study.id).order_by(SapVersion.version.desc()).limit(1)
     )
     if row is None:
         return None
-    return LockedSap(row.version, row.kind, row.sha256, row.document, row.plan_json, row.reason,
-                     row.recorded_by, row.recorded_at)
+    return LockedSap(
+        row.version,
+        row.kind,
+        row.sha256,
+        row.document,
+        row.plan_json,
+        row.reason,
+        row.recorded_by,
+        row.recorded_at,
+    )
 
 
 def lock_sap(
@@ -83,14 +90,27 @@ def lock_sap(
         )
     version = 1 if latest is None else latest.version + 1
     kind = "lock" if latest is None else "amendment"
-    session.add(SapVersion(study_id=study.id, version=version, kind=kind, sha256=sha256, document=document,
-                           plan_json=plan_json, reason=reason, recorded_by=actor))
+    session.add(
+        SapVersion(
+            study_id=study.id,
+            version=version,
+            kind=kind,
+            sha256=sha256,
+            document=document,
+            plan_json=plan_json,
+            reason=reason,
+            recorded_by=actor,
+        )
+    )
     if latest is not None:
         record_deviation(
-            session, study, "sap_amendment",
+            session,
+            study,
+            "sap_amendment",
             f"analysis plan amended after the lock: version {latest.version} (SHA-256 {latest.sha256}) → "
             f"version {version} (SHA-256 {sha256})",
-            reason, actor,
+            reason,
+            actor,
         )
     session.flush()
     return require_locked(session, study, "locking the analysis plan")  # the version just stored
@@ -105,21 +125,31 @@ def require_locked(session: Session, study: Study, action: str) -> LockedSap:
     locked = latest_sap(session, study)
     if locked is None:
         raise SapNotLocked(
-            f"{action} needs a locked statistical analysis plan: review the plan, then lock it "
-            "with a reason"
+            f"{action} needs a locked statistical analysis plan: review the plan, then lock it with a reason"
         )
     return locked
 
 
 def record_deviation(
-    session: Session, study: Study, kind: str, detail: str, reason: str, actor: str,
-    person: Optional[Person] = None,
+    session: Session,
+    study: Study,
+    kind: str,
+    detail: str,
+    reason: str,
+    actor: str,
+    person: Person | None = None,
 ) -> ProtocolDeviation:
     """Record a protocol deviation (audited; never changed afterwards)."""
     if not (reason or "").strip():
         raise BadInput(f"a protocol deviation ({kind}) needs a reason")
-    row = ProtocolDeviation(study_id=study.id, person_id=person.id if person is not None else None, kind=kind,
-                            detail=detail, reason=reason.strip(), recorded_by=actor)
+    row = ProtocolDeviation(
+        study_id=study.id,
+        person_id=person.id if person is not None else None,
+        kind=kind,
+        detail=detail,
+        reason=reason.strip(),
+        recorded_by=actor,
+    )
     session.add(row)
     session.flush()
     return row
@@ -128,8 +158,14 @@ def record_deviation(
 def deviations_frame(session: Session, study: Study) -> pd.DataFrame:
     """Every protocol deviation of the study, oldest first (:data:`DEVIATION_COLUMNS`)."""
     rows = session.execute(
-        select(ProtocolDeviation.recorded_at, ProtocolDeviation.kind, Person.pseudonym, ProtocolDeviation.detail,
-               ProtocolDeviation.reason, ProtocolDeviation.recorded_by)
+        select(
+            ProtocolDeviation.recorded_at,
+            ProtocolDeviation.kind,
+            Person.pseudonym,
+            ProtocolDeviation.detail,
+            ProtocolDeviation.reason,
+            ProtocolDeviation.recorded_by,
+        )
         .outerjoin(Person, Person.id == ProtocolDeviation.person_id)
         .where(ProtocolDeviation.study_id == study.id)
         .order_by(ProtocolDeviation.id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from typing import Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,8 +26,10 @@ def create_study(session: Session, config: StudyConfig, config_yaml: str, *, dem
     if existing is not None:
         if existing.is_demo != demo:
             kind = "demo" if existing.is_demo else "real (not a demo)"
-            raise NotAllowed(f"study {existing.code} in this database is a {kind} study; "
-                             f"{'demo data never goes into it' if demo else 'it cannot be reused here'}")
+            raise NotAllowed(
+                f"study {existing.code} in this database is a {kind} study; "
+                f"{'demo data never goes into it' if demo else 'it cannot be reused here'}"
+            )
         if existing.config_yaml.strip() != config_yaml.strip():
             raise BadInput(
                 f"study {config.study.code} already exists with a different configuration; "
@@ -43,14 +44,12 @@ def create_study(session: Session, config: StudyConfig, config_yaml: str, *, dem
             Site(study_id=study.id, code=s.code, name=s.name, recruitment_target=s.recruitment_target)
         )
     for p in config.phases:
-        session.add(
-            StudyPhase(study_id=study.id, name=p.name, planned_start=p.start, planned_end=p.end)
-        )
+        session.add(StudyPhase(study_id=study.id, name=p.name, planned_start=p.start, planned_end=p.end))
     session.flush()
     return study
 
 
-def get_study(session: Session, code: Optional[str] = None) -> Study:
+def get_study(session: Session, code: str | None = None) -> Study:
     """The study with ``code``; without a code, the only study in the database."""
     if code is not None:
         study = session.scalar(select(Study).where(Study.code == code))

@@ -14,7 +14,6 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
-from typing import Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,8 +24,16 @@ from study.db.types import utcnow
 from study.errors import BadInput, NotAllowed
 
 __all__ = [
-    "DEFAULT_VALIDITY", "INVALID_LINK", "OpenedLink", "check_link", "create_link", "link_is_usable",
-    "open_link", "revoke_links", "token_hash", "use_link",
+    "DEFAULT_VALIDITY",
+    "INVALID_LINK",
+    "OpenedLink",
+    "check_link",
+    "create_link",
+    "link_is_usable",
+    "open_link",
+    "revoke_links",
+    "token_hash",
+    "use_link",
 ]
 
 DEFAULT_VALIDITY = dt.timedelta(days=14)
@@ -42,7 +49,7 @@ def create_link(
     study: Study,
     person: Person,
     created_by: str,
-    timepoint: Optional[str] = None,
+    timepoint: str | None = None,
     valid_for: dt.timedelta = DEFAULT_VALIDITY,
 ) -> str:
     """Create a link for a participant and return its token (shown once, never stored).
@@ -68,10 +75,16 @@ def create_link(
     ):
         old.revoked_at = now
     token = secrets.token_urlsafe(32)
-    session.add(SurveyLink(
-        study_id=study.id, person_id=person.id, timepoint=timepoint, token_hash=token_hash(token),
-        expires_at=now + valid_for, created_by=created_by,
-    ))
+    session.add(
+        SurveyLink(
+            study_id=study.id,
+            person_id=person.id,
+            timepoint=timepoint,
+            token_hash=token_hash(token),
+            expires_at=now + valid_for,
+            created_by=created_by,
+        )
+    )
     session.flush()
     return token
 
@@ -83,14 +96,14 @@ class OpenedLink:
     study_id: int
     person_id: int
     pseudonym: str
-    timepoint: Optional[str]
+    timepoint: str | None
 
 
 #: The one answer to every invalid link: a link tells a stranger nothing.
 INVALID_LINK = "this survey link is not valid (expired, already used or replaced)"
 
 
-def link_is_usable(link: Optional[SurveyLink], enrolment: Optional[Enrolment], now: dt.datetime) -> bool:
+def link_is_usable(link: SurveyLink | None, enrolment: Enrolment | None, now: dt.datetime) -> bool:
     """Whether a link may open its survey: it exists, is neither revoked, used up nor
     expired, and its participant is still in the study (consented, eligible, not withdrawn
     or excluded)."""

@@ -6,7 +6,6 @@ import datetime as dt
 import functools
 import re
 import secrets
-from typing import Optional
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -39,14 +38,12 @@ def add_user(
     login: str,
     role: str,
     password: str,
-    study: Optional[Study] = None,
-    site: Optional[str] = None,
+    study: Study | None = None,
+    site: str | None = None,
 ) -> User:
     """Create a user. A coordinator must have a site (they see only their own site)."""
     if not _LOGIN.match(login):
-        raise BadInput(
-            f"login {login!r} must be 2-64 characters: lower-case letters, digits, . _ -"
-        )
+        raise BadInput(f"login {login!r} must be 2-64 characters: lower-case letters, digits, . _ -")
     if role not in USER_ROLES:
         raise BadInput(f"unknown user role {role!r}; roles: {', '.join(USER_ROLES)}")
     if role == "coordinator" and not site:
@@ -79,8 +76,8 @@ def authenticate(
     login: str,
     password: str,
     client: str = "cli",
-    now: Optional[dt.datetime] = None,
-) -> Optional[User]:
+    now: dt.datetime | None = None,
+) -> User | None:
     """The user when login and password match, else ``None`` — the same answer, after the
     same work, for an unknown login, a wrong password and a throttled attempt.
 
@@ -112,8 +109,10 @@ def authenticate(
     with read_session(engine) as session:
         throttle = throttle_state(session, login, client, now)
         user = session.scalar(select(User).where(User.login == login, User.active.is_(True)))
-        demo_study = user is not None and user.study_id is not None and bool(
-            session.scalar(select(Study.is_demo).where(Study.id == user.study_id))
+        demo_study = (
+            user is not None
+            and user.study_id is not None
+            and bool(session.scalar(select(Study.is_demo).where(Study.id == user.study_id)))
         )
     ok = _verify(user.password_hash if user is not None and not throttle.throttled else None, password)
     ok = ok and (password != DEMO_PASSWORD or demo_study)
@@ -138,7 +137,7 @@ def _dummy_hash() -> str:
     return _hasher.hash(secrets.token_urlsafe(16))
 
 
-def _verify(password_hash: Optional[str], password: str) -> bool:
+def _verify(password_hash: str | None, password: str) -> bool:
     """One argon2 verification: against ``password_hash``, or a dummy hash when ``None``."""
     try:
         _hasher.verify(password_hash or _dummy_hash(), password or "")

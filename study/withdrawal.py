@@ -16,9 +16,7 @@ from study.withdrawal_reasons import WITHDRAWAL_REASONS
 __all__ = ["WITHDRAWAL_REASONS", "withdraw"]
 
 
-def withdraw(
-    session: Session, study: Study, person: Person, on: dt.date, reason: str
-) -> Enrolment:
+def withdraw(session: Session, study: Study, person: Person, on: dt.date, reason: str) -> Enrolment:
     """Record that ``person`` withdrew on ``on`` for ``reason`` (one of
     :data:`WITHDRAWAL_REASONS`). Their allocation, if any, is kept unchanged; their open
     survey links are revoked."""

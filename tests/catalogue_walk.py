@@ -66,7 +66,8 @@ def chart_specs(at) -> list[dict]:
 def table_headers(at) -> list[str]:
     """The column headers of every table on the page."""
     return [str(c) for f in at.dataframe for c in f.value.columns] + [
-        str(c) for f in at.table for c in f.value.columns]
+        str(c) for f in at.table for c in f.value.columns
+    ]
 
 
 def visible_texts(at) -> list[str]:
@@ -77,8 +78,11 @@ def visible_texts(at) -> list[str]:
         if element.type in SKIPPED_TYPES:
             texts.append(str(getattr(element, "label", "") or ""))
             continue
-        attrs = ("label", "help", "placeholder") if element.type in CHOICE_TYPES else (
-            "value", "label", "body", "help", "placeholder")
+        attrs = (
+            ("label", "help", "placeholder")
+            if element.type in CHOICE_TYPES
+            else ("value", "label", "body", "help", "placeholder")
+        )
         for attr in attrs:
             try:
                 value = getattr(element, attr, None)

@@ -32,9 +32,7 @@ os.environ["PEERSTUDY_AUDIT_KEY"] = str(_KEY_DIR / "audit.key")
 os.environ["PEERSTUDY_ANCHOR_LOG"] = str(_KEY_DIR / "anchors.log")
 create_key(_KEY_DIR / "audit.key")
 
-PG_ADMIN_URL = os.environ.get(
-    "PEERSTUDY_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
+PG_ADMIN_URL = os.environ.get("PEERSTUDY_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ("sqlite", "postgresql")
 ACTOR = "test"
 
@@ -123,7 +121,9 @@ def _empty(engine: Engine) -> None:
     # triggers for a moment, in the same transaction.
     with engine.begin() as conn, suspended_audit_guard(conn):
         if engine.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            conn.execute(
+                text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+            )
         else:
             for table in tables:
                 conn.execute(text(f'DELETE FROM "{table}"'))

@@ -24,11 +24,16 @@ def check_arithmetic(flow, people, arms, outcome="qpr15.total", timepoint="post"
         allocated = total(flow, "allocated", arm)
         assert allocated == len(members)
         assert total(flow, "analysed", arm) + total(flow, "excluded_from_analysis", arm) == allocated
-        assert reasons(flow, "excluded_from_analysis", arm)["n"].sum() == total(flow, "excluded_from_analysis", arm)
+        assert reasons(flow, "excluded_from_analysis", arm)["n"].sum() == total(
+            flow, "excluded_from_analysis", arm
+        )
         no_outcome = reasons(flow, "excluded_from_analysis", arm)
         no_outcome = int(no_outcome.loc[no_outcome["reason"] == f"no {outcome} at {timepoint}", "n"].sum())
         assert total(flow, "lost_to_follow_up", arm) == no_outcome == int((~members["has_outcome"]).sum())
         assert reasons(flow, "lost_to_follow_up", arm)["n"].sum() == total(flow, "lost_to_follow_up", arm)
-        assert total(flow, "received_allocated", arm) + total(flow, "did_not_receive_allocated", arm) == allocated
+        assert (
+            total(flow, "received_allocated", arm) + total(flow, "did_not_receive_allocated", arm)
+            == allocated
+        )
         assert reasons(flow, "discontinued", arm)["n"].sum() == total(flow, "discontinued", arm)
     assert sum(total(flow, "allocated", a) for a in arms) == total(flow, "randomised")

@@ -29,8 +29,13 @@ def main(action: str, url: str, arg: str) -> None:
         from questionnaires.capture import import_questionnaires, read_questionnaire_csv
 
         with unit_of_work(engine, "fault") as session:
-            import_questionnaires(session, get_study(session), read_questionnaire_csv(arg),
-                                  source=arg, today=dt.date(2026, 6, 1))
+            import_questionnaires(
+                session,
+                get_study(session),
+                read_questionnaire_csv(arg),
+                source=arg,
+                today=dt.date(2026, 6, 1),
+            )
             session.flush()  # every row and audit event written, not committed
             _ready_and_wait()
     elif action == "randomise":

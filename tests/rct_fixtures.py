@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 import yaml
+from leaders import add_trained_leader
 from sqlalchemy import func, select
 
 from study.config import example_config_path, parse_config
 from study.db import read_session, unit_of_work
 from study.groups import create_group
-from leaders import add_trained_leader
 from study.people import Identity, add_person, enrol
 from study.phases import start_phase
 from study.studies import create_study, get_study
 
 ACTOR = "test"
-PILOT_START = dt.datetime(2025, 1, 6, 9, tzinfo=dt.timezone.utc)
-RCT_START = dt.datetime(2025, 8, 1, 9, tzinfo=dt.timezone.utc)
+PILOT_START = dt.datetime(2025, 1, 6, 9, tzinfo=dt.UTC)
+RCT_START = dt.datetime(2025, 8, 1, 9, tzinfo=dt.UTC)
 SCREENED = dt.date(2025, 8, 10)
 CONSENTED = dt.date(2025, 8, 12)
 ON = dt.date(2025, 9, 1)
@@ -45,17 +44,21 @@ def add_participant(
     s,
     pseudonym: str,
     site: str = "CPH",
-    gender: Optional[str] = "female",
+    gender: str | None = "female",
     age: int = 35,
     consent: bool = True,
     phase: str = "rct",
-    municipality: Optional[str] = None,
+    municipality: str | None = None,
     role: str = "participant",
 ):
     study = get_study(s)
     municipality = municipality or {"CPH": "København", "HEL": "Helsingør", "FRE": "Fredericia"}[site]
     person = add_person(
-        s, study, pseudonym, role, site,
+        s,
+        study,
+        pseudonym,
+        role,
+        site,
         identity=Identity(birth_date=dt.date(SCREENED.year - age, 1, 1)),
         attributes={"gender": gender} if gender else None,
     )

@@ -23,8 +23,14 @@ __all__ = ["CHROMIUM", "CHROMIUM_ARGS", "require_browser", "serve_dashboard"]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 ROOT = Path(__file__).resolve().parent.parent
 START_SECONDS = 60
@@ -59,14 +65,29 @@ def serve_dashboard(url: str, log_path: Path) -> Iterator[str]:
     the block ends; the server's output goes to ``log_path``."""
     port = _free_port()
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboards" / "app.py"),
-        "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
-        "--client.toolbarMode", "viewer",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "dashboards" / "app.py"),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+        "--client.toolbarMode",
+        "viewer",
     ]
     base = f"http://127.0.0.1:{port}"
     with open(log_path, "w") as log:
-        server = subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, PEERSTUDY_DB=url), stdout=log, stderr=log)
+        server = subprocess.Popen(
+            cmd, cwd=ROOT, env=dict(os.environ, PEERSTUDY_DB=url), stdout=log, stderr=log
+        )
         try:
             deadline = time.monotonic() + START_SECONDS
             while True:

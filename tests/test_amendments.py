@@ -7,13 +7,13 @@ import datetime as dt
 
 import pytest
 import yaml
+from rct_fixtures import ACTOR, add_participants, make_rct_study, study_yaml
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from rct_fixtures import ACTOR, add_participants, make_rct_study, study_yaml
 from study.amendments import amend_config
 from study.cli import app
-from study.config import ConfigError, example_config_path
+from study.config import ConfigError
 from study.db import read_session, unit_of_work
 from study.db.models import AuditEvent, Site, Study, StudyPhase
 from study.errors import BadInput, NotAllowed
@@ -43,7 +43,9 @@ def _add_site(sites):
 
 
 def _retarget(sites):
-    return [{**s, "recruitment_target": s["recruitment_target"] + 10} if s["code"] == "CPH" else s for s in sites]
+    return [
+        {**s, "recruitment_target": s["recruitment_target"] + 10} if s["code"] == "CPH" else s for s in sites
+    ]
 
 
 def test_a_new_site_and_a_new_target_apply_to_the_tables_and_are_audited(db):
@@ -52,12 +54,20 @@ def test_a_new_site_and_a_new_target_apply_to_the_tables_and_are_audited(db):
     assert done.sections == ("sites",) and done.sites_added == ("ODE",)
     with read_session(db) as s:
         study = get_study(s)
-        targets = dict(s.execute(select(Site.code, Site.recruitment_target).where(Site.study_id == study.id)).all())
+        targets = dict(
+            s.execute(select(Site.code, Site.recruitment_target).where(Site.study_id == study.id)).all()
+        )
         assert "ODE" in {x.code for x in config_of(study).sites}
-        event = s.scalar(select(AuditEvent).where(AuditEvent.table_name == "study", AuditEvent.field == "config_yaml"))
-    old_cph = next(x for x in yaml.safe_load(study_yaml())["sites"] if x["code"] == "CPH")["recruitment_target"]
+        event = s.scalar(
+            select(AuditEvent).where(AuditEvent.table_name == "study", AuditEvent.field == "config_yaml")
+        )
+    old_cph = next(x for x in yaml.safe_load(study_yaml())["sites"] if x["code"] == "CPH")[
+        "recruitment_target"
+    ]
     assert targets["ODE"] == 40 and targets["CPH"] == old_cph + 10
-    assert event.reason == "protocol amendment 2" and "ODE" in event.new_value and "ODE" not in event.old_value
+    assert (
+        event.reason == "protocol amendment 2" and "ODE" in event.new_value and "ODE" not in event.old_value
+    )
 
 
 def test_planned_dates_move_and_a_phase_that_started_cannot_be_removed(db):
@@ -82,15 +92,27 @@ def test_randomisation_and_arms_are_locked_from_the_first_allocation(db):
     with pytest.raises(NotAllowed, match="randomisation: fixed since the first allocation"):
         _amend(db, _yaml(randomisation=lambda r: {**r, "block_sizes": [2, 4]}))
     with pytest.raises(NotAllowed, match="arms"):
-        _amend(db, _yaml(arms=lambda arms: [{**a, "ratio": 2} if a["code"] == "INT" else a for a in arms],
-                         randomisation=lambda r: {**r, "block_sizes": [3, 6]}))
+        _amend(
+            db,
+            _yaml(
+                arms=lambda arms: [{**a, "ratio": 2} if a["code"] == "INT" else a for a in arms],
+                randomisation=lambda r: {**r, "block_sizes": [3, 6]},
+            ),
+        )
     # Factor levels: synonyms may be added, a level in use not removed
     same = lambda r: {**r, "block_sizes": [4, 6, 8]}  # noqa: E731  (as amended above)
     with pytest.raises(NotAllowed, match="factor_levels: level.s. other of gender are in use"):
         _amend(db, _yaml(factor_levels=lambda f: {"gender": f["gender"][:2]}, randomisation=same))
     assert _stored(db) == before
-    more = _yaml(factor_levels=lambda f: {"gender": [{**f["gender"][0], "synonyms": [*f["gender"][0]["synonyms"], "kvinna"]},
-                                                     *f["gender"][1:]]}, randomisation=same)
+    more = _yaml(
+        factor_levels=lambda f: {
+            "gender": [
+                {**f["gender"][0], "synonyms": [*f["gender"][0]["synonyms"], "kvinna"]},
+                *f["gender"][1:],
+            ]
+        },
+        randomisation=same,
+    )
     assert _amend(db, more).sections == ("factor_levels",)
 
 
@@ -126,7 +148,9 @@ def test_cli_config_show_and_amend(db, tmp_path):
     amended.write_text(_yaml(sites=_add_site), encoding="utf-8")
     refused = CliRunner().invoke(app, ["config", "amend", str(amended), "--db", url, "--reason", ""])
     assert refused.exit_code == 2 and "reason" in refused.output
-    result = CliRunner().invoke(app, ["config", "amend", str(amended), "--db", url, "--reason", "Odense joins"])
+    result = CliRunner().invoke(
+        app, ["config", "amend", str(amended), "--db", url, "--reason", "Odense joins"]
+    )
     assert result.exit_code == 0, result.output
     assert "sites changed" in result.output and "sites added: ODE" in result.output
     with read_session(db) as s:

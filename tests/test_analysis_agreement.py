@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
@@ -47,7 +46,10 @@ def test_unadjusted_ancova_is_the_welch_free_t_test(trial):
     t = stats.ttest_ind(
         trial.loc[trial.arm == "INT", "qpr15.total"], trial.loc[trial.arm == "CTL", "qpr15.total"]
     )
-    diff = trial.loc[trial.arm == "INT", "qpr15.total"].mean() - trial.loc[trial.arm == "CTL", "qpr15.total"].mean()
+    diff = (
+        trial.loc[trial.arm == "INT", "qpr15.total"].mean()
+        - trial.loc[trial.arm == "CTL", "qpr15.total"].mean()
+    )
     assert ours["estimate"] == pytest.approx(diff, rel=1e-10)
     assert ours["p"] == pytest.approx(t.pvalue, rel=1e-8)
 
@@ -55,13 +57,19 @@ def test_unadjusted_ancova_is_the_welch_free_t_test(trial):
 def test_repeated_measures_equals_formula_mixedlm(trial):
     rng = np.random.default_rng(5)
     long = pd.concat(
-        [trial.assign(timepoint="post"),
-         trial.assign(timepoint="followup", **{"qpr15.total": trial["qpr15.total"] + rng.normal(0, 3, len(trial))})],
+        [
+            trial.assign(timepoint="post"),
+            trial.assign(
+                timepoint="followup", **{"qpr15.total": trial["qpr15.total"] + rng.normal(0, 3, len(trial))}
+            ),
+        ],
         ignore_index=True,
     )
     ours = repeated_measures(long, "qpr15.total", baseline="y0").set_index("timepoint")
     long["fu"] = (long["timepoint"] == "followup").astype(float)
-    ref = smf.mixedlm("Q('qpr15.total') ~ fu * treat + y0", long, groups=long["pseudonym"]).fit(reml=True, method="bfgs")
+    ref = smf.mixedlm("Q('qpr15.total') ~ fu * treat + y0", long, groups=long["pseudonym"]).fit(
+        reml=True, method="bfgs"
+    )
     assert ours.loc["post", "estimate"] == pytest.approx(ref.fe_params["treat"], abs=1e-4)
     w = pd.Series(0.0, index=ref.fe_params.index)
     w[["treat", "fu:treat"]] = 1.0

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from consort_checks import check_arithmetic
 from typer.testing import CliRunner
 
 import pipelines.snapshot as snapshot
-from consort_checks import check_arithmetic
 from pipelines.analysis.fits import TIMEPOINT_FITS
 from pipelines.analysis.trial import RESULT_COLUMNS
-from pipelines.dummy_allocation import DUMMY_COLUMN, DUMMY_FILE_PREFIX
 from pipelines.dataset import DOSE_COLUMNS, GROUP_FIDELITY_COLUMNS, empty_frame
+from pipelines.dummy_allocation import DUMMY_COLUMN, DUMMY_FILE_PREFIX
 from pipelines.sources import StudySources
 from study.cli import app
 
@@ -26,29 +26,44 @@ from study.cli import app
 def plain(s: StudySources) -> StudySources:
     """Participants, baseline and post QPR-15 only: no groups, attendance or fidelity."""
     scores = s.scores[(s.scores.instrument == "qpr15") & s.scores.timepoint.isin(["baseline", "post"])]
-    return StudySources(s.participants, s.allocations, scores, empty_frame(DOSE_COLUMNS),
-                        empty_frame(GROUP_FIDELITY_COLUMNS), s.companionship.iloc[0:0])
+    return StudySources(
+        s.participants,
+        s.allocations,
+        scores,
+        empty_frame(DOSE_COLUMNS),
+        empty_frame(GROUP_FIDELITY_COLUMNS),
+        s.companionship.iloc[0:0],
+    )
 
 
 def no_groups(s: StudySources) -> StudySources:
-    return StudySources(s.participants, s.allocations, s.scores, s.dose.assign(group=None),
-                        empty_frame(GROUP_FIDELITY_COLUMNS), s.companionship)
+    return StudySources(
+        s.participants,
+        s.allocations,
+        s.scores,
+        s.dose.assign(group=None),
+        empty_frame(GROUP_FIDELITY_COLUMNS),
+        s.companionship,
+    )
 
 
 def no_attendance(s: StudySources) -> StudySources:
-    return StudySources(s.participants, s.allocations, s.scores, empty_frame(DOSE_COLUMNS), s.group_fidelity,
-                        s.companionship)
+    return StudySources(
+        s.participants, s.allocations, s.scores, empty_frame(DOSE_COLUMNS), s.group_fidelity, s.companionship
+    )
 
 
 def no_fidelity(s: StudySources) -> StudySources:
-    return StudySources(s.participants, s.allocations, s.scores, s.dose, empty_frame(GROUP_FIDELITY_COLUMNS),
-                        s.companionship)
+    return StudySources(
+        s.participants, s.allocations, s.scores, s.dose, empty_frame(GROUP_FIDELITY_COLUMNS), s.companionship
+    )
 
 
 def one_site(s: StudySources) -> StudySources:
     site = s.participants["site"].iloc[0]
-    return StudySources(s.participants.assign(site=site), s.allocations, s.scores, s.dose, s.group_fidelity,
-                        s.companionship)
+    return StudySources(
+        s.participants.assign(site=site), s.allocations, s.scores, s.dose, s.group_fidelity, s.companionship
+    )
 
 
 def secondary_all_missing(s: StudySources) -> StudySources:
@@ -67,7 +82,9 @@ SHAPES = [plain, no_groups, no_attendance, no_fidelity, one_site, secondary_all_
 @pytest.fixture(params=SHAPES, ids=lambda f: f.__name__)
 def shaped(request, demo_engine, monkeypatch):
     original = snapshot.load_sources
-    monkeypatch.setattr(snapshot, "load_sources", lambda session, study: request.param(original(session, study)))
+    monkeypatch.setattr(
+        snapshot, "load_sources", lambda session, study: request.param(original(session, study))
+    )
     return request.param.__name__, demo_engine.url.render_as_string(hide_password=False)
 
 
@@ -80,12 +97,20 @@ def test_analyse_runs_on_every_shape_and_accounts_for_every_fit(shaped, tmp_path
     assert list(table.columns) == RESULT_COLUMNS
     problems = (tmp_path / f"{DUMMY_FILE_PREFIX}problems.txt").read_text()
     # The primary ITT ANCOVA runs in every shape
-    assert ((table.outcome == "qpr15.total") & (table.timepoint == "post") & (table.method == "ancova")
-            & (table.estimand == "itt")).any()
+    assert (
+        (table.outcome == "qpr15.total")
+        & (table.timepoint == "post")
+        & (table.method == "ancova")
+        & (table.estimand == "itt")
+    ).any()
     # Every planned fit of the primary outcome at post has its row or a problem line
     for planned in TIMEPOINT_FITS:
-        has_row = ((table.outcome == "qpr15.total") & (table.timepoint == "post")
-                   & (table.estimand == planned.estimand) & (table.method == planned.method)).any()
+        has_row = (
+            (table.outcome == "qpr15.total")
+            & (table.timepoint == "post")
+            & (table.estimand == planned.estimand)
+            & (table.method == planned.method)
+        ).any()
         assert has_row or f"qpr15.total at post: {planned.label} could not run" in problems, (shape, planned)
     # df is given where a t interval is used and empty for z (repeated measures)
     assert table.loc[table.method == "ancova", "df"].notna().all()
@@ -104,7 +129,9 @@ def test_analyse_runs_on_every_shape_and_accounts_for_every_fit(shaped, tmp_path
     if shape == "one_site":
         assert "covariate 'site' has a single value" in problems
     # CONSORT adds up in every shape
-    flow = pd.read_csv(tmp_path / f"{DUMMY_FILE_PREFIX}consort.csv").drop(columns=DUMMY_COLUMN, errors="ignore")
+    flow = pd.read_csv(tmp_path / f"{DUMMY_FILE_PREFIX}consort.csv").drop(
+        columns=DUMMY_COLUMN, errors="ignore"
+    )
     people = _people(url, shape)
     arms = sorted(people["arm"].dropna().unique())
     assert len(arms) == 2
@@ -121,5 +148,11 @@ def _people(url: str, shape: str) -> pd.DataFrame:
     finally:
         engine.dispose()
     plan = snap.plan()
-    return consort_people(snap.sources.participants, snap.dataset, plan.primary, plan.followups[0],
-                          [plan.treatment], plan.baseline)
+    return consort_people(
+        snap.sources.participants,
+        snap.dataset,
+        plan.primary,
+        plan.followups[0],
+        [plan.treatment],
+        plan.baseline,
+    )

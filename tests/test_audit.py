@@ -23,7 +23,11 @@ def _add_anna(engine):
     with unit_of_work(engine, ACTOR) as s:
         study = get_study(s)
         add_person(
-            s, study, "P0042", "participant", "CPH",
+            s,
+            study,
+            "P0042",
+            "participant",
+            "CPH",
             identity=Identity(full_name="Anna Demo", birth_date=dt.date(1990, 5, 1)),
             attributes={"gender": "female"},
         )

@@ -74,9 +74,9 @@ def test_app_role_may_write_study_data_but_not_touch_the_audit_table_or_the_sche
         assert result.exit_code == 2 and "needs PostgreSQL" in result.output
         assert not os.path.exists(target) or os.path.getsize(target) == 0
         return
+    from study.audit import verify_chain
     from study.db import make_engine, unit_of_work
     from study.people import add_person
-    from study.audit import verify_chain
     from study.studies import get_study
 
     suffix = uuid.uuid4().hex[:8]

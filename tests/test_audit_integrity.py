@@ -11,6 +11,7 @@ import os
 import stat
 
 import pytest
+from rct_fixtures import ACTOR, ON, add_participants, make_rct_study
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -27,8 +28,6 @@ from study.people import Identity, add_person
 from study.randomisation import randomise
 from study.studies import get_study
 
-from rct_fixtures import ACTOR, ON, add_participants, make_rct_study
-
 ANSWERS = """pseudonym,timepoint,completed_on,who5_1,who5_2,who5_3,who5_4,who5_5,ucla3_1,ucla3_2,ucla3_3
 P0001,baseline,2025-08-20,5,4,3,2,1,1,2,3
 """
@@ -38,16 +37,24 @@ P0001,baseline,2025-08-20,5,4,3,2,1,1,2,3
 def trial(db):
     """An RCT with four randomised participants and one questionnaire response."""
     make_rct_study(db)
-    add_participants(db, [
-        dict(pseudonym="P0001"), dict(pseudonym="P0002"),
-        dict(pseudonym="P0003", site="HEL", gender="male"), dict(pseudonym="P0004", site="FRE"),
-    ])
+    add_participants(
+        db,
+        [
+            dict(pseudonym="P0001"),
+            dict(pseudonym="P0002"),
+            dict(pseudonym="P0003", site="HEL", gender="male"),
+            dict(pseudonym="P0004", site="FRE"),
+        ],
+    )
     with unit_of_work(db, ACTOR) as s:
         study = get_study(s)
         for pseudonym in ("P0001", "P0002", "P0003", "P0004"):
             randomise(s, study, pseudonym, on=ON)
         import_questionnaires(
-            s, study, read_questionnaire_csv(io.StringIO(ANSWERS)), source="q.csv",
+            s,
+            study,
+            read_questionnaire_csv(io.StringIO(ANSWERS)),
+            source="q.csv",
             today=dt.date(2026, 6, 1),
         )
     assert verify_chain(db).intact
@@ -90,8 +97,12 @@ def test_raw_update_of_a_questionnaire_answer_is_detected(trial):
         response_id, values = s.execute(text("SELECT id, item_values FROM questionnaire_response")).first()
     changed = values.replace('"1":5', '"1":1') if '"1":5' in values else values.replace(":", ": ", 1)
     assert changed != values
-    _raw(trial, "UPDATE questionnaire_response SET item_values = :v WHERE id = :id", v=changed, id=response_id)
-    assert ("questionnaire_response", str(response_id), "item_values", "changed") in _found(verify_chain(trial))
+    _raw(
+        trial, "UPDATE questionnaire_response SET item_values = :v WHERE id = :id", v=changed, id=response_id
+    )
+    assert ("questionnaire_response", str(response_id), "item_values", "changed") in _found(
+        verify_chain(trial)
+    )
 
 
 def test_deleting_an_allocation_and_decrementing_its_counter_is_detected(trial):
@@ -109,8 +120,18 @@ def test_raw_insert_is_named_and_identity_changes_are_caught_without_showing_val
     with read_session(trial) as s:
         person_id = s.scalar(select(Person.id).where(Person.pseudonym == "P0002"))
         study_id = get_study(s).id
-    _raw(trial, "INSERT INTO person_attribute (study_id, person_id, name, value) VALUES (:s, :p, 'smoker', 'yes')", s=study_id, p=person_id)
-    _raw(trial, "UPDATE person_identity SET birth_date = :d WHERE person_id = :p", d=dt.date(1970, 1, 1), p=person_id)
+    _raw(
+        trial,
+        "INSERT INTO person_attribute (study_id, person_id, name, value) VALUES (:s, :p, 'smoker', 'yes')",
+        s=study_id,
+        p=person_id,
+    )
+    _raw(
+        trial,
+        "UPDATE person_identity SET birth_date = :d WHERE person_id = :p",
+        d=dt.date(1970, 1, 1),
+        p=person_id,
+    )
     report = verify_chain(trial)
     kinds = {(d.table, d.field, d.kind) for d in report.discrepancies}
     assert ("person_attribute", None, "unrecorded") in kinds
@@ -141,8 +162,15 @@ def test_deleting_the_last_20_events_is_detected(trial):
 
 def test_a_cut_tail_that_takes_its_rows_along_is_caught_by_an_anchor(trial):
     with unit_of_work(trial, ACTOR) as s:
-        add_person(s, get_study(s), "P0099", "participant", "CPH",
-                   identity=Identity(full_name="Late Entry"), attributes={"gender": "male"})
+        add_person(
+            s,
+            get_study(s),
+            "P0099",
+            "participant",
+            "CPH",
+            identity=Identity(full_name="Late Entry"),
+            attributes={"gender": "male"},
+        )
     anchor = current_anchor(trial)
     with read_session(trial) as s:
         person_id = s.scalar(select(Person.id).where(Person.pseudonym == "P0099"))
@@ -160,7 +188,9 @@ def test_a_chain_rewritten_without_the_key_fails_verification(trial):
     other = "CTL" if alloc.arm == "INT" else "INT"
     with read_session(trial) as s:
         columns = [AuditEvent.__table__.c[n] for n in CHAIN_FIELDS if n not in ("seq", "prev_hash")]
-        events = [dict(r) for r in s.execute(select(AuditEvent.id, *columns).order_by(AuditEvent.seq)).mappings()]
+        events = [
+            dict(r) for r in s.execute(select(AuditEvent.id, *columns).order_by(AuditEvent.seq)).mappings()
+        ]
     for event in events:  # the allocation's insert event now says the other arm
         if event["table_name"] == "allocation" and event["row_id"] == str(alloc.id):
             event["new_value"] = event["new_value"].replace(f'"arm": "{alloc.arm}"', f'"arm": "{other}"')
@@ -202,8 +232,17 @@ def test_key_file_is_private_and_created_once(tmp_path):
 
 def test_chaining_a_batch_at_once_equals_chaining_one_by_one():
     key = b"k" * 32
-    base = dict(study_id=1, person_id=None, occurred_at="2026-01-01T00:00:00.000000+00:00", actor="a",
-                action="insert", table_name="person", field=None, old_value=None, reason=None)
+    base = dict(
+        study_id=1,
+        person_id=None,
+        occurred_at="2026-01-01T00:00:00.000000+00:00",
+        actor="a",
+        action="insert",
+        table_name="person",
+        field=None,
+        old_value=None,
+        reason=None,
+    )
     events = [dict(base, row_id=str(i), new_value=json.dumps({"id": i})) for i in range(1, 6)]
     batch = chain_events(events, last_seq=10, last_hash="a" * 64, key=key)
     seq, prev, one_by_one = 10, "a" * 64, []
@@ -234,14 +273,29 @@ def test_upgrade_converts_an_unkeyed_chain_after_verifying_it(db_factory):
         command.upgrade(cfg, "0007")
     prev, rows = GENESIS_HASH, []
     for seq in (1, 2):
-        row = dict(seq=seq, study_id=None, person_id=None, occurred_at=f"2026-01-01T00:00:0{seq}.000000+00:00",
-                   actor="old", action="insert", table_name="legacy", row_id=str(seq), field=None,
-                   old_value=None, new_value="{}", reason=None, prev_hash=prev)
+        row = dict(
+            seq=seq,
+            study_id=None,
+            person_id=None,
+            occurred_at=f"2026-01-01T00:00:0{seq}.000000+00:00",
+            actor="old",
+            action="insert",
+            table_name="legacy",
+            row_id=str(seq),
+            field=None,
+            old_value=None,
+            new_value="{}",
+            reason=None,
+            prev_hash=prev,
+        )
         row["hash"] = prev = _legacy_hash(row)
         rows.append(row)
     with engine.begin() as conn:
         for row in rows:
-            conn.execute(AuditEvent.__table__.insert(), [dict(row, occurred_at=dt.datetime.fromisoformat(row["occurred_at"]))])
+            conn.execute(
+                AuditEvent.__table__.insert(),
+                [dict(row, occurred_at=dt.datetime.fromisoformat(row["occurred_at"]))],
+            )
     upgrade(engine)
     report = verify_chain(engine, check_data=False)
     assert report.intact and report.events == 2 and report.head_hash != rows[-1]["hash"]
@@ -277,7 +331,10 @@ def test_compare_table_treats_unrecorded_fields_as_null_unless_the_database_fill
     from study.audit_replay import compare_table
 
     trail = {"1": {"id": "1", "note": None}, "2": {"id": "2"}}
-    database = [("1", {"id": "1", "note": None, "stamp": "x"}), ("2", {"id": "2", "note": "set by SQL", "stamp": "y"})]
+    database = [
+        ("1", {"id": "1", "note": None, "stamp": "x"}),
+        ("2", {"id": "2", "note": "set by SQL", "stamp": "y"}),
+    ]
     found = compare_table("t", trail, database, defaulted=frozenset({"stamp"}))
     assert [(d.row_id, d.field, d.kind) for d in found] == [("2", "note", "changed")]
 

@@ -9,11 +9,10 @@ import json
 import tarfile
 
 import pytest
+from conftest import DatabaseFactory
 from typer.testing import CliRunner
 
 from study.cli import app
-
-from conftest import DatabaseFactory
 
 runner = CliRunner()
 
@@ -37,7 +36,9 @@ def archive(demo_engine, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def targets(tmp_path_factory):
-    factories = [DatabaseFactory(b, tmp_path_factory.mktemp(f"restore-{b}")) for b in ("sqlite", "postgresql")]
+    factories = [
+        DatabaseFactory(b, tmp_path_factory.mktemp(f"restore-{b}")) for b in ("sqlite", "postgresql")
+    ]
     yield factories
     for factory in factories:
         factory.close()
@@ -56,18 +57,31 @@ def _same_outputs(source_url, target_url, tmp_path):
 
 
 @pytest.mark.parametrize("target_backend", ["sqlite", "postgresql"])
-def test_restore_gives_the_same_study_and_a_verifying_chain(demo_engine, archive, targets, target_backend, tmp_path):
+def test_restore_gives_the_same_study_and_a_verifying_chain(
+    demo_engine, archive, targets, target_backend, tmp_path
+):
     factory = next(f for f in targets if f.backend == target_backend)
     target = factory.new_url()
     restored = run("restore", str(archive), "--db", target)
     assert restored.exit_code == 0, restored.output
     assert "audit chain intact" in restored.output and "data match it" in restored.output
     _same_outputs(_url(demo_engine), target, tmp_path)
-    verified = run("audit", "verify", "--db", target, "--anchor", str(_member(archive, "anchor.txt", tmp_path)))
+    verified = run(
+        "audit", "verify", "--db", target, "--anchor", str(_member(archive, "anchor.txt", tmp_path))
+    )
     assert verified.exit_code == 0, verified.output
     # The restored database takes new writes (sequences moved past the restored ids).
-    added = run("users", "add", "new.admin", "--role", "admin", "--password-stdin", "--db", target,
-                input="long-enough-pw\n")
+    added = run(
+        "users",
+        "add",
+        "new.admin",
+        "--role",
+        "admin",
+        "--password-stdin",
+        "--db",
+        target,
+        input="long-enough-pw\n",
+    )
     assert added.exit_code == 0, added.output
     assert run("audit", "verify", "--db", target).exit_code == 0
     again = run("restore", str(archive), "--db", target)
@@ -130,7 +144,9 @@ def test_a_backup_taken_while_others_write_is_one_consistent_state(study_db, tmp
         while not stop.is_set() and k < 400:
             k += 1
             with unit_of_work(study_db, "dashboard") as s:
-                add_person(s, get_study(s), f"W{k:04d}", "participant", "CPH", attributes={"gender": "female"})
+                add_person(
+                    s, get_study(s), f"W{k:04d}", "participant", "CPH", attributes={"gender": "female"}
+                )
             written.append(k)
 
     writer = threading.Thread(target=keep_writing)
@@ -138,7 +154,9 @@ def test_a_backup_taken_while_others_write_is_one_consistent_state(study_db, tmp
     try:
         while len(written) < 5:
             stop.wait(0.05)
-        summaries = [write_backup(study_db, tmp_path / f"b{i}.tar.gz", load_key(key_path(study_db))) for i in range(3)]
+        summaries = [
+            write_backup(study_db, tmp_path / f"b{i}.tar.gz", load_key(key_path(study_db))) for i in range(3)
+        ]
     finally:
         stop.set()
         writer.join()

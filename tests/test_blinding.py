@@ -55,7 +55,9 @@ def test_code_mapping_is_drawn_per_study_from_the_secret(config):
 
 
 def test_three_arms_get_every_permutation(config):
-    three = config.model_copy(update={"arms": [*config.arms, config.arms[0].model_copy(update={"code": "ALT"})]})
+    three = config.model_copy(
+        update={"arms": [*config.arms, config.arms[0].model_copy(update={"code": "ALT"})]}
+    )
     seen = {tuple(draw_code_mapping(bytes([i]) * 32, three).values()) for i in range(200)}
     assert len(seen) == 6
 
@@ -64,9 +66,13 @@ def test_stored_mapping_is_the_secrets_and_reports_do_not_order_codes_by_arm(dem
     with read_session(demo_engine) as s:
         study = get_study(s)
         seed = s.scalar(select(RandomisationSecret.seed).where(RandomisationSecret.study_id == study.id))
-        assert code_mapping(s, study) == draw_code_mapping(secret_from_hex(seed), load_config(example_config_path()))
+        assert code_mapping(s, study) == draw_code_mapping(
+            secret_from_hex(seed), load_config(example_config_path())
+        )
     url = demo_engine.url.render_as_string(hide_password=False)
-    report = CliRunner().invoke(__import__("study.cli", fromlist=["app"]).app, ["allocation", "report", "--db", url])
+    report = CliRunner().invoke(
+        __import__("study.cli", fromlist=["app"]).app, ["allocation", "report", "--db", url]
+    )
     assert report.exit_code == 0, report.output
     assert "arms: A, B;" in report.output and "INT" not in report.output
     header = next(line for line in report.output.splitlines() if "imbalance" in line)
@@ -76,11 +82,13 @@ def test_stored_mapping_is_the_secrets_and_reports_do_not_order_codes_by_arm(dem
 # --- the dummy allocation ----------------------------------------------------------------
 def test_dummy_allocation_keeps_strata_sizes_and_is_independent_of_the_real_arms():
     rng = np.random.default_rng(0)
-    real = pd.DataFrame({
-        "pseudonym": [f"P{i:03d}" for i in range(90)],
-        "stratum": rng.choice(["CPH|female", "CPH|male", "HEL|female"], 90),
-        "arm": rng.choice(["INT", "CTL"], 90),
-    })
+    real = pd.DataFrame(
+        {
+            "pseudonym": [f"P{i:03d}" for i in range(90)],
+            "stratum": rng.choice(["CPH|female", "CPH|male", "HEL|female"], 90),
+            "arm": rng.choice(["INT", "CTL"], 90),
+        }
+    )
     agree = 0
     real_of = real.set_index("pseudonym")
     for seed in range(200):
@@ -92,8 +100,13 @@ def test_dummy_allocation_keeps_strata_sizes_and_is_independent_of_the_real_arms
         # Every participant's donor is a real participant of their dummy arm, same stratum
         donors = pd.Series(dummy.donor_of)
         assert sorted(donors.index) == sorted(real["pseudonym"])
-        assert (real_of.loc[donors.to_numpy(), "arm"].to_numpy() == dummy_of.loc[donors.index, "arm"].to_numpy()).all()
-        assert (real_of.loc[donors.to_numpy(), "stratum"].to_numpy() == real_of.loc[donors.index, "stratum"].to_numpy()).all()
+        assert (
+            real_of.loc[donors.to_numpy(), "arm"].to_numpy() == dummy_of.loc[donors.index, "arm"].to_numpy()
+        ).all()
+        assert (
+            real_of.loc[donors.to_numpy(), "stratum"].to_numpy()
+            == real_of.loc[donors.index, "stratum"].to_numpy()
+        ).all()
         agree += int((dummy_of["arm"] == real_of["arm"]).sum())
     assert _within_chance(agree, 200 * 90)  # independent of the real arms
 
@@ -131,8 +144,12 @@ def test_no_column_of_the_blinded_dataset_tells_the_intervention(config):
         for rule, right in _participant_rules(blinded, real_arm).items():
             hits.setdefault(rule, []).append(right)
         # The CONSORT sections' n per (dummy) arm and the sign of the (dummy) effect
-        flow = consort_flow(sources["participants"], blinded, "qpr15.total", "post", ["INT", "CTL"], ["INT"], "baseline")
-        received = flow[(flow.stage == "did_not_receive_allocated") & (flow.reason == "")].set_index("arm")["n"]
+        flow = consort_flow(
+            sources["participants"], blinded, "qpr15.total", "post", ["INT", "CTL"], ["INT"], "baseline"
+        )
+        received = flow[(flow.stage == "did_not_receive_allocated") & (flow.reason == "")].set_index("arm")[
+            "n"
+        ]
         if received["INT"] != received["CTL"]:
             # The section "attended no session" sits under the dummy intervention: which real
             # arm has more members in it?
@@ -147,8 +164,15 @@ def test_no_column_of_the_blinded_dataset_tells_the_intervention(config):
         unblinded = build_analysis_dataset(**sources, config=config, unblinded=True)
         for rule, right in _participant_rules(unblinded, real_arm).items():
             real_hits.setdefault(rule, []).append(right)
-    assert {"group filled", "dose mean", "per_protocol mean", "group_fidelity filled", "arm mean",
-            "consort section n", "sign of the effect"} <= set(hits)
+    assert {
+        "group filled",
+        "dose mean",
+        "per_protocol mean",
+        "group_fidelity filled",
+        "arm mean",
+        "consort section n",
+        "sign of the effect",
+    } <= set(hits)
     for rule, outcomes in hits.items():
         if rule == "sign of the effect":
             continue  # the dummy effect compares dummy arms: the planted effect must vanish
@@ -161,7 +185,9 @@ def test_no_column_of_the_blinded_dataset_tells_the_intervention(config):
 # --- on the database: every output a blinded role reaches ---------------------------------
 def _real_arms(engine) -> pd.Series:
     with read_session(engine) as s:
-        rows = s.execute(select(Person.pseudonym, Allocation.arm).join(Person, Person.id == Allocation.person_id)).all()
+        rows = s.execute(
+            select(Person.pseudonym, Allocation.arm).join(Person, Person.id == Allocation.person_id)
+        ).all()
     return pd.DataFrame(rows, columns=["pseudonym", "arm"]).set_index("pseudonym")["arm"]
 
 
@@ -218,9 +244,14 @@ def test_only_the_dmc_opens_the_interim_comparison_by_real_arm_and_it_is_audited
     assert set(baseline.index) == {"INT", "CTL"} and "dummy_allocation" not in view.outcomes
     assert baseline["n"].sum() <= len(real) and not view.effects.empty
     with read_session(dashboard_db) as s:
-        opened = s.scalars(select(AllocationDisclosure.actor).where(AllocationDisclosure.kind == "dmc_interim")).all()
-        audited = s.scalar(select(AuditEvent.actor).where(AuditEvent.table_name == "allocation_disclosure",
-                                                          AuditEvent.actor == "w.dmc").limit(1))
+        opened = s.scalars(
+            select(AllocationDisclosure.actor).where(AllocationDisclosure.kind == "dmc_interim")
+        ).all()
+        audited = s.scalar(
+            select(AuditEvent.actor)
+            .where(AuditEvent.table_name == "allocation_disclosure", AuditEvent.actor == "w.dmc")
+            .limit(1)
+        )
     assert opened == ["w.dmc"] and audited == "w.dmc"
     # The page: a confidential banner, the real arms, another recorded opening
     at = open_app(dashboard_db, "w.dmc")
@@ -228,7 +259,14 @@ def test_only_the_dmc_opens_the_interim_comparison_by_real_arm_and_it_is_audited
     assert not at.exception and any("UNBLINDED" in e.value for e in at.error)
     assert set(at.dataframe[0].value[translate("column.arm", "en")]) == {"INT", "CTL"}
     with read_session(dashboard_db) as s:
-        assert len(s.scalars(select(AllocationDisclosure.id).where(AllocationDisclosure.kind == "dmc_interim")).all()) == 2
+        assert (
+            len(
+                s.scalars(
+                    select(AllocationDisclosure.id).where(AllocationDisclosure.kind == "dmc_interim")
+                ).all()
+            )
+            == 2
+        )
 
 
 def test_quality_examples_of_attendance_checks_are_withheld_from_blinded_viewers(dashboard_db, monkeypatch):
@@ -238,17 +276,30 @@ def test_quality_examples_of_attendance_checks_are_withheld_from_blinded_viewers
     from pipelines.quality.history import QualityStatus
     from tests.test_dashboard_access import viewer_of
 
-    results = pd.DataFrame({"table": ["attendance", "scores"], "check": ["member of the group", "window"],
-                            "severity": ["error", "warning"], "success": [False, False], "rows": [9, 9],
-                            "failing_rows": [1, 1], "examples": ["P0007", "P0008"]})
-    run = QualityStatus(dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), "stat", 2, 0, 1, 1, False, results)
+    results = pd.DataFrame(
+        {
+            "table": ["attendance", "scores"],
+            "check": ["member of the group", "window"],
+            "severity": ["error", "warning"],
+            "success": [False, False],
+            "rows": [9, 9],
+            "failing_rows": [1, 1],
+            "examples": ["P0007", "P0008"],
+        }
+    )
+    run = QualityStatus(dt.datetime(2026, 1, 1, tzinfo=dt.UTC), "stat", 2, 0, 1, 1, False, results)
     monkeypatch.setattr(quality, "latest_quality_run", lambda session, study: run)
     shown = quality.quality_status(dashboard_db, viewer_of(dashboard_db, "statistician"))
-    assert shown.failed.set_index("table")["examples"].to_dict() == {"attendance": "<blinded>", "scores": "P0008"}
+    assert shown.failed.set_index("table")["examples"].to_dict() == {
+        "attendance": "<blinded>",
+        "scores": "P0008",
+    }
 
 
 @pytest.mark.parametrize("show_arms", [False, True])
-def test_check_command_withholds_attendance_examples_until_unblinding(dashboard_db, monkeypatch, tmp_path, show_arms):
+def test_check_command_withholds_attendance_examples_until_unblinding(
+    dashboard_db, monkeypatch, tmp_path, show_arms
+):
     """`peerstudy check` prints (and writes into its HTML report) the same withheld examples as
     the dashboard: the site's coordinator may ask for them with --show-arms."""
     import datetime as dt
@@ -257,12 +308,21 @@ def test_check_command_withholds_attendance_examples_until_unblinding(dashboard_
     import pipelines.quality.study_checks as study_checks
     from study.cli import app
 
-    results = pd.DataFrame({"table": ["attendance", "scores"], "check": ["member of the group", "window"],
-                            "expectation": ["in group", "in window"],
-                            "severity": ["warning", "warning"], "success": [False, False], "rows": [9, 9],
-                            "failing_rows": [1, 1], "examples": ["P0007", "P0008"]})
-    snap = types.SimpleNamespace(study_code="HOPE", taken_at=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
-                                 unblinded=False)
+    results = pd.DataFrame(
+        {
+            "table": ["attendance", "scores"],
+            "check": ["member of the group", "window"],
+            "expectation": ["in group", "in window"],
+            "severity": ["warning", "warning"],
+            "success": [False, False],
+            "rows": [9, 9],
+            "failing_rows": [1, 1],
+            "examples": ["P0007", "P0008"],
+        }
+    )
+    snap = types.SimpleNamespace(
+        study_code="HOPE", taken_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), unblinded=False
+    )
     monkeypatch.setattr(study_checks, "check_study", lambda engine, study, actor, record: (snap, results))
     url = dashboard_db.url.render_as_string(hide_password=False)
     args = ["check", "--db", url, "--html", str(tmp_path / "q.html"), *(["--show-arms"] if show_arms else [])]

@@ -33,21 +33,25 @@ P002,HEL,participant,2010-05-06,Helsingør,2025-09-02,,,M
 P003,FRE,participant,,Odense,2025-09-03,2025-09-04,,other
 L001,CPH,group_leader,1990-01-01,København,2025-09-01,,violence_conviction,
 """
-CORRECTED = PARTICIPANTS.replace("1980-02-03,København,2025-09-01,2025-09-01,,female",
-                                 "1981-02-03,Frederiksberg,2025-09-01,2025-09-02,,male")
+CORRECTED = PARTICIPANTS.replace(
+    "1980-02-03,København,2025-09-01,2025-09-01,,female",
+    "1981-02-03,Frederiksberg,2025-09-01,2025-09-02,,male",
+)
 QUESTIONNAIRES = """pseudonym,timepoint,completed_on,who5_1,who5_2,who5_3,who5_4,who5_5,ucla3_1,ucla3_2,ucla3_3
 P001,baseline,2025-09-03,5,4,3,2,1,1,2,3
 P003,baseline,2025-09-05,3,3,3,3,-9,,,
 P001,post,2025-12-10,5,5,5,5,5,1,1,1
 """
-QUESTIONNAIRES_CORRECTED = QUESTIONNAIRES.replace("P001,post,2025-12-10,5,5,5,5,5", "P001,post,2025-12-11,5,4,5,5,5")
+QUESTIONNAIRES_CORRECTED = QUESTIONNAIRES.replace(
+    "P001,post,2025-12-10,5,5,5,5,5", "P001,post,2025-12-11,5,4,5,5,5"
+)
 
 
 def _study(engine) -> None:
     path = example_config_path()
     with unit_of_work(engine, ACTOR) as s:
         study = create_study(s, load_config(path), path.read_text(encoding="utf-8"))
-        start_phase(s, study, "rct", ACTOR, at=dt.datetime(2025, 8, 1, tzinfo=dt.timezone.utc))
+        start_phase(s, study, "rct", ACTOR, at=dt.datetime(2025, 8, 1, tzinfo=dt.UTC))
 
 
 def _participants(engine, text: str) -> None:
@@ -83,8 +87,20 @@ def _events(engine) -> list[tuple]:
             row = json.loads(new_value)
             row.pop("created_at", None)
             new_value = json.dumps(row, sort_keys=True)
-        out.append((e.study_id, e.person_id, e.actor, e.action, e.table_name, e.row_id, e.field,
-                    e.old_value, new_value, e.reason))
+        out.append(
+            (
+                e.study_id,
+                e.person_id,
+                e.actor,
+                e.action,
+                e.table_name,
+                e.row_id,
+                e.field,
+                e.old_value,
+                new_value,
+                e.reason,
+            )
+        )
     return out
 
 
@@ -110,8 +126,13 @@ def test_bulk_events_equal_the_orm_capture_and_verify(two_databases):
     assert births and all(e[7].startswith("<redacted:") and e[8].startswith("<redacted:") for e in births)
     assert not any("1980-02-03" in (e[8] or "") or "1981-02-03" in (e[8] or "") for e in bulk_events)
     updates = {(e[4], e[6]) for e in bulk_events if e[3] == "update"}
-    assert {("enrolment", "municipality"), ("enrolment", "consent_on"), ("person_attribute", "value"),
-            ("questionnaire_response", "item_values"), ("questionnaire_response", "completed_on")} <= updates
+    assert {
+        ("enrolment", "municipality"),
+        ("enrolment", "consent_on"),
+        ("person_attribute", "value"),
+        ("questionnaire_response", "item_values"),
+        ("questionnaire_response", "completed_on"),
+    } <= updates
     for engine in (orm_db, bulk_db):
         assert verify_chain(engine).intact
 
@@ -137,8 +158,14 @@ def test_a_failure_after_a_bulk_write_leaves_nothing(study_db):
     with pytest.raises(RuntimeError), unit_of_work(study_db, ACTOR) as s:
         study = get_study(s)
         site = site_by_code(s, study, "CPH")
-        insert_rows(s, Person, [dict(study_id=study.id, pseudonym=f"X{k}", role="participant", site_id=site.id)
-                                for k in range(50)])
+        insert_rows(
+            s,
+            Person,
+            [
+                dict(study_id=study.id, pseudonym=f"X{k}", role="participant", site_id=site.id)
+                for k in range(50)
+            ],
+        )
         raise RuntimeError("the process dies here")
     with read_session(study_db) as s:
         assert s.scalar(select(func.count()).select_from(Person)) == 0
@@ -151,18 +178,26 @@ def test_bulk_writes_keep_the_text_guard(study_db):
         with unit_of_work(study_db, ACTOR) as s:
             study = get_study(s)
             site = site_by_code(s, study, "CPH")
-            insert_rows(s, Person, [dict(study_id=study.id, pseudonym="P" * 65, role="participant",
-                                         site_id=site.id)])
+            insert_rows(
+                s, Person, [dict(study_id=study.id, pseudonym="P" * 65, role="participant", site_id=site.id)]
+            )
     with pytest.raises(BadInput, match="NUL"):
         with unit_of_work(study_db, ACTOR) as s:
             study = get_study(s)
             site = site_by_code(s, study, "CPH")
-            (person_id,) = insert_rows(s, Person, [dict(study_id=study.id, pseudonym="P1", role="participant",
-                                                        site_id=site.id)])
-            (attribute_id,) = insert_rows(s, PersonAttribute, [dict(study_id=study.id, person_id=person_id,
-                                                                    name="gender", value="female")])
-            update_rows(s, PersonAttribute, [RowUpdate(attribute_id, {"value": "female"}, {"value": "f\x00"},
-                                                       study.id, person_id)])
+            (person_id,) = insert_rows(
+                s, Person, [dict(study_id=study.id, pseudonym="P1", role="participant", site_id=site.id)]
+            )
+            (attribute_id,) = insert_rows(
+                s,
+                PersonAttribute,
+                [dict(study_id=study.id, person_id=person_id, name="gender", value="female")],
+            )
+            update_rows(
+                s,
+                PersonAttribute,
+                [RowUpdate(attribute_id, {"value": "female"}, {"value": "f\x00"}, study.id, person_id)],
+            )
     with read_session(study_db) as s:
         assert s.scalar(select(func.count()).select_from(Person)) == 0
 
@@ -175,11 +210,19 @@ def test_bulk_updates_of_rows_written_once_are_refused(study_db):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.fixed_dictionaries({
-    "a": st.one_of(st.none(), st.text()),
-    "b%": st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_categories=("Cs",)))),
-    "id": st.integers().map(str),
-}), min_size=1, max_size=5))
+@given(
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "a": st.one_of(st.none(), st.text()),
+                "b%": st.one_of(st.none(), st.text(alphabet=st.characters(blacklist_categories=("Cs",)))),
+                "id": st.integers().map(str),
+            }
+        ),
+        min_size=1,
+        max_size=5,
+    )
+)
 def test_row_jsons_equals_row_json(rows):
     columns = {name: [row[name] for row in rows] for name in rows[0]}
     assert row_jsons(columns) == [row_json(row) for row in rows]
@@ -219,5 +262,7 @@ def test_bulk_attendance_events_equal_the_orm_capture(two_databases):
     orm_events = [e for e in _events(orm_db) if e[4] == "attendance"]
     bulk_events = [e for e in _events(bulk_db) if e[4] == "attendance"]
     assert sorted(bulk_events, key=repr) == sorted(orm_events, key=repr)
-    assert [e[3] for e in bulk_events].count("insert") == 3 and [e[3] for e in bulk_events].count("update") == 1
+    assert [e[3] for e in bulk_events].count("insert") == 3 and [e[3] for e in bulk_events].count(
+        "update"
+    ) == 1
     assert verify_chain(bulk_db).intact

@@ -48,11 +48,23 @@ def test_init_status_phase_users_audit(db):
     result = run("phase", "show", "--db", url)
     assert "current phase: pilot" in result.output
 
-    result = run("users", "add", "kim.cph", "--role", "coordinator", "--site", "CPH",
-                 "--password-stdin", "--db", url, input="s3cret-pass\n")
+    result = run(
+        "users",
+        "add",
+        "kim.cph",
+        "--role",
+        "coordinator",
+        "--site",
+        "CPH",
+        "--password-stdin",
+        "--db",
+        url,
+        input="s3cret-pass\n",
+    )
     assert result.exit_code == 0, result.output
-    result = run("users", "add", "x.y", "--role", "coordinator", "--password-stdin",
-                 "--db", url, input="s3cret-pass\n")
+    result = run(
+        "users", "add", "x.y", "--role", "coordinator", "--password-stdin", "--db", url, input="s3cret-pass\n"
+    )
     assert result.exit_code == 2 and "coordinator needs a site" in result.output
     assert "kim.cph" in run("users", "list", "--db", url).output
 
@@ -108,8 +120,11 @@ def test_audit_show_blinds_allocations_until_unblinding(demo_engine):
 
     url = _url(demo_engine)
     with read_session(demo_engine) as s:
-        who, arm = s.execute(select(Person.pseudonym, Allocation.arm)
-                             .join(Allocation, Allocation.person_id == Person.id).limit(1)).one()
+        who, arm = s.execute(
+            select(Person.pseudonym, Allocation.arm)
+            .join(Allocation, Allocation.person_id == Person.id)
+            .limit(1)
+        ).one()
     blinded = run("audit", "show", "--person", who, "--db", url)
     assert blinded.exit_code == 0, blinded.output
     allocation_lines = [line for line in blinded.output.splitlines() if " allocation " in line]
@@ -125,9 +140,15 @@ def test_withdraw_records_a_neutral_reason_and_refuses_bad_input(db):
     url = _url(db)
     assert run("demo", "--participants", "20", "--seed", "5", "--db", url).exit_code == 0
     with read_session(db) as s:
-        who = s.scalar(select(Person.pseudonym).join(Enrolment, Enrolment.person_id == Person.id)
-                       .where(Enrolment.phase == "rct", Enrolment.withdrawn_on.is_(None),
-                              Enrolment.consent_on.is_not(None)).order_by(Person.pseudonym).limit(1))
+        who = s.scalar(
+            select(Person.pseudonym)
+            .join(Enrolment, Enrolment.person_id == Person.id)
+            .where(
+                Enrolment.phase == "rct", Enrolment.withdrawn_on.is_(None), Enrolment.consent_on.is_not(None)
+            )
+            .order_by(Person.pseudonym)
+            .limit(1)
+        )
     bad = run("withdraw", who, "--reason", "hated it", "--on", "2026-02-01", "--db", url)
     assert bad.exit_code == 2 and "not one of" in bad.output
     early = run("withdraw", who, "--reason", "moved away", "--on", "2001-01-01", "--db", url)
@@ -135,10 +156,16 @@ def test_withdraw_records_a_neutral_reason_and_refuses_bad_input(db):
     ok = run("withdraw", who, "--reason", "moved away", "--on", "2026-02-01", "--db", url)
     assert ok.exit_code == 0, ok.output
     with read_session(db) as s:
-        row = s.scalar(select(Enrolment).join(Person, Person.id == Enrolment.person_id).where(Person.pseudonym == who))
-        event = s.scalar(select(AuditEvent).where(AuditEvent.table_name == "enrolment",
-                                                  AuditEvent.field == "withdrawal_reason",
-                                                  AuditEvent.row_id == str(row.id)))
+        row = s.scalar(
+            select(Enrolment).join(Person, Person.id == Enrolment.person_id).where(Person.pseudonym == who)
+        )
+        event = s.scalar(
+            select(AuditEvent).where(
+                AuditEvent.table_name == "enrolment",
+                AuditEvent.field == "withdrawal_reason",
+                AuditEvent.row_id == str(row.id),
+            )
+        )
     assert row.withdrawn_on.isoformat() == "2026-02-01" and row.withdrawal_reason == "moved away"
     assert event.new_value == "moved away" and event.reason == "withdrawal: moved away"
     again = run("withdraw", who, "--reason", "moved away", "--on", "2026-02-02", "--db", url)

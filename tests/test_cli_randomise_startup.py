@@ -12,15 +12,13 @@ import sys
 
 import pytest
 from alembic.script import ScriptDirectory
+from rct_fixtures import ACTOR, ON, add_groups, add_participants, make_rct_study
 from sqlalchemy import text
 
-from study.db.schema import HEAD_REVISIONS, alembic_config, is_current
-
 from study.db import unit_of_work
+from study.db.schema import HEAD_REVISIONS, alembic_config, is_current
 from study.randomisation.service import install_secret
 from study.studies import get_study
-
-from rct_fixtures import ACTOR, ON, add_groups, add_participants, make_rct_study
 
 HEAVY = ("pandas", "statsmodels", "streamlit", "great_expectations", "alembic")
 
@@ -52,9 +50,20 @@ def test_randomise_command_loads_no_heavy_library(db):
     lines = []
     for person in people:  # the first slot of four strata
         done = subprocess.run(
-            [sys.executable, "-c", _RUN_AND_LIST_MODULES % (HEAVY,),
-             "randomise", person["pseudonym"], "--db", url, "--on", ON.isoformat()],
-            capture_output=True, text=True, timeout=120,
+            [
+                sys.executable,
+                "-c",
+                _RUN_AND_LIST_MODULES % (HEAVY,),
+                "randomise",
+                person["pseudonym"],
+                "--db",
+                url,
+                "--on",
+                ON.isoformat(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert done.returncode == 0, done.stderr
         lines.append(done.stdout.strip())

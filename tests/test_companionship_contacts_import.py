@@ -29,7 +29,10 @@ GOOD = HEADER + (
 
 @pytest.fixture
 def matched(scene):
-    _write(scene, lambda s, st, p: confirm_match(s, st, p("R1"), p("B1"), dt.date(2025, 10, 1), ACTOR, today=TODAY))
+    _write(
+        scene,
+        lambda s, st, p: confirm_match(s, st, p("R1"), p("B1"), dt.date(2025, 10, 1), ACTOR, today=TODAY),
+    )
     return scene
 
 
@@ -42,8 +45,11 @@ def test_contacts_import_once_and_again_changes_nothing(matched):
     summary = _import(matched, GOOD)
     assert (summary.rows, summary.created, summary.unchanged) == (3, 3, 0)
     with read_session(matched) as s:
-        stored = s.execute(select(MatchContact.contact_on, MatchContact.activity, MatchContact.minutes,
-                                  MatchContact.note).order_by(MatchContact.id)).all()
+        stored = s.execute(
+            select(
+                MatchContact.contact_on, MatchContact.activity, MatchContact.minutes, MatchContact.note
+            ).order_by(MatchContact.id)
+        ).all()
         assert s.scalar(select(AuditEvent.actor).where(AuditEvent.table_name == "match_contact")) == ACTOR
     assert [tuple(r) for r in stored] == [
         (dt.date(2025, 10, 3), "walk", 90, None),
@@ -58,20 +64,27 @@ def test_contacts_import_once_and_again_changes_nothing(matched):
 
 def test_every_bad_row_is_named_and_nothing_is_written(matched):
     bad = HEADER + (
-        "R1,B1,2025-10-03,walk,90,\n"        # fine, but the file has errors: not written
-        "R9,B1,2025-10-04,walk,60,\n"        # unknown recipient
-        "R1,B1,03/10/2025,walk,60,\n"        # not an ISO date
-        "R1,B1,2025-10-05,karaoke,60,\n"     # unknown activity
-        "R1,B1,2025-10-05,walk,sixty,\n"     # minutes not a number
-        "R1,B1,2025-09-20,walk,60,\n"        # before the match started
-        "R1,B3,2025-10-05,walk,60,\n"        # R1 has no match with B3
-        "R1,B1,2025-12-24,walk,60,\n"        # in the future (today is 1 December 2025)
+        "R1,B1,2025-10-03,walk,90,\n"  # fine, but the file has errors: not written
+        "R9,B1,2025-10-04,walk,60,\n"  # unknown recipient
+        "R1,B1,03/10/2025,walk,60,\n"  # not an ISO date
+        "R1,B1,2025-10-05,karaoke,60,\n"  # unknown activity
+        "R1,B1,2025-10-05,walk,sixty,\n"  # minutes not a number
+        "R1,B1,2025-09-20,walk,60,\n"  # before the match started
+        "R1,B3,2025-10-05,walk,60,\n"  # R1 has no match with B3
+        "R1,B1,2025-12-24,walk,60,\n"  # in the future (today is 1 December 2025)
     )
     with pytest.raises(RowErrors) as caught:
         _import(matched, bad)
     found = {(p.row, p.column) for p in caught.value.problems}
-    assert found == {(3, "recipient"), (4, "contact_on"), (5, "activity"), (6, "minutes"),
-                     (7, "contact_on"), (8, "buddy"), (9, "contact_on")}
+    assert found == {
+        (3, "recipient"),
+        (4, "contact_on"),
+        (5, "activity"),
+        (6, "minutes"),
+        (7, "contact_on"),
+        (8, "buddy"),
+        (9, "contact_on"),
+    }
     assert _count(matched, MatchContact) == 0
 
 

@@ -27,8 +27,11 @@ def _import(engine, text: str):
 
 def _profile(engine, pseudonym: str) -> CompanionProfile:
     with read_session(engine) as s:
-        return s.scalar(select(CompanionProfile).join(Person, Person.id == CompanionProfile.person_id)
-                        .where(Person.pseudonym == pseudonym))
+        return s.scalar(
+            select(CompanionProfile)
+            .join(Person, Person.id == CompanionProfile.person_id)
+            .where(Person.pseudonym == pseudonym)
+        )
 
 
 def test_new_profile_joins_the_waitlist_and_a_second_import_changes_nothing(scene):
@@ -38,8 +41,11 @@ def test_new_profile_joins_the_waitlist_and_a_second_import_changes_nothing(scen
     row = _profile(scene, "R3")
     assert (row.area, row.home_visits, row.preferred_age_min) == ("Amager", "wanted", 25)
     with read_session(scene) as s:
-        waiting = s.scalar(select(WaitlistEntry).join(Person, Person.id == WaitlistEntry.person_id)
-                           .where(Person.pseudonym == "R3"))
+        waiting = s.scalar(
+            select(WaitlistEntry)
+            .join(Person, Person.id == WaitlistEntry.person_id)
+            .where(Person.pseudonym == "R3")
+        )
     assert waiting is not None and str(waiting.since) == "2025-09-20"
     events = _count(scene, AuditEvent)
     again = _import(scene, text)
@@ -52,19 +58,25 @@ def test_new_profile_joins_the_waitlist_and_a_second_import_changes_nothing(scen
 def test_every_bad_row_is_named_and_nothing_is_written(scene):
     before = _count(scene, CompanionProfile)
     bad = HEADER + (
-        "R3,Amager,mon_pm,walks,ok,,,,,,,\n"             # fine, but the file has errors
-        "R9,Amager,mon_pm,walks,ok,,,,,,,\n"             # unknown person
-        "R3,Amager,mon_pm,walks,ok,,,,,,,\n"             # listed twice
-        "B5,Valby,someday,walks,ok,,,,,,,\n"             # unknown slot (set_profile's check)
-        "B4,Valby,mon_pm,walks,ok,,thirty,,,,,\n"        # not a number
-        "B3,Valby,mon_pm,walks,ok,,,,maybe,,,\n"         # yes/no
-        "B2,Valby,mon_pm,walks,ok,,,,,,,2025-13-01\n"    # not a date
+        "R3,Amager,mon_pm,walks,ok,,,,,,,\n"  # fine, but the file has errors
+        "R9,Amager,mon_pm,walks,ok,,,,,,,\n"  # unknown person
+        "R3,Amager,mon_pm,walks,ok,,,,,,,\n"  # listed twice
+        "B5,Valby,someday,walks,ok,,,,,,,\n"  # unknown slot (set_profile's check)
+        "B4,Valby,mon_pm,walks,ok,,thirty,,,,,\n"  # not a number
+        "B3,Valby,mon_pm,walks,ok,,,,maybe,,,\n"  # yes/no
+        "B2,Valby,mon_pm,walks,ok,,,,,,,2025-13-01\n"  # not a date
     )
     with pytest.raises(RowErrors) as caught:
         _import(scene, bad)
     found = {(p.row, p.column) for p in caught.value.problems}
-    assert found == {(3, "pseudonym"), (4, "pseudonym"), (5, "(row)"), (6, "age_min"), (7, "same_diagnosis"),
-                     (8, "since")}
+    assert found == {
+        (3, "pseudonym"),
+        (4, "pseudonym"),
+        (5, "(row)"),
+        (6, "age_min"),
+        (7, "same_diagnosis"),
+        (8, "since"),
+    }
     assert "unknown availability slot" in str(caught.value)
     assert _count(scene, CompanionProfile) == before and _profile(scene, "R3") is None
 

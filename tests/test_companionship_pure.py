@@ -80,10 +80,14 @@ def test_score_is_the_weighted_mean_of_its_parts():
 
 def test_weights_change_the_score():
     buddies = _buddies(wishes=[["walks", "appointments"]], availability=[["mon_pm"]])
-    only_wishes = score_buddies(RECIPIENT, buddies, {"wishes": 1, "availability": 0, "area": 0, "preferences": 0}, TODAY)
+    only_wishes = score_buddies(
+        RECIPIENT, buddies, {"wishes": 1, "availability": 0, "area": 0, "preferences": 0}, TODAY
+    )
     assert only_wishes.loc[0, "score"] == 50.0
     with pytest.raises(Exception, match="at least one matching weight"):
-        score_buddies(RECIPIENT, buddies, {"wishes": 0, "availability": 0, "area": 0, "preferences": 0}, TODAY)
+        score_buddies(
+            RECIPIENT, buddies, {"wishes": 0, "availability": 0, "area": 0, "preferences": 0}, TODAY
+        )
 
 
 @pytest.mark.parametrize(
@@ -97,8 +101,18 @@ def test_weights_change_the_score():
         ("trained", False, {}, "required training missing"),
         ("accepted", False, {}, "no accepted interview"),
         ("available_until", dt.date(2025, 11, 30), {}, "commitment ended"),
-        ("diagnosis", "F20", {"same_diagnosis_required": True, "diagnosis": "F31"}, "same diagnosis required, not shared"),
-        ("diagnosis", None, {"same_diagnosis_required": True, "diagnosis": "F31"}, "same diagnosis required, not shared"),
+        (
+            "diagnosis",
+            "F20",
+            {"same_diagnosis_required": True, "diagnosis": "F31"},
+            "same diagnosis required, not shared",
+        ),
+        (
+            "diagnosis",
+            None,
+            {"same_diagnosis_required": True, "diagnosis": "F31"},
+            "same diagnosis required, not shared",
+        ),
         ("previously_matched", True, {}, "matched before"),
     ],
 )
@@ -134,7 +148,10 @@ def test_ranking_breaks_ties_by_load_then_waiting_time_then_name():
     ranked = rank_buddies(score_buddies(RECIPIENT, buddies, today=TODAY), include_excluded=True)
     assert ranked["buddy"].tolist() == ["B1", "B2", "B3", "B4", "B0"]
     assert ranked["rank"].tolist() == [1, 2, 3, 4, 5]
-    assert rank_buddies(score_buddies(RECIPIENT, buddies, today=TODAY), top=2)["buddy"].tolist() == ["B1", "B2"]
+    assert rank_buddies(score_buddies(RECIPIENT, buddies, today=TODAY), top=2)["buddy"].tolist() == [
+        "B1",
+        "B2",
+    ]
 
 
 def test_bad_frames_raise_value_error():
@@ -155,7 +172,12 @@ def _entries():
             "pseudonym": ["P1", "P2", "P3", "B1"],
             "role": ["participant", "participant", "participant", "peer_buddy"],
             "since": [dt.date(2025, 9, 1), dt.date(2025, 8, 1), dt.date(2025, 10, 1), dt.date(2025, 7, 1)],
-            "entered_on": [dt.date(2025, 9, 1), dt.date(2025, 11, 10), dt.date(2025, 10, 1), dt.date(2025, 7, 1)],
+            "entered_on": [
+                dt.date(2025, 9, 1),
+                dt.date(2025, 11, 10),
+                dt.date(2025, 10, 1),
+                dt.date(2025, 7, 1),
+            ],
             "top": [False, True, False, False],
             "site": ["CPH", "CPH", "HEL", "CPH"],
         }
@@ -166,7 +188,12 @@ def test_calls_every_three_weeks_from_the_last_call_or_the_start():
     calls = pd.DataFrame(
         {
             "entry_id": [1, 1, 3, 99],
-            "called_on": [dt.date(2025, 9, 20), dt.date(2025, 11, 10), dt.date(2025, 10, 22), dt.date(2025, 11, 30)],
+            "called_on": [
+                dt.date(2025, 9, 20),
+                dt.date(2025, 11, 10),
+                dt.date(2025, 10, 22),
+                dt.date(2025, 11, 30),
+            ],
         }
     )
     table = schedule_calls(_entries(), calls, TODAY, 3)
@@ -175,7 +202,9 @@ def test_calls_every_three_weeks_from_the_last_call_or_the_start():
     assert table["pseudonym"].tolist() == ["P2", "B1", "P1", "P3"]
     rows = table.set_index("pseudonym")
     assert rows.loc["P1", "last_call"] == dt.date(2025, 11, 10)
-    assert rows.loc["P1", "next_call_due"] == dt.date(2025, 12, 1) and not rows.loc["P1", "overdue"]  # due today
+    assert (
+        rows.loc["P1", "next_call_due"] == dt.date(2025, 12, 1) and not rows.loc["P1", "overdue"]
+    )  # due today
     assert rows.loc["P2", "last_call"] is None
     assert rows.loc["P2", "next_call_due"] == dt.date(2025, 12, 1)  # 3 weeks after re-entering
     assert rows.loc["P3", "next_call_due"] == dt.date(2025, 11, 12) and rows.loc["P3", "overdue"]
@@ -238,11 +267,19 @@ def test_reference_config_has_typed_companionship_settings():
 @pytest.mark.parametrize(
     ("yaml", "key", "message"),
     [
-        ("  planned_months: 6\n  max_months: 5\n", "companionship", "max_months (5) is below planned_months (6)"),
+        (
+            "  planned_months: 6\n  max_months: 5\n",
+            "companionship",
+            "max_months (5) is below planned_months (6)",
+        ),
         ("  follow_up_call_weeks: 0\n", "companionship.follow_up_call_weeks", "greater than or equal to 1"),
         ("  required_training: {group_leader: [yoga]}\n", "companionship", "yoga not in training_kinds"),
         ("  required_training: {wizard: []}\n", "companionship", "unknown role 'wizard'"),
-        ("  end_reasons: [chemistry]\n  rematch_reasons: [chemistry]\n", "companionship", "must include 'completed'"),
+        (
+            "  end_reasons: [chemistry]\n  rematch_reasons: [chemistry]\n",
+            "companionship",
+            "must include 'completed'",
+        ),
         ("  rematch_reasons: [fault]\n", "companionship", "fault not in the listed values"),
         ("  planned_monts: 6\n", "companionship.planned_monts", "is not a known key"),
     ],

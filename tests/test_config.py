@@ -24,7 +24,11 @@ def test_reference_study_codes_are_the_contract():
     assert [a.ratio for a in config.arms] == [1, 1]
     assert [t.code for t in config.timepoints] == ["baseline", "post", "followup"]
     assert set(config.roles) == {
-        "participant", "group_leader", "peer_buddy", "communication_volunteer", "coordinator"
+        "participant",
+        "group_leader",
+        "peer_buddy",
+        "communication_volunteer",
+        "coordinator",
     }
     assert config.groups.sessions == 10 and config.groups.leaders == 2
     assert config.roles["group_leader"].eligibility.max_age == 40
@@ -48,11 +52,19 @@ def test_reference_study_codes_are_the_contract():
         (lambda d: d["roles"].__setitem__("wizard", {}), "roles", "unknown role(s) wizard"),
         (lambda d: d["sites"][0].__setitem__("colour", "red"), "sites[0].colour", "not a known key"),
         # The outcomes section is validated on load (a typo used to fail only at ``analyse``).
-        (lambda d: d["outcomes"].__setitem__("secondry", ["who5.total"]), "outcomes.secondry", "not a known key"),
+        (
+            lambda d: d["outcomes"].__setitem__("secondry", ["who5.total"]),
+            "outcomes.secondry",
+            "not a known key",
+        ),
         (lambda d: d["outcomes"].__setitem__("primary_method", "anova"), "outcomes.primary_method", "ancova"),
         (lambda d: d["outcomes"].__setitem__("primary", "qpr15"), "outcomes.primary", "pattern"),
         (lambda d: d["outcomes"]["secondary"].append("who5"), "outcomes.secondary", "instrument.scale"),
-        (lambda d: d["outcomes"].__setitem__("primary", "qrp15.total"), "outcomes", "qrp15.total: not an instrument"),
+        (
+            lambda d: d["outcomes"].__setitem__("primary", "qrp15.total"),
+            "outcomes",
+            "qrp15.total: not an instrument",
+        ),
         (lambda d: d["outcomes"].pop("primary"), "outcomes.primary", "required but missing"),
         (
             lambda d: d["roles"]["group_leader"]["eligibility"].__setitem__("min_age", 50),

@@ -5,11 +5,11 @@ from __future__ import annotations
 import xml.dom.minidom
 
 import pytest
+from consort_checks import check_arithmetic, reasons, total
 
 from pipelines.analysis.consort import consort_flow, consort_svg
 from pipelines.dataset import build_analysis_dataset
 from pipelines.simulate import simulate_trial
-from consort_checks import check_arithmetic, reasons, total
 from study.config import example_config_path, load_config
 
 
@@ -18,7 +18,9 @@ def flow_and_sources():
     config = load_config(example_config_path())
     sources = simulate_trial(config, n=120, seed=2)
     ds = build_analysis_dataset(**sources, config=config, unblinded=False)  # the dummy allocation
-    flow = consort_flow(sources["participants"], ds, "qpr15.total", "post", ["INT", "CTL"], ["INT"], "baseline")
+    flow = consort_flow(
+        sources["participants"], ds, "qpr15.total", "post", ["INT", "CTL"], ["INT"], "baseline"
+    )
     return flow, sources, ds
 
 
@@ -30,7 +32,9 @@ def test_flow_adds_up(flow_and_sources):
     assert reasons(flow, "excluded")["n"].sum() == total(flow, "excluded")
     assert total(flow, "allocated", "INT") + total(flow, "allocated", "CTL") == 120
     for arm in ("INT", "CTL"):
-        assert total(flow, "analysed", arm) + total(flow, "excluded_from_analysis", arm) == total(flow, "allocated", arm)
+        assert total(flow, "analysed", arm) + total(flow, "excluded_from_analysis", arm) == total(
+            flow, "allocated", arm
+        )
         assert reasons(flow, "discontinued", arm)["n"].sum() == total(flow, "discontinued", arm)
 
 
@@ -71,7 +75,9 @@ def test_ineligibility_is_reported_by_category_not_by_each_persons_detail(demo_e
     assert raw.nunique() > ineligible["reason"].nunique()  # details were grouped
     assert not ineligible["reason"].str.contains(r"\(|\d+ below", regex=True).any()
     assert ineligible["n"].sum() == len(raw)
-    assert "not meeting inclusion criteria: lives outside the site's municipalities" in set(ineligible["reason"])
+    assert "not meeting inclusion criteria: lives outside the site's municipalities" in set(
+        ineligible["reason"]
+    )
 
 
 def test_arithmetic_of_a_simulated_trial(flow_and_sources):
@@ -94,7 +100,13 @@ def test_arithmetic_of_the_demo(demo_engine):
     snap = take_snapshot(demo_engine)
     flow = snap.consort()
     plan = snap.plan()
-    people = consort_people(snap.sources.participants, snap.dataset, plan.primary, plan.followups[0],
-                            [plan.treatment], plan.baseline)
+    people = consort_people(
+        snap.sources.participants,
+        snap.dataset,
+        plan.primary,
+        plan.followups[0],
+        [plan.treatment],
+        plan.baseline,
+    )
     check_arithmetic(flow, people, [plan.treatment, plan.control], plan.primary, plan.followups[0])
     assert total(flow, "randomised") == len(people) > 0

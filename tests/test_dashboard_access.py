@@ -10,6 +10,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from rct_fixtures import lock_current_sap
 from sqlalchemy import func, select
 
 from dashboards.access import IDLE_TIMEOUT, LoginFailed, Viewer, is_expired, log_in
@@ -24,7 +25,6 @@ from dashboards.queries.recruitment import (
     site_targets,
 )
 from dashboards.queries.users import users_frame
-from rct_fixtures import lock_current_sap
 from study.blinding import unblind
 from study.db import read_session, unit_of_work
 from study.db.models import (
@@ -40,10 +40,10 @@ from study.db.models import (
 from study.db.types import utcnow
 from study.demo.users import DEMO_PASSWORD
 from study.errors import BadInput, NotAllowed, NotFound
+from study.login_throttle import LOGIN_DELAY_CAP
 from study.people import Identity
 from study.phases import start_phase
 from study.studies import get_study
-from study.login_throttle import LOGIN_DELAY_CAP
 from study.users import add_user
 
 
@@ -58,8 +58,11 @@ def viewer_of(engine, login: str) -> Viewer:
 def person_at(engine, site: str, role: str = "participant") -> str:
     with read_session(engine) as s:
         return s.scalar(
-            select(Person.pseudonym).join(Site, Site.id == Person.site_id)
-            .where(Site.code == site, Person.role == role).order_by(Person.pseudonym).limit(1)
+            select(Person.pseudonym)
+            .join(Site, Site.id == Person.site_id)
+            .where(Site.code == site, Person.role == role)
+            .order_by(Person.pseudonym)
+            .limit(1)
         )
 
 
@@ -142,7 +145,8 @@ def test_identity_only_for_the_coordinator_of_the_persons_site(demo_engine):
     pseudonym = person_at(demo_engine, "CPH")
     with read_session(demo_engine) as s:
         stored = s.scalar(
-            select(PersonIdentity.full_name).join(Person, Person.id == PersonIdentity.person_id)
+            select(PersonIdentity.full_name)
+            .join(Person, Person.id == PersonIdentity.person_id)
             .where(Person.pseudonym == pseudonym)
         )
     assert stored
@@ -170,15 +174,34 @@ def allocated(study_db):
         start_phase(s, study, "pilot", "test")
         start_phase(s, study, "rct", "test")
         for i, (site, arm) in enumerate([("CPH", "INT"), ("CPH", "CTL"), ("HEL", "INT"), ("HEL", "CTL")]):
-            person = add_person(s, study, f"P9{i:03d}", "participant", site,
-                                identity=Identity(birth_date=dt.date(1990, 1, 1)))
-            enrol(s, study, person, dt.date(2025, 9, 1), "København" if site == "CPH" else "Helsingør",
-                  consent_on=dt.date(2025, 9, 2))
-            s.add(Allocation(study_id=study.id, person_id=person.id, arm=arm, stratum=f"{site}|female",
-                             method="blocks", sequence_position=i + 1,
-                             allocated_on=dt.date(2025, 9, 3), allocated_by="test"))
-        for login, role, site in [("c.cph", "coordinator", "CPH"), ("stat", "statistician", None),
-                                  ("res", "researcher", None)]:
+            person = add_person(
+                s, study, f"P9{i:03d}", "participant", site, identity=Identity(birth_date=dt.date(1990, 1, 1))
+            )
+            enrol(
+                s,
+                study,
+                person,
+                dt.date(2025, 9, 1),
+                "København" if site == "CPH" else "Helsingør",
+                consent_on=dt.date(2025, 9, 2),
+            )
+            s.add(
+                Allocation(
+                    study_id=study.id,
+                    person_id=person.id,
+                    arm=arm,
+                    stratum=f"{site}|female",
+                    method="blocks",
+                    sequence_position=i + 1,
+                    allocated_on=dt.date(2025, 9, 3),
+                    allocated_by="test",
+                )
+            )
+        for login, role, site in [
+            ("c.cph", "coordinator", "CPH"),
+            ("stat", "statistician", None),
+            ("res", "researcher", None),
+        ]:
             add_user(s, login, role, "password-123", study=study, site=site)
     return study_db
 
@@ -212,7 +235,9 @@ def test_statistician_sees_codes_not_labels_until_unblinding(allocated):
 # --- recruitment (pandas) -------------------------------------------------------------------
 def test_recruitment_summary_matches_sql_counts(demo_engine):
     researcher = viewer_of(demo_engine, "researcher")
-    summary = recruitment_summary(screening_frame(demo_engine, researcher), site_targets(demo_engine, researcher))
+    summary = recruitment_summary(
+        screening_frame(demo_engine, researcher), site_targets(demo_engine, researcher)
+    )
     with read_session(demo_engine) as s:
         # Independent count straight from SQL: eligible, consented RCT participants per site.
         expected = dict(
@@ -220,8 +245,12 @@ def test_recruitment_summary_matches_sql_counts(demo_engine):
                 select(Site.code, func.count())
                 .join(Person, Person.site_id == Site.id)
                 .join(Enrolment, Enrolment.person_id == Person.id)
-                .where(Enrolment.phase == "rct", Enrolment.eligible.is_(True),
-                       Enrolment.consent_on.is_not(None), Person.role == "participant")
+                .where(
+                    Enrolment.phase == "rct",
+                    Enrolment.eligible.is_(True),
+                    Enrolment.consent_on.is_not(None),
+                    Person.role == "participant",
+                )
                 .group_by(Site.code)
             ).all()
         )
@@ -232,11 +261,13 @@ def test_recruitment_summary_matches_sql_counts(demo_engine):
 
 
 def test_recruitment_over_time_is_cumulative_per_site():
-    screening = pd.DataFrame({
-        "site": ["CPH", "CPH", "HEL", "CPH"],
-        "eligible": [True, True, True, False],
-        "consent_on": pd.to_datetime(["2025-09-01", "2025-09-10", "2025-09-10", "2025-09-02"]),
-    })
+    screening = pd.DataFrame(
+        {
+            "site": ["CPH", "CPH", "HEL", "CPH"],
+            "eligible": [True, True, True, False],
+            "consent_on": pd.to_datetime(["2025-09-01", "2025-09-10", "2025-09-10", "2025-09-02"]),
+        }
+    )
     targets = pd.DataFrame({"site": ["CPH", "HEL"], "name": ["K", "H"], "target": [10, 5]})
     out = recruitment_over_time(screening, targets)
     cph = out[out["site"] == "CPH"]["recruited"].tolist()
@@ -249,10 +280,16 @@ def test_recruitment_over_time_is_cumulative_per_site():
 
 # --- writes ---------------------------------------------------------------------------------
 def _form(pseudonym: str, **changes) -> EnrolmentForm:
-    values = dict(pseudonym=pseudonym, role="participant", birth_date=dt.date(1990, 5, 1),
-                  municipality="København", screened_on=dt.date(2025, 9, 1),
-                  consent_on=dt.date(2025, 9, 2), attributes={"gender": "female"},
-                  identity=Identity(full_name="Demo Testperson"))
+    values = dict(
+        pseudonym=pseudonym,
+        role="participant",
+        birth_date=dt.date(1990, 5, 1),
+        municipality="København",
+        screened_on=dt.date(2025, 9, 1),
+        consent_on=dt.date(2025, 9, 2),
+        attributes={"gender": "female"},
+        identity=Identity(full_name="Demo Testperson"),
+    )
     values.update(changes)
     return EnrolmentForm(**values)
 
@@ -264,12 +301,16 @@ def test_enrol_person_is_audited_with_the_login(dashboard_db):
     outside = enrol_person(dashboard_db, cph, _form("W-ENROL-2", municipality="Vejle"))
     assert not outside.eligible and outside.reasons
     with read_session(dashboard_db) as s:
-        actors = set(s.scalars(
-            select(AuditEvent.actor).join(Person, Person.id == AuditEvent.person_id)
-            .where(Person.pseudonym == "W-ENROL-1")
-        ))
-        site = s.scalar(select(Site.code).join(Person, Person.site_id == Site.id)
-                        .where(Person.pseudonym == "W-ENROL-1"))
+        actors = set(
+            s.scalars(
+                select(AuditEvent.actor)
+                .join(Person, Person.id == AuditEvent.person_id)
+                .where(Person.pseudonym == "W-ENROL-1")
+            )
+        )
+        site = s.scalar(
+            select(Site.code).join(Person, Person.site_id == Site.id).where(Person.pseudonym == "W-ENROL-1")
+        )
     assert actors == {"cph.coordinator"} and site == "CPH"
 
 
@@ -329,7 +370,11 @@ def test_feedback_log_is_site_bound_and_validated(dashboard_db):
     note_id = log_feedback(dashboard_db, cph, "CPH-P1", 3, "participant", "idea", "  More walks outside.  ")
     with read_session(dashboard_db) as s:
         row = s.get(ManualFeedback, note_id)
-        assert (row.note, row.manual_version, row.recorded_by) == ("More walks outside.", "0.1", "cph.coordinator")
+        assert (row.note, row.manual_version, row.recorded_by) == (
+            "More walks outside.",
+            "0.1",
+            "cph.coordinator",
+        )
         count = s.scalar(select(func.count()).select_from(ManualFeedback))
     with pytest.raises(NotAllowed, match="another site"):
         log_feedback(dashboard_db, cph, "HEL-P1", 3, "leader", "works", "x")
@@ -366,11 +411,15 @@ def test_survey_links_are_one_time_audited_and_site_bound(dashboard_db):
         link = s.scalar(select(SurveyLink).where(SurveyLink.token_hash == token_hash(token)))
         assert link.opened_count == 2
         # Only the hash is stored; the audit trail redacts even that, and records every opening.
-        assert not s.scalar(select(func.count()).select_from(SurveyLink).where(SurveyLink.token_hash == token))
+        assert not s.scalar(
+            select(func.count()).select_from(SurveyLink).where(SurveyLink.token_hash == token)
+        )
         # This link's events only: other tests open links on the same database.
-        events = s.execute(select(AuditEvent.actor, AuditEvent.field, AuditEvent.new_value)
-                           .where(AuditEvent.table_name == "survey_link",
-                                  AuditEvent.row_id == str(link.id))).all()
+        events = s.execute(
+            select(AuditEvent.actor, AuditEvent.field, AuditEvent.new_value).where(
+                AuditEvent.table_name == "survey_link", AuditEvent.row_id == str(link.id)
+            )
+        ).all()
     assert all(token not in (e.new_value or "") for e in events)
     assert [e.field for e in events if e.actor == SURVEY_ACTOR].count("opened_count") == 2
 
@@ -407,8 +456,13 @@ def test_expired_survey_link_is_refused(dashboard_db):
     with unit_of_work(dashboard_db, "test") as s, pytest.raises(NotAllowed):
         open_link(s, token)
     with unit_of_work(dashboard_db, "test") as s, pytest.raises(BadInput, match="between 1 hour"):
-        create_link(s, get_study(s), s.scalar(select(Person).where(Person.pseudonym == person_at(dashboard_db, "FRE"))),
-                    "test", valid_for=dt.timedelta(days=365))
+        create_link(
+            s,
+            get_study(s),
+            s.scalar(select(Person).where(Person.pseudonym == person_at(dashboard_db, "FRE"))),
+            "test",
+            valid_for=dt.timedelta(days=365),
+        )
 
 
 def test_a_deactivated_or_changed_user_loses_the_session(dashboard_db):
@@ -418,7 +472,9 @@ def test_a_deactivated_or_changed_user_loses_the_session(dashboard_db):
         add_user(s, "ui.leaving", "coordinator", "password-123", study=get_study(s), site="FRE")
     viewer = viewer_of(dashboard_db, "ui.leaving")
     assert still_valid(dashboard_db, viewer)
-    assert not still_valid(dashboard_db, Viewer("ui.leaving", "coordinator", viewer.site_id + 1, viewer.study_id))
+    assert not still_valid(
+        dashboard_db, Viewer("ui.leaving", "coordinator", viewer.site_id + 1, viewer.study_id)
+    )
     with unit_of_work(dashboard_db, "test") as s:
         s.scalar(select(User).where(User.login == "ui.leaving")).active = False
     assert not still_valid(dashboard_db, viewer)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from dashboards.i18n import translate
 from dashboards.queries.analysis import analysis_view
 from study.errors import NotAllowed
-from dashboards.i18n import translate
 from tests.test_dashboard_access import viewer_of
 from tests.test_dashboard_app import open_app, page_text  # noqa: F401  (fixture)
 
@@ -27,7 +27,9 @@ def test_analysis_view_is_blinded_and_matches_the_pipelines(demo_engine):
 
     data = take_snapshot(demo_engine).dataset
     for _, row in view.outcomes.iterrows():
-        scores = data.loc[(data["timepoint"] == row["timepoint"]) & (data["arm"] == row["arm"]), view.primary].dropna()
+        scores = data.loc[
+            (data["timepoint"] == row["timepoint"]) & (data["arm"] == row["arm"]), view.primary
+        ].dropna()
         assert row["n"] == len(scores) and abs(row["mean"] - scores.mean()) < 0.006
     # The effect table is the pipelines' ANCOVA on the primary outcome's first follow-up.
     first = view.effects.iloc[0]
@@ -38,7 +40,6 @@ def test_analysis_view_is_blinded_and_matches_the_pipelines(demo_engine):
 def test_analysis_is_for_analysts_only(demo_engine, login):
     with pytest.raises(NotAllowed):
         analysis_view(demo_engine, viewer_of(demo_engine, login))
-
 
 
 def test_analysis_page_for_the_statistician_shows_codes_and_the_diagram(open_app, demo_engine):
@@ -68,21 +69,39 @@ def test_effects_are_shown_rounded_with_readable_p_values():
 
     from dashboards.queries.analysis import effects_for_display
 
-    raw = pd.DataFrame({"outcome": ["qpr15.total"], "estimate": [8.014912], "ci_low": [5.92391], "ci_high": [10.1059],
-                        "p": [9.1e-13], "effect_size": [0.857201]})
+    raw = pd.DataFrame(
+        {
+            "outcome": ["qpr15.total"],
+            "estimate": [8.014912],
+            "ci_low": [5.92391],
+            "ci_high": [10.1059],
+            "p": [9.1e-13],
+            "effect_size": [0.857201],
+        }
+    )
     shown = effects_for_display(raw).iloc[0]
-    assert (shown["estimate"], shown["ci_low"], shown["effect_size"], shown["p"]) == (8.01, 5.92, 0.86, "<0.001")
+    assert (shown["estimate"], shown["ci_low"], shown["effect_size"], shown["p"]) == (
+        8.01,
+        5.92,
+        0.86,
+        "<0.001",
+    )
 
 
 def test_effects_show_the_plans_primary_method_first_and_the_ancova_beside_it():
     from dashboards.queries.analysis import primary_effects
 
-    results = pd.DataFrame({
-        "estimand": ["itt", "itt", "itt", "per_protocol", "itt"],
-        "method": ["ancova", "mixed_partially_nested", "ancova", "ancova", "mice_ancova"],
-        "timepoint": ["post", "post", "followup", "post", "post"],
-    })
+    results = pd.DataFrame(
+        {
+            "estimand": ["itt", "itt", "itt", "per_protocol", "itt"],
+            "method": ["ancova", "mixed_partially_nested", "ancova", "ancova", "mice_ancova"],
+            "timepoint": ["post", "post", "followup", "post", "post"],
+        }
+    )
     shown = primary_effects(results, "mixed_partially_nested")
     assert shown[["method", "timepoint"]].values.tolist() == [
-        ["mixed_partially_nested", "post"], ["ancova", "post"], ["ancova", "followup"]]
+        ["mixed_partially_nested", "post"],
+        ["ancova", "post"],
+        ["ancova", "followup"],
+    ]
     assert primary_effects(results, "ancova")["method"].tolist() == ["ancova", "ancova"]

@@ -17,7 +17,16 @@ from streamlit.testing.v1 import AppTest
 from dashboards.i18n import translate
 from dashboards.page_registry import PAGES, pages_for
 from study.db import read_session, unit_of_work
-from study.db.models import Allocation, Attendance, GroupSession, LoginThrottle, Person, PersonIdentity, Site, User
+from study.db.models import (
+    Allocation,
+    Attendance,
+    GroupSession,
+    LoginThrottle,
+    Person,
+    PersonIdentity,
+    Site,
+    User,
+)
 from study.db.types import utcnow
 from study.demo.users import DEMO_PASSWORD
 from study.studies import get_study
@@ -190,7 +199,8 @@ def _open_person(at: AppTest, pseudonym: str) -> AppTest:
 def _full_name(engine, pseudonym: str) -> str:
     with read_session(engine) as s:
         return s.scalar(
-            select(PersonIdentity.full_name).join(Person, Person.id == PersonIdentity.person_id)
+            select(PersonIdentity.full_name)
+            .join(Person, Person.id == PersonIdentity.person_id)
             .where(Person.pseudonym == pseudonym)
         )
 
@@ -210,7 +220,10 @@ def test_coordinator_sees_identity_of_own_site_only(open_app, demo_engine):
     cph_person = person_at(demo_engine, "CPH")
     at = _open_person(open_app(demo_engine, "cph.coordinator"), cph_person)
     labels = [e.label for e in at.expander]  # identity, then (if still enrolled) the withdrawal form
-    assert labels[0] == translate("people.identity") and set(labels) <= {labels[0], translate("people.withdraw")}
+    assert labels[0] == translate("people.identity") and set(labels) <= {
+        labels[0],
+        translate("people.withdraw"),
+    }
     assert _full_name(demo_engine, cph_person) in page_text(at)
 
 
@@ -236,8 +249,10 @@ def _allocated_at(engine, site: str) -> int:
     """How many participants of ``site`` the demo's randomisation allocated."""
     with read_session(engine) as s:
         return s.scalar(
-            select(func.count()).select_from(Allocation)
-            .join(Person, Person.id == Allocation.person_id).join(Site, Site.id == Person.site_id)
+            select(func.count())
+            .select_from(Allocation)
+            .join(Person, Person.id == Allocation.person_id)
+            .join(Site, Site.id == Person.site_id)
             .where(Site.code == site)
         )
 
@@ -289,13 +304,17 @@ def test_enrol_form_saves_once_and_refuses_a_double_submit(open_app, dashboard_d
     assert other.error and "already used" in other.error[0].value
     assert _people_named(dashboard_db, "W-UI-1") == 1
     with read_session(dashboard_db) as s:
-        site = s.scalar(select(Site.code).join(Person, Person.site_id == Site.id).where(Person.pseudonym == "W-UI-1"))
+        site = s.scalar(
+            select(Site.code).join(Person, Person.site_id == Site.id).where(Person.pseudonym == "W-UI-1")
+        )
     assert site == "CPH"
 
 
 def test_enrol_form_with_out_of_range_values_writes_nothing(open_app, dashboard_db):
     future = dt.date.today() + dt.timedelta(days=5)
-    at = _fill_enrol(open_app(dashboard_db, "cph.coordinator"), "W-UI-2", screened_on=future, consent_on=future)
+    at = _fill_enrol(
+        open_app(dashboard_db, "cph.coordinator"), "W-UI-2", screened_on=future, consent_on=future
+    )
     at.form_submit_button[0].click().run()
     assert at.error and at.error[0].value.startswith("Not saved") and "future" in at.error[0].value
     at = _fill_enrol(open_app(dashboard_db, "cph.coordinator"), "W-UI-2", consent_on=dt.date(2025, 9, 1))
@@ -329,13 +348,15 @@ def _statuses(engine, group: str, week: int) -> dict[str, str]:
     from study.db.models import CourseGroup
 
     with read_session(engine) as s:
-        return dict(s.execute(
-            select(Person.pseudonym, Attendance.status)
-            .join(Attendance, Attendance.person_id == Person.id)
-            .join(GroupSession, GroupSession.id == Attendance.session_id)
-            .join(CourseGroup, CourseGroup.id == GroupSession.group_id)
-            .where(CourseGroup.code == group, GroupSession.week == week)
-        ).all())
+        return dict(
+            s.execute(
+                select(Person.pseudonym, Attendance.status)
+                .join(Attendance, Attendance.person_id == Person.id)
+                .join(GroupSession, GroupSession.id == Attendance.session_id)
+                .join(CourseGroup, CourseGroup.id == GroupSession.group_id)
+                .where(CourseGroup.code == group, GroupSession.week == week)
+            ).all()
+        )
 
 
 def _attendance_page(open_app, engine, week: int) -> AppTest:
@@ -354,7 +375,9 @@ def test_attendance_grid_saves_an_edited_cell_once(open_app, dashboard_db):
     assert dict(zip(grid["pseudonym"], grid["present"])) == {p: s == "present" for p, s in before.items()}
     first = grid["pseudonym"].iloc[0]
     at.session_state["attendance_grid_HEL-P1_9"] = {
-        "edited_rows": {0: {"present": not bool(grid["present"].iloc[0])}}, "added_rows": [], "deleted_rows": [],
+        "edited_rows": {0: {"present": not bool(grid["present"].iloc[0])}},
+        "added_rows": [],
+        "deleted_rows": [],
     }
     at.button(key="attendance_save").click().run()
     assert not at.exception and not at.error
@@ -406,7 +429,9 @@ def test_coordinator_logs_feedback_on_the_manual(open_app, dashboard_db):
 
     def notes(text):
         with read_session(dashboard_db) as s:
-            return s.scalar(select(func.count()).select_from(ManualFeedback).where(ManualFeedback.note == text))
+            return s.scalar(
+                select(func.count()).select_from(ManualFeedback).where(ManualFeedback.note == text)
+            )
 
     at = open_app(dashboard_db, "fre.coordinator")
     at.switch_page("views/pilot.py").run()

@@ -28,8 +28,14 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
 ]
 ROOT = Path(__file__).resolve().parent.parent
 COORDINATOR = "hel.coordinator"
@@ -71,9 +77,21 @@ def served_demo(tmp_path_factory):
     build_demo(engine, participants=20, seed=5)
     port = _free_port()
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboards" / "app.py"),
-        "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(ROOT / "dashboards" / "app.py"),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
     ]
     log = open(db.with_suffix(".log"), "w")  # noqa: SIM115 -- the server writes to it until teardown
     server = subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, PEERSTUDY_DB=url), stdout=log, stderr=log)
@@ -107,11 +125,15 @@ def _observations(engine, group: str, week: int) -> list[dict]:
         rows = s.scalars(
             select(FidelityObservation)
             .join(CourseGroup, CourseGroup.id == FidelityObservation.group_id)
-            .where(CourseGroup.code == group, FidelityObservation.week == week,
-                   FidelityObservation.observer == COORDINATOR)
+            .where(
+                CourseGroup.code == group,
+                FidelityObservation.week == week,
+                FidelityObservation.observer == COORDINATOR,
+            )
         ).all()
-        return [{"components": {c.component: c.score for c in r.components}, "minutes": r.minutes}
-                for r in rows]
+        return [
+            {"components": {c.component: c.score for c in r.components}, "minutes": r.minutes} for r in rows
+        ]
 
 
 def _log_in(page, base: str) -> None:
@@ -179,9 +201,12 @@ def test_coordinator_saves_a_fidelity_observation_in_a_real_browser(served_demo)
         {"components": {cid: 2 for cid, _d, _e in spec.components}, "minutes": 111}
     ]
     with read_session(engine) as s:
-        actors = set(s.scalars(
-            select(AuditEvent.actor).where(AuditEvent.table_name == "fidelity_observation",
-                                           AuditEvent.action == "insert")
-            .order_by(AuditEvent.id.desc()).limit(1)
-        ))
+        actors = set(
+            s.scalars(
+                select(AuditEvent.actor)
+                .where(AuditEvent.table_name == "fidelity_observation", AuditEvent.action == "insert")
+                .order_by(AuditEvent.id.desc())
+                .limit(1)
+            )
+        )
     assert actors == {COORDINATOR}

@@ -54,19 +54,49 @@ def test_catalogues_have_the_same_keys_and_placeholders():
 #: Keys whose Danish text is the English one on purpose (international terms, names, codes).
 #: Any other identical pair is an English text left in the Danish catalogue.
 IDENTICAL = {
-    "common.language", "nav.pilot", "nav.interim", "nav.section.admin", "auth.signed_in_as", "role.admin",
-    "identity.email", "pilot.title", "people.pseudonym", "enrol.pseudonym", "enrol.attribute",
-    "questionnaire.instrument", "feedback.note", "column.pseudonym", "column.effect_size", "column.estimand",
-    "column.instrument", "column.note", "column.status", "column.stratum", "column.version", "column.p_holm",
-    "column.moderator", "code.timepoint.baseline", "code.role.admin", "code.phase.pilot", "code.estimand.cace",
-    "code.method.ancova", "code.method.mixed", "record.person", "consort.arm", "forest.title", "report.note",
+    "common.language",
+    "nav.pilot",
+    "nav.interim",
+    "nav.section.admin",
+    "auth.signed_in_as",
+    "role.admin",
+    "identity.email",
+    "pilot.title",
+    "people.pseudonym",
+    "enrol.pseudonym",
+    "enrol.attribute",
+    "questionnaire.instrument",
+    "feedback.note",
+    "column.pseudonym",
+    "column.effect_size",
+    "column.estimand",
+    "column.instrument",
+    "column.note",
+    "column.status",
+    "column.stratum",
+    "column.version",
+    "column.p_holm",
+    "column.moderator",
+    "code.timepoint.baseline",
+    "code.role.admin",
+    "code.phase.pilot",
+    "code.estimand.cace",
+    "code.method.ancova",
+    "code.method.mixed",
+    "record.person",
+    "consort.arm",
+    "forest.title",
+    "report.note",
 }
 
 
 def test_danish_texts_are_not_english():
     en, da = catalogue("en"), catalogue("da")
-    same = {k for k, v in en.items()
-            if da[k].strip().lower() == v.strip().lower() and sum(c.isalpha() for c in v) >= 4}
+    same = {
+        k
+        for k, v in en.items()
+        if da[k].strip().lower() == v.strip().lower() and sum(c.isalpha() for c in v) >= 4
+    }
     assert same <= IDENTICAL, sorted(same - IDENTICAL)
 
 
@@ -103,17 +133,20 @@ def _walk(at: AppTest, role: str, pseudonym: str):
 def test_every_page_speaks_its_language(open_app, demo_engine, role, lang):
     fragments = english_fragments()
     pseudonym = person_at(demo_engine, "CPH")
-    at = open_app(demo_engine, ROLE_LOGINS[role], lang=lang)
+    app = open_app(demo_engine, ROLE_LOGINS[role], lang=lang)
     problems = []
-    for page, at in _walk(at, role, pseudonym):
+    for page, at in _walk(app, role, pseudonym):
         assert not at.exception, (page, at.exception)
         texts = visible_texts(at)
         problems += [f"{page}: missing key {t}" for t in texts if "⟦" in t]
         problems += [f"{page}: raw header {h}" for h in table_headers(at) if SNAKE.match(h)]
         if lang == "da":
             problems += [f"{page}: English {f!r}" for f in english_shown(texts, fragments)]
-            problems += [f"{page}: English number or date {m.group(0)!r}"
-                         for t in texts for m in ENGLISH_NUMBERS.finditer(t)]
+            problems += [
+                f"{page}: English number or date {m.group(0)!r}"
+                for t in texts
+                for m in ENGLISH_NUMBERS.finditer(t)
+            ]
     assert not problems, "\n".join(sorted(set(problems)))
 
 

@@ -31,7 +31,7 @@ def test_dashboard_starts_streamlit_on_the_database(demo_engine, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "http://localhost:8642" in result.output
     assert "cph.coordinator / peerstudy-demo" in result.output
-    (cmd, env), = calls
+    ((cmd, env),) = calls
     assert cmd[:4] == [sys.executable, "-m", "streamlit", "run"] and cmd[4].endswith("dashboards/app.py")
     assert cmd[cmd.index("--server.port") + 1] == "8642" and cmd[cmd.index("--server.headless") + 1] == "true"
     assert env["PEERSTUDY_DB"] == url
@@ -92,7 +92,14 @@ def test_phase_banner_states_the_rules_of_each_phase():
 
 def test_pages_per_role():
     assert [p.url for p in pages_for("coordinator")] == [
-        "rct", "pilot", "people", "enrol", "attendance", "randomise", "questionnaire", "fidelity",
+        "rct",
+        "pilot",
+        "people",
+        "enrol",
+        "attendance",
+        "randomise",
+        "questionnaire",
+        "fidelity",
     ]
     assert [p.url for p in pages_for("statistician")] == ["rct", "pilot", "people", "analysis"]
     assert "users" in [p.url for p in pages_for("admin")]

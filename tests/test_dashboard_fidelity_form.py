@@ -12,7 +12,6 @@ from dashboards.queries.fidelity import observation_form
 from study.db import read_session
 from study.db.models import (
     AuditEvent,
-    ComponentRating,
     CourseGroup,
     FidelityObservation,
     GroupSession,
@@ -30,7 +29,8 @@ def rct_group(engine, site: str = "HEL") -> str:
     """The first RCT group of ``site`` (the RCT runs the stored, locked manual)."""
     with read_session(engine) as s:
         return s.scalars(
-            select(CourseGroup.code).where(CourseGroup.phase == "rct", CourseGroup.code.like(f"{site}-%"))
+            select(CourseGroup.code)
+            .where(CourseGroup.phase == "rct", CourseGroup.code.like(f"{site}-%"))
             .order_by(CourseGroup.code)
         ).first()
 
@@ -41,11 +41,18 @@ def unobserved_session(engine, group: str, login: str = COORDINATOR, skip: int =
         weeks = s.scalars(
             select(GroupSession.week)
             .join(CourseGroup, CourseGroup.id == GroupSession.group_id)
-            .where(CourseGroup.code == group, GroupSession.cancelled.is_(False),
-                   GroupSession.held_on <= func.current_date())
-            .where(~select(FidelityObservation.id).where(
-                FidelityObservation.session_id == GroupSession.id,
-                FidelityObservation.observer == login).exists())
+            .where(
+                CourseGroup.code == group,
+                GroupSession.cancelled.is_(False),
+                GroupSession.held_on <= func.current_date(),
+            )
+            .where(
+                ~select(FidelityObservation.id)
+                .where(
+                    FidelityObservation.session_id == GroupSession.id, FidelityObservation.observer == login
+                )
+                .exists()
+            )
             .order_by(GroupSession.week.desc())
         ).all()
     return weeks[skip]
@@ -56,13 +63,20 @@ def observations_of(engine, group: str, week: int, login: str = COORDINATOR) -> 
         rows = s.scalars(
             select(FidelityObservation)
             .join(CourseGroup, CourseGroup.id == FidelityObservation.group_id)
-            .where(CourseGroup.code == group, FidelityObservation.week == week,
-                   FidelityObservation.observer == login)
+            .where(
+                CourseGroup.code == group,
+                FidelityObservation.week == week,
+                FidelityObservation.observer == login,
+            )
         ).all()
         return [
-            {"minutes": r.minutes, "present": r.participants_present, "notes": r.notes,
-             "components": {c.component: c.score for c in r.components},
-             "competence": {c.item: c.score for c in r.competences}}
+            {
+                "minutes": r.minutes,
+                "present": r.participants_present,
+                "notes": r.notes,
+                "components": {c.component: c.score for c in r.components},
+                "competence": {c.item: c.score for c in r.competences},
+            }
             for r in rows
         ]
 
@@ -107,8 +121,13 @@ def test_coordinator_saves_an_observation_once(open_app, dashboard_db):
     assert saved[0]["competence"] == {spec.competence[0][0]: 4}
     assert (saved[0]["minutes"], saved[0]["present"], saved[0]["notes"]) == (115, 6, "calm session")
     with read_session(dashboard_db) as s:
-        actors = set(s.scalars(select(AuditEvent.actor).where(
-            AuditEvent.table_name == "fidelity_observation", AuditEvent.actor == COORDINATOR)))
+        actors = set(
+            s.scalars(
+                select(AuditEvent.actor).where(
+                    AuditEvent.table_name == "fidelity_observation", AuditEvent.actor == COORDINATOR
+                )
+            )
+        )
     assert actors == {COORDINATOR}
     # The same form again: said to be saved, nothing written twice.
     at.form_submit_button[0].click().run()
@@ -149,7 +168,10 @@ def test_coordinator_is_offered_and_allowed_only_own_site_groups(open_app, demo_
     week = unobserved_session(dashboard_db, group, login="cph.coordinator")
     spec = observation_form(dashboard_db, viewer_of(dashboard_db, COORDINATOR), group, week)
     obs = ObservationInput(
-        group=group, week=week, observer="cph.coordinator", observed_on=spec.held_on,
+        group=group,
+        week=week,
+        observer="cph.coordinator",
+        observed_on=spec.held_on,
         components={cid: 2 for cid, _d, _e in spec.components},
     )
     with pytest.raises(NotAllowed):

@@ -37,19 +37,34 @@ def _load_script():
 load = _load_script()
 
 
-@pytest.mark.parametrize("url", [
-    "http://127.0.0.1:8501", "http://localhost:8501/", "http://[::1]:8501", "http://127.8.9.10",
-    "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8501",
+        "http://localhost:8501/",
+        "http://[::1]:8501",
+        "http://127.8.9.10",
+        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+    ],
+)
 def test_loopback_addresses_are_driven(url):
     assert load.require_loopback(url)
 
 
-@pytest.mark.parametrize("url", [
-    "http://10.0.0.5:8501", "http://192.168.1.20", "http://172.16.0.1", "http://8.8.8.8",
-    "http://example.org", "http://0.0.0.0:8501", "http://localhost.example.org", "/tmp/socket",
-    "postgresql+psycopg://postgres@db.internal:5432/postgres",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.5:8501",
+        "http://192.168.1.20",
+        "http://172.16.0.1",
+        "http://8.8.8.8",
+        "http://example.org",
+        "http://0.0.0.0:8501",
+        "http://localhost.example.org",
+        "/tmp/socket",
+        "postgresql+psycopg://postgres@db.internal:5432/postgres",
+    ],
+)
 def test_any_other_address_is_refused(url):
     with pytest.raises(ValueError, match="loopback addresses only"):
         load.require_loopback(url)
@@ -62,9 +77,17 @@ def test_a_non_loopback_database_is_refused_before_anything_is_created(capsys):
     assert "loopback addresses only" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("users, duration, participants", [
-    (0, 60, 1000), (51, 60, 1000), (5, 0, 1000), (5, 601, 1000), (5, 60, 9), (5, 60, 20_001),
-])
+@pytest.mark.parametrize(
+    "users, duration, participants",
+    [
+        (0, 60, 1000),
+        (51, 60, 1000),
+        (5, 0, 1000),
+        (5, 601, 1000),
+        (5, 60, 9),
+        (5, 60, 20_001),
+    ],
+)
 def test_the_run_is_bounded(users, duration, participants):
     with pytest.raises(ValueError):
         load.bounded(users, duration, participants)
@@ -74,11 +97,13 @@ def test_the_run_is_bounded(users, duration, participants):
 def test_the_summary_gives_percentiles_of_successes_and_counts_errors_per_page():
     rng = np.random.default_rng(3)
     rct = rng.exponential(1.0, 200)
-    samples = pd.DataFrame({
-        "page": ["rct"] * 200 + ["save"] * 3,
-        "seconds": [*rct, 0.5, 30.0, 0.7],
-        "error": [None] * 200 + [None, "TimeoutError: save", None],
-    })
+    samples = pd.DataFrame(
+        {
+            "page": ["rct"] * 200 + ["save"] * 3,
+            "seconds": [*rct, 0.5, 30.0, 0.7],
+            "error": [None] * 200 + [None, "TimeoutError: save", None],
+        }
+    )
     summary = load.summarise(samples)
     assert list(summary.index) == ["rct", "save", "all"]
     assert summary.at["rct", "p50"] == pytest.approx(np.percentile(rct, 50))
@@ -104,6 +129,7 @@ def test_users_take_the_roles_in_turn():
 
 
 # --- the cache machinery --------------------------------------------------------------------
+
 
 def _add_person(engine, pseudonym: str) -> None:
     with unit_of_work(engine, "test") as s:
@@ -175,6 +201,7 @@ def test_a_snapshot_is_served_while_the_next_one_is_computed():
             calls.append(value)
             release.wait(10)
             return value
+
         return compute
 
     release.set()

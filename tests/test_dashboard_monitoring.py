@@ -33,7 +33,9 @@ def test_completion_counts_match_the_schedule(demo_engine):
         assert researcher[status].sum() == (schedule["status"] == status).sum()
     came_due = researcher[["complete", "due", "overdue"]].sum(axis=1)
     ok = came_due > 0
-    assert (researcher.loc[ok, "completion_pct"] - 100 * researcher.loc[ok, "complete"] / came_due[ok]).abs().max() < 0.06
+    assert (
+        researcher.loc[ok, "completion_pct"] - 100 * researcher.loc[ok, "complete"] / came_due[ok]
+    ).abs().max() < 0.06
     cph = questionnaire_completion(demo_engine, viewer_of(demo_engine, "cph.coordinator"), today)
     assert set(cph["site"]) == {"CPH"}
     assert cph["complete"].sum() == researcher.loc[researcher["site"] == "CPH", "complete"].sum()
@@ -44,7 +46,9 @@ def test_chase_list_is_the_own_sites_open_instruments(demo_engine):
     chase = chase_list(demo_engine, viewer)
     assert set(chase["status"]) <= {"due", "overdue"}
     if (chase["status"] == "overdue").any() and (chase["status"] == "due").any():
-        assert chase["status"].tolist().index("due") > max(i for i, s in enumerate(chase["status"]) if s == "overdue")
+        assert chase["status"].tolist().index("due") > max(
+            i for i, s in enumerate(chase["status"]) if s == "overdue"
+        )
     completion = questionnaire_completion(demo_engine, viewer)
     assert len(chase) == completion["due"].sum() + completion["overdue"].sum()
     with pytest.raises(NotAllowed):
@@ -96,7 +100,9 @@ def test_pilot_observations_are_site_scoped_and_on_the_pilot_page(open_app, demo
     assert not at.exception
     assert translate("pilot.fidelity") in page_text(at)
     shown = [df.value for df in at.dataframe if translate("column.observer") in df.value.columns]
-    assert len(shown) == 1 and set(shown[0][translate("column.site")]) == {"HEL"} and len(shown[0]) == len(own)
+    assert (
+        len(shown) == 1 and set(shown[0][translate("column.site")]) == {"HEL"} and len(shown[0]) == len(own)
+    )
 
 
 # --- defaults follow the phase ----------------------------------------------------------------
@@ -105,7 +111,9 @@ def test_the_rct_page_fidelity_leaves_out_the_pilot_groups(open_app, demo_engine
     everyone = fidelity_by_group(demo_engine, researcher)
     assert set(everyone["phase"]) == {"pilot", "rct"}  # the demo has both
     rct = fidelity_by_group(demo_engine, researcher, "rct")
-    assert set(rct["phase"]) == {"rct"} and set(rct["group"]) == set(everyone.loc[everyone["phase"] == "rct", "group"])
+    assert set(rct["phase"]) == {"rct"} and set(rct["group"]) == set(
+        everyone.loc[everyone["phase"] == "rct", "group"]
+    )
     at = open_app(demo_engine, "researcher")
     assert not at.exception
     pilot_groups = set(everyone.loc[everyone["phase"] == "pilot", "group"])
@@ -115,8 +123,10 @@ def test_the_rct_page_fidelity_leaves_out_the_pilot_groups(open_app, demo_engine
     assert not [g for g in pilot_groups if g in shown]
 
 
-@pytest.mark.parametrize(("page", "key"), [("views/attendance.py", "attendance_group"),
-                                           ("views/fidelity_observation.py", "fidelity_group")])
+@pytest.mark.parametrize(
+    ("page", "key"),
+    [("views/attendance.py", "attendance_group"), ("views/fidelity_observation.py", "fidelity_group")],
+)
 def test_coordinator_forms_open_on_an_rct_group_during_the_rct(open_app, demo_engine, page, key):
     at = open_app(demo_engine, "cph.coordinator")
     at.switch_page(page).run()

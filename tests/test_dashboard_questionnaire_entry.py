@@ -25,8 +25,9 @@ def open_instrument(engine, skip: int = 0):
     """(pseudonym, timepoint, instrument) of a HEL participant's due or overdue instrument."""
     viewer = viewer_of(engine, COORDINATOR)
     with read_session(engine) as s:
-        people = s.scalars(select(Person.pseudonym).where(Person.site_id == viewer.site_id,
-                                                          Person.role == "participant")).all()
+        people = s.scalars(
+            select(Person.pseudonym).where(Person.site_id == viewer.site_id, Person.role == "participant")
+        ).all()
     found = []
     for p in sorted(people):
         sched = participant_schedule(engine, viewer, p)
@@ -37,10 +38,16 @@ def open_instrument(engine, skip: int = 0):
 
 def responses(engine, pseudonym, timepoint, instrument) -> int:
     with read_session(engine) as s:
-        return s.scalar(select(func.count()).select_from(QuestionnaireResponse)
-                        .join(Person, Person.id == QuestionnaireResponse.person_id)
-                        .where(Person.pseudonym == pseudonym, QuestionnaireResponse.timepoint == timepoint,
-                               QuestionnaireResponse.instrument == instrument))
+        return s.scalar(
+            select(func.count())
+            .select_from(QuestionnaireResponse)
+            .join(Person, Person.id == QuestionnaireResponse.person_id)
+            .where(
+                Person.pseudonym == pseudonym,
+                QuestionnaireResponse.timepoint == timepoint,
+                QuestionnaireResponse.instrument == instrument,
+            )
+        )
 
 
 def test_coordinator_enters_a_due_instrument_once(open_app, dashboard_db):
@@ -59,7 +66,9 @@ def test_coordinator_enters_a_due_instrument_once(open_app, dashboard_db):
     at.button[form_index].click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     tp_name = translate(f"code.timepoint.{tp}")
-    assert translate("questionnaire.saved", name=inst.name, pseudonym=who, timepoint=tp_name) in [m.value for m in at.success]
+    assert translate("questionnaire.saved", name=inst.name, pseudonym=who, timepoint=tp_name) in [
+        m.value for m in at.success
+    ]
     assert responses(dashboard_db, who, tp, inst_id) == 1
     sched = participant_schedule(dashboard_db, viewer_of(dashboard_db, COORDINATOR), who)
     assert sched.set_index(["timepoint", "instrument"]).at[(tp, inst_id), "status"] == "complete"
@@ -93,5 +102,7 @@ def test_other_site_and_roles_are_refused(open_app, dashboard_db):
         page = open_app(dashboard_db, login, script=str(DASHBOARDS / "views" / "questionnaire_entry.py"))
         assert not page.exception and page.warning[0].value == translate("common.coordinators_only")
         with pytest.raises(NotAllowed):
-            save_questionnaire(dashboard_db, viewer_of(dashboard_db, login), who, tp, inst_id, dt.date.today(), {})
+            save_questionnaire(
+                dashboard_db, viewer_of(dashboard_db, login), who, tp, inst_id, dt.date.today(), {}
+            )
     assert responses(dashboard_db, who, tp, inst_id) == 0

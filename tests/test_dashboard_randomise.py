@@ -24,8 +24,13 @@ PAGE = "views/randomise.py"
 def _enrol_hel(engine, pseudonym: str) -> None:
     today = dt.date.today()
     form = EnrolmentForm(
-        pseudonym=pseudonym, role="participant", birth_date=dt.date(1990, 5, 1), municipality="Helsingør",
-        screened_on=today, consent_on=today, attributes={"gender": "female"},
+        pseudonym=pseudonym,
+        role="participant",
+        birth_date=dt.date(1990, 5, 1),
+        municipality="Helsingør",
+        screened_on=today,
+        consent_on=today,
+        attributes={"gender": "female"},
         identity=Identity(full_name="Demo Testperson"),
     )
     assert enrol_person(engine, viewer_of(engine, "hel.coordinator"), form).eligible
@@ -35,7 +40,8 @@ def _allocation(engine, pseudonym: str):
     with read_session(engine) as s:
         return s.execute(
             select(Allocation.arm, Allocation.allocated_by)
-            .join(Person, Person.id == Allocation.person_id).where(Person.pseudonym == pseudonym)
+            .join(Person, Person.id == Allocation.person_id)
+            .where(Person.pseudonym == pseudonym)
         ).all()
 
 
@@ -56,13 +62,21 @@ def test_coordinator_randomises_with_confirmation_and_sees_the_result_once(open_
     assert len(stored) == 1 and stored[0].allocated_by == "hel.coordinator"
     assert at.success[0].value == translate("randomise.result", pseudonym="W-RAND-1", arm=stored[0].arm)
     with read_session(dashboard_db) as s:
-        actors = set(s.scalars(select(AuditEvent.actor).where(
-            AuditEvent.table_name == "allocation", AuditEvent.actor == "hel.coordinator")))
+        actors = set(
+            s.scalars(
+                select(AuditEvent.actor).where(
+                    AuditEvent.table_name == "allocation", AuditEvent.actor == "hel.coordinator"
+                )
+            )
+        )
     assert actors == {"hel.coordinator"}
     # Shown once: the next run no longer shows it, and the person left the pending list.
     at.run()
     assert not at.success
-    assert "W-RAND-1" not in pending_frame(dashboard_db, viewer_of(dashboard_db, "hel.coordinator"))["pseudonym"].tolist()
+    assert (
+        "W-RAND-1"
+        not in pending_frame(dashboard_db, viewer_of(dashboard_db, "hel.coordinator"))["pseudonym"].tolist()
+    )
     # A second randomisation of the same person (another tab, a resent request) is refused.
     with pytest.raises(BadInput, match="already randomised"):
         randomise_participant(dashboard_db, viewer_of(dashboard_db, "hel.coordinator"), "W-RAND-1")
@@ -130,6 +144,9 @@ def test_randomise_is_refused_outside_the_rct_phase(open_app, dashboard_db, monk
     monkeypatch.setattr(data, "study_info", lambda viewer: {**real(viewer), "phase": "analysis"})
     at = open_app(dashboard_db, "hel.coordinator", script=str(DASHBOARDS / "views" / "randomise.py"))
     assert not at.exception
-    expected = translate("randomise.wrong_phase", phase=translate("phase.name.analysis"),
-                         rule=translate("phase.rule.randomisation"))
+    expected = translate(
+        "randomise.wrong_phase",
+        phase=translate("phase.name.analysis"),
+        rule=translate("phase.rule.randomisation"),
+    )
     assert expected in [w.value for w in at.warning] and not at.button

@@ -149,7 +149,9 @@ def test_main_pages_render_in_both_languages_and_are_kept_as_screenshots(served)
                         taken.append(path)
                         exceptions = page.locator('[data-testid="stException"]')
                         if exceptions.count():
-                            problems.append(f"{lang} {shot.name}: exception {exceptions.first.inner_text()[:300]}")
+                            problems.append(
+                                f"{lang} {shot.name}: exception {exceptions.first.inner_text()[:300]}"
+                            )
                         if not page.get_by_role("heading", name=heading).first.is_visible():
                             problems.append(f"{lang} {shot.name}: heading {heading!r} not visible")
                     except Exception as exc:  # one broken page must not hide the others' shots

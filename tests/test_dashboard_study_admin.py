@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from rct_fixtures import ACTOR
 from sqlalchemy import select
 
 from dashboards.actions import amend_study_config, start_study_phase
 from dashboards.i18n import translate
 from dashboards.queries.study_settings import study_settings
-from rct_fixtures import ACTOR
 from study.db import read_session, unit_of_work
 from study.db.models import AuditEvent, Site, Study
 from study.errors import NotAllowed
@@ -46,8 +46,14 @@ def test_admin_starts_the_next_phase_only_after_confirming(open_app, admin_db):
     assert not at.exception and not at.error
     assert _phase(admin_db) == "pilot"
     with read_session(admin_db) as s:
-        assert s.scalar(select(AuditEvent.actor).where(AuditEvent.table_name == "study",
-                                                       AuditEvent.field == "current_phase")) == "boss"
+        assert (
+            s.scalar(
+                select(AuditEvent.actor).where(
+                    AuditEvent.table_name == "study", AuditEvent.field == "current_phase"
+                )
+            )
+            == "boss"
+        )
     assert translate("study_admin.current", phase=translate("phase.name.pilot")) in page_text(at)
     # the page now offers the RCT, with what starting it means
     assert translate("study_admin.consequence.rct") in page_text(at)
@@ -92,13 +98,16 @@ def test_only_admins_see_and_change_the_study_settings(admin_db):
     with read_session(admin_db) as s:
         text = s.scalar(select(Study.config_yaml))
     with pytest.raises(NotAllowed):
-        amend_study_config(admin_db, coordinator, text.replace("recruitment_target: ", "recruitment_target: 1", 1), "x")
+        amend_study_config(
+            admin_db, coordinator, text.replace("recruitment_target: ", "recruitment_target: 1", 1), "x"
+        )
     assert _phase(admin_db) is None
 
 
 def test_study_page_shows_the_analysis_plan_and_its_lock(open_app, admin_db):
-    from pipelines.sap import current_sap
     from rct_fixtures import lock_current_sap
+
+    from pipelines.sap import current_sap
     from study.studies import config_of
 
     at = open_app(admin_db, "boss")

@@ -56,9 +56,13 @@ def test_participant_answers_due_instruments_and_the_link_is_used_up(open_app, d
         inst = instruments[inst_id]
         assert at.subheader[0].value == inst.name
         # "Spørgeskema 2 af 4": the place of this instrument among the timepoint's
-        assert translate("survey.progress", "da", position=first.answered + n + 1, total=first.total) in page_text(at)
+        assert translate(
+            "survey.progress", "da", position=first.answered + n + 1, total=first.total
+        ) in page_text(at)
         for item in inst.items:
-            at.radio(key=f"survey_{tp}_{inst_id}_{item.id}").set_value((item.response_scale or inst.response_scale).min)
+            at.radio(key=f"survey_{tp}_{inst_id}_{item.id}").set_value(
+                (item.response_scale or inst.response_scale).min
+            )
         at.button(key=f"survey_{tp}_{inst_id}__submit").click().run()
         assert not at.exception and not at.error, [e.value for e in at.error]
         assert responses(dashboard_db, who, tp, inst_id) == 1
@@ -66,8 +70,13 @@ def test_participant_answers_due_instruments_and_the_link_is_used_up(open_app, d
     assert at.title[0].value == translate("survey.thank_you_title", "da")
     assert at.success[0].value == translate("survey.complete", "da")
     with read_session(dashboard_db) as s:
-        actors = set(s.scalars(select(AuditEvent.actor).where(AuditEvent.table_name == "questionnaire_response",
-                                                              AuditEvent.actor == "survey-link")))
+        actors = set(
+            s.scalars(
+                select(AuditEvent.actor).where(
+                    AuditEvent.table_name == "questionnaire_response", AuditEvent.actor == "survey-link"
+                )
+            )
+        )
     assert actors == {"survey-link"}
     # Used up: a new visit shows the neutral message and saves nothing.
     # (in the default language: the study's language would tell that the token was once valid)
@@ -93,9 +102,17 @@ def test_survey_refuses_other_instruments_and_out_of_range_answers(dashboard_db)
 
 def _drafts(engine, pseudonym, timepoint, instrument) -> int:
     with read_session(engine) as s:
-        return len(s.scalars(select(SurveyDraft).join(Person, Person.id == SurveyDraft.person_id).where(
-            Person.pseudonym == pseudonym, SurveyDraft.timepoint == timepoint, SurveyDraft.instrument == instrument,
-        )).all())
+        return len(
+            s.scalars(
+                select(SurveyDraft)
+                .join(Person, Person.id == SurveyDraft.person_id)
+                .where(
+                    Person.pseudonym == pseudonym,
+                    SurveyDraft.timepoint == timepoint,
+                    SurveyDraft.instrument == instrument,
+                )
+            ).all()
+        )
 
 
 def test_answers_are_saved_as_they_are_given_and_a_resent_link_resumes_them(open_app, dashboard_db):
@@ -112,7 +129,9 @@ def test_answers_are_saved_as_they_are_given_and_a_resent_link_resumes_them(open
     with read_session(dashboard_db) as s:
         before = s.scalar(select(func.max(AuditEvent.seq)))
     at = _survey(open_app, dashboard_db, token)
-    at.radio(key=f"survey_{tp}_{inst_id}_{first.id}").set_value((first.response_scale or inst.response_scale).min).run()
+    at.radio(key=f"survey_{tp}_{inst_id}_{first.id}").set_value(
+        (first.response_scale or inst.response_scale).min
+    ).run()
     at.radio(key=f"survey_{tp}_{inst_id}_{second.id}").set_value(top).run()
     assert not at.exception and not at.error
     low = (first.response_scale or inst.response_scale).min
@@ -120,11 +139,20 @@ def test_answers_are_saved_as_they_are_given_and_a_resent_link_resumes_them(open
     assert responses(dashboard_db, who, tp, inst_id) == 0  # a draft, not a response
     assert _drafts(dashboard_db, who, tp, inst_id) == 1
     with read_session(dashboard_db) as s:
-        draft_id = s.scalar(select(SurveyDraft.id).join(Person, Person.id == SurveyDraft.person_id).where(
-            Person.pseudonym == who, SurveyDraft.timepoint == tp, SurveyDraft.instrument == inst_id))
-        events = s.scalars(select(AuditEvent).where(AuditEvent.table_name == "survey_draft",
-                                                    AuditEvent.row_id == str(draft_id), AuditEvent.seq > before)
-                           .order_by(AuditEvent.seq)).all()
+        draft_id = s.scalar(
+            select(SurveyDraft.id)
+            .join(Person, Person.id == SurveyDraft.person_id)
+            .where(Person.pseudonym == who, SurveyDraft.timepoint == tp, SurveyDraft.instrument == inst_id)
+        )
+        events = s.scalars(
+            select(AuditEvent)
+            .where(
+                AuditEvent.table_name == "survey_draft",
+                AuditEvent.row_id == str(draft_id),
+                AuditEvent.seq > before,
+            )
+            .order_by(AuditEvent.seq)
+        ).all()
     # the first answer inserts the draft, the second changes it: both audited as the link
     # (the change of the draft's updated_at is an event of its own)
     assert [e.field for e in events if e.action == "update"] == ["item_values", "updated_at"]
@@ -139,15 +167,22 @@ def test_answers_are_saved_as_they_are_given_and_a_resent_link_resumes_them(open
     assert again.radio(key=f"survey_{tp}_{inst_id}_{second.id}").value == top
     assert translate("survey.saved_so_far", "da", n=2, total=len(inst.items)) in page_text(again)
     for item in inst.items[2:]:
-        again.radio(key=f"survey_{tp}_{inst_id}_{item.id}").set_value((item.response_scale or inst.response_scale).min)
+        again.radio(key=f"survey_{tp}_{inst_id}_{item.id}").set_value(
+            (item.response_scale or inst.response_scale).min
+        )
     again.button(key=f"survey_{tp}_{inst_id}__submit").click().run()
     assert not again.exception and not again.error, [e.value for e in again.error]
     assert responses(dashboard_db, who, tp, inst_id) == 1
     with read_session(dashboard_db) as s:
-        stored = s.scalar(select(QuestionnaireResponse.item_values)
-                          .join(Person, Person.id == QuestionnaireResponse.person_id)
-                          .where(Person.pseudonym == who, QuestionnaireResponse.timepoint == tp,
-                                 QuestionnaireResponse.instrument == inst_id))
+        stored = s.scalar(
+            select(QuestionnaireResponse.item_values)
+            .join(Person, Person.id == QuestionnaireResponse.person_id)
+            .where(
+                Person.pseudonym == who,
+                QuestionnaireResponse.timepoint == tp,
+                QuestionnaireResponse.instrument == inst_id,
+            )
+        )
     assert json.loads(stored)[second.id] == top  # the answer saved before the interruption
     assert _drafts(dashboard_db, who, tp, inst_id) == 0  # the draft is gone once submitted
 
@@ -176,8 +211,13 @@ def _enrol(engine, pseudonym: str) -> None:
     """A new HEL participant, consented today (baseline due, not randomised)."""
     today = dt.date.today()
     form = EnrolmentForm(
-        pseudonym=pseudonym, role="participant", birth_date=dt.date(1990, 5, 1), municipality="Helsingør",
-        screened_on=today, consent_on=today, attributes={"gender": "female"},
+        pseudonym=pseudonym,
+        role="participant",
+        birth_date=dt.date(1990, 5, 1),
+        municipality="Helsingør",
+        screened_on=today,
+        consent_on=today,
+        attributes={"gender": "female"},
         identity=Identity(full_name="Demo Testperson"),
     )
     assert enrol_person(engine, viewer_of(engine, COORDINATOR), form).eligible
@@ -212,7 +252,9 @@ def test_self_completion_shows_only_a_participants_answers_with_progress_in_dani
     with pytest.raises(BadInput, match=f"{inst_id} item {inst.items[0].id}"):
         save_survey_item(dashboard_db, token, tp, inst_id, inst.items[0].id, next(iter(inst.missing_codes)))
     with pytest.raises(BadInput):
-        save_survey_answers(dashboard_db, token, tp, inst_id, {inst.items[0].id: next(iter(inst.missing_codes))})
+        save_survey_answers(
+            dashboard_db, token, tp, inst_id, {inst.items[0].id: next(iter(inst.missing_codes))}
+        )
     assert survey_draft(dashboard_db, token, tp, inst_id) == {}
     assert responses(dashboard_db, who, tp, inst_id) == 0
 

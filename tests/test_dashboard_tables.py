@@ -20,27 +20,45 @@ def test_dates_numbers_and_p_in_danish_do_not_depend_on_the_os_locale():
 
     from dashboards.i18n.formats import format_date, format_datetime, format_percent
 
-    assert [format_date(dt.date(2025, m, 5), "da") for m in (3, 5, 12)] == ["5. mar. 2025", "5. maj 2025",
-                                                                             "5. dec. 2025"]
+    assert [format_date(dt.date(2025, m, 5), "da") for m in (3, 5, 12)] == [
+        "5. mar. 2025",
+        "5. maj 2025",
+        "5. dec. 2025",
+    ]
     assert format_date("2025-03-05") == "5 Mar 2025" and format_date(None, "da") == ""
     assert format_datetime(pd.Timestamp("2026-01-05 14:03:59", tz="UTC"), "da") == "5. jan. 2026 14:03"
     assert format_percent(80, language="da") == "80,0 %" and format_percent(float("nan")) == ""
     assert format_p(0.0004, "da") == "<0,001" and format_p("<0.001", "da") == "<0,001"
-    df = pd.DataFrame({"timepoint": ["post", "custom"], "due_on": [dt.date(2025, 3, 5), None],
-                       "percent_of_target": [23.3, None], "eligible": [True, None]})
+    df = pd.DataFrame(
+        {
+            "timepoint": ["post", "custom"],
+            "due_on": [dt.date(2025, 3, 5), None],
+            "percent_of_target": [23.3, None],
+            "eligible": [True, None],
+        }
+    )
     words = {"code.timepoint.post": "Efter kurset"}
     shown = format_table(df, "da", yes_no=("ja", "nej"), code=lambda n, v: words.get(f"code.{n}.{v}"))
-    assert shown.to_dict("list") == {"Timepoint": ["Efter kurset", "custom"], "Due on": ["5. mar. 2025", ""],
-                                     "Percent of target": ["23,3 %", ""], "Eligible": ["ja", ""]}
+    assert shown.to_dict("list") == {
+        "Timepoint": ["Efter kurset", "custom"],
+        "Due on": ["5. mar. 2025", ""],
+        "Percent of target": ["23,3 %", ""],
+        "Eligible": ["ja", ""],
+    }
 
 
 def test_charts_speak_danish():
     from dashboards.charts import attendance_chart, vega_spec
 
-    rates = pd.DataFrame({"group": ["CPH-P1"], "week": [1], "present": [7], "recorded": [8],
-                          "percent_present": [87.5]})
-    spec = vega_spec(attendance_chart(rates, "Andel til stede", "Til stede (%)", "Uge", "Gruppe", "Til stede",
-                                      "Registreret"), "da")
+    rates = pd.DataFrame(
+        {"group": ["CPH-P1"], "week": [1], "present": [7], "recorded": [8], "percent_present": [87.5]}
+    )
+    spec = vega_spec(
+        attendance_chart(
+            rates, "Andel til stede", "Til stede (%)", "Uge", "Gruppe", "Til stede", "Registreret"
+        ),
+        "da",
+    )
     assert spec["config"]["locale"]["number"]["decimal"] == ","
     assert "maj" in spec["config"]["locale"]["time"]["shortMonths"]
     titles = [t["title"] for t in spec["encoding"]["tooltip"]]
@@ -49,14 +67,25 @@ def test_charts_speak_danish():
 
 
 def test_numbers_are_formatted_per_kind_of_column():
-    df = pd.DataFrame({
-        "group": ["CPH-R01", "HEL-R01", None], "n_observations": [3, 0, 2],
-        "mean_adherence_pct": [80.04444, None, 66.6666], "mean_competence": [2.34567, float("nan"), 3.0],
-        "below_threshold": [False, True, False], "p": [0.00001, 0.0456, None],
-    })
+    df = pd.DataFrame(
+        {
+            "group": ["CPH-R01", "HEL-R01", None],
+            "n_observations": [3, 0, 2],
+            "mean_adherence_pct": [80.04444, None, 66.6666],
+            "mean_competence": [2.34567, float("nan"), 3.0],
+            "below_threshold": [False, True, False],
+            "p": [0.00001, 0.0456, None],
+        }
+    )
     shown = format_table(df, "en", label=lambda n: {"group": "Group"}.get(n))
-    assert list(shown.columns) == ["Group", "N observations", "Mean adherence pct", "Mean competence",
-                                   "Below threshold", "P"]
+    assert list(shown.columns) == [
+        "Group",
+        "N observations",
+        "Mean adherence pct",
+        "Mean competence",
+        "Below threshold",
+        "P",
+    ]
     assert shown["Group"].tolist() == ["CPH-R01", "HEL-R01", ""]  # empty, never "None"
     assert shown["N observations"].tolist() == ["3", "0", "2"]
     assert shown["Mean adherence pct"].tolist() == ["80.0 %", "", "66.7 %"]
@@ -70,31 +99,51 @@ def test_numbers_are_formatted_per_kind_of_column():
 
 def _history() -> pd.DataFrame:
     at = pd.Timestamp("2026-01-05 14:03:59", tz="UTC")
-    return pd.DataFrame({
-        "occurred_at": [at, at, at],
-        "actor": ["demo", "hel.coordinator", "survey-link"],
-        "action": ["insert", "update", "insert"],
-        "table_name": ["enrolment", "enrolment", "questionnaire_response"],
-        "row_id": ["63", "63", "3"],
-        "field": [None, "withdrawn_on", None],
-        "old_value": [None, None, None],
-        "new_value": [
-            json.dumps({"id": "63", "person_id": "69", "study_id": "1", "consent_on": "2025-09-28",
-                        "municipality": "Helsingør", "withdrawn_on": None}),
-            "2026-01-05",
-            json.dumps({"id": "3", "instrument": "qpr15", "timepoint": "baseline",
-                        "item_values": json.dumps({"1": 2, "2": 3}), "created_at": "2026-01-05T14:03"}),
-        ],
-        "reason": ["screening", "moved away", None],
-    })
+    return pd.DataFrame(
+        {
+            "occurred_at": [at, at, at],
+            "actor": ["demo", "hel.coordinator", "survey-link"],
+            "action": ["insert", "update", "insert"],
+            "table_name": ["enrolment", "enrolment", "questionnaire_response"],
+            "row_id": ["63", "63", "3"],
+            "field": [None, "withdrawn_on", None],
+            "old_value": [None, None, None],
+            "new_value": [
+                json.dumps(
+                    {
+                        "id": "63",
+                        "person_id": "69",
+                        "study_id": "1",
+                        "consent_on": "2025-09-28",
+                        "municipality": "Helsingør",
+                        "withdrawn_on": None,
+                    }
+                ),
+                "2026-01-05",
+                json.dumps(
+                    {
+                        "id": "3",
+                        "instrument": "qpr15",
+                        "timepoint": "baseline",
+                        "item_values": json.dumps({"1": 2, "2": 3}),
+                        "created_at": "2026-01-05T14:03",
+                    }
+                ),
+            ],
+            "reason": ["screening", "moved away", None],
+        }
+    )
 
 
 def test_the_audit_history_reads_as_a_timeline():
     timeline = audit_timeline(_history())
     assert list(timeline.columns) == TIMELINE_COLUMNS
     assert timeline["when"].tolist() == ["2026-01-05 14:03"] * 3
-    assert timeline["what"].tolist() == ["created: enrolment", "changed: enrolment, withdrawn on",
-                                         "created: questionnaire response"]
+    assert timeline["what"].tolist() == [
+        "created: enrolment",
+        "changed: enrolment, withdrawn on",
+        "created: questionnaire response",
+    ]
     assert timeline.at[0, "change"] == "consent on: 2025-09-28 · municipality: Helsingør"
     assert timeline.at[1, "change"] == "– → 2026-01-05"
     assert timeline.at[2, "change"] == "instrument: qpr15 · timepoint: baseline · item values: 2 answers"
@@ -140,6 +189,8 @@ def test_randomise_page_pending_list_has_labelled_headers(open_app, dashboard_db
     at.switch_page(PAGE).run()
     assert not at.exception
     frame = at.dataframe[0].value
-    assert list(frame.columns) == [translate(f"column.{c}") for c in ("pseudonym", "screened_on", "consent_on")]
+    assert list(frame.columns) == [
+        translate(f"column.{c}") for c in ("pseudonym", "screened_on", "consent_on")
+    ]
     assert "W-TAB-1" in set(frame[translate("column.pseudonym")])
     assert not frame.isin(["None", "nan"]).any().any()

@@ -20,25 +20,37 @@ from tests.test_dashboard_app import open_app, page_text  # noqa: F401  (fixture
 def _active_participant(engine, site: str, skip: int = 0) -> str:
     with read_session(engine) as s:
         return s.scalars(
-            select(Person.pseudonym).join(Site, Site.id == Person.site_id)
+            select(Person.pseudonym)
+            .join(Site, Site.id == Person.site_id)
             .join(Enrolment, Enrolment.person_id == Person.id)
-            .where(Site.code == site, Person.role == "participant", Enrolment.phase == "rct",
-                   Enrolment.withdrawn_on.is_(None), Enrolment.consent_on.is_not(None))
+            .where(
+                Site.code == site,
+                Person.role == "participant",
+                Enrolment.phase == "rct",
+                Enrolment.withdrawn_on.is_(None),
+                Enrolment.consent_on.is_not(None),
+            )
             .order_by(Person.pseudonym.desc())
         ).all()[skip]
 
 
 def _enrolment(engine, pseudonym: str) -> Enrolment:
     with read_session(engine) as s:
-        return s.scalar(select(Enrolment).join(Person, Person.id == Enrolment.person_id)
-                        .where(Person.pseudonym == pseudonym))
+        return s.scalar(
+            select(Enrolment)
+            .join(Person, Person.id == Enrolment.person_id)
+            .where(Person.pseudonym == pseudonym)
+        )
 
 
 def test_coordinator_records_a_withdrawal_after_confirming(open_app, dashboard_db):
     who = _active_participant(dashboard_db, "CPH")
     with read_session(dashboard_db) as s:
-        arm_before = s.scalar(select(Allocation.arm).join(Person, Person.id == Allocation.person_id)
-                              .where(Person.pseudonym == who))
+        arm_before = s.scalar(
+            select(Allocation.arm)
+            .join(Person, Person.id == Allocation.person_id)
+            .where(Person.pseudonym == who)
+        )
     at = open_app(dashboard_db, "cph.coordinator")
     at.switch_page("views/people.py").run()
     at.text_input(key="person_pseudonym").input(who).run()
@@ -53,17 +65,26 @@ def test_coordinator_records_a_withdrawal_after_confirming(open_app, dashboard_d
     row = _enrolment(dashboard_db, who)
     assert row.withdrawn_on == dt.date.today() and row.withdrawal_reason == "moved away"
     with read_session(dashboard_db) as s:  # intention to treat: the allocation stays
-        assert s.scalar(select(Allocation.arm).join(Person, Person.id == Allocation.person_id)
-                        .where(Person.pseudonym == who)) == arm_before
+        assert (
+            s.scalar(
+                select(Allocation.arm)
+                .join(Person, Person.id == Allocation.person_id)
+                .where(Person.pseudonym == who)
+            )
+            == arm_before
+        )
 
 
 def test_withdrawal_refused_for_another_site_a_future_date_or_a_second_time(dashboard_db):
     who = _active_participant(dashboard_db, "HEL")
     with pytest.raises(NotAllowed):
-        withdraw_participant(dashboard_db, viewer_of(dashboard_db, "cph.coordinator"), who, dt.date.today(),
-                             "moved away")
+        withdraw_participant(
+            dashboard_db, viewer_of(dashboard_db, "cph.coordinator"), who, dt.date.today(), "moved away"
+        )
     with pytest.raises(NotAllowed):
-        withdraw_participant(dashboard_db, viewer_of(dashboard_db, "researcher"), who, dt.date.today(), "moved away")
+        withdraw_participant(
+            dashboard_db, viewer_of(dashboard_db, "researcher"), who, dt.date.today(), "moved away"
+        )
     hel = viewer_of(dashboard_db, "hel.coordinator")
     with pytest.raises(BadInput, match="future"):
         withdraw_participant(dashboard_db, hel, who, dt.date.today() + dt.timedelta(days=3), "moved away")

@@ -15,9 +15,16 @@ def _frame(engine) -> pd.DataFrame:
     with read_session(engine) as s:
         rows = s.execute(
             select(
-                Person.pseudonym, Person.site_id, Enrolment.phase, Enrolment.eligible,
-                Enrolment.consent_on, Enrolment.withdrawn_on, Allocation.arm, Allocation.allocated_on,
-                GroupMember.group_id, CourseGroup.site_id.label("group_site"),
+                Person.pseudonym,
+                Person.site_id,
+                Enrolment.phase,
+                Enrolment.eligible,
+                Enrolment.consent_on,
+                Enrolment.withdrawn_on,
+                Allocation.arm,
+                Allocation.allocated_on,
+                GroupMember.group_id,
+                CourseGroup.site_id.label("group_site"),
             )
             .join(Enrolment, Enrolment.person_id == Person.id)
             .outerjoin(Allocation, Allocation.person_id == Person.id)

@@ -30,12 +30,14 @@ def test_demo_has_three_sites_people_and_groups(demo_engine):
         counts = status_counts(s, study)
         assert sorted(counts["site"].unique()) == ["CPH", "FRE", "HEL"]
         ready = s.scalar(
-            select(func.count()).select_from(Enrolment).where(
-                Enrolment.phase == "rct", Enrolment.eligible.is_(True), Enrolment.consent_on.is_not(None)
-            )
+            select(func.count())
+            .select_from(Enrolment)
+            .where(Enrolment.phase == "rct", Enrolment.eligible.is_(True), Enrolment.consent_on.is_not(None))
         )
         assert ready == 60
-        ineligible = s.scalars(select(Enrolment.ineligibility_reasons).where(Enrolment.eligible.is_(False))).all()
+        ineligible = s.scalars(
+            select(Enrolment.ineligibility_reasons).where(Enrolment.eligible.is_(False))
+        ).all()
         assert ineligible and all(r != "[]" for r in ineligible)
         # Every group has exactly two leaders.
         leaders = pd.Series(s.scalars(select(GroupLeader.group_id)).all()).value_counts()

@@ -9,7 +9,12 @@ import pytest
 
 from questionnaires.definitions import shipped_instruments
 from study.demo.questionnaires import (
-    GROUP_VARIANCE, PLANTED_EFFECTS, PLANTED_QPR15_POINTS, _answers, _dose_factor, _group_effects,
+    GROUP_VARIANCE,
+    PLANTED_EFFECTS,
+    PLANTED_QPR15_POINTS,
+    _answers,
+    _dose_factor,
+    _group_effects,
     attendance_propensity,
 )
 

@@ -17,7 +17,7 @@ from pipelines.simulate import simulate_trial
 from study.cli import app
 from study.config import example_config_path, load_config
 
-NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,15 @@ def test_export_round_trips_with_codebook_and_manifest(fmt, config, dataset, tmp
         assert meta.column_names_to_labels["dose"] == "Sessions attended (dose)"
         assert back["allocated_on"].dropna().iloc[0] == dataset["allocated_on"].iloc[0]
     codebook = pd.read_csv(tmp_path / "DUMMY_ALLOCATION_codebook.csv")
-    assert list(codebook.columns) == ["variable", "label", "type", "values", "instrument", "version", "missing_codes"]
+    assert list(codebook.columns) == [
+        "variable",
+        "label",
+        "type",
+        "values",
+        "instrument",
+        "version",
+        "missing_codes",
+    ]
     assert set(codebook["variable"]) == set(back.columns)
     qpr = codebook.set_index("variable").loc[score]
     assert qpr["instrument"] == "qpr15" and str(qpr["version"]) == "1.0"
@@ -87,7 +95,9 @@ def test_cli_export_of_demo_holds_no_identity_value(demo_engine, tmp_path):
     assert secrets
     url = demo_engine.url.render_as_string(hide_password=False)
     for fmt in ("csv", "stata"):
-        result = CliRunner().invoke(app, ["export", "--db", url, "--format", fmt, "--out", str(tmp_path / fmt), "--items"])
+        result = CliRunner().invoke(
+            app, ["export", "--db", url, "--format", fmt, "--out", str(tmp_path / fmt), "--items"]
+        )
         assert result.exit_code == 0, result.output
         blob = b"".join(p.read_bytes() for p in (tmp_path / fmt).iterdir())
         leaked = [s for s in secrets if s.encode() in blob]
@@ -97,19 +107,42 @@ def test_cli_export_of_demo_holds_no_identity_value(demo_engine, tmp_path):
 def test_spss_export_carries_measurement_levels(config, dataset, tmp_path):
     # Read back with pyreadstat (ReadStat, as PSPP and SPSS read the dictionary): scores, ages,
     # dose and dates are Scale, codes Nominal or Ordinal, not everything Nominal.
-    from questionnaires.definitions import shipped_instruments
     from pipelines.exports.codebook import instrument_meta
+    from questionnaires.definitions import shipped_instruments
 
-    items = pd.DataFrame({
-        "pseudonym": ["P0001", "P0001", "P0002"], "timepoint": ["baseline"] * 3,
-        "instrument": ["who5", "state_hope", "who5"], "item": ["1", "2", "1"], "value": [3.0, 7.0, -9.0],
-    })
-    paths = export_study(dataset, config, False, "spss", tmp_path, "HOPE", NOW, items=items,
-                         instruments=instrument_meta(shipped_instruments()))
+    items = pd.DataFrame(
+        {
+            "pseudonym": ["P0001", "P0001", "P0002"],
+            "timepoint": ["baseline"] * 3,
+            "instrument": ["who5", "state_hope", "who5"],
+            "item": ["1", "2", "1"],
+            "value": [3.0, 7.0, -9.0],
+        }
+    )
+    paths = export_study(
+        dataset,
+        config,
+        False,
+        "spss",
+        tmp_path,
+        "HOPE",
+        NOW,
+        items=items,
+        instruments=instrument_meta(shipped_instruments()),
+    )
     _, meta = pyreadstat.read_sav(str(paths[0]), metadataonly=True)
     level = meta.variable_measure
-    for scale in ("qpr15_total", "state_hope_total", "age", "dose", "sessions_held", "group_fidelity",
-                  "companion_hours", "allocated_on", "completed_on"):
+    for scale in (
+        "qpr15_total",
+        "state_hope_total",
+        "age",
+        "dose",
+        "sessions_held",
+        "group_fidelity",
+        "companion_hours",
+        "allocated_on",
+        "completed_on",
+    ):
         assert level[scale] == "scale", scale
     for nominal in ("site", "arm", "pseudonym", "group", "per_protocol", "gender", "dummy_allocation"):
         assert level[nominal] == "nominal", nominal

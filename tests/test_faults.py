@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from rct_fixtures import add_participants, count, make_rct_study
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
@@ -22,8 +23,6 @@ from study.cli import app
 from study.db import unit_of_work
 from study.db.models import Allocation, AuditEvent, QuestionnaireResponse
 from study.studies import get_study
-
-from rct_fixtures import add_participants, count, make_rct_study
 
 DRIVER = Path(__file__).with_name("fault_driver.py")
 runner = CliRunner()
@@ -52,7 +51,10 @@ def _state(engine):
 
 def _kill_when_ready(*args) -> None:
     child = subprocess.Popen(
-        [sys.executable, str(DRIVER), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, str(DRIVER), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         line = child.stdout.readline()
@@ -120,7 +122,10 @@ def test_a_full_disk_during_an_import_leaves_nothing_and_a_rerun_completes(trial
     before = _state(engine)
     child = subprocess.run(
         [sys.executable, "-m", "study.cli", "import", "questionnaires", str(csv), "--db", _url(engine)],
-        capture_output=True, text=True, preexec_fn=_fill_disk(32 * 1024), timeout=120,
+        capture_output=True,
+        text=True,
+        preexec_fn=_fill_disk(32 * 1024),
+        timeout=120,
     )
     assert child.returncode == 1, child.stdout + child.stderr
     assert "disk" in child.stderr or "full" in child.stderr, child.stderr
@@ -133,15 +138,21 @@ def test_a_full_disk_during_an_import_leaves_nothing_and_a_rerun_completes(trial
 # PostgreSQL only: pg_terminate_backend is PostgreSQL's; SQLite has no connection to drop.
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_a_dropped_postgresql_connection_mid_transaction_leaves_nothing(trial, backend):
-    from questionnaires.capture import import_questionnaires, read_questionnaire_csv
     import datetime as dt
+
+    from questionnaires.capture import import_questionnaires, read_questionnaire_csv
 
     engine, csv = trial
     before = _state(engine)
     with pytest.raises(OperationalError):
         with unit_of_work(engine, "fault") as session:
-            import_questionnaires(session, get_study(session), read_questionnaire_csv(str(csv)),
-                                  source=str(csv), today=dt.date(2026, 6, 1))
+            import_questionnaires(
+                session,
+                get_study(session),
+                read_questionnaire_csv(str(csv)),
+                source=str(csv),
+                today=dt.date(2026, 6, 1),
+            )
             session.flush()
             pid = session.scalar(text("SELECT pg_backend_pid()"))
             with engine.connect() as other:

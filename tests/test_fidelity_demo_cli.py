@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pandas as pd
 import pytest
+from fidelity_helpers import MANUAL_TEXT, pilot_with_groups
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from fidelity_helpers import MANUAL_TEXT, pilot_with_groups
 from study.audit import verify_chain
 from study.cli import app
 from study.db import read_session, unit_of_work
 from study.db.models import Attendance, CourseGroup, FidelityObservation, GroupSession
 from study.fidelity.dose import attendance_dose
-from study.fidelity.report import fidelity_report, group_fidelity
+from study.fidelity.report import fidelity_report
 from study.fidelity.versions import current_version, group_version_problems
 from study.studies import get_study
 
@@ -45,8 +44,15 @@ def test_demo_has_locked_manual_and_observations(demo_engine):
     per_session = observations.groupby(["group", "week"]).size()
     assert (per_session == 2).sum() >= 2  # some sessions double coded
     groups = report["groups"]
-    assert list(groups.columns[:7]) == ["group", "site", "n_observations", "mean_adherence_pct",
-                                        "mean_competence", "classification", "below_threshold"]
+    assert list(groups.columns[:7]) == [
+        "group",
+        "site",
+        "n_observations",
+        "mean_adherence_pct",
+        "mean_competence",
+        "classification",
+        "below_threshold",
+    ]
     rct = groups[groups["phase"] == "rct"]
     assert rct["below_threshold"].any() and not rct["below_threshold"].all()
     # The flagged group is the drifting one: its adherence falls week by week.
@@ -94,21 +100,28 @@ def test_demo_step_records_attendance_for_every_member(db_factory, monkeypatch):
             s.execute(
                 select(CourseGroup.code, func.count())
                 .join(GroupSession, GroupSession.group_id == CourseGroup.id)
-                .where(CourseGroup.phase == "rct", GroupSession.cancelled.is_(False),
-                       GroupSession.held_on <= dt.date.today())
+                .where(
+                    CourseGroup.phase == "rct",
+                    GroupSession.cancelled.is_(False),
+                    GroupSession.held_on <= dt.date.today(),
+                )
                 .group_by(CourseGroup.code)
             ).all()
         )
         assert (rct["sessions_held"] == rct["group"].map(held)).all()
         rct_records = s.scalar(
-            select(func.count()).select_from(Attendance)
+            select(func.count())
+            .select_from(Attendance)
             .join(GroupSession, GroupSession.id == Attendance.session_id)
             .join(CourseGroup, CourseGroup.id == GroupSession.group_id)
             .where(CourseGroup.phase == "rct")
         )
         assert rct_records == rct["sessions_held"].sum() > 0
         # One session was cancelled (and has no attendance).
-        assert s.scalar(select(func.count()).select_from(GroupSession).where(GroupSession.cancelled.is_(True))) == 1
+        assert (
+            s.scalar(select(func.count()).select_from(GroupSession).where(GroupSession.cancelled.is_(True)))
+            == 1
+        )
         assert rct["sessions_attended"].between(0, 10).all()
         assert 0 < rct["per_protocol"].mean() < 1  # realistic: most, not all, per protocol
         # The pilot's attendance is kept.
@@ -121,8 +134,15 @@ def test_demo_step_records_attendance_for_every_member(db_factory, monkeypatch):
 
 
 def test_fidelity_commands_have_help():
-    for args in (["fidelity"], ["fidelity", "manual"], ["import"], ["template"],
-                 ["fidelity", "report"], ["fidelity", "reliability"], ["import", "attendance"]):
+    for args in (
+        ["fidelity"],
+        ["fidelity", "manual"],
+        ["import"],
+        ["template"],
+        ["fidelity", "report"],
+        ["fidelity", "reliability"],
+        ["import", "attendance"],
+    ):
         result = run(*args, "--help")
         assert result.exit_code == 0 and "Usage" in result.output, args
 
@@ -130,8 +150,10 @@ def test_fidelity_commands_have_help():
 def test_cli_reliability_prints_icc_csv(tmp_path):
     sf = [[9, 2, 5, 8], [6, 1, 3, 2], [8, 4, 6, 8], [7, 1, 2, 6], [10, 5, 6, 9], [6, 2, 4, 7]]
     path = tmp_path / "sf.csv"
-    pd.DataFrame([(t, r, s) for t, row in enumerate(sf) for r, s in enumerate(row)],
-                 columns=["target", "rater", "score"]).to_csv(path, index=False)
+    pd.DataFrame(
+        [(t, r, s) for t, row in enumerate(sf) for r, s in enumerate(row)],
+        columns=["target", "rater", "score"],
+    ).to_csv(path, index=False)
     result = run("fidelity", "reliability", path)
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -168,7 +190,12 @@ def test_cli_manual_import_template_and_report(study_db, tmp_path):
     result = run("fidelity", "manual", "update", manual, "--db", url)
     assert result.exit_code == 0 and "stored manual hope_course version 1.0" in result.output
     changed = tmp_path / "changed.yaml"
-    changed.write_text(MANUAL_TEXT.replace('version: "1.0"', 'version: "1.1"').replace("Closing round\"", "Closing round.\"", 1), encoding="utf-8")
+    changed.write_text(
+        MANUAL_TEXT.replace('version: "1.0"', 'version: "1.1"').replace(
+            'Closing round"', 'Closing round."', 1
+        ),
+        encoding="utf-8",
+    )
     result = run("fidelity", "manual", "update", changed, "--db", url)
     assert result.exit_code == 2 and "change note" in result.output
     assert run("fidelity", "manual", "update", changed, "--note", "punctuation", "--db", url).exit_code == 0
@@ -198,16 +225,37 @@ def test_cli_manual_import_template_and_report(study_db, tmp_path):
     result = run("import", "fidelity", good, "--site", "HEL", "--db", url)
     assert result.exit_code == 2 and "only groups at HEL" in result.output
     # A coordinator acting under their login is restricted to their site without --site.
-    assert run("users", "add", "hanne.hel", "--role", "coordinator", "--site", "HEL",
-               "--password-stdin", "--db", url, input="s3cret-pass\n").exit_code == 0
-    result = runner.invoke(app, ["import", "fidelity", str(good), "--db", url], env={"PEERSTUDY_USER": "hanne.hel"})
+    assert (
+        run(
+            "users",
+            "add",
+            "hanne.hel",
+            "--role",
+            "coordinator",
+            "--site",
+            "HEL",
+            "--password-stdin",
+            "--db",
+            url,
+            input="s3cret-pass\n",
+        ).exit_code
+        == 0
+    )
+    result = runner.invoke(
+        app, ["import", "fidelity", str(good), "--db", url], env={"PEERSTUDY_USER": "hanne.hel"}
+    )
     assert result.exit_code == 2 and "only groups at HEL" in result.output
-    result = runner.invoke(app, ["import", "fidelity", str(good), "--site", "CPH", "--db", url],
-                           env={"PEERSTUDY_USER": "hanne.hel"})
+    result = runner.invoke(
+        app,
+        ["import", "fidelity", str(good), "--site", "CPH", "--db", url],
+        env={"PEERSTUDY_USER": "hanne.hel"},
+    )
     assert result.exit_code == 2 and "hanne.hel coordinates HEL" in result.output
 
     att = tmp_path / "att.csv"
-    att.write_text("group,week,pseudonym,status\nCPH-P1,1,P-CPH-1,present\nCPH-P1,1,P-CPH-2,absent\n", encoding="utf-8")
+    att.write_text(
+        "group,week,pseudonym,status\nCPH-P1,1,P-CPH-1,present\nCPH-P1,1,P-CPH-2,absent\n", encoding="utf-8"
+    )
     result = run("import", "attendance", att, "--db", url)
     assert result.exit_code == 0 and "2 created" in result.output
     att.write_text("group,week,pseudonym,status\nCPH-P1,1,P-CPH-9,present\n", encoding="utf-8")
@@ -236,8 +284,13 @@ def test_demo_pilot_runs_a_stored_draft_and_its_groups_can_be_observed(demo_engi
         pilot = s.execute(
             select(CourseGroup.code, CourseGroup.manual_version, GroupSession.week)
             .join(GroupSession, GroupSession.group_id == CourseGroup.id)
-            .where(CourseGroup.phase == "pilot", CourseGroup.code.like("CPH-%"), GroupSession.cancelled.is_(False))
-            .order_by(GroupSession.week).limit(1)
+            .where(
+                CourseGroup.phase == "pilot",
+                CourseGroup.code.like("CPH-%"),
+                GroupSession.cancelled.is_(False),
+            )
+            .order_by(GroupSession.week)
+            .limit(1)
         ).one()
         assert current_version(s, study).version == "1.0"
     assert set(stored) == {"0.1", "1.0"} and stored["0.1"] is None and stored["1.0"] is not None

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from fidelity_helpers import ACTOR, MANUAL, MANUAL_TEXT, pilot_with_groups
+from leaders import add_trained_leader
 from sqlalchemy import select
 
-from fidelity_helpers import ACTOR, MANUAL, MANUAL_TEXT, pilot_with_groups
 from study.config import ConfigError, parse_config
 from study.config.loader import example_config_path
 from study.db import read_session, unit_of_work
-from study.db.models import CourseGroup, ManualVersion
+from study.db.models import ManualVersion
 from study.errors import BadInput, NotAllowed
 from study.fidelity.manual import ManualError, parse_manual
 from study.fidelity.versions import (
@@ -21,8 +22,6 @@ from study.fidelity.versions import (
     store_manual_version,
 )
 from study.groups import create_group, group_by_code
-from leaders import add_trained_leader
-from study.people import add_person
 from study.phases import start_phase
 from study.studies import get_study
 
@@ -65,8 +64,10 @@ def test_fidelity_config_is_typed_and_validated():
     assert config.fidelity.manual == "hope_course"
     assert (config.fidelity.thresholds.high, config.fidelity.thresholds.moderate) == (80, 50)
     assert config.groups.per_protocol_min_sessions == 6
-    bad = example_config_path().read_text(encoding="utf-8").replace(
-        "thresholds: {high: 80, moderate: 50}", "thresholds: {high: 50, moderate: 80}"
+    bad = (
+        example_config_path()
+        .read_text(encoding="utf-8")
+        .replace("thresholds: {high: 80, moderate: 50}", "thresholds: {high: 50, moderate: 80}")
     )
     with pytest.raises(ConfigError, match="fidelity.thresholds: moderate .* must be below high"):
         parse_config(bad)
@@ -142,7 +143,9 @@ def test_manual_must_fit_the_study(study_db):
     with pytest.raises(BadInput, match="not the study's manual"):
         with unit_of_work(study_db, ACTOR) as s:
             store_manual_version(s, get_study(s), MANUAL_TEXT.replace("id: hope_course", "id: other"), ACTOR)
-    nine_weeks = MANUAL_TEXT[: MANUAL_TEXT.index("  - week: 10")] + MANUAL_TEXT[MANUAL_TEXT.index("competence:"):]
+    nine_weeks = (
+        MANUAL_TEXT[: MANUAL_TEXT.index("  - week: 10")] + MANUAL_TEXT[MANUAL_TEXT.index("competence:") :]
+    )
     with pytest.raises(BadInput, match="9 sessions but the study's course has 10"):
         with unit_of_work(study_db, ACTOR) as s:
             store_manual_version(s, get_study(s), nine_weeks, ACTOR)

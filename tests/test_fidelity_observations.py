@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 
 import pytest
+from fidelity_helpers import ACTOR, MANUAL, TODAY, counts, full_ratings, observation, pilot_with_groups
 from sqlalchemy import select
 
-from fidelity_helpers import ACTOR, MANUAL, TODAY, counts, full_ratings, observation, pilot_with_groups
 from study.db import read_session, unit_of_work
 from study.db.models import AuditEvent, CompetenceRating, ComponentRating, FidelityObservation
 from study.errors import BadInput, NotAllowed, RowErrors
@@ -56,11 +55,22 @@ def test_observation_is_stored_scored_and_double_coding_allowed(pilot):
         (dict(competence={"non_directive": 6}), "competence:non_directive", "from 1 to 5"),
         (dict(competence={"non_directive": 0}), "competence:non_directive", "from 1 to 5"),
         (dict(competence={"charisma": 3}), "competence:charisma", "not a competence item"),
-        (dict(components=full_ratings(2) | {"w02_leader_story": 3}), "component:w02_leader_story", "must be 2"),
-        (dict(components=full_ratings(2) | {"w03_small_steps": 2}), "component:w03_small_steps", "belongs to week 3"),
+        (
+            dict(components=full_ratings(2) | {"w02_leader_story": 3}),
+            "component:w02_leader_story",
+            "must be 2",
+        ),
+        (
+            dict(components=full_ratings(2) | {"w03_small_steps": 2}),
+            "component:w03_small_steps",
+            "belongs to week 3",
+        ),
         (dict(components=full_ratings(2) | {"w99_magic": 2}), "component:w99_magic", "not a component"),
-        (dict(components={k: v for k, v in full_ratings(2).items() if k != "w02_leader_story"}),
-         "component:w02_leader_story", "is not rated"),
+        (
+            dict(components={k: v for k, v in full_ratings(2).items() if k != "w02_leader_story"}),
+            "component:w02_leader_story",
+            "is not rated",
+        ),
         (dict(group="XXX-P9"), "group", "no group"),
         (dict(minutes=-5), "minutes", "whole number of minutes"),
         (dict(participants_present=40), "participants_present", "0 to 12"),
@@ -108,8 +118,11 @@ def _csv(*observations) -> str:
         base = [obs.group, obs.week, obs.observer, obs.observed_on.isoformat()]
         rows += [base + ["component", c, "NA" if v is None else v] for c, v in obs.components.items()]
         rows += [base + ["competence", c, v] for c, v in obs.competence.items()]
-        rows += [base + ["session", "minutes", obs.minutes], base + ["session", "participants_present", obs.participants_present],
-                 base + ["session", "notes", "good, calm session"]]
+        rows += [
+            base + ["session", "minutes", obs.minutes],
+            base + ["session", "participants_present", obs.participants_present],
+            base + ["session", "notes", "good, calm session"],
+        ]
     import pandas as pd
 
     return pd.DataFrame(rows, columns=list(FIDELITY_COLUMNS)).to_csv(index=False)
@@ -117,7 +130,9 @@ def _csv(*observations) -> str:
 
 def _import(engine, text, site=None):
     with unit_of_work(engine, ACTOR) as s:
-        return import_observations(s, get_study(s), io.StringIO(text), ACTOR, restrict_to_site=site, today=TODAY)
+        return import_observations(
+            s, get_study(s), io.StringIO(text), ACTOR, restrict_to_site=site, today=TODAY
+        )
 
 
 def test_csv_import_is_transactional_and_idempotent(pilot):
@@ -131,14 +146,19 @@ def test_csv_import_is_transactional_and_idempotent(pilot):
     assert (summary.created, summary.corrected, summary.unchanged) == (0, 0, 3)
     assert counts(pilot, AuditEvent) == events
     # A changed value is an audited correction.
-    changed = text.replace("CPH-P1,2,E01,2025-02-10,component,w02_leader_story,1",
-                           "CPH-P1,2,E01,2025-02-10,component,w02_leader_story,2")
+    changed = text.replace(
+        "CPH-P1,2,E01,2025-02-10,component,w02_leader_story,1",
+        "CPH-P1,2,E01,2025-02-10,component,w02_leader_story,2",
+    )
     assert changed != text
     summary = _import(pilot, changed)
     assert (summary.created, summary.corrected, summary.unchanged) == (0, 1, 2)
     with read_session(pilot) as s:
-        updates = s.scalars(select(AuditEvent).where(AuditEvent.table_name == "component_rating",
-                                                     AuditEvent.action == "update")).all()
+        updates = s.scalars(
+            select(AuditEvent).where(
+                AuditEvent.table_name == "component_rating", AuditEvent.action == "update"
+            )
+        ).all()
         assert [(e.field, e.old_value, e.new_value) for e in updates] == [("score", "1", "2")]
 
 
@@ -175,7 +195,9 @@ def test_csv_site_restriction_and_missing_columns(pilot):
 def test_template_lists_every_item_of_the_week():
     frame = fidelity_template(MANUAL, week=3, group="CPH-P1", observer="K01")
     assert list(frame.columns) == list(FIDELITY_COLUMNS)
-    assert frame.loc[frame["kind"] == "component", "item"].tolist() == [c.id for c in MANUAL.session(3).components]
+    assert frame.loc[frame["kind"] == "component", "item"].tolist() == [
+        c.id for c in MANUAL.session(3).components
+    ]
     assert frame.loc[frame["kind"] == "competence", "item"].tolist() == MANUAL.competence_ids
     assert (frame["value"] == "").all()
 

@@ -35,8 +35,12 @@ def test_icc_matches_shrout_and_fleiss_worked_example():
     assert out.loc["ICC3", ["f", "df1", "df2"]].tolist() == pytest.approx([11.027, 5, 15], abs=1e-3)
     # 95 % intervals as printed by R psych::ICC(sf) (McGraw & Wong 1996 formulas).
     psych = {
-        "ICC1": (-0.133, 0.723), "ICC2": (0.019, 0.761), "ICC3": (0.342, 0.946),
-        "ICC1k": (-0.884, 0.912), "ICC2k": (0.071, 0.927), "ICC3k": (0.676, 0.986),
+        "ICC1": (-0.133, 0.723),
+        "ICC2": (0.019, 0.761),
+        "ICC3": (0.342, 0.946),
+        "ICC1k": (-0.884, 0.912),
+        "ICC2k": (0.071, 0.927),
+        "ICC3k": (0.676, 0.986),
     }
     for form, (low, high) in psych.items():
         assert out.loc[form, "ci_low"] == pytest.approx(low, abs=0.002), form
@@ -107,8 +111,11 @@ def test_agreement_per_item_and_pooled():
 
 def test_adherence_weights_and_not_applicable():
     ratings = pd.DataFrame(
-        {"observation": [1, 1, 1, 1, 2, 2], "score": [2, 1, 0, None, None, None],
-         "weight": [2, 2, 1, 1, 1, 1]}
+        {
+            "observation": [1, 1, 1, 1, 2, 2],
+            "score": [2, 1, 0, None, None, None],
+            "weight": [2, 2, 1, 1, 1, 1],
+        }
     )
     out = adherence(ratings).set_index("observation")
     # points 2·2 + 2·1 + 1·0 = 6 of (2 + 2 + 1)·2 = 10 → 60 %; the NA component is left out.
@@ -123,7 +130,13 @@ def test_adherence_weights_and_not_applicable():
 
 def test_classification_boundaries_and_configurable_thresholds():
     assert classify(pd.Series([100, 80, 79.99, 50, 49.99, 0])).tolist() == [
-        "high", "high", "moderate", "moderate", "low", "low"]
+        "high",
+        "high",
+        "moderate",
+        "moderate",
+        "low",
+        "low",
+    ]
     strict = FidelityThresholds(high=90, moderate=70)
     assert classify(pd.Series([85, 69]), strict).tolist() == ["moderate", "low"]
     with pytest.raises(ValueError):
@@ -155,8 +168,14 @@ def test_summaries_average_double_coded_sessions_first_and_show_drift():
 
 def test_dose_counts_held_sessions_and_per_protocol():
     members = pd.DataFrame({"pseudonym": ["P1", "P2", "P3"], "group": ["G", "G", "G"]})
-    sessions = pd.DataFrame({"group": ["G"] * 10, "week": range(1, 11),
-                             "cancelled": [False] * 9 + [True], "recorded": [True] * 8 + [False, False]})
+    sessions = pd.DataFrame(
+        {
+            "group": ["G"] * 10,
+            "week": range(1, 11),
+            "cancelled": [False] * 9 + [True],
+            "recorded": [True] * 8 + [False, False],
+        }
+    )
     attendance = pd.DataFrame(
         [("P1", "G", w, "present") for w in range(1, 7)]
         + [("P2", "G", w, "present" if w < 6 else "absent") for w in range(1, 9)],

@@ -8,12 +8,12 @@ import io
 
 import pandas as pd
 import pytest
+from fidelity_helpers import ACTOR, TODAY, counts, observation, pilot_with_groups
+from rct_fixtures import make_rct_study
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from fidelity_helpers import ACTOR, TODAY, counts, observation, pilot_with_groups
 from questionnaires.capture import import_questionnaires, read_questionnaire_csv
-from rct_fixtures import make_rct_study
 from study.cli import app
 from study.db import read_session, unit_of_work
 from study.db.models import Attendance, AuditEvent, FidelityObservation, Person, PersonAttribute
@@ -55,12 +55,15 @@ def test_unpadded_date_is_a_row_and_column_error(db, tmp_path):
     assert counts(db, Person) == (0,)
 
 
-@pytest.mark.parametrize("column,value", [
-    ("municipality", "K" * 300),
-    ("municipality", "Køben\x00havn"),
-    ("gender", "f" * 253),  # would crash every randomise on PostgreSQL as part of the stratum
-    ("pseudonym", "P" * 70),
-])
+@pytest.mark.parametrize(
+    "column,value",
+    [
+        ("municipality", "K" * 300),
+        ("municipality", "Køben\x00havn"),
+        ("gender", "f" * 253),  # would crash every randomise on PostgreSQL as part of the stratum
+        ("pseudonym", "P" * 70),
+    ],
+)
 def test_overlong_and_nul_cells_are_refused_on_both_databases(db, tmp_path, column, value):
     make_rct_study(db)
     cells = dict(zip(HEADER.strip().split(","), GOOD_ROW.split(",")))
@@ -119,15 +122,18 @@ def _attendance(engine, text):
         return import_attendance(s, get_study(s), io.StringIO(text), today=TODAY)
 
 
-@pytest.mark.parametrize("rows,row,column", [
-    ("CPH-P1,3,P-CPH-1,present\nCPH-P1,03,P-CPH-1,absent\n", 3, "pseudonym"),  # case 4
-    ("CPH-P1,3,P-CPH-1,present\nCPH-P1,3,p-cph-1,absent\n", 3, "pseudonym"),
-    ("CPH-P1,0_3,P-CPH-1,present\n", 2, "week"),
-    ("CPH-P1,+3,P-CPH-1,present\n", 2, "week"),
-    ("CPH-P1,3,P-CPH-1,present,1900-01-01\n", 2, "held_on"),  # case 6
-    ("CPH-P1,3,P-CPH-1,present,20250217\n", 2, "held_on"),
-    ("CPH-P1,3,P-CPH-1,present,2025-W08-1\n", 2, "held_on"),
-])
+@pytest.mark.parametrize(
+    "rows,row,column",
+    [
+        ("CPH-P1,3,P-CPH-1,present\nCPH-P1,03,P-CPH-1,absent\n", 3, "pseudonym"),  # case 4
+        ("CPH-P1,3,P-CPH-1,present\nCPH-P1,3,p-cph-1,absent\n", 3, "pseudonym"),
+        ("CPH-P1,0_3,P-CPH-1,present\n", 2, "week"),
+        ("CPH-P1,+3,P-CPH-1,present\n", 2, "week"),
+        ("CPH-P1,3,P-CPH-1,present,1900-01-01\n", 2, "held_on"),  # case 6
+        ("CPH-P1,3,P-CPH-1,present,20250217\n", 2, "held_on"),
+        ("CPH-P1,3,P-CPH-1,present,2025-W08-1\n", 2, "held_on"),
+    ],
+)
 def test_bad_attendance_rows_are_refused(pilot, rows, row, column):
     with pytest.raises(RowErrors) as err:
         _attendance(pilot, "group,week,pseudonym,status,held_on\n" + rows)
@@ -196,8 +202,13 @@ def people_db(study_db):
 
 def _questionnaires(engine, text):
     with unit_of_work(engine, ACTOR) as s:
-        return import_questionnaires(s, get_study(s), read_questionnaire_csv(io.StringIO(text)),
-                                     source="q.csv", today=dt.date(2026, 6, 1))
+        return import_questionnaires(
+            s,
+            get_study(s),
+            read_questionnaire_csv(io.StringIO(text)),
+            source="q.csv",
+            today=dt.date(2026, 6, 1),
+        )
 
 
 Q_HEADER = "pseudonym,timepoint,completed_on,who5_1,who5_2,who5_3,who5_4,who5_5\n"

@@ -44,7 +44,9 @@ def pilot_db(study_db):
 def test_questionnaires_stop_after_fifty_problems(pilot_db, tmp_path, rows):
     # One problem per row (an unknown pseudonym); the 2,500-row file spans several chunks.
     path = tmp_path / "q.csv"
-    path.write_text(Q_HEADER + "".join(f"Z{k},baseline,2025-09-03,3\n" for k in range(rows)), encoding="utf-8")
+    path.write_text(
+        Q_HEADER + "".join(f"Z{k},baseline,2025-09-03,3\n" for k in range(rows)), encoding="utf-8"
+    )
     with read_session(pilot_db) as s:
         before = s.scalar(select(func.count()).select_from(AuditEvent))
     result = runner.invoke(app, ["import", "questionnaires", str(path), "--db", _url(pilot_db)])
@@ -55,7 +57,9 @@ def test_questionnaires_stop_after_fifty_problems(pilot_db, tmp_path, rows):
     with read_session(pilot_db) as s:
         assert s.scalar(select(func.count()).select_from(AuditEvent)) == before
 
-    every = runner.invoke(app, ["import", "questionnaires", str(path), "--all-errors", "--db", _url(pilot_db)])
+    every = runner.invoke(
+        app, ["import", "questionnaires", str(path), "--all-errors", "--db", _url(pilot_db)]
+    )
     assert every.exit_code == 2
     assert len(_problem_lines(every.output, path)) == rows
     assert "not checked" not in every.output and "more not shown" not in every.output
@@ -64,9 +68,13 @@ def test_questionnaires_stop_after_fifty_problems(pilot_db, tmp_path, rows):
 def test_participants_stop_after_fifty_problems(pilot_db, tmp_path):
     rows = 1_500
     path = tmp_path / "p.csv"
-    path.write_text(P_HEADER + "".join(
-        f"P{k},XXX,participant,1980-01-01,København,2025-09-01,2025-09-01,,female\n" for k in range(rows)
-    ), encoding="utf-8")
+    path.write_text(
+        P_HEADER
+        + "".join(
+            f"P{k},XXX,participant,1980-01-01,København,2025-09-01,2025-09-01,,female\n" for k in range(rows)
+        ),
+        encoding="utf-8",
+    )
     result = runner.invoke(app, ["import", "participants", str(path), "--db", _url(pilot_db)])
     assert result.exit_code == 2, result.output
     assert len(_problem_lines(result.output, path)) == 50
@@ -78,10 +86,17 @@ def test_participants_stop_after_fifty_problems(pilot_db, tmp_path):
 
 def test_a_few_problems_are_all_listed_with_cross_row_ones(pilot_db, tmp_path):
     # Under the limit the whole file is checked: the duplicate across chunks is found too.
-    body = "".join(f"P{k},CPH,participant,1980-01-01,København,2025-09-01,2025-09-01,,female\n" for k in range(1_200))
+    body = "".join(
+        f"P{k},CPH,participant,1980-01-01,København,2025-09-01,2025-09-01,,female\n" for k in range(1_200)
+    )
     path = tmp_path / "p.csv"
-    path.write_text(P_HEADER + body + "P5,CPH,participant,1980-01-01,København,2025-09-01,,,female\n"
-                    + "P9999,YYY,participant,1980-01-01,København,2025-09-01,,,female\n", encoding="utf-8")
+    path.write_text(
+        P_HEADER
+        + body
+        + "P5,CPH,participant,1980-01-01,København,2025-09-01,,,female\n"
+        + "P9999,YYY,participant,1980-01-01,København,2025-09-01,,,female\n",
+        encoding="utf-8",
+    )
     result = runner.invoke(app, ["import", "participants", str(path), "--db", _url(pilot_db)])
     assert result.exit_code == 2
     lines = _problem_lines(result.output, path)
@@ -90,9 +105,16 @@ def test_a_few_problems_are_all_listed_with_cross_row_ones(pilot_db, tmp_path):
 
 
 def test_a_duplicate_in_a_later_chunk_is_found(pilot_db, tmp_path):
-    people = "".join(f"P{k},CPH,participant,1980-01-01,København,2025-09-01,2025-09-01,,female\n" for k in range(1_100))
+    people = "".join(
+        f"P{k},CPH,participant,1980-01-01,København,2025-09-01,2025-09-01,,female\n" for k in range(1_100)
+    )
     (tmp_path / "p.csv").write_text(P_HEADER + people, encoding="utf-8")
-    assert runner.invoke(app, ["import", "participants", str(tmp_path / "p.csv"), "--db", _url(pilot_db)]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["import", "participants", str(tmp_path / "p.csv"), "--db", _url(pilot_db)]
+        ).exit_code
+        == 0
+    )
     rows = "".join(f"P{k},baseline,2025-09-03,3\n" for k in range(1_100)) + "P3,baseline,2025-09-04,4\n"
     path = tmp_path / "q.csv"
     path.write_text(Q_HEADER + rows, encoding="utf-8")
@@ -104,14 +126,18 @@ def test_a_duplicate_in_a_later_chunk_is_found(pilot_db, tmp_path):
 
 def test_the_stream_reads_what_the_whole_file_holds(tmp_path):
     # Quoted line breaks and blank lines across chunk boundaries, ';' as separator, a BOM.
-    rows = [f'"P{k}";"a\nb{k}";{k}' if k % 7 == 0 else ("" if k % 11 == 0 else f"P{k};x{k};{k}")
-            for k in range(3_000)]
+    rows = [
+        f'"P{k}";"a\nb{k}";{k}' if k % 7 == 0 else ("" if k % 11 == 0 else f"P{k};x{k};{k}")
+        for k in range(3_000)
+    ]
     text = "\ufeffpseudonym;note;value\n" + "\n".join(rows) + "\n"
     path = tmp_path / "f.csv"
     path.write_bytes(text.encode("utf-8"))
     stream = CsvStream(path)
     chunks = list(stream.chunks(500))
-    assert {len(c) for c in chunks[:-1]} == {500} and sum(len(c) for c in chunks) == 3_000 - 3_000 // 11 + 3_000 // 77
+    assert {len(c) for c in chunks[:-1]} == {500} and sum(
+        len(c) for c in chunks
+    ) == 3_000 - 3_000 // 11 + 3_000 // 77
     whole = read_csv_table(io.StringIO(text[1:])).frame
     streamed = read_csv_table(path).frame
     assert streamed.equals(whole)

@@ -42,7 +42,9 @@ def _problem(err) -> RowProblem:
     return err.value.problems[0]
 
 
-@pytest.mark.parametrize("text", ["2026-2-3", "20251020", "2025-W43-1", "2025-02-30", "03-02-2026", " ", "2026-02-03T00:00"])
+@pytest.mark.parametrize(
+    "text", ["2026-2-3", "20251020", "2025-W43-1", "2025-02-30", "03-02-2026", " ", "2026-02-03T00:00"]
+)
 def test_only_iso_dates_are_dates(text):
     assert parse_date(text) is None
     assert parse_dates(pd.Series([text])).isna().all()
@@ -84,7 +86,7 @@ def test_utf16_refused_and_bom_accepted(write):
 
 
 def test_semicolon_files_are_read_with_a_note(write):
-    path = write("group;week;pseudonym;status\r\nCPH-1;1;P1;present\r\n".encode("utf-8"))
+    path = write(b"group;week;pseudonym;status\r\nCPH-1;1;P1;present\r\n")
     table = read_csv_table(path)
     assert table.delimiter == ";" and table.frame.loc[0, "status"] == "present"
     assert any("';'-separated" in note for note in format_notes(path))
@@ -123,17 +125,30 @@ def test_long_cells_and_control_characters_are_refused_with_row_and_column():
 
 
 def test_a_five_megabyte_note_is_refused_before_reading_it_all():
-    text = "group,week,observer,observed_on,kind,item,value\nG,1,K,2025-01-01,session,notes," + "x" * 5_000_000 + "\n"
+    text = (
+        "group,week,observer,observed_on,kind,item,value\nG,1,K,2025-01-01,session,notes,"
+        + "x" * 5_000_000
+        + "\n"
+    )
     with pytest.raises(RowErrors) as err:
         read_table(io.StringIO(text), ("group", "week", "observer", "observed_on", "kind", "item", "value"))
     assert _problem(err).row == 2
 
 
 def test_duplicate_keys_after_normalisation():
-    frame = pd.DataFrame({"group": ["G", "G", "G"], "week": ["3", "03", "4"], "pseudonym": ["p1", "P1", "P1"]})
-    keys = pd.DataFrame({"group": frame["group"], "week": frame["week"].map(parse_int),
-                         "pseudonym": frame["pseudonym"].map(normalise_pseudonym)})
-    problems = duplicate_key_problems(keys, pd.Series([2, 3, 4]), "week", frame["week"], "group, week and pseudonym")
+    frame = pd.DataFrame(
+        {"group": ["G", "G", "G"], "week": ["3", "03", "4"], "pseudonym": ["p1", "P1", "P1"]}
+    )
+    keys = pd.DataFrame(
+        {
+            "group": frame["group"],
+            "week": frame["week"].map(parse_int),
+            "pseudonym": frame["pseudonym"].map(normalise_pseudonym),
+        }
+    )
+    problems = duplicate_key_problems(
+        keys, pd.Series([2, 3, 4]), "week", frame["week"], "group, week and pseudonym"
+    )
     assert [(p.row, p.value) for p in problems] == [(3, "03")] and "row 2" in problems[0].reason
 
 

@@ -117,6 +117,8 @@ def test_no_function_local_import_hides_a_cycle():
             for dep in _edges(module, node):
                 back = _path(dep, module)
                 if back is not None:
-                    hidden.append(f"{MODULES[module].relative_to(ROOT)}:{node.lineno} imports {dep}, "
-                                  f"which imports it back: {' -> '.join(back)}")
+                    hidden.append(
+                        f"{MODULES[module].relative_to(ROOT)}:{node.lineno} imports {dep}, "
+                        f"which imports it back: {' -> '.join(back)}"
+                    )
     assert not hidden, "function-local imports that only avoid a cycle:\n" + "\n".join(hidden)

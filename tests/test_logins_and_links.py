@@ -67,8 +67,9 @@ def _finishes_within(seconds: float, call) -> object:
 
 # --- logins ------------------------------------------------------------------------------------
 def test_delays_grow_and_are_capped():
-    assert [delay_after(n, "login").total_seconds() for n in range(FREE_FAILURES + 4)] == \
-        [0] * FREE_FAILURES + [1, 2, 4, 8]
+    assert [delay_after(n, "login").total_seconds() for n in range(FREE_FAILURES + 4)] == [
+        0
+    ] * FREE_FAILURES + [1, 2, 4, 8]
     assert delay_after(1000, "login") == LOGIN_DELAY_CAP and delay_after(1000, "client") == CLIENT_DELAY_CAP
 
 
@@ -82,7 +83,9 @@ def test_a_stranger_cannot_lock_the_admin_out(admin_db):
     assert authenticate(admin_db, "admin", PASSWORD, client="admin-pc", now=now).login == "admin"
     # ... while the stranger's machine is slowed down far more than the login ever is.
     with read_session(admin_db) as s:
-        client = s.scalar(select(LoginThrottle).where(LoginThrottle.kind == "client", LoginThrottle.key == "stranger"))
+        client = s.scalar(
+            select(LoginThrottle).where(LoginThrottle.kind == "client", LoginThrottle.key == "stranger")
+        )
     assert delay_after(client.failures, "client") > LOGIN_DELAY_CAP
 
 
@@ -115,8 +118,11 @@ def test_every_failure_runs_one_argon2_check_and_answers_alike(admin_db, monkeyp
             return getattr(real, name)
 
     monkeypatch.setattr(users, "_hasher", CountingHasher())
-    login, password = {"unknown login": ("nobody", PASSWORD), "wrong password": ("admin", "guess"),
-                       "throttled": ("admin", PASSWORD)}[case]
+    login, password = {
+        "unknown login": ("nobody", PASSWORD),
+        "wrong password": ("admin", "guess"),
+        "throttled": ("admin", PASSWORD),
+    }[case]
     assert authenticate(admin_db, login, password, client="y", now=now) is None
     assert len(checked) == 1 and checked[0].startswith("$argon2id$")
     with read_session(admin_db) as s:
@@ -142,8 +148,9 @@ def test_the_demo_password_works_only_in_demo_studies(admin_db):
 def test_demo_refuses_a_database_with_a_real_study(study_db):
     with pytest.raises(NotAllowed, match="not a demo"):
         build_demo(study_db, participants=10, seed=1)
-    result = CliRunner().invoke(app, ["demo", "--participants", "10", "--db",
-                                      study_db.url.render_as_string(hide_password=False)])
+    result = CliRunner().invoke(
+        app, ["demo", "--participants", "10", "--db", study_db.url.render_as_string(hide_password=False)]
+    )
     assert result.exit_code == 2 and "not a demo" in result.output
     with read_session(study_db) as s:
         assert s.scalar(select(Person.id)) is None and s.scalar(select(User.id)) is None
@@ -172,8 +179,12 @@ def linked(study_db):
     """A consented participant with a survey link; returns (engine, token)."""
     with unit_of_work(study_db, "test") as s:
         study = get_study(s)
-        person = add_person(s, study, "P1", "participant", "CPH", identity=Identity(birth_date=dt.date(1990, 1, 1)))
-        enrolment = enrol(s, study, person, dt.date(2025, 9, 1), "København", consent_on=dt.date(2025, 9, 1), phase="rct")
+        person = add_person(
+            s, study, "P1", "participant", "CPH", identity=Identity(birth_date=dt.date(1990, 1, 1))
+        )
+        enrolment = enrol(
+            s, study, person, dt.date(2025, 9, 1), "København", consent_on=dt.date(2025, 9, 1), phase="rct"
+        )
         assert enrolment.eligible, enrolment.ineligibility_reasons
         token = create_link(s, study, person, "coordinator", "baseline")
     return study_db, token
@@ -205,5 +216,7 @@ def test_an_invalid_link_is_refused_without_the_write_lock(linked):
     engine, _ = linked
     with write_lock_held(engine):
         opened = _finishes_within(10, lambda: open_survey(engine, "guessed-token"))
-        saved = _finishes_within(10, lambda: save_survey_item(engine, "guessed-token", "baseline", "who5", "1", 3))
+        saved = _finishes_within(
+            10, lambda: save_survey_item(engine, "guessed-token", "baseline", "who5", "1", 3)
+        )
     assert isinstance(opened["error"], NotAllowed) and isinstance(saved["error"], NotAllowed)

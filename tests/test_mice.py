@@ -25,10 +25,17 @@ def paired() -> pd.DataFrame:
     for k in range(TRIALS):
         trial = simulate_outcomes(200, 5.0, rng, icc=0.0, missing=0.25)
         observed = ancova(trial, "y", baseline="y0", covariates=["site"]).iloc[0]
-        imputed = mice_ancova(trial, "y", baseline="y0", covariates=["site"], n_imputations=10, n_burnin=5,
-                              seed=k).iloc[0]
-        rows.append({"ancova": observed["estimate"], "mice": imputed["estimate"],
-                     "se_ratio": imputed["se"] / observed["se"], "df": imputed["df"]})
+        imputed = mice_ancova(
+            trial, "y", baseline="y0", covariates=["site"], n_imputations=10, n_burnin=5, seed=k
+        ).iloc[0]
+        rows.append(
+            {
+                "ancova": observed["estimate"],
+                "mice": imputed["estimate"],
+                "se_ratio": imputed["se"] / observed["se"],
+                "df": imputed["df"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -59,7 +66,7 @@ def test_imputation_is_within_arm_and_draws_observed_values():
     data = pd.DataFrame({"arm": arm, "y0": y0, "y": y})
     values = data[["y", "y0"]].to_numpy()
     for code in ("INT", "CTL"):
-        rows = (arm == code)
+        rows = arm == code
         completed = impute_within_arm(values[rows], np.empty((rows.sum(), 0)), 4, 3, rng)
         observed = set(values[rows, 0][~np.isnan(values[rows, 0])])
         assert set(np.unique(completed[:, :, 0])) <= observed

@@ -27,8 +27,13 @@ def test_equals_statsmodels_mixedlm_with_variance_components():
     trial = _trial(sd_ratio=0.7)
     ours = partially_nested(trial, "y", baseline="y0", covariates=["site"]).iloc[0]
     clusters = np.where(trial["arm"] == "INT", trial["group"].astype(str), trial["pseudonym"])
-    ref = smf.mixedlm("y ~ treat + y0 + C(site)", trial, groups=clusters, re_formula="0",
-                      vc_formula={"c": "0 + ctrl", "g": "0 + treat"}).fit(reml=True)
+    ref = smf.mixedlm(
+        "y ~ treat + y0 + C(site)",
+        trial,
+        groups=clusters,
+        re_formula="0",
+        vc_formula={"c": "0 + ctrl", "g": "0 + treat"},
+    ).fit(reml=True)
     extra_control, group = ref.vcomp
     assert ours["estimate"] == pytest.approx(ref.fe_params["treat"], abs=1e-4)
     assert ours["se"] == pytest.approx(ref.bse_fe["treat"], rel=1e-3)
@@ -52,14 +57,23 @@ def _dense_reml(y, X, treated, cluster):
         r = y - X @ beta
         return np.linalg.slogdet(V)[1] + np.linalg.slogdet(A)[1] + r @ Vi @ r
 
-    found = minimize(criterion, np.log([1.0, 1.0, 0.3]), method="Nelder-Mead",
-                     options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 20000})
+    found = minimize(
+        criterion,
+        np.log([1.0, 1.0, 0.3]),
+        method="Nelder-Mead",
+        options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 20000},
+    )
     var_c, var_t, tau2 = np.exp(found.x)
     V = np.diag(np.where(treated, var_t, var_c)) + tau2 * same_group
     Vi = np.linalg.inv(V)
     cov = np.linalg.inv(X.T @ Vi @ X)
-    return {"beta": cov @ X.T @ Vi @ y, "cov": cov, "variances": (var_c, var_t, tau2), "criterion": criterion,
-            "log_var": found.x}
+    return {
+        "beta": cov @ X.T @ Vi @ y,
+        "cov": cov,
+        "variances": (var_c, var_t, tau2),
+        "criterion": criterion,
+        "log_var": found.x,
+    }
 
 
 def test_equals_brute_force_reml_when_the_intervention_arm_varies_more():
@@ -69,14 +83,21 @@ def test_equals_brute_force_reml_when_the_intervention_arm_varies_more():
     cluster = np.where(treated, (np.arange(n) // 2) % groups, -1)
     x = rng.normal(size=n)
     u = rng.normal(size=groups)
-    y = 1 + 2 * treated + 0.5 * x + np.where(treated, u[cluster], 0) + rng.normal(size=n) * np.where(treated, 1.6, 1.0)
+    y = (
+        1
+        + 2 * treated
+        + 0.5 * x
+        + np.where(treated, u[cluster], 0)
+        + rng.normal(size=n) * np.where(treated, 1.6, 1.0)
+    )
     X = np.column_stack([np.ones(n), treated.astype(float), x])
     ours = fit_partially_nested(y, X, treated, cluster)
     ref = _dense_reml(y, X, treated, cluster)
     assert ours.params[0] == pytest.approx(ref["beta"], abs=1e-5)
     assert ours.cov_params[0] == pytest.approx(ref["cov"], rel=1e-4)
     assert (ours.var_residual_control[0], ours.var_residual[0], ours.var_cluster[0]) == pytest.approx(
-        ref["variances"], rel=1e-4)
+        ref["variances"], rel=1e-4
+    )
     # Satterthwaite df, computed independently on the dense matrices with numdifftools-free
     # central differences in (log σ²_C, log σ²_T, log τ²): ν = 2φ² / (∇φ' 2H⁻¹ ∇φ).
     theta, h = ref["log_var"], 1e-4
@@ -90,8 +111,15 @@ def test_equals_brute_force_reml_when_the_intervention_arm_varies_more():
     eye = np.eye(3) * h
     grad = np.array([(phi(theta + e) - phi(theta - e)) / (2 * h) for e in eye])
     f = ref["criterion"]
-    hess = np.array([[(f(theta + a + b) - f(theta + a - b) - f(theta - a + b) + f(theta - a - b)) / (4 * h * h)
-                      for b in eye] for a in eye])
+    hess = np.array(
+        [
+            [
+                (f(theta + a + b) - f(theta + a - b) - f(theta - a + b) + f(theta - a - b)) / (4 * h * h)
+                for b in eye
+            ]
+            for a in eye
+        ]
+    )
     df = 2 * phi(theta) ** 2 / (grad @ (2 * np.linalg.inv(hess)) @ grad)
     assert ours.df[0] == pytest.approx(df, rel=0.02)
     assert 1 < ours.df[0] < groups + 5  # few groups: far from the residual df
@@ -114,7 +142,9 @@ def test_a_batch_equals_one_fit_at_a_time():
     together = fit_partially_nested(batch.y, batch.X, batch.treated, batch.cluster, batch.observed)
     for r in range(5):
         keep = batch.observed[r]
-        alone = fit_partially_nested(batch.y[r, keep], batch.X[r, keep], batch.treated[r, keep], batch.cluster[r, keep])
+        alone = fit_partially_nested(
+            batch.y[r, keep], batch.X[r, keep], batch.treated[r, keep], batch.cluster[r, keep]
+        )
         assert alone.params[0] == pytest.approx(together.params[r], rel=1e-6)
         assert alone.df[0] == pytest.approx(together.df[r], rel=1e-4)
 

@@ -8,16 +8,16 @@ import pytest
 from rct_fixtures import lock_current_sap
 from sqlalchemy import func, select
 
-from study.db import read_session, unit_of_work
-from study.db.models import AuditEvent, Person, User
-from study.eligibility import age_on, ineligibility_reasons
 from study.config.eligibility import EligibilityRules
+from study.db import read_session, unit_of_work
+from study.db.models import AuditEvent, Person
+from study.db.types import utcnow
+from study.eligibility import age_on, ineligibility_reasons
 from study.errors import BadInput, NotAllowed, NotFound
+from study.login_throttle import FREE_FAILURES, LOGIN_DELAY_CAP
 from study.people import Identity, add_person
 from study.phases import phase_table, require_phase, start_phase
 from study.studies import get_study
-from study.db.types import utcnow
-from study.login_throttle import FREE_FAILURES, LOGIN_DELAY_CAP
 from study.users import add_user, authenticate
 
 
@@ -32,8 +32,12 @@ def _count(engine, model) -> int:
         (dict(pseudonym="P0001", role="participant", site="XXX"), "unknown site code 'XXX'"),
         (dict(pseudonym="P0001", role="wizard", site="CPH"), "unknown role 'wizard'"),
         (
-            dict(pseudonym="P0002", role="participant", site="CPH",
-                 identity=Identity(birth_date=dt.date(2099, 1, 1))),
+            dict(
+                pseudonym="P0002",
+                role="participant",
+                site="CPH",
+                identity=Identity(birth_date=dt.date(2099, 1, 1)),
+            ),
             "in the future",
         ),
         (dict(pseudonym="P0001", role="participant", site="HEL"), "already used"),
@@ -71,9 +75,9 @@ def test_phases_move_forward_only_and_are_audited(study_db):
         assert list(table["phase"]) == ["pilot", "rct", "analysis"]
         assert list(table["current"]) == [False, True, False]
         changes = s.scalars(
-            select(AuditEvent.new_value).where(
-                AuditEvent.table_name == "study", AuditEvent.field == "current_phase"
-            ).order_by(AuditEvent.seq)
+            select(AuditEvent.new_value)
+            .where(AuditEvent.table_name == "study", AuditEvent.field == "current_phase")
+            .order_by(AuditEvent.seq)
         ).all()
     assert changes == ["pilot", "rct"]
 
@@ -85,11 +89,13 @@ def test_age_on_counts_completed_years():
 
 
 def test_ineligibility_reasons_lists_every_failed_rule():
-    rules = EligibilityRules(min_age=18, max_age=40, residence_required=True,
-                             exclusions=["violence_conviction"])
+    rules = EligibilityRules(
+        min_age=18, max_age=40, residence_required=True, exclusions=["violence_conviction"]
+    )
     assert ineligibility_reasons(rules, 30, "København", ["København"]) == []
-    reasons = ineligibility_reasons(rules, 41, "Vejle", ["København"],
-                                    ["violence_conviction", "unrelated_flag"])
+    reasons = ineligibility_reasons(
+        rules, 41, "Vejle", ["København"], ["violence_conviction", "unrelated_flag"]
+    )
     assert reasons == [
         "age 41 above maximum 40",
         "lives outside the site's municipalities (Vejle)",

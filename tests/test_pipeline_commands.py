@@ -10,18 +10,32 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from catalogue_walk import ENGLISH_NUMBERS, english_shown, split_markup
+from trial_db import allocations_of, build_trial_db
 from typer.testing import CliRunner
 
 import pipelines.sources as sources
-from pipelines.simulate import simulate_scores
-from catalogue_walk import ENGLISH_NUMBERS, english_shown, split_markup
 from dashboards.i18n import translate
+from pipelines.simulate import simulate_scores
 from study.cli import app
 from study.config import example_config_path, load_config
-from trial_db import allocations_of, build_trial_db
 
-RESULT_COLUMNS = ("outcome,timepoint,estimand,method,estimate,se,df,ci_low,ci_high,p,n,effect_size,"
-                  "effect_size_ci_low,effect_size_ci_high").split(",")
+RESULT_COLUMNS = [
+    "outcome",
+    "timepoint",
+    "estimand",
+    "method",
+    "estimate",
+    "se",
+    "df",
+    "ci_low",
+    "ci_high",
+    "p",
+    "n",
+    "effect_size",
+    "effect_size_ci_low",
+    "effect_size_ci_high",
+]
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +71,10 @@ def test_analyse_writes_results_with_the_contract_columns(with_scores, tmp_path)
     assert list(table.columns) == RESULT_COLUMNS
     assert set(table["estimand"]) == {"itt", "per_protocol", "cace"}
     assert {"ancova", "mixed_repeated", "complete_case", "2sls"} <= set(table["method"])
-    assert json.loads((tmp_path / "results.json").read_text())[0].keys() == {"dummy_allocation", *RESULT_COLUMNS}
+    assert json.loads((tmp_path / "results.json").read_text())[0].keys() == {
+        "dummy_allocation",
+        *RESULT_COLUMNS,
+    }
     assert "ANCOVA of qpr15.total" in (tmp_path / "model_summaries.txt").read_text()
     flow = pd.read_csv(tmp_path / "consort.csv")
     allocated = flow[(flow.stage == "allocated") & flow.reason.isna()]
@@ -84,14 +101,16 @@ def test_analyse_without_participants_says_why(study_db, tmp_path):
 
 def test_report_is_self_contained(with_scores, tmp_path):
     out = tmp_path / "report.html"
-    result = CliRunner().invoke(app, ["report", "--db", with_scores, "--out", str(out), "--no-quality", "--lang", "en"])
+    result = CliRunner().invoke(
+        app, ["report", "--db", with_scores, "--out", str(out), "--no-quality", "--lang", "en"]
+    )
     assert result.exit_code == 0, result.output
     assert not out.exists()  # blinded: the dummy allocation, named so
     html = (tmp_path / "DUMMY_ALLOCATION_report.html").read_text()
     assert html.count("DUMMY ALLOCATION: not the trial result") >= 5  # banner and every arm-wise title
     for part in ("Table 1", "CONSORT", "Forest plot", "trajectories", "Fidelity", "Data quality", "snapshot"):
         assert part in html, part
-    assert "<script" not in html and 'src="http' not in html and "href=\"http" not in html
+    assert "<script" not in html and 'src="http' not in html and 'href="http' not in html
 
 
 def test_report_in_danish_by_default_for_a_danish_study(with_scores, tmp_path):
@@ -118,7 +137,9 @@ def test_report_in_danish_by_default_for_a_danish_study(with_scores, tmp_path):
 
 
 def test_export_spss_of_the_trial(with_scores, tmp_path):
-    result = CliRunner().invoke(app, ["export", "--db", with_scores, "--format", "spss", "--out", str(tmp_path)])
+    result = CliRunner().invoke(
+        app, ["export", "--db", with_scores, "--format", "spss", "--out", str(tmp_path)]
+    )
     assert result.exit_code == 0, result.output
     import pyreadstat
 
@@ -144,7 +165,9 @@ def test_exports_of_a_populated_trial_hold_no_identity_value(with_scores, tmp_pa
     assert len(secrets) > 100
     for fmt in ("csv", "parquet", "stata", "spss"):
         out = tmp_path / fmt
-        result = CliRunner().invoke(app, ["export", "--db", with_scores, "--format", fmt, "--out", str(out), "--items"])
+        result = CliRunner().invoke(
+            app, ["export", "--db", with_scores, "--format", fmt, "--out", str(out), "--items"]
+        )
         assert result.exit_code == 0, result.output
         blob = b"".join(p.read_bytes() for p in out.iterdir())
         assert b"P0001" in blob or b"P0002" in blob  # the pseudonyms are there

@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.analysis.plan import analysis_plan
 from pipelines.analysis.trial import RESULT_COLUMNS, run_trial_analysis
-from pipelines.dataset import build_analysis_dataset, empty_frame, SCORE_COLUMNS
+from pipelines.dataset import SCORE_COLUMNS, build_analysis_dataset, empty_frame
 from pipelines.simulate import simulate_trial
 from study.config import example_config_path, load_config
 
@@ -48,7 +48,9 @@ def test_dataset_is_one_row_per_participant_and_timepoint(config, sources):
 
 
 def test_dataset_without_scores_keeps_configured_outcome_columns(config, sources):
-    ds = build_analysis_dataset(**{**sources, "scores": empty_frame(SCORE_COLUMNS)}, config=config, unblinded=False)
+    ds = build_analysis_dataset(
+        **{**sources, "scores": empty_frame(SCORE_COLUMNS)}, config=config, unblinded=False
+    )
     assert ds["qpr15.total"].isna().all() and len(ds) == 160 * 3
 
 
@@ -71,10 +73,17 @@ def test_trial_analysis_finds_the_planted_effect(config, sources):
     assert list(res.columns) == RESULT_COLUMNS
     assert not result.problems, result.problems
     assert set(res.outcome) == {"qpr15.total", "who5.total", "state_hope.total"}
-    primary = res[(res.outcome == "qpr15.total") & (res.timepoint == "post")].set_index(["estimand", "method"])
+    primary = res[(res.outcome == "qpr15.total") & (res.timepoint == "post")].set_index(
+        ["estimand", "method"]
+    )
     assert set(primary.index) == {
-        ("itt", "ancova"), ("itt", "mixed_partially_nested"), ("itt", "mixed_repeated"),
-        ("itt", "mice_ancova"), ("itt", "complete_case"), ("per_protocol", "ancova"), ("cace", "2sls"),
+        ("itt", "ancova"),
+        ("itt", "mixed_partially_nested"),
+        ("itt", "mixed_repeated"),
+        ("itt", "mice_ancova"),
+        ("itt", "complete_case"),
+        ("per_protocol", "ancova"),
+        ("cace", "2sls"),
     }
     # The planted effect is 0.45 SD (≈ 4.5 points): the primary ITT CI excludes 0
     itt = primary.loc[("itt", "ancova")]

@@ -22,16 +22,34 @@ def _people(engine, *pseudonyms: str, demo: bool = False) -> None:
     """A study (created by the demo when ``demo``), one site and people stored as an older
     peerstudy stored them (as typed), written with SQL of the 0007 schema."""
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO study (id, code, name, config_yaml, created_at) "
-                          "VALUES (1, 'S', 'S', '', CURRENT_TIMESTAMP)"))
-        conn.execute(text("INSERT INTO site (id, study_id, code, name, recruitment_target) "
-                          "VALUES (1, 1, 'CPH', 'K', 10)"))
-        conn.execute(text("INSERT INTO audit_event (id, seq, study_id, occurred_at, actor, action, "
-                          "table_name, row_id, prev_hash, hash) VALUES (1, 1, 1, CURRENT_TIMESTAMP, "
-                          ":actor, 'insert', 'study', '1', 'g', 'h')"), {"actor": "demo" if demo else "cli:x"})
+        conn.execute(
+            text(
+                "INSERT INTO study (id, code, name, config_yaml, created_at) "
+                "VALUES (1, 'S', 'S', '', CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO site (id, study_id, code, name, recruitment_target) "
+                "VALUES (1, 1, 'CPH', 'K', 10)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO audit_event (id, seq, study_id, occurred_at, actor, action, "
+                "table_name, row_id, prev_hash, hash) VALUES (1, 1, 1, CURRENT_TIMESTAMP, "
+                ":actor, 'insert', 'study', '1', 'g', 'h')"
+            ),
+            {"actor": "demo" if demo else "cli:x"},
+        )
         for i, p in enumerate(pseudonyms, start=1):
-            conn.execute(text("INSERT INTO person (id, study_id, pseudonym, role, site_id, created_at) "
-                              "VALUES (:i, 1, :p, 'participant', 1, CURRENT_TIMESTAMP)"), {"i": i, "p": p})
+            conn.execute(
+                text(
+                    "INSERT INTO person (id, study_id, pseudonym, role, site_id, created_at) "
+                    "VALUES (:i, 1, :p, 'participant', 1, CURRENT_TIMESTAMP)"
+                ),
+                {"i": i, "p": p},
+            )
 
 
 def test_existing_pseudonyms_are_upper_cased(db_factory):
@@ -41,7 +59,10 @@ def test_existing_pseudonyms_are_upper_cased(db_factory):
     _at(engine, "0010")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT pseudonym FROM person ORDER BY id")).scalars().all() == [
-            "P0001", "P0002", "P0003"]
+            "P0001",
+            "P0002",
+            "P0003",
+        ]
     engine.dispose()
 
 

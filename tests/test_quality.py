@@ -25,26 +25,50 @@ def results():
     src = simulate_trial(config, n=60, seed=4)
     participants, allocations, scores = src["participants"], src["allocations"], src["scores"]
     # Planted defects, each with a known pseudonym
-    allocations = pd.concat([allocations, allocations.iloc[[0]]])                    # allocated twice
+    allocations = pd.concat([allocations, allocations.iloc[[0]]])  # allocated twice
     dup = scores.iloc[[5]]
-    scores = pd.concat([scores, dup])                                                  # duplicate score
+    scores = pd.concat([scores, dup])  # duplicate score
     late = scores.index[(scores.timepoint == "post")][0]
-    scores.loc[late, "completed_on"] = dt.date(2030, 1, 1)                             # outside its window
-    attendance = pd.DataFrame({
-        "pseudonym": ["S00001", "S00002"], "group": ["CPH-R01", "CPH-R01"], "week": [1, 11],
-        "status": ["present", "present"], "session_exists": [True, True], "session_held": [True, True],
-        "member_of_group": [True, False],
-    })
-    items = pd.DataFrame({
-        "pseudonym": ["S00003", "S00004", "S00005"], "timepoint": "baseline", "instrument": "who5",
-        "version": "1.0", "item": ["1", "1", "1"], "value": [3, 9, -9], "completed_on": dt.date(2025, 9, 1),
-    })
-    tables = check_tables(participants, allocations, scores, attendance, src["group_fidelity"], items, config,
-                          item_rules={"who5": {"min": 0, "max": 5, "missing_codes": [-9, -8]}})
+    scores.loc[late, "completed_on"] = dt.date(2030, 1, 1)  # outside its window
+    attendance = pd.DataFrame(
+        {
+            "pseudonym": ["S00001", "S00002"],
+            "group": ["CPH-R01", "CPH-R01"],
+            "week": [1, 11],
+            "status": ["present", "present"],
+            "session_exists": [True, True],
+            "session_held": [True, True],
+            "member_of_group": [True, False],
+        }
+    )
+    items = pd.DataFrame(
+        {
+            "pseudonym": ["S00003", "S00004", "S00005"],
+            "timepoint": "baseline",
+            "instrument": "who5",
+            "version": "1.0",
+            "item": ["1", "1", "1"],
+            "value": [3, 9, -9],
+            "completed_on": dt.date(2025, 9, 1),
+        }
+    )
+    tables = check_tables(
+        participants,
+        allocations,
+        scores,
+        attendance,
+        src["group_fidelity"],
+        items,
+        config,
+        item_rules={"who5": {"min": 0, "max": 5, "missing_codes": [-9, -8]}},
+    )
     frame = run_checks(tables, checks_for(config))
     return frame.set_index("check"), {
-        "double": allocations.iloc[0]["pseudonym"], "dup": dup.iloc[0]["pseudonym"],
-        "late": scores.loc[late, "pseudonym"].iloc[0] if hasattr(scores.loc[late, "pseudonym"], "iloc") else scores.loc[late, "pseudonym"],
+        "double": allocations.iloc[0]["pseudonym"],
+        "dup": dup.iloc[0]["pseudonym"],
+        "late": scores.loc[late, "pseudonym"].iloc[0]
+        if hasattr(scores.loc[late, "pseudonym"], "iloc")
+        else scores.loc[late, "pseudonym"],
     }
 
 

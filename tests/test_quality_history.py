@@ -33,7 +33,8 @@ def _held_session(engine, site="CPH"):
             select(CourseGroup.code, GroupSession.week)
             .join(GroupSession, GroupSession.group_id == CourseGroup.id)
             .join(Site, Site.id == CourseGroup.site_id)
-            .where(Site.code == site, GroupSession.cancelled.is_(False)).limit(1)
+            .where(Site.code == site, GroupSession.cancelled.is_(False))
+            .limit(1)
         ).one()
 
 
@@ -46,11 +47,19 @@ def test_a_recorded_run_is_the_latest_until_study_data_changes(dashboard_db):
     assert list(status.results["check"]) == list(results["check"])
     assert not status.out_of_date
     with read_session(dashboard_db) as s:  # the run itself is audited
-        assert s.scalar(select(AuditEvent).where(AuditEvent.table_name == "quality_run",
-                                                 AuditEvent.actor == "tester"))
+        assert s.scalar(
+            select(AuditEvent).where(AuditEvent.table_name == "quality_run", AuditEvent.actor == "tester")
+        )
     group, week = _held_session(dashboard_db)
-    log_feedback(dashboard_db, viewer_of(dashboard_db, "cph.coordinator"), group, week, "leader", "works",
-                 "quality-history test note")
+    log_feedback(
+        dashboard_db,
+        viewer_of(dashboard_db, "cph.coordinator"),
+        group,
+        week,
+        "leader",
+        "works",
+        "quality-history test note",
+    )
     assert _latest(dashboard_db).out_of_date
 
 
@@ -62,7 +71,9 @@ def test_cli_check_records_a_run_unless_told_not_to(dashboard_db, tmp_path, monk
     latest = _latest(dashboard_db)
     assert latest.run_by == "cli-quality-test" and not latest.out_of_date
     monkeypatch.setenv("PEERSTUDY_USER", "cli-not-recorded")
-    result = CliRunner().invoke(app, ["check", "--db", url, "--html", str(tmp_path / "q.html"), "--no-record"])
+    result = CliRunner().invoke(
+        app, ["check", "--db", url, "--html", str(tmp_path / "q.html"), "--no-record"]
+    )
     assert result.exit_code in (0, 1), result.output
     assert _latest(dashboard_db).run_by == "cli-quality-test"
 
@@ -85,13 +96,16 @@ def test_analysis_page_runs_the_checks_and_shows_the_status(open_app, dashboard_
     text = page_text(at)
     status = _latest(dashboard_db)
     assert status.run_by == "researcher"
-    assert translate("analysis.quality_run", when=f"{format_datetime(status.taken_at)} UTC",
-                     who="researcher") in text
+    assert (
+        translate("analysis.quality_run", when=f"{format_datetime(status.taken_at)} UTC", who="researcher")
+        in text
+    )
     assert f"{status.passed} / {status.checks}" in text
     assert translate("analysis.quality_out_of_date") not in text
     # Failed checks (the demo plants late answers: warnings) are listed with pseudonyms only.
     assert status.passed < status.checks
     shown = at.dataframe[-1].value
-    assert set(shown.columns) == {translate(f"column.{c}") for c in
-                                  ("table", "check", "severity", "failing_rows", "rows", "examples")}
+    assert set(shown.columns) == {
+        translate(f"column.{c}") for c in ("table", "check", "severity", "failing_rows", "rows", "examples")
+    }
     assert len(shown) == status.checks - status.passed

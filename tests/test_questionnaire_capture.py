@@ -142,18 +142,35 @@ def test_single_response_api_validates_and_corrects(people_db):
     with unit_of_work(people_db, ACTOR) as s:
         study = get_study(s)
         response = record_response(
-            s, study, "P3", "baseline", "gse", dt.date(2025, 9, 2),
-            {str(i): 3 for i in range(1, 11)}, today=TODAY,
+            s,
+            study,
+            "P3",
+            "baseline",
+            "gse",
+            dt.date(2025, 9, 2),
+            {str(i): 3 for i in range(1, 11)},
+            today=TODAY,
         )
-        assert response.version == "1.0" and json.loads(response.item_values) == {str(i): 3 for i in range(1, 11)}
+        assert response.version == "1.0" and json.loads(response.item_values) == {
+            str(i): 3 for i in range(1, 11)
+        }
     with pytest.raises(RowErrors) as err:
         with unit_of_work(people_db, ACTOR) as s:
-            record_response(s, get_study(s), "P3", "baseline", "gse", dt.date(2025, 9, 2),
-                            {"1": 9}, today=TODAY)
+            record_response(
+                s, get_study(s), "P3", "baseline", "gse", dt.date(2025, 9, 2), {"1": 9}, today=TODAY
+            )
     assert err.value.problems[0].column == "gse_1"
     with unit_of_work(people_db, ACTOR, reason="participant corrected item 1") as s:
-        record_response(s, get_study(s), "P3", "baseline", "gse", dt.date(2025, 9, 2),
-                        {**{str(i): 3 for i in range(1, 11)}, "1": 4}, today=TODAY)
+        record_response(
+            s,
+            get_study(s),
+            "P3",
+            "baseline",
+            "gse",
+            dt.date(2025, 9, 2),
+            {**{str(i): 3 for i in range(1, 11)}, "1": 4},
+            today=TODAY,
+        )
     with read_session(people_db) as s:
         scores = load_scores(s, get_study(s), instrument="gse")
     assert scores["score"].tolist() == [31.0]
@@ -166,13 +183,16 @@ def test_a_definition_with_data_is_versioned_not_changed(people_db):
     frame = _csv(GOOD)
     with pytest.raises(NotAllowed, match="new version"):
         with unit_of_work(people_db, ACTOR) as s:
-            import_questionnaires(s, get_study(s), frame, today=TODAY,
-                                  instruments={"who5": instrument_from_dict(changed)})
+            import_questionnaires(
+                s, get_study(s), frame, today=TODAY, instruments={"who5": instrument_from_dict(changed)}
+            )
     # With a new version, new responses are stored with it; old ones keep version 1.0.
     changed["version"] = "1.1"
     new_def = instrument_from_dict(changed)
-    extra = _csv("pseudonym,timepoint,completed_on,who5_1,who5_2,who5_3,who5_4,who5_5\n"
-                 "P3,baseline,2025-09-05,3,3,3,3,-9\n")
+    extra = _csv(
+        "pseudonym,timepoint,completed_on,who5_1,who5_2,who5_3,who5_4,who5_5\n"
+        "P3,baseline,2025-09-05,3,3,3,3,-9\n"
+    )
     with unit_of_work(people_db, ACTOR) as s:
         import_questionnaires(s, get_study(s), extra, today=TODAY, instruments={"who5": new_def})
     with read_session(people_db) as s:

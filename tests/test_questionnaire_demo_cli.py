@@ -36,20 +36,38 @@ def _randomised_study(engine, n: int) -> None:
     with unit_of_work(engine, "test") as s:
         study = create_study(s, load_config(path), path.read_text(encoding="utf-8"))
         site = site_by_code(s, study, "CPH")
-        people = [Person(study_id=study.id, pseudonym=f"P{k:04d}", role="participant", site_id=site.id)
-                  for k in range(n)]
+        people = [
+            Person(study_id=study.id, pseudonym=f"P{k:04d}", role="participant", site_id=site.id)
+            for k in range(n)
+        ]
         s.add_all(people)
         s.flush()
         consent = [dt.date(2025, 9, 1) + dt.timedelta(days=int(d)) for d in rng.integers(0, 150, n)]
         arms = rng.permutation(["INT", "CTL"] * (n // 2))
         s.add_all(
-            Enrolment(study_id=study.id, person_id=p.id, phase="rct", screened_on=c, age_at_screening=40,
-                      municipality="København", eligible=True, ineligibility_reasons="[]", consent_on=c)
+            Enrolment(
+                study_id=study.id,
+                person_id=p.id,
+                phase="rct",
+                screened_on=c,
+                age_at_screening=40,
+                municipality="København",
+                eligible=True,
+                ineligibility_reasons="[]",
+                consent_on=c,
+            )
             for p, c in zip(people, consent)
         )
         s.add_all(
-            Allocation(study_id=study.id, person_id=p.id, arm=str(arm), stratum="CPH", method="test",
-                       allocated_on=c + dt.timedelta(days=7), allocated_by="test")
+            Allocation(
+                study_id=study.id,
+                person_id=p.id,
+                arm=str(arm),
+                stratum="CPH",
+                method="test",
+                allocated_on=c + dt.timedelta(days=7),
+                allocated_by="test",
+            )
             for p, c, arm in zip(people, consent, arms)
         )
 
@@ -91,7 +109,9 @@ def test_demo_plants_the_qpr15_effect_for_int(tmp_path):
     wide["arm"] = wide.index.map(arms)
 
     def smd(col):
-        return (wide.loc[wide.arm == "INT", col].mean() - wide.loc[wide.arm == "CTL", col].mean()) / wide[col].std()
+        return (wide.loc[wide.arm == "INT", col].mean() - wide.loc[wide.arm == "CTL", col].mean()) / wide[
+            col
+        ].std()
 
     assert smd("qpr15") > smd("who5") > 0 and smd("wsas") < 0
 
@@ -103,7 +123,15 @@ def test_demo_has_questionnaires(demo_engine):
         items = load_items(s, study)
         schedule = study_schedule(s, study, today=dt.date(2026, 11, 25))
     assert set(scores["instrument"]) == {
-        "who5", "qpr15", "state_hope", "adult_hope", "herth_hope", "ucla3", "gse", "wsas", "mansa"
+        "who5",
+        "qpr15",
+        "state_hope",
+        "adult_hope",
+        "herth_hope",
+        "ucla3",
+        "gse",
+        "wsas",
+        "mansa",
     }
     per_tp = scores[(scores.instrument == "qpr15")].groupby("timepoint").size()
     assert per_tp["baseline"] > per_tp["post"] > per_tp["followup"] > 0  # drop-out rises
@@ -123,7 +151,9 @@ def test_demo_has_questionnaires(demo_engine):
 
 def test_scores_command_prints_and_writes_the_long_table(demo_engine, tmp_path):
     url = _url(demo_engine)
-    result = runner.invoke(app, ["scores", "--instrument", "adult_hope", "--timepoint", "baseline", "--db", url])
+    result = runner.invoke(
+        app, ["scores", "--instrument", "adult_hope", "--timepoint", "baseline", "--db", url]
+    )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == SCORE_HEADER
@@ -140,7 +170,9 @@ def test_scores_command_prints_and_writes_the_long_table(demo_engine, tmp_path):
 
 def test_schedule_and_instruments_commands(demo_engine):
     url = _url(demo_engine)
-    result = runner.invoke(app, ["questionnaires", "schedule", "--summary", "--today", "2026-01-10", "--db", url])
+    result = runner.invoke(
+        app, ["questionnaires", "schedule", "--summary", "--today", "2026-01-10", "--db", url]
+    )
     assert result.exit_code == 0, result.output
     assert "complete" in result.output and "baseline" in result.output
     result = runner.invoke(app, ["questionnaires", "instruments"])
@@ -154,12 +186,35 @@ def test_import_and_template_commands(study_db, tmp_path):
         from study.people import Identity
 
         for p in ("P1", "P2"):
-            person = add_person(s, study, p, "participant", "CPH", identity=Identity(birth_date=dt.date(1990, 1, 1)))
-            enrol(s, study, person, dt.date(2025, 9, 1), "København", consent_on=dt.date(2025, 9, 1), phase="rct")
+            person = add_person(
+                s, study, p, "participant", "CPH", identity=Identity(birth_date=dt.date(1990, 1, 1))
+            )
+            enrol(
+                s,
+                study,
+                person,
+                dt.date(2025, 9, 1),
+                "København",
+                consent_on=dt.date(2025, 9, 1),
+                phase="rct",
+            )
     # At 2025-09-10 both are due at baseline (window: consent + 3 weeks).
     template = tmp_path / "baseline.csv"
-    result = runner.invoke(app, ["template", "questionnaires", "--timepoint", "baseline", "--today", "2025-09-10",
-                                 "--out", str(template), "--db", url])
+    result = runner.invoke(
+        app,
+        [
+            "template",
+            "questionnaires",
+            "--timepoint",
+            "baseline",
+            "--today",
+            "2025-09-10",
+            "--out",
+            str(template),
+            "--db",
+            url,
+        ],
+    )
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(template, dtype=str, keep_default_na=False)
     assert list(frame.columns[:5]) == ["pseudonym", "timepoint", "completed_on", "qpr15_1", "qpr15_2"]

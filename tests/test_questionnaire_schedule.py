@@ -28,11 +28,25 @@ from study.studies import get_study
 
 D = dt.date
 TIMEPOINTS = [
-    TimepointConfig(code="baseline", label="b", anchor="consent", offset_weeks=0,
-                    window_before_weeks=0, window_after_weeks=3, instruments=["who5"]),
-    TimepointConfig(code="post", label="p", anchor="randomisation", fallback_anchor="group_start",
-                    offset_weeks=13, window_before_weeks=2, window_after_weeks=2,
-                    instruments=["who5", "qpr15"]),
+    TimepointConfig(
+        code="baseline",
+        label="b",
+        anchor="consent",
+        offset_weeks=0,
+        window_before_weeks=0,
+        window_after_weeks=3,
+        instruments=["who5"],
+    ),
+    TimepointConfig(
+        code="post",
+        label="p",
+        anchor="randomisation",
+        fallback_anchor="group_start",
+        offset_weeks=13,
+        window_before_weeks=2,
+        window_after_weeks=2,
+        instruments=["who5", "qpr15"],
+    ),
 ]
 
 
@@ -86,7 +100,8 @@ def test_status_moves_with_today():
     empty = pd.DataFrame(columns=["pseudonym", "timepoint", "instrument", "completed_on"])
     people = _people().iloc[:1]
     statuses = [
-        compute_schedule(people, TIMEPOINTS, empty, today=day).set_index(["timepoint", "instrument"])
+        compute_schedule(people, TIMEPOINTS, empty, today=day)
+        .set_index(["timepoint", "instrument"])
         .loc[("post", "who5"), "status"]
         for day in (D(2025, 3, 30), D(2025, 3, 31), D(2025, 4, 28), D(2025, 4, 29))
     ]
@@ -95,20 +110,34 @@ def test_status_moves_with_today():
 
 def test_missing_columns_are_refused():
     with pytest.raises(ValueError, match="group_start"):
-        compute_schedule(_people().drop(columns="group_start"), TIMEPOINTS,
-                         pd.DataFrame(columns=["pseudonym", "timepoint", "instrument", "completed_on"]),
-                         today=D(2025, 1, 1))
+        compute_schedule(
+            _people().drop(columns="group_start"),
+            TIMEPOINTS,
+            pd.DataFrame(columns=["pseudonym", "timepoint", "instrument", "completed_on"]),
+            today=D(2025, 1, 1),
+        )
 
 
 def test_study_schedule_reads_allocation_dates(study_db):
     with unit_of_work(study_db, "test") as s:
         study = get_study(s)
         for p in ("P1", "P2"):
-            person = add_person(s, study, p, "participant", "CPH", identity=Identity(birth_date=D(1990, 1, 1)))
+            person = add_person(
+                s, study, p, "participant", "CPH", identity=Identity(birth_date=D(1990, 1, 1))
+            )
             enrol(s, study, person, D(2025, 9, 1), "København", consent_on=D(2025, 9, 2), phase="rct")
             if p == "P1":
-                s.add(Allocation(study_id=study.id, person_id=person.id, arm="INT", stratum="CPH",
-                                 method="blocks", allocated_on=D(2025, 9, 10), allocated_by="test"))
+                s.add(
+                    Allocation(
+                        study_id=study.id,
+                        person_id=person.id,
+                        arm="INT",
+                        stratum="CPH",
+                        method="blocks",
+                        allocated_on=D(2025, 9, 10),
+                        allocated_by="test",
+                    )
+                )
     with read_session(study_db) as s:
         sched = study_schedule(s, get_study(s), today=D(2025, 12, 10))
     post = sched[(sched.timepoint == "post") & (sched.instrument == "qpr15")].set_index("pseudonym")
@@ -120,7 +149,9 @@ def test_study_schedule_reads_allocation_dates(study_db):
 def test_empty_inputs_give_an_empty_schedule_with_its_columns():
     empty = pd.DataFrame(columns=["pseudonym", "timepoint", "instrument", "completed_on"])
     no_people = _people().iloc[:0]
-    assert list(compute_schedule(no_people, TIMEPOINTS, empty, today=D(2025, 1, 1)).columns) == SCHEDULE_COLUMNS
+    assert (
+        list(compute_schedule(no_people, TIMEPOINTS, empty, today=D(2025, 1, 1)).columns) == SCHEDULE_COLUMNS
+    )
     assert compute_schedule(_people(), [], empty, today=D(2025, 1, 1)).empty
 
 
@@ -137,15 +168,25 @@ def _random_trial(seed: int, today_offset: int, n: int = 12, p_answer: float = 0
 
     def dates(p_missing):
         days = rng.integers(0, 200, n)
-        return [None if rng.random() < p_missing else (start + pd.Timedelta(days=int(d))).date() for d in days]
+        return [
+            None if rng.random() < p_missing else (start + pd.Timedelta(days=int(d))).date() for d in days
+        ]
 
-    people = pd.DataFrame({
-        "pseudonym": [f"P{k:02d}" for k in range(n)], "screening": dates(0), "consent": dates(0.1),
-        "randomisation": dates(0.4), "group_start": dates(0.5), "withdrawn_on": dates(0.8),
-    })
+    people = pd.DataFrame(
+        {
+            "pseudonym": [f"P{k:02d}" for k in range(n)],
+            "screening": dates(0),
+            "consent": dates(0.1),
+            "randomisation": dates(0.4),
+            "group_start": dates(0.5),
+            "withdrawn_on": dates(0.8),
+        }
+    )
     pairs = [(p, t.code, i) for p in people["pseudonym"] for t in TIMEPOINTS for i in t.instruments]
     keep = rng.random(len(pairs)) < p_answer
-    responses = pd.DataFrame([pr for pr, k in zip(pairs, keep) if k], columns=["pseudonym", "timepoint", "instrument"])
+    responses = pd.DataFrame(
+        [pr for pr, k in zip(pairs, keep) if k], columns=["pseudonym", "timepoint", "instrument"]
+    )
     responses["completed_on"] = start.date()
     answered = responses.groupby(["pseudonym", "timepoint"]).size().rename("answered").reset_index()
     return people, responses, answered, (start + pd.Timedelta(days=today_offset)).date()

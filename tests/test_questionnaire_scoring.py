@@ -180,11 +180,16 @@ def test_values_off_the_scale_are_refused():
 
 def test_lookup_transform_rounds_prorated_raw_half_up():
     data = {
-        "id": "toy", "name": "Toy", "version": "1", "construct": "x",
+        "id": "toy",
+        "name": "Toy",
+        "version": "1",
+        "construct": "x",
         "response_scale": {"min": 1, "max": 2},
         "max_missing": 1,
         "items": [{"id": "1", "label": "a"}, {"id": "2", "label": "b"}],
-        "scales": {"total": {"label": "t", "transform": {"type": "lookup", "table": {2: 10.0, 3: 15.5, 4: 20.0}}}},
+        "scales": {
+            "total": {"label": "t", "transform": {"type": "lookup", "table": {2: 10.0, 3: 15.5, 4: 20.0}}}
+        },
     }
     toy = instrument_from_dict(data)
     df = pd.DataFrame({"toy_1": [1, 2, 1, 2], "toy_2": [1, 2, 2, NAN]})
@@ -195,10 +200,14 @@ def test_lookup_transform_rounds_prorated_raw_half_up():
 
 
 def test_score_wide_skips_instruments_not_answered():
-    wide = pd.DataFrame({
-        "pseudonym": ["P1", "P2"],
-        "ucla3_1": ["1", ""], "ucla3_2": ["2", ""], "ucla3_3": ["3", ""],
-    }).replace("", np.nan)
+    wide = pd.DataFrame(
+        {
+            "pseudonym": ["P1", "P2"],
+            "ucla3_1": ["1", ""],
+            "ucla3_2": ["2", ""],
+            "ucla3_3": ["3", ""],
+        }
+    ).replace("", np.nan)
     out = score_wide(I, wide, id_columns=["pseudonym"])
     assert out[["pseudonym", "instrument", "score"]].values.tolist() == [["P1", "ucla3", 6.0]]
 
@@ -215,14 +224,26 @@ def _write_variant(tmp_path, instrument_id, mutate):
 @pytest.mark.parametrize(
     ("instrument_id", "mutate", "key", "reason"),
     [
-        ("adult_hope", lambda d: d["scales"]["pathways"]["items"].append("13"),
-         "scales.pathways.items", "'13' is not an item"),
+        (
+            "adult_hope",
+            lambda d: d["scales"]["pathways"]["items"].append("13"),
+            "scales.pathways.items",
+            "'13' is not an item",
+        ),
         ("herth_hope", lambda d: d["reverse"].append("99"), "reverse[2]", "'99' is not an item"),
-        ("who5", lambda d: d["scales"]["total"]["bands"].append({"label": "x", "max": 120}),
-         "scales.total.bands[3]", "outside the score range 0..100"),
+        (
+            "who5",
+            lambda d: d["scales"]["total"]["bands"].append({"label": "x", "max": 120}),
+            "scales.total.bands[3]",
+            "outside the score range 0..100",
+        ),
         ("who5", lambda d: d["missing_codes"].update({3: "odd"}), "missing_codes.3", "valid answer"),
-        ("ucla3", lambda d: d["scales"].pop("total") and d["scales"].update({"sum": {"label": "s"}}),
-         "scales", "'total'"),
+        (
+            "ucla3",
+            lambda d: d["scales"].pop("total") and d["scales"].update({"sum": {"label": "s"}}),
+            "scales",
+            "'total'",
+        ),
         ("gse", lambda d: d.update({"colour": "blue"}), "colour", "not a known key"),
         ("qpr15", lambda d: d["response_scale"].update({"max": 0}), "response_scale", "must be above"),
     ],

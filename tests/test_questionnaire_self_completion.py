@@ -8,7 +8,12 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from questionnaires.definitions import DefinitionError, definition_hash, instrument_from_dict, shipped_instruments
+from questionnaires.definitions import (
+    DefinitionError,
+    definition_hash,
+    instrument_from_dict,
+    shipped_instruments,
+)
 from questionnaires.self_completion import answer_options, check_self_reported, survey_offer
 from study.errors import BadInput
 
@@ -21,15 +26,17 @@ def _schedule(rows: list[tuple[str, str, dt.date, str]]) -> pd.DataFrame:
 
 #: A randomised participant (randomised 2026-01-10): baseline never answered (overdue), post due
 #: with one of four instruments answered, follow-up not yet due.
-RANDOMISED = _schedule([
-    ("baseline", "qpr15", D(2026, 1, 2), "overdue"),
-    ("baseline", "who5", D(2026, 1, 2), "overdue"),
-    ("post", "qpr15", D(2026, 4, 10), "complete"),
-    ("post", "who5", D(2026, 4, 10), "due"),
-    ("post", "ucla3", D(2026, 4, 10), "due"),
-    ("post", "gse", D(2026, 4, 10), "due"),
-    ("followup", "qpr15", D(2026, 10, 9), "not_yet_due"),
-])
+RANDOMISED = _schedule(
+    [
+        ("baseline", "qpr15", D(2026, 1, 2), "overdue"),
+        ("baseline", "who5", D(2026, 1, 2), "overdue"),
+        ("post", "qpr15", D(2026, 4, 10), "complete"),
+        ("post", "who5", D(2026, 4, 10), "due"),
+        ("post", "ucla3", D(2026, 4, 10), "due"),
+        ("post", "gse", D(2026, 4, 10), "due"),
+        ("followup", "qpr15", D(2026, 10, 9), "not_yet_due"),
+    ]
+)
 
 
 def test_the_current_timepoint_is_offered_with_its_progress_and_never_the_old_baseline():
@@ -51,10 +58,12 @@ def test_a_baseline_is_never_offered_after_randomisation_even_when_the_link_name
 
 
 def test_an_earlier_timepoint_left_open_is_not_offered_once_a_later_one_has_come():
-    later_done = _schedule([
-        ("post", "qpr15", D(2026, 4, 10), "overdue"),
-        ("followup", "qpr15", D(2026, 10, 9), "complete"),
-    ])
+    later_done = _schedule(
+        [
+            ("post", "qpr15", D(2026, 4, 10), "overdue"),
+            ("followup", "qpr15", D(2026, 10, 9), "complete"),
+        ]
+    )
     assert survey_offer(later_done, randomised_on=D(2026, 1, 10)).timepoint is None
     # ...unless the coordinator sends a link for exactly that timepoint.
     assert survey_offer(later_done, D(2026, 1, 10), link_timepoint="post").timepoint == "post"

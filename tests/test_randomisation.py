@@ -8,6 +8,7 @@ import json
 
 import pandas as pd
 import pytest
+from rct_fixtures import ACTOR, CONSENTED, ON, add_groups, add_participants, count, make_rct_study
 from sqlalchemy import select, text, update
 
 from study.audit import verify_chain
@@ -32,14 +33,12 @@ from study.randomisation import (
     reveal_sequence,
     verify_allocations,
 )
-from study.randomisation.service import install_secret
 from study.randomisation.sequence import block_sequence, blocks_stream
+from study.randomisation.service import install_secret
 from study.randomisation.stream import secret_from_hex
 from study.studies import get_study
 from study.users import add_user
 from study.withdrawal import withdraw
-
-from rct_fixtures import ACTOR, CONSENTED, ON, add_groups, add_participants, count, make_rct_study
 
 
 def _randomise(engine, pseudonym, on=ON, **kwargs):
@@ -69,14 +68,19 @@ def test_randomise_allocates_once_with_a_concealed_secret(db):
     with read_session(db) as s:
         secret_row = s.scalar(select(RandomisationSecret))
         assert len(secret_from_hex(secret_row.seed)) == 32
-        alloc = s.scalar(select(Allocation).where(Allocation.arm == first.arm, Allocation.stratum == "CPH|female"))
+        alloc = s.scalar(
+            select(Allocation).where(Allocation.arm == first.arm, Allocation.stratum == "CPH|female")
+        )
         assert (alloc.allocated_on, alloc.allocated_by, alloc.sequence) == (ON, ACTOR, "CPH|female")
         # The arm is the first slot of the stratum's list regenerated from the secret.
-        expected = block_sequence(blocks_stream(secret_from_hex(secret_row.seed), "CPH|female"),
-                                  {"INT": 1, "CTL": 1}, [2, 4, 6], 1)
+        expected = block_sequence(
+            blocks_stream(secret_from_hex(secret_row.seed), "CPH|female"), {"INT": 1, "CTL": 1}, [2, 4, 6], 1
+        )
         assert expected["arm"].iloc[0] == first.arm
         # The seed never reaches the audit trail.
-        events = s.scalars(select(AuditEvent.new_value).where(AuditEvent.table_name == "randomisation_secret")).all()
+        events = s.scalars(
+            select(AuditEvent.new_value).where(AuditEvent.table_name == "randomisation_secret")
+        ).all()
         assert events and all(secret_row.seed not in (e or "") for e in events)
         assert json.loads(events[0])["seed"].startswith("<redacted:")
         everything = " ".join(v or "" for v in s.scalars(select(AuditEvent.new_value)))
@@ -99,16 +103,19 @@ def test_randomise_allocates_once_with_a_concealed_secret(db):
 )
 def test_bad_randomisations_write_nothing_and_consume_no_slot(db, pseudonym, error, message):
     make_rct_study(db)
-    add_participants(db, [
-        dict(pseudonym="PP001", phase="pilot"),
-        dict(pseudonym="P0001"),
-        dict(pseudonym="P0002", age=16),
-        dict(pseudonym="P0003", consent=False),
-        dict(pseudonym="P0004"),
-        dict(pseudonym="P0005"),
-        dict(pseudonym="L0001", role="group_leader"),
-        dict(pseudonym="P0006", gender=None),
-    ])
+    add_participants(
+        db,
+        [
+            dict(pseudonym="PP001", phase="pilot"),
+            dict(pseudonym="P0001"),
+            dict(pseudonym="P0002", age=16),
+            dict(pseudonym="P0003", consent=False),
+            dict(pseudonym="P0004"),
+            dict(pseudonym="P0005"),
+            dict(pseudonym="L0001", role="group_leader"),
+            dict(pseudonym="P0006", gender=None),
+        ],
+    )
     with unit_of_work(db, ACTOR) as s:
         study = get_study(s)
         withdraw(s, study, person_by_pseudonym(s, study, "P0004"), ON, "moved away")
@@ -128,7 +135,8 @@ def test_randomisation_only_in_the_rct_phase_and_on_sensible_dates(db):
         _randomise(db, "P0001")
     with unit_of_work(db, ACTOR) as s:
         from study.phases import start_phase
-        start_phase(s, get_study(s), "rct", ACTOR, at=dt.datetime(2025, 8, 1, tzinfo=dt.timezone.utc))
+
+        start_phase(s, get_study(s), "rct", ACTOR, at=dt.datetime(2025, 8, 1, tzinfo=dt.UTC))
     with pytest.raises(BadInput, match="in the future"):
         _randomise(db, "P0001", on=dt.date.today() + dt.timedelta(days=1))
     with pytest.raises(BadInput, match="before consent"):
@@ -155,7 +163,9 @@ def test_allocations_can_never_be_changed_or_deleted_and_withdrawal_keeps_them(d
             s.scalar(select(RandomisationSecret)).seed = "00" * 32
     with unit_of_work(db, ACTOR) as s:
         study = get_study(s)
-        withdraw(s, study, person_by_pseudonym(s, study, "P0001"), ON + dt.timedelta(days=30), "life circumstances")
+        withdraw(
+            s, study, person_by_pseudonym(s, study, "P0001"), ON + dt.timedelta(days=30), "life circumstances"
+        )
     with read_session(db) as s:
         assert s.scalar(select(Allocation.arm)) == result.arm
     with pytest.raises(BadInput, match="not one of"):
@@ -203,10 +213,12 @@ def test_statistician_verifies_the_allocations_and_sees_tampering(db):
         assert s.scalar(select(AuditEvent.id).where(AuditEvent.table_name == "allocation_disclosure"))
     # A raw SQL edit behind the application's back is caught by the regeneration.
     with db.begin() as conn:
-        conn.execute(text(
-            "UPDATE allocation SET arm = CASE WHEN arm = 'INT' THEN 'CTL' ELSE 'INT' END "
-            "WHERE sequence_position = 3 AND sequence = 'CPH|female'"
-        ))
+        conn.execute(
+            text(
+                "UPDATE allocation SET arm = CASE WHEN arm = 'INT' THEN 'CTL' ELSE 'INT' END "
+                "WHERE sequence_position = 3 AND sequence = 'CPH|female'"
+            )
+        )
     with unit_of_work(db, "stat") as s:
         result = verify_allocations(s, get_study(s), stat).set_index("sequence")
     assert result.loc["CPH|female", "mismatched"] == 1 and not result.loc["CPH|female", "ok"]
@@ -236,9 +248,9 @@ def test_minimisation_in_the_database_balances_and_replays(db):
     make_rct_study(db, method="minimisation")
     sites = ["CPH", "HEL", "FRE"]
     genders = ["female", "male", "female", "other"]
-    add_participants(db, [
-        dict(pseudonym=f"P{i:04d}", site=sites[i % 3], gender=genders[i % 4]) for i in range(30)
-    ])
+    add_participants(
+        db, [dict(pseudonym=f"P{i:04d}", site=sites[i % 3], gender=genders[i % 4]) for i in range(30)]
+    )
     with unit_of_work(db, ACTOR) as s:
         # A fixed secret makes the random element reproducible, so the balance bound below
         # is a statement about this sequence, not a coin toss on every run.
@@ -265,11 +277,13 @@ def test_allocation_table_method(db):
     add_participants(db, [dict(pseudonym=f"P{i:04d}") for i in range(1, 5)])
     with pytest.raises(NotAllowed, match="no slot 1"):
         _randomise(db, "P0001")
-    table = pd.DataFrame({
-        "site": ["CPH", "HEL", "CPH", "CPH"],
-        "gender": ["female", "female", "female", "female"],
-        "arm": ["CTL", "INT", "INT", "CTL"],
-    })
+    table = pd.DataFrame(
+        {
+            "site": ["CPH", "HEL", "CPH", "CPH"],
+            "gender": ["female", "female", "female", "female"],
+            "arm": ["CTL", "INT", "INT", "CTL"],
+        }
+    )
     bad = table.assign(arm=["CTL", "INT", "XXX", "CTL"])
     with pytest.raises(RowErrors, match="row 4, column 'arm', value 'XXX'"):
         with unit_of_work(db, ACTOR) as s:
@@ -279,7 +293,9 @@ def test_allocation_table_method(db):
         loaded = load_allocation_table(s, get_study(s), table)
     assert dict(zip(loaded["stratum"], loaded["slots"])) == {"CPH|female": 3, "HEL|female": 1}
     with read_session(db) as s:
-        slot_events = s.scalars(select(AuditEvent.new_value).where(AuditEvent.table_name == "allocation_table_slot")).all()
+        slot_events = s.scalars(
+            select(AuditEvent.new_value).where(AuditEvent.table_name == "allocation_table_slot")
+        ).all()
     assert len(slot_events) == 4 and all(json.loads(e)["arm"].startswith("<redacted:") for e in slot_events)
     arms = [_randomise(db, p, place_in_group=False).arm for p in ("P0001", "P0002", "P0003")]
     assert arms == ["CTL", "INT", "CTL"]

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rct_fixtures import study_yaml
 from scipy import stats
 
 from study.config import ConfigError, parse_config
@@ -17,8 +18,6 @@ from study.randomisation.minimisation import MinimisationState, minimisation_str
 from study.randomisation.sequence import block_sequence, blocks_stream
 from study.randomisation.stream import HmacStream, NumpyStream
 from study.randomisation.table import table_slots
-
-from rct_fixtures import study_yaml
 
 SECRET = bytes(range(32))
 OTHER_SECRET = bytes(range(1, 33))
@@ -33,7 +32,9 @@ def test_hmac_stream_is_reproducible_keyed_and_uniform():
     c, d = HmacStream(SECRET, "x"), HmacStream(SECRET, "y")
     assert [c.randbelow(1000) for _ in range(50)] != [d.randbelow(1000) for _ in range(50)]
     e = HmacStream(OTHER_SECRET, "x")
-    assert [e.randbelow(1000) for _ in range(50)] != [HmacStream(SECRET, "x").randbelow(1000) for _ in range(50)]
+    assert [e.randbelow(1000) for _ in range(50)] != [
+        HmacStream(SECRET, "x").randbelow(1000) for _ in range(50)
+    ]
     # Uniformity: chi-square goodness of fit over 6 cells (scipy.stats.chisquare); the stream
     # is deterministic, so this cannot flake, and a biased mapping (e.g. modulo of a small
     # range) would fail it.
@@ -49,9 +50,7 @@ def test_hmac_stream_is_reproducible_keyed_and_uniform():
         s.randbelow(0)
 
 
-@pytest.mark.parametrize(
-    ("ratios", "sizes"), [(ONE_TO_ONE, [2, 4, 6]), ({"INT": 2, "CTL": 1}, [3, 6, 9])]
-)
+@pytest.mark.parametrize(("ratios", "sizes"), [(ONE_TO_ONE, [2, 4, 6]), ({"INT": 2, "CTL": 1}, [3, 6, 9])])
 def test_blocks_are_balanced_within_every_completed_block(ratios, sizes):
     seq = block_sequence(blocks_stream(SECRET, "CPH|female"), ratios, sizes, 600, complete_blocks=True)
     total = sum(ratios.values())
@@ -127,11 +126,13 @@ def _worst_marginal_imbalance(frame: pd.DataFrame, arm: str) -> pd.Series:
 def test_minimisation_keeps_marginal_imbalance_small_compared_with_simple_randomisation():
     rng = np.random.default_rng(20251125)
     trials, n = 60, 120
-    people = pd.DataFrame({
-        "trial": np.repeat(np.arange(trials), n),
-        "site": rng.choice(["CPH", "HEL", "FRE"], trials * n, p=[0.4, 0.27, 0.33]),
-        "gender": rng.choice(["female", "male", "other"], trials * n, p=[0.6, 0.37, 0.03]),
-    })
+    people = pd.DataFrame(
+        {
+            "trial": np.repeat(np.arange(trials), n),
+            "site": rng.choice(["CPH", "HEL", "FRE"], trials * n, p=[0.4, 0.27, 0.33]),
+            "gender": rng.choice(["female", "male", "other"], trials * n, p=[0.6, 0.37, 0.03]),
+        }
+    )
     stream = NumpyStream(rng)
     arms = []
     for _, trial in people.groupby("trial"):
@@ -151,11 +152,13 @@ def test_minimisation_keeps_marginal_imbalance_small_compared_with_simple_random
 
 
 def test_allocation_table_slots_are_numbered_per_stratum_and_checked():
-    table = pd.DataFrame({
-        "site": ["CPH", "CPH", "HEL", "CPH"],
-        "gender": ["female", "female", "male", "male"],
-        "arm": ["INT", "CTL", "CTL", "INT"],
-    })
+    table = pd.DataFrame(
+        {
+            "site": ["CPH", "CPH", "HEL", "CPH"],
+            "gender": ["female", "female", "male", "male"],
+            "arm": ["INT", "CTL", "CTL", "INT"],
+        }
+    )
     slots = table_slots(table, ["CPH", "HEL", "FRE"], ["gender"], ["INT", "CTL"])
     assert slots.to_dict("records") == [
         {"stratum": "CPH|female", "position": 1, "arm": "INT"},
@@ -175,11 +178,13 @@ def test_allocation_table_slots_are_numbered_per_stratum_and_checked():
 
 
 def test_balance_table_counts_and_imbalance():
-    frame = pd.DataFrame({
-        "site": ["CPH", "CPH", "CPH", "HEL"],
-        "gender": ["female", "female", "male", "male"],
-        "arm": ["INT", "INT", "CTL", "CTL"],
-    })
+    frame = pd.DataFrame(
+        {
+            "site": ["CPH", "CPH", "CPH", "HEL"],
+            "gender": ["female", "female", "male", "male"],
+            "arm": ["INT", "INT", "CTL", "CTL"],
+        }
+    )
     frame["stratum"] = frame["site"] + "|" + frame["gender"]
     table = balance_table(frame, ["site", "gender"], {"INT": 1, "CTL": 1})
     rows = {(r.factor, r.level): (r.INT, r.CTL, r.total, r.imbalance) for r in table.itertuples()}

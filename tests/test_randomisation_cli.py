@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import re
 
-import pytest
+from rct_fixtures import count, make_rct_study
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from study.cli import app
 from study.db import read_session
 from study.db.models import Allocation, AuditEvent, Enrolment, Person, PersonAttribute, PersonIdentity
-
-from rct_fixtures import count, make_rct_study
 
 runner = CliRunner()
 
@@ -43,8 +41,16 @@ def _write(tmp_path, rows, name="participants.csv"):
 
 
 def test_help_of_the_new_commands():
-    for args in (["import", "participants"], ["randomise"], ["allocation"], ["allocation", "report"],
-                 ["allocation", "verify"], ["allocation", "sequence"], ["allocation", "load-table"], ["unblind"]):
+    for args in (
+        ["import", "participants"],
+        ["randomise"],
+        ["allocation"],
+        ["allocation", "report"],
+        ["allocation", "verify"],
+        ["allocation", "sequence"],
+        ["allocation", "load-table"],
+        ["unblind"],
+    ):
         result = runner.invoke(app, [*args, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output, args
 
@@ -56,15 +62,28 @@ def test_import_participants_screens_stores_and_is_idempotent(db, tmp_path):
     assert result.exit_code == 0, result.output
     assert "6 added, 0 corrected, 0 unchanged (3 eligible, 3 ineligible)" in result.output
     with read_session(db) as s:
-        rows = dict(s.execute(
-            select(Person.pseudonym, Enrolment.ineligibility_reasons).join(Enrolment, Enrolment.person_id == Person.id)
-        ).all())
+        rows = dict(
+            s.execute(
+                select(Person.pseudonym, Enrolment.ineligibility_reasons).join(
+                    Enrolment, Enrolment.person_id == Person.id
+                )
+            ).all()
+        )
         assert rows["P0001"] == "[]"
         assert "age 15 below minimum 18" in rows["P0002"]
         assert "lives outside the site's municipalities (Gentofte)" in rows["P0003"]
-        assert "age 55 above maximum 40" in rows["L0001"] and "exclusion: violence_conviction" in rows["L0001"]
-        assert s.scalar(select(PersonIdentity.birth_date).join(Person).where(Person.pseudonym == "P0005")).isoformat() == "1975-06-30"
-        assert s.scalar(select(PersonAttribute.value).join(Person).where(Person.pseudonym == "P0004")) == "male"
+        assert (
+            "age 55 above maximum 40" in rows["L0001"] and "exclusion: violence_conviction" in rows["L0001"]
+        )
+        assert (
+            s.scalar(
+                select(PersonIdentity.birth_date).join(Person).where(Person.pseudonym == "P0005")
+            ).isoformat()
+            == "1975-06-30"
+        )
+        assert (
+            s.scalar(select(PersonAttribute.value).join(Person).where(Person.pseudonym == "P0004")) == "male"
+        )
         phases = set(s.scalars(select(Enrolment.phase)))
         assert phases == {"rct"}
     events = count(db, AuditEvent)
@@ -77,8 +96,9 @@ def test_import_participants_screens_stores_and_is_idempotent(db, tmp_path):
     assert "0 added, 1 corrected, 5 unchanged" in result.output
     with read_session(db) as s:
         changes = s.execute(
-            select(AuditEvent.field, AuditEvent.old_value, AuditEvent.new_value, AuditEvent.reason)
-            .where(AuditEvent.seq > events)
+            select(AuditEvent.field, AuditEvent.old_value, AuditEvent.new_value, AuditEvent.reason).where(
+                AuditEvent.seq > events
+            )
         ).all()
     assert ("consent_on", None, "2025-08-14", "import participants fixed.csv") in changes
     assert ("eligible", "false", "true", "import participants fixed.csv") in changes
@@ -115,7 +135,9 @@ def test_a_bad_file_reports_every_bad_row_and_writes_nothing(db, tmp_path):
     header = tmp_path / "header.csv"
     header.write_text("pseudonym,site,role\nP1,CPH,participant\n", encoding="utf-8")
     result = run(db, "import", "participants", str(header))
-    assert result.exit_code == 2 and "column 'birth_date', value '': required column is missing" in result.output
+    assert (
+        result.exit_code == 2 and "column 'birth_date', value '': required column is missing" in result.output
+    )
 
 
 def test_randomise_cli_prints_one_line_and_refuses_bad_input(db, tmp_path):
@@ -124,9 +146,13 @@ def test_randomise_cli_prints_one_line_and_refuses_bad_input(db, tmp_path):
     result = run(db, "randomise", "P0001", "--on", "2025-09-01")
     assert result.exit_code == 0, result.output
     assert re.fullmatch(r"P0001 (INT|CTL)\n", result.stdout)
-    for pseudonym, message in [("P0001", "already randomised"), ("P0002", "not eligible"),
-                               ("P0003", "not eligible"), ("P9999", "unknown pseudonym"),
-                               ("L0001", "only participants")]:
+    for pseudonym, message in [
+        ("P0001", "already randomised"),
+        ("P0002", "not eligible"),
+        ("P0003", "not eligible"),
+        ("P9999", "unknown pseudonym"),
+        ("L0001", "only participants"),
+    ]:
         result = run(db, "randomise", pseudonym, "--on", "2025-09-01")
         assert result.exit_code == 2 and message in result.output, (pseudonym, result.output)
         assert result.stdout == ""
@@ -162,8 +188,18 @@ def test_statistician_commands_and_unblinding(db, tmp_path):
     result = run(db, "allocation", "verify", "--user", "stat", "--password-stdin", input="long-enough-pw\n")
     assert result.exit_code == 0, result.output
     assert "all 3 allocations match" in result.output
-    result = run(db, "allocation", "sequence", "CPH|female", "--slots", "6", "--user", "stat",
-                 "--password-stdin", input="long-enough-pw\n")
+    result = run(
+        db,
+        "allocation",
+        "sequence",
+        "CPH|female",
+        "--slots",
+        "6",
+        "--user",
+        "stat",
+        "--password-stdin",
+        input="long-enough-pw\n",
+    )
     assert result.exit_code == 0 and "P0001" in result.output and result.output.count("\n") == 7
 
     result = run(db, "unblind")
@@ -173,13 +209,17 @@ def test_statistician_commands_and_unblinding(db, tmp_path):
     assert result.exit_code == 2 and "locked statistical analysis plan" in result.output
     assert "unblinded" not in run(db, "allocation", "report").output
     shown = run(db, "sap", "show")
-    assert shown.exit_code == 0 and "NOT LOCKED" in shown.output and "Primary outcome [primary]: qpr15.total" in shown.output
+    assert (
+        shown.exit_code == 0
+        and "NOT LOCKED" in shown.output
+        and "Primary outcome [primary]: qpr15.total" in shown.output
+    )
     sha = shown.output.split("SHA-256: ")[1].split()[0]
     assert run(db, "sap", "lock", "--reason", "").exit_code == 2  # a reason is required
     locked = run(db, "sap", "lock", "--reason", "SAP v1 signed off by the steering group")
     assert locked.exit_code == 0 and sha in locked.output
     assert run(db, "sap", "lock", "--reason", "again").exit_code == 2  # nothing changed
-    assert f"locked as version 1" in run(db, "sap", "show").output
+    assert "locked as version 1" in run(db, "sap", "show").output
     result = run(db, "unblind")
     assert result.exit_code == 0 and "unblinded" in result.output
     assert run(db, "unblind").exit_code == 2
@@ -217,7 +257,10 @@ def test_corrections_after_allocation_need_a_reason_and_become_deviations(db, tm
     done = run(db, "import", "participants", str(path), "--reason", "consent form misdated")
     assert done.exit_code == 0, done.output
     with read_session(db) as s:
-        assert s.scalar(select(Enrolment.consent_on).join(Person).where(Person.pseudonym == "P0001")).isoformat() == "2025-08-13"
+        assert (
+            s.scalar(select(Enrolment.consent_on).join(Person).where(Person.pseudonym == "P0001")).isoformat()
+            == "2025-08-13"
+        )
         assert s.scalar(select(Allocation.arm).join(Person).where(Person.pseudonym == "P0001")) is not None
     check = run(db, "check", "--no-record", "--html", str(tmp_path / "q.html"))
     assert "Protocol deviations: 1" in check.output

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
+from rct_fixtures import ACTOR, ON, add_participants, make_rct_study
 from sqlalchemy import select, text
 
 from study.audit import verify_chain
@@ -18,8 +19,6 @@ from study.errors import BadInput
 from study.randomisation import allocations_frame, randomise, verify_allocations
 from study.studies import get_study
 from study.users import add_user
-
-from rct_fixtures import ACTOR, ON, add_participants, make_rct_study
 
 WORKERS = 8
 PARTICIPANTS = 36
@@ -118,7 +117,9 @@ def test_randomisation_waits_for_the_lock_of_its_stratum(db):
     blocker = db.connect().execution_options(peerstudy_write=True)
     tx = blocker.begin()
     if db.dialect.name == "postgresql":
-        blocker.execute(text("SELECT allocated FROM allocation_counter WHERE stratum = 'CPH|female' FOR UPDATE"))
+        blocker.execute(
+            text("SELECT allocated FROM allocation_counter WHERE stratum = 'CPH|female' FOR UPDATE")
+        )
 
     def second() -> None:
         with unit_of_work(db, ACTOR) as s:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+from rct_fixtures import ACTOR, ON, add_participants, make_rct_study
 from sqlalchemy import select
 
 import study.randomisation.service as service
@@ -15,8 +16,6 @@ from study.db.models import Allocation, Enrolment, Person, PersonAttribute
 from study.errors import BadInput
 from study.randomisation import randomise
 from study.studies import get_study
-
-from rct_fixtures import ACTOR, ON, add_participants, make_rct_study
 
 
 def _between_preparation_and_lock(monkeypatch, change) -> None:
@@ -45,7 +44,9 @@ def test_a_withdrawal_between_preparation_and_lock_refuses_the_allocation(db, mo
         randomise(s, get_study(s), "P0001", on=ON, place_in_group=False)
 
     def withdraw(session) -> None:
-        enrolment = session.scalar(select(Enrolment).where(Enrolment.person_id == _person_id(session, "P0002")))
+        enrolment = session.scalar(
+            select(Enrolment).where(Enrolment.person_id == _person_id(session, "P0002"))
+        )
         enrolment.withdrawn_on = ON
         session.flush()
 

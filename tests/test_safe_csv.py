@@ -16,8 +16,14 @@ from pipelines.simulate import simulate_trial
 from study.config import example_config_path, load_config
 from study.safe_csv import neutralise_cell, neutralise_formulas, to_csv
 
-HOSTILE = ['=HYPERLINK("http://evil","x")', "@SUM(1+1)*cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0",
-           "+cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
+HOSTILE = [
+    '=HYPERLINK("http://evil","x")',
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "+cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+]
 
 
 @pytest.mark.parametrize("cell", HOSTILE)
@@ -32,8 +38,9 @@ def test_numbers_and_ordinary_text_stay_as_they_are(cell):
 
 def test_a_frame_keeps_its_numbers_and_dtypes():
     notes = HOSTILE[:5]  # (a bare CR inside a cell is a line break to pandas' reader)
-    frame = pd.DataFrame({"note": notes, "score": [-9, -1, 0, 1, 2],
-                          "level": pd.Categorical(["@x", "a", "a", "a", "a"])})
+    frame = pd.DataFrame(
+        {"note": notes, "score": [-9, -1, 0, 1, 2], "level": pd.Categorical(["@x", "a", "a", "a", "a"])}
+    )
     safe = neutralise_formulas(frame)
     assert safe["score"].tolist() == frame["score"].tolist() and safe["score"].dtype == frame["score"].dtype
     assert all(v.startswith("'") for v in safe["note"]) and safe["level"][0] == "'@x"
@@ -47,7 +54,7 @@ def test_exports_and_their_codebook_neutralise_formulas(tmp_path):
     dataset = build_analysis_dataset(**simulate_trial(config, n=20, seed=3), config=config, unblinded=False)
     dataset["group"] = dataset["group"].astype(object)
     dataset.loc[dataset.index[0], "group"] = HOSTILE[0]
-    export_study(dataset, config, False, "csv", tmp_path, "HOPE", dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc))
+    export_study(dataset, config, False, "csv", tmp_path, "HOPE", dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     # A blinded export (dummy allocation): its file names carry the watermark
     text = (tmp_path / f"{DUMMY_FILE_PREFIX}analysis_dataset.csv").read_text(encoding="utf-8")
     assert "'=HYPERLINK" in text and ',"=HYPERLINK' not in text and ",=HYPERLINK" not in text

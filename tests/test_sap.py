@@ -7,6 +7,7 @@ import dataclasses
 
 import pandas as pd
 import pytest
+from trial_db import build_trial_db
 from typer.testing import CliRunner
 
 from pipelines.analysis.plan import AnalysisPlan, analysis_plan
@@ -16,7 +17,6 @@ from study.config import example_config_path, load_config
 from study.db import read_session, unit_of_work
 from study.sap import deviations_frame, latest_sap, lock_sap
 from study.studies import get_study
-from trial_db import build_trial_db
 
 runner = CliRunner()
 
@@ -40,8 +40,10 @@ def test_a_setting_added_to_the_plan_appears_without_edits(config):
     """A setting added to the plan later is rendered (by name until it has a label) and
     changes the hash; a known setting is rendered with its label."""
     Extended = dataclasses.make_dataclass(
-        "Extended", [("mice_method", str, dataclasses.field(default="pmm"))],
-        bases=(AnalysisPlan,), frozen=True,
+        "Extended",
+        [("mice_method", str, dataclasses.field(default="pmm"))],
+        bases=(AnalysisPlan,),
+        frozen=True,
     )
     plan = analysis_plan(config, unblinded=True)
     extended = Extended(**{f.name: getattr(plan, f.name) for f in dataclasses.fields(plan)})
@@ -86,7 +88,9 @@ def test_unblinding_needs_the_lock_and_the_analysis_runs_the_locked_plan(trial, 
     with unit_of_work(trial, "stat") as s:
         study = get_study(s)
         amended = first.document + "   - note: per-protocol threshold discussed\n"
-        lock_sap(s, study, amended, sap_sha256(amended), first.plan_json, "stat", "DMC asked for a clarification")
+        lock_sap(
+            s, study, amended, sap_sha256(amended), first.plan_json, "stat", "DMC asked for a clarification"
+        )
     with read_session(trial) as s:
         deviations = deviations_frame(s, get_study(s))
     assert deviations["kind"].tolist() == ["sap_amendment"]

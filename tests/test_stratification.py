@@ -50,11 +50,19 @@ def test_levels_are_validated_on_load():
 
 
 def test_import_refuses_an_undeclared_level_naming_row_column_and_levels(config):
-    rows = pd.DataFrame({
-        "pseudonym": ["P1", "P2", "P3"], "site": "CPH", "role": "participant", "birth_date": "1990-01-01",
-        "municipality": "København", "screened_on": "2025-09-01", "consent_on": "2025-09-02", "exclusions": "",
-        "gender": ["Female", "femal", ""],
-    })
+    rows = pd.DataFrame(
+        {
+            "pseudonym": ["P1", "P2", "P3"],
+            "site": "CPH",
+            "role": "participant",
+            "birth_date": "1990-01-01",
+            "municipality": "København",
+            "screened_on": "2025-09-01",
+            "consent_on": "2025-09-02",
+            "exclusions": "",
+            "gender": ["Female", "femal", ""],
+        }
+    )
     problems = participant_problems(rows, config, today=dt.date(2026, 1, 1))
     described = [(p.row, p.column, p.value) for p in problems]
     assert described == [(3, "gender", "femal"), (4, "gender", "")]
@@ -82,10 +90,22 @@ def test_enrol_form_codes_the_level_and_refuses_a_missing_factor(dashboard_db):
 def test_changed_facts_lists_each_change_and_redacts_the_birth_date():
     from study.corrections import changed_facts
 
-    stored = pd.DataFrame({"pseudonym": ["P1", "P2"], "birth_date": ["1990-01-01", "1980-01-01"],
-                           "consent_on": ["2025-09-02", ""], "gender": ["female", "male"]})
-    incoming = pd.DataFrame({"pseudonym": ["P2", "P1", "P9"], "birth_date": ["1980-01-01", "1991-01-01", "2000-01-01"],
-                             "consent_on": ["2025-09-05", "2025-09-02", ""], "gender": ["other", "female", "male"]})
+    stored = pd.DataFrame(
+        {
+            "pseudonym": ["P1", "P2"],
+            "birth_date": ["1990-01-01", "1980-01-01"],
+            "consent_on": ["2025-09-02", ""],
+            "gender": ["female", "male"],
+        }
+    )
+    incoming = pd.DataFrame(
+        {
+            "pseudonym": ["P2", "P1", "P9"],
+            "birth_date": ["1980-01-01", "1991-01-01", "2000-01-01"],
+            "consent_on": ["2025-09-05", "2025-09-02", ""],
+            "gender": ["other", "female", "male"],
+        }
+    )
     changes = changed_facts(stored, incoming, ["birth_date", "consent_on", "gender"])
     assert changes.values.tolist() == [
         ["P2", "consent_on", "", "2025-09-05"],

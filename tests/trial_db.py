@@ -22,6 +22,7 @@ def allocations_of(engine):
     with read_session(engine) as s:
         rows = s.execute(
             select(Person.pseudonym, Allocation.arm, Allocation.allocated_on, Site.code)
-            .join(Person, Person.id == Allocation.person_id).join(Site, Site.id == Person.site_id)
+            .join(Person, Person.id == Allocation.person_id)
+            .join(Site, Site.id == Person.site_id)
         ).all()
     return pd.DataFrame(rows, columns=["pseudonym", "arm", "allocated_on", "site"])

@@ -88,12 +88,23 @@ def enrol_person(
         identity = Identity(**{**form.identity.__dict__, "birth_date": form.birth_date})
         attributes = normalise_attributes(form.attributes, form.role, config_of(study))
         person = add_person(
-            session, study, form.pseudonym, form.role, site.code,
-            identity=identity, attributes=attributes, today=today,
+            session,
+            study,
+            form.pseudonym,
+            form.role,
+            site.code,
+            identity=identity,
+            attributes=attributes,
+            today=today,
         )
         enrolment = enrol(
-            session, study, person, form.screened_on, form.municipality,
-            consent_on=form.consent_on, exclusions=form.exclusions,
+            session,
+            study,
+            person,
+            form.screened_on,
+            form.municipality,
+            consent_on=form.consent_on,
+            exclusions=form.exclusions,
         )
         reasons = tuple(json.loads(enrolment.ineligibility_reasons))
         return EnrolmentResult(person.pseudonym, enrolment.eligible, reasons)

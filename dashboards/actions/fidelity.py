@@ -30,5 +30,7 @@ def save_fidelity_observation(
         raise NotAllowed(f"observations are logged under your own login ({viewer.login})")
     reason = f"dashboard: fidelity observation {obs.group} week {obs.week}"
     with study_write(engine, viewer, reason) as (session, study):
-        row = record_observation(session, study, obs, viewer.login, restrict_to_site=viewer.site_code, today=today)
+        row = record_observation(
+            session, study, obs, viewer.login, restrict_to_site=viewer.site_code, today=today
+        )
         return row.id

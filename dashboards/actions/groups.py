@@ -28,7 +28,9 @@ def save_attendance(
     Raises ``NotAllowed`` for a group of another site or a viewer who is not a coordinator,
     ``BadInput`` for a week without a session or a pseudonym not in the group.
     """
-    statuses = {p: AttendanceStatus.PRESENT if bool(v) else AttendanceStatus.ABSENT for p, v in present.items()}
+    statuses = {
+        p: AttendanceStatus.PRESENT if bool(v) else AttendanceStatus.ABSENT for p, v in present.items()
+    }
     with study_write(engine, viewer, f"dashboard: attendance {group_code} week {week}") as (session, study):
         group = group_by_code(session, study, group_code)
         viewer.require_edit(group.site_id, f"group {group_code}")
@@ -53,7 +55,10 @@ def log_feedback(
 ) -> int:
     """Log a note on the manual from one session of a group of the coordinator's own site
     (:func:`study.manual_feedback.add_feedback`); returns the new note's id."""
-    with study_write(engine, viewer, f"dashboard: manual feedback {group_code} week {week}") as (session, study):
+    with study_write(engine, viewer, f"dashboard: manual feedback {group_code} week {week}") as (
+        session,
+        study,
+    ):
         group = group_by_code(session, study, group_code)
         viewer.require_edit(group.site_id, f"group {group_code}")
         return add_feedback(session, study, group, int(week), source, kind, note, recorded_by=viewer.login).id

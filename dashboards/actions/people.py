@@ -21,5 +21,9 @@ def withdraw_participant(engine: Engine, viewer: Viewer, pseudonym: str, on: dt.
     the future is refused (``BadInput``)."""
     if on > dt.date.today():
         raise BadInput(f"the withdrawal date {on} is in the future")
-    with person_write(engine, viewer, pseudonym, f"dashboard: withdrawal ({reason})") as (session, study, person):
+    with person_write(engine, viewer, pseudonym, f"dashboard: withdrawal ({reason})") as (
+        session,
+        study,
+        person,
+    ):
         withdraw(session, study, person, on, reason)

@@ -46,7 +46,9 @@ def create_survey_link(engine: Engine, viewer: Viewer, pseudonym: str, timepoint
     """Create (or resend: the old link stops working) a participant's one-time survey link;
     returns the token, to be shown once. Only the coordinator of the participant's site."""
     with person_write(engine, viewer, pseudonym, f"dashboard: survey link for {pseudonym}") as (
-        session, study, person,
+        session,
+        study,
+        person,
     ):
         return create_link(session, study, person, viewer.login, timepoint)
 
@@ -76,8 +78,10 @@ def _survey_offer(session: Session, study: Study, link: OpenedLink, today: dt.da
     anchors = participant_anchors(session, study, person_id=link.person_id)
     anchors = anchors[anchors["pseudonym"] == link.pseudonym]
     schedule = compute_schedule(
-        anchors, config_of(study).timepoints,
-        received_responses(session, study, person_id=link.person_id), today,
+        anchors,
+        config_of(study).timepoints,
+        received_responses(session, study, person_id=link.person_id),
+        today,
     )
     randomised = anchors["randomisation"].dropna()
     randomised_on = pd.Timestamp(randomised.iloc[0]).date() if not randomised.empty else None
@@ -139,8 +143,9 @@ def _check_link_read_only(engine: Engine, token: str) -> None:
         check_link(session, token)
 
 
-def survey_draft(engine: Engine, token: str, timepoint: str, instrument: str,
-                 today: dt.date | None = None) -> dict[str, int]:
+def survey_draft(
+    engine: Engine, token: str, timepoint: str, instrument: str, today: dt.date | None = None
+) -> dict[str, int]:
     """The answers a participant saved so far to one of their open instruments (item id →
     value), so the page shows them again after a reload or a resent link."""
     with read_session(engine) as session:
@@ -149,22 +154,35 @@ def survey_draft(engine: Engine, token: str, timepoint: str, instrument: str,
 
 
 def save_survey_item(
-    engine: Engine, token: str, timepoint: str, instrument: str, item: str, value: int | None,
+    engine: Engine,
+    token: str,
+    timepoint: str,
+    instrument: str,
+    item: str,
+    value: int | None,
     today: dt.date | None = None,
 ) -> dict[str, int]:
     """Save one answer as the participant gives it (:func:`questionnaires.drafts.save_draft_item`,
     audited as ``survey-link``); returns the draft's answers. ``NotAllowed`` for an invalid link
     or an instrument it does not offer, ``BadInput`` for a value off the item's scale."""
     _check_link_read_only(engine, token)
-    with unit_of_work(engine, SURVEY_ACTOR, reason="participant answered an item through their survey link") as session:
-        _, study, person, inst = _open_instrument(session, token, timepoint, instrument, today or dt.date.today())
+    with unit_of_work(
+        engine, SURVEY_ACTOR, reason="participant answered an item through their survey link"
+    ) as session:
+        _, study, person, inst = _open_instrument(
+            session, token, timepoint, instrument, today or dt.date.today()
+        )
         check_self_reported(inst, item, value)
         return save_draft_item(session, study, person, timepoint, inst, item, value)
 
 
 def save_survey_answers(
-    engine: Engine, token: str, timepoint: str, instrument: str,
-    values: Mapping[str, int | None], today: dt.date | None = None,
+    engine: Engine,
+    token: str,
+    timepoint: str,
+    instrument: str,
+    values: Mapping[str, int | None],
+    today: dt.date | None = None,
 ) -> bool:
     """Submit a participant's answers to one of their due instruments through their link
     (``questionnaires.capture.record_response``, completed today, audited with actor
@@ -178,10 +196,14 @@ def save_survey_answers(
     """
     today = today or dt.date.today()
     _check_link_read_only(engine, token)
-    with unit_of_work(engine, SURVEY_ACTOR, reason="participant answered through their survey link") as session:
+    with unit_of_work(
+        engine, SURVEY_ACTOR, reason="participant answered through their survey link"
+    ) as session:
         link, study, person, inst = _open_instrument(session, token, timepoint, instrument, today)
-        answers = {**draft_values(session, person, timepoint, instrument),
-                   **{k: v for k, v in values.items() if v is not None}}
+        answers = {
+            **draft_values(session, person, timepoint, instrument),
+            **{k: v for k, v in values.items() if v is not None},
+        }
         for item_id, value in answers.items():
             check_self_reported(inst, item_id, value)
         record_response(session, study, link.pseudonym, timepoint, instrument, today, answers, today=today)

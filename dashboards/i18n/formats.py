@@ -9,7 +9,6 @@ decimal comma (``80,0 %``, with a space before the sign as in English here), dat
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 
 import pandas as pd
@@ -45,7 +44,7 @@ def format_number(value: object, decimals: int, language: str = "en") -> str:
     """
     if _missing(value):
         return ""
-    text = f"{float(value):.{decimals}f}"
+    text = f"{float(value):.{decimals}f}"  # type: ignore[arg-type]  # a number: missing ones returned above
     if text.startswith("-") and float(text) == 0:
         text = text[1:]  # "-0.0" reads as a sign error
     return text.replace(".", ",") if language == "da" else text
@@ -70,7 +69,7 @@ def format_p(value: object, language: str = "en") -> str:
     if isinstance(value, str):  # formatted already (e.g. "<0.001"): only the decimal mark
         return value.replace(".", ",") if language == "da" else value
     text = format_number(value, 3, language)
-    if text and float(value) < 0.001:
+    if text and float(value) < 0.001:  # type: ignore[arg-type]  # format_number took it as a number
         return "<0,001" if language == "da" else "<0.001"
     return text
 

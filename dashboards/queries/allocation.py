@@ -55,8 +55,12 @@ def _displayed_allocations(engine: Engine, viewer: Viewer) -> pd.DataFrame:
         df = select_frame(
             session,
             select(
-                Person.pseudonym, Site.code, Allocation.stratum, Allocation.arm,
-                Allocation.method, Allocation.allocated_on,
+                Person.pseudonym,
+                Site.code,
+                Allocation.stratum,
+                Allocation.arm,
+                Allocation.method,
+                Allocation.allocated_on,
             )
             .join(Person, Person.id == Allocation.person_id)
             .join(Site, Site.id == Person.site_id)

@@ -16,7 +16,14 @@ from dashboards.access import Viewer, viewer_study
 from dashboards.i18n import catalogue, translate
 from study.db import read_session
 
-__all__ = ["AnalysisView", "OUTCOME_COLUMNS", "analysis_view", "effects_for_display", "format_p", "primary_effects"]
+__all__ = [
+    "AnalysisView",
+    "OUTCOME_COLUMNS",
+    "analysis_view",
+    "effects_for_display",
+    "format_p",
+    "primary_effects",
+]
 
 OUTCOME_COLUMNS = ["timepoint", "arm", "n", "mean", "sd"]
 
@@ -46,7 +53,12 @@ def primary_effects(results: pd.DataFrame, primary_method: str) -> pd.DataFrame:
     methods = [primary_method] if primary_method == "ancova" else [primary_method, "ancova"]
     itt = results[(results["estimand"] == "itt") & results["method"].isin(methods)]
     order = itt["method"].map({m: i for i, m in enumerate(methods)})
-    return itt.assign(_order=order).sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
+    return (
+        itt.assign(_order=order)
+        .sort_values("_order", kind="stable")
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
 
 
 def format_p(p: float) -> str:
@@ -92,8 +104,12 @@ def analysis_view(engine: Engine, viewer: Viewer, language: str = "en") -> Analy
     outcome = plan.primary
     if outcome in data.columns and "arm" in data.columns:
         allocated = data[data["arm"].notna()]
-        outcomes = (allocated.groupby(["timepoint", "arm"], sort=False)[outcome]
-                    .agg(n="count", mean="mean", sd="std").reset_index().round(2))
+        outcomes = (
+            allocated.groupby(["timepoint", "arm"], sort=False)[outcome]
+            .agg(n="count", mean="mean", sd="std")
+            .reset_index()
+            .round(2)
+        )
     else:
         outcomes = pd.DataFrame(columns=OUTCOME_COLUMNS)
     analysis = run_trial_analysis(data, plan, mice=False, summaries=False)
@@ -104,9 +120,14 @@ def analysis_view(engine: Engine, viewer: Viewer, language: str = "en") -> Analy
     def word(column: str) -> pd.Series:
         return effects[column].map(lambda v: words.get(f"code.{column}.{v}", v))
 
-    forest = forest_svg(effects.assign(label=effects["outcome"] + " · " + word("timepoint") + " · " + word("method")),
-                        value="estimate", low="ci_low", high="ci_high",
-                        x_title=translate("forest.difference", language), language=language)
+    forest = forest_svg(
+        effects.assign(label=effects["outcome"] + " · " + word("timepoint") + " · " + word("method")),
+        value="estimate",
+        low="ci_low",
+        high="ci_high",
+        x_title=translate("forest.difference", language),
+        language=language,
+    )
     consort = consort_svg(snap.consort(), snap.arm_labels(), language)
     outcomes, effects = outcomes[OUTCOME_COLUMNS], effects_for_display(effects)
     if snap.dummy:

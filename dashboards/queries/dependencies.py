@@ -13,7 +13,9 @@ from __future__ import annotations
 __all__ = ["QUERY_TABLES", "STUDY_TABLES", "tables_of"]
 
 #: The study's configuration and state: every query reads (some of) them.
-STUDY_TABLES = frozenset({"study", "study_phase", "site", "sap_version", "instrument_version", "manual_version"})
+STUDY_TABLES = frozenset(
+    {"study", "study_phase", "site", "sap_version", "instrument_version", "manual_version"}
+)
 
 _PEOPLE = {"person", "enrolment", "allocation"}
 _GROUPS = {"course_group", "group_leader", "group_member", "group_session"}

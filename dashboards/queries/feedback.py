@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pandas as pd
 from sqlalchemy import Engine
 
@@ -14,7 +12,7 @@ from study.manual_feedback import feedback_table
 __all__ = ["feedback_frame"]
 
 
-def feedback_frame(engine: Engine, viewer: Viewer, phase: Optional[str] = None) -> pd.DataFrame:
+def feedback_frame(engine: Engine, viewer: Viewer, phase: str | None = None) -> pd.DataFrame:
     """:func:`study.manual_feedback.feedback_table` limited to the viewer's sites."""
     with read_session(engine) as session:
         study = viewer_study(session, viewer)

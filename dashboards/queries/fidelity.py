@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Optional
 
 from sqlalchemy import Engine, select
 
@@ -43,7 +42,7 @@ class ObservationForm:
     already_observed: bool
 
 
-def _manual_for(session, study: Study, phase: str, version: Optional[str]) -> Manual:
+def _manual_for(session, study: Study, phase: str, version: str | None) -> Manual:
     """The manual a group's observations are scored against, without locking anything."""
     if phase == "rct":
         # The RCT runs the locked version, which is the newest one (saving locks it if not yet).
@@ -54,7 +53,9 @@ def _manual_for(session, study: Study, phase: str, version: Optional[str]) -> Ma
         return manual_of(stored_manual(session, study, version))
     row = current_version(session, study)
     if row is None:
-        raise NotFound("no version of the manual is stored: store one with `peerstudy fidelity manual update FILE`")
+        raise NotFound(
+            "no version of the manual is stored: store one with `peerstudy fidelity manual update FILE`"
+        )
     return manual_of(row)
 
 
@@ -82,10 +83,15 @@ def observation_form(engine: Engine, viewer: Viewer, group_code: str, week: int)
         )
         ms = manual.session(int(week))
         return ObservationForm(
-            group=group.code, week=int(week), theme=ms.theme, planned_minutes=ms.planned_minutes,
-            held_on=row.held_on, manual_version=manual.version,
+            group=group.code,
+            week=int(week),
+            theme=ms.theme,
+            planned_minutes=ms.planned_minutes,
+            held_on=row.held_on,
+            manual_version=manual.version,
             components=tuple((c.id, c.description, c.essential) for c in ms.components),
             competence=tuple((i.id, i.description) for i in manual.competence.items),
-            scale_min=manual.competence.scale.min, scale_max=manual.competence.scale.max,
+            scale_min=manual.competence.scale.min,
+            scale_max=manual.competence.scale.max,
             already_observed=seen is not None,
         )

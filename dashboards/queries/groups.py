@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
@@ -36,7 +34,7 @@ GROUP_COLUMNS = ["group", "site", "phase", "start_date", "manual_version", "lead
 ATTENDANCE_COLUMNS = ["group", "site", "week", "held_on", "cancelled", "pseudonym", "status"]
 
 
-def groups_frame(engine: Engine, viewer: Viewer, phase: Optional[str] = None) -> pd.DataFrame:
+def groups_frame(engine: Engine, viewer: Viewer, phase: str | None = None) -> pd.DataFrame:
     """Groups at the viewer's sites, optionally of one phase.
 
     Returns
@@ -52,8 +50,12 @@ def groups_frame(engine: Engine, viewer: Viewer, phase: Optional[str] = None) ->
     with read_session(engine) as session:
         groups = session.execute(
             select(
-                CourseGroup.id, CourseGroup.code, Site.code, CourseGroup.phase,
-                CourseGroup.start_date, CourseGroup.manual_version,
+                CourseGroup.id,
+                CourseGroup.code,
+                Site.code,
+                CourseGroup.phase,
+                CourseGroup.start_date,
+                CourseGroup.manual_version,
             )
             .join(Site, Site.id == CourseGroup.site_id)
             .where(*where)
@@ -80,7 +82,7 @@ def groups_frame(engine: Engine, viewer: Viewer, phase: Optional[str] = None) ->
     return df.drop(columns="id")
 
 
-def attendance_frame(engine: Engine, viewer: Viewer, phase: Optional[str] = None) -> pd.DataFrame:
+def attendance_frame(engine: Engine, viewer: Viewer, phase: str | None = None) -> pd.DataFrame:
     """Recorded attendance at the viewer's sites: one row per participant and session.
 
     Returns
@@ -94,8 +96,13 @@ def attendance_frame(engine: Engine, viewer: Viewer, phase: Optional[str] = None
     with read_session(engine) as session:
         rows = session.execute(
             select(
-                CourseGroup.code, Site.code, GroupSession.week, GroupSession.held_on,
-                GroupSession.cancelled, Person.pseudonym, Attendance.status,
+                CourseGroup.code,
+                Site.code,
+                GroupSession.week,
+                GroupSession.held_on,
+                GroupSession.cancelled,
+                Person.pseudonym,
+                Attendance.status,
             )
             .join(GroupSession, GroupSession.id == Attendance.session_id)
             .join(CourseGroup, CourseGroup.id == GroupSession.group_id)
@@ -155,9 +162,7 @@ def sessions_of_group(engine: Engine, viewer: Viewer, group_code: str) -> pd.Dat
     """
     with read_session(engine) as session:
         group = _group_row(session, viewer, group_code)
-        recorded = (
-            select(func.count()).where(Attendance.session_id == GroupSession.id).scalar_subquery()
-        )
+        recorded = select(func.count()).where(Attendance.session_id == GroupSession.id).scalar_subquery()
         rows = session.execute(
             select(GroupSession.week, GroupSession.held_on, GroupSession.cancelled, recorded)
             .where(GroupSession.group_id == group.id)

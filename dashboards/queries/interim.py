@@ -61,7 +61,9 @@ def interim_view(engine: Engine, viewer: Viewer) -> InterimView:
         data = build_analysis_dataset(**sources.frames(), config=config, unblinded=True)
         plan = dataclasses.replace(current_sap(config).plan, secondary=(), exploratory=())
         record = AllocationDisclosure(
-            study_id=study.id, kind="dmc_interim", actor=viewer.login,
+            study_id=study.id,
+            kind="dmc_interim",
+            actor=viewer.login,
             detail=json.dumps({"outcome": plan.primary, "allocated": int(data["pseudonym"].nunique())}),
         )
         session.add(record)
@@ -69,8 +71,12 @@ def interim_view(engine: Engine, viewer: Viewer) -> InterimView:
         opened_at = record.disclosed_at
     labels = {a.code: a.label for a in config.arms}
     if plan.primary in data.columns:
-        outcomes = (data.groupby(["timepoint", "arm"], sort=False)[plan.primary]
-                    .agg(n="count", mean="mean", sd="std").reset_index().round(2))
+        outcomes = (
+            data.groupby(["timepoint", "arm"], sort=False)[plan.primary]
+            .agg(n="count", mean="mean", sd="std")
+            .reset_index()
+            .round(2)
+        )
         outcomes.insert(2, "label", outcomes["arm"].map(labels))
     else:
         outcomes = pd.DataFrame(columns=INTERIM_OUTCOME_COLUMNS)

@@ -4,7 +4,6 @@ coordinator's chase list) and fidelity per group and site against the configured
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 import pandas as pd
 from sqlalchemy import Engine, select
@@ -34,8 +33,17 @@ __all__ = [
 COMPLETION_COLUMNS = ["timepoint", "site", "complete", "due", "overdue", "not_yet_due", "completion_pct"]
 CHASE_COLUMNS = ["pseudonym", "timepoint", "instrument", "due_on", "window_end", "status"]
 FIDELITY_COLUMNS = [
-    "group", "site", "phase", "n_observations", "mean_adherence_pct", "mean_competence",
-    "classification", "below_threshold", "last_adherence_pct", "drift_pct_per_week", "never_observed",
+    "group",
+    "site",
+    "phase",
+    "n_observations",
+    "mean_adherence_pct",
+    "mean_competence",
+    "classification",
+    "below_threshold",
+    "last_adherence_pct",
+    "drift_pct_per_week",
+    "never_observed",
 ]
 
 
@@ -44,14 +52,15 @@ def _with_sites(session, viewer: Viewer, frame: pd.DataFrame) -> pd.DataFrame:
     the viewer's sites."""
     sites = select_frame(
         session,
-        select(Person.pseudonym, Site.code).join(Site, Site.id == Person.site_id)
+        select(Person.pseudonym, Site.code)
+        .join(Site, Site.id == Person.site_id)
         .where(Person.study_id == viewer.study_id, site_clause(viewer, Person.site_id)),
         ["pseudonym", "site"],
     )
     return frame.merge(sites, on="pseudonym", how="inner")
 
 
-def questionnaire_completion(engine: Engine, viewer: Viewer, today: Optional[dt.date] = None) -> pd.DataFrame:
+def questionnaire_completion(engine: Engine, viewer: Viewer, today: dt.date | None = None) -> pd.DataFrame:
     """Instruments per timepoint and site by schedule status (counts of participant ×
     instrument), at the viewer's sites.
 
@@ -69,7 +78,9 @@ def questionnaire_completion(engine: Engine, viewer: Viewer, today: Optional[dt.
     with read_session(engine) as session:
         study = viewer_study(session, viewer)
         if viewer.all_sites:
-            counts = _with_sites(session, viewer, study_schedule_counts(session, study, today or dt.date.today()))
+            counts = _with_sites(
+                session, viewer, study_schedule_counts(session, study, today or dt.date.today())
+            )
         else:  # one site: read only its participants, no join needed
             counts = study_schedule_counts(session, study, today or dt.date.today(), viewer.site_id)
             counts["site"] = session.get(Site, viewer.site_id).code
@@ -83,7 +94,7 @@ def questionnaire_completion(engine: Engine, viewer: Viewer, today: Optional[dt.
     return out[COMPLETION_COLUMNS].reset_index(drop=True)
 
 
-def chase_list(engine: Engine, viewer: Viewer, today: Optional[dt.date] = None) -> pd.DataFrame:
+def chase_list(engine: Engine, viewer: Viewer, today: dt.date | None = None) -> pd.DataFrame:
     """The coordinator's list to chase: instruments of their own site's participants that are
     due or overdue, overdue first, then by due date (``NotAllowed`` for other roles).
 
@@ -97,7 +108,7 @@ def chase_list(engine: Engine, viewer: Viewer, today: Optional[dt.date] = None) 
     return open_.sort_values(["rank", "due_on", "pseudonym"])[CHASE_COLUMNS].reset_index(drop=True)
 
 
-def fidelity_by_group(engine: Engine, viewer: Viewer, phase: Optional[str] = None) -> pd.DataFrame:
+def fidelity_by_group(engine: Engine, viewer: Viewer, phase: str | None = None) -> pd.DataFrame:
     """Fidelity per group at the viewer's sites (:func:`study.fidelity.report.group_fidelity`),
     of the groups of ``phase`` (``pilot``/``rct``) if given:
     ``group, site, phase, n_observations, mean_adherence_pct, mean_competence, classification,
@@ -114,12 +125,21 @@ def fidelity_by_group(engine: Engine, viewer: Viewer, phase: Optional[str] = Non
 
 #: Columns of :func:`fidelity_observations`.
 OBSERVATION_COLUMNS = [
-    "group", "site", "week", "observed_on", "observer", "manual_version", "minutes",
-    "participants_present", "adherence_pct", "competence", "classification",
+    "group",
+    "site",
+    "week",
+    "observed_on",
+    "observer",
+    "manual_version",
+    "minutes",
+    "participants_present",
+    "adherence_pct",
+    "competence",
+    "classification",
 ]
 
 
-def fidelity_observations(engine: Engine, viewer: Viewer, phase: Optional[str] = None) -> pd.DataFrame:
+def fidelity_observations(engine: Engine, viewer: Viewer, phase: str | None = None) -> pd.DataFrame:
     """Every observed session at the viewer's sites (of groups of ``phase`` if given), with
     its scores (:func:`study.fidelity.report.observation_scores`): :data:`OBSERVATION_COLUMNS`,
     ``adherence_pct`` rounded to 1 decimal, ``competence`` to 2."""
@@ -141,11 +161,13 @@ def fidelity_thresholds(engine: Engine, viewer: Viewer) -> pd.DataFrame:
     with read_session(engine) as session:
         fidelity = config_of(viewer_study(session, viewer)).fidelity
     levels = ["high", "moderate"]
-    return pd.DataFrame({
-        "level": levels,
-        "percent": [float(getattr(fidelity.thresholds, lv)) for lv in levels],
-        "flag": [lv == fidelity.flag_below for lv in levels],
-    })
+    return pd.DataFrame(
+        {
+            "level": levels,
+            "percent": [float(getattr(fidelity.thresholds, lv)) for lv in levels],
+            "flag": [lv == fidelity.flag_below for lv in levels],
+        }
+    )
 
 
 def fidelity_by_site(groups: pd.DataFrame) -> pd.DataFrame:
@@ -154,8 +176,10 @@ def fidelity_by_site(groups: pd.DataFrame) -> pd.DataFrame:
     (groups below the threshold)."""
     observed = groups[~groups["never_observed"].astype(bool)]
     out = observed.groupby("site", as_index=False).agg(
-        groups=("group", "count"), observations=("n_observations", "sum"),
-        mean_adherence_pct=("mean_adherence_pct", "mean"), flagged=("below_threshold", "sum"),
+        groups=("group", "count"),
+        observations=("n_observations", "sum"),
+        mean_adherence_pct=("mean_adherence_pct", "mean"),
+        flagged=("below_threshold", "sum"),
     )
     out["mean_adherence_pct"] = out["mean_adherence_pct"].round(1)
     out["flagged"] = out["flagged"].astype(int)

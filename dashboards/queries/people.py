@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Optional
 
 import pandas as pd
 from sqlalchemy import Engine, select
@@ -26,17 +25,31 @@ from study.db.models import (
 )
 from study.people import person_by_pseudonym
 
-__all__ = ["IDENTITY_FIELDS", "PEOPLE_COLUMNS", "PersonView", "people_frame", "person_view", "viewer_is_blinded"]
+__all__ = [
+    "IDENTITY_FIELDS",
+    "PEOPLE_COLUMNS",
+    "PersonView",
+    "people_frame",
+    "person_view",
+    "viewer_is_blinded",
+]
 
 #: Columns of the identity table; they never appear in a table, an export or a CSV download.
 IDENTITY_FIELDS = ("full_name", "birth_date", "phone", "email", "address")
 PEOPLE_COLUMNS = [
-    "pseudonym", "role", "site", "phase", "screened_on", "eligible", "consent_on",
-    "withdrawn_on", "group",
+    "pseudonym",
+    "role",
+    "site",
+    "phase",
+    "screened_on",
+    "eligible",
+    "consent_on",
+    "withdrawn_on",
+    "group",
 ]
 
 
-def people_frame(engine: Engine, viewer: Viewer, role: Optional[str] = None) -> pd.DataFrame:
+def people_frame(engine: Engine, viewer: Viewer, role: str | None = None) -> pd.DataFrame:
     """Everyone at the viewer's sites (pseudonymised; never identity fields).
 
     Returns
@@ -49,8 +62,15 @@ def people_frame(engine: Engine, viewer: Viewer, role: Optional[str] = None) -> 
     """
     stmt = (
         select(
-            Person.pseudonym, Person.role, Site.code, Enrolment.phase, Enrolment.screened_on,
-            Enrolment.eligible, Enrolment.consent_on, Enrolment.withdrawn_on, CourseGroup.code,
+            Person.pseudonym,
+            Person.role,
+            Site.code,
+            Enrolment.phase,
+            Enrolment.screened_on,
+            Enrolment.eligible,
+            Enrolment.consent_on,
+            Enrolment.withdrawn_on,
+            CourseGroup.code,
         )
         .join(Site, Site.id == Person.site_id)
         .outerjoin(Enrolment, Enrolment.person_id == Person.id)
@@ -93,9 +113,9 @@ class PersonView:
     site: str
     enrolment: dict = field(default_factory=dict)
     attributes: dict = field(default_factory=dict)
-    group: Optional[str] = None
-    arm: Optional[str] = None
-    identity: Optional[dict] = None
+    group: str | None = None
+    arm: str | None = None
+    identity: dict | None = None
     history: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Optional
 
 from sqlalchemy import Engine
 
@@ -16,7 +15,7 @@ from study.db import read_session
 __all__ = ["quality_status"]
 
 
-def quality_status(engine: Engine, viewer: Viewer) -> Optional[QualityStatus]:
+def quality_status(engine: Engine, viewer: Viewer) -> QualityStatus | None:
     """The latest data-quality run of the viewer's study (``None`` if the checks never ran);
     researchers and statisticians only (``NotAllowed`` otherwise). Its rows name pseudonyms
     and check descriptions, never identity fields or allocated arms; until unblinding the

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 import pandas as pd
 from sqlalchemy import Engine, select
@@ -18,12 +17,21 @@ from study.people import person_by_pseudonym
 from study.studies import config_of
 
 __all__ = [
-    "PARTICIPANT_SCHEDULE_COLUMNS", "entry_participants", "instruments_of", "participant_schedule",
+    "PARTICIPANT_SCHEDULE_COLUMNS",
+    "entry_participants",
+    "instruments_of",
+    "participant_schedule",
     "study_instrument_definitions",
 ]
 
 PARTICIPANT_SCHEDULE_COLUMNS = [
-    "timepoint", "instrument", "due_on", "window_start", "window_end", "completed_on", "status",
+    "timepoint",
+    "instrument",
+    "due_on",
+    "window_start",
+    "window_end",
+    "completed_on",
+    "status",
 ]
 
 
@@ -35,15 +43,19 @@ def entry_participants(engine: Engine, viewer: Viewer) -> pd.DataFrame:
         rows = session.scalars(
             select(Person.pseudonym)
             .join(Enrolment, Enrolment.person_id == Person.id)
-            .where(Person.study_id == viewer.study_id, Person.site_id == viewer.site_id,
-                   Person.role == "participant", Enrolment.phase == "rct")
+            .where(
+                Person.study_id == viewer.study_id,
+                Person.site_id == viewer.site_id,
+                Person.role == "participant",
+                Enrolment.phase == "rct",
+            )
             .order_by(Person.pseudonym)
         ).all()
     return pd.DataFrame({"pseudonym": rows})
 
 
 def participant_schedule(
-    engine: Engine, viewer: Viewer, pseudonym: str, today: Optional[dt.date] = None
+    engine: Engine, viewer: Viewer, pseudonym: str, today: dt.date | None = None
 ) -> pd.DataFrame:
     """The questionnaire schedule of one participant of the viewer's sites
     (:func:`questionnaires.schedule.compute_schedule`): ``timepoint, instrument, due_on,

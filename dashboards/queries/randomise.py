@@ -35,8 +35,9 @@ def pending_frame(engine: Engine, viewer: Viewer) -> pd.DataFrame:
         rows = session.execute(
             select(Person.pseudonym, Enrolment.screened_on, Enrolment.consent_on)
             .join(Enrolment, Enrolment.person_id == Person.id)
-            .where(Person.study_id == study.id, Person.site_id == viewer.site_id,
-                   Person.pseudonym.in_(pending))
+            .where(
+                Person.study_id == study.id, Person.site_id == viewer.site_id, Person.pseudonym.in_(pending)
+            )
         ).all()
     df = pd.DataFrame(rows, columns=PENDING_COLUMNS)
     order = {p: i for i, p in enumerate(pending)}

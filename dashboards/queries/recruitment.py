@@ -25,8 +25,14 @@ __all__ = [
 ]
 
 SCREENING_COLUMNS = [
-    "pseudonym", "site", "screened_on", "eligible", "consent_on", "withdrawn_on",
-    "withdrawal_reason", "allocated_on",
+    "pseudonym",
+    "site",
+    "screened_on",
+    "eligible",
+    "consent_on",
+    "withdrawn_on",
+    "withdrawal_reason",
+    "allocated_on",
 ]
 
 
@@ -46,8 +52,13 @@ def screening_frame(engine: Engine, viewer: Viewer, phase: str = "rct") -> pd.Da
         df = select_frame(
             session,
             select(
-                Person.pseudonym, Site.code, Enrolment.screened_on, Enrolment.eligible,
-                Enrolment.consent_on, Enrolment.withdrawn_on, Enrolment.withdrawal_reason,
+                Person.pseudonym,
+                Site.code,
+                Enrolment.screened_on,
+                Enrolment.eligible,
+                Enrolment.consent_on,
+                Enrolment.withdrawn_on,
+                Enrolment.withdrawal_reason,
                 Allocation.allocated_on,
             )
             .join(Enrolment, Enrolment.person_id == Person.id)
@@ -109,7 +120,9 @@ def recruitment_summary(screening: pd.DataFrame, targets: pd.DataFrame) -> pd.Da
     return out.reset_index(drop=True)
 
 
-def recruitment_over_time(screening: pd.DataFrame, targets: pd.DataFrame, freq: str = "W-SUN") -> pd.DataFrame:
+def recruitment_over_time(
+    screening: pd.DataFrame, targets: pd.DataFrame, freq: str = "W-SUN"
+) -> pd.DataFrame:
     """Cumulative recruitment per site and period, for the chart with target lines.
 
     A participant counts as recruited at their consent date when eligible.
@@ -149,10 +162,11 @@ def retention_summary(screening: pd.DataFrame) -> pd.DataFrame:
         ``retention_percent`` = 100 × retained / recruited.
     """
     ok = screening[recruited(screening)]
-    out = ok.assign(withdrawn=ok["withdrawn_on"].notna().astype(int), recruited=1).groupby("site")[
-        ["recruited", "withdrawn"]
-    ].sum()
+    out = (
+        ok.assign(withdrawn=ok["withdrawn_on"].notna().astype(int), recruited=1)
+        .groupby("site")[["recruited", "withdrawn"]]
+        .sum()
+    )
     out["retained"] = out["recruited"] - out["withdrawn"]
     out["retention_percent"] = (100 * out["retained"] / out["recruited"]).round(1)
     return out.reset_index()
-

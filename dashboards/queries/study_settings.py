@@ -4,14 +4,13 @@ analysis plan with its lock (read only)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import pandas as pd
 from sqlalchemy import Engine
 
 from dashboards.access import Viewer, viewer_study
-from study.db import read_session
 from study.config.schema import PHASE_ORDER
+from study.db import read_session
 from study.phases import phase_table
 from study.sap import latest_sap
 from study.studies import config_of
@@ -28,12 +27,12 @@ class StudySettings:
     ``sap_changed`` when the configuration's plan no longer matches the lock)."""
 
     phases: pd.DataFrame
-    current: Optional[str]
-    next_phase: Optional[str]
+    current: str | None
+    next_phase: str | None
     config_yaml: str
     sap_document: str = ""
     sap_sha256: str = ""
-    sap_lock: Optional[dict] = None
+    sap_lock: dict | None = None
     sap_changed: bool = False
 
 
@@ -50,7 +49,7 @@ def study_settings(engine: Engine, viewer: Viewer) -> StudySettings:
         locked = latest_sap(session, study)
         config = config_of(study)
     planned = [p for p in PHASE_ORDER if p in set(phases["phase"])]
-    later = planned[planned.index(current) + 1:] if current in planned else planned
+    later = planned[planned.index(current) + 1 :] if current in planned else planned
     try:
         plan = current_sap(config)
     except ValueError:
@@ -59,7 +58,14 @@ def study_settings(engine: Engine, viewer: Viewer) -> StudySettings:
     sha = locked.sha256 if locked else (plan.sha256 if plan else "")
     lock = None
     if locked is not None:
-        lock = {"version": locked.version, "kind": locked.kind, "by": locked.recorded_by,
-                "at": f"{locked.recorded_at:%Y-%m-%d %H:%M} UTC", "reason": locked.reason}
+        lock = {
+            "version": locked.version,
+            "kind": locked.kind,
+            "by": locked.recorded_by,
+            "at": f"{locked.recorded_at:%Y-%m-%d %H:%M} UTC",
+            "reason": locked.reason,
+        }
     changed = locked is not None and plan is not None and plan.sha256 != locked.sha256
-    return StudySettings(phases, current, later[0] if later else None, config_yaml, document, sha, lock, changed)
+    return StudySettings(
+        phases, current, later[0] if later else None, config_yaml, document, sha, lock, changed
+    )

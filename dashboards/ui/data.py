@@ -79,7 +79,9 @@ def _data_version(url: str, name: str) -> tuple:
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def _cached(name: str, url: str, viewer_key: tuple, args: tuple, version: tuple, _viewer: Viewer) -> pd.DataFrame:
+def _cached(
+    name: str, url: str, viewer_key: tuple, args: tuple, version: tuple, _viewer: Viewer
+) -> pd.DataFrame:
     return QUERIES[name](_engine(url), _viewer, *args)
 
 
@@ -127,8 +129,9 @@ def study_info(viewer: Viewer) -> dict:
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def _recruitment_spec(url: str, viewer_key: tuple, labels: tuple[str, ...], language: str, version: tuple,
-                      _viewer: Viewer) -> dict:
+def _recruitment_spec(
+    url: str, viewer_key: tuple, labels: tuple[str, ...], language: str, version: tuple, _viewer: Viewer
+) -> dict:
     overview = _cached("rct_overview", url, viewer_key, (), version, _viewer)
     return vega_spec(recruitment_chart(overview.over_time, *labels, language=language), language)
 
@@ -138,7 +141,9 @@ def recruitment_spec(viewer: Viewer, labels: tuple[str, ...], language: str = "e
     translated title, y-axis, target, site and date texts and ``language`` sets the axes'
     locale, so each language has its own entry)."""
     url = resolve_url()
-    return _recruitment_spec(url, viewer.cache_key, labels, language, _data_version(url, "rct_overview"), viewer)
+    return _recruitment_spec(
+        url, viewer.cache_key, labels, language, _data_version(url, "rct_overview"), viewer
+    )
 
 
 @st.cache_data(ttl=VALIDITY_TTL_SECONDS, show_spinner=False)

@@ -67,8 +67,11 @@ class TableVersions:
     def _look(self, engine: Engine) -> None:
         with engine.connect() as conn:
             head = conn.execute(select(func.max(AuditEvent.seq))).scalar() or 0
-            known = (None if self._head is None else
-                     conn.execute(select(AuditEvent.hash).where(AuditEvent.seq == self._head)).scalar())
+            known = (
+                None
+                if self._head is None
+                else conn.execute(select(AuditEvent.hash).where(AuditEvent.seq == self._head)).scalar()
+            )
             if self._head is None or head < self._head or known != self._head_hash:
                 # First look, or another trail (a database emptied and rebuilt): every table is
                 # new to this server.
@@ -76,8 +79,12 @@ class TableVersions:
                 self._versions = {}
                 self._head = head
             elif head > self._head:
-                self.seen(conn.execute(
-                    select(AuditEvent.seq, AuditEvent.table_name).where(AuditEvent.seq > self._head)
-                ).all())
-            self._head_hash = conn.execute(select(AuditEvent.hash).where(AuditEvent.seq == self._head)).scalar()
+                self.seen(
+                    conn.execute(
+                        select(AuditEvent.seq, AuditEvent.table_name).where(AuditEvent.seq > self._head)
+                    ).all()
+                )
+            self._head_hash = conn.execute(
+                select(AuditEvent.hash).where(AuditEvent.seq == self._head)
+            ).scalar()
         self._looked_at = time.monotonic()

@@ -72,14 +72,18 @@ class SnapshotStore:
                 start = not entry.refreshing
                 entry.refreshing = True
             if start:
-                threading.Thread(target=self._refresh, args=(entry, version, compute),
-                                 name=f"snapshot-{key!r}"[:60], daemon=True).start()
+                threading.Thread(
+                    target=self._refresh,
+                    args=(entry, version, compute),
+                    name=f"snapshot-{key!r}"[:60],
+                    daemon=True,
+                ).start()
         return value
 
     def _refresh(self, entry: Snapshot, version: Hashable, compute: Callable[[], Any]) -> None:
         try:
             value = compute()
-        except Exception:  # noqa: BLE001 - keep serving the last good snapshot
+        except Exception:
             log.exception("refreshing a dashboard snapshot failed; the previous one is kept")
         else:
             with entry.lock:

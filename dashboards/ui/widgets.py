@@ -28,8 +28,10 @@ def show_phase_banner(info: dict) -> None:
     st.info(text, icon=":material/flag:")
 
 
-_DEMO_STYLE = ("background:#c62828;color:#fff;font-weight:700;padding:0.6rem 1rem;"
-               "border-radius:0.5rem;margin-bottom:0.5rem")
+_DEMO_STYLE = (
+    "background:#c62828;color:#fff;font-weight:700;padding:0.6rem 1rem;"
+    "border-radius:0.5rem;margin-bottom:0.5rem"
+)
 
 
 def show_demo_banner(info: dict) -> None:
@@ -38,8 +40,9 @@ def show_demo_banner(info: dict) -> None:
     if info.get("demo"):
         # Markdown, not st.error: the banner is not an error of the page (tests and screen
         # readers look for those), and the text is ours (i18n), never user input.
-        st.markdown(f'<div style="{_DEMO_STYLE}">{html.escape(t("common.demo_banner"))}</div>',
-                    unsafe_allow_html=True)
+        st.markdown(
+            f'<div style="{_DEMO_STYLE}">{html.escape(t("common.demo_banner"))}</div>', unsafe_allow_html=True
+        )
 
 
 def for_people(df: pd.DataFrame) -> pd.DataFrame:
@@ -52,10 +55,13 @@ def for_people(df: pd.DataFrame) -> pd.DataFrame:
     # Every header through the catalogue: an unlabelled column shows as ⟦column.name⟧, a gap
     # the catalogue test finds, rather than as English made out of its snake_case name.
     # Arm codes as columns (``A``, ``B``) are codes, shown as they are.
-    return format_table(df, language,
-                        label=lambda name: translate(f"column.{name}", language) if name.islower() else name,
-                        yes_no=(t("common.yes"), t("common.no")),
-                        code=lambda name, value: words.get(f"code.{name}.{value}"))
+    return format_table(
+        df,
+        language,
+        label=lambda name: translate(f"column.{name}", language) if name.islower() else name,
+        yes_no=(t("common.yes"), t("common.no")),
+        code=lambda name, value: words.get(f"code.{name}.{value}"),
+    )
 
 
 def table(df: pd.DataFrame, name: str, *, empty_key: str = "common.empty", formatted: bool = True) -> None:

@@ -40,7 +40,9 @@ for problem in view.problems:
     st.caption(problem)
 st.subheader(t("analysis.consort"))
 # The diagram has a viewBox: scaled to the page's width it stays whole and readable.
-st.markdown(view.consort_svg.replace("<svg ", '<svg style="max-width:100%;height:auto" ', 1), unsafe_allow_html=True)
+st.markdown(
+    view.consort_svg.replace("<svg ", '<svg style="max-width:100%;height:auto" ', 1), unsafe_allow_html=True
+)
 
 st.subheader(t("analysis.quality"))
 quality = data.query("quality", viewer)

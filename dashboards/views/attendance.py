@@ -36,9 +36,12 @@ c1, c2 = st.columns(2)
 group = c1.selectbox(t("attendance.group"), groups["group"].tolist(), key="attendance_group")
 sessions = data.query("sessions", viewer, group)
 week = c2.selectbox(
-    t("attendance.week"), sessions["week"].tolist(), key="attendance_week",
-    format_func=lambda w: t("attendance.week_label", week=w,
-                            date=format_date(sessions.set_index("week").at[w, "held_on"], lang)),
+    t("attendance.week"),
+    sessions["week"].tolist(),
+    key="attendance_week",
+    format_func=lambda w: t(
+        "attendance.week_label", week=w, date=format_date(sessions.set_index("week").at[w, "held_on"], lang)
+    ),
 )
 try:
     grid = session_grid(data.engine(), viewer, group, int(week))
@@ -63,7 +66,11 @@ if fill is not None:
 grid["present"] = grid["present"].fillna(False).astype(bool)
 
 edited = st.data_editor(
-    grid, key=editor_key, hide_index=True, disabled=["pseudonym"], width="stretch",
+    grid,
+    key=editor_key,
+    hide_index=True,
+    disabled=["pseudonym"],
+    width="stretch",
     column_config={
         "pseudonym": st.column_config.TextColumn(t("people.pseudonym")),
         "present": st.column_config.CheckboxColumn(t("attendance.present")),
@@ -72,8 +79,11 @@ edited = st.data_editor(
 if st.button(t("attendance.save"), type="primary", key="attendance_save"):
     statuses = dict(zip(edited["pseudonym"], edited["present"].astype(bool)))
     submission = (group, int(week), tuple(sorted(statuses.items())))
-    saved = save(lambda: save_attendance(data.engine(), viewer, group, int(week), statuses),
-                 form=FORM, submission=submission)
+    saved = save(
+        lambda: save_attendance(data.engine(), viewer, group, int(week), statuses),
+        form=FORM,
+        submission=submission,
+    )
     if saved is None:
         st.stop()
     st.session_state.pop(f"fill_{editor_key}", None)

@@ -31,21 +31,38 @@ today = dt.date.today()
 with st.form(FORM, clear_on_submit=False):
     c1, c2 = st.columns(2)
     pseudonym = c1.text_input(t("enrol.pseudonym"), key="enrol_pseudonym", max_chars=64)
-    role = c2.selectbox(t("enrol.role"), [r for r in ROLE_CODES if r != "coordinator"], key="enrol_role",
-                        format_func=lambda r: t(f"code.role.{r}"))
-    birth_date = c1.date_input(t("enrol.birth_date"), value=None, min_value=EARLIEST_BIRTH,
-                               max_value=today, key="enrol_birth_date")
-    municipality = c2.selectbox(t("enrol.municipality"), info["municipalities"][viewer.site_code],
-                                key="enrol_municipality", accept_new_options=True)
+    role = c2.selectbox(
+        t("enrol.role"),
+        [r for r in ROLE_CODES if r != "coordinator"],
+        key="enrol_role",
+        format_func=lambda r: t(f"code.role.{r}"),
+    )
+    birth_date = c1.date_input(
+        t("enrol.birth_date"), value=None, min_value=EARLIEST_BIRTH, max_value=today, key="enrol_birth_date"
+    )
+    municipality = c2.selectbox(
+        t("enrol.municipality"),
+        info["municipalities"][viewer.site_code],
+        key="enrol_municipality",
+        accept_new_options=True,
+    )
     screened_on = c1.date_input(t("enrol.screened_on"), value=today, key="enrol_screened_on")
-    consent_on = c2.date_input(t("enrol.consent_on"), value=None, key="enrol_consent_on",
-                               help=t("enrol.consent_help"))
+    consent_on = c2.date_input(
+        t("enrol.consent_on"), value=None, key="enrol_consent_on", help=t("enrol.consent_help")
+    )
     # Declared levels only (code shown with its label); a factor without declared levels is typed.
     levels = info.get("factor_levels", {})
     attributes = {
-        factor: c1.selectbox(t("enrol.attribute", name=factor), list(levels.get(factor, {})),
-                             key=f"enrol_attr_{factor}", accept_new_options=factor not in levels, index=None,
-                             format_func=lambda code, f=factor: f"{code} ({levels[f][code]})" if code in levels.get(f, {}) else code)
+        factor: c1.selectbox(
+            t("enrol.attribute", name=factor),
+            list(levels.get(factor, {})),
+            key=f"enrol_attr_{factor}",
+            accept_new_options=factor not in levels,
+            index=None,
+            format_func=lambda code, f=factor: (
+                f"{code} ({levels[f][code]})" if code in levels.get(f, {}) else code
+            ),
+        )
         for factor in info["stratification"]
     }
     exclusions = c2.multiselect(t("enrol.exclusions"), info["exclusions"], key="enrol_exclusions")
@@ -61,15 +78,27 @@ with st.form(FORM, clear_on_submit=False):
     submitted = st.form_submit_button(t("enrol.submit"), type="primary")
 
 if submitted:
-    missing = [t(k) for k, v in (("enrol.pseudonym", pseudonym.strip()), ("enrol.birth_date", birth_date),
-                                 ("enrol.municipality", municipality)) if not v]
+    missing = [
+        t(k)
+        for k, v in (
+            ("enrol.pseudonym", pseudonym.strip()),
+            ("enrol.birth_date", birth_date),
+            ("enrol.municipality", municipality),
+        )
+        if not v
+    ]
     if missing:
         st.error(t("common.required", fields=", ".join(missing)))
         st.stop()
     form = EnrolmentForm(
-        pseudonym=pseudonym.strip(), role=role, birth_date=birth_date, municipality=municipality,
-        screened_on=screened_on, consent_on=consent_on,
-        attributes={k: v for k, v in attributes.items() if v}, exclusions=tuple(exclusions),
+        pseudonym=pseudonym.strip(),
+        role=role,
+        birth_date=birth_date,
+        municipality=municipality,
+        screened_on=screened_on,
+        consent_on=consent_on,
+        attributes={k: v for k, v in attributes.items() if v},
+        exclusions=tuple(exclusions),
         identity=identity,
     )
     saved = save(lambda: enrol_person(data.engine(), viewer, form), form=FORM, submission=form)

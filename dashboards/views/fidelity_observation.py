@@ -46,7 +46,9 @@ if sessions.empty:
     st.stop()
 held = sessions.set_index("week")["held_on"]
 week = c2.selectbox(
-    t("fidelity_form.week"), sessions["week"].tolist(), key="fidelity_week",
+    t("fidelity_form.week"),
+    sessions["week"].tolist(),
+    key="fidelity_week",
     format_func=lambda w: t("attendance.week_label", week=w, date=format_date(held.at[w], lang)),
 )
 try:
@@ -55,16 +57,24 @@ except PeerstudyError as exc:
     show_error(exc)
     st.stop()
 
-st.caption(t("fidelity_form.session", theme=spec.theme, minutes=spec.planned_minutes, version=spec.manual_version))
+st.caption(
+    t("fidelity_form.session", theme=spec.theme, minutes=spec.planned_minutes, version=spec.manual_version)
+)
 if spec.already_observed:
     st.warning(t("fidelity_form.already_observed", login=viewer.login))
 
-score_label = {2: t("fidelity_form.fully"), 1: t("fidelity_form.partially"), 0: t("fidelity_form.not"),
-               NA: t("fidelity_form.na")}
+score_label = {
+    2: t("fidelity_form.fully"),
+    1: t("fidelity_form.partially"),
+    0: t("fidelity_form.not"),
+    NA: t("fidelity_form.na"),
+}
 prefix = f"fidelity_{group}_{week}"
 with st.form(f"{prefix}_form"):
     observed_on = st.date_input(
-        t("fidelity_form.observed_on"), value=min(spec.held_on, dt.date.today()), key=f"{prefix}_date",
+        t("fidelity_form.observed_on"),
+        value=min(spec.held_on, dt.date.today()),
+        key=f"{prefix}_date",
         max_value=dt.date.today(),
     )
     st.subheader(t("fidelity_form.components"))
@@ -72,20 +82,31 @@ with st.form(f"{prefix}_form"):
     for cid, description, essential in spec.components:
         label = f"{description}" + ("" if essential else f" ({t('fidelity_form.optional')})")
         components[cid] = st.radio(
-            label, [2, 1, 0, NA], index=None, horizontal=True, key=f"{prefix}_c_{cid}",
+            label,
+            [2, 1, 0, NA],
+            index=None,
+            horizontal=True,
+            key=f"{prefix}_c_{cid}",
             format_func=score_label.get,
         )
     st.subheader(t("fidelity_form.competence", low=spec.scale_min, high=spec.scale_max))
     competence = {}
     for iid, description in spec.competence:
         competence[iid] = st.radio(
-            description, list(range(spec.scale_min, spec.scale_max + 1)), index=None, horizontal=True,
-            key=f"{prefix}_k_{iid}", help=t("fidelity_form.competence_help"),
+            description,
+            list(range(spec.scale_min, spec.scale_max + 1)),
+            index=None,
+            horizontal=True,
+            key=f"{prefix}_k_{iid}",
+            help=t("fidelity_form.competence_help"),
         )
     s1, s2 = st.columns(2)
-    minutes = s1.number_input(t("fidelity_form.minutes"), min_value=0, max_value=600, value=None, step=1,
-                              key=f"{prefix}_minutes")
-    present = s2.number_input(t("fidelity_form.present"), min_value=0, value=None, step=1, key=f"{prefix}_present")
+    minutes = s1.number_input(
+        t("fidelity_form.minutes"), min_value=0, max_value=600, value=None, step=1, key=f"{prefix}_minutes"
+    )
+    present = s2.number_input(
+        t("fidelity_form.present"), min_value=0, value=None, step=1, key=f"{prefix}_present"
+    )
     notes = st.text_area(t("fidelity_form.notes"), key=f"{prefix}_notes")
     submitted = st.form_submit_button(t("fidelity_form.submit"), type="primary")
 
@@ -95,7 +116,10 @@ if submitted:
         st.error(t("fidelity_form.unrated", components="; ".join(unrated)))
         st.stop()
     obs = ObservationInput(
-        group=group, week=int(week), observer=viewer.login, observed_on=observed_on,
+        group=group,
+        week=int(week),
+        observer=viewer.login,
+        observed_on=observed_on,
         components={c: (None if v == NA else int(v)) for c, v in components.items()},
         competence={i: int(v) for i, v in competence.items() if v is not None},
         minutes=None if minutes is None else int(minutes),

@@ -19,7 +19,9 @@ with st.form("login"):
 if submitted:
     try:
         address = st.context.ip_address  # the client's address, when Streamlit knows it
-        viewer = log_in(data.engine(), login, password, client=address if isinstance(address, str) else "dashboard")
+        viewer = log_in(
+            data.engine(), login, password, client=address if isinstance(address, str) else "dashboard"
+        )
     except LoginFailed:
         st.error(state.t("auth.failed"))
     else:

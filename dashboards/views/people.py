@@ -1,12 +1,11 @@
 """People: the list of the viewer's sites and one person's page (enrolment, history; identity
 only for the coordinator of the person's own site)."""
 
+import datetime as dt
 from urllib.parse import urlsplit
 
 import pandas as pd
 import streamlit as st
-
-import datetime as dt
 
 from dashboards.actions import create_survey_link, withdraw_participant
 from dashboards.audit_timeline import audit_timeline
@@ -34,8 +33,12 @@ st.title(t("people.title"))
 
 people = data.query("people", viewer)
 roles = sorted(people["role"].unique()) if not people.empty else []
-role = st.selectbox(t("people.role_filter"), [""] + roles, key="people_role",
-                    format_func=lambda r: t("common.all") if r == "" else t(f"code.role.{r}"))
+role = st.selectbox(
+    t("people.role_filter"),
+    [""] + roles,
+    key="people_role",
+    format_func=lambda r: t("common.all") if r == "" else t(f"code.role.{r}"),
+)
 shown = people[people["role"] == role] if role else people
 table(shown, "people")
 
@@ -52,8 +55,10 @@ except PeerstudyError as exc:
 
 st.markdown(f"### {person.pseudonym}")
 left, right = st.columns(2)
-left.markdown(f"**{t('people.role')}:** {t(f'code.role.{person.role}')}  \n**{t('people.site')}:** {person.site}  \n"
-              f"**{t('people.group')}:** {person.group or '–'}  \n**{t('people.arm')}:** {person.arm or '–'}")
+left.markdown(
+    f"**{t('people.role')}:** {t(f'code.role.{person.role}')}  \n**{t('people.site')}:** {person.site}  \n"
+    f"**{t('people.group')}:** {person.group or '–'}  \n**{t('people.arm')}:** {person.arm or '–'}"
+)
 if person.attributes:
     right.table(pd.DataFrame(person.attributes.items(), columns=[t("people.attribute"), t("people.value")]))
 if person.enrolment:
@@ -79,10 +84,15 @@ if person.role == "participant" and enrolled and viewer.may_edit_site_code(perso
     with st.expander(t("people.withdraw"), expanded=False):
         st.caption(t("people.withdraw_note"))
         with st.form("withdraw", clear_on_submit=True):
-            on = st.date_input(t("people.withdraw_on"), value=dt.date.today(), max_value=dt.date.today(),
-                               key="withdraw_on")
-            reason = st.selectbox(t("people.withdraw_reason"), WITHDRAWAL_REASONS, key="withdraw_reason",
-                                  format_func=lambda r: t(f"code.withdrawal_reason.{r}"))
+            on = st.date_input(
+                t("people.withdraw_on"), value=dt.date.today(), max_value=dt.date.today(), key="withdraw_on"
+            )
+            reason = st.selectbox(
+                t("people.withdraw_reason"),
+                WITHDRAWAL_REASONS,
+                key="withdraw_reason",
+                format_func=lambda r: t(f"code.withdrawal_reason.{r}"),
+            )
             sure = st.checkbox(t("people.withdraw_confirm", pseudonym=person.pseudonym), key="withdraw_sure")
             submitted = st.form_submit_button(t("people.withdraw_submit"))
         if submitted:
@@ -99,6 +109,10 @@ if timeline.empty:
     st.info(t("common.empty"))
 else:
     st.dataframe(for_people(timeline), hide_index=True, width="stretch", key="person_timeline")
-    st.download_button(t("common.download_csv"), person.history.to_csv(index=False).encode("utf-8"),
-                       file_name=f"history_{person.pseudonym}.csv", mime="text/csv",
-                       key=f"download_history_{person.pseudonym}")
+    st.download_button(
+        t("common.download_csv"),
+        person.history.to_csv(index=False).encode("utf-8"),
+        file_name=f"history_{person.pseudonym}.csv",
+        mime="text/csv",
+        key=f"download_history_{person.pseudonym}",
+    )

@@ -48,11 +48,18 @@ timepoints = list(dict.fromkeys(schedule["timepoint"]))
 if not timepoints:
     st.info(t("questionnaire.nothing_scheduled"))
     st.stop()
-open_tps = [tp for tp in timepoints
-            if schedule.loc[schedule["timepoint"] == tp, "status"].isin(["due", "overdue"]).any()]
-timepoint = st.selectbox(t("questionnaire.timepoint"), timepoints, key="questionnaire_timepoint",
-                         index=timepoints.index(open_tps[0]) if open_tps else 0,
-                         format_func=lambda tp: t(f"code.timepoint.{tp}"))
+open_tps = [
+    tp
+    for tp in timepoints
+    if schedule.loc[schedule["timepoint"] == tp, "status"].isin(["due", "overdue"]).any()
+]
+timepoint = st.selectbox(
+    t("questionnaire.timepoint"),
+    timepoints,
+    key="questionnaire_timepoint",
+    index=timepoints.index(open_tps[0]) if open_tps else 0,
+    format_func=lambda tp: t(f"code.timepoint.{tp}"),
+)
 rows = schedule[schedule["timepoint"] == timepoint]
 instruments = instruments_of(engine, viewer)
 
@@ -63,8 +70,12 @@ for instrument_id, status in zip(rows["instrument"], rows["status"]):
         prefix = f"q_{who}_{timepoint}_{instrument_id}"
         codes = dict(inst.missing_codes)
         with st.form(prefix):
-            completed_on = st.date_input(t("questionnaire.completed_on"), value=dt.date.today(),
-                                         max_value=dt.date.today(), key=f"{prefix}_date")
+            completed_on = st.date_input(
+                t("questionnaire.completed_on"),
+                value=dt.date.today(),
+                max_value=dt.date.today(),
+                key=f"{prefix}_date",
+            )
             values = {}
             for item in inst.items:
                 scale = item.response_scale or inst.response_scale
@@ -76,15 +87,29 @@ for instrument_id, status in zip(rows["instrument"], rows["status"]):
                     return f"{v} – {scale.labels[v]}" if v in scale.labels else str(v)
 
                 values[item.id] = st.selectbox(
-                    item.wording or item.label, options, index=None, key=f"{prefix}_{item.id}",
-                    format_func=fmt, placeholder=t("questionnaire.not_answered"),
+                    item.wording or item.label,
+                    options,
+                    index=None,
+                    key=f"{prefix}_{item.id}",
+                    format_func=fmt,
+                    placeholder=t("questionnaire.not_answered"),
                 )
             submitted = st.form_submit_button(t("questionnaire.submit", name=inst.name), type="primary")
         if submitted:
             submission = (who, timepoint, instrument_id, completed_on, tuple(sorted(values.items())))
             saved = save(
-                partial(save_questionnaire, engine, viewer, who, timepoint, instrument_id, completed_on, values),
-                form=FORM, submission=submission,
+                partial(
+                    save_questionnaire, engine, viewer, who, timepoint, instrument_id, completed_on, values
+                ),
+                form=FORM,
+                submission=submission,
             )
             if saved is not None:
-                st.success(t("questionnaire.saved", name=inst.name, pseudonym=who, timepoint=t(f"code.timepoint.{timepoint}")))
+                st.success(
+                    t(
+                        "questionnaire.saved",
+                        name=inst.name,
+                        pseudonym=who,
+                        timepoint=t(f"code.timepoint.{timepoint}"),
+                    )
+                )

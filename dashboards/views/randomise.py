@@ -39,8 +39,13 @@ if refused is not None:
 
 phase = data.study_info(viewer)["phase"]
 if phase != "rct":
-    st.warning(t("randomise.wrong_phase", phase=t(f"phase.name.{phase or 'setup'}"),
-                 rule=t("phase.rule.randomisation")))
+    st.warning(
+        t(
+            "randomise.wrong_phase",
+            phase=t(f"phase.name.{phase or 'setup'}"),
+            rule=t("phase.rule.randomisation"),
+        )
+    )
     st.stop()
 
 pending = data.query("pending_randomisation", viewer)

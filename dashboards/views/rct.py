@@ -24,8 +24,9 @@ if overview.screened == 0:
 summary = overview.summary
 cols = st.columns(4)
 cols[0].metric(t("rct.metric.screened"), int(summary["screened"].sum()))
-cols[1].metric(t("rct.metric.recruited"), int(summary["consented"].sum()),
-               help=t("rct.metric.recruited_help"))
+cols[1].metric(
+    t("rct.metric.recruited"), int(summary["consented"].sum()), help=t("rct.metric.recruited_help")
+)
 cols[2].metric(t("rct.metric.randomised"), int(summary["randomised"].sum()))
 cols[3].metric(t("rct.metric.target"), int(summary["target"].sum()))
 
@@ -57,16 +58,25 @@ st.subheader(t("rct.fidelity"))
 fidelity = data.query("fidelity_groups", viewer, "rct")
 thresholds = data.query("fidelity_thresholds", viewer)
 
+
 def pct(value: float) -> str:
     """A threshold as the page's language writes it (``80,0`` in Danish)."""
     return format_number(value, 1, lang)
 
 
 flag = pct(thresholds.loc[thresholds["flag"], "percent"].iloc[0])
-st.caption(t("rct.fidelity_note", high=pct(thresholds.at[0, "percent"]), moderate=pct(thresholds.at[1, "percent"]),
-             flag=flag))
+st.caption(
+    t(
+        "rct.fidelity_note",
+        high=pct(thresholds.at[0, "percent"]),
+        moderate=pct(thresholds.at[1, "percent"]),
+        flag=flag,
+    )
+)
 if (~fidelity["never_observed"]).any():
-    chart_labels = {name: t(f"column.{name}") for name in ("group", "site", "n_observations", "classification")}
+    chart_labels = {
+        name: t(f"column.{name}") for name in ("group", "site", "n_observations", "classification")
+    }
     chart_labels |= {"level": t("column.level")}
     chart_labels |= {c: t(f"code.classification.{c}") for c in ("high", "moderate", "low")}
     chart = fidelity_chart(fidelity, thresholds, t("rct.fidelity_chart"), t("rct.adherence"), chart_labels)

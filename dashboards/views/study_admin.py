@@ -52,8 +52,13 @@ st.code(settings.sap_document, language=None)
 
 st.subheader(t("study_admin.config"))
 st.caption(t("study_admin.config_help"))
-st.download_button(t("study_admin.download"), settings.config_yaml.encode("utf-8"), file_name="study.yaml",
-                   mime="application/x-yaml", key="config_download")
+st.download_button(
+    t("study_admin.download"),
+    settings.config_yaml.encode("utf-8"),
+    file_name="study.yaml",
+    mime="application/x-yaml",
+    key="config_download",
+)
 with st.form("amend_config"):
     text = st.text_area("study.yaml", settings.config_yaml, height=400, key="config_text")
     reason = st.text_input(t("study_admin.reason"), key="config_reason")

@@ -103,10 +103,13 @@ for item in inst.items:
     given = saved.get(item.id)
     labels = inst.item_scale(item.id).labels
     values[item.id] = st.radio(
-        item.wording or item.label, options, key=key,
+        item.wording or item.label,
+        options,
+        key=key,
         format_func=lambda v, labels=labels: answer_label(v, labels),
         index=options.index(given) if given in options else None,
-        on_change=save_item, args=(item.id, key),
+        on_change=save_item,
+        args=(item.id, key),
     )
 if st.session_state.get(error_key):
     st.error(t("survey.not_saved", reason=st.session_state[error_key]))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -14,7 +13,15 @@ __all__ = ["ANCOVA_COLUMNS", "ancova"]
 
 #: Columns of the frame :func:`ancova` returns.
 ANCOVA_COLUMNS = [
-    "estimate", "se", "df", "ci_low", "ci_high", "p", "n", "n_treatment", "n_control",
+    "estimate",
+    "se",
+    "df",
+    "ci_low",
+    "ci_high",
+    "p",
+    "n",
+    "n_treatment",
+    "n_control",
 ]
 
 
@@ -24,7 +31,7 @@ def ancova(
     arm: str = "arm",
     treatment: str = "INT",
     control: str = "CTL",
-    baseline: Optional[str] = None,
+    baseline: str | None = None,
     covariates: Sequence[str] = (),
     ci: float = 0.95,
     summary: bool = False,
@@ -109,12 +116,14 @@ def ancova(
 
     # Build the output frame
     result = pd.DataFrame(
-        [{
-            **result_row(float(beta[1]), float(np.sqrt(cov[1, 1])), df, ci),
-            "n": n_t + n_c,
-            "n_treatment": n_t,
-            "n_control": n_c,
-        }],
+        [
+            {
+                **result_row(float(beta[1]), float(np.sqrt(cov[1, 1])), df, ci),
+                "n": n_t + n_c,
+                "n_treatment": n_t,
+                "n_control": n_c,
+            }
+        ],
         columns=ANCOVA_COLUMNS,
     )
     if summary:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -13,7 +12,16 @@ from pipelines.analysis.design import require_columns, result_row, treatment_ind
 __all__ = ["CACE_COLUMNS", "cace_2sls"]
 
 CACE_COLUMNS = [
-    "estimate", "se", "df", "ci_low", "ci_high", "p", "n", "n_treatment", "n_control", "compliance",
+    "estimate",
+    "se",
+    "df",
+    "ci_low",
+    "ci_high",
+    "p",
+    "n",
+    "n_treatment",
+    "n_control",
+    "compliance",
     "first_stage_f",
 ]
 
@@ -25,7 +33,7 @@ def cace_2sls(
     arm: str = "arm",
     treatment: str = "INT",
     control: str = "CTL",
-    baseline: Optional[str] = None,
+    baseline: str | None = None,
     covariates: Sequence[str] = (),
     ci: float = 0.95,
     summary: bool = False,
@@ -98,14 +106,18 @@ def cace_2sls(
 
     # Build the output frame
     result = pd.DataFrame(
-        [{
-            **result_row(float(fit.params["received"]), float(fit.bse["received"]), float(fit.df_resid), ci),
-            "n": int(len(frame)),
-            "n_treatment": int((z == 1).sum()),
-            "n_control": int((z == 0).sum()),
-            "compliance": compliance,
-            "first_stage_f": first_f,
-        }],
+        [
+            {
+                **result_row(
+                    float(fit.params["received"]), float(fit.bse["received"]), float(fit.df_resid), ci
+                ),
+                "n": int(len(frame)),
+                "n_treatment": int((z == 1).sum()),
+                "n_control": int((z == 0).sum()),
+                "compliance": compliance,
+                "first_stage_f": first_f,
+            }
+        ],
         columns=CACE_COLUMNS,
     )
     if summary:

@@ -16,19 +16,40 @@ import pandas as pd
 from dashboards.i18n import catalogue, translate
 from study.eligibility import reason_categories
 
-__all__ = ["CONSORT_COLUMNS", "PERSON_FLOW_COLUMNS", "consort_flow", "consort_people", "consort_svg", "reason_text"]
+__all__ = [
+    "CONSORT_COLUMNS",
+    "PERSON_FLOW_COLUMNS",
+    "consort_flow",
+    "consort_people",
+    "consort_svg",
+    "reason_text",
+]
 
 #: Columns of :func:`consort_flow`.
 CONSORT_COLUMNS = ["stage", "arm", "reason", "n"]
 #: Columns of :func:`consort_people`.
 PERSON_FLOW_COLUMNS = [
-    "pseudonym", "arm", "received", "withdrawn", "withdrawal_reason", "has_outcome", "has_baseline",
-    "analysed", "exclusion_reason",
+    "pseudonym",
+    "arm",
+    "received",
+    "withdrawn",
+    "withdrawal_reason",
+    "has_outcome",
+    "has_baseline",
+    "analysed",
+    "exclusion_reason",
 ]
 #: Stages in flow order (CONSORT 2010 flow diagram, Schulz et al. 2010).
 STAGES = [
-    "assessed", "excluded", "randomised", "allocated", "received_allocated",
-    "did_not_receive_allocated", "lost_to_follow_up", "discontinued", "analysed",
+    "assessed",
+    "excluded",
+    "randomised",
+    "allocated",
+    "received_allocated",
+    "did_not_receive_allocated",
+    "lost_to_follow_up",
+    "discontinued",
+    "analysed",
     "excluded_from_analysis",
 ]
 
@@ -154,18 +175,22 @@ def consort_people(
     people = dataset.drop_duplicates("pseudonym").set_index("pseudonym")
     ids = people.index
     at_tp = dataset[dataset["timepoint"] == timepoint].set_index("pseudonym")
-    has_outcome = (at_tp[outcome].reindex(ids).notna() if outcome in at_tp
-                   else pd.Series(False, index=ids))
+    has_outcome = at_tp[outcome].reindex(ids).notna() if outcome in at_tp else pd.Series(False, index=ids)
     if baseline is not None:
         at_base = dataset[dataset["timepoint"] == baseline].set_index("pseudonym")
-        has_baseline = (at_base[outcome].reindex(ids).notna() if outcome in at_base
-                        else pd.Series(False, index=ids))
+        has_baseline = (
+            at_base[outcome].reindex(ids).notna() if outcome in at_base else pd.Series(False, index=ids)
+        )
     else:
         has_baseline = pd.Series(True, index=ids)
     withdrawal = participants.set_index("pseudonym")[["withdrawn_on", "withdrawal_reason"]].reindex(ids)
     withdrawn = withdrawal["withdrawn_on"].notna()
     in_intervention = people["arm"].isin(intervention_arms)
-    dose = pd.to_numeric(people["dose"], errors="coerce").fillna(0) if "dose" in people else pd.Series(0, index=ids)
+    dose = (
+        pd.to_numeric(people["dose"], errors="coerce").fillna(0)
+        if "dose" in people
+        else pd.Series(0, index=ids)
+    )
     analysed = has_outcome & has_baseline
     reason = np.where(
         analysed, "", np.where(~has_outcome, f"no {outcome} at {timepoint}", "no baseline value")
@@ -176,7 +201,9 @@ def consort_people(
             "arm": people["arm"].to_numpy(),
             "received": (~in_intervention | (dose > 0)).to_numpy(),
             "withdrawn": withdrawn.to_numpy(),
-            "withdrawal_reason": np.where(withdrawn, withdrawal["withdrawal_reason"].fillna("reason not given"), None),
+            "withdrawal_reason": np.where(
+                withdrawn, withdrawal["withdrawal_reason"].fillna("reason not given"), None
+            ),
             "has_outcome": has_outcome.to_numpy(),
             "has_baseline": has_baseline.to_numpy(),
             "analysed": analysed.to_numpy(),
@@ -188,23 +215,26 @@ def consort_people(
 
 #: The English reasons of :func:`consort_flow` (and the eligibility categories inside them)
 #: → their catalogue key ``consort.reason.<key>``; more specific patterns first.
-_REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), k) for p, k in (
-    (r"^not meeting inclusion criteria: (?P<reason>.+)$", "not_meeting"),
-    (r"^age below the minimum of (?P<n>\d+)$", "age_below"),
-    (r"^age above the maximum of (?P<n>\d+)$", "age_above"),
-    (r"^lives outside the site's municipalities$", "outside"),
-    (r"^age unknown$", "age_unknown"),
-    (r"^exclusion: (?P<flag>.+)$", "exclusion"),
-    (r"^declined to participate \(no consent\)$", "declined"),
-    (r"^other reasons \(consented, not randomised\)$", "other"),
-    (r"^attended no session$", "no_session"),
-    (r"^withdrew from the study: no (?P<outcome>.+) at (?P<timepoint>[^ ]+)$", "withdrew_no_outcome"),
-    (r"^did not answer \(not withdrawn\): no (?P<outcome>.+) at (?P<timepoint>[^ ]+)$", "no_answer"),
-    (r"^withdrew: (?P<reason>.+)$", "withdrew"),
-    (r"^reason not given$", "not_given"),
-    (r"^no baseline value$", "no_baseline"),
-    (r"^no (?P<outcome>.+) at (?P<timepoint>[^ ]+)$", "no_outcome"),
-))
+_REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p), k)
+    for p, k in (
+        (r"^not meeting inclusion criteria: (?P<reason>.+)$", "not_meeting"),
+        (r"^age below the minimum of (?P<n>\d+)$", "age_below"),
+        (r"^age above the maximum of (?P<n>\d+)$", "age_above"),
+        (r"^lives outside the site's municipalities$", "outside"),
+        (r"^age unknown$", "age_unknown"),
+        (r"^exclusion: (?P<flag>.+)$", "exclusion"),
+        (r"^declined to participate \(no consent\)$", "declined"),
+        (r"^other reasons \(consented, not randomised\)$", "other"),
+        (r"^attended no session$", "no_session"),
+        (r"^withdrew from the study: no (?P<outcome>.+) at (?P<timepoint>[^ ]+)$", "withdrew_no_outcome"),
+        (r"^did not answer \(not withdrawn\): no (?P<outcome>.+) at (?P<timepoint>[^ ]+)$", "no_answer"),
+        (r"^withdrew: (?P<reason>.+)$", "withdrew"),
+        (r"^reason not given$", "not_given"),
+        (r"^no baseline value$", "no_baseline"),
+        (r"^no (?P<outcome>.+) at (?P<timepoint>[^ ]+)$", "no_outcome"),
+    )
+)
 
 
 def reason_text(reason: str, language: str = "en") -> str:
@@ -273,8 +303,15 @@ def consort_svg(flow: pd.DataFrame, arm_labels: dict[str, str] | None = None, la
         return _reasons(flow, stage, arm, language)
 
     arm_lines = [
-        line for arm in arms for stage in ("did_not_receive_allocated", "lost_to_follow_up", "discontinued",
-                                           "excluded_from_analysis") for line in reasons(stage, arm)
+        line
+        for arm in arms
+        for stage in (
+            "did_not_receive_allocated",
+            "lost_to_follow_up",
+            "discontinued",
+            "excluded_from_analysis",
+        )
+        for line in reasons(stage, arm)
     ] + [say("received", n=_total(flow, "randomised", "all"))]
     width_box, gap = max(360.0, _text_width(arm_lines)), 40
     excluded_lines = [say("excluded", n=_total(flow, "excluded", "all"))] + reasons("excluded", "all")
@@ -289,7 +326,9 @@ def consort_svg(flow: pd.DataFrame, arm_labels: dict[str, str] | None = None, la
     ex_box, ex_h = _box(center + 40, y + h + 20, excluded_width, excluded_lines)
     parts.append(ex_box)
     parts.append(_arrow(center, y + h, center, y + h + 20 + ex_h + 20))
-    parts.append(f'<line x1="{center}" y1="{y + h + 20 + ex_h / 2}" x2="{center + 40}" y2="{y + h + 20 + ex_h / 2}" stroke="#333" marker-end="url(#arrow)"/>')
+    parts.append(
+        f'<line x1="{center}" y1="{y + h + 20 + ex_h / 2}" x2="{center + 40}" y2="{y + h + 20 + ex_h / 2}" stroke="#333" marker-end="url(#arrow)"/>'
+    )
     y = y + h + 20 + ex_h + 20
     box, h = _box(center - 180, y, 360, [say("randomised", n=_total(flow, "randomised", "all"))])
     parts.append(box)
@@ -300,17 +339,26 @@ def consort_svg(flow: pd.DataFrame, arm_labels: dict[str, str] | None = None, la
         yy = y_arms
         title = f"{arm}: {labels[arm]}" if arm in labels else say("arm", arm=arm)
         sections = [
-            [say("allocation", arm=title), say("allocated", n=_total(flow, "allocated", arm)),
-             say("received", n=_total(flow, "received_allocated", arm)),
-             say("not_received", n=_total(flow, "did_not_receive_allocated", arm)),
-             *reasons("did_not_receive_allocated", arm)],
-            [say("follow_up"), say("lost", n=_total(flow, "lost_to_follow_up", arm)),
-             *reasons("lost_to_follow_up", arm),
-             say("discontinued", n=_total(flow, "discontinued", arm)),
-             *reasons("discontinued", arm)],
-            [say("analysis"), say("analysed", n=_total(flow, "analysed", arm)),
-             say("excluded_from_analysis", n=_total(flow, "excluded_from_analysis", arm)),
-             *reasons("excluded_from_analysis", arm)],
+            [
+                say("allocation", arm=title),
+                say("allocated", n=_total(flow, "allocated", arm)),
+                say("received", n=_total(flow, "received_allocated", arm)),
+                say("not_received", n=_total(flow, "did_not_receive_allocated", arm)),
+                *reasons("did_not_receive_allocated", arm),
+            ],
+            [
+                say("follow_up"),
+                say("lost", n=_total(flow, "lost_to_follow_up", arm)),
+                *reasons("lost_to_follow_up", arm),
+                say("discontinued", n=_total(flow, "discontinued", arm)),
+                *reasons("discontinued", arm),
+            ],
+            [
+                say("analysis"),
+                say("analysed", n=_total(flow, "analysed", arm)),
+                say("excluded_from_analysis", n=_total(flow, "excluded_from_analysis", arm)),
+                *reasons("excluded_from_analysis", arm),
+            ],
         ]
         for k, lines in enumerate(sections):
             box, bh = _box(x, yy, width_box, lines)
@@ -325,7 +373,5 @@ def consort_svg(flow: pd.DataFrame, arm_labels: dict[str, str] | None = None, la
         f'viewBox="0 0 {total_width:.0f} {height:.0f}" font-family="Helvetica, Arial, sans-serif" font-size="12">\n'
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
         'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#333"/></marker></defs>\n'
-        f"<title>{escape(say('title'))}</title>\n"
-        + "\n".join(parts)
-        + "\n</svg>\n"
+        f"<title>{escape(say('title'))}</title>\n" + "\n".join(parts) + "\n</svg>\n"
     )

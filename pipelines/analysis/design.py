@@ -10,13 +10,16 @@ become an interval and a p-value.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Optional
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
-    "RESULT_ROW_KEYS", "covariate_matrix", "require_columns", "result_row", "treatment_indicator",
+    "RESULT_ROW_KEYS",
+    "covariate_matrix",
+    "require_columns",
+    "result_row",
+    "treatment_indicator",
     "trial_design",
 ]
 
@@ -31,9 +34,7 @@ def require_columns(data: pd.DataFrame, columns: Sequence[str | None]) -> None:
         raise ValueError(f"column(s) not in the data: {', '.join(missing)}")
 
 
-def treatment_indicator(
-    arms: pd.Series, treatment: str, control: str
-) -> pd.Series:
+def treatment_indicator(arms: pd.Series, treatment: str, control: str) -> pd.Series:
     """1.0 for ``treatment``, 0.0 for ``control``, NaN for anything else (e.g. unallocated).
 
     Raises ``ValueError`` when either arm has no row, because a comparison is then impossible.
@@ -80,7 +81,7 @@ def covariate_matrix(data: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFr
 def trial_design(
     frame: pd.DataFrame,
     effects: pd.Series | pd.DataFrame,
-    baseline: Optional[str] = None,
+    baseline: str | None = None,
     covariates: Sequence[str] = (),
 ) -> pd.DataFrame:
     """The design matrix ``const, <effects>, baseline, <covariates>`` of a trial model.
@@ -112,9 +113,7 @@ def trial_design(
     return pd.concat(parts, axis=1).astype(float)
 
 
-def result_row(
-    estimate: float, se: float, df: Optional[float] = None, ci: float = 0.95
-) -> dict[str, float]:
+def result_row(estimate: float, se: float, df: float | None = None, ci: float = 0.95) -> dict[str, float]:
     """Confidence interval and two-sided p-value of an estimate from its standard error.
 
     Parameters

@@ -70,9 +70,11 @@ def hedges_g(
         raise ValueError(f"the standardising SD must be positive, got {sd}")
     factor = hedges_correction(n_treatment + n_control - 2) / sd
     return pd.DataFrame(
-        [{
-            "effect_size": estimate * factor,
-            "effect_size_ci_low": ci_low * factor,
-            "effect_size_ci_high": ci_high * factor,
-        }]
+        [
+            {
+                "effect_size": estimate * factor,
+                "effect_size_ci_low": ci_low * factor,
+                "effect_size_ci_high": ci_high * factor,
+            }
+        ]
     )

@@ -25,7 +25,12 @@ from pipelines.analysis.partially_nested import partially_nested
 from pipelines.analysis.plan import AnalysisPlan
 
 __all__ = [
-    "OUTCOME_FITS", "TIMEPOINT_FITS", "OutcomeData", "OutcomeFit", "PlannedFit", "moderation_fit",
+    "OUTCOME_FITS",
+    "TIMEPOINT_FITS",
+    "OutcomeData",
+    "OutcomeFit",
+    "PlannedFit",
+    "moderation_fit",
 ]
 
 
@@ -49,8 +54,14 @@ class OutcomeData:
 
     def model_arguments(self) -> dict:
         """Keyword arguments every model function takes."""
-        return dict(outcome=self.outcome, arm="arm", treatment=self.plan.treatment, control=self.plan.control,
-                    baseline=self.baseline, covariates=list(self.covariates))
+        return dict(
+            outcome=self.outcome,
+            arm="arm",
+            treatment=self.plan.treatment,
+            control=self.plan.control,
+            baseline=self.baseline,
+            covariates=list(self.covariates),
+        )
 
     def require(self, column: str, what: str) -> pd.Series:
         """The column, or ``ValueError`` saying that ``what`` has not been recorded."""
@@ -73,8 +84,15 @@ def itt_partially_nested(d: OutcomeData) -> pd.DataFrame:
 def itt_mice(d: OutcomeData) -> pd.DataFrame:
     """ANCOVA on multiply imputed data (auxiliaries: the other follow-ups and dose)."""
     auxiliary = [c for c in (*d.auxiliary, "dose") if c in d.data]
-    return mice_ancova(d.data, **d.model_arguments(), auxiliary=auxiliary, n_imputations=d.plan.imputations,
-                       n_burnin=d.plan.burn_in, seed=d.plan.seed, summary=d.summaries)
+    return mice_ancova(
+        d.data,
+        **d.model_arguments(),
+        auxiliary=auxiliary,
+        n_imputations=d.plan.imputations,
+        n_burnin=d.plan.burn_in,
+        seed=d.plan.seed,
+        summary=d.summaries,
+    )
 
 
 def completers_ancova(d: OutcomeData) -> pd.DataFrame:
@@ -104,8 +122,9 @@ def per_protocol_ancova(d: OutcomeData) -> pd.DataFrame:
 def cace(d: OutcomeData) -> pd.DataFrame:
     """Complier average causal effect by 2SLS (receipt = per-protocol attendance)."""
     received = _per_protocol(d).astype(float)
-    return cace_2sls(d.data.assign(_received=received), received="_received", **d.model_arguments(),
-                     summary=d.summaries)
+    return cace_2sls(
+        d.data.assign(_received=received), received="_received", **d.model_arguments(), summary=d.summaries
+    )
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -20,15 +19,25 @@ from pipelines.analysis.design import covariate_matrix, require_columns, result_
 __all__ = ["MICE_COLUMNS", "impute_within_arm", "mice_ancova", "rubin_pool"]
 
 MICE_COLUMNS = [
-    "estimate", "se", "df", "ci_low", "ci_high", "p", "n", "n_treatment", "n_control", "n_observed",
-    "fmi", "n_imputations",
+    "estimate",
+    "se",
+    "df",
+    "ci_low",
+    "ci_high",
+    "p",
+    "n",
+    "n_treatment",
+    "n_control",
+    "n_observed",
+    "fmi",
+    "n_imputations",
 ]
 #: Ridge added to X'X in every imputation model, relative to its diagonal (as R's mice).
 RIDGE = 1e-5
 
 
 def rubin_pool(
-    estimates: Sequence[float], variances: Sequence[float], df_complete: Optional[float] = None
+    estimates: Sequence[float], variances: Sequence[float], df_complete: float | None = None
 ) -> dict[str, float]:
     """Pool one parameter over m imputations by Rubin's rules.
 
@@ -192,7 +201,9 @@ def _pmm_draw(
     return eq.values[_nearest_donors(fitted, predicted, donors, rng)]
 
 
-def _nearest_donors(fitted: np.ndarray, predicted: np.ndarray, donors: int, rng: np.random.Generator) -> np.ndarray:
+def _nearest_donors(
+    fitted: np.ndarray, predicted: np.ndarray, donors: int, rng: np.random.Generator
+) -> np.ndarray:
     """For every chain and missing row, the index of a random one of the ``donors`` observed
     rows with the closest fitted value.
 
@@ -229,13 +240,13 @@ def mice_ancova(
     arm: str = "arm",
     treatment: str = "INT",
     control: str = "CTL",
-    baseline: Optional[str] = None,
+    baseline: str | None = None,
     covariates: Sequence[str] = (),
     auxiliary: Sequence[str] = (),
     n_imputations: int = 50,
     n_burnin: int = 10,
     donors: int = 5,
-    seed: Optional[int] = None,
+    seed: int | None = None,
     ci: float = 0.95,
     summary: bool = False,
 ) -> pd.DataFrame:
@@ -315,8 +326,12 @@ def mice_ancova(
         completed[:, rows] = impute_within_arm(values[rows], covs[rows], n_imputations, n_burnin, rng, donors)
     n = len(frame)
     design = np.concatenate(
-        [np.ones((n_imputations, n, 1)), np.broadcast_to(treat[:, None], (n_imputations, n, 1)),
-         completed[:, :, 1:len(analysed)], np.broadcast_to(covs, (n_imputations, *covs.shape))],
+        [
+            np.ones((n_imputations, n, 1)),
+            np.broadcast_to(treat[:, None], (n_imputations, n, 1)),
+            completed[:, :, 1 : len(analysed)],
+            np.broadcast_to(covs, (n_imputations, *covs.shape)),
+        ],
         axis=2,
     )
     estimates, variances, df_complete = _batched_ols(design, completed[:, :, 0])
@@ -324,26 +339,30 @@ def mice_ancova(
 
     # Build the output frame
     result = pd.DataFrame(
-        [{
-            **result_row(pooled["estimate"], pooled["se"], pooled["df"], ci),
-            "n": n,
-            "n_treatment": int((treat == 1).sum()),
-            "n_control": int((treat == 0).sum()),
-            "n_observed": n_observed,
-            "fmi": pooled["fmi"],
-            "n_imputations": n_imputations,
-        }],
+        [
+            {
+                **result_row(pooled["estimate"], pooled["se"], pooled["df"], ci),
+                "n": n,
+                "n_treatment": int((treat == 1).sum()),
+                "n_control": int((treat == 0).sum()),
+                "n_observed": n_observed,
+                "fmi": pooled["fmi"],
+                "n_imputations": n_imputations,
+            }
+        ],
         columns=MICE_COLUMNS,
     )
     if summary:
         missing = {c: int(frame[c].isna().sum()) for c in analysed + list(auxiliary)}
-        result.attrs["summary"] = "\n".join([
-            f"MICE ANCOVA of {outcome}: chained equations within arm, predictive mean matching "
-            f"({donors} donors), {n_imputations} imputations × {n_burnin} cycles, seed {seed}",
-            "missing values: " + ", ".join(f"{c} {k}" for c, k in missing.items()),
-            f"pooled (Rubin; Barnard–Rubin df): estimate {pooled['estimate']:.4f}, SE {pooled['se']:.4f}, "
-            f"df {pooled['df']:.1f}, fraction of missing information {pooled['fmi']:.3f}",
-        ])
+        result.attrs["summary"] = "\n".join(
+            [
+                f"MICE ANCOVA of {outcome}: chained equations within arm, predictive mean matching "
+                f"({donors} donors), {n_imputations} imputations × {n_burnin} cycles, seed {seed}",
+                "missing values: " + ", ".join(f"{c} {k}" for c, k in missing.items()),
+                f"pooled (Rubin; Barnard–Rubin df): estimate {pooled['estimate']:.4f}, SE {pooled['se']:.4f}, "
+                f"df {pooled['df']:.1f}, fraction of missing information {pooled['fmi']:.3f}",
+            ]
+        )
     return result
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -19,8 +18,18 @@ from pipelines.analysis.design import require_columns, result_row, treatment_ind
 __all__ = ["REPEATED_COLUMNS", "RandomInterceptFit", "random_intercept_reml", "repeated_measures"]
 
 REPEATED_COLUMNS = [
-    "timepoint", "estimate", "se", "df", "ci_low", "ci_high", "p", "n", "n_treatment", "n_control",
-    "n_subjects", "converged",
+    "timepoint",
+    "estimate",
+    "se",
+    "df",
+    "ci_low",
+    "ci_high",
+    "p",
+    "n",
+    "n_treatment",
+    "n_control",
+    "n_subjects",
+    "converged",
 ]
 
 
@@ -39,12 +48,20 @@ class RandomInterceptFit:
     def summary(self, title: str) -> str:
         """A plain-text table of the fixed effects and variance components."""
         se = np.sqrt(np.diag(self.cov_params.to_numpy()))
-        lines = [title, f"REML, random intercept per subject; {self.n_obs} observations, "
-                 f"{self.n_subjects} subjects; converged: {self.converged}",
-                 f"{'term':<40}{'coef':>12}{'se':>12}"]
-        lines += [f"{name:<40}{coef:>12.4f}{err:>12.4f}" for name, coef, err in zip(self.params.index, self.params, se)]
-        lines += [f"{'subject variance':<40}{self.var_subject:>12.4f}",
-                  f"{'residual variance':<40}{self.var_residual:>12.4f}"]
+        lines = [
+            title,
+            f"REML, random intercept per subject; {self.n_obs} observations, "
+            f"{self.n_subjects} subjects; converged: {self.converged}",
+            f"{'term':<40}{'coef':>12}{'se':>12}",
+        ]
+        lines += [
+            f"{name:<40}{coef:>12.4f}{err:>12.4f}"
+            for name, coef, err in zip(self.params.index, self.params, se)
+        ]
+        lines += [
+            f"{'subject variance':<40}{self.var_subject:>12.4f}",
+            f"{'residual variance':<40}{self.var_residual:>12.4f}",
+        ]
         return "\n".join(lines)
 
 
@@ -94,8 +111,9 @@ def random_intercept_reml(
         objective = (n - p) * np.log(sigma2) + np.sum(np.log1p(sizes * lam)[with_effect]) + logdet
         return objective, beta, sigma2, a, lam
 
-    found = minimize_scalar(lambda v: solve(v)[0], bounds=(-20.0, 8.0), method="bounded",
-                            options={"xatol": 1e-8})
+    found = minimize_scalar(
+        lambda v: solve(v)[0], bounds=(-20.0, 8.0), method="bounded", options={"xatol": 1e-8}
+    )
     _, beta, sigma2, a, lam = solve(found.x)
     cov = sigma2 * np.linalg.inv(a)
     return RandomInterceptFit(
@@ -117,7 +135,7 @@ def repeated_measures(
     arm: str = "arm",
     treatment: str = "INT",
     control: str = "CTL",
-    baseline: Optional[str] = None,
+    baseline: str | None = None,
     covariates: Sequence[str] = (),
     ci: float = 0.95,
     summary: bool = False,
@@ -164,8 +182,12 @@ def repeated_measures(
         {f"time={t}": (frame[time] == t).astype(float) for t in times[1:]}, index=frame.index
     )
     interactions = time_dummies.mul(frame["_treat"], axis=0).add_prefix("treat:")
-    X = trial_design(frame, pd.concat([time_dummies, frame["_treat"].rename("treat"), interactions], axis=1),
-                     baseline, covariates)
+    X = trial_design(
+        frame,
+        pd.concat([time_dummies, frame["_treat"].rename("treat"), interactions], axis=1),
+        baseline,
+        covariates,
+    )
     fit = random_intercept_reml(frame[outcome].to_numpy(dtype=float), X, frame[subject].to_numpy())
     converged = fit.converged
     params, cov = fit.params, fit.cov_params
@@ -180,15 +202,17 @@ def repeated_measures(
         estimate = float(weights @ params)
         se = float(np.sqrt(weights @ cov @ weights))
         at_t = frame[time] == t
-        rows.append({
-            "timepoint": t,
-            **result_row(estimate, se, None, ci),
-            "n": int(at_t.sum()),
-            "n_treatment": int((at_t & (frame["_treat"] == 1)).sum()),
-            "n_control": int((at_t & (frame["_treat"] == 0)).sum()),
-            "n_subjects": int(frame[subject].nunique()),
-            "converged": converged,
-        })
+        rows.append(
+            {
+                "timepoint": t,
+                **result_row(estimate, se, None, ci),
+                "n": int(at_t.sum()),
+                "n_treatment": int((at_t & (frame["_treat"] == 1)).sum()),
+                "n_control": int((at_t & (frame["_treat"] == 0)).sum()),
+                "n_subjects": int(frame[subject].nunique()),
+                "converged": converged,
+            }
+        )
     result = pd.DataFrame(rows, columns=REPEATED_COLUMNS)
     if summary:
         result.attrs["summary"] = fit.summary(f"Repeated-measures mixed model of {outcome}")

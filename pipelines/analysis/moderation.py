@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -20,7 +19,7 @@ def fidelity_moderation(
     outcome: str,
     moderator: str = "group_fidelity",
     cluster: str = "group",
-    baseline: Optional[str] = None,
+    baseline: str | None = None,
     covariates: Sequence[str] = (),
     per: float = 10.0,
     ci: float = 0.95,

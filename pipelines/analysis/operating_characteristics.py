@@ -19,8 +19,17 @@ __all__ = ["OC_COLUMNS", "Scenario", "batched_ancova", "operating_characteristic
 
 #: Columns of :func:`operating_characteristics`.
 OC_COLUMNS = [
-    "icc", "sd_ratio", "effect", "method", "replicates", "bias", "bias_mcse", "coverage",
-    "coverage_mcse", "rejection", "rejection_mcse",
+    "icc",
+    "sd_ratio",
+    "effect",
+    "method",
+    "replicates",
+    "bias",
+    "bias_mcse",
+    "coverage",
+    "coverage_mcse",
+    "rejection",
+    "rejection_mcse",
 ]
 
 
@@ -60,15 +69,25 @@ def _summarise(scenario: Scenario, method: str, estimate, se, df, effect: float)
     r = len(estimate)
     rate, rejection = covered.mean(), rejected.mean()
     return {
-        "icc": scenario.icc, "sd_ratio": scenario.sd_ratio, "effect": effect, "method": method, "replicates": r,
-        "bias": float(estimate.mean() - effect), "bias_mcse": float(estimate.std(ddof=1) / np.sqrt(r)),
-        "coverage": float(rate), "coverage_mcse": float(np.sqrt(rate * (1 - rate) / r)),
-        "rejection": float(rejection), "rejection_mcse": float(np.sqrt(rejection * (1 - rejection) / r)),
+        "icc": scenario.icc,
+        "sd_ratio": scenario.sd_ratio,
+        "effect": effect,
+        "method": method,
+        "replicates": r,
+        "bias": float(estimate.mean() - effect),
+        "bias_mcse": float(estimate.std(ddof=1) / np.sqrt(r)),
+        "coverage": float(rate),
+        "coverage_mcse": float(np.sqrt(rate * (1 - rate) / r)),
+        "rejection": float(rejection),
+        "rejection_mcse": float(np.sqrt(rejection * (1 - rejection) / r)),
     }
 
 
 def operating_characteristics(
-    scenario: Scenario, replicates: int, rng: np.random.Generator, effect: float | None = None,
+    scenario: Scenario,
+    replicates: int,
+    rng: np.random.Generator,
+    effect: float | None = None,
     chunk: int = 1000,
 ) -> pd.DataFrame:
     """Bias, coverage and rejection rate of three ITT analyses over simulated trials.
@@ -94,12 +113,23 @@ def operating_characteristics(
         a Wald z) and ``ancova`` (OLS ignoring the groups).
     """
     truth = scenario.effect if effect is None else effect
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in ("pn_est", "pn_se", "pn_df", "ols_est", "ols_se", "ols_df")}
+    parts: dict[str, list[np.ndarray]] = {
+        k: [] for k in ("pn_est", "pn_se", "pn_df", "ols_est", "ols_se", "ols_df")
+    }
     done = 0
     while done < replicates:
         size = min(chunk, replicates - done)
-        batch = simulate_outcome_batch(size, scenario.n, truth, rng, n_groups=scenario.n_groups, sd=scenario.sd,
-                                       icc=scenario.icc, sd_ratio=scenario.sd_ratio, missing=scenario.missing)
+        batch = simulate_outcome_batch(
+            size,
+            scenario.n,
+            truth,
+            rng,
+            n_groups=scenario.n_groups,
+            sd=scenario.sd,
+            icc=scenario.icc,
+            sd_ratio=scenario.sd_ratio,
+            missing=scenario.missing,
+        )
         fit = fit_partially_nested(batch.y, batch.X, batch.treated, batch.cluster, batch.observed)
         parts["pn_est"].append(fit.params[:, 1])
         parts["pn_se"].append(np.sqrt(fit.cov_params[:, 1, 1]))

@@ -32,7 +32,9 @@ def write_analysis(analysis: TrialAnalysis, out_dir: str | Path, header: str = "
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     # A watermark column (dummy allocation, study still blinded) is written first when present.
-    results = analysis.results[[c for c in analysis.results.columns if c == "dummy_allocation"] + RESULT_COLUMNS]
+    results = analysis.results[
+        [c for c in analysis.results.columns if c == "dummy_allocation"] + RESULT_COLUMNS
+    ]
     paths = [out / "results.csv", out / "results.json"]
     to_csv(results, paths[0])
     paths[1].write_text(json.dumps(_records(results), indent=2), encoding="utf-8")
@@ -41,8 +43,11 @@ def write_analysis(analysis: TrialAnalysis, out_dir: str | Path, header: str = "
         text += ["=" * 78, key, "=" * 78, summary, ""]
     paths.append(out / "model_summaries.txt")
     paths[-1].write_text("\n".join(text), encoding="utf-8")
-    for name, frame in (("multiplicity.csv", analysis.multiplicity), ("moderation.csv", analysis.moderation),
-                        ("icc.csv", analysis.icc)):
+    for name, frame in (
+        ("multiplicity.csv", analysis.multiplicity),
+        ("moderation.csv", analysis.moderation),
+        ("icc.csv", analysis.icc),
+    ):
         paths.append(out / name)
         to_csv(frame, paths[-1])
     paths.append(out / "problems.txt")

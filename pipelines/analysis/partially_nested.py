@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -20,13 +19,29 @@ import pandas as pd
 from pipelines.analysis.design import require_columns, result_row, treatment_indicator, trial_design
 
 __all__ = [
-    "PARTIALLY_NESTED_COLUMNS", "PartiallyNestedFit", "fit_partially_nested", "partially_nested",
+    "PARTIALLY_NESTED_COLUMNS",
+    "PartiallyNestedFit",
+    "fit_partially_nested",
+    "partially_nested",
     "reml_criterion",
 ]
 
 PARTIALLY_NESTED_COLUMNS = [
-    "estimate", "se", "df", "ci_low", "ci_high", "p", "n", "n_treatment", "n_control", "n_clusters",
-    "icc", "var_cluster", "var_residual", "var_residual_control", "converged",
+    "estimate",
+    "se",
+    "df",
+    "ci_low",
+    "ci_high",
+    "p",
+    "n",
+    "n_treatment",
+    "n_control",
+    "n_clusters",
+    "icc",
+    "var_cluster",
+    "var_residual",
+    "var_residual_control",
+    "converged",
 ]
 #: Upper bound of λ = τ²/σ²_T and bounds of log ρ = log(σ²_C/σ²_T) in the optimisation;
 #: λ = 0 (no group variance) is a bound that the projected Newton steps reach exactly.
@@ -163,7 +178,7 @@ def fit_partially_nested(
     X: np.ndarray,
     treated: np.ndarray,
     cluster: np.ndarray,
-    observed: Optional[np.ndarray] = None,
+    observed: np.ndarray | None = None,
     contrast: int = 1,
 ) -> PartiallyNestedFit:
     """Fit y = Xβ + T·u_g + e by REML, u_g ~ N(0, τ²), e ~ N(0, σ²_T) if T else N(0, σ²_C),
@@ -225,7 +240,8 @@ def fit_partially_nested(
         var_residual=var_t,
         var_residual_control=variances[:, 0],
         df=_satterthwaite_df(s, variances, contrast),
-        converged=(np.abs(grad[:, 0]) < 1e-3) & (np.abs(projected) < 1e-2 * np.maximum(1, s.sizes.max(axis=1))),
+        converged=(np.abs(grad[:, 0]) < 1e-3)
+        & (np.abs(projected) < 1e-2 * np.maximum(1, s.sizes.max(axis=1))),
         n_clusters=(s.sizes > 0).sum(axis=1),
     )
 
@@ -323,7 +339,7 @@ def partially_nested(
     arm: str = "arm",
     treatment: str = "INT",
     control: str = "CTL",
-    baseline: Optional[str] = None,
+    baseline: str | None = None,
     covariates: Sequence[str] = (),
     subject: str = "pseudonym",
     ci: float = 0.95,
@@ -403,18 +419,20 @@ def partially_nested(
 
     # Build the output frame
     result = pd.DataFrame(
-        [{
-            **result_row(float(fit.params[1]), se, fit.df, ci),
-            "n": int(len(frame)),
-            "n_treatment": int(treated.sum()),
-            "n_control": int((~treated).sum()),
-            "n_clusters": n_groups,
-            "icc": fit.var_cluster / (fit.var_cluster + fit.var_residual),
-            "var_cluster": fit.var_cluster,
-            "var_residual": fit.var_residual,
-            "var_residual_control": fit.var_residual_control,
-            "converged": fit.converged,
-        }],
+        [
+            {
+                **result_row(float(fit.params[1]), se, fit.df, ci),
+                "n": int(len(frame)),
+                "n_treatment": int(treated.sum()),
+                "n_control": int((~treated).sum()),
+                "n_clusters": n_groups,
+                "icc": fit.var_cluster / (fit.var_cluster + fit.var_residual),
+                "var_cluster": fit.var_cluster,
+                "var_residual": fit.var_residual,
+                "var_residual_control": fit.var_residual_control,
+                "converged": fit.converged,
+            }
+        ],
         columns=PARTIALLY_NESTED_COLUMNS,
     )
     note = "group variance estimated at its boundary (0)" if fit.var_cluster == 0 else None
@@ -427,7 +445,9 @@ def partially_nested(
 
 def _single(batch: PartiallyNestedFit) -> PartiallyNestedFit:
     """The first (only) fit of a batch, as scalars and plain arrays."""
-    return PartiallyNestedFit(**{k: (v[0].item() if np.ndim(v[0]) == 0 else v[0]) for k, v in batch.__dict__.items()})
+    return PartiallyNestedFit(
+        **{k: (v[0].item() if np.ndim(v[0]) == 0 else v[0]) for k, v in batch.__dict__.items()}
+    )
 
 
 def _summary_text(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Optional
+from dataclasses import dataclass
 
 from study.config import StudyConfig
 from study.config.outcomes import PRIMARY_METHODS, OutcomesConfig
 
 __all__ = ["AnalysisPlan", "OutcomesConfig", "PRIMARY_METHODS", "analysis_plan"]
+
 
 @dataclass(frozen=True)
 class AnalysisPlan:
@@ -45,7 +45,7 @@ class AnalysisPlan:
 def analysis_plan(
     config: StudyConfig,
     unblinded: bool,
-    imputations: Optional[int] = None,
+    imputations: int | None = None,
     include_exploratory: bool = False,
 ) -> AnalysisPlan:
     """The plan for a study: outcomes from ``outcomes``, the first timepoint as baseline and
@@ -68,7 +68,8 @@ def analysis_plan(
         covariates=("site", *config.stratification),
         per_protocol_min_sessions=config.groups.per_protocol_min_sessions,
         primary_method=(
-            outcomes.primary_method if "primary_method" in outcomes.model_fields_set or outcomes.missing_data != "main"
+            outcomes.primary_method
+            if "primary_method" in outcomes.model_fields_set or outcomes.missing_data != "main"
             else "mice_ancova"
         ),
         missing_data=outcomes.missing_data,

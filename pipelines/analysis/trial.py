@@ -24,15 +24,43 @@ __all__ = ["RESULT_COLUMNS", "TrialAnalysis", "run_trial_analysis"]
 
 #: Columns of ``results.csv`` (a contract). ``df`` is empty where the interval uses z.
 RESULT_COLUMNS = [
-    "outcome", "timepoint", "estimand", "method", "estimate", "se", "df", "ci_low", "ci_high", "p", "n",
-    "effect_size", "effect_size_ci_low", "effect_size_ci_high",
+    "outcome",
+    "timepoint",
+    "estimand",
+    "method",
+    "estimate",
+    "se",
+    "df",
+    "ci_low",
+    "ci_high",
+    "p",
+    "n",
+    "effect_size",
+    "effect_size_ci_low",
+    "effect_size_ci_high",
 ]
 MULTIPLICITY_COLUMNS = ["outcome", "timepoint", "estimand", "method", "p", "p_holm"]
 MODERATION_RESULT_COLUMNS = [
-    "outcome", "timepoint", "moderator", "per", "estimate", "ci_low", "ci_high", "p", "n", "n_clusters",
+    "outcome",
+    "timepoint",
+    "moderator",
+    "per",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "p",
+    "n",
+    "n_clusters",
 ]
 ICC_COLUMNS = [
-    "outcome", "timepoint", "icc", "var_cluster", "var_residual", "n_clusters", "converged", "var_residual_control",
+    "outcome",
+    "timepoint",
+    "icc",
+    "var_cluster",
+    "var_residual",
+    "n_clusters",
+    "converged",
+    "var_residual_control",
 ]
 #: Order of the methods within an outcome × timepoint × estimand.
 METHOD_ORDER = ["ancova", "mixed_partially_nested", "mixed_repeated", "mice_ancova", "complete_case", "2sls"]
@@ -77,17 +105,36 @@ class _Collected:
             self.problems.append(f"{what} could not run: {type(exc).__name__}: {exc}")
         return None
 
-    def add_rows(self, d: OutcomeData, estimand: str, method: str, fit: pd.DataFrame, sd: float | None) -> None:
+    def add_rows(
+        self, d: OutcomeData, estimand: str, method: str, fit: pd.DataFrame, sd: float | None
+    ) -> None:
         """One result row per row of ``fit`` (per timepoint for outcome-level fits)."""
         for _, row in fit.iterrows():  # one or a few rows: the model's results, not data
-            size = (hedges_g(row["estimate"], row["ci_low"], row["ci_high"], sd,
-                             int(row["n_treatment"]), int(row["n_control"])).iloc[0].to_dict()
-                    if sd and row["n_treatment"] + row["n_control"] > 2 else {})
-            self.rows.append({
-                "outcome": d.outcome, "timepoint": row.get("timepoint", d.timepoint), "estimand": estimand,
-                "method": method, **{c: row[c] for c in ("estimate", "se", "df", "ci_low", "ci_high", "p")},
-                "n": int(row["n"]), **size,
-            })
+            size = (
+                hedges_g(
+                    row["estimate"],
+                    row["ci_low"],
+                    row["ci_high"],
+                    sd,
+                    int(row["n_treatment"]),
+                    int(row["n_control"]),
+                )
+                .iloc[0]
+                .to_dict()
+                if sd and row["n_treatment"] + row["n_control"] > 2
+                else {}
+            )
+            self.rows.append(
+                {
+                    "outcome": d.outcome,
+                    "timepoint": row.get("timepoint", d.timepoint),
+                    "estimand": estimand,
+                    "method": method,
+                    **{c: row[c] for c in ("estimate", "se", "df", "ci_low", "ci_high", "p")},
+                    "n": int(row["n"]),
+                    **size,
+                }
+            )
         key = f"{d.outcome} | {d.timepoint} | {estimand} | {method}"
         if d.summaries and "summary" in fit.attrs:
             self.summaries[key] = fit.attrs["summary"]
@@ -122,8 +169,11 @@ def run_trial_analysis(
         moderation, ICCs, summaries and the problems met.
     """
     out = _Collected()
-    allocated = (dataset[dataset["arm"].isin([plan.treatment, plan.control])] if "arm" in dataset
-                 else dataset.iloc[0:0])
+    allocated = (
+        dataset[dataset["arm"].isin([plan.treatment, plan.control])]
+        if "arm" in dataset
+        else dataset.iloc[0:0]
+    )
     if allocated.empty:
         out.problems.append("no analysis could run: there are no randomised (RCT) participants yet")
         return _finish(out, plan)
@@ -142,8 +192,13 @@ def run_trial_analysis(
 
 
 def _analyse_outcome(
-    allocated: pd.DataFrame, outcome: str, covariates: tuple[str, ...], plan: AnalysisPlan, mice: bool,
-    summaries: bool, out: _Collected,
+    allocated: pd.DataFrame,
+    outcome: str,
+    covariates: tuple[str, ...],
+    plan: AnalysisPlan,
+    mice: bool,
+    summaries: bool,
+    out: _Collected,
 ) -> None:
     """Every planned fit of one outcome: per follow-up, then over all follow-ups."""
     baseline_rows = allocated[allocated["timepoint"] == plan.baseline].set_index("pseudonym")
@@ -151,21 +206,40 @@ def _analyse_outcome(
     use_baseline = bool(baseline_rows[outcome].notna().any())
     if not use_baseline:
         out.notes.append(f"{outcome}: no baseline values, analysed without baseline adjustment")
-    sd = (out.isolated(f"{outcome}: the baseline SD for effect sizes", pooled_sd,
-                       baseline_rows.reset_index(), outcome, "arm") if use_baseline else None)
+    sd = (
+        out.isolated(
+            f"{outcome}: the baseline SD for effect sizes",
+            pooled_sd,
+            baseline_rows.reset_index(),
+            outcome,
+            "arm",
+        )
+        if use_baseline
+        else None
+    )
     # The outcome at every follow-up side by side: auxiliaries of the imputation and the
     # definition of a completer.
-    followups = (allocated[allocated["timepoint"].isin(plan.followups)]
-                 .pivot(index="pseudonym", columns="timepoint", values=outcome))
+    followups = allocated[allocated["timepoint"].isin(plan.followups)].pivot(
+        index="pseudonym", columns="timepoint", values=outcome
+    )
     aux = {tp: f"aux:{tp}" for tp in plan.followups}
     per_tp: dict[str, OutcomeData] = {}
     for tp in plan.followups:
-        data = allocated[allocated["timepoint"] == tp].join(baseline_rows[outcome].rename(base_col), on="pseudonym")
+        data = allocated[allocated["timepoint"] == tp].join(
+            baseline_rows[outcome].rename(base_col), on="pseudonym"
+        )
         others = [t for t in plan.followups if t != tp]
         data = data.join(followups.reindex(columns=others).rename(columns=aux), on="pseudonym")
-        d = OutcomeData(outcome=outcome, timepoint=tp, data=data, baseline=base_col if use_baseline else None,
-                        covariates=covariates, auxiliary=tuple(aux[t] for t in others), plan=plan,
-                        summaries=summaries)
+        d = OutcomeData(
+            outcome=outcome,
+            timepoint=tp,
+            data=data,
+            baseline=base_col if use_baseline else None,
+            covariates=covariates,
+            auxiliary=tuple(aux[t] for t in others),
+            plan=plan,
+            summaries=summaries,
+        )
         per_tp[tp] = d
         what = f"{outcome} at {tp}"
         if data[outcome].notna().sum() == 0:
@@ -179,11 +253,19 @@ def _analyse_outcome(
                 continue
             out.add_rows(d, planned.estimand, planned.method, fit, sd)
             if planned.method == "mixed_partially_nested":
-                out.icc.append({"outcome": outcome, "timepoint": tp, **fit.iloc[0][ICC_COLUMNS[2:]].to_dict()})
+                out.icc.append(
+                    {"outcome": outcome, "timepoint": tp, **fit.iloc[0][ICC_COLUMNS[2:]].to_dict()}
+                )
         moderated = out.isolated(f"{what}: fidelity moderation (exploratory)", moderation_fit, d)
         if moderated is not None:
-            out.moderation.append({"outcome": outcome, "timepoint": tp, "moderator": "group_fidelity",
-                                   **moderated.iloc[0].to_dict()})
+            out.moderation.append(
+                {
+                    "outcome": outcome,
+                    "timepoint": tp,
+                    "moderator": "group_fidelity",
+                    **moderated.iloc[0].to_dict(),
+                }
+            )
     long = pd.concat([d.data for d in per_tp.values()], ignore_index=True)
     if not long[outcome].notna().any():
         return
@@ -191,8 +273,13 @@ def _analyse_outcome(
     for planned in OUTCOME_FITS:
         fit = out.isolated(f"{outcome}: {planned.label}", planned.fit, long, first)
         if fit is not None:
-            out.add_rows(OutcomeData(**{**first.__dict__, "timepoint": "all follow-ups"}),
-                         planned.estimand, planned.method, fit, sd)
+            out.add_rows(
+                OutcomeData(**{**first.__dict__, "timepoint": "all follow-ups"}),
+                planned.estimand,
+                planned.method,
+                fit,
+                sd,
+            )
 
 
 def _finish(out: _Collected, plan: AnalysisPlan) -> TrialAnalysis:
@@ -212,17 +299,22 @@ def _finish(out: _Collected, plan: AnalysisPlan) -> TrialAnalysis:
         )
     # Holm across the secondary outcomes, per timepoint, for the primary ITT method
     family = results[
-        results["outcome"].isin(plan.secondary) & (results["estimand"] == "itt")
+        results["outcome"].isin(plan.secondary)
+        & (results["estimand"] == "itt")
         & (results["method"] == plan.primary_method)
     ]
-    adjusted = [part.assign(p_holm=holm(part["p"].to_numpy())) for _, part in family.groupby("timepoint", sort=False)]
-    multiplicity = (pd.concat(adjusted)[MULTIPLICITY_COLUMNS] if adjusted
-                    else pd.DataFrame(columns=MULTIPLICITY_COLUMNS))
+    adjusted = [
+        part.assign(p_holm=holm(part["p"].to_numpy())) for _, part in family.groupby("timepoint", sort=False)
+    ]
+    multiplicity = (
+        pd.concat(adjusted)[MULTIPLICITY_COLUMNS] if adjusted else pd.DataFrame(columns=MULTIPLICITY_COLUMNS)
+    )
     return TrialAnalysis(
         results=results,
         multiplicity=multiplicity.reset_index(drop=True),
         moderation=pd.DataFrame(out.moderation, columns=MODERATION_RESULT_COLUMNS).astype(
-            {"n": "int64", "n_clusters": "int64"}),
+            {"n": "int64", "n_clusters": "int64"}
+        ),
         icc=pd.DataFrame(out.icc, columns=ICC_COLUMNS),
         summaries=out.summaries,
         problems=out.problems,

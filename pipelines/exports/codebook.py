@@ -157,26 +157,41 @@ def build_codebook(
                 values, missing = meta.value_labels, meta.missing_codes
         if not values and pd.api.types.is_bool_dtype(frame[column]):
             values = {"1": "yes", "0": "no"}
-        rows.append({
-            "variable": names.get(column, column),
-            "label": label or column,
-            "type": _type_of(frame[column]),
-            "values": "; ".join(f"{k} = {v}" for k, v in values.items()),
-            "instrument": instrument,
-            "version": versions.get(instrument, instruments[instrument].version if instrument in instruments else "")
-            if instrument else "",
-            "missing_codes": "; ".join(f"{k} = {v}" for k, v in missing.items())
-            or ("empty = not answered or not scorable" if instrument else ""),
-        })
+        rows.append(
+            {
+                "variable": names.get(column, column),
+                "label": label or column,
+                "type": _type_of(frame[column]),
+                "values": "; ".join(f"{k} = {v}" for k, v in values.items()),
+                "instrument": instrument,
+                "version": versions.get(
+                    instrument, instruments[instrument].version if instrument in instruments else ""
+                )
+                if instrument
+                else "",
+                "missing_codes": "; ".join(f"{k} = {v}" for k, v in missing.items())
+                or ("empty = not answered or not scorable" if instrument else ""),
+            }
+        )
     return pd.DataFrame(rows, columns=CODEBOOK_COLUMNS)
 
 
 def codebook_markdown(codebook: pd.DataFrame, title: str) -> str:
     """The codebook as a Markdown table."""
+
     def cell(value: object) -> str:
         return str(value).replace("|", "\\|").replace("\n", " ")
 
-    lines = [f"# {title}", "", FORMULA_NOTE, "", "| " + " | ".join(CODEBOOK_COLUMNS) + " |",
-             "|" + "---|" * len(CODEBOOK_COLUMNS)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in codebook[CODEBOOK_COLUMNS].itertuples(index=False)]
+    lines = [
+        f"# {title}",
+        "",
+        FORMULA_NOTE,
+        "",
+        "| " + " | ".join(CODEBOOK_COLUMNS) + " |",
+        "|" + "---|" * len(CODEBOOK_COLUMNS),
+    ]
+    lines += [
+        "| " + " | ".join(cell(v) for v in row) + " |"
+        for row in codebook[CODEBOOK_COLUMNS].itertuples(index=False)
+    ]
     return "\n".join(lines) + "\n"

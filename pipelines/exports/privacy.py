@@ -13,8 +13,24 @@ __all__ = ["IDENTITY_COLUMNS", "require_pseudonymised"]
 #: Columns of the identity table, and names that identify people wherever they appear.
 IDENTITY_COLUMNS: frozenset[str] = frozenset(
     c.name for c in PersonIdentity.__table__.columns if c.name not in ("person_id", "study_id")
-) | {"name", "first_name", "last_name", "surname", "e_mail", "mail", "telephone", "mobile",
-     "cpr", "cpr_number", "ssn", "date_of_birth", "dob", "street", "postcode", "zip"}
+) | {
+    "name",
+    "first_name",
+    "last_name",
+    "surname",
+    "e_mail",
+    "mail",
+    "telephone",
+    "mobile",
+    "cpr",
+    "cpr_number",
+    "ssn",
+    "date_of_birth",
+    "dob",
+    "street",
+    "postcode",
+    "zip",
+}
 
 _NORMALISE = re.compile(r"[^a-z0-9]+")
 

@@ -8,22 +8,20 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from pipelines.dummy_allocation import DUMMY_FILE_PREFIX, DUMMY_WATERMARK, is_dummy
 from pipelines.exports.codebook import (
-    CODEBOOK_COLUMNS,
     InstrumentMeta,
     build_codebook,
     codebook_markdown,
     value_labels,
 )
-from pipelines.dummy_allocation import DUMMY_FILE_PREFIX, DUMMY_WATERMARK, is_dummy
 from pipelines.exports.measures import measure_levels
 from pipelines.exports.privacy import require_pseudonymised
 from study.checksums import file_sha256
-from study.safe_csv import to_csv
 from study.config import StudyConfig
+from study.safe_csv import to_csv
 
 __all__ = ["FORMATS", "export_study", "items_wide", "sha256_of"]
 
@@ -89,9 +87,15 @@ def _for_stat_package(frame: pd.DataFrame, labels: dict[str, dict[str, str]]):
     return out, names, value_label_map
 
 
-def _write(frame: pd.DataFrame, path: Path, fmt: str, labels: dict[str, dict[str, str]],
-           column_labels: dict[str, str], missing: dict[str, list],
-           measures: dict[str, str] | None = None) -> dict[str, str]:
+def _write(
+    frame: pd.DataFrame,
+    path: Path,
+    fmt: str,
+    labels: dict[str, dict[str, str]],
+    column_labels: dict[str, str],
+    missing: dict[str, list],
+    measures: dict[str, str] | None = None,
+) -> dict[str, str]:
     """Write one table; returns original → written column names. ``measures`` (original
     column → nominal/ordinal/scale) are written as SPSS measurement levels."""
     if fmt == "csv":
@@ -105,17 +109,27 @@ def _write(frame: pd.DataFrame, path: Path, fmt: str, labels: dict[str, dict[str
     data, names, vlabels = _for_stat_package(frame, labels)
     var_labels = [column_labels.get(names_inv, "")[:80] for names_inv in frame.columns]
     if fmt == "stata":
-        pyreadstat.write_dta(data, str(path), column_labels=var_labels, variable_value_labels=vlabels,
-                             version=15)
+        pyreadstat.write_dta(
+            data, str(path), column_labels=var_labels, variable_value_labels=vlabels, version=15
+        )
     else:
         user_missing = {names[c]: codes for c, codes in missing.items() if c in names and codes}
         levels = {names[c]: level for c, level in (measures or {}).items() if c in names}
         # Codes, yes/no and counts are whole numbers: shown as 1, not 1.00.
-        whole = {names[c]: "F8.0" for c in frame.columns
-                 if names[c] in vlabels or pd.api.types.is_integer_dtype(frame[c])}
-        pyreadstat.write_sav(data, str(path), column_labels=var_labels, variable_value_labels=vlabels,
-                             missing_ranges=user_missing or None, variable_measure=levels or None,
-                             variable_format=whole or None)
+        whole = {
+            names[c]: "F8.0"
+            for c in frame.columns
+            if names[c] in vlabels or pd.api.types.is_integer_dtype(frame[c])
+        }
+        pyreadstat.write_sav(
+            data,
+            str(path),
+            column_labels=var_labels,
+            variable_value_labels=vlabels,
+            missing_ranges=user_missing or None,
+            variable_measure=levels or None,
+            variable_format=whole or None,
+        )
     return names
 
 
@@ -148,10 +162,17 @@ def export_study(
     labels = value_labels(config, unblinded)
     # A dataset on the dummy allocation says so in its file names too.
     prefix = DUMMY_FILE_PREFIX if is_dummy(dataset) else ""
-    tables = [(f"{prefix}analysis_dataset", f"{prefix}codebook",
-               require_pseudonymised(dataset, "the analysis dataset export"))]
+    tables = [
+        (
+            f"{prefix}analysis_dataset",
+            f"{prefix}codebook",
+            require_pseudonymised(dataset, "the analysis dataset export"),
+        )
+    ]
     if items is not None:
-        tables.append(("items", "items_codebook", require_pseudonymised(items_wide(items), "the item export")))
+        tables.append(
+            ("items", "items_codebook", require_pseudonymised(items_wide(items), "the item export"))
+        )
     written: list[Path] = []
     rows: dict[str, int] = {}
     for stem, codebook_stem, frame in tables:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Optional
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -26,8 +25,9 @@ __all__ = ["NOT_STUDY_DATA", "QualityStatus", "latest_quality_run", "record_qual
 #: Audited tables whose changes do not alter what the checks read (the runs themselves,
 #: survey links and unsent drafts, user accounts, disclosures of the allocation such as a DMC
 #: opening its interim page, the locked analysis plan).
-NOT_STUDY_DATA = frozenset({"quality_run", "survey_link", "survey_draft", "app_user", "allocation_disclosure",
-                            "sap_version"})
+NOT_STUDY_DATA = frozenset(
+    {"quality_run", "survey_link", "survey_draft", "app_user", "allocation_disclosure", "sap_version"}
+)
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,12 @@ class QualityStatus:
     def failed(self) -> pd.DataFrame:
         """The checks that failed, errors first."""
         failed = self.results[~self.results["success"].astype(bool)]
-        return failed.sort_values("severity", key=lambda s: s.map({"error": 0, "warning": 1})).reset_index(drop=True)
+        return failed.sort_values("severity", key=lambda s: s.map({"error": 0, "warning": 1})).reset_index(
+            drop=True
+        )
 
 
-def study_data_seq(session: Session, study: Study) -> Optional[int]:
+def study_data_seq(session: Session, study: Study) -> int | None:
     """``seq`` of the newest audit event on the study's data (``None`` before the first)."""
     return session.scalar(
         select(func.max(AuditEvent.seq)).where(
@@ -62,8 +64,12 @@ def study_data_seq(session: Session, study: Study) -> Optional[int]:
 
 
 def record_quality_run(
-    session: Session, study: Study, results: pd.DataFrame, taken_at: dt.datetime,
-    run_by: str, audit_seq: Optional[int],
+    session: Session,
+    study: Study,
+    results: pd.DataFrame,
+    taken_at: dt.datetime,
+    run_by: str,
+    audit_seq: int | None,
 ) -> QualityRun:
     """Store one run (inside a unit of work, so it is audited).
 
@@ -85,7 +91,11 @@ def record_quality_run(
     ok = results["success"].astype(bool)
     rows = results[QUALITY_COLUMNS].astype(object).where(results[QUALITY_COLUMNS].notna(), None)
     run = QualityRun(
-        study_id=study.id, taken_at=taken_at, run_by=run_by, checks=len(results), passed=int(ok.sum()),
+        study_id=study.id,
+        taken_at=taken_at,
+        run_by=run_by,
+        checks=len(results),
+        passed=int(ok.sum()),
         errors=int((~ok & (results["severity"] == "error")).sum()),
         warnings=int((~ok & (results["severity"] == "warning")).sum()),
         audit_seq=audit_seq,
@@ -96,16 +106,19 @@ def record_quality_run(
     return run
 
 
-def latest_quality_run(session: Session, study: Study) -> Optional[QualityStatus]:
+def latest_quality_run(session: Session, study: Study) -> QualityStatus | None:
     """The newest run of the study's checks, or ``None`` if they never ran."""
     run = session.scalar(
-        select(QualityRun).where(QualityRun.study_id == study.id)
-        .order_by(QualityRun.taken_at.desc(), QualityRun.id.desc()).limit(1)
+        select(QualityRun)
+        .where(QualityRun.study_id == study.id)
+        .order_by(QualityRun.taken_at.desc(), QualityRun.id.desc())
+        .limit(1)
     )
     if run is None:
         return None
     newest = study_data_seq(session, study)
     out_of_date = newest is not None and (run.audit_seq is None or newest > run.audit_seq)
     results = pd.DataFrame(json.loads(run.results), columns=QUALITY_COLUMNS)
-    return QualityStatus(run.taken_at, run.run_by, run.checks, run.passed, run.errors, run.warnings,
-                         out_of_date, results)
+    return QualityStatus(
+        run.taken_at, run.run_by, run.checks, run.passed, run.errors, run.warnings, out_of_date, results
+    )

@@ -24,8 +24,17 @@ def quality_table_html(results: pd.DataFrame, language: str = "en") -> str:
     if language == "en":
         head = "<tr><th>table</th><th>check</th><th>result</th><th>failing rows</th><th>rows</th><th>examples</th></tr>"
     else:
-        names = [translate(k, language) for k in ("column.table", "column.check", "report.result",
-                                                  "column.failing_rows", "column.rows", "column.examples")]
+        names = [
+            translate(k, language)
+            for k in (
+                "column.table",
+                "column.check",
+                "report.result",
+                "column.failing_rows",
+                "column.rows",
+                "column.examples",
+            )
+        ]
         head = "<tr>" + "".join(f"<th>{escape(n)}</th>" for n in names) + "</tr>"
     passed, warned, failed = (escape(translate(f"report.{k}", language)) for k in ("pass", "warning", "fail"))
     body = []
@@ -49,9 +58,13 @@ def quality_summary_html(results: pd.DataFrame, language: str = "en") -> str:
     errors = int((~results["success"] & (results["severity"] == "error")).sum())
     warnings = int((~results["success"] & (results["severity"] == "warning")).sum())
     if errors:
-        line = '<p class="bad">' + escape(translate("report.quality_failed", language, errors=errors, total=len(results)))
+        line = '<p class="bad">' + escape(
+            translate("report.quality_failed", language, errors=errors, total=len(results))
+        )
     else:
-        line = '<p class="pass">' + escape(translate("report.quality_passed", language, n=len(results) - warnings))
+        line = '<p class="pass">' + escape(
+            translate("report.quality_passed", language, n=len(results) - warnings)
+        )
     if warnings:
         line += escape(translate("report.quality_warnings", language, n=warnings))
     return line + ".</p>"
@@ -61,7 +74,7 @@ def quality_html(results: pd.DataFrame, study: str, taken_at: dt.datetime) -> st
     """A standalone page: summary line and the table of checks."""
     summary = quality_summary_html(results)
     return (
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>Data quality: {escape(study)}</title><style>{STYLE}</style></head><body>"
         f"<h1>Data quality of study {escape(study)}</h1>"
         f"<p>Database snapshot {taken_at:%Y-%m-%d %H:%M:%S} UTC; checks generated from the study "

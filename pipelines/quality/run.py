@@ -10,7 +10,14 @@ __all__ = ["QUALITY_COLUMNS", "run_checks"]
 
 #: Columns of :func:`run_checks`.
 QUALITY_COLUMNS = [
-    "table", "check", "expectation", "severity", "success", "rows", "failing_rows", "examples",
+    "table",
+    "check",
+    "expectation",
+    "severity",
+    "success",
+    "rows",
+    "failing_rows",
+    "examples",
 ]
 
 
@@ -57,8 +64,19 @@ def run_checks(tables: dict[str, pd.DataFrame], checks: list[Check], examples: i
         if not table_checks:
             continue
         if frame.empty:
-            rows += [{"table": table, "check": c.description, "expectation": c.expectation, "severity": c.severity, "success": True,
-                      "rows": 0, "failing_rows": 0, "examples": ""} for c in table_checks]
+            rows += [
+                {
+                    "table": table,
+                    "check": c.description,
+                    "expectation": c.expectation,
+                    "severity": c.severity,
+                    "success": True,
+                    "rows": 0,
+                    "failing_rows": 0,
+                    "examples": "",
+                }
+                for c in table_checks
+            ]
             continue
         runnable = []
         for c in table_checks:
@@ -66,14 +84,25 @@ def run_checks(tables: dict[str, pd.DataFrame], checks: list[Check], examples: i
             columns += c.kwargs.get("column_list", [])
             missing = [col for col in columns if col not in frame.columns]
             if missing:
-                rows.append({"table": table, "check": c.description, "expectation": c.expectation,
-                             "severity": c.severity, "success": False, "rows": len(frame), "failing_rows": len(frame),
-                             "examples": f"missing column(s): {', '.join(missing)}"})
+                rows.append(
+                    {
+                        "table": table,
+                        "check": c.description,
+                        "expectation": c.expectation,
+                        "severity": c.severity,
+                        "success": False,
+                        "rows": len(frame),
+                        "failing_rows": len(frame),
+                        "examples": f"missing column(s): {', '.join(missing)}",
+                    }
+                )
             else:
                 runnable.append(c)
         suite = context.suites.add(gx.ExpectationSuite(name=f"peerstudy.{table}"))
         for c in runnable:
-            suite.add_expectation(getattr(gxe, c.expectation)(**c.kwargs, meta={"description": c.description}))
+            suite.add_expectation(
+                getattr(gxe, c.expectation)(**c.kwargs, meta={"description": c.description})
+            )
         batch = source.add_dataframe_asset(name=table).add_batch_definition_whole_dataframe("all")
         definition = context.validation_definitions.add(
             gx.ValidationDefinition(name=f"peerstudy.{table}", data=batch, suite=suite)
@@ -89,7 +118,16 @@ def run_checks(tables: dict[str, pd.DataFrame], checks: list[Check], examples: i
             failing = r.result.get("unexpected_count")
             if failing is None:  # table-level expectation or an exception inside GX
                 failing = 0 if r.success else len(frame)
-            rows.append({"table": table, "check": c.description, "expectation": c.expectation,
-                         "severity": c.severity, "success": bool(r.success), "rows": len(frame), "failing_rows": int(failing),
-                         "examples": _examples(r, examples)})
+            rows.append(
+                {
+                    "table": table,
+                    "check": c.description,
+                    "expectation": c.expectation,
+                    "severity": c.severity,
+                    "success": bool(r.success),
+                    "rows": len(frame),
+                    "failing_rows": int(failing),
+                    "examples": _examples(r, examples),
+                }
+            )
     return pd.DataFrame(rows, columns=QUALITY_COLUMNS)

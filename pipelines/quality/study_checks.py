@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pandas as pd
 from sqlalchemy import Engine
 
@@ -40,18 +38,29 @@ def item_rules_source() -> dict[str, dict]:
 
 def check_snapshot(snap: StudySnapshot, attendance: pd.DataFrame) -> pd.DataFrame:
     """Run every generated check on a snapshot (see :func:`pipelines.quality.run.run_checks`)."""
-    items = snap.items if snap.items is not None else pd.DataFrame(
-        columns=["pseudonym", "timepoint", "instrument", "version", "item", "value", "completed_on"]
+    items = (
+        snap.items
+        if snap.items is not None
+        else pd.DataFrame(
+            columns=["pseudonym", "timepoint", "instrument", "version", "item", "value", "completed_on"]
+        )
     )
     tables = check_tables(
-        snap.sources.participants, snap.sources.allocations, snap.sources.scores, attendance,
-        snap.sources.group_fidelity, items, snap.config, dose=snap.sources.dose, item_rules=item_rules_source(),
+        snap.sources.participants,
+        snap.sources.allocations,
+        snap.sources.scores,
+        attendance,
+        snap.sources.group_fidelity,
+        items,
+        snap.config,
+        dose=snap.sources.dose,
+        item_rules=item_rules_source(),
     )
     return run_checks(tables, checks_for(snap.config))
 
 
 def check_study(
-    engine: Engine, study_code: Optional[str], actor: str, record: bool = True
+    engine: Engine, study_code: str | None, actor: str, record: bool = True
 ) -> tuple[StudySnapshot, pd.DataFrame]:
     """Snapshot a study, run every check on it and (``record``) store the run, audited as
     ``actor`` (:func:`pipelines.quality.history.record_quality_run`).
@@ -73,5 +82,7 @@ def check_study(
     results = check_snapshot(snap, attendance)
     if record:
         with unit_of_work(engine, actor, reason="data-quality checks") as session:
-            record_quality_run(session, get_study(session, snap.study_code), results, snap.taken_at, actor, seq)
+            record_quality_run(
+                session, get_study(session, snap.study_code), results, snap.taken_at, actor, seq
+            )
     return snap, results

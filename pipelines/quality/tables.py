@@ -18,8 +18,13 @@ class ItemRule(dict):
     """Per instrument: ``{"min": .., "max": .., "missing_codes": [..]}`` (from its definition)."""
 
 
-def _window(scores: pd.DataFrame, participants: pd.DataFrame, allocations: pd.DataFrame,
-            dose: pd.DataFrame, config: StudyConfig) -> pd.DataFrame:
+def _window(
+    scores: pd.DataFrame,
+    participants: pd.DataFrame,
+    allocations: pd.DataFrame,
+    dose: pd.DataFrame,
+    config: StudyConfig,
+) -> pd.DataFrame:
     """Due window of every score row from the configured anchor, offset and window."""
     participants = participants.drop_duplicates("pseudonym")
     anchors = pd.DataFrame({"pseudonym": participants["pseudonym"]})
@@ -27,12 +32,24 @@ def _window(scores: pd.DataFrame, participants: pd.DataFrame, allocations: pd.Da
     anchors["consent"] = pd.to_datetime(participants["consent_on"])
     anchors = anchors.merge(
         # A double allocation is its own check: it must not duplicate score rows here.
-        allocations[["pseudonym", "allocated_on"]].drop_duplicates("pseudonym").assign(randomisation=lambda f: pd.to_datetime(f["allocated_on"]))
-        .drop(columns="allocated_on"), on="pseudonym", how="left",
+        allocations[["pseudonym", "allocated_on"]]
+        .drop_duplicates("pseudonym")
+        .assign(randomisation=lambda f: pd.to_datetime(f["allocated_on"]))
+        .drop(columns="allocated_on"),
+        on="pseudonym",
+        how="left",
     )
     spec = pd.DataFrame(
-        [{"timepoint": t.code, "anchor": t.anchor, "offset": t.offset_weeks, "before": t.window_before_weeks,
-          "after": t.window_after_weeks} for t in config.timepoints]
+        [
+            {
+                "timepoint": t.code,
+                "anchor": t.anchor,
+                "offset": t.offset_weeks,
+                "before": t.window_before_weeks,
+                "after": t.window_after_weeks,
+            }
+            for t in config.timepoints
+        ]
     )
     frame = scores.merge(spec, on="timepoint", how="left").merge(anchors, on="pseudonym", how="left")
     # group_start is not a participant date here: fall back to randomisation for the window.

@@ -84,7 +84,8 @@ def _table(frame: pd.DataFrame, language: str = "en") -> str:
         return f"<p><em>{escape(translate('report.no_rows', language))}</em></p>"
     words = catalogue(language)
     shown = format_table(
-        frame, language,
+        frame,
+        language,
         label=lambda name: words.get(f"column.{name}") if name.islower() else name,
         yes_no=(words["common.yes"], words["common.no"]),
         code=lambda name, value: words.get(f"code.{name}.{value}"),
@@ -92,8 +93,12 @@ def _table(frame: pd.DataFrame, language: str = "en") -> str:
     numeric = [column_kind(name, frame[name]) in ("p", "percent", "count", "score") for name in frame.columns]
     head = "".join(f"<th>{escape(str(c))}</th>" for c in shown.columns)
     body = [
-        "<tr>" + "".join(f'<td class="num">{escape(v)}</td>' if num else f"<td>{escape(v)}</td>"
-                         for v, num in zip(row, numeric)) + "</tr>"
+        "<tr>"
+        + "".join(
+            f'<td class="num">{escape(v)}</td>' if num else f"<td>{escape(v)}</td>"
+            for v, num in zip(row, numeric)
+        )
+        + "</tr>"
         for row in shown.itertuples(index=False)
     ]
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
@@ -107,18 +112,35 @@ def render_report(r: ReportInputs) -> str:
     mark = f" — {DUMMY_WATERMARK}" if r.dummy else ""
     if r.dummy:
         sections.append(f'<div class="dummy">{escape(DUMMY_WATERMARK)}</div>')
-    meta = say("meta", study=escape(r.study_code), when=format_datetime(r.taken_at, lang) if lang != "en"
-               else f"{r.taken_at:%Y-%m-%d %H:%M:%S}", version=escape(r.software_version), blinding=blinding,
-               treatment=escape(plan.treatment), control=escape(plan.control))
-    sections.append(f"<h1>{escape(r.study_name)}</h1><p class=\"meta\">{meta}{r.sap_line}</p>")
+    meta = say(
+        "meta",
+        study=escape(r.study_code),
+        when=format_datetime(r.taken_at, lang) if lang != "en" else f"{r.taken_at:%Y-%m-%d %H:%M:%S}",
+        version=escape(r.software_version),
+        blinding=blinding,
+        treatment=escape(plan.treatment),
+        control=escape(plan.control),
+    )
+    sections.append(f'<h1>{escape(r.study_name)}</h1><p class="meta">{meta}{r.sap_line}</p>')
     # Table 1
-    t1 = table_one(r.dataset, plan.baseline, r.arms, categorical=["site", *r.strata],
-                   continuous=["age", *[o for o in plan.outcomes if o in r.dataset]], language=lang)
+    t1 = table_one(
+        r.dataset,
+        plan.baseline,
+        r.arms,
+        categorical=["site", *r.strata],
+        continuous=["age", *[o for o in plan.outcomes if o in r.dataset]],
+        language=lang,
+    )
     sections.append(f"<h2>{escape(say('table_one'))}{escape(mark)}</h2>" + _table(t1, lang))
     # CONSORT
     flow = r.flow.assign(reason=r.flow["reason"].map(lambda reason: reason_text(reason, lang)))
-    sections.append(f"<h2>{escape(say('consort'))}{escape(mark)}</h2>" + consort_svg(r.flow, r.arm_labels, lang)
-                    + f"<details><summary>{escape(say('flow_table'))}</summary>" + _table(flow, lang) + "</details>")
+    sections.append(
+        f"<h2>{escape(say('consort'))}{escape(mark)}</h2>"
+        + consort_svg(r.flow, r.arm_labels, lang)
+        + f"<details><summary>{escape(say('flow_table'))}</summary>"
+        + _table(flow, lang)
+        + "</details>"
+    )
     # Effects
     sections.append(f"<h2>{escape(say('effects', outcome=plan.primary))}{escape(mark)}</h2>")
     if results.empty:
@@ -131,17 +153,27 @@ def render_report(r: ReportInputs) -> str:
             return values.map(lambda v: words.get(f"code.{column}.{v}", v))
 
         primary_methods = results[(results["estimand"] == "itt") & (results["method"] == "ancova")]
-        forest = primary_methods.assign(label=primary_methods["outcome"] + " · "
-                                        + word("timepoint", primary_methods["timepoint"]))
+        forest = primary_methods.assign(
+            label=primary_methods["outcome"] + " · " + word("timepoint", primary_methods["timepoint"])
+        )
         sections.append(f"<h3>{escape(say('forest_standardised'))}</h3>" + forest_svg(forest, language=lang))
         primary = results[results["outcome"] == plan.primary]
         sections.append(
             f"<h3>{escape(say('forest_primary', outcome=plan.primary))}</h3>"
-            + forest_svg(primary.assign(label=word("timepoint", primary["timepoint"]) + " · "
-                                        + word("estimand", primary["estimand"]) + " · "
-                                        + word("method", primary["method"])),
-                         value="estimate", low="ci_low", high="ci_high",
-                         x_title=translate("forest.difference", lang), language=lang)
+            + forest_svg(
+                primary.assign(
+                    label=word("timepoint", primary["timepoint"])
+                    + " · "
+                    + word("estimand", primary["estimand"])
+                    + " · "
+                    + word("method", primary["method"])
+                ),
+                value="estimate",
+                low="ci_low",
+                high="ci_high",
+                x_title=translate("forest.difference", lang),
+                language=lang,
+            )
         )
     if not r.analysis.multiplicity.empty:
         sections.append(f"<h3>{escape(say('secondary'))}</h3>" + _table(r.analysis.multiplicity, lang))
@@ -149,23 +181,33 @@ def render_report(r: ReportInputs) -> str:
         sections.append(f"<h3>{escape(say('icc'))}</h3>" + _table(r.analysis.icc, lang))
     if not r.analysis.moderation.empty:
         sections.append(f"<h3>{escape(say('moderation'))}</h3>" + _table(r.analysis.moderation, lang))
-    messages = ([say("could_not_run", problem=p) for p in r.analysis.problems]
-                + [say("note", note=n) for n in r.analysis.notes])
+    messages = [say("could_not_run", problem=p) for p in r.analysis.problems] + [
+        say("note", note=n) for n in r.analysis.notes
+    ]
     if messages:
         sections.append('<div class="note">' + "<br>".join(escape(m) for m in messages) + "</div>")
     # Trajectories
     timepoints = [plan.baseline, *plan.followups]
-    charts = [trajectories_svg(r.dataset, o, timepoints, r.arms, lang) for o in plan.outcomes if o in r.dataset]
-    sections.append(f"<h2>{escape(say('trajectories'))}{escape(mark)}</h2><div class=\"grid\">"
-                    + "".join(charts) + "</div>")
+    charts = [
+        trajectories_svg(r.dataset, o, timepoints, r.arms, lang) for o in plan.outcomes if o in r.dataset
+    ]
+    sections.append(
+        f'<h2>{escape(say("trajectories"))}{escape(mark)}</h2><div class="grid">' + "".join(charts) + "</div>"
+    )
     # Fidelity
     sections.append(f"<h2>{escape(say('fidelity'))}</h2>")
     if r.group_fidelity.empty:
         sections.append(f"<p><em>{escape(say('no_fidelity'))}</em></p>")
     else:
-        per_site = r.group_fidelity.groupby("site").agg(
-            groups=("group", "count"), mean_adherence_pct=("mean_adherence_pct", "mean"),
-            below_threshold=("below_threshold", "sum")).reset_index()
+        per_site = (
+            r.group_fidelity.groupby("site")
+            .agg(
+                groups=("group", "count"),
+                mean_adherence_pct=("mean_adherence_pct", "mean"),
+                below_threshold=("below_threshold", "sum"),
+            )
+            .reset_index()
+        )
         sections.append(_table(per_site, lang) + _table(r.group_fidelity, lang))
     # Data quality
     sections.append(f"<h2>{escape(say('quality'))}</h2>")
@@ -178,7 +220,8 @@ def render_report(r: ReportInputs) -> str:
     if r.dummy:
         sections.append(f'<div class="dummy">{escape(DUMMY_WATERMARK)}</div>')
     return (
-        f"<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">"
+        f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
         f"<title>{escape(say('title', study=r.study_code))}{escape(mark)}</title><style>{STYLE}</style></head><body>"
-        + "\n".join(sections) + "</body></html>\n"
+        + "\n".join(sections)
+        + "</body></html>\n"
     )

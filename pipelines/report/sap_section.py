@@ -13,8 +13,13 @@ from study.sap import LockedSap
 __all__ = ["sap_appendix_html"]
 
 
-def sap_appendix_html(locked: LockedSap | None, current_sha256: str, current_document: str,
-                      deviations: pd.DataFrame, language: str = "en") -> str:
+def sap_appendix_html(
+    locked: LockedSap | None,
+    current_sha256: str,
+    current_document: str,
+    deviations: pd.DataFrame,
+    language: str = "en",
+) -> str:
     """HTML of the appendix: the SAP's SHA-256 and lock (or that it is not locked), the plan
     as locked (else as the configuration gives it now), and every protocol deviation.
 
@@ -38,11 +43,24 @@ def sap_appendix_html(locked: LockedSap | None, current_sha256: str, current_doc
         parts.append(f"<p>{say('sap_not_locked_text', sha=escape(current_sha256))}</p>")
         document = current_document
     else:
-        when = (f"{locked.recorded_at:%Y-%m-%d %H:%M}" if language == "en"
-                else format_datetime(locked.recorded_at, language))
-        parts.append("<p>" + say("sap_locked_text", sha=escape(locked.sha256), version=locked.version,
-                                 kind=escape(locked.kind), when=when, by=escape(locked.recorded_by),
-                                 reason=escape(locked.reason)) + "</p>")
+        when = (
+            f"{locked.recorded_at:%Y-%m-%d %H:%M}"
+            if language == "en"
+            else format_datetime(locked.recorded_at, language)
+        )
+        parts.append(
+            "<p>"
+            + say(
+                "sap_locked_text",
+                sha=escape(locked.sha256),
+                version=locked.version,
+                kind=escape(locked.kind),
+                when=when,
+                by=escape(locked.recorded_by),
+                reason=escape(locked.reason),
+            )
+            + "</p>"
+        )
         if locked.sha256 != current_sha256:
             parts.append(f'<p class="note">{say("sap_changed_text", sha=escape(current_sha256))}</p>')
         document = locked.document

@@ -56,8 +56,13 @@ def table_one(
     base = dataset[dataset["timepoint"] == baseline]
     groups = {arm: base[base["arm"] == arm] for arm in arms}
     groups[translate("report.overall", language)] = base[base["arm"].isin(arms)]
-    rows = [{"characteristic": translate("report.participants", language), "level": "N",
-             **{k: str(len(g)) for k, g in groups.items()}}]
+    rows = [
+        {
+            "characteristic": translate("report.participants", language),
+            "level": "N",
+            **{k: str(len(g)) for k, g in groups.items()},
+        }
+    ]
     for column in categorical:
         if column not in base:
             continue
@@ -77,7 +82,8 @@ def table_one(
             values = pd.to_numeric(g[column], errors="coerce").dropna()
             row[key] = (
                 f"{num(values.mean())} ({num(values.std(ddof=1))}); n = {len(values)}"
-                if len(values) > 1 else "–"
+                if len(values) > 1
+                else "–"
             )
         rows.append(row)
     return pd.DataFrame(rows, columns=["characteristic", "level", *groups])

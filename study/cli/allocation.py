@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -21,7 +21,7 @@ __all__ = ["app", "unblind"]
 app = typer.Typer(help="Allocation balance, verification and the concealed sequence.", no_args_is_help=True)
 
 UserOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--user", envvar="PEERSTUDY_USER", help="Your statistician login.", show_default=False),
 ]
 PasswordStdinOpt = Annotated[
@@ -29,7 +29,7 @@ PasswordStdinOpt = Annotated[
 ]
 
 
-def _statistician(engine, login: Optional[str], password_stdin: bool):
+def _statistician(engine, login: str | None, password_stdin: bool):
     """The authenticated statistician (failed attempts slow down further ones)."""
     from study.errors import NotAllowed
     from study.users import authenticate
@@ -66,7 +66,9 @@ def report(db: DbOpt = None, study: StudyOpt = None) -> None:
     # Columns in code order: the arms' order in study.yaml would tell which code is which.
     arm_columns = sorted(shown[a] for a in config.arm_codes)
     table = table.rename(columns=shown)
-    table = table[[*table.columns.drop([*arm_columns, 'total', 'imbalance']), *arm_columns, 'total', 'imbalance']]
+    table = table[
+        [*table.columns.drop([*arm_columns, "total", "imbalance"]), *arm_columns, "total", "imbalance"]
+    ]
     state = "unblinded" if unblinded else "blinded codes until unblinding"
     typer.echo(
         f"Study {st.code}: {len(allocations)} allocated by {config.randomisation.method} "
@@ -96,7 +98,9 @@ def verify(
         result = verify_allocations(session, st, statistician)
     echo_table(result, empty="no allocations yet")
     if not result["ok"].all():
-        typer.echo(f"allocation sequence does NOT match in {int((~result['ok']).sum())} sequence(s)", err=True)
+        typer.echo(
+            f"allocation sequence does NOT match in {int((~result['ok']).sum())} sequence(s)", err=True
+        )
         raise typer.Exit(1)
     typer.echo(f"all {int(result['allocated'].sum())} allocations match the regenerated sequences")
 
@@ -128,7 +132,10 @@ def sequence(
 
 @app.command("load-table")
 def load_table(
-    file: Annotated[Optional[Path], typer.Argument(help="CSV: site,<factors>,arm; one row per slot [default: randomisation.table_file].")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Argument(help="CSV: site,<factors>,arm; one row per slot [default: randomisation.table_file]."),
+    ] = None,
     db: DbOpt = None,
     study: StudyOpt = None,
 ) -> None:
@@ -140,7 +147,9 @@ def load_table(
     from study.studies import config_of
 
     with study_write(db, study, reason="allocation load-table") as (session, st, _):
-        path = file or (Path(config_of(st).randomisation.table_file) if config_of(st).randomisation.table_file else None)
+        path = file or (
+            Path(config_of(st).randomisation.table_file) if config_of(st).randomisation.table_file else None
+        )
         if path is None:
             raise BadInput("give the allocation table file (or set randomisation.table_file)")
         try:

@@ -13,14 +13,20 @@ __all__ = ["analyse"]
 
 
 def analyse(
-    out: Annotated[Path, typer.Option("--out", help="Directory for results.csv, results.json and summaries.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Directory for results.csv, results.json and summaries.")
+    ],
     db: DbOpt = None,
     study: StudyOpt = None,
     imputations: Annotated[
         int, typer.Option("--imputations", min=0, help="MICE imputations (default 0: the config's, 50).")
     ] = 0,
-    no_mice: Annotated[bool, typer.Option("--no-mice", help="Skip multiple imputation (quick look).")] = False,
-    exploratory: Annotated[bool, typer.Option("--exploratory", help="Also analyse the exploratory outcomes.")] = False,
+    no_mice: Annotated[
+        bool, typer.Option("--no-mice", help="Skip multiple imputation (quick look).")
+    ] = False,
+    exploratory: Annotated[
+        bool, typer.Option("--exploratory", help="Also analyse the exploratory outcomes.")
+    ] = False,
 ) -> None:
     """Run the trial analysis and write DIR/results.csv, results.json and the CONSORT flow.
 
@@ -60,12 +66,19 @@ def analyse(
     if snap.unblinded and snap.sap is not None and imputations:
         locked_imputations = json.loads(snap.sap.plan_json).get("imputations")
         if imputations != locked_imputations:
-            typer.echo(f"note: --imputations {imputations} departs from the locked plan ({locked_imputations})", err=True)
+            typer.echo(
+                f"note: --imputations {imputations} departs from the locked plan ({locked_imputations})",
+                err=True,
+            )
     flow = snap.consort()
     written = analysis
     if snap.dummy:
         written = dataclasses.replace(
-            analysis, **{name: watermark(getattr(analysis, name)) for name in ("results", "multiplicity", "moderation", "icc")}
+            analysis,
+            **{
+                name: watermark(getattr(analysis, name))
+                for name in ("results", "multiplicity", "moderation", "icc")
+            },
         )
         flow = watermark(flow)
     paths = write_analysis(written, out, header=header)

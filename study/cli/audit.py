@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,10 +16,15 @@ _SHOWN = 50  # discrepancies listed before "... and N more"
 
 @app.command("verify")
 def verify(
-    anchor: Annotated[Optional[Path], typer.Option(
-        "--anchor", help="File holding anchors (peerstudy-anchor lines) the chain must still contain.",
-        exists=True, dir_okay=False,
-    )] = None,
+    anchor: Annotated[
+        Path | None,
+        typer.Option(
+            "--anchor",
+            help="File holding anchors (peerstudy-anchor lines) the chain must still contain.",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
     db: DbOpt = None,
 ) -> None:
     """Prove the chain (keyed hashes, links, anchors) and that every audited table holds
@@ -51,16 +56,18 @@ def verify(
     if not report.intact:
         raise typer.Exit(1)
     anchored = f"; {len(anchors)} anchor(s) found in the chain" if anchors else ""
-    typer.echo(
-        f"audit chain intact: {report.events} events, every audited table matches them{anchored}"
-    )
+    typer.echo(f"audit chain intact: {report.events} events, every audited table matches them{anchored}")
 
 
 @app.command("anchor")
 def anchor(
-    out: Annotated[Optional[Path], typer.Option(
-        "--out", help="Also append the anchor to this file (keep it away from the database).",
-    )] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Also append the anchor to this file (keep it away from the database).",
+        ),
+    ] = None,
     db: DbOpt = None,
 ) -> None:
     """Print the chain head (sequence, keyed hash, time) as one line to keep elsewhere."""
@@ -80,9 +87,13 @@ def anchor(
 @app.command("show")
 def show(
     person: Annotated[str, typer.Option("--person", help="Pseudonym of the person.")],
-    show_arms: Annotated[bool, typer.Option(
-        "--show-arms", help="Show allocation events unblinded (for the site's coordinator, who knows the arm).",
-    )] = False,
+    show_arms: Annotated[
+        bool,
+        typer.Option(
+            "--show-arms",
+            help="Show allocation events unblinded (for the site's coordinator, who knows the arm).",
+        ),
+    ] = False,
     db: DbOpt = None,
     study: StudyOpt = None,
 ) -> None:

@@ -34,7 +34,9 @@ def backup(
 
 
 def restore(
-    archive: Annotated[Path, typer.Argument(help="Archive written by `peerstudy backup`.", exists=True, dir_okay=False)],
+    archive: Annotated[
+        Path, typer.Argument(help="Archive written by `peerstudy backup`.", exists=True, dir_okay=False)
+    ],
     db: DbOpt = None,
 ) -> None:
     """Restore an archive into an EMPTY SQLite or PostgreSQL database, then verify the audit

@@ -13,14 +13,24 @@ __all__ = ["check"]
 
 
 def check(
-    html: Annotated[Path, typer.Option("--html", help="Where to write the HTML report.")] = Path("quality_report.html"),
-    record: Annotated[bool, typer.Option(
-        "--record/--no-record", help="Keep the run in the database (the dashboard shows the latest).",
-    )] = True,
-    show_arms: Annotated[bool, typer.Option(
-        "--show-arms", help="Name example pseudonyms of attendance and companionship checks before unblinding "
-                            "(for the site's coordinator, who knows the arms).",
-    )] = False,
+    html: Annotated[Path, typer.Option("--html", help="Where to write the HTML report.")] = Path(
+        "quality_report.html"
+    ),
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record/--no-record",
+            help="Keep the run in the database (the dashboard shows the latest).",
+        ),
+    ] = True,
+    show_arms: Annotated[
+        bool,
+        typer.Option(
+            "--show-arms",
+            help="Name example pseudonyms of attendance and companionship checks before unblinding "
+            "(for the site's coordinator, who knows the arms).",
+        ),
+    ] = False,
     db: DbOpt = None,
     study: StudyOpt = None,
 ) -> None:
@@ -37,7 +47,6 @@ def check(
     """
     from pipelines.quality.html import quality_html
     from pipelines.quality.study_checks import check_study
-
     from study.audit_anchor import record_anchor
     from study.blinding import withhold_arm_revealing_examples
 
@@ -99,4 +108,7 @@ def _audit_line(engine) -> tuple[str, bool]:
     if report.problem:
         return f"FAIL  audit trail: event {report.broken_seq}: {report.problem}", False
     first = report.discrepancies[0].describe() if report.discrepancies else report.anchor_problems[0]
-    return f"FAIL  audit trail: {len(report.discrepancies)} difference(s) from the data, e.g. {first} (peerstudy audit verify)", False
+    return (
+        f"FAIL  audit trail: {len(report.discrepancies)} difference(s) from the data, e.g. {first} (peerstudy audit verify)",
+        False,
+    )

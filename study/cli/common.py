@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Optional, overload
+from typing import TYPE_CHECKING, Annotated, overload
 
 import click
 import typer
@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 DbOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--db",
         envvar="PEERSTUDY_DB",
@@ -47,7 +47,7 @@ DbOpt = Annotated[
     ),
 ]
 StudyOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--study",
         envvar="PEERSTUDY_STUDY",
@@ -59,7 +59,7 @@ StudyOpt = Annotated[
 # Dates are taken as text and parsed by :func:`option_date`, so that every command reports a
 # bad date the same way (exit 2, the option named) and the domain functions get ``dt.date``.
 TodayOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--today",
         help="Reference date YYYY-MM-DD [default: today], for reproducible runs.",
@@ -67,7 +67,7 @@ TodayOpt = Annotated[
     ),
 ]
 OnOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--on", help="Date YYYY-MM-DD [default: today].", show_default=False),
 ]
 
@@ -120,12 +120,17 @@ def _sqlite_file_missing(engine: Engine) -> bool:
     from pathlib import Path
 
     name = engine.url.database
-    if engine.url.get_backend_name() != "sqlite" or not name or name == ":memory:" or name.startswith("file:"):
+    if (
+        engine.url.get_backend_name() != "sqlite"
+        or not name
+        or name == ":memory:"
+        or name.startswith("file:")
+    ):
         return False
     return not Path(name).exists()
 
 
-def open_db(db: Optional[str], *, require_schema: bool = True) -> Engine:
+def open_db(db: str | None, *, require_schema: bool = True) -> Engine:
     """An engine for ``db``; refuses a database whose schema ``peerstudy init`` has not made
     current (a clear message instead of a missing-table traceback)."""
     from study.db import make_engine
@@ -149,8 +154,8 @@ def open_db(db: Optional[str], *, require_schema: bool = True) -> Engine:
 
 @contextmanager
 def study_write(
-    db: Optional[str], study: Optional[str], reason: Optional[str] = None, *, lock_at_start: bool = True
-) -> Iterator[tuple["Session", "Study", str]]:
+    db: str | None, study: str | None, reason: str | None = None, *, lock_at_start: bool = True
+) -> Iterator[tuple[Session, Study, str]]:
     """The skeleton of a writing command: ``(session, study, actor)`` in one audited unit of
     work on the database and study the options name (``lock_at_start``: see
     :func:`study.db.unit_of_work`)."""
@@ -163,7 +168,7 @@ def study_write(
 
 
 @contextmanager
-def study_read(db: Optional[str], study: Optional[str]) -> Iterator[tuple["Session", "Study"]]:
+def study_read(db: str | None, study: str | None) -> Iterator[tuple[Session, Study]]:
     """The skeleton of a reading command: ``(session, study)``."""
     from study.db import read_session
     from study.studies import get_study
@@ -203,7 +208,7 @@ class PeerstudyGroup(TyperGroup):
             raise typer.Exit(code) from None
 
 
-def _exit_code(exc: Exception) -> Optional[int]:
+def _exit_code(exc: Exception) -> int | None:
     from sqlalchemy.exc import OperationalError
 
     if isinstance(exc, (BadInput, NotAllowed)):

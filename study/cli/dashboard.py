@@ -18,13 +18,22 @@ __all__ = ["dashboard", "streamlit_command"]
 def streamlit_command(app: Path, port: int, address: str = "localhost") -> list[str]:
     """The command line that serves ``app`` headless on ``address:port``."""
     return [
-        sys.executable, "-m", "streamlit", "run", str(app),
-        "--server.headless", "true",
-        "--server.port", str(port),
-        "--server.address", address,
-        "--browser.gatherUsageStats", "false",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        address,
+        "--browser.gatherUsageStats",
+        "false",
         # Study staff and participants are viewers: no deploy button, rerun or cache controls.
-        "--client.toolbarMode", "viewer",
+        "--client.toolbarMode",
+        "viewer",
     ]
 
 
@@ -41,7 +50,9 @@ def dashboard(
     url = engine.url.render_as_string(hide_password=False)
     app = Path(dashboards.__file__).parent / "app.py"
     env = dict(os.environ, PEERSTUDY_DB=url)
-    typer.echo(f"dashboard: http://{address}:{port}  (database {engine.url.render_as_string(hide_password=True)})")
+    typer.echo(
+        f"dashboard: http://{address}:{port}  (database {engine.url.render_as_string(hide_password=True)})"
+    )
     typer.echo(
         f"demo login (demo databases only): {DEMO_USERS[0][0]} / {DEMO_PASSWORD}; "
         "other demo logins in docs/dashboard.md. Stop with Ctrl+C."

@@ -44,15 +44,24 @@ def export(
     scores = snap.sources.scores
     versions = (
         scores.groupby("instrument")["version"].agg(lambda v: ", ".join(sorted(set(map(str, v))))).to_dict()
-        if not scores.empty else {}
+        if not scores.empty
+        else {}
     )
     try:
         software = version("peerstudy")
     except PackageNotFoundError:
         software = ""
     paths = export_study(
-        snap.dataset, snap.config, snap.unblinded, format.value, out, snap.study_code, snap.taken_at,
-        versions=versions, items=snap.items if items else None, software_version=software,
+        snap.dataset,
+        snap.config,
+        snap.unblinded,
+        format.value,
+        out,
+        snap.study_code,
+        snap.taken_at,
+        versions=versions,
+        items=snap.items if items else None,
+        software_version=software,
         instruments=instrument_meta(shipped_instruments()),
     )
     typer.echo(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -21,7 +21,7 @@ app.add_typer(manual_app, name="manual")
 def manual_show(
     db: DbOpt = None,
     study: StudyOpt = None,
-    version: Annotated[Optional[str], typer.Option(help="A stored version [default: the current one].")] = None,
+    version: Annotated[str | None, typer.Option(help="A stored version [default: the current one].")] = None,
     yaml_out: Annotated[bool, typer.Option("--yaml", help="Print the manual's YAML as stored.")] = False,
 ) -> None:
     """The manual in force (or a stored version): sessions, components, competence items."""
@@ -59,7 +59,9 @@ def manual_show(
 @manual_app.command("update")
 def manual_update(
     file: Annotated[Path, typer.Argument(help="The manual YAML file.", exists=False)],
-    note: Annotated[Optional[str], typer.Option("--note", help="What changed (required after the first version).")] = None,
+    note: Annotated[
+        str | None, typer.Option("--note", help="What changed (required after the first version).")
+    ] = None,
     db: DbOpt = None,
     study: StudyOpt = None,
 ) -> None:
@@ -106,8 +108,12 @@ def manual_lock(db: DbOpt = None, study: StudyOpt = None) -> None:
 def report(
     db: DbOpt = None,
     study: StudyOpt = None,
-    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Date for 'sessions held' (YYYY-MM-DD) [default: today].")] = None,
-    csv_dir: Annotated[Optional[Path], typer.Option("--csv-dir", help="Also write every table as CSV into this folder.")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Date for 'sessions held' (YYYY-MM-DD) [default: today].")
+    ] = None,
+    csv_dir: Annotated[
+        Path | None, typer.Option("--csv-dir", help="Also write every table as CSV into this folder.")
+    ] = None,
 ) -> None:
     """Fidelity per group, leader pair, site and week, flags, and inter-rater reliability."""
     import pandas as pd
@@ -130,8 +136,18 @@ def report(
     with pd.option_context("display.float_format", "{:.1f}".format, "display.width", 200):
         sections = [
             ("Groups", tables["groups"].drop(columns=["leader_pair"]), "no groups"),
-            ("Groups below threshold", tables["groups"].query("below_threshold")[["group", "site", "mean_adherence_pct", "last_adherence_pct", "drift_pct_per_week"]], "none"),
-            ("Groups never observed", tables["groups"].query("never_observed")[["group", "site", "phase"]], "none"),
+            (
+                "Groups below threshold",
+                tables["groups"].query("below_threshold")[
+                    ["group", "site", "mean_adherence_pct", "last_adherence_pct", "drift_pct_per_week"]
+                ],
+                "none",
+            ),
+            (
+                "Groups never observed",
+                tables["groups"].query("never_observed")[["group", "site", "phase"]],
+                "none",
+            ),
             ("Leader pairs", tables["leader_pairs"], "no observations"),
             ("Sites", tables["sites"], "no observations"),
             ("Weeks (drift over the course)", tables["weeks"], "no observations"),
@@ -142,7 +158,9 @@ def report(
             typer.echo(f"\n{title}:")
             echo_table(frame, empty=f"  ({empty})")
     with pd.option_context("display.float_format", "{:.3f}".format, "display.width", 200):
-        typer.echo("\nInter-rater reliability of adherence % on double-coded sessions (read ICC1: observers differ between sessions):")
+        typer.echo(
+            "\nInter-rater reliability of adherence % on double-coded sessions (read ICC1: observers differ between sessions):"
+        )
         echo_table(tables["icc"], empty="  (fewer than two double-coded sessions)")
         typer.echo("\nAgreement per component (double-coded sessions, 0/1/2, quadratic weighted kappa):")
         echo_table(tables["agreement"], empty="  (no double-coded components)")
@@ -159,7 +177,9 @@ def report(
 def reliability(
     file: Annotated[Path, typer.Argument(help="Long CSV with columns target, rater, score.")],
     ci: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
-    omit_missing: Annotated[bool, typer.Option("--omit-missing", help="Drop targets not scored by every rater.")] = False,
+    omit_missing: Annotated[
+        bool, typer.Option("--omit-missing", help="Drop targets not scored by every rater.")
+    ] = False,
 ) -> None:
     """ICC (Shrout & Fleiss forms) for any long CSV target,rater,score; prints CSV."""
     import pandas as pd
@@ -180,4 +200,3 @@ def reliability(
     from study.safe_csv import to_csv
 
     typer.echo(to_csv(table[["form", "icc", "ci_low", "ci_high"]], float_format="%.4f"), nl=False)
-

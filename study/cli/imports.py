@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -19,15 +19,18 @@ __all__ = ["AllErrorsOpt", "app", "echo_format_notes", "every_error", "restricte
 app = typer.Typer(help="Import data files (nothing is written when a row is bad).", no_args_is_help=True)
 
 SiteOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--site", help="Accept only groups of this site (a coordinator's own site)."),
 ]
 
 
 AllErrorsOpt = Annotated[
     bool,
-    typer.Option("--all-errors", help="Check the whole file and list every problem (default: at "
-                                      "most 50 are listed; questionnaires and participants stop reading there)."),
+    typer.Option(
+        "--all-errors",
+        help="Check the whole file and list every problem (default: at "
+        "most 50 are listed; questionnaires and participants stop reading there).",
+    ),
 ]
 
 
@@ -52,7 +55,7 @@ def echo_format_notes(file: Path) -> None:
         typer.echo(f"{file}: note: {note}", err=True)
 
 
-def restricted_site(session, study, actor: str, site: Optional[str]) -> Optional[str]:
+def restricted_site(session, study, actor: str, site: str | None) -> str | None:
     """The site the acting user is restricted to: ``--site``, else the site of a coordinator
     whose login is the actor (``PEERSTUDY_USER``); ``None`` for unrestricted users."""
     from sqlalchemy import select
@@ -62,7 +65,8 @@ def restricted_site(session, study, actor: str, site: Optional[str]) -> Optional
     from study.studies import site_by_code
 
     own = session.execute(
-        select(Site.code).join(User, User.site_id == Site.id)
+        select(Site.code)
+        .join(User, User.site_id == Site.id)
         .where(User.login == actor, User.role == "coordinator", User.active.is_(True))
     ).scalar()
     if site is not None:
@@ -85,8 +89,10 @@ def import_fidelity(
     echo_format_notes(file)
     from study.fidelity.observation_import import import_observations
 
-    with every_error(all_errors), \
-            study_write(db, study, reason=f"import fidelity {file.name}") as (session, st, actor):
+    with (
+        every_error(all_errors),
+        study_write(db, study, reason=f"import fidelity {file.name}") as (session, st, actor),
+    ):
         summary = import_observations(session, st, file, actor, restricted_site(session, st, actor, site))
     typer.echo(f"{file}: observations imported ({summary})")
 
@@ -103,20 +109,31 @@ def import_attendance_cmd(
     echo_format_notes(file)
     from study.fidelity.attendance_import import import_attendance
 
-    with every_error(all_errors), \
-            study_write(db, study, reason=f"import attendance {file.name}") as (session, st, actor):
+    with (
+        every_error(all_errors),
+        study_write(db, study, reason=f"import attendance {file.name}") as (session, st, actor),
+    ):
         summary = import_attendance(session, st, file, restricted_site(session, st, actor, site))
     typer.echo(f"{file}: attendance imported ({summary})")
 
 
 @app.command("participants")
 def participants(
-    file: Annotated[Path, typer.Argument(help="CSV: pseudonym,site,role,birth_date,municipality,"
-                                         "screened_on,consent_on,exclusions + stratification columns.")],
-    reason: Annotated[Optional[str], typer.Option(
-        "--reason", help="Why randomised participants' consent, eligibility facts or strata are corrected "
-                         "(required then; recorded as protocol deviations).",
-    )] = None,
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV: pseudonym,site,role,birth_date,municipality,"
+            "screened_on,consent_on,exclusions + stratification columns."
+        ),
+    ],
+    reason: Annotated[
+        str | None,
+        typer.Option(
+            "--reason",
+            help="Why randomised participants' consent, eligibility facts or strata are corrected "
+            "(required then; recorded as protocol deviations).",
+        ),
+    ] = None,
     all_errors: AllErrorsOpt = False,
     db: DbOpt = None,
     study: StudyOpt = None,
@@ -131,7 +148,9 @@ def participants(
 
     audit_reason = f"import participants {file.name}" + (f": {reason}" if reason else "")
     with every_error(all_errors), study_write(db, study, reason=audit_reason) as (session, st, actor):
-        summary = import_participant_file(session, st, file, reason=reason, actor=actor, all_errors=all_errors)
+        summary = import_participant_file(
+            session, st, file, reason=reason, actor=actor, all_errors=all_errors
+        )
     typer.echo(f"{file}: {summary}")
 
 
@@ -148,14 +167,22 @@ def import_contacts_cmd(
     echo_format_notes(file)
     from study.companionship.contacts_import import import_contacts
 
-    with every_error(all_errors), study_write(db, study, reason=f"import contacts {file.name}") as (session, st, _):
+    with (
+        every_error(all_errors),
+        study_write(db, study, reason=f"import contacts {file.name}") as (session, st, _),
+    ):
         summary = import_contacts(session, st, file, today=option_date(today, "--today"))
     typer.echo(f"{file}: contacts imported ({summary})")
 
 
 @app.command("profiles")
 def import_profiles_cmd(
-    file: Annotated[Path, typer.Argument(help="CSV: pseudonym,area,availability[,wishes,home_visits,...] (lists split by ';').")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV: pseudonym,area,availability[,wishes,home_visits,...] (lists split by ';')."
+        ),
+    ],
     today: TodayOpt = None,
     all_errors: AllErrorsOpt = False,
     db: DbOpt = None,
@@ -166,7 +193,9 @@ def import_profiles_cmd(
     echo_format_notes(file)
     from study.companionship.profiles_import import import_profiles
 
-    with every_error(all_errors), study_write(db, study, reason=f"import profiles {file.name}") as (session, st, _):
+    with (
+        every_error(all_errors),
+        study_write(db, study, reason=f"import profiles {file.name}") as (session, st, _),
+    ):
         summary = import_profiles(session, st, file, today=option_date(today, "--today"))
     typer.echo(f"{file}: profiles imported ({summary})")
-

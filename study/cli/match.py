@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -25,7 +25,8 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-def _split(text: Optional[str]) -> list[str]:
+
+def _split(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
@@ -36,13 +37,21 @@ def profile(
     availability: Annotated[str, typer.Option(help="Comma-separated slots, e.g. mon_pm,thu_eve.")],
     wishes: Annotated[str, typer.Option(help="Comma-separated wishes (recipient) or offers (buddy).")] = "",
     home_visits: Annotated[str, typer.Option(help="wanted, ok or no.")] = "ok",
-    prefer_gender: Annotated[Optional[str], typer.Option(help="Comma-separated genders preferred in the other person.")] = None,
-    age_min: Annotated[Optional[int], typer.Option(help="Youngest preferred age of the other person.")] = None,
-    age_max: Annotated[Optional[int], typer.Option(help="Oldest preferred age of the other person.")] = None,
-    same_diagnosis: Annotated[bool, typer.Option("--same-diagnosis", help="Recipient requires a buddy with the same diagnosis.")] = False,
-    diagnosis: Annotated[Optional[str], typer.Option(help="Diagnosis code; stored only when it is used for matching.")] = None,
-    max_matches: Annotated[Optional[int], typer.Option(help="Buddies: most active matches at once.")] = None,
-    since: Annotated[Optional[str], typer.Option(help="Date they joined the waitlist (new profiles; default today).")] = None,
+    prefer_gender: Annotated[
+        str | None, typer.Option(help="Comma-separated genders preferred in the other person.")
+    ] = None,
+    age_min: Annotated[int | None, typer.Option(help="Youngest preferred age of the other person.")] = None,
+    age_max: Annotated[int | None, typer.Option(help="Oldest preferred age of the other person.")] = None,
+    same_diagnosis: Annotated[
+        bool, typer.Option("--same-diagnosis", help="Recipient requires a buddy with the same diagnosis.")
+    ] = False,
+    diagnosis: Annotated[
+        str | None, typer.Option(help="Diagnosis code; stored only when it is used for matching.")
+    ] = None,
+    max_matches: Annotated[int | None, typer.Option(help="Buddies: most active matches at once.")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Date they joined the waitlist (new profiles; default today).")
+    ] = None,
     today: TodayOpt = None,
     db: DbOpt = None,
     study: StudyOpt = None,
@@ -67,8 +76,12 @@ def profile(
     with study_write(db, study, f"match profile {pseudonym}") as (session, st, _actor):
         person = person_by_pseudonym(session, st, pseudonym)
         row = set_profile(
-            session, st, person, data,
-            waiting_since=option_date(since, "--since", today_date), today=today_date,
+            session,
+            st,
+            person,
+            data,
+            waiting_since=option_date(since, "--since", today_date),
+            today=today_date,
         )
         typer.echo(f"{pseudonym} profile saved ({row.side})")
 
@@ -89,7 +102,11 @@ def suggest(
     with study_read(db, study) as (session, st):
         person = person_by_pseudonym(session, st, pseudonym)
         ranked = suggest_buddies(
-            session, st, person, reference_date(today), top=None if all_ else top,
+            session,
+            st,
+            person,
+            reference_date(today),
+            top=None if all_ else top,
             include_excluded=all_,
         )
     columns = ["rank", "buddy", "score", "reasons"] + (["eligible", "excluded_because"] if all_ else [])
@@ -100,7 +117,7 @@ def suggest(
 def confirm(
     recipient: Annotated[str, typer.Argument(help="The recipient (participant).")],
     buddy: Annotated[str, typer.Argument(help="The peer buddy.")],
-    start: Annotated[Optional[str], typer.Option(help="Start date YYYY-MM-DD (default: today).")] = None,
+    start: Annotated[str | None, typer.Option(help="Start date YYYY-MM-DD (default: today).")] = None,
     today: TodayOpt = None,
     db: DbOpt = None,
     study: StudyOpt = None,
@@ -112,9 +129,13 @@ def confirm(
     today_date = reference_date(today)
     with study_write(db, study, f"match confirm {recipient} {buddy}") as (session, st, actor):
         match = confirm_match(
-            session, st, person_by_pseudonym(session, st, recipient),
-            person_by_pseudonym(session, st, buddy), option_date(start, "--start", today_date),
-            actor, today=today_date,
+            session,
+            st,
+            person_by_pseudonym(session, st, recipient),
+            person_by_pseudonym(session, st, buddy),
+            option_date(start, "--start", today_date),
+            actor,
+            today=today_date,
         )
         typer.echo(
             f"{recipient} {buddy} matched from {match.started_on} until {match.planned_end_on} "
@@ -124,7 +145,7 @@ def confirm(
 
 @app.command("waitlist")
 def waitlist(
-    site: Annotated[Optional[str], typer.Option(help="Only this site (its coordinator's list).")] = None,
+    site: Annotated[str | None, typer.Option(help="Only this site (its coordinator's list).")] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue follow-up calls.")] = False,
     today: TodayOpt = None,
     db: DbOpt = None,
@@ -147,7 +168,7 @@ def waitlist(
 @app.command("join")
 def join(
     pseudonym: Annotated[str, typer.Argument(help="A person with a profile who waits again.")],
-    since: Annotated[Optional[str], typer.Option(help="Waiting date YYYY-MM-DD (default: today).")] = None,
+    since: Annotated[str | None, typer.Option(help="Waiting date YYYY-MM-DD (default: today).")] = None,
     today: TodayOpt = None,
     db: DbOpt = None,
     study: StudyOpt = None,
@@ -161,7 +182,9 @@ def join(
     with study_write(db, study, f"match join {pseudonym}") as (session, st, _actor):
         person = person_by_pseudonym(session, st, pseudonym)
         profile_of(session, person)
-        entry = join_waitlist(session, st, person, option_date(since, "--since", today_date), today=today_date)
+        entry = join_waitlist(
+            session, st, person, option_date(since, "--since", today_date), today=today_date
+        )
         typer.echo(f"{pseudonym} waits since {entry.since}")
 
 
@@ -169,7 +192,7 @@ def join(
 def call(
     pseudonym: Annotated[str, typer.Argument(help="A person on the waitlist.")],
     outcome: Annotated[str, typer.Option(help="reached, no_answer, message_left or declined.")],
-    note: Annotated[Optional[str], typer.Option(help="What was said (no identifying data).")] = None,
+    note: Annotated[str | None, typer.Option(help="What was said (no identifying data).")] = None,
     on: OnOpt = None,
     today: TodayOpt = None,
     db: DbOpt = None,
@@ -182,13 +205,19 @@ def call(
     today_date = reference_date(today)
     with study_write(db, study, f"match call {pseudonym}") as (session, st, actor):
         row = log_call(
-            session, st, person_by_pseudonym(session, st, pseudonym),
-            option_date(on, "--on", today_date), outcome, note, actor, today=today_date,
+            session,
+            st,
+            person_by_pseudonym(session, st, pseudonym),
+            option_date(on, "--on", today_date),
+            outcome,
+            note,
+            actor,
+            today=today_date,
         )
         typer.echo(f"{pseudonym} called on {row.called_on}: {row.outcome}")
 
 
-def _match(session, st, recipient: str, buddy: Optional[str]):
+def _match(session, st, recipient: str, buddy: str | None):
     from study.companionship.relationships import find_match
     from study.people import person_by_pseudonym
 
@@ -199,7 +228,7 @@ def _match(session, st, recipient: str, buddy: Optional[str]):
     )
 
 
-BuddyOpt = Annotated[Optional[str], typer.Option(help="The buddy, when the recipient had several matches.")]
+BuddyOpt = Annotated[str | None, typer.Option(help="The buddy, when the recipient had several matches.")]
 
 
 @app.command("contact")
@@ -208,7 +237,7 @@ def contact(
     activity: Annotated[str, typer.Option(help="e.g. appointment, walk, talk, phone.")],
     minutes: Annotated[int, typer.Option(help="Length of the contact in minutes.")],
     on: OnOpt = None,
-    note: Annotated[Optional[str], typer.Option()] = None,
+    note: Annotated[str | None, typer.Option()] = None,
     buddy: BuddyOpt = None,
     today: TodayOpt = None,
     db: DbOpt = None,
@@ -220,8 +249,14 @@ def contact(
     today_date = reference_date(today)
     with study_write(db, study, f"match contact {recipient}") as (session, st, _actor):
         row = log_contact(
-            session, st, _match(session, st, recipient, buddy), option_date(on, "--on", today_date),
-            activity, minutes, note, today=today_date,
+            session,
+            st,
+            _match(session, st, recipient, buddy),
+            option_date(on, "--on", today_date),
+            activity,
+            minutes,
+            note,
+            today=today_date,
         )
         typer.echo(f"{recipient} contact on {row.contact_on}: {row.activity}, {row.minutes} min")
 
@@ -229,7 +264,9 @@ def contact(
 @app.command("extend")
 def extend(
     recipient: Annotated[str, typer.Argument(help="The recipient of the active match.")],
-    until: Annotated[str, typer.Option(help="New planned end YYYY-MM-DD (at most max_months after the start).")],
+    until: Annotated[
+        str, typer.Option(help="New planned end YYYY-MM-DD (at most max_months after the start).")
+    ],
     reason: Annotated[str, typer.Option(help="Why the match is extended.")],
     on: OnOpt = None,
     buddy: BuddyOpt = None,
@@ -243,8 +280,13 @@ def extend(
     today_date = reference_date(today)
     with study_write(db, study, f"match extend {recipient}: {reason}") as (session, st, _actor):
         match = extend_match(
-            session, st, _match(session, st, recipient, buddy), option_date(until, "--until"),
-            option_date(on, "--on", today_date), reason, today=today_date,
+            session,
+            st,
+            _match(session, st, recipient, buddy),
+            option_date(until, "--until"),
+            option_date(on, "--on", today_date),
+            reason,
+            today=today_date,
         )
         typer.echo(f"{recipient} match extended until {match.extended_until}")
 
@@ -252,13 +294,18 @@ def extend(
 @app.command("end")
 def end(
     recipient: Annotated[str, typer.Argument(help="The recipient of the active match.")],
-    reason: Annotated[str, typer.Option(help="Neutral reason: completed, chemistry, life_circumstances, moved, health, other.")],
+    reason: Annotated[
+        str,
+        typer.Option(help="Neutral reason: completed, chemistry, life_circumstances, moved, health, other."),
+    ],
     on: OnOpt = None,
-    note: Annotated[Optional[str], typer.Option()] = None,
+    note: Annotated[str | None, typer.Option()] = None,
     recipient_waits: Annotated[
-        Optional[bool],
-        typer.Option("--recipient-waits/--recipient-leaves",
-                     help="Return the recipient to the top of the waitlist [default: for chemistry]."),
+        bool | None,
+        typer.Option(
+            "--recipient-waits/--recipient-leaves",
+            help="Return the recipient to the top of the waitlist [default: for chemistry].",
+        ),
     ] = None,
     buddy_waits: Annotated[
         bool, typer.Option("--buddy-waits/--buddy-leaves", help="Put the buddy back on the waitlist.")
@@ -274,15 +321,22 @@ def end(
     today_date = reference_date(today)
     with study_write(db, study, f"match end {recipient}: {reason}") as (session, st, _actor):
         match = end_match(
-            session, st, _match(session, st, recipient, buddy), option_date(on, "--on", today_date),
-            reason, note, recipient_waits=recipient_waits, buddy_waits=buddy_waits, today=today_date,
+            session,
+            st,
+            _match(session, st, recipient, buddy),
+            option_date(on, "--on", today_date),
+            reason,
+            note,
+            recipient_waits=recipient_waits,
+            buddy_waits=buddy_waits,
+            today=today_date,
         )
         typer.echo(f"{recipient} match ended on {match.ended_on} ({match.end_reason})")
 
 
 @app.command("list")
 def list_matches(
-    site: Annotated[Optional[str], typer.Option(help="Only this site.")] = None,
+    site: Annotated[str | None, typer.Option(help="Only this site.")] = None,
     active: Annotated[bool, typer.Option("--active", help="Only active matches.")] = False,
     db: DbOpt = None,
     study: StudyOpt = None,
@@ -297,7 +351,7 @@ def list_matches(
 
 @app.command("dose")
 def dose(
-    out: Annotated[Optional[str], typer.Option(help="Write CSV here instead of printing.")] = None,
+    out: Annotated[str | None, typer.Option(help="Write CSV here instead of printing.")] = None,
     today: TodayOpt = None,
     db: DbOpt = None,
     study: StudyOpt = None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -19,10 +19,13 @@ __all__ = ["import_questionnaires_cmd", "questionnaires_app", "scores", "templat
 
 questionnaires_app = typer.Typer(help="Questionnaire schedule and instruments.", no_args_is_help=True)
 
+
 def import_questionnaires_cmd(
-    file: Annotated[Path, typer.Argument(help="Wide CSV: pseudonym,timepoint,completed_on,<instrument>_<item>...")],
+    file: Annotated[
+        Path, typer.Argument(help="Wide CSV: pseudonym,timepoint,completed_on,<instrument>_<item>...")
+    ],
     reason: Annotated[
-        Optional[str], typer.Option(help="Why (kept in the audit trail with corrections).")
+        str | None, typer.Option(help="Why (kept in the audit trail with corrections).")
     ] = None,
     all_errors: AllErrorsOpt = False,
     db: DbOpt = None,
@@ -36,8 +39,10 @@ def import_questionnaires_cmd(
     from study.cli.imports import echo_format_notes, every_error
 
     echo_format_notes(file)
-    with every_error(all_errors), \
-            study_write(db, study, reason=reason or f"import questionnaires {file.name}") as (session, st, _):
+    with (
+        every_error(all_errors),
+        study_write(db, study, reason=reason or f"import questionnaires {file.name}") as (session, st, _),
+    ):
         summary = import_questionnaire_file(session, st, file, today=dt.date.today(), all_errors=all_errors)
     typer.echo(f"{file}: {summary}")
 
@@ -45,7 +50,7 @@ def import_questionnaires_cmd(
 def template_questionnaires(
     timepoint: Annotated[str, typer.Option("--timepoint", help="Timepoint code, e.g. post.")],
     out: Annotated[
-        Optional[Path], typer.Option("--out", help="CSV to write [default: questionnaires_<timepoint>.csv].")
+        Path | None, typer.Option("--out", help="CSV to write [default: questionnaires_<timepoint>.csv].")
     ] = None,
     include_not_yet_due: Annotated[
         bool, typer.Option("--include-not-yet-due", help="Also list participants not yet due.")
@@ -58,7 +63,9 @@ def template_questionnaires(
     from questionnaires.templates import questionnaire_template
 
     with study_read(db, study) as (session, st):
-        frame = questionnaire_template(session, st, timepoint, reference_date(today), include_not_yet_due=include_not_yet_due)
+        frame = questionnaire_template(
+            session, st, timepoint, reference_date(today), include_not_yet_due=include_not_yet_due
+        )
     path = out or Path(f"questionnaires_{timepoint}.csv")
     from study.safe_csv import to_csv
 
@@ -67,9 +74,9 @@ def template_questionnaires(
 
 
 def scores(
-    instrument: Annotated[Optional[str], typer.Option("--instrument", help="Instrument id, e.g. qpr15.")] = None,
-    timepoint: Annotated[Optional[str], typer.Option("--timepoint", help="Timepoint code.")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Write CSV here instead of printing.")] = None,
+    instrument: Annotated[str | None, typer.Option("--instrument", help="Instrument id, e.g. qpr15.")] = None,
+    timepoint: Annotated[str | None, typer.Option("--timepoint", help="Timepoint code.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write CSV here instead of printing.")] = None,
     db: DbOpt = None,
     study: StudyOpt = None,
 ) -> None:
@@ -101,9 +108,9 @@ def scores(
 
 @questionnaires_app.command("schedule")
 def schedule(
-    timepoint: Annotated[Optional[str], typer.Option("--timepoint", help="Only this timepoint.")] = None,
+    timepoint: Annotated[str | None, typer.Option("--timepoint", help="Only this timepoint.")] = None,
     status: Annotated[
-        Optional[str], typer.Option("--status", help="Only this status, e.g. overdue or due.")
+        str | None, typer.Option("--status", help="Only this status, e.g. overdue or due.")
     ] = None,
     summary: Annotated[bool, typer.Option("--summary", help="Counts per timepoint and status.")] = False,
     today: TodayOpt = None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -12,12 +12,12 @@ __all__ = ["randomise"]
 
 
 def randomise(
-    pseudonym: Annotated[Optional[str], typer.Argument(help="The participant to randomise.")] = None,
+    pseudonym: Annotated[str | None, typer.Argument(help="The participant to randomise.")] = None,
     pending: Annotated[
         bool, typer.Option("--pending", help="Randomise every eligible, consented RCT participant waiting.")
     ] = False,
     on: Annotated[
-        Optional[str], typer.Option("--on", help="Date of randomisation (YYYY-MM-DD) [default: today].")
+        str | None, typer.Option("--on", help="Date of randomisation (YYYY-MM-DD) [default: today].")
     ] = None,
     db: DbOpt = None,
     study: StudyOpt = None,
@@ -47,6 +47,8 @@ def randomise(
     for result in results:
         typer.echo(result.line)
         if result.arm != control and result.group is None:
-            typer.echo(f"note: no group of its site with room for {result.pseudonym}; place them later", err=True)
+            typer.echo(
+                f"note: no group of its site with room for {result.pseudonym}; place them later", err=True
+            )
     if pending and not results:
         typer.echo("no participant is waiting for randomisation", err=True)

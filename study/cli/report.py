@@ -18,7 +18,9 @@ def report(
     no_quality: Annotated[bool, typer.Option("--no-quality", help="Skip the data-quality checks.")] = False,
     lang: Annotated[
         str | None,
-        typer.Option("--lang", help="Language of the report: en or da (default: the study's language, else en)."),
+        typer.Option(
+            "--lang", help="Language of the report: en or da (default: the study's language, else en)."
+        ),
     ] = None,
     db: DbOpt = None,
     study: StudyOpt = None,
@@ -35,10 +37,10 @@ def report(
     from importlib.metadata import PackageNotFoundError, version
 
     from pipelines.analysis.trial import run_trial_analysis
+    from pipelines.dummy_allocation import DUMMY_FILE_PREFIX
     from pipelines.report.html import ReportInputs, render_report
     from pipelines.report.sap_section import sap_appendix_html
     from pipelines.sap import current_sap
-    from pipelines.dummy_allocation import DUMMY_FILE_PREFIX
     from pipelines.snapshot import take_snapshot
     from study.db import read_session
     from study.studies import get_study
@@ -63,16 +65,31 @@ def report(
     except PackageNotFoundError:
         software = "unknown"
     language = lang or snap.config.study.language
-    html = render_report(ReportInputs(
-        study_code=snap.study_code, study_name=snap.study_name, taken_at=snap.taken_at,
-        unblinded=snap.unblinded, software_version=software, dataset=snap.dataset, plan=plan,
-        arms=list(snap.config.arm_codes), arm_labels=snap.arm_labels(),
-        analysis=analysis, flow=snap.consort(), group_fidelity=snap.sources.group_fidelity,
-        quality=quality, strata=list(snap.config.stratification), dummy=snap.dummy,
-        appendix_html=sap_appendix_html(snap.sap, current.sha256, current.document, snap.deviations, language),
-        sap_sha256=snap.sap.sha256 if snap.sap is not None else current.sha256, sap_locked=snap.sap is not None,
-        language=language,
-    ))
+    html = render_report(
+        ReportInputs(
+            study_code=snap.study_code,
+            study_name=snap.study_name,
+            taken_at=snap.taken_at,
+            unblinded=snap.unblinded,
+            software_version=software,
+            dataset=snap.dataset,
+            plan=plan,
+            arms=list(snap.config.arm_codes),
+            arm_labels=snap.arm_labels(),
+            analysis=analysis,
+            flow=snap.consort(),
+            group_fidelity=snap.sources.group_fidelity,
+            quality=quality,
+            strata=list(snap.config.stratification),
+            dummy=snap.dummy,
+            appendix_html=sap_appendix_html(
+                snap.sap, current.sha256, current.document, snap.deviations, language
+            ),
+            sap_sha256=snap.sap.sha256 if snap.sap is not None else current.sha256,
+            sap_locked=snap.sap is not None,
+            language=language,
+        )
+    )
     if snap.dummy and not out.name.startswith(DUMMY_FILE_PREFIX):  # the file name says what it holds
         out = out.with_name(DUMMY_FILE_PREFIX + out.name)
     out.write_text(html, encoding="utf-8")

@@ -37,11 +37,15 @@ def show(db: DbOpt = None, study: StudyOpt = None) -> None:
     if locked is None:
         typer.echo("Lock: NOT LOCKED (peerstudy sap lock --reason TEXT; unblinding needs it)")
     elif locked.sha256 == sap.sha256:
-        typer.echo(f"Lock: locked as version {locked.version} on {locked.recorded_at:%Y-%m-%d %H:%M} UTC by "
-                   f"{locked.recorded_by} ({locked.reason})")
+        typer.echo(
+            f"Lock: locked as version {locked.version} on {locked.recorded_at:%Y-%m-%d %H:%M} UTC by "
+            f"{locked.recorded_by} ({locked.reason})"
+        )
     else:
-        typer.echo(f"Lock: CHANGED since version {locked.version} (SHA-256 {locked.sha256}); the analysis after "
-                   "unblinding runs the locked version until the change is recorded with sap lock --reason")
+        typer.echo(
+            f"Lock: CHANGED since version {locked.version} (SHA-256 {locked.sha256}); the analysis after "
+            "unblinding runs the locked version until the change is recorded with sap lock --reason"
+        )
 
 
 @app.command("lock")

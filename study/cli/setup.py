@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,15 +15,23 @@ __all__ = ["demo", "ensure_audit_key", "init"]
 def init(
     db: DbOpt = None,
     config: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--config", help="study.yaml to create the study from [default: the reference study]."),
     ] = None,
-    app_role: Annotated[Optional[str], typer.Option(
-        "--app-role", help="PostgreSQL: create/update the application role NAME (no DDL; audit table INSERT/SELECT only).",
-    )] = None,
-    owner_role: Annotated[str, typer.Option(
-        "--owner-role", help="PostgreSQL: the role that owns the schema (with --app-role).",
-    )] = "peerstudy_owner",
+    app_role: Annotated[
+        str | None,
+        typer.Option(
+            "--app-role",
+            help="PostgreSQL: create/update the application role NAME (no DDL; audit table INSERT/SELECT only).",
+        ),
+    ] = None,
+    owner_role: Annotated[
+        str,
+        typer.Option(
+            "--owner-role",
+            help="PostgreSQL: the role that owns the schema (with --app-role).",
+        ),
+    ] = "peerstudy_owner",
 ) -> None:
     """Create or upgrade the schema and create the study described by the configuration.
 
@@ -34,9 +42,9 @@ def init(
     """
     from sqlalchemy import select
 
+    from study.audit_anchor import record_new_chain
     from study.config import example_config_path, load_config
     from study.db import unit_of_work
-    from study.audit_anchor import record_new_chain
     from study.db.models import Study
     from study.db.schema import upgrade
     from study.studies import create_study
@@ -84,9 +92,11 @@ def ensure_audit_key(engine) -> None:
     with engine.connect() as conn:
         newest = None
         if sa_inspect(conn).has_table(AuditEvent.__tablename__):
-            newest = conn.execute(
-                select(AuditEvent.__table__).order_by(AuditEvent.seq.desc()).limit(1)
-            ).mappings().first()
+            newest = (
+                conn.execute(select(AuditEvent.__table__).order_by(AuditEvent.seq.desc()).limit(1))
+                .mappings()
+                .first()
+            )
     if newest is not None and legacy_event_hash(newest) != newest["hash"]:
         raise NotAllowed(
             f"no audit key at {path}, but the database's audit chain is keyed: set "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -13,10 +13,10 @@ __all__ = ["app"]
 
 app = typer.Typer(help="Write empty import files (CSV) with the right columns.", no_args_is_help=True)
 
-OutOpt = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file [default: stdout].")]
+OutOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file [default: stdout].")]
 
 
-def _write(frame, output: Optional[Path]) -> None:
+def _write(frame, output: Path | None) -> None:
     from study.safe_csv import to_csv
 
     text = to_csv(frame)
@@ -58,7 +58,7 @@ def template_fidelity(
 
 @app.command("attendance")
 def template_attendance(
-    group: Annotated[Optional[str], typer.Option(help="Fill in every member × week of this group.")] = None,
+    group: Annotated[str | None, typer.Option(help="Fill in every member × week of this group.")] = None,
     output: OutOpt = None,
     db: DbOpt = None,
     study: StudyOpt = None,

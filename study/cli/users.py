@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from study.cli.common import DbOpt, StudyOpt, echo_table, open_db, study_write
 
-app = typer.Typer(help="Manage users (coordinators, researchers, statisticians, admins).", no_args_is_help=True)
+app = typer.Typer(
+    help="Manage users (coordinators, researchers, statisticians, admins).", no_args_is_help=True
+)
 
 
 @app.command("add")
 def add(
     login: Annotated[str, typer.Argument(help="Login name (lower case).")],
-    role: Annotated[str, typer.Option(help="coordinator, researcher, statistician, admin or dmc (data monitoring committee).")],
-    site: Annotated[Optional[str], typer.Option(help="Site code; required for a coordinator.")] = None,
+    role: Annotated[
+        str,
+        typer.Option(help="coordinator, researcher, statistician, admin or dmc (data monitoring committee)."),
+    ],
+    site: Annotated[str | None, typer.Option(help="Site code; required for a coordinator.")] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -28,7 +28,7 @@ app = typer.Typer(
 
 @app.command("list")
 def list_volunteers(
-    site: Annotated[Optional[str], typer.Option(help="Only this site.")] = None,
+    site: Annotated[str | None, typer.Option(help="Only this site.")] = None,
     db: DbOpt = None,
     study: StudyOpt = None,
 ) -> None:
@@ -45,8 +45,8 @@ def interview(
     pseudonym: Annotated[str, typer.Argument(help="The volunteer.")],
     outcome: Annotated[str, typer.Option(help="accepted, second_interview, not_accepted or withdrew.")],
     on: OnOpt = None,
-    interviewer: Annotated[Optional[str], typer.Option()] = None,
-    note: Annotated[Optional[str], typer.Option()] = None,
+    interviewer: Annotated[str | None, typer.Option()] = None,
+    note: Annotated[str | None, typer.Option()] = None,
     today: TodayOpt = None,
     db: DbOpt = None,
     study: StudyOpt = None,
@@ -58,8 +58,14 @@ def interview(
     today_date = reference_date(today)
     with study_write(db, study, f"volunteers interview {pseudonym}") as (session, st, _actor):
         row = record_interview(
-            session, st, person_by_pseudonym(session, st, pseudonym),
-            option_date(on, "--on", today_date), outcome, interviewer, note, today=today_date,
+            session,
+            st,
+            person_by_pseudonym(session, st, pseudonym),
+            option_date(on, "--on", today_date),
+            outcome,
+            interviewer,
+            note,
+            today=today_date,
         )
         typer.echo(f"{pseudonym} interview {row.number} on {row.interviewed_on}: {row.outcome}")
 
@@ -69,8 +75,10 @@ def train(
     pseudonym: Annotated[str, typer.Argument(help="The volunteer.")],
     kind: Annotated[str, typer.Option(help="education_weekend, supervision or companionship_workshop.")],
     on: OnOpt = None,
-    group: Annotated[Optional[str], typer.Option(help="Course whose observed session a supervision followed.")] = None,
-    note: Annotated[Optional[str], typer.Option()] = None,
+    group: Annotated[
+        str | None, typer.Option(help="Course whose observed session a supervision followed.")
+    ] = None,
+    note: Annotated[str | None, typer.Option()] = None,
     today: TodayOpt = None,
     db: DbOpt = None,
     study: StudyOpt = None,
@@ -82,8 +90,14 @@ def train(
     today_date = reference_date(today)
     with study_write(db, study, f"volunteers train {pseudonym}") as (session, st, _actor):
         row = record_training(
-            session, st, person_by_pseudonym(session, st, pseudonym), kind,
-            option_date(on, "--on", today_date), group, note, today=today_date,
+            session,
+            st,
+            person_by_pseudonym(session, st, pseudonym),
+            kind,
+            option_date(on, "--on", today_date),
+            group,
+            note,
+            today=today_date,
         )
         typer.echo(f"{pseudonym} {row.kind} on {row.completed_on} recorded")
 
@@ -92,10 +106,10 @@ def train(
 def commit(
     pseudonym: Annotated[str, typer.Argument(help="The volunteer.")],
     available_from: Annotated[str, typer.Option("--from", help="Available from YYYY-MM-DD.")],
-    until: Annotated[Optional[str], typer.Option(help="Available until YYYY-MM-DD.")] = None,
-    courses: Annotated[Optional[int], typer.Option(help="Group leaders: courses within half a year.")] = None,
-    months: Annotated[Optional[int], typer.Option(help="Peer buddies: months of companionship.")] = None,
-    note: Annotated[Optional[str], typer.Option()] = None,
+    until: Annotated[str | None, typer.Option(help="Available until YYYY-MM-DD.")] = None,
+    courses: Annotated[int | None, typer.Option(help="Group leaders: courses within half a year.")] = None,
+    months: Annotated[int | None, typer.Option(help="Peer buddies: months of companionship.")] = None,
+    note: Annotated[str | None, typer.Option()] = None,
     db: DbOpt = None,
     study: StudyOpt = None,
 ) -> None:
@@ -105,8 +119,13 @@ def commit(
 
     with study_write(db, study, f"volunteers commit {pseudonym}") as (session, st, _actor):
         set_commitment(
-            session, st, person_by_pseudonym(session, st, pseudonym),
+            session,
+            st,
+            person_by_pseudonym(session, st, pseudonym),
             option_date(available_from, "--from"),
-            option_date(until, "--until"), courses, months, note,
+            option_date(until, "--until"),
+            courses,
+            months,
+            note,
         )
         typer.echo(f"{pseudonym} commitment saved")

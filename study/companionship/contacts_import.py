@@ -18,7 +18,6 @@ import datetime as dt
 import io
 from collections import Counter
 from pathlib import Path
-from typing import Optional
 
 import pandas as pd
 from sqlalchemy import select
@@ -27,8 +26,8 @@ from sqlalchemy.orm import Session
 from study.companionship.relationships import find_match, log_contact
 from study.db.models import Match, MatchContact, Person, Study
 from study.errors import BadInput, RowErrors, RowProblem
-from study.imports import normalise_pseudonyms, parse_date, parse_int, read_table, source_name
 from study.fidelity.observation_import import ImportSummary
+from study.imports import normalise_pseudonyms, parse_date, parse_int, read_table, source_name
 from study.imports.cells import date_hint
 from study.people import people_by_pseudonym
 from study.studies import config_of
@@ -52,7 +51,7 @@ def import_contacts(
     session: Session,
     study: Study,
     source: str | Path | io.StringIO,
-    today: Optional[dt.date] = None,
+    today: dt.date | None = None,
 ) -> ImportSummary:
     """Import a contact log in the caller's unit of work (see the module docstring).
 
@@ -74,8 +73,13 @@ def import_contacts(
     # a file imported again finds all of its rows here.
     stored = Counter(
         session.execute(
-            select(MatchContact.match_id, MatchContact.contact_on, MatchContact.activity,
-                   MatchContact.minutes, MatchContact.note)
+            select(
+                MatchContact.match_id,
+                MatchContact.contact_on,
+                MatchContact.activity,
+                MatchContact.minutes,
+                MatchContact.note,
+            )
             .join(Match, Match.id == MatchContact.match_id)
             .where(MatchContact.study_id == study.id)
         ).all()
@@ -86,10 +90,14 @@ def import_contacts(
         recipient, buddy = people.get(r.recipient), people.get(r.buddy)
         for column, value, person in (("recipient", r.recipient, recipient), ("buddy", r.buddy, buddy)):
             if person is None:
-                row_problems.append(RowProblem(r.line, column, value, f"no person {value!r} in study {study.code}"))
+                row_problems.append(
+                    RowProblem(r.line, column, value, f"no person {value!r} in study {study.code}")
+                )
         day, minutes = parse_date(r.contact_on, date_format), parse_int(r.minutes)
         if day is None:
-            row_problems.append(RowProblem(r.line, "contact_on", r.contact_on, f"must be a date {date_hint(date_format)}"))
+            row_problems.append(
+                RowProblem(r.line, "contact_on", r.contact_on, f"must be a date {date_hint(date_format)}")
+            )
         if minutes is None:
             row_problems.append(RowProblem(r.line, "minutes", r.minutes, "must be a whole number of minutes"))
         if row_problems:
@@ -109,7 +117,9 @@ def import_contacts(
         try:
             log_contact(session, study, match, day, r.activity, minutes, note, today=today)
         except BadInput as exc:
-            problems.append(RowProblem(r.line, _column_of(str(exc)), getattr(r, _column_of(str(exc))), str(exc)))
+            problems.append(
+                RowProblem(r.line, _column_of(str(exc)), getattr(r, _column_of(str(exc))), str(exc))
+            )
             continue
         created += 1
     if problems:

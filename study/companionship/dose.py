@@ -9,7 +9,6 @@ who were never matched have zero dose and ``matched`` False.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 import pandas as pd
 from sqlalchemy import select
@@ -77,7 +76,9 @@ def dose_from(
     running_until = pd.to_datetime(matches["runs_until"]).clip(upper=pd.Timestamp(today))
     stop = pd.to_datetime(matches["ended_on"]).fillna(running_until)
     months = ((stop - started).dt.days.clip(lower=0) / DAYS_PER_MONTH).rename("months")
-    per_match = pd.DataFrame({"match_id": matches["match_id"], "pseudonym": matches["pseudonym"], "months": months})
+    per_match = pd.DataFrame(
+        {"match_id": matches["match_id"], "pseudonym": matches["pseudonym"], "months": months}
+    )
     minutes = contacts.groupby("match_id")["minutes"].agg(["size", "sum"])
     per_match = per_match.join(minutes, on="match_id").fillna({"size": 0, "sum": 0})
     per_person = per_match.groupby("pseudonym").agg(
@@ -93,9 +94,7 @@ def dose_from(
     return out[DOSE_COLUMNS]
 
 
-def companionship_dose(
-    session: Session, study: Study, today: Optional[dt.date] = None
-) -> pd.DataFrame:
+def companionship_dose(session: Session, study: Study, today: dt.date | None = None) -> pd.DataFrame:
     """Dose of companionship of every participant of ``study`` (see :func:`dose_from`).
 
     Returns a DataFrame with columns ``pseudonym, matched, contacts, hours, months``, one row
@@ -113,8 +112,12 @@ def companionship_dose(
     matches = pd.DataFrame(
         session.execute(
             select(
-                Match.id, Person.pseudonym, Match.started_on, Match.ended_on,
-                Match.planned_end_on, Match.extended_until,
+                Match.id,
+                Person.pseudonym,
+                Match.started_on,
+                Match.ended_on,
+                Match.planned_end_on,
+                Match.extended_until,
             )
             .join(Person, Person.id == Match.person_id)
             .where(Match.study_id == study.id)

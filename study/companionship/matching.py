@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -109,8 +108,8 @@ def _as_list(value) -> list:
 def score_buddies(
     recipient: Mapping[str, object],
     buddies: pd.DataFrame,
-    weights: Optional[MatchingWeights | Mapping[str, float]] = None,
-    today: Optional[dt.date] = None,
+    weights: MatchingWeights | Mapping[str, float] | None = None,
+    today: dt.date | None = None,
 ) -> pd.DataFrame:
     """Score every buddy for one recipient and say why, and which hard constraints fail.
 
@@ -192,7 +191,8 @@ def score_buddies(
     r_municipality = r.get("municipality")
     same_municipality = (
         b["municipality"].eq(r_municipality).fillna(False).to_numpy(dtype=bool)
-        if r_municipality else np.zeros(n, dtype=bool)
+        if r_municipality
+        else np.zeros(n, dtype=bool)
     )
     area_part = np.select([same_area, same_municipality], [1.0, 0.5], 0.0)
 
@@ -204,18 +204,25 @@ def score_buddies(
     b_age_max = np.nan_to_num(_numbers(b["preferred_age_max"]), nan=np.inf)
     r_min = _bound(r.get("preferred_age_min"), -np.inf)
     r_max = _bound(r.get("preferred_age_max"), np.inf)
-    stated = np.column_stack([
-        np.full(n, bool(r_genders)),
-        np.full(n, r.get("preferred_age_min") is not None or r.get("preferred_age_max") is not None),
-        np.array([bool(g) for g in b_genders], dtype=bool),
-        np.isfinite(b_age_min) | np.isfinite(b_age_max),
-    ])
-    met = np.column_stack([
-        b["gender"].isin(r_genders).to_numpy(dtype=bool),
-        (b_age >= r_min) & (b_age <= r_max),
-        np.array([r.get("gender") in g for g in b_genders], dtype=bool),
-        (r_age >= b_age_min) & (r_age <= b_age_max),
-    ]) & stated
+    stated = np.column_stack(
+        [
+            np.full(n, bool(r_genders)),
+            np.full(n, r.get("preferred_age_min") is not None or r.get("preferred_age_max") is not None),
+            np.array([bool(g) for g in b_genders], dtype=bool),
+            np.isfinite(b_age_min) | np.isfinite(b_age_max),
+        ]
+    )
+    met = (
+        np.column_stack(
+            [
+                b["gender"].isin(r_genders).to_numpy(dtype=bool),
+                (b_age >= r_min) & (b_age <= r_max),
+                np.array([r.get("gender") in g for g in b_genders], dtype=bool),
+                (r_age >= b_age_min) & (r_age <= b_age_max),
+            ]
+        )
+        & stated
+    )
     n_stated, n_met = stated.sum(axis=1), met.sum(axis=1)
     preferences_part = np.where(n_stated > 0, n_met / np.maximum(n_stated, 1), 1.0)
 
@@ -260,8 +267,16 @@ def score_buddies(
     no_wishes = "no shared wishes" if r_wishes else "no wishes stated"
     reasons = []
     for i in range(n):
-        wish_text = f"{n_wishes[i]} of {len(r_wishes)} wishes shared ({shared_wishes[i]})" if n_wishes[i] else no_wishes
-        slot_text = f"{n_slots[i]} of {len(r_slots)} slots shared ({shared_slots[i]})" if n_slots[i] else "no shared slots"
+        wish_text = (
+            f"{n_wishes[i]} of {len(r_wishes)} wishes shared ({shared_wishes[i]})"
+            if n_wishes[i]
+            else no_wishes
+        )
+        slot_text = (
+            f"{n_slots[i]} of {len(r_slots)} slots shared ({shared_slots[i]})"
+            if n_slots[i]
+            else "no shared slots"
+        )
         if same_area[i]:
             area_text = f"same area ({area[i]})"
         elif same_municipality[i]:
@@ -295,7 +310,7 @@ def score_buddies(
 
 
 def rank_buddies(
-    scored: pd.DataFrame, include_excluded: bool = False, top: Optional[int] = None
+    scored: pd.DataFrame, include_excluded: bool = False, top: int | None = None
 ) -> pd.DataFrame:
     """Order scored buddies for the coordinator: eligible first, best score first.
 

@@ -13,7 +13,6 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Optional
 
 import pandas as pd
 from sqlalchemy import select
@@ -59,11 +58,11 @@ class ProfileInput:
     availability: Sequence[str] = ()
     home_visits: str = "ok"
     preferred_genders: Sequence[str] = ()
-    preferred_age_min: Optional[int] = None
-    preferred_age_max: Optional[int] = None
+    preferred_age_min: int | None = None
+    preferred_age_max: int | None = None
     same_diagnosis_required: bool = False
-    diagnosis: Optional[str] = None
-    max_matches: Optional[int] = None
+    diagnosis: str | None = None
+    max_matches: int | None = None
 
 
 def _validated(study: Study, side: str, pseudonym: str, p: ProfileInput) -> dict:
@@ -134,8 +133,8 @@ def set_profile(
     study: Study,
     person: Person,
     profile: ProfileInput,
-    waiting_since: Optional[dt.date] = None,
-    today: Optional[dt.date] = None,
+    waiting_since: dt.date | None = None,
+    today: dt.date | None = None,
 ) -> CompanionProfile:
     """Create or correct (audited) a person's profile; a new profile joins the waitlist.
 
@@ -181,7 +180,7 @@ def profile_of(session: Session, person: Person) -> CompanionProfile:
 
 
 def profiles_frame(
-    session: Session, study: Study, side: str, person_ids: Optional[Sequence[int]] = None
+    session: Session, study: Study, side: str, person_ids: Sequence[int] | None = None
 ) -> pd.DataFrame:
     """Profiles of one side as a DataFrame with lists decoded, plus gender, age and site.
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 from pathlib import Path
-from typing import Optional
 
 import pandas as pd
 from sqlalchemy import select
@@ -27,8 +26,8 @@ from sqlalchemy.orm import Session
 from study.companionship.profiles import ProfileInput, set_profile
 from study.db.models import CompanionProfile, Person, Study
 from study.errors import BadInput, RowErrors, RowProblem
-from study.imports import normalise_pseudonyms, parse_date, parse_int, read_table, source_name
 from study.fidelity.observation_import import ImportSummary
+from study.imports import normalise_pseudonyms, parse_date, parse_int, read_table, source_name
 from study.imports.cells import date_hint
 from study.people import people_by_pseudonym
 from study.studies import config_of
@@ -37,8 +36,15 @@ __all__ = ["PROFILE_COLUMNS", "import_profiles", "profiles_template"]
 
 PROFILE_COLUMNS: tuple[str, ...] = ("pseudonym", "area", "availability")
 OPTIONAL_COLUMNS: tuple[str, ...] = (
-    "wishes", "home_visits", "prefer_gender", "age_min", "age_max", "same_diagnosis", "diagnosis",
-    "max_matches", "since",
+    "wishes",
+    "home_visits",
+    "prefer_gender",
+    "age_min",
+    "age_max",
+    "same_diagnosis",
+    "diagnosis",
+    "max_matches",
+    "since",
 )
 _YES, _NO = frozenset({"yes", "y", "true", "1"}), frozenset({"no", "n", "false", "0", ""})
 
@@ -47,7 +53,7 @@ def _items(cell: str) -> list[str]:
     return [part.strip() for part in cell.split(";") if part.strip()]
 
 
-def _row_input(r, date_format: str = "iso") -> tuple[Optional[ProfileInput], Optional[dt.date], list[RowProblem]]:
+def _row_input(r, date_format: str = "iso") -> tuple[ProfileInput | None, dt.date | None, list[RowProblem]]:
     """The profile and waiting date of one row, or the problems of its cells."""
     problems = []
     numbers = {}
@@ -58,17 +64,27 @@ def _row_input(r, date_format: str = "iso") -> tuple[Optional[ProfileInput], Opt
             problems.append(RowProblem(r.line, column, text, "must be a whole number (or empty)"))
     same = r.same_diagnosis.lower()
     if same not in _YES | _NO:
-        problems.append(RowProblem(r.line, "same_diagnosis", r.same_diagnosis, "must be yes or no (or empty)"))
+        problems.append(
+            RowProblem(r.line, "same_diagnosis", r.same_diagnosis, "must be yes or no (or empty)")
+        )
     since = parse_date(r.since, date_format) if r.since else None
     if r.since and since is None:
-        problems.append(RowProblem(r.line, "since", r.since, f"must be a date {date_hint(date_format)} (or empty)"))
+        problems.append(
+            RowProblem(r.line, "since", r.since, f"must be a date {date_hint(date_format)} (or empty)")
+        )
     if problems:
         return None, None, problems
     profile = ProfileInput(
-        area=r.area, wishes=_items(r.wishes), availability=_items(r.availability),
-        home_visits=r.home_visits or "ok", preferred_genders=_items(r.prefer_gender),
-        preferred_age_min=numbers["age_min"], preferred_age_max=numbers["age_max"],
-        same_diagnosis_required=same in _YES, diagnosis=r.diagnosis or None, max_matches=numbers["max_matches"],
+        area=r.area,
+        wishes=_items(r.wishes),
+        availability=_items(r.availability),
+        home_visits=r.home_visits or "ok",
+        preferred_genders=_items(r.prefer_gender),
+        preferred_age_min=numbers["age_min"],
+        preferred_age_max=numbers["age_max"],
+        same_diagnosis_required=same in _YES,
+        diagnosis=r.diagnosis or None,
+        max_matches=numbers["max_matches"],
     )
     return profile, since, []
 
@@ -77,7 +93,7 @@ def import_profiles(
     session: Session,
     study: Study,
     source: str | Path | io.StringIO,
-    today: Optional[dt.date] = None,
+    today: dt.date | None = None,
 ) -> ImportSummary:
     """Import profiles in the caller's unit of work (see the module docstring).
 
@@ -96,12 +112,18 @@ def import_profiles(
     for r in df[df["pseudonym"].duplicated(keep="first")].itertuples():
         problems.append(RowProblem(r.line, "pseudonym", r.pseudonym, "listed in an earlier row already"))
     people = people_by_pseudonym(session, study, df["pseudonym"])
-    columns = [c.key for c in CompanionProfile.__table__.columns if c.key not in ("id", "study_id", "person_id")]
+    columns = [
+        c.key for c in CompanionProfile.__table__.columns if c.key not in ("id", "study_id", "person_id")
+    ]
     counts = {"created": 0, "corrected": 0, "unchanged": 0}
     for r in df[~df["pseudonym"].duplicated(keep="first")].itertuples():
         person = people.get(r.pseudonym)
         if person is None:
-            problems.append(RowProblem(r.line, "pseudonym", r.pseudonym, f"no person {r.pseudonym!r} in study {study.code}"))
+            problems.append(
+                RowProblem(
+                    r.line, "pseudonym", r.pseudonym, f"no person {r.pseudonym!r} in study {study.code}"
+                )
+            )
             continue
         profile, since, cell_problems = _row_input(r, config_of(study).imports.date_format)
         if cell_problems:
@@ -127,7 +149,11 @@ def profiles_template(session: Session, study: Study) -> pd.DataFrame:
     have = select(CompanionProfile.person_id).where(CompanionProfile.study_id == study.id)
     pseudonyms = session.scalars(
         select(Person.pseudonym)
-        .where(Person.study_id == study.id, Person.role.in_(["participant", "peer_buddy"]), Person.id.not_in(have))
+        .where(
+            Person.study_id == study.id,
+            Person.role.in_(["participant", "peer_buddy"]),
+            Person.id.not_in(have),
+        )
         .order_by(Person.role.desc(), Person.pseudonym)
     ).all()
     columns = list(PROFILE_COLUMNS) + list(OPTIONAL_COLUMNS)

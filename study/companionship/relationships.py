@@ -11,7 +11,6 @@ waitlist, keeping their original waiting date.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -37,7 +36,7 @@ __all__ = [
 ]
 
 
-def _today(today: Optional[dt.date]) -> dt.date:
+def _today(today: dt.date | None) -> dt.date:
     return today or dt.date.today()
 
 
@@ -48,7 +47,7 @@ def confirm_match(
     buddy: Person,
     started_on: dt.date,
     confirmed_by: str,
-    today: Optional[dt.date] = None,
+    today: dt.date | None = None,
 ) -> Match:
     """Confirm a match the coordinator chose (usually from :func:`suggest_buddies`).
 
@@ -76,9 +75,7 @@ def confirm_match(
         )
     if started_on > today:
         raise BadInput(f"start date {started_on} is in the future (today is {today})")
-    withdrawn_on = session.scalar(
-        select(Enrolment.withdrawn_on).where(Enrolment.person_id == recipient.id)
-    )
+    withdrawn_on = session.scalar(select(Enrolment.withdrawn_on).where(Enrolment.person_id == recipient.id))
     if withdrawn_on is not None and withdrawn_on <= started_on:
         raise BadInput(f"{recipient.pseudonym} withdrew from the study on {withdrawn_on}")
     entry = open_entry(session, recipient)
@@ -88,7 +85,9 @@ def confirm_match(
         )
     last_end = session.scalar(select(func.max(Match.ended_on)).where(Match.person_id == recipient.id))
     if last_end is not None and started_on < last_end:
-        raise BadInput(f"start date {started_on} is before {recipient.pseudonym}'s previous match ended ({last_end})")
+        raise BadInput(
+            f"start date {started_on} is before {recipient.pseudonym}'s previous match ended ({last_end})"
+        )
     scored = score_pair(session, study, recipient, buddy, today=started_on)
     if not bool(scored["eligible"]):
         raise BadInput(
@@ -120,8 +119,8 @@ def log_contact(
     contact_on: dt.date,
     activity: str,
     minutes: int,
-    note: Optional[str] = None,
-    today: Optional[dt.date] = None,
+    note: str | None = None,
+    today: dt.date | None = None,
 ) -> MatchContact:
     """Log a contact of a matched pair (the dose of companionship).
 
@@ -135,9 +134,7 @@ def log_contact(
     cfg = config_of(study).companionship
     today = _today(today)
     if activity not in cfg.contact_activities:
-        raise BadInput(
-            f"unknown activity {activity!r}; activities: {', '.join(cfg.contact_activities)}"
-        )
+        raise BadInput(f"unknown activity {activity!r}; activities: {', '.join(cfg.contact_activities)}")
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 1440:
         raise BadInput(f"minutes must be a whole number 1–1440, got {minutes!r}")
     if contact_on < match.started_on:
@@ -172,7 +169,7 @@ def extend_match(
     until: dt.date,
     decided_on: dt.date,
     reason: str,
-    today: Optional[dt.date] = None,
+    today: dt.date | None = None,
 ) -> Match:
     """Extend an active match to ``until`` (at most ``max_months`` after its start).
 
@@ -213,10 +210,10 @@ def end_match(
     match: Match,
     ended_on: dt.date,
     reason: str,
-    note: Optional[str] = None,
-    recipient_waits: Optional[bool] = None,
+    note: str | None = None,
+    recipient_waits: bool | None = None,
     buddy_waits: bool = True,
-    today: Optional[dt.date] = None,
+    today: dt.date | None = None,
 ) -> Match:
     """End a match with a neutral reason.
 
@@ -246,9 +243,7 @@ def end_match(
     if ended_on < match.started_on:
         raise BadInput(f"end date {ended_on} is before the match started ({match.started_on})")
     if ended_on > match.runs_until:
-        raise BadInput(
-            f"end date {ended_on} is after the planned end ({match.runs_until}); extend first"
-        )
+        raise BadInput(f"end date {ended_on} is after the planned end ({match.runs_until}); extend first")
     if ended_on > today:
         raise BadInput(f"end date {ended_on} is in the future (today is {today})")
     last_contact = session.scalar(
@@ -270,8 +265,13 @@ def end_match(
             select(func.min(WaitlistEntry.since)).where(WaitlistEntry.person_id == recipient.id)
         )
         join_waitlist(
-            session, study, recipient, first_since or match.started_on, entered_on=ended_on,
-            top=True, today=today,
+            session,
+            study,
+            recipient,
+            first_since or match.started_on,
+            entered_on=ended_on,
+            top=True,
+            today=today,
         )
     buddy = session.get_one(Person, match.buddy_id)
     if buddy_waits and not active_matches_of(session, buddy) and open_entry(session, buddy) is None:
@@ -280,7 +280,7 @@ def end_match(
 
 
 def matches_table(
-    session: Session, study: Study, site: Optional[str] = None, active_only: bool = False
+    session: Session, study: Study, site: str | None = None, active_only: bool = False
 ) -> pd.DataFrame:
     """Matches with their dates and dose so far.
 
@@ -328,8 +328,16 @@ def matches_table(
     df = pd.DataFrame(
         session.execute(query).all(),
         columns=[
-            "recipient", "buddy", "site", "started_on", "planned_end_on", "extended_until",
-            "ended_on", "end_reason", "contacts", "minutes",
+            "recipient",
+            "buddy",
+            "site",
+            "started_on",
+            "planned_end_on",
+            "extended_until",
+            "ended_on",
+            "end_reason",
+            "contacts",
+            "minutes",
         ],
     )
     df["runs_until"] = df["extended_until"].where(df["extended_until"].notna(), df["planned_end_on"])
@@ -337,6 +345,16 @@ def matches_table(
     df["contacts"] = df["contacts"].fillna(0).astype(int)
     df["hours"] = (df["minutes"].fillna(0).astype(float) / 60).round(2)
     return df[
-        ["recipient", "buddy", "site", "started_on", "runs_until", "extended", "ended_on",
-         "end_reason", "contacts", "hours"]
+        [
+            "recipient",
+            "buddy",
+            "site",
+            "started_on",
+            "runs_until",
+            "extended",
+            "ended_on",
+            "end_reason",
+            "contacts",
+            "hours",
+        ]
     ]

@@ -9,7 +9,6 @@ module.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -48,7 +47,7 @@ def buddy_frame(
     study: Study,
     recipient: Person,
     today: dt.date,
-    buddy_ids: Optional[list[int]] = None,
+    buddy_ids: list[int] | None = None,
 ) -> pd.DataFrame:
     """Every buddy with a profile (or those in ``buddy_ids``), in the columns
     :func:`score_buddies` takes, for matching with ``recipient`` on ``today``."""
@@ -74,13 +73,19 @@ def buddy_frame(
     )
     required = set(cfg.required_for("peer_buddy"))
     have = trained_kinds.groupby("person_id")["kind"].agg(set)
-    last_interview = pd.DataFrame(
-        session.execute(
-            select(VolunteerInterview.person_id, VolunteerInterview.number, VolunteerInterview.outcome)
-            .where(VolunteerInterview.person_id.in_(ids))
-        ).all(),
-        columns=["person_id", "number", "outcome"],
-    ).sort_values("number").groupby("person_id")["outcome"].last()
+    last_interview = (
+        pd.DataFrame(
+            session.execute(
+                select(
+                    VolunteerInterview.person_id, VolunteerInterview.number, VolunteerInterview.outcome
+                ).where(VolunteerInterview.person_id.in_(ids))
+            ).all(),
+            columns=["person_id", "number", "outcome"],
+        )
+        .sort_values("number")
+        .groupby("person_id")["outcome"]
+        .last()
+    )
     until = dict(
         session.execute(
             select(VolunteerCommitment.person_id, VolunteerCommitment.available_until).where(
@@ -91,14 +96,13 @@ def buddy_frame(
     withdrawn = set(
         session.scalars(
             select(Enrolment.person_id).where(
-                Enrolment.person_id.in_(ids), Enrolment.withdrawn_on.is_not(None),
+                Enrolment.person_id.in_(ids),
+                Enrolment.withdrawn_on.is_not(None),
                 Enrolment.withdrawn_on <= today,
             )
         )
     )
-    before = set(
-        session.scalars(select(Match.buddy_id).where(Match.person_id == recipient.id))
-    )
+    before = set(session.scalars(select(Match.buddy_id).where(Match.person_id == recipient.id)))
     waiting = dict(
         session.execute(
             select(WaitlistEntry.person_id, WaitlistEntry.since).where(
@@ -112,9 +116,7 @@ def buddy_frame(
     buddies["trained"] = pid.map(have).apply(
         lambda kinds: required <= (kinds if isinstance(kinds, set) else set())
     )
-    buddies["accepted"] = (
-        pid.map(last_interview).eq("accepted") if cfg.interview_required else True
-    )
+    buddies["accepted"] = pid.map(last_interview).eq("accepted") if cfg.interview_required else True
     buddies["available_until"] = pid.map(until)
     buddies["previously_matched"] = pid.isin(before)
     buddies["withdrawn"] = pid.isin(withdrawn)
@@ -122,9 +124,7 @@ def buddy_frame(
     return buddies
 
 
-def score_pair(
-    session: Session, study: Study, recipient: Person, buddy: Person, today: dt.date
-) -> pd.Series:
+def score_pair(session: Session, study: Study, recipient: Person, buddy: Person, today: dt.date) -> pd.Series:
     """The scored row (score, eligible, reasons, excluded_because …) of one pair."""
     profile_of(session, buddy)
     row = recipient_row(session, study, recipient)
@@ -137,8 +137,8 @@ def suggest_buddies(
     session: Session,
     study: Study,
     recipient: Person,
-    today: Optional[dt.date] = None,
-    top: Optional[int] = 5,
+    today: dt.date | None = None,
+    top: int | None = 5,
     include_excluded: bool = False,
 ) -> pd.DataFrame:
     """Buddies for a recipient, best first, with scores and reasons.

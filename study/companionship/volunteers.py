@@ -11,7 +11,7 @@ supervision after an observed session, companionship workshop); and they commit 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -55,12 +55,11 @@ DECIDING_OUTCOMES: tuple[str, ...] = ("accepted", "not_accepted", "withdrew")
 def _require_volunteer(person: Person) -> None:
     if person.role not in VOLUNTEER_ROLES:
         raise BadInput(
-            f"{person.pseudonym} is a {person.role}, not a volunteer "
-            f"({', '.join(VOLUNTEER_ROLES)})"
+            f"{person.pseudonym} is a {person.role}, not a volunteer ({', '.join(VOLUNTEER_ROLES)})"
         )
 
 
-def _not_future(day: dt.date, what: str, today: Optional[dt.date]) -> None:
+def _not_future(day: dt.date, what: str, today: dt.date | None) -> None:
     today = today or dt.date.today()
     if day > today:
         raise BadInput(f"{what} date {day} is in the future (today is {today})")
@@ -72,9 +71,9 @@ def record_interview(
     person: Person,
     interviewed_on: dt.date,
     outcome: str,
-    interviewer: Optional[str] = None,
-    note: Optional[str] = None,
-    today: Optional[dt.date] = None,
+    interviewer: str | None = None,
+    note: str | None = None,
+    today: dt.date | None = None,
 ) -> VolunteerInterview:
     """Record an interview of a volunteer and its outcome.
 
@@ -149,9 +148,9 @@ def record_training(
     person: Person,
     kind: str,
     completed_on: dt.date,
-    group_code: Optional[str] = None,
-    note: Optional[str] = None,
-    today: Optional[dt.date] = None,
+    group_code: str | None = None,
+    note: str | None = None,
+    today: dt.date | None = None,
 ) -> TrainingRecord:
     """Record a training a volunteer completed.
 
@@ -207,8 +206,8 @@ def missing_training(
     session: Session,
     study: Study,
     person: Person,
-    role: Optional[str] = None,
-    on: Optional[dt.date] = None,
+    role: str | None = None,
+    on: dt.date | None = None,
 ) -> list[str]:
     """Training kinds required for ``role`` (default: the person's role) that the person has
     not completed (by ``on``, when given), in the configured order."""
@@ -226,8 +225,8 @@ def require_training(
     session: Session,
     study: Study,
     person: Person,
-    role: Optional[str] = None,
-    on: Optional[dt.date] = None,
+    role: str | None = None,
+    on: dt.date | None = None,
 ) -> None:
     """Refuse (``NotAllowed``) when the person lacks training required for ``role``.
 
@@ -251,10 +250,10 @@ def set_commitment(
     study: Study,
     person: Person,
     available_from: dt.date,
-    available_until: Optional[dt.date] = None,
-    courses: Optional[int] = None,
-    companionship_months: Optional[int] = None,
-    note: Optional[str] = None,
+    available_until: dt.date | None = None,
+    courses: int | None = None,
+    companionship_months: int | None = None,
+    note: str | None = None,
 ) -> VolunteerCommitment:
     """Record (or correct, audited) what a volunteer commits to and when they are available.
 
@@ -279,12 +278,8 @@ def set_commitment(
                 f"{person.pseudonym} is a {person.role}: only peer buddies commit to companionship"
             )
         if not 1 <= companionship_months <= cfg.planned_months:
-            raise BadInput(
-                f"companionship months must be 1–{cfg.planned_months}, got {companionship_months}"
-            )
-    commitment = session.scalar(
-        select(VolunteerCommitment).where(VolunteerCommitment.person_id == person.id)
-    )
+            raise BadInput(f"companionship months must be 1–{cfg.planned_months}, got {companionship_months}")
+    commitment = session.scalar(select(VolunteerCommitment).where(VolunteerCommitment.person_id == person.id))
     if commitment is None:
         commitment = VolunteerCommitment(study_id=study.id, person_id=person.id)
         session.add(commitment)
@@ -297,7 +292,7 @@ def set_commitment(
     return commitment
 
 
-def volunteer_table(session: Session, study: Study, site: Optional[str] = None) -> pd.DataFrame:
+def volunteer_table(session: Session, study: Study, site: str | None = None) -> pd.DataFrame:
     """Volunteers with their interviews, training and commitment, one row each.
 
     Returns
@@ -310,8 +305,15 @@ def volunteer_table(session: Session, study: Study, site: Optional[str] = None) 
     import pandas as pd  # lazily: see the imports at the top
 
     columns = [
-        "pseudonym", "site", "role", "interviews", "accepted", "training", "missing_training",
-        "available_from", "available_until",
+        "pseudonym",
+        "site",
+        "role",
+        "interviews",
+        "accepted",
+        "training",
+        "missing_training",
+        "available_from",
+        "available_until",
     ]
     query = (
         select(Person.id, Person.pseudonym, Site.code, Person.role)
@@ -327,8 +329,9 @@ def volunteer_table(session: Session, study: Study, site: Optional[str] = None) 
     ids = people["id"].tolist()
     interviews = pd.DataFrame(
         session.execute(
-            select(VolunteerInterview.person_id, VolunteerInterview.number, VolunteerInterview.outcome)
-            .where(VolunteerInterview.person_id.in_(ids))
+            select(VolunteerInterview.person_id, VolunteerInterview.number, VolunteerInterview.outcome).where(
+                VolunteerInterview.person_id.in_(ids)
+            )
         ).all(),
         columns=["id", "number", "outcome"],
     )

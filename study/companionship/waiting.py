@@ -9,7 +9,6 @@ computed by :func:`study.companionship.waitlist.schedule_calls`.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 import pandas as pd
 from sqlalchemy import or_, select
@@ -32,12 +31,10 @@ __all__ = [
 ]
 
 
-def open_entry(session: Session, person: Person) -> Optional[WaitlistEntry]:
+def open_entry(session: Session, person: Person) -> WaitlistEntry | None:
     """The person's current waiting period, or ``None`` when they are not waiting."""
     return session.scalar(
-        select(WaitlistEntry).where(
-            WaitlistEntry.person_id == person.id, WaitlistEntry.left_on.is_(None)
-        )
+        select(WaitlistEntry).where(WaitlistEntry.person_id == person.id, WaitlistEntry.left_on.is_(None))
     )
 
 
@@ -46,9 +43,9 @@ def join_waitlist(
     study: Study,
     person: Person,
     since: dt.date,
-    entered_on: Optional[dt.date] = None,
+    entered_on: dt.date | None = None,
     top: bool = False,
-    today: Optional[dt.date] = None,
+    today: dt.date | None = None,
 ) -> WaitlistEntry:
     """Put a person on the waitlist.
 
@@ -70,17 +67,13 @@ def join_waitlist(
         raise BadInput(f"{person.pseudonym} is already on the waitlist")
     if person.role == Role.PARTICIPANT and active_matches_of(session, person):
         raise BadInput(f"{person.pseudonym} is in an active match and does not wait")
-    entry = WaitlistEntry(
-        study_id=study.id, person_id=person.id, since=since, entered_on=entered_on, top=top
-    )
+    entry = WaitlistEntry(study_id=study.id, person_id=person.id, since=since, entered_on=entered_on, top=top)
     session.add(entry)
     session.flush()
     return entry
 
 
-def leave_waitlist(
-    session: Session, person: Person, on: dt.date, reason: str
-) -> Optional[WaitlistEntry]:
+def leave_waitlist(session: Session, person: Person, on: dt.date, reason: str) -> WaitlistEntry | None:
     """Close the person's waiting period (``reason``: ``matched`` or a leaving call outcome);
     ``None`` when they were not waiting."""
     entry = open_entry(session, person)
@@ -102,9 +95,9 @@ def log_call(
     person: Person,
     called_on: dt.date,
     outcome: str,
-    note: Optional[str],
+    note: str | None,
     called_by: str,
-    today: Optional[dt.date] = None,
+    today: dt.date | None = None,
 ) -> FollowUpCall:
     """Log a follow-up call to a waiting person; a leaving outcome (``declined``) takes them
     off the waitlist.
@@ -144,9 +137,7 @@ def log_call(
     return call
 
 
-def waitlist_table(
-    session: Session, study: Study, today: dt.date, site: Optional[str] = None
-) -> pd.DataFrame:
+def waitlist_table(session: Session, study: Study, today: dt.date, site: str | None = None) -> pd.DataFrame:
     """Who waits, in waitlist order, with their follow-up call schedule (people who withdrew
     from the study by ``today`` are left out).
 
@@ -194,9 +185,7 @@ def waitlist_table(
     return schedule_calls(entries, calls, today, weeks)
 
 
-def overdue_calls(
-    session: Session, study: Study, today: dt.date, site: Optional[str] = None
-) -> pd.DataFrame:
+def overdue_calls(session: Session, study: Study, today: dt.date, site: str | None = None) -> pd.DataFrame:
     """The overdue follow-up calls per site (each site's coordinator makes their own calls):
     the rows of :func:`waitlist_table` that are overdue, ordered by site then due date."""
     table = waitlist_table(session, study, today, site)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from study.config.base import ConfigModel
 from study.codes import ROLE_CODES
+from study.config.base import ConfigModel
 
 __all__ = ["AVAILABILITY_DAYS", "AVAILABILITY_PARTS", "CompanionshipConfig", "MatchingWeights"]
 
@@ -35,7 +35,7 @@ class MatchingWeights(ConfigModel):
     preferences: float = Field(default=15, ge=0)
 
     @model_validator(mode="after")
-    def _some_weight(self) -> "MatchingWeights":
+    def _some_weight(self) -> MatchingWeights:
         if self.wishes + self.availability + self.area + self.preferences <= 0:
             raise ValueError("at least one matching weight must be above 0")
         return self
@@ -88,7 +88,13 @@ class CompanionshipConfig(ConfigModel):
     )
     contact_activities: list[str] = Field(
         default_factory=lambda: [
-            "appointment", "walk", "talk", "phone", "social_activity", "everyday_task", "other",
+            "appointment",
+            "walk",
+            "talk",
+            "phone",
+            "social_activity",
+            "everyday_task",
+            "other",
         ],
         min_length=1,
     )
@@ -102,7 +108,12 @@ class CompanionshipConfig(ConfigModel):
     )
     end_reasons: list[str] = Field(
         default_factory=lambda: [
-            "completed", "chemistry", "life_circumstances", "moved", "health", "other",
+            "completed",
+            "chemistry",
+            "life_circumstances",
+            "moved",
+            "health",
+            "other",
         ],
         min_length=1,
         description="neutral reasons a match ends (never blaming either person)",
@@ -114,7 +125,7 @@ class CompanionshipConfig(ConfigModel):
     weights: MatchingWeights = Field(default_factory=MatchingWeights)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "CompanionshipConfig":
+    def _consistent(self) -> CompanionshipConfig:
         if self.max_months < self.planned_months:
             raise ValueError(
                 f"max_months ({self.max_months}) is below planned_months ({self.planned_months})"
@@ -133,9 +144,7 @@ class CompanionshipConfig(ConfigModel):
                 raise ValueError(f"required_training: unknown role {role!r}")
             unknown = sorted(set(kinds) - set(self.training_kinds))
             if unknown:
-                raise ValueError(
-                    f"required_training.{role}: {', '.join(unknown)} not in training_kinds"
-                )
+                raise ValueError(f"required_training.{role}: {', '.join(unknown)} not in training_kinds")
         for key in ("training_kinds", "wishes", "contact_activities", "call_outcomes", "end_reasons"):
             values = getattr(self, key)
             if len(set(values)) != len(values):

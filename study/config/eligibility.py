@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 from pydantic import Field, model_validator
 
 from study.config.base import ConfigModel
@@ -18,8 +16,8 @@ class EligibilityRules(ConfigModel):
     max_age: 40`` admits 18- to 40-year-olds).
     """
 
-    min_age: Optional[int] = Field(default=None, ge=0, le=120)
-    max_age: Optional[int] = Field(default=None, ge=0, le=120)
+    min_age: int | None = Field(default=None, ge=0, le=120)
+    max_age: int | None = Field(default=None, ge=0, le=120)
     residence_required: bool = Field(
         default=False, description="must live in one of the site's municipalities"
     )
@@ -30,7 +28,7 @@ class EligibilityRules(ConfigModel):
     consent_required: bool = Field(default=False, description="consent before randomisation")
 
     @model_validator(mode="after")
-    def _age_range_ordered(self) -> "EligibilityRules":
+    def _age_range_ordered(self) -> EligibilityRules:
         if self.min_age is not None and self.max_age is not None and self.min_age > self.max_age:
             raise ValueError(f"min_age {self.min_age} is above max_age {self.max_age}")
         return self
@@ -39,5 +37,5 @@ class EligibilityRules(ConfigModel):
 class RoleConfig(ConfigModel):
     """A role of the study and its eligibility rules."""
 
-    label: Optional[str] = None
+    label: str | None = None
     eligibility: EligibilityRules = Field(default_factory=EligibilityRules)

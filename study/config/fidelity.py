@@ -26,7 +26,7 @@ class FidelityThresholds(ConfigModel):
     moderate: float = Field(default=50, ge=0, lt=100)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "FidelityThresholds":
+    def _ordered(self) -> FidelityThresholds:
         if self.moderate >= self.high:
             raise ValueError(f"moderate ({self.moderate}) must be below high ({self.high})")
         return self

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from importlib import resources
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -33,7 +33,7 @@ class RandomisationConfig(ConfigModel):
     block_sizes: list[int] = Field(default_factory=lambda: [2, 4, 6], min_length=1)
     preferred_arm_probability: float = Field(default=0.8, gt=0.5, le=1.0)
     factor_weights: dict[str, float] = Field(default_factory=dict)
-    table_file: Optional[str] = None
+    table_file: str | None = None
 
     @field_validator("block_sizes")
     @classmethod

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from study.config.base import ConfigModel
 from study.codes import PHASE_ORDER, ROLE_CODES, Phase, Role
+from study.config.base import ConfigModel
 from study.config.companionship import CompanionshipConfig
 from study.config.eligibility import RoleConfig
 from study.config.factors import FactorLevel
@@ -49,7 +49,7 @@ class StudyInfo(ConfigModel):
 
     code: str = Field(pattern=_CODE)
     name: str = Field(min_length=1)
-    registration: Optional[str] = Field(default=None, description="e.g. NCT04639167")
+    registration: str | None = Field(default=None, description="e.g. NCT04639167")
     language: Literal["en", "da"] = Field(
         default="en",
         description="language participants are addressed in (the survey link opens in it; "
@@ -72,7 +72,7 @@ class ArmConfig(ConfigModel):
     code: str = Field(pattern=_CODE)
     label: str = Field(min_length=1)
     ratio: int = Field(ge=1, description="allocation ratio share, a whole number ≥ 1")
-    blinded_code: Optional[str] = Field(
+    blinded_code: str | None = Field(
         default=None,
         description="a code shown to blinded users (default A, B, …); which arm gets which code is "
         "drawn from the randomisation secret at the first allocation (study.blinding)",
@@ -94,7 +94,7 @@ class PhaseConfig(ConfigModel):
     end: dt.date
 
     @model_validator(mode="after")
-    def _ordered(self) -> "PhaseConfig":
+    def _ordered(self) -> PhaseConfig:
         if self.end < self.start:
             raise ValueError(f"phase {self.name} ends ({self.end}) before it starts ({self.start})")
         return self
@@ -132,7 +132,8 @@ class StudyConfig(ConfigModel):
     timepoints: list[TimepointConfig] = Field(default_factory=list)
     instruments: list[str] = Field(default_factory=list, description="instrument ids used")
     outcomes: OutcomesConfig | None = Field(
-        default=None, description="primary and secondary outcomes (instrument.scale) and how they are analysed"
+        default=None,
+        description="primary and secondary outcomes (instrument.scale) and how they are analysed",
     )
     fidelity: FidelityConfig = Field(
         default_factory=FidelityConfig, description="fidelity manual and thresholds"
@@ -179,9 +180,7 @@ class StudyConfig(ConfigModel):
     def _known_roles(cls, roles: dict[str, RoleConfig]) -> dict[str, RoleConfig]:
         unknown = sorted(set(roles) - set(ROLE_CODES))
         if unknown:
-            raise ValueError(
-                f"unknown role(s) {', '.join(unknown)}; known roles: {', '.join(ROLE_CODES)}"
-            )
+            raise ValueError(f"unknown role(s) {', '.join(unknown)}; known roles: {', '.join(ROLE_CODES)}")
         if Role.PARTICIPANT not in roles:
             raise ValueError("the role 'participant' must be declared")
         return roles
@@ -209,7 +208,9 @@ class StudyConfig(ConfigModel):
     ) -> dict[str, list[FactorLevel]]:
         unknown = sorted(set(value) - set(info.data.get("stratification", [])))
         if unknown:
-            raise ValueError(f"levels given for {', '.join(unknown)}, which are not declared under stratification")
+            raise ValueError(
+                f"levels given for {', '.join(unknown)}, which are not declared under stratification"
+            )
         for factor, levels in value.items():
             if not levels:
                 raise ValueError(f"factor {factor!r} needs at least one level")
@@ -228,14 +229,10 @@ class StudyConfig(ConfigModel):
     def _factors_declared(cls, value: RandomisationConfig, info: ValidationInfo) -> RandomisationConfig:
         unknown = sorted(set(value.factors) - set(info.data.get("stratification", [])))
         if unknown:
-            raise ValueError(
-                f"factors {', '.join(unknown)} are not declared under stratification"
-            )
+            raise ValueError(f"factors {', '.join(unknown)} are not declared under stratification")
         unknown_weights = sorted(set(value.factor_weights) - {"site", *value.factors})
         if unknown_weights:
-            raise ValueError(
-                f"factor_weights names {', '.join(unknown_weights)}, which are not factors"
-            )
+            raise ValueError(f"factor_weights names {', '.join(unknown_weights)}, which are not factors")
         # Permuted blocks hold each arm in its ratio, so a block size must be a multiple of
         # the ratio sum (1:1 → 2, 4, 6; 2:1 → 3, 6, 9).
         arms = info.data.get("arms", [])
@@ -243,9 +240,7 @@ class StudyConfig(ConfigModel):
         if ratio_sum:
             bad = [size for size in value.block_sizes if size % ratio_sum]
             if bad:
-                raise ValueError(
-                    f"block sizes {bad} are not multiples of the arms' ratio sum {ratio_sum}"
-                )
+                raise ValueError(f"block sizes {bad} are not multiples of the arms' ratio sum {ratio_sum}")
         return value
 
     @field_validator("outcomes")
@@ -290,11 +285,9 @@ class StudyConfig(ConfigModel):
         Only the *set* of these codes is used: which arm is shown under which code is drawn
         per study from the randomisation secret (:func:`study.blinding.code_mapping`).
         """
-        return {
-            a.code: a.blinded_code or chr(ord("A") + i) for i, a in enumerate(self.arms)
-        }
+        return {a.code: a.blinded_code or chr(ord("A") + i) for i, a in enumerate(self.arms)}
 
-    def phase(self, name: str) -> Optional[PhaseConfig]:
+    def phase(self, name: str) -> PhaseConfig | None:
         """Planned dates of a phase, or ``None`` when the study does not plan that phase."""
         return next((p for p in self.phases if p.name == name), None)
 

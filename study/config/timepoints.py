@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import Field
 
@@ -28,7 +28,7 @@ class TimepointConfig(ConfigModel):
     code: str
     label: str
     anchor: Anchor = "consent"
-    fallback_anchor: Optional[Anchor] = None
+    fallback_anchor: Anchor | None = None
     offset_weeks: float = 0
     window_before_weeks: float = Field(default=2, ge=0)
     window_after_weeks: float = Field(default=2, ge=0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __all__ = ["AuditedSession", "append_events"]
 
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session
@@ -21,8 +21,8 @@ from study.audit_key import key_id, key_path, load_key
 from study.db.base import Base
 from study.db.models import AuditEvent, Person
 from study.db.models.audited import Audited
-from study.db.types import utcnow
 from study.db.row_writer import write_rows
+from study.db.types import utcnow
 from study.db.write_lock import take_write_lock
 from study.errors import NotAllowed
 
@@ -34,7 +34,7 @@ class AuditedSession(Session):
 
 
 # --- capture -------------------------------------------------------------------------------
-def _value(obj: Audited, key: str, value: Any, audit_key: bytes) -> Optional[str]:
+def _value(obj: Audited, key: str, value: Any, audit_key: bytes) -> str | None:
     if key in type(obj).__audit_redact__:
         return redacted_digest(audit_text(value), audit_key)
     return audit_text(value)
@@ -51,7 +51,7 @@ def _row_json(obj: Audited, state, audit_key: bytes) -> str:
     return row_json(row)
 
 
-def _scope(obj: Audited, state) -> tuple[Optional[int], Optional[int]]:
+def _scope(obj: Audited, state) -> tuple[int | None, int | None]:
     """(study id, person id) an event belongs to, for scoping and ``audit show --person``."""
     values = state.dict
     if isinstance(obj, Person):
@@ -65,7 +65,9 @@ def _changes(session: Session, audit_key: bytes) -> list[dict[str, Any]]:
     for obj in session.new:
         if isinstance(obj, Audited):
             state = inspect(obj)
-            changes.append(dict(_base(obj, state), action="insert", new_value=_row_json(obj, state, audit_key)))
+            changes.append(
+                dict(_base(obj, state), action="insert", new_value=_row_json(obj, state, audit_key))
+            )
     for obj in session.dirty:
         if not isinstance(obj, Audited) or not session.is_modified(obj, include_collections=False):
             continue
@@ -90,7 +92,9 @@ def _changes(session: Session, audit_key: bytes) -> list[dict[str, Any]]:
     for obj in session.deleted:
         if isinstance(obj, Audited):
             state = inspect(obj)
-            changes.append(dict(_base(obj, state), action="delete", old_value=_row_json(obj, state, audit_key)))
+            changes.append(
+                dict(_base(obj, state), action="delete", old_value=_row_json(obj, state, audit_key))
+            )
     return changes
 
 
@@ -263,6 +267,4 @@ def _refuse_bulk_writes(state: ORMExecuteState) -> None:
 
 
 def _audited_tables() -> frozenset[str]:
-    return frozenset(
-        m.local_table.name for m in Base.registry.mappers if issubclass(m.class_, Audited)
-    )
+    return frozenset(m.local_table.name for m in Base.registry.mappers if issubclass(m.class_, Audited))

@@ -12,7 +12,6 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,7 +33,7 @@ __all__ = [
 DEFAULT_URL = "sqlite:///peerstudy.db"
 
 
-def resolve_url(url: Optional[str] = None) -> str:
+def resolve_url(url: str | None = None) -> str:
     """The database URL: the argument, else ``$PEERSTUDY_DB``, else ``sqlite:///peerstudy.db``.
 
     A bare file path means SQLite; ``postgresql://`` and ``postgres://`` use the psycopg 3
@@ -45,11 +44,11 @@ def resolve_url(url: Optional[str] = None) -> str:
         url = f"sqlite:///{Path(url)}"
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            url = "postgresql+psycopg://" + url[len(prefix):]
+            url = "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
-def make_engine(url: Optional[str] = None, **kwargs) -> Engine:
+def make_engine(url: str | None = None, **kwargs) -> Engine:
     """Create an engine for ``url`` (see :func:`resolve_url`) with peerstudy's settings."""
     url = resolve_url(url)
     if url.startswith("sqlite"):
@@ -85,7 +84,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
 @contextmanager
 def unit_of_work(
-    engine: Engine, actor: str, reason: Optional[str] = None, *, lock_at_start: bool = True
+    engine: Engine, actor: str, reason: str | None = None, *, lock_at_start: bool = True
 ) -> Iterator[Session]:
     """One audited, serialised write transaction.
 

@@ -65,9 +65,9 @@ def _create_role(conn: Connection, name: str, *, login: bool) -> None:
 
 
 def _tables(conn: Connection) -> list[str]:
-    return list(conn.scalars(text(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
-    )))
+    return list(
+        conn.scalars(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"))
+    )
 
 
 def _transfer_ownership(conn: Connection, owner: str) -> None:

@@ -64,11 +64,13 @@ def write_rows(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
             column_values = _processed(process, column_values)
         values.append(column_values)
     quote = conn.dialect.identifier_preparer.quote
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-           f"VALUES ({', '.join('?' for _ in columns)})")
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})"
+    )
     params = list(zip(*values))
     for start in range(0, len(params), _CHUNK):
-        conn.exec_driver_sql(sql, params[start:start + _CHUNK])
+        conn.exec_driver_sql(sql, params[start : start + _CHUNK])
 
 
 def _processed(process, values: list[Any]) -> list[Any]:
@@ -87,9 +89,13 @@ def _copy_rows(conn: Connection, table: Table, columns: list[str], rows: Sequenc
     # psycopg 3 adapts each Python value (date, aware datetime, bool, int, str, None) as it
     # would a query parameter; the connection is the session's, so COPY joins its transaction.
     names = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in columns)
-    cursor = conn.connection.driver_connection.cursor()
+    driver = conn.connection.driver_connection
+    assert driver is not None  # a live connection (the session's, inside its transaction)
+    cursor = driver.cursor()
     try:
-        with cursor.copy(f"COPY {conn.dialect.identifier_preparer.quote(table.name)} ({names}) FROM STDIN") as copy:
+        with cursor.copy(
+            f"COPY {conn.dialect.identifier_preparer.quote(table.name)} ({names}) FROM STDIN"
+        ) as copy:
             for row in rows:
                 copy.write_row([row[c] for c in columns])
     finally:
@@ -116,4 +122,4 @@ def update_rows_by_key(
         for row in rows
     ]
     for start in range(0, len(params), _CHUNK):
-        conn.execute(statement, params[start:start + _CHUNK])
+        conn.execute(statement, params[start : start + _CHUNK])

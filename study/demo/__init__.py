@@ -80,7 +80,9 @@ def build_demo(engine: Engine, participants: int = 296, seed: int = 2026) -> lis
         passwords never go into a real study's database).
     """
     require_demo_database(engine)
-    ctx = DemoContext(engine=engine, participants=participants, rng=np.random.default_rng(seed), seed=seed, actor=DEMO_ACTOR)
+    ctx = DemoContext(
+        engine=engine, participants=participants, rng=np.random.default_rng(seed), seed=seed, actor=DEMO_ACTOR
+    )
     lines: list[str] = []
     for step in STEPS:
         lines += step(ctx)

@@ -47,14 +47,13 @@ def allocation(ctx: DemoContext) -> list[str]:
             key=lambda t: (t[0], t[1], t[2]),
         )
         today = dt.date.today()
-        results = [
-            randomise(s, study, pseudonym, on=min(on, today)) for on, _, pseudonym in dated
-        ]
+        results = [randomise(s, study, pseudonym, on=min(on, today)) for on, _, pseudonym in dated]
         late = _place_late_joiners(s, study, results, config.control_arm)
         placed = s.scalar(
-            select(func.count()).select_from(GroupMember).join(CourseGroup).where(
-                CourseGroup.study_id == study.id, CourseGroup.phase == "rct"
-            )
+            select(func.count())
+            .select_from(GroupMember)
+            .join(CourseGroup)
+            .where(CourseGroup.study_id == study.id, CourseGroup.phase == "rct")
         )
 
     withdrawn = _withdrawals(ctx, results)
@@ -77,7 +76,11 @@ def _place_late_joiners(s, study, results, control_arm: str) -> int:
         person = person_by_pseudonym(s, study, r.pseudonym)
         groups = s.scalars(
             select(CourseGroup)
-            .where(CourseGroup.study_id == study.id, CourseGroup.site_id == person.site_id, CourseGroup.phase == "rct")
+            .where(
+                CourseGroup.study_id == study.id,
+                CourseGroup.site_id == person.site_id,
+                CourseGroup.phase == "rct",
+            )
             .order_by(CourseGroup.start_date.desc())
         ).all()
         for group in groups:

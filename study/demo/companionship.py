@@ -60,8 +60,14 @@ def _days(rng: np.random.Generator, low: int, high: int) -> dt.timedelta:
     return dt.timedelta(days=int(rng.integers(low, high + 1)))
 
 
-def _profile(rng: np.random.Generator, wishes: list[str], site: str, n_wishes: tuple[int, int],
-             n_slots: tuple[int, int], home_p: list[float]) -> ProfileInput:
+def _profile(
+    rng: np.random.Generator,
+    wishes: list[str],
+    site: str,
+    n_wishes: tuple[int, int],
+    n_slots: tuple[int, int],
+    home_p: list[float],
+) -> ProfileInput:
     return ProfileInput(
         area=str(rng.choice(AREAS.get(site, ["Centre"]))),
         wishes=list(rng.choice(wishes, int(rng.integers(*n_wishes)), replace=False)),
@@ -103,17 +109,26 @@ def _leader_records(ctx: DemoContext, s, study) -> None:
                 day += dt.timedelta(days=7)
             record_interview(s, study, leader, day, "accepted", today=day)
             # Leaders commit to (up to) two courses in the RCT's first half year.
-            set_commitment(s, study, leader, VOLUNTEER_START, VOLUNTEER_START + dt.timedelta(days=182),
-                           courses=2)
-        pilot = s.scalar(select(CourseGroup).where(CourseGroup.study_id == study.id, CourseGroup.code == f"{site}-P1"))
+            set_commitment(
+                s, study, leader, VOLUNTEER_START, VOLUNTEER_START + dt.timedelta(days=182), courses=2
+            )
+        pilot = s.scalar(
+            select(CourseGroup).where(CourseGroup.study_id == study.id, CourseGroup.code == f"{site}-P1")
+        )
         if pilot is None:
             continue
         for week in (2, 6):  # a leader's first course: two observed sessions, then supervision
             day = pilot.start_date + dt.timedelta(weeks=week - 1, days=2)
             for pseudonym in leaders[:2]:
                 record_training(
-                    s, study, person_by_pseudonym(s, study, pseudonym), "supervision", day,
-                    group_code=pilot.code, note=f"after observed session week {week}", today=day,
+                    s,
+                    study,
+                    person_by_pseudonym(s, study, pseudonym),
+                    "supervision",
+                    day,
+                    group_code=pilot.code,
+                    note=f"after observed session week {week}",
+                    today=day,
                 )
 
 
@@ -167,7 +182,9 @@ def _recipients(ctx: DemoContext, s, study, cfg) -> list[tuple[dt.date, str]]:
         person = person_by_pseudonym(s, study, pseudonym)
         consent = s.scalar(select(Enrolment.consent_on).where(Enrolment.person_id == person.id))
         since = min((consent or VOLUNTEER_START) + _days(rng, 3, 20), DEMO_TODAY)
-        profile = _profile(rng, cfg.wishes, _site_of(ctx, pseudonym, s, study), (1, 4), (3, 7), [0.15, 0.75, 0.10])
+        profile = _profile(
+            rng, cfg.wishes, _site_of(ctx, pseudonym, s, study), (1, 4), (3, 7), [0.15, 0.75, 0.10]
+        )
         if rng.random() < 0.06:
             profile = replace(profile, same_diagnosis_required=True, diagnosis="F33")
         set_profile(s, study, person, profile, waiting_since=since, today=since)
@@ -215,15 +232,23 @@ def _match_in_date_order(ctx: DemoContext, s, study, recipients) -> dict[str, in
         the longest-running match if none was extended yet (a small demo has one too)."""
         nonlocal extended
         for match in s.scalars(
-            select(Match).where(Match.study_id == study.id, Match.ended_on.is_(None))
+            select(Match)
+            .where(Match.study_id == study.id, Match.ended_on.is_(None))
             .order_by(Match.started_on, Match.id)
         ):
             decide = min(match.runs_until - dt.timedelta(days=10), DEMO_TODAY)
             if not extended and (decide < day or final):
                 extend_match(
-                    s, study, match, min(match.planned_end_on + dt.timedelta(days=61),
-                                         match.started_on + dt.timedelta(days=270)),
-                    decide, "the pair wants to finish tapering together", today=decide,
+                    s,
+                    study,
+                    match,
+                    min(
+                        match.planned_end_on + dt.timedelta(days=61),
+                        match.started_on + dt.timedelta(days=270),
+                    ),
+                    decide,
+                    "the pair wants to finish tapering together",
+                    today=decide,
                 )
                 extended = True
                 counts["extended"] += 1
@@ -238,8 +263,15 @@ def _match_in_date_order(ctx: DemoContext, s, study, recipients) -> dict[str, in
         if chemistry_match is not None and chemistry_match.ended_on is None:
             end_on = chemistry_match.started_on + dt.timedelta(days=25)
             if end_on < day:
-                end_match(s, study, chemistry_match, end_on, "chemistry",
-                          note="agreed together to look for a better fit", today=end_on)
+                end_match(
+                    s,
+                    study,
+                    chemistry_match,
+                    end_on,
+                    "chemistry",
+                    note="agreed together to look for a better fit",
+                    today=end_on,
+                )
                 counts["chemistry"] += 1  # the recipient now waits at the top of the list
         settle(day)
         person = person_by_pseudonym(s, study, pseudonym)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -34,4 +33,4 @@ class DemoContext:
     #: attendance propensity of RCT group members (``pseudonym, propensity, stops_after``),
     #: drawn by the questionnaire step (the effect depends on it) and used by the attendance
     #: step
-    attendance: Optional[pd.DataFrame] = None
+    attendance: pd.DataFrame | None = None

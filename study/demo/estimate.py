@@ -40,10 +40,14 @@ def planted_and_estimated(ctx: DemoContext) -> list[str]:
     result = analysis.results
     row = result[(result["estimand"] == "itt") & (result["method"] == plan.primary_method)]
     label = next(p.label for p in TIMEPOINT_FITS if p.method == plan.primary_method)
-    planted = f"  planted vs estimated: QPR-15 at {plan.followups[0]} {INTERVENTION_ARM} − {plan.control} planted " \
-              f"+{PLANTED_QPR15_POINTS:.1f} points (d ≈ 0.43)"
+    planted = (
+        f"  planted vs estimated: QPR-15 at {plan.followups[0]} {INTERVENTION_ARM} − {plan.control} planted "
+        f"+{PLANTED_QPR15_POINTS:.1f} points (d ≈ 0.43)"
+    )
     if row.empty:
         return [planted + f"; the {label} could not run: " + "; ".join(analysis.problems[:1])]
     r = row.iloc[0]
-    return [planted + f", estimated {r['estimate']:+.1f} (95 % CI {r['ci_low']:.1f} to {r['ci_high']:.1f}; "
-            f"{label}, seed {ctx.seed})"]
+    return [
+        planted + f", estimated {r['estimate']:+.1f} (95 % CI {r['ci_low']:.1f} to {r['ci_high']:.1f}; "
+        f"{label}, seed {ctx.seed})"
+    ]

@@ -32,11 +32,22 @@ def manual_feedback(ctx: DemoContext) -> list[str]:
         config = config_of(study)
         for site in config.site_codes:
             group = group_by_code(session, study, f"{site}-P1")
-            weeks = sorted(ctx.rng.choice(range(1, config.groups.sessions + 1), NOTES_PER_GROUP, replace=False))
+            weeks = sorted(
+                ctx.rng.choice(range(1, config.groups.sessions + 1), NOTES_PER_GROUP, replace=False)
+            )
             for week in weeks:
                 source, kind, note = NOTES[int(ctx.rng.integers(len(NOTES)))]
                 held = group.start_date + dt.timedelta(weeks=int(week) - 1)
-                add_feedback(session, study, group, int(week), source, kind, note,
-                             recorded_by=f"{site.lower()}.coordinator", recorded_on=held)
+                add_feedback(
+                    session,
+                    study,
+                    group,
+                    int(week),
+                    source,
+                    kind,
+                    note,
+                    recorded_by=f"{site.lower()}.coordinator",
+                    recorded_on=held,
+                )
                 count += 1
     return [f"  feedback on the manual: {count} notes from the pilot groups"]

@@ -19,12 +19,12 @@ from sqlalchemy import select
 from study.db import read_session, unit_of_work
 from study.db.models import CourseGroup, GroupMember, GroupSession, Person, Site
 from study.demo.context import DemoContext
+from study.demo.people import PILOT_MANUAL_VERSION
+from study.demo.questionnaires import attendance_propensity
 from study.fidelity.attendance_import import import_attendance
 from study.fidelity.manual import shipped_manual_path
 from study.fidelity.observations import ObservationInput, record_observation
 from study.fidelity.report import group_fidelity
-from study.demo.people import PILOT_MANUAL_VERSION
-from study.demo.questionnaires import attendance_propensity
 from study.fidelity.versions import lock_manual, manual_of, store_manual_version, stored_manual
 from study.studies import config_of, get_study
 
@@ -76,8 +76,9 @@ def fidelity_and_attendance(ctx: DemoContext) -> list[str]:
         )
         sessions = pd.DataFrame(
             s.execute(
-                select(GroupSession.group_id, GroupSession.week, GroupSession.held_on)
-                .where(GroupSession.study_id == study.id, GroupSession.held_on <= today)
+                select(GroupSession.group_id, GroupSession.week, GroupSession.held_on).where(
+                    GroupSession.study_id == study.id, GroupSession.held_on <= today
+                )
             ).all(),
             columns=["group_id", "week", "held_on"],
         ).merge(groups, on="group_id")
@@ -146,7 +147,9 @@ def _attendance(ctx, groups, sessions, members) -> tuple[pd.DataFrame, tuple[str
         grid = grid[~((grid["group"] == cancelled[0]) & (grid["week"] == cancelled[1]))]
     csv = grid[["group", "week", "pseudonym", "status"]]
     if cancelled is not None:
-        mark = pd.DataFrame([{"group": cancelled[0], "week": cancelled[1], "pseudonym": "", "status": "cancelled"}])
+        mark = pd.DataFrame(
+            [{"group": cancelled[0], "week": cancelled[1], "pseudonym": "", "status": "cancelled"}]
+        )
         csv = pd.concat([csv, mark], ignore_index=True)
     with unit_of_work(ctx.engine, ctx.actor, reason="demo: attendance of the RCT groups") as s:
         study = get_study(s, ctx.study_code)
@@ -169,7 +172,9 @@ def _observations(ctx, manual, groups, sessions, present, coordinators) -> tuple
     quality = dict(zip(groups["group"], rng.normal(BASE_QUALITY, GROUP_SD, len(groups))))
     quality[drifting] = BASE_QUALITY + DRIFT_HEAD_START
     leading = dict(zip(groups["group"], rng.normal(4.0, 0.4, len(groups))))
-    counts = present.groupby(["group", "week"])["present"].sum() if not present.empty else pd.Series(dtype=int)
+    counts = (
+        present.groupby(["group", "week"])["present"].sum() if not present.empty else pd.Series(dtype=int)
+    )
     n_obs = n_double = 0
     with unit_of_work(ctx.engine, ctx.actor, reason="demo: fidelity observations") as s:
         study = get_study(s, ctx.study_code)
@@ -195,11 +200,14 @@ def _observations(ctx, manual, groups, sessions, present, coordinators) -> tuple
                 minutes = int(np.clip(rng.normal(118, 8), 80, 150))
                 for observer in observers:
                     obs = ObservationInput(
-                        group=group, week=week, observer=observer,
+                        group=group,
+                        week=week,
+                        observer=observer,
                         observed_on=held[(group, week)],
                         components=_as_seen(rng, truth),
                         competence=_competence(rng, manual, leading[group] + drift / 3),
-                        minutes=minutes, participants_present=n_present,
+                        minutes=minutes,
+                        participants_present=n_present,
                         notes="leaders gave more advice than the manual asks" if drift < -2 else None,
                     )
                     record_observation(s, study, obs, ctx.actor)
@@ -221,19 +229,37 @@ def _pilot_observations(ctx, coordinators: dict[str, str], today: dt.date) -> in
             select(CourseGroup.code, Site.code, GroupSession.week, GroupSession.held_on)
             .join(Site, Site.id == CourseGroup.site_id)
             .join(GroupSession, GroupSession.group_id == CourseGroup.id)
-            .where(CourseGroup.study_id == study.id, CourseGroup.phase == "pilot",
-                   GroupSession.cancelled.is_(False), GroupSession.held_on <= today,
-                   GroupSession.week.in_(PILOT_OBSERVED_WEEKS))
+            .where(
+                CourseGroup.study_id == study.id,
+                CourseGroup.phase == "pilot",
+                GroupSession.cancelled.is_(False),
+                GroupSession.held_on <= today,
+                GroupSession.week.in_(PILOT_OBSERVED_WEEKS),
+            )
             .order_by(CourseGroup.code, GroupSession.week)
         ).all()
         for group, site, week, held_on in held:
-            truth = _true_delivery(rng, manual.session(week).components, BASE_QUALITY - 0.6 + rng.normal(0, SESSION_SD))
-            record_observation(s, study, ObservationInput(
-                group=group, week=week, observer=coordinators.get(site, f"K-{site}"), observed_on=held_on,
-                components=_as_seen(rng, truth), competence=_competence(rng, manual, 3.6),
-                minutes=int(np.clip(rng.normal(125, 10), 90, 150)), participants_present=int(rng.integers(5, 9)),
-                notes="the check-in round ran long; the manual's timing for it is too tight" if week == 2 else None,
-            ), ctx.actor)
+            truth = _true_delivery(
+                rng, manual.session(week).components, BASE_QUALITY - 0.6 + rng.normal(0, SESSION_SD)
+            )
+            record_observation(
+                s,
+                study,
+                ObservationInput(
+                    group=group,
+                    week=week,
+                    observer=coordinators.get(site, f"K-{site}"),
+                    observed_on=held_on,
+                    components=_as_seen(rng, truth),
+                    competence=_competence(rng, manual, 3.6),
+                    minutes=int(np.clip(rng.normal(125, 10), 90, 150)),
+                    participants_present=int(rng.integers(5, 9)),
+                    notes="the check-in round ran long; the manual's timing for it is too tight"
+                    if week == 2
+                    else None,
+                ),
+                ctx.actor,
+            )
             n += 1
     return n
 

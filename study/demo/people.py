@@ -8,8 +8,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from study.config import example_config_path, load_config
 from study.companionship.volunteers import record_training
+from study.config import example_config_path, load_config
 from study.db import unit_of_work
 from study.demo.context import DemoContext
 from study.demo.names import synthetic_identity_fields
@@ -41,14 +41,16 @@ def pilot_manual(manual_text: str) -> str:
     """The pilot's draft of the shipped manual: version :data:`PILOT_MANUAL_VERSION`, in which
     the group's own ground rules were not yet an essential component."""
     draft = manual_text.replace('version: "1.0"', f'version: "{PILOT_MANUAL_VERSION}"', 1)
-    draft = draft.replace("{id: w01_agreements, essential: true,", "{id: w01_agreements, essential: false,", 1)
+    draft = draft.replace(
+        "{id: w01_agreements, essential: true,", "{id: w01_agreements, essential: false,", 1
+    )
     if draft == manual_text or f'version: "{PILOT_MANUAL_VERSION}"' not in draft:
         raise RuntimeError("the shipped manual no longer has the lines the demo's pilot draft changes")
     return draft
 
 
 def _at(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(9, 0), tzinfo=dt.timezone.utc)
+    return dt.datetime.combine(day, dt.time(9, 0), tzinfo=dt.UTC)
 
 
 def _birth_date(rng: np.random.Generator, age: int, on: dt.date) -> dt.date:
@@ -76,8 +78,13 @@ def people_and_groups(ctx: DemoContext) -> list[str]:
 
     with unit_of_work(ctx.engine, ctx.actor, reason="demo: RCT recruitment") as s:
         study = get_study(s, ctx.study_code)
-        store_manual_version(s, study, manual_text, ctx.actor,
-                             note="revised after the pilot's feedback: ground rules and closing round made essential")
+        store_manual_version(
+            s,
+            study,
+            manual_text,
+            ctx.actor,
+            note="revised after the pilot's feedback: ground rules and closing round made essential",
+        )
         start_phase(s, study, "rct", ctx.actor, at=_at(config.phase("rct").start))  # locks that version
         screened, ready_per_site = _rct_participants(ctx, s, study, config)
         n_groups = _rct_groups(ctx, s, study, config, ready_per_site)
@@ -87,8 +94,7 @@ def people_and_groups(ctx: DemoContext) -> list[str]:
         f"  volunteers: {LEADERS_PER_SITE * len(site_codes)} group leaders, "
         f"{BUDDIES_PER_SITE * len(site_codes)} peer buddies",
         f"  pilot: {n_pilot} participants in {len(site_codes)} groups (manual draft {PILOT_MANUAL_VERSION})",
-        f"  RCT: {screened} screened, {len(ctx.rct_ready)} eligible and consented, "
-        f"{n_groups} groups planned",
+        f"  RCT: {screened} screened, {len(ctx.rct_ready)} eligible and consented, {n_groups} groups planned",
     ]
 
 
@@ -107,7 +113,11 @@ def _volunteers(ctx, s, study, config, site_codes) -> None:
                 pseudonym = f"{prefix}{i * count + k + 1:03d}"
                 age = int(ctx.rng.integers(ages[0], ages[1] + 1))
                 person = add_person(
-                    s, study, pseudonym, role, site,
+                    s,
+                    study,
+                    pseudonym,
+                    role,
+                    site,
                     identity=Identity(
                         birth_date=_birth_date(ctx.rng, age, screened_on),
                         **{f: v[k] for f, v in ids.items()},
@@ -131,7 +141,13 @@ def _pilot(ctx, s, study, config, site_codes) -> int:
     for i, site in enumerate(site_codes):
         start = pilot.start + dt.timedelta(weeks=6 + i)
         group = create_group(
-            s, study, f"{site}-P1", site, start, ctx.leaders[site][:2], phase="pilot",
+            s,
+            study,
+            f"{site}-P1",
+            site,
+            start,
+            ctx.leaders[site][:2],
+            phase="pilot",
             manual_version=PILOT_MANUAL_VERSION,
         )
         ids = synthetic_identity_fields(rng, PILOT_PARTICIPANTS_PER_SITE)
@@ -142,15 +158,24 @@ def _pilot(ctx, s, study, config, site_codes) -> int:
             screened_on = pilot.start + dt.timedelta(days=int(rng.integers(0, 30)))
             age = int(np.clip(rng.normal(38, 12), 18, 75))
             person = add_person(
-                s, study, pseudonym, "participant", site,
+                s,
+                study,
+                pseudonym,
+                "participant",
+                site,
                 identity=Identity(
                     birth_date=_birth_date(rng, age, screened_on), **{f: v[k] for f, v in ids.items()}
                 ),
                 attributes={"gender": str(rng.choice(GENDERS, p=GENDER_P))},
             )
             enrol(
-                s, study, person, screened_on, config.site(site).municipalities[0],
-                consent_on=screened_on + dt.timedelta(days=int(rng.integers(0, 8))), phase="pilot",
+                s,
+                study,
+                person,
+                screened_on,
+                config.site(site).municipalities[0],
+                consent_on=screened_on + dt.timedelta(days=int(rng.integers(0, 8))),
+                phase="pilot",
             )
             add_member(s, study, group, person, joined_on=start)
             members.append(pseudonym)
@@ -159,7 +184,10 @@ def _pilot(ctx, s, study, config, site_codes) -> int:
         for week in range(1, config.groups.sessions + 1):
             present = rng.random(len(members)) < propensity
             record_attendance(
-                s, study, group, week,
+                s,
+                study,
+                group,
+                week,
                 {p: "present" if here else "absent" for p, here in zip(members, present)},
             )
     return count
@@ -186,11 +214,17 @@ def _rct_participants(ctx, s, study, config) -> tuple[int, dict[str, int]]:
         site = str(sites[k])
         screened_on = RECRUITMENT[0] + dt.timedelta(days=int(offsets[k]))
         municipality = (
-            str(rng.choice(OUTSIDE[site])) if outside[k] else str(rng.choice(config.site(site).municipalities))
+            str(rng.choice(OUTSIDE[site]))
+            if outside[k]
+            else str(rng.choice(config.site(site).municipalities))
         )
         pseudonym = f"P{k + 1:04d}"
         person = add_person(
-            s, study, pseudonym, "participant", site,
+            s,
+            study,
+            pseudonym,
+            "participant",
+            site,
             identity=Identity(
                 birth_date=_birth_date(rng, int(ages[k]), screened_on),
                 **{f: v[k] for f, v in ids.items()},

@@ -31,8 +31,6 @@ audited path as a real file.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
@@ -46,8 +44,13 @@ from study.demo.context import DemoContext
 from study.studies import config_of, get_study
 
 __all__ = [
-    "ATTENDANCE_PROPENSITY", "INTERVENTION_ARM", "PLANTED_EFFECTS", "PLANTED_QPR15_POINTS", "SLOPE",
-    "attendance_propensity", "questionnaires",
+    "ATTENDANCE_PROPENSITY",
+    "INTERVENTION_ARM",
+    "PLANTED_EFFECTS",
+    "PLANTED_QPR15_POINTS",
+    "SLOPE",
+    "attendance_propensity",
+    "questionnaires",
 ]
 
 INTERVENTION_ARM = "INT"
@@ -70,8 +73,15 @@ GROUP_VARIANCE = 0.05
 SLOPE = {"qpr15": 0.205, "_other": 0.15}
 #: Where the average answer lies on each instrument's response scale (0 = min, 1 = max).
 CENTRE = {
-    "who5": 0.48, "qpr15": 0.55, "state_hope": 0.55, "adult_hope": 0.58, "herth_hope": 0.6,
-    "ucla3": 0.6, "gse": 0.6, "wsas": 0.5, "mansa": 0.55,
+    "who5": 0.48,
+    "qpr15": 0.55,
+    "state_hope": 0.55,
+    "adult_hope": 0.58,
+    "herth_hope": 0.6,
+    "ucla3": 0.6,
+    "gse": 0.6,
+    "wsas": 0.5,
+    "mansa": 0.55,
 }
 #: Probability that someone still in the study stops answering before this timepoint.
 DROP_OUT = {"baseline": 0.01, "post": 0.12, "followup": 0.14}
@@ -90,11 +100,14 @@ def questionnaires(ctx: DemoContext) -> list[str]:
         config = config_of(study)
         instruments = study_instruments(config)
         people = participant_anchors(s, study)
-        members = dict(s.execute(
-            select(Person.pseudonym, CourseGroup.code).join(GroupMember, GroupMember.person_id == Person.id)
-            .join(CourseGroup, CourseGroup.id == GroupMember.group_id)
-            .where(Person.study_id == study.id, CourseGroup.phase == "rct")
-        ).all())
+        members = dict(
+            s.execute(
+                select(Person.pseudonym, CourseGroup.code)
+                .join(GroupMember, GroupMember.person_id == Person.id)
+                .join(CourseGroup, CourseGroup.id == GroupMember.group_id)
+                .where(Person.study_id == study.id, CourseGroup.phase == "rct")
+            ).all()
+        )
         arms = dict(
             s.execute(
                 select(Person.pseudonym, Allocation.arm)
@@ -176,11 +189,13 @@ def attendance_propensity(rng: np.random.Generator, pseudonyms: list[str]) -> pd
     """Each course participant's propensity to come and the week after which they stop
     (99: never stops early): ``pseudonym, propensity, stops_after``."""
     n = len(pseudonyms)
-    return pd.DataFrame({
-        "pseudonym": pseudonyms,
-        "propensity": rng.beta(*ATTENDANCE_PROPENSITY, n),
-        "stops_after": np.where(rng.random(n) < EARLY_STOP_SHARE, rng.integers(1, 6, n), 99),
-    })
+    return pd.DataFrame(
+        {
+            "pseudonym": pseudonyms,
+            "propensity": rng.beta(*ATTENDANCE_PROPENSITY, n),
+            "stops_after": np.where(rng.random(n) < EARLY_STOP_SHARE, rng.integers(1, 6, n), 99),
+        }
+    )
 
 
 def _group_effects(rng: np.random.Generator, groups: pd.Series) -> np.ndarray:

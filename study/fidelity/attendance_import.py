@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 from pathlib import Path
-from typing import Optional
 
 import pandas as pd
 from sqlalchemy import select
@@ -51,8 +50,8 @@ def import_attendance(
     session: Session,
     study: Study,
     source: str | Path | io.StringIO,
-    restrict_to_site: Optional[str] = None,
-    today: Optional[dt.date] = None,
+    restrict_to_site: str | None = None,
+    today: dt.date | None = None,
 ) -> ImportSummary:
     """Import an attendance CSV in the caller's unit of work (see the module docstring).
 
@@ -75,7 +74,8 @@ def import_attendance(
     groups = {
         g.code: (g, site)
         for g, site in session.execute(
-            select(CourseGroup, Site.code).join(Site, Site.id == CourseGroup.site_id)
+            select(CourseGroup, Site.code)
+            .join(Site, Site.id == CourseGroup.site_id)
             .where(CourseGroup.study_id == study.id)
         ).all()
     }
@@ -109,8 +109,11 @@ def import_attendance(
         bad(r.line, "pseudonym", "", "is required for present and absent")
     named = df[df["pseudonym"] != ""]
     problems += duplicate_key_problems(
-        named[["group", "week_n", "pseudonym"]].astype(object), named["line"], "pseudonym",
-        named["pseudonym"], "group, week and pseudonym",
+        named[["group", "week_n", "pseudonym"]].astype(object),
+        named["line"],
+        "pseudonym",
+        named["pseudonym"],
+        "group, week and pseudonym",
     )
 
     # 2. row checks that need the group
@@ -120,30 +123,45 @@ def import_attendance(
             continue
         group, site = groups[r.group]
         if restrict_to_site is not None and site != restrict_to_site:
-            bad(r.line, "group", r.group, f"group {r.group} is at site {site}; you may record only {restrict_to_site}")
+            bad(
+                r.line,
+                "group",
+                r.group,
+                f"group {r.group} is at site {site}; you may record only {restrict_to_site}",
+            )
             continue
         gs = sessions.get((group.id, r.week_n)) if r.week_n is not None else None
         if gs is None:
-            bad(r.line, "week", r.week, f"group {r.group} has no session in week {r.week} (weeks 1–{_weeks(sessions, group.id)})")
+            bad(
+                r.line,
+                "week",
+                r.week,
+                f"group {r.group} has no session in week {r.week} (weeks 1–{_weeks(sessions, group.id)})",
+            )
             continue
         if r.pseudonym and (group.id, r.pseudonym) not in members:
             bad(r.line, "pseudonym", r.pseudonym, f"is not a member of group {r.group}")
             continue
-        plan = plans.setdefault((r.group, r.week_n), {"rows": [], "session": gs, "group": group,
-                                                      "held_on": None, "statuses": {}, "cancelled": None})
+        plan = plans.setdefault(
+            (r.group, r.week_n),
+            {"rows": [], "session": gs, "group": group, "held_on": None, "statuses": {}, "cancelled": None},
+        )
         cancelled = r.status == "cancelled"
         if plan["cancelled"] is None:
             plan["cancelled"] = (cancelled, r.line)
         elif plan["cancelled"][0] != cancelled:
-            bad(r.line, "status", r.status,
+            bad(
+                r.line,
+                "status",
+                r.status,
                 f"row {plan['cancelled'][1]} says the session was "
-                f"{'cancelled' if plan['cancelled'][0] else 'held'}; a session is either held or cancelled")
+                f"{'cancelled' if plan['cancelled'][0] else 'held'}; a session is either held or cancelled",
+            )
             continue
         if r.held_date is not None:
             window = group_window(group.start_date, _weeks(sessions, group.id))
             if not window.contains(r.held_date):
-                bad(r.line, "held_on", r.held_on,
-                    f"outside the dates of group {r.group} ({window})")
+                bad(r.line, "held_on", r.held_on, f"outside the dates of group {r.group} ({window})")
                 continue
             if plan["held_on"] is not None and plan["held_on"][0] != r.held_date:
                 bad(r.line, "held_on", r.held_on, f"row {plan['held_on'][1]} gives {plan['held_on'][0]}")
@@ -152,7 +170,12 @@ def import_attendance(
         held_on = plan["held_on"][0] if plan["held_on"] else gs.held_on
         if not cancelled and held_on > today:
             column, value = ("held_on", r.held_on) if r.held_on else ("week", r.week)
-            bad(r.line, column, value, f"the session of {r.group} week {r.week_n} is dated {held_on}, in the future")
+            bad(
+                r.line,
+                column,
+                value,
+                f"the session of {r.group} week {r.week_n} is dated {held_on}, in the future",
+            )
             continue
         if not cancelled:
             plan["statuses"][r.pseudonym] = r.status
@@ -166,8 +189,11 @@ def import_attendance(
     session_ids = {plan["session"].id for plan in plans.values()}
     stored = {
         (r.session_id, r.person_id): r
-        for r in session.execute(select(table.c.id, table.c.session_id, table.c.person_id, table.c.status)
-                                 .where(table.c.study_id == study.id))
+        for r in session.execute(
+            select(table.c.id, table.c.session_id, table.c.person_id, table.c.status).where(
+                table.c.study_id == study.id
+            )
+        )
         if r.session_id in session_ids
     }
     new_rows: list[dict] = []
@@ -195,7 +221,9 @@ def import_attendance(
             elif old.status == status:
                 counts["unchanged"] += 1
             else:
-                updates.append(RowUpdate(old.id, {"status": old.status}, {"status": status}, study.id, person_id))
+                updates.append(
+                    RowUpdate(old.id, {"status": old.status}, {"status": status}, study.id, person_id)
+                )
                 counts["corrected"] += 1
     insert_rows(session, Attendance, new_rows)
     update_rows(session, Attendance, updates)
@@ -207,7 +235,7 @@ def _weeks(sessions: dict, group_id: int) -> int:
     return max((week for gid, week in sessions if gid == group_id), default=0)
 
 
-def attendance_template(session: Session, study: Study, group: Optional[str] = None) -> pd.DataFrame:
+def attendance_template(session: Session, study: Study, group: str | None = None) -> pd.DataFrame:
     """An attendance sheet: one row per member × week of ``group`` with ``status`` empty
     (without a group: the header only)."""
     columns = list(ATTENDANCE_COLUMNS) + list(OPTIONAL_COLUMNS)
@@ -217,12 +245,12 @@ def attendance_template(session: Session, study: Study, group: Optional[str] = N
 
     g = group_by_code(session, study, group)
     pseudonyms = session.scalars(
-        select(Person.pseudonym).join(GroupMember, GroupMember.person_id == Person.id)
-        .where(GroupMember.group_id == g.id).order_by(Person.pseudonym)
+        select(Person.pseudonym)
+        .join(GroupMember, GroupMember.person_id == Person.id)
+        .where(GroupMember.group_id == g.id)
+        .order_by(Person.pseudonym)
     ).all()
     weeks = session.scalars(
         select(GroupSession.week).where(GroupSession.group_id == g.id).order_by(GroupSession.week)
     ).all()
-    return pd.DataFrame(
-        [(g.code, w, p, "", "") for w in weeks for p in pseudonyms], columns=columns
-    )
+    return pd.DataFrame([(g.code, w, p, "", "") for w in weeks for p in pseudonyms], columns=columns)

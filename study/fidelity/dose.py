@@ -50,11 +50,15 @@ def dose_table(
     """
     held = (
         sessions[~sessions["cancelled"].astype(bool) & sessions["recorded"].astype(bool)]
-        .groupby("group").size().rename("sessions_held")
+        .groupby("group")
+        .size()
+        .rename("sessions_held")
     )
     attended = (
         attendance[attendance["status"] == "present"]
-        .groupby(["pseudonym", "group"]).size().rename("sessions_attended")
+        .groupby(["pseudonym", "group"])
+        .size()
+        .rename("sessions_attended")
     )
     out = members[["pseudonym", "group"]].copy()
     out["sessions_held"] = out["group"].map(held).fillna(0).astype(int)
@@ -84,8 +88,7 @@ def attendance_dose(session: Session, study: Study) -> pd.DataFrame:
     recorded = select(Attendance.session_id).where(Attendance.study_id == study.id).distinct()
     sessions = pd.DataFrame(
         session.execute(
-            select(CourseGroup.code, GroupSession.week, GroupSession.cancelled,
-                   GroupSession.id.in_(recorded))
+            select(CourseGroup.code, GroupSession.week, GroupSession.cancelled, GroupSession.id.in_(recorded))
             .join(CourseGroup, CourseGroup.id == GroupSession.group_id)
             .where(GroupSession.study_id == study.id)
         ).all(),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Optional
 
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
@@ -70,7 +69,7 @@ class CompetenceScale(ConfigModel):
     max: int = Field(default=5, ge=2, le=10)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "CompetenceScale":
+    def _ordered(self) -> CompetenceScale:
         if self.max <= self.min:
             raise ValueError(f"max ({self.max}) must be above min ({self.min})")
         return self
@@ -100,7 +99,7 @@ class Manual(ConfigModel):
     id: str = Field(pattern=_ID)
     name: str = Field(min_length=1)
     version: str = Field(pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]{0,31}$")
-    description: Optional[str] = None
+    description: str | None = None
     sessions: list[ManualSession] = Field(min_length=1)
     competence: CompetenceSection
 

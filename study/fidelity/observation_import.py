@@ -21,7 +21,6 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import pandas as pd
 from sqlalchemy.orm import Session
@@ -68,8 +67,8 @@ def import_observations(
     study: Study,
     source: str | Path | io.StringIO,
     actor: str,
-    restrict_to_site: Optional[str] = None,
-    today: Optional[dt.date] = None,
+    restrict_to_site: str | None = None,
+    today: dt.date | None = None,
 ) -> ImportSummary:
     """Import a fidelity CSV in the caller's unit of work (see the module docstring).
 
@@ -116,15 +115,34 @@ def import_observations(
     # 2. assemble one observation per group, week and observer
     observations = {}
     for p in parsed:
-        if p["week"] is None or p["observed_on"] is None or not p["group"] or not p["observer"] or not p["item"]:
+        if (
+            p["week"] is None
+            or p["observed_on"] is None
+            or not p["group"]
+            or not p["observer"]
+            or not p["item"]
+        ):
             continue
         key = (p["group"], p["week"], p["observer"])
-        o = observations.setdefault(key, {"first": p["line"], "date": (p["observed_on"], p["line"]),
-                                          "component": {}, "competence": {}, "session": {}, "rows": {}})
+        o = observations.setdefault(
+            key,
+            {
+                "first": p["line"],
+                "date": (p["observed_on"], p["line"]),
+                "component": {},
+                "competence": {},
+                "session": {},
+                "rows": {},
+            },
+        )
         if p["observed_on"] != o["date"][0]:
-            bad(p["line"], "observed_on", p["observed_on"],
+            bad(
+                p["line"],
+                "observed_on",
+                p["observed_on"],
                 f"{p['observer']} dated this observation {o['date'][0]} in row {o['date'][1]}; "
-                "an observer scores a session once (one date)")
+                "an observer scores a session once (one date)",
+            )
             continue
         field = f"{p['kind']}:{p['item']}" if p["kind"] != "session" else p["item"]
         if field in o["rows"]:
@@ -138,14 +156,19 @@ def import_observations(
     checked = []
     for (group, week, observer), o in observations.items():
         obs = ObservationInput(
-            group=group, week=week, observer=observer, observed_on=o["date"][0],
-            components=o["component"], competence=o["competence"],
+            group=group,
+            week=week,
+            observer=observer,
+            observed_on=o["date"][0],
+            components=o["component"],
+            competence=o["competence"],
             minutes=o["session"].get("minutes"),
             participants_present=o["session"].get("participants_present"),
             notes=o["session"].get("notes"),
         )
-        found, target = check_observation(session, study, obs, actor, restrict_to_site,
-                                          replace=True, today=today)
+        found, target = check_observation(
+            session, study, obs, actor, restrict_to_site, replace=True, today=today
+        )
         for prob in found:
             row = o["rows"].get(prob.field, o["first"])
             column = prob.field if prob.field in ("group", "week", "observer", "observed_on") else None
@@ -165,7 +188,7 @@ def import_observations(
     return ImportSummary(rows=len(df), **counts)
 
 
-def _value(kind: str, item: str, text: str) -> tuple[object, Optional[str]]:
+def _value(kind: str, item: str, text: str) -> tuple[object, str | None]:
     """The parsed cell and, when it is bad, why."""
     na = text.lower() in NA_VALUES
     if kind == "component":

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -63,11 +62,11 @@ class ObservationInput:
     week: int
     observer: str
     observed_on: dt.date
-    components: Mapping[str, Optional[int]]
+    components: Mapping[str, int | None]
     competence: Mapping[str, int] = field(default_factory=dict)
-    minutes: Optional[int] = None
-    participants_present: Optional[int] = None
-    notes: Optional[str] = None
+    minutes: int | None = None
+    participants_present: int | None = None
+    notes: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,10 +90,10 @@ class ObservationTarget:
     scored against and an existing observation by the same observer (to correct)."""
 
     group: CourseGroup
-    group_session: Optional[GroupSession] = None
-    manual: Optional[Manual] = None
-    version: Optional[str] = None
-    existing: Optional[FidelityObservation] = None
+    group_session: GroupSession | None = None
+    manual: Manual | None = None
+    version: str | None = None
+    existing: FidelityObservation | None = None
 
 
 def check_observation(
@@ -102,10 +101,10 @@ def check_observation(
     study: Study,
     obs: ObservationInput,
     actor: str,
-    restrict_to_site: Optional[str] = None,
+    restrict_to_site: str | None = None,
     replace: bool = False,
-    today: Optional[dt.date] = None,
-) -> tuple[list[ObservationProblem], Optional[ObservationTarget]]:
+    today: dt.date | None = None,
+) -> tuple[list[ObservationProblem], ObservationTarget | None]:
     """Every problem of ``obs`` (empty list when it can be stored) and what it refers to.
 
     ``restrict_to_site`` is the site code of a coordinator who may observe only their own
@@ -128,7 +127,8 @@ def check_observation(
         site_code = session.get(Site, group.site_id).code
         if site_code != restrict_to_site:
             add(
-                "group", obs.group,
+                "group",
+                obs.group,
                 f"group {group.code} is at site {site_code}; you may observe only groups at "
                 f"{restrict_to_site}",
                 refused=True,
@@ -152,8 +152,11 @@ def check_observation(
     elif obs.observed_on < group.start_date:
         add("observed_on", obs.observed_on, f"is before group {group.code} started ({group.start_date})")
     elif not group_window(group.start_date, manual.weeks).contains(obs.observed_on):
-        add("observed_on", obs.observed_on,
-            f"outside the dates of group {group.code} ({group_window(group.start_date, manual.weeks)})")
+        add(
+            "observed_on",
+            obs.observed_on,
+            f"outside the dates of group {group.code} ({group_window(group.start_date, manual.weeks)})",
+        )
 
     week_ok = isinstance(obs.week, int) and not isinstance(obs.week, bool) and 1 <= obs.week <= manual.weeks
     if not week_ok:
@@ -179,7 +182,8 @@ def check_observation(
         )
         if target.existing is not None and not replace:
             add(
-                "observer", observer,
+                "observer",
+                observer,
                 f"{observer} already observed the week-{obs.week} session of {group.code} "
                 f"(on {target.existing.observed_on}); the same observer cannot score a session "
                 "twice (a second observer may)",
@@ -200,7 +204,11 @@ def _check_components(manual: Manual, obs: ObservationInput, add) -> None:
             add(key, score, "must be 2 (fully), 1 (partially), 0 (not) or NA (not applicable)")
     for component in week_ids:
         if component not in obs.components:
-            add(f"component:{component}", "", f"component {component} of week {obs.week} is not rated (give 2, 1, 0 or NA)")
+            add(
+                f"component:{component}",
+                "",
+                f"component {component} of week {obs.week} is not rated (give 2, 1, 0 or NA)",
+            )
 
 
 def _check_competence(manual: Manual, obs: ObservationInput, add) -> None:
@@ -215,7 +223,9 @@ def _check_competence(manual: Manual, obs: ObservationInput, add) -> None:
 
 def _check_session_fields(study: Study, obs: ObservationInput, add) -> None:
     if obs.minutes is not None and (
-        isinstance(obs.minutes, bool) or not isinstance(obs.minutes, int) or not 0 <= obs.minutes <= MAX_MINUTES
+        isinstance(obs.minutes, bool)
+        or not isinstance(obs.minutes, int)
+        or not 0 <= obs.minutes <= MAX_MINUTES
     ):
         add("minutes", obs.minutes, f"must be a whole number of minutes from 0 to {MAX_MINUTES}")
     max_size = config_of(study).groups.max_size
@@ -231,9 +241,9 @@ def record_observation(
     study: Study,
     obs: ObservationInput,
     actor: str,
-    restrict_to_site: Optional[str] = None,
+    restrict_to_site: str | None = None,
     replace: bool = False,
-    today: Optional[dt.date] = None,
+    today: dt.date | None = None,
 ) -> FidelityObservation:
     """Validate and store one observation in the caller's unit of work.
 
@@ -295,7 +305,7 @@ def write_observation(
     return row, status
 
 
-def _sync(rows: list, model, key: str, wanted: Mapping[str, Optional[int]], study_id: int) -> bool:
+def _sync(rows: list, model, key: str, wanted: Mapping[str, int | None], study_id: int) -> bool:
     """Make the rating rows equal ``wanted``, touching only what differs (audited changes);
     whether anything changed."""
     changed = False

@@ -6,7 +6,7 @@ documented columns out.
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -22,12 +22,12 @@ def _check_columns(data: pd.DataFrame, columns: dict[str, str]) -> None:
         raise ValueError("data must be a pandas DataFrame in long format")
     missing = [f"{role}={name!r}" for role, name in columns.items() if name not in data.columns]
     if missing:
-        raise ValueError(f"column(s) not in data: {', '.join(missing)}; columns: {', '.join(map(str, data.columns))}")
+        raise ValueError(
+            f"column(s) not in data: {', '.join(missing)}; columns: {', '.join(map(str, data.columns))}"
+        )
 
 
-def _wide(
-    data: pd.DataFrame, target: str, rater: str, score: str, nan_policy: str
-) -> pd.DataFrame:
+def _wide(data: pd.DataFrame, target: str, rater: str, score: str, nan_policy: str) -> pd.DataFrame:
     """Targets × raters matrix of numeric scores (complete, balanced)."""
     _check_columns(data, {"target": target, "rater": rater, "score": score})
     if nan_policy not in ("raise", "omit"):
@@ -186,7 +186,6 @@ def icc(
         )
         ci2k = tuple(c * k / (1 + c * (k - 1)) for c in ci2)
 
-
     # 5. the tidy output
     rows = [
         ("ICC1", icc1, *ci1, f1, df1, df2_1, p1),
@@ -204,8 +203,8 @@ def icc(
 def cohen_kappa(
     a: pd.Series | np.ndarray | list,
     b: pd.Series | np.ndarray | list,
-    weights: Optional[Literal["linear", "quadratic"]] = "quadratic",
-    categories: Optional[list] = None,
+    weights: Literal["linear", "quadratic"] | None = "quadratic",
+    categories: list | None = None,
 ) -> float:
     """Cohen's (weighted) kappa of two raters' ratings of the same items.
 
@@ -276,8 +275,11 @@ def cohen_kappa(
 
 
 def long_pairs(
-    data: pd.DataFrame, target: str = "target", rater: str = "rater", score: str = "score",
-    item: Optional[str] = None,
+    data: pd.DataFrame,
+    target: str = "target",
+    rater: str = "rater",
+    score: str = "score",
+    item: str | None = None,
 ) -> pd.DataFrame:
     """Pair the first two raters of each target (and item): columns ``[item,] target, a, b``.
 
@@ -299,8 +301,8 @@ def agreement(
     target: str = "target",
     rater: str = "rater",
     score: str = "score",
-    categories: Optional[list] = None,
-    weights: Optional[Literal["linear", "quadratic"]] = "quadratic",
+    categories: list | None = None,
+    weights: Literal["linear", "quadratic"] | None = "quadratic",
 ) -> pd.DataFrame:
     """Percent agreement and weighted kappa per item for targets rated by two raters.
 

@@ -8,9 +8,7 @@ pipelines and dashboards use them).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -44,8 +42,13 @@ __all__ = [
 ]
 
 GROUP_FIDELITY_COLUMNS = [
-    "group", "site", "n_observations", "mean_adherence_pct", "mean_competence",
-    "classification", "below_threshold",
+    "group",
+    "site",
+    "n_observations",
+    "mean_adherence_pct",
+    "mean_competence",
+    "classification",
+    "below_threshold",
 ]
 
 
@@ -56,8 +59,14 @@ def groups_frame(session: Session, study: Study) -> pd.DataFrame:
     """
     groups = pd.DataFrame(
         session.execute(
-            select(CourseGroup.id, CourseGroup.code, Site.code, CourseGroup.phase,
-                   CourseGroup.start_date, CourseGroup.manual_version)
+            select(
+                CourseGroup.id,
+                CourseGroup.code,
+                Site.code,
+                CourseGroup.phase,
+                CourseGroup.start_date,
+                CourseGroup.manual_version,
+            )
             .join(Site, Site.id == CourseGroup.site_id)
             .where(CourseGroup.study_id == study.id)
             .order_by(CourseGroup.code)
@@ -74,7 +83,8 @@ def groups_frame(session: Session, study: Study) -> pd.DataFrame:
     )
     pairs = (
         leaders.sort_values(["group_id", "position"]).groupby("group_id")["pseudonym"].agg(" + ".join)
-        if not leaders.empty else pd.Series(dtype=object)
+        if not leaders.empty
+        else pd.Series(dtype=object)
     )
     groups["leader_pair"] = groups["group_id"].map(pairs)
     return groups
@@ -84,14 +94,26 @@ def _observations(session: Session, study: Study) -> pd.DataFrame:
     return pd.DataFrame(
         session.execute(
             select(
-                FidelityObservation.id, FidelityObservation.group_id, FidelityObservation.week,
-                FidelityObservation.observer, FidelityObservation.observed_on,
-                FidelityObservation.manual_version, FidelityObservation.minutes,
+                FidelityObservation.id,
+                FidelityObservation.group_id,
+                FidelityObservation.week,
+                FidelityObservation.observer,
+                FidelityObservation.observed_on,
+                FidelityObservation.manual_version,
+                FidelityObservation.minutes,
                 FidelityObservation.participants_present,
             ).where(FidelityObservation.study_id == study.id)
         ).all(),
-        columns=["observation", "group_id", "week", "observer", "observed_on", "manual_version",
-                 "minutes", "participants_present"],
+        columns=[
+            "observation",
+            "group_id",
+            "week",
+            "observer",
+            "observed_on",
+            "manual_version",
+            "minutes",
+            "participants_present",
+        ],
     )
 
 
@@ -114,15 +136,22 @@ def component_ratings(session: Session, study: Study) -> pd.DataFrame:
     )
     ratings = pd.DataFrame(
         session.execute(
-            select(ComponentRating.observation_id, ComponentRating.component, ComponentRating.score)
-            .where(ComponentRating.study_id == study.id)
+            select(ComponentRating.observation_id, ComponentRating.component, ComponentRating.score).where(
+                ComponentRating.study_id == study.id
+            )
         ).all(),
         columns=["observation", "component", "score"],
     )
-    merged = ratings.merge(obs[["observation", "group", "site", "week", "observer", "manual_version"]], on="observation")
-    merged = merged.merge(_weights(session, study).drop(columns="week"), on=["manual_version", "component"], how="left")
+    merged = ratings.merge(
+        obs[["observation", "group", "site", "week", "observer", "manual_version"]], on="observation"
+    )
+    merged = merged.merge(
+        _weights(session, study).drop(columns="week"), on=["manual_version", "component"], how="left"
+    )
     merged["score"] = merged["score"].astype(float)
-    return merged[["observation", "group", "site", "week", "observer", "component", "score", "weight", "essential"]]
+    return merged[
+        ["observation", "group", "site", "week", "observer", "component", "score", "weight", "essential"]
+    ]
 
 
 def observation_scores(session: Session, study: Study) -> pd.DataFrame:
@@ -139,21 +168,35 @@ def observation_scores(session: Session, study: Study) -> pd.DataFrame:
     ratings = component_ratings(session, study)
     comp = pd.DataFrame(
         session.execute(
-            select(CompetenceRating.observation_id, CompetenceRating.score)
-            .where(CompetenceRating.study_id == study.id)
+            select(CompetenceRating.observation_id, CompetenceRating.score).where(
+                CompetenceRating.study_id == study.id
+            )
         ).all(),
         columns=["observation", "score"],
     )
     scored = obs.merge(adherence(ratings)[["observation", "adherence_pct"]], on="observation", how="left")
     scored = scored.merge(competence(comp)[["observation", "competence"]], on="observation", how="left")
     scored["classification"] = classify(scored["adherence_pct"], config.fidelity.thresholds)
-    columns = ["observation", "group", "site", "phase", "leader_pair", "week", "observer",
-               "observed_on", "manual_version", "minutes", "participants_present",
-               "adherence_pct", "competence", "classification"]
+    columns = [
+        "observation",
+        "group",
+        "site",
+        "phase",
+        "leader_pair",
+        "week",
+        "observer",
+        "observed_on",
+        "manual_version",
+        "minutes",
+        "participants_present",
+        "adherence_pct",
+        "competence",
+        "classification",
+    ]
     return scored.sort_values(["group", "week", "observer"])[columns].reset_index(drop=True)
 
 
-def group_fidelity(session: Session, study: Study, scores: Optional[pd.DataFrame] = None) -> pd.DataFrame:
+def group_fidelity(session: Session, study: Study, scores: pd.DataFrame | None = None) -> pd.DataFrame:
     """Fidelity per group, every group of the study (observed or not).
 
     Returns
@@ -174,9 +217,15 @@ def group_fidelity(session: Session, study: Study, scores: Optional[pd.DataFrame
     groups = groups_frame(session, study)
     summary = summarise(scores, ["group"], thresholds)
     last = (
-        scores.sort_values("week").groupby(["group", "week"])["adherence_pct"].mean()
-        .groupby(level="group").last().rename("last_adherence_pct").reset_index()
-        if not scores.empty else pd.DataFrame(columns=["group", "last_adherence_pct"])
+        scores.sort_values("week")
+        .groupby(["group", "week"])["adherence_pct"]
+        .mean()
+        .groupby(level="group")
+        .last()
+        .rename("last_adherence_pct")
+        .reset_index()
+        if not scores.empty
+        else pd.DataFrame(columns=["group", "last_adherence_pct"])
     )
     out = (
         groups[["group", "site", "phase", "leader_pair"]]
@@ -191,12 +240,22 @@ def group_fidelity(session: Session, study: Study, scores: Optional[pd.DataFrame
     out["below_threshold"] = out["mean_adherence_pct"].lt(limit).fillna(False).astype(bool)
     for col in ("mean_adherence_pct", "mean_competence", "last_adherence_pct", "drift_pct_per_week"):
         out[col] = out[col].astype(float)
-    return out[GROUP_FIDELITY_COLUMNS + ["phase", "leader_pair", "n_sessions_observed",
-                                         "last_adherence_pct", "drift_pct_per_week", "never_observed"]]
+    return out[
+        GROUP_FIDELITY_COLUMNS
+        + [
+            "phase",
+            "leader_pair",
+            "n_sessions_observed",
+            "last_adherence_pct",
+            "drift_pct_per_week",
+            "never_observed",
+        ]
+    ]
 
 
-def unobserved_weeks(session: Session, study: Study, scores: Optional[pd.DataFrame] = None,
-                     as_of: Optional[dt.date] = None) -> pd.DataFrame:
+def unobserved_weeks(
+    session: Session, study: Study, scores: pd.DataFrame | None = None, as_of: dt.date | None = None
+) -> pd.DataFrame:
     """Sessions of the manual (weeks) never observed at a site, among sessions already held.
 
     Returns ``site, week, sessions_held, observations`` for each site × week where at least
@@ -210,8 +269,11 @@ def unobserved_weeks(session: Session, study: Study, scores: Optional[pd.DataFra
             select(Site.code, GroupSession.week)
             .join(CourseGroup, CourseGroup.id == GroupSession.group_id)
             .join(Site, Site.id == CourseGroup.site_id)
-            .where(GroupSession.study_id == study.id, GroupSession.cancelled.is_(False),
-                   GroupSession.held_on <= as_of)
+            .where(
+                GroupSession.study_id == study.id,
+                GroupSession.cancelled.is_(False),
+                GroupSession.held_on <= as_of,
+            )
         ).all(),
         columns=["site", "week"],
     )
@@ -222,8 +284,9 @@ def unobserved_weeks(session: Session, study: Study, scores: Optional[pd.DataFra
     return out[out["observations"] == 0].sort_values(["site", "week"]).reset_index(drop=True)
 
 
-def reliability_tables(session: Session, study: Study, scores: Optional[pd.DataFrame] = None,
-                       ci: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame]:
+def reliability_tables(
+    session: Session, study: Study, scores: pd.DataFrame | None = None, ci: float = 0.95
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Inter-rater reliability on double-coded sessions.
 
     Returns
@@ -244,12 +307,14 @@ def reliability_tables(session: Session, study: Study, scores: Optional[pd.DataF
         double["rater"] = double.groupby("target").cumcount() + 1
         double = double[double["rater"] <= 2]
         if double["target"].nunique() >= 2:
-            icc_table = icc(double, target="target", rater="rater", score="adherence_pct",
-                            ci=ci, nan_policy="omit")
+            icc_table = icc(
+                double, target="target", rater="rater", score="adherence_pct", ci=ci, nan_policy="omit"
+            )
     ratings = component_ratings(session, study)
     ratings["target"] = ratings["group"] + "/" + ratings["week"].astype(str)
-    agree = agreement(ratings, item="component", target="target", rater="observer",
-                      score="score", categories=[0, 1, 2])
+    agree = agreement(
+        ratings, item="component", target="target", rater="observer", score="score", categories=[0, 1, 2]
+    )
     return icc_table, agree
 
 
@@ -257,7 +322,7 @@ class FidelityReport(dict):
     """The tables of ``peerstudy fidelity report`` by name (an ordered dict of DataFrames)."""
 
 
-def fidelity_report(session: Session, study: Study, as_of: Optional[dt.date] = None) -> FidelityReport:
+def fidelity_report(session: Session, study: Study, as_of: dt.date | None = None) -> FidelityReport:
     """Every fidelity table: ``observations, groups, leader_pairs, sites, weeks,
     unobserved_weeks, icc, agreement`` (DataFrames)."""
     config = config_of(study)

@@ -89,9 +89,7 @@ def adherence(
     return out
 
 
-def competence(
-    ratings: pd.DataFrame, observation: str = "observation", score: str = "score"
-) -> pd.DataFrame:
+def competence(ratings: pd.DataFrame, observation: str = "observation", score: str = "score") -> pd.DataFrame:
     """Mean competence rating per observation: ``observation, n_items, competence``.
 
     Examples
@@ -102,10 +100,14 @@ def competence(
     for col in (observation, score):
         if col not in ratings.columns:
             raise ValueError(f"column {col!r} not in ratings")
-    grouped = ratings.assign(_s=pd.to_numeric(ratings[score], errors="coerce")).groupby(observation, sort=True)["_s"]
-    return pd.DataFrame(
-        {"n_items": grouped.count(), "competence": grouped.mean()}
-    ).reset_index().rename(columns={observation: "observation"})
+    grouped = ratings.assign(_s=pd.to_numeric(ratings[score], errors="coerce")).groupby(
+        observation, sort=True
+    )["_s"]
+    return (
+        pd.DataFrame({"n_items": grouped.count(), "competence": grouped.mean()})
+        .reset_index()
+        .rename(columns={observation: "observation"})
+    )
 
 
 def classify(pct: pd.Series | float, thresholds: FidelityThresholds | None = None) -> pd.Series:
@@ -163,8 +165,17 @@ def summarise(
     """
     keys = list(dict.fromkeys([*by, *session_keys]))
     if scores.empty:
-        return pd.DataFrame(columns=[*by, "n_observations", "n_sessions", "mean_adherence_pct",
-                                     "min_adherence_pct", "mean_competence", "classification"])
+        return pd.DataFrame(
+            columns=[
+                *by,
+                "n_observations",
+                "n_sessions",
+                "mean_adherence_pct",
+                "min_adherence_pct",
+                "mean_competence",
+                "classification",
+            ]
+        )
     sessions = session_means(scores, keys)
     out = (
         sessions.groupby(by, sort=True)

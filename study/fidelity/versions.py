@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -67,7 +67,7 @@ def manual_of(version: ManualVersion) -> Manual:
     return _parse(version.content, f"manual {version.manual} version {version.version}")
 
 
-def current_version(session: Session, study: Study) -> Optional[ManualVersion]:
+def current_version(session: Session, study: Study) -> ManualVersion | None:
     """The newest stored version of the study's manual, or ``None`` when none is stored."""
     manual_id = config_of(study).fidelity.manual
     return session.scalar(
@@ -101,7 +101,7 @@ def store_manual_version(
     study: Study,
     content: str,
     actor: str,
-    note: Optional[str] = None,
+    note: str | None = None,
     source: str = "manual.yaml",
 ) -> tuple[ManualVersion, bool]:
     """Store a manual file as a new version of the study's manual.
@@ -169,8 +169,7 @@ def store_manual_version(
     note = (note or "").strip() or None
     if latest is not None and note is None:
         raise BadInput(
-            f"storing a changed manual needs a change note: what changed since version "
-            f"{latest.version}?"
+            f"storing a changed manual needs a change note: what changed since version {latest.version}?"
         )
     row = ManualVersion(
         study_id=study.id,
@@ -190,9 +189,7 @@ def store_manual_version(
     return row, True
 
 
-def lock_manual(
-    session: Session, study: Study, actor: str, at: Optional[dt.datetime] = None
-) -> ManualVersion:
+def lock_manual(session: Session, study: Study, actor: str, at: dt.datetime | None = None) -> ManualVersion:
     """Record the lock of the current manual version and give it to every RCT group.
 
     Allowed in the RCT and analysis phases; idempotent. RCT groups without a manual version
@@ -246,14 +243,13 @@ def group_manual(
         current = current_version(session, study)
         if current is None:
             raise NotFound(
-                f"no version of manual {config_of(study).fidelity.manual} is stored: store the "
-                "manual first"
+                f"no version of manual {config_of(study).fidelity.manual} is stored: store the manual first"
             )
         row = current
     return manual_of(row), row
 
 
-def _locked(session: Session, study: Study) -> Optional[ManualVersion]:
+def _locked(session: Session, study: Study) -> ManualVersion | None:
     latest = current_version(session, study)
     return latest if latest is not None and latest.locked_at is not None else None
 

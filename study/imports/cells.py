@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Optional
 
 import pandas as pd
 
@@ -32,7 +31,7 @@ def date_hint(date_format: str = "iso") -> str:
     return "YYYY-MM-DD" if date_format == "iso" else "YYYY-MM-DD or DD-MM-YYYY"
 
 
-def parse_date(text: str, date_format: str = "iso") -> Optional[dt.date]:
+def parse_date(text: str, date_format: str = "iso") -> dt.date | None:
     """A date written as ``YYYY-MM-DD`` (or ``DD-MM-YYYY`` when ``date_format`` is
     ``iso_or_danish``), else ``None`` (also for impossible dates such as 2025-02-30)."""
     if not isinstance(text, str):
@@ -57,7 +56,7 @@ def parse_dates(values: pd.Series, date_format: str = "iso") -> pd.Series:
     return out
 
 
-def parse_int(text: str) -> Optional[int]:
+def parse_int(text: str) -> int | None:
     """A whole number written as digits with an optional leading ``-`` (``03`` is 3), else
     ``None`` (``1e0``, ``+2``, ``3.0``, ``0_3``, ``٣`` are not whole numbers here)."""
     if not isinstance(text, str) or not _INT.fullmatch(text) or len(text) > 18:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Optional
 
 import pandas as pd
 
@@ -31,18 +30,39 @@ FREE_TEXT_LIMIT = 2000
 #: :data:`DEFAULT_LIMIT`, stratification columns :data:`CODE_LIMIT`.
 CELL_LIMITS: dict[str, int] = {
     # people and places
-    "pseudonym": CODE_LIMIT, "recipient": CODE_LIMIT, "buddy": CODE_LIMIT,
-    "site": CODE_LIMIT, "role": CODE_LIMIT, "observer": CODE_LIMIT, "area": CODE_LIMIT,
+    "pseudonym": CODE_LIMIT,
+    "recipient": CODE_LIMIT,
+    "buddy": CODE_LIMIT,
+    "site": CODE_LIMIT,
+    "role": CODE_LIMIT,
+    "observer": CODE_LIMIT,
+    "area": CODE_LIMIT,
     # schedule and items
-    "group": CODE_LIMIT, "week": 9, "timepoint": CODE_LIMIT, "kind": CODE_LIMIT, "item": CODE_LIMIT,
-    "status": CODE_LIMIT, "activity": CODE_LIMIT, "home_visits": CODE_LIMIT,
+    "group": CODE_LIMIT,
+    "week": 9,
+    "timepoint": CODE_LIMIT,
+    "kind": CODE_LIMIT,
+    "item": CODE_LIMIT,
+    "status": CODE_LIMIT,
+    "activity": CODE_LIMIT,
+    "home_visits": CODE_LIMIT,
     "value": FREE_TEXT_LIMIT,  # a fidelity row's value holds the session notes
     # numbers and dates
-    "minutes": 9, "age_min": 9, "age_max": 9, "max_matches": 9,
-    "birth_date": 10, "screened_on": 10, "consent_on": 10, "completed_on": 10,
-    "observed_on": 10, "held_on": 10, "contact_on": 10, "since": 10,
+    "minutes": 9,
+    "age_min": 9,
+    "age_max": 9,
+    "max_matches": 9,
+    "birth_date": 10,
+    "screened_on": 10,
+    "consent_on": 10,
+    "completed_on": 10,
+    "observed_on": 10,
+    "held_on": 10,
+    "contact_on": 10,
+    "since": 10,
     # free text
-    "note": FREE_TEXT_LIMIT, "notes": FREE_TEXT_LIMIT,
+    "note": FREE_TEXT_LIMIT,
+    "notes": FREE_TEXT_LIMIT,
 }
 #: Questionnaire item columns hold a whole number or a missing code.
 ITEM_LIMIT = 9
@@ -53,7 +73,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 _CONTROL_PATTERN = _CONTROL.pattern
 
 
-def limit_of(column: str, extra: Optional[Mapping[str, int]] = None) -> int:
+def limit_of(column: str, extra: Mapping[str, int] | None = None) -> int:
     """The longest text ``column`` may hold (``extra`` overrides, e.g. stratification columns)."""
     if extra and column in extra:
         return extra[column]
@@ -63,8 +83,8 @@ def limit_of(column: str, extra: Optional[Mapping[str, int]] = None) -> int:
 def cell_problems(
     frame: pd.DataFrame,
     lines: pd.Series,
-    columns: Optional[list[str]] = None,
-    extra_limits: Optional[Mapping[str, int]] = None,
+    columns: list[str] | None = None,
+    extra_limits: Mapping[str, int] | None = None,
 ) -> list[RowProblem]:
     """Cells that are too long or hold a control character (NUL, escape, ...).
 
@@ -95,14 +115,22 @@ def cell_problems(
             continue
         length = text.str.len()
         for i in text.index[length > limit]:
-            problems.append(RowProblem(int(lines[i]), column, _cut(text[i]),
-                                       f"too long: {length[i]} characters, at most {limit}"))
+            problems.append(
+                RowProblem(
+                    int(lines[i]), column, _cut(text[i]), f"too long: {length[i]} characters, at most {limit}"
+                )
+            )
         control = text.str.contains(_CONTROL_PATTERN, regex=True)
         for i in text.index[control & (length <= limit)]:
             char = _CONTROL.search(text[i]).group()
-            problems.append(RowProblem(int(lines[i]), column, _cut(text[i]),
-                                       f"contains the control character U+{ord(char):04X} "
-                                       "(e.g. NUL); remove it"))
+            problems.append(
+                RowProblem(
+                    int(lines[i]),
+                    column,
+                    _cut(text[i]),
+                    f"contains the control character U+{ord(char):04X} (e.g. NUL); remove it",
+                )
+            )
     return problems
 
 

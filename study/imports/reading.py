@@ -24,15 +24,22 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import pandas as pd
 
 from study.errors import RowErrors, RowProblem
 
 __all__ = [
-    "CHUNK_ROWS", "CsvStream", "CsvTable", "empty_frame", "format_notes", "iter_records", "no_rows",
-    "read_csv_table", "read_table", "source_name",
+    "CHUNK_ROWS",
+    "CsvStream",
+    "CsvTable",
+    "empty_frame",
+    "format_notes",
+    "iter_records",
+    "no_rows",
+    "read_csv_table",
+    "read_table",
+    "source_name",
 ]
 
 Source = str | Path | io.StringIO
@@ -76,19 +83,23 @@ def _refuse(name: str, row: int, column: str, reason: str) -> RowErrors:
 _READ_BYTES = 1 << 20
 
 
-def _decode_error(raw: bytes, exc: UnicodeDecodeError, name: str, row_offset: int, header: bytes) -> RowErrors:
+def _decode_error(
+    raw: bytes, exc: UnicodeDecodeError, name: str, row_offset: int, header: bytes
+) -> RowErrors:
     """The error of a byte that is not UTF-8, naming its row (physical line) and column."""
     before = raw[: exc.start]
     row = row_offset + before.count(b"\n") + 1
-    line = before[before.rfind(b"\n") + 1:]
+    line = before[before.rfind(b"\n") + 1 :]
     separator = b";" if header.count(b";") > header.count(b",") else b","
     names = header.decode("utf-8", "replace").strip().split(separator.decode())
     index = line.count(separator)
     column = names[index].strip().lower() if row > 1 and index < len(names) else "(file)"
     return _refuse(
-        name, row, column,
+        name,
+        row,
+        column,
         f"byte 0x{raw[exc.start]:02X} is not UTF-8 (the file is probably Windows-1252/"
-        f"Latin-1, as Excel's plain \"CSV\" writes æ, ø, å): {_SAVE_AS}",
+        f'Latin-1, as Excel\'s plain "CSV" writes æ, ø, å): {_SAVE_AS}',
     )
 
 
@@ -99,7 +110,7 @@ def _file_lines(path: Path, name: str) -> Iterator[str]:
     column when the reading reaches it. A UTF-8 byte-order mark is dropped.
     """
     try:
-        handle = open(path, "rb")
+        handle = open(path, "rb")  # noqa: SIM115 - closed by the `with handle` below
     except FileNotFoundError:
         raise _refuse(name, 0, "(file)", "file not found") from None
     except OSError as exc:
@@ -118,7 +129,7 @@ def _file_lines(path: Path, name: str) -> Iterator[str]:
                 if chunk[0].startswith((b"\xff\xfe", b"\xfe\xff")):
                     raise _refuse(name, 1, "(file)", f"the file is UTF-16, not UTF-8: {_SAVE_AS}")
                 if chunk[0].startswith(_UTF8_BOM):
-                    chunk[0] = chunk[0][len(_UTF8_BOM):]
+                    chunk[0] = chunk[0][len(_UTF8_BOM) :]
                 header = chunk[0]
             raw = b"".join(chunk)
             try:
@@ -233,9 +244,13 @@ class CsvStream:
         lines: list[int] = []
         for row, cells in self._records:
             if len(cells) > width and any(c.strip(_BLANK) for c in cells[width:]):
-                raise _refuse(self.source, row, "(file)",
-                              f"the row has {len(cells)} cells, the header {width} columns"
-                              + (" (is the separator ';'?)" if self.delimiter == "," and ";" in "".join(cells) else ""))
+                raise _refuse(
+                    self.source,
+                    row,
+                    "(file)",
+                    f"the row has {len(cells)} cells, the header {width} columns"
+                    + (" (is the separator ';'?)" if self.delimiter == "," and ";" in "".join(cells) else ""),
+                )
             cells_of.append([c.strip(_BLANK) for c in (cells + [""] * width)[:width]])
             lines.append(row)
             if len(cells_of) >= size:
@@ -267,7 +282,7 @@ def no_rows(name: str) -> RowErrors:
     return _refuse(name, 2, "(file)", "the file has a header but no rows: nothing to import")
 
 
-def read_csv_table(source: Source, max_rows: Optional[int] = None, require_rows: bool = True) -> CsvTable:
+def read_csv_table(source: Source, max_rows: int | None = None, require_rows: bool = True) -> CsvTable:
     """Read an imported file as text cells (see the module docstring).
 
     Parameters
@@ -313,7 +328,7 @@ def read_table(
     source: Source,
     required: tuple[str, ...],
     optional: tuple[str, ...] = (),
-    extra_limits: Optional[dict[str, int]] = None,
+    extra_limits: dict[str, int] | None = None,
 ) -> pd.DataFrame:
     """Read a file with fixed columns as text cells, checked cell by cell, with ``line``.
 
@@ -329,7 +344,8 @@ def read_table(
     problems = [RowProblem(1, c, "", "required column is missing") for c in required if c not in columns]
     problems += [
         RowProblem(1, c, c, f"unknown column (columns: {', '.join(required + optional)})")
-        for c in columns if c not in required + optional
+        for c in columns
+        if c not in required + optional
     ]
     if problems:
         raise RowErrors(table.source, problems)

@@ -50,9 +50,7 @@ def balance_table(
     arms = list(ratios)
     frames = [allocations.assign(_factor="all", _level="all")]
     frames.append(allocations.assign(_factor="stratum", _level=allocations[stratum].astype(str)))
-    frames += [
-        allocations.assign(_factor=f, _level=allocations[f].astype(str)) for f in factors
-    ]
+    frames += [allocations.assign(_factor=f, _level=allocations[f].astype(str)) for f in factors]
     long = pd.concat(frames, ignore_index=True)
     order = {name: i for i, name in enumerate(["all", "stratum", *factors])}
     wide = (
@@ -66,9 +64,7 @@ def balance_table(
     scaled = wide[arms] / pd.Series(ratios)[arms]
     wide["total"] = wide[arms].sum(axis=1)
     wide["imbalance"] = scaled.max(axis=1) - scaled.min(axis=1)
-    wide = wide.sort_values(
-        ["factor", "level"], key=lambda s: s.map(order) if s.name == "factor" else s
-    )
+    wide = wide.sort_values(["factor", "level"], key=lambda s: s.map(order) if s.name == "factor" else s)
     return wide.reset_index(drop=True)
 
 

@@ -63,9 +63,7 @@ class MinimisationState:
         if len(self.ratios) < 2 or any(r < 1 for r in self.ratios.values()):
             raise ValueError(f"need at least two arms with positive ratios, got {dict(self.ratios)}")
         if not 0.5 < self.preferred_probability <= 1.0:
-            raise ValueError(
-                f"preferred_probability must be in (0.5, 1], got {self.preferred_probability}"
-            )
+            raise ValueError(f"preferred_probability must be in (0.5, 1], got {self.preferred_probability}")
         self._arms = list(self.ratios)
 
     def _levels(self, levels: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -91,8 +89,7 @@ class MinimisationState:
             for factor, level in keys:
                 counts = self._counts.get((factor, level), {})
                 scaled = [
-                    (counts.get(arm, 0) + (arm == candidate)) / ratio
-                    for arm, ratio in self.ratios.items()
+                    (counts.get(arm, 0) + (arm == candidate)) / ratio for arm, ratio in self.ratios.items()
                 ]
                 total += self.weights.get(factor, 1.0) * (max(scaled) - min(scaled))
             scores[candidate] = total

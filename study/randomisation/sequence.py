@@ -70,9 +70,7 @@ class BlockArms:
     from slot 1 at every allocation.
     """
 
-    def __init__(
-        self, stream: RandomStream, ratios: Mapping[str, int], block_sizes: Sequence[int]
-    ) -> None:
+    def __init__(self, stream: RandomStream, ratios: Mapping[str, int], block_sizes: Sequence[int]) -> None:
         self._blocks = _blocks(stream, ratios, block_sizes)
         self._arms: list[str] = []
 

@@ -43,9 +43,9 @@ import functools
 import json
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import BindParameter, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from study.config import StudyConfig
@@ -104,7 +104,7 @@ class AllocationResult:
     method: str
     sequence_position: int
     allocated_on: dt.date
-    group: Optional[str] = None
+    group: str | None = None
 
     @property
     def line(self) -> str:
@@ -113,10 +113,8 @@ class AllocationResult:
 
 
 # --- the secret ----------------------------------------------------------------------------
-def _secret_row(session: Session, study: Study) -> Optional[RandomisationSecret]:
-    return session.scalar(
-        select(RandomisationSecret).where(RandomisationSecret.study_id == study.id)
-    )
+def _secret_row(session: Session, study: Study) -> RandomisationSecret | None:
+    return session.scalar(select(RandomisationSecret).where(RandomisationSecret.study_id == study.id))
 
 
 def _ensure_secret(session: Session, study: Study, actor: str) -> bytes:
@@ -127,9 +125,7 @@ def _ensure_secret(session: Session, study: Study, actor: str) -> bytes:
         _lock_study(session, study)
         row = _secret_row(session, study)
         if row is None:
-            row = RandomisationSecret(
-                study_id=study.id, seed=secrets.token_hex(32), created_by=actor
-            )
+            row = RandomisationSecret(study_id=study.id, seed=secrets.token_hex(32), created_by=actor)
             session.add(row)
             session.flush()
     return secret_from_hex(row.seed)
@@ -152,7 +148,7 @@ def install_secret(session: Session, study: Study, secret: bytes, actor: str) ->
 
 
 # --- checks ----------------------------------------------------------------------------
-def _rct_started(study: Study) -> Optional[dt.date]:
+def _rct_started(study: Study) -> dt.date | None:
     started = next((p.started_at for p in study.phases if p.name == "rct"), None)
     return started.date() if started else None
 
@@ -160,7 +156,7 @@ def _rct_started(study: Study) -> Optional[dt.date]:
 def _refuse_unless_randomisable(
     who: str,
     role: str,
-    enrolment: "_EnrolmentFacts | None",
+    enrolment: _EnrolmentFacts | None,
     allocated_on: dt.date | None,
     rct_started: dt.date | None,
     on: dt.date,
@@ -203,7 +199,7 @@ class _EnrolmentFacts:
 
 
 def check_randomisable(
-    session: Session, study: Study, person: Person, on: dt.date, today: Optional[dt.date] = None
+    session: Session, study: Study, person: Person, on: dt.date, today: dt.date | None = None
 ) -> Enrolment:
     """Raise unless ``person`` may be randomised on ``on``; return their enrolment.
 
@@ -218,13 +214,21 @@ def check_randomisable(
         .where(Enrolment.person_id == person.id)
     ).first()
     enrolment, allocated_on = found if found is not None else (None, None)
-    facts = None if enrolment is None else _EnrolmentFacts(
-        enrolment.phase, enrolment.eligible, enrolment.ineligibility_reasons,
-        enrolment.consent_on, enrolment.withdrawn_on,
+    facts = (
+        None
+        if enrolment is None
+        else _EnrolmentFacts(
+            enrolment.phase,
+            enrolment.eligible,
+            enrolment.ineligibility_reasons,
+            enrolment.consent_on,
+            enrolment.withdrawn_on,
+        )
     )
     _refuse_unless_randomisable(
         person.pseudonym, person.role, facts, allocated_on, _rct_started(study), on, today
     )
+    assert enrolment is not None  # refused above: nobody without an enrolment is randomisable
     return enrolment
 
 
@@ -244,7 +248,7 @@ class _Prepared:
     levels: dict[str, str]
     secret: bytes | None
     facts: tuple[Any, ...]
-    minimisation: "_MinimisationCounts | None"
+    minimisation: _MinimisationCounts | None
 
 
 def _enrolment_columns() -> list[Any]:
@@ -252,7 +256,11 @@ def _enrolment_columns() -> list[Any]:
 
 
 def _prepare(
-    session: Session, study: Study, config: StudyConfig, pseudonym: str, on: dt.date,
+    session: Session,
+    study: Study,
+    config: StudyConfig,
+    pseudonym: str,
+    on: dt.date,
     today: dt.date | None,
 ) -> _Prepared:
     """Check ``pseudonym`` and work out their stratum and sequence in two queries (three for
@@ -262,22 +270,31 @@ def _prepare(
     # Stored pseudonyms are trimmed and upper-case (study.imports.normalise_pseudonym; not
     # imported here because the import kit loads pandas).
     wanted = (pseudonym or "").strip().upper()
-    row = session.execute(
-        _participant_query(), {"study_id": study.id, "pseudonym": wanted}
-    ).first()
+    row = session.execute(_participant_query(), {"study_id": study.id, "pseudonym": wanted}).first()
     if row is None:
         raise NotFound(f"unknown pseudonym {pseudonym!r} in study {study.code}")
-    (person_id, who, role, site, enrolment_id, phase, eligible, consent_on, withdrawn_on,
-     reasons, allocated_on, started, seed_hex) = row
-    enrolment = None if enrolment_id is None else _EnrolmentFacts(
-        phase, eligible, reasons, consent_on, withdrawn_on
+    (
+        person_id,
+        who,
+        role,
+        site,
+        enrolment_id,
+        phase,
+        eligible,
+        consent_on,
+        withdrawn_on,
+        reasons,
+        allocated_on,
+        started,
+        seed_hex,
+    ) = row
+    enrolment = (
+        None if enrolment_id is None else _EnrolmentFacts(phase, eligible, reasons, consent_on, withdrawn_on)
     )
     _refuse_unless_randomisable(
         who, role, enrolment, allocated_on, started.date() if started else None, on, today
     )
-    attributes = dict(
-        session.execute(_attributes_query(tuple(rnd.factors)), {"person_id": person_id}).all()
-    )
+    attributes = dict(session.execute(_attributes_query(tuple(rnd.factors)), {"person_id": person_id}).all())
     missing = [f for f in rnd.factors if not attributes.get(f)]
     if missing:
         raise BadInput(f"{who} has no {', '.join(missing)} recorded (a stratification factor)")
@@ -294,8 +311,14 @@ def _prepare(
         # Generate the concealed list up to the slots in use now, outside the lock.
         peek = session.scalar(_counter_peek_query(), {"study_id": study.id, "sequence": sequence})
         _block_arms(secret, stratum, config).arm((peek or 0) + 1)
-    facts = (study.current_phase, phase, eligible, consent_on, withdrawn_on,
-             *(attributes[f] for f in rnd.factors))
+    facts = (
+        study.current_phase,
+        phase,
+        eligible,
+        consent_on,
+        withdrawn_on,
+        *(attributes[f] for f in rnd.factors),
+    )
     return _Prepared(person_id, who, stratum, sequence, levels, secret, facts, minimisation)
 
 
@@ -305,7 +328,7 @@ def _prepare(
 @functools.cache
 def _participant_query() -> Select:
     """The participant's role, site, enrolment, allocation, the RCT start and the secret."""
-    study_id = bindparam("study_id")
+    study_id: BindParameter[int] = bindparam("study_id")
     rct_started = (
         select(StudyPhase.started_at)
         .where(StudyPhase.study_id == study_id, StudyPhase.name == "rct")
@@ -314,9 +337,16 @@ def _participant_query() -> Select:
     seed = select(RandomisationSecret.seed).where(RandomisationSecret.study_id == study_id).scalar_subquery()
     return (
         select(
-            Person.id, Person.pseudonym, Person.role, Site.code, Enrolment.id,
-            *_enrolment_columns(), Enrolment.ineligibility_reasons, Allocation.allocated_on,
-            rct_started, seed,
+            Person.id,
+            Person.pseudonym,
+            Person.role,
+            Site.code,
+            Enrolment.id,
+            *_enrolment_columns(),
+            Enrolment.ineligibility_reasons,
+            Allocation.allocated_on,
+            rct_started,
+            seed,
         )
         .join(Site, Site.id == Person.site_id)
         .outerjoin(Enrolment, Enrolment.person_id == Person.id)
@@ -345,7 +375,7 @@ def _counter_peek_query() -> Select:
 def _recheck_query(factors: tuple[str, ...]) -> Select:
     """The counter row of a sequence, locked, with whether the person is allocated and the
     facts of :attr:`_Prepared.facts` as they are now."""
-    person = bindparam("person_id")
+    person: BindParameter[int] = bindparam("person_id")
     current = [select(Study.current_phase).where(Study.id == bindparam("study_id")).scalar_subquery()]
     current += [
         select(column).where(Enrolment.person_id == person).scalar_subquery()
@@ -519,10 +549,10 @@ def randomise(
     session: Session,
     study: Study,
     pseudonym: str,
-    actor: Optional[str] = None,
-    on: Optional[dt.date] = None,
+    actor: str | None = None,
+    on: dt.date | None = None,
     place_in_group: bool = True,
-    today: Optional[dt.date] = None,
+    today: dt.date | None = None,
 ) -> AllocationResult:
     """Allocate one participant to an arm with the study's configured method.
 
@@ -585,15 +615,13 @@ def randomise(
     if place_in_group and arm != config.control_arm:
         from study.group_placement import place_in_next_group
 
-        person = session.get(Person, prepared.person_id)
+        person = session.get_one(Person, prepared.person_id)
         placed = place_in_next_group(session, study, person, on)
         group = placed.code if placed is not None else None
     return AllocationResult(prepared.pseudonym, arm, prepared.stratum, method, position, on, group)
 
 
-def pending_pseudonyms(
-    session: Session, study: Study, on: Optional[dt.date] = None
-) -> list[str]:
+def pending_pseudonyms(session: Session, study: Study, on: dt.date | None = None) -> list[str]:
     """RCT participants waiting for randomisation: eligible, consented (on or before ``on``
     when given), not withdrawn, not allocated; in consent-date order."""
     query = (
@@ -619,8 +647,8 @@ def pending_pseudonyms(
 def randomise_pending(
     session: Session,
     study: Study,
-    actor: Optional[str] = None,
-    on: Optional[dt.date] = None,
+    actor: str | None = None,
+    on: dt.date | None = None,
     place_in_group: bool = True,
 ) -> list[AllocationResult]:
     """Randomise every pending participant (:func:`pending_pseudonyms`) in consent order."""
@@ -685,13 +713,13 @@ def _disclose(session: Session, study: Study, user: User, kind: str, detail: dic
     session.flush()
 
 
-def _stored_secret(session: Session, study: Study) -> Optional[bytes]:
+def _stored_secret(session: Session, study: Study) -> bytes | None:
     row = _secret_row(session, study)
     return secret_from_hex(row.seed) if row is not None else None
 
 
 def _expected_arms(
-    session: Session, study: Study, allocations: pd.DataFrame, secret: Optional[bytes]
+    session: Session, study: Study, allocations: pd.DataFrame, secret: bytes | None
 ) -> pd.Series:
     """The arm each allocation should have, regenerated from the secret (or the table)."""
     import pandas as pd  # lazily: see the imports at the top
@@ -704,7 +732,9 @@ def _expected_arms(
     blocks = allocations[allocations["method"] == "blocks"]
     for stratum, part in blocks.groupby("stratum"):
         seq = block_sequence(
-            blocks_stream(secret, stratum), config.arm_ratios, rnd.block_sizes,
+            blocks_stream(secret, stratum),
+            config.arm_ratios,
+            rnd.block_sizes,
             int(part["sequence_position"].max()),
         ).set_index("position")["arm"]
         expected[part.index] = part["sequence_position"].map(seq).to_numpy()
@@ -794,9 +824,15 @@ def verify_allocations(session: Session, study: Study, statistician: User) -> pd
         & (result["mismatched"] == 0)
     )
     _disclose(
-        session, study, statistician, "verify",
-        {"sequences": len(result), "allocations": int(result["allocated"].sum()),
-         "ok": bool(result["ok"].all())},
+        session,
+        study,
+        statistician,
+        "verify",
+        {
+            "sequences": len(result),
+            "allocations": int(result["allocated"].sum()),
+            "ok": bool(result["ok"].all()),
+        },
     )
     return result
 

@@ -67,11 +67,11 @@ def table_slots(
     checks.append((arm_column, ~data[arm_column].isin(list(arms)), f"not an arm ({', '.join(arms)})"))
     for col in needed:
         checks.append((col, data[col] == "", "empty"))
-        checks.append((col, data[col].str.contains(STRATUM_SEPARATOR, regex=False), f"contains {STRATUM_SEPARATOR!r}"))
+        checks.append(
+            (col, data[col].str.contains(STRATUM_SEPARATOR, regex=False), f"contains {STRATUM_SEPARATOR!r}")
+        )
     for col, bad, reason in checks:
-        problems += [
-            RowProblem(int(row[i]), col, data.at[i, col], reason) for i in data.index[bad]
-        ]
+        problems += [RowProblem(int(row[i]), col, data.at[i, col], reason) for i in data.index[bad]]
     if problems:
         raise RowErrors(source, sorted(problems, key=lambda p: (p.row, p.column)))
     stratum = data[needed].agg(STRATUM_SEPARATOR.join, axis=1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 from sqlalchemy import ForeignKey, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -37,8 +37,8 @@ class Allocation(Audited, Base):
     arm: Mapped[Code]
     stratum: Mapped[Name]
     method: Mapped[Code]
-    sequence: Mapped[Optional[Name]]
-    sequence_position: Mapped[Optional[int]]
+    sequence: Mapped[Name | None]
+    sequence_position: Mapped[int | None]
     allocated_on: Mapped[dt.date]
     allocated_by: Mapped[Name]
     created_at: Mapped[Created]

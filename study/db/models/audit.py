@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from sqlalchemy import Index, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -28,16 +27,16 @@ class AuditEvent(Base):
 
     id: Mapped[IntPK]
     seq: Mapped[int] = mapped_column(unique=True)
-    study_id: Mapped[Optional[int]]
-    person_id: Mapped[Optional[int]]
+    study_id: Mapped[int | None]
+    person_id: Mapped[int | None]
     occurred_at: Mapped[dt.datetime]
     actor: Mapped[Name]
     action: Mapped[Code]
     table_name: Mapped[Code]
     row_id: Mapped[Code]
-    field: Mapped[Optional[Code]]
-    old_value: Mapped[Optional[str]] = mapped_column(Text)
-    new_value: Mapped[Optional[str]] = mapped_column(Text)
-    reason: Mapped[Optional[str]] = mapped_column(Text)
+    field: Mapped[Code | None]
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[Code]
     hash: Mapped[Code] = mapped_column(unique=True)

@@ -10,7 +10,7 @@ read whole, never queried inside.
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 from sqlalchemy import CheckConstraint, ForeignKey, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -42,9 +42,9 @@ class VolunteerInterview(Audited, Base):
     person_id: Mapped[PersonFK]
     number: Mapped[int]
     interviewed_on: Mapped[dt.date]
-    interviewer: Mapped[Optional[Name]]
+    interviewer: Mapped[Name | None]
     outcome: Mapped[Code]
-    note: Mapped[Optional[str]] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class TrainingRecord(Audited, Base):
@@ -60,10 +60,10 @@ class TrainingRecord(Audited, Base):
     person_id: Mapped[PersonFK]
     kind: Mapped[Code]
     completed_on: Mapped[dt.date]
-    group_id: Mapped[Optional[int]] = mapped_column(
+    group_id: Mapped[int | None] = mapped_column(
         ForeignKey("course_group.id", ondelete="SET NULL"), index=True
     )
-    note: Mapped[Optional[str]] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class VolunteerCommitment(Audited, Base):
@@ -76,10 +76,10 @@ class VolunteerCommitment(Audited, Base):
     study_id: Mapped[StudyFK]
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), unique=True)
     available_from: Mapped[dt.date]
-    available_until: Mapped[Optional[dt.date]]
-    courses: Mapped[Optional[int]]
-    companionship_months: Mapped[Optional[int]]
-    note: Mapped[Optional[str]] = mapped_column(Text)
+    available_until: Mapped[dt.date | None]
+    courses: Mapped[int | None]
+    companionship_months: Mapped[int | None]
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class CompanionProfile(Audited, Base):
@@ -110,11 +110,11 @@ class CompanionProfile(Audited, Base):
     availability: Mapped[str] = mapped_column(Text, default="[]")
     home_visits: Mapped[Code] = mapped_column(default="ok")
     preferred_genders: Mapped[str] = mapped_column(Text, default="[]")
-    preferred_age_min: Mapped[Optional[int]]
-    preferred_age_max: Mapped[Optional[int]]
+    preferred_age_min: Mapped[int | None]
+    preferred_age_max: Mapped[int | None]
     same_diagnosis_required: Mapped[bool] = mapped_column(default=False)
-    diagnosis: Mapped[Optional[Code]]
-    max_matches: Mapped[Optional[int]]
+    diagnosis: Mapped[Code | None]
+    max_matches: Mapped[int | None]
     created_at: Mapped[Created]
 
 
@@ -135,8 +135,8 @@ class WaitlistEntry(Audited, Base):
     since: Mapped[dt.date]
     entered_on: Mapped[dt.date]
     top: Mapped[bool] = mapped_column(default=False)
-    left_on: Mapped[Optional[dt.date]]
-    left_reason: Mapped[Optional[Code]]
+    left_on: Mapped[dt.date | None]
+    left_reason: Mapped[Code | None]
 
 
 class FollowUpCall(Audited, Base):
@@ -147,12 +147,10 @@ class FollowUpCall(Audited, Base):
     id: Mapped[IntPK]
     study_id: Mapped[StudyFK]
     person_id: Mapped[PersonFK]
-    entry_id: Mapped[int] = mapped_column(
-        ForeignKey("waitlist_entry.id", ondelete="CASCADE"), index=True
-    )
+    entry_id: Mapped[int] = mapped_column(ForeignKey("waitlist_entry.id", ondelete="CASCADE"), index=True)
     called_on: Mapped[dt.date]
     outcome: Mapped[Code]
-    note: Mapped[Optional[str]] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
     called_by: Mapped[Name]
 
 
@@ -170,14 +168,14 @@ class Match(Audited, Base):
     buddy_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     started_on: Mapped[dt.date]
     planned_end_on: Mapped[dt.date]
-    score: Mapped[Optional[float]]
+    score: Mapped[float | None]
     confirmed_by: Mapped[Name]
-    extended_until: Mapped[Optional[dt.date]]
-    extended_on: Mapped[Optional[dt.date]]
-    extension_reason: Mapped[Optional[str]] = mapped_column(Text)
-    ended_on: Mapped[Optional[dt.date]]
-    end_reason: Mapped[Optional[Code]]
-    end_note: Mapped[Optional[str]] = mapped_column(Text)
+    extended_until: Mapped[dt.date | None]
+    extended_on: Mapped[dt.date | None]
+    extension_reason: Mapped[str | None] = mapped_column(Text)
+    ended_on: Mapped[dt.date | None]
+    end_reason: Mapped[Code | None]
+    end_note: Mapped[str | None] = mapped_column(Text)
 
     @property
     def runs_until(self) -> dt.date:
@@ -194,10 +192,8 @@ class MatchContact(Audited, Base):
     id: Mapped[IntPK]
     study_id: Mapped[StudyFK]
     person_id: Mapped[PersonFK]
-    match_id: Mapped[int] = mapped_column(
-        ForeignKey("companion_match.id", ondelete="CASCADE"), index=True
-    )
+    match_id: Mapped[int] = mapped_column(ForeignKey("companion_match.id", ondelete="CASCADE"), index=True)
     contact_on: Mapped[dt.date]
     activity: Mapped[Code]
     minutes: Mapped[int]
-    note: Mapped[Optional[str]] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from sqlalchemy import CheckConstraint, ForeignKey, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -36,7 +35,7 @@ class ManualFeedback(Audited, Base):
     source: Mapped[Code]
     kind: Mapped[Code]
     note: Mapped[str] = mapped_column(Text)
-    manual_version: Mapped[Optional[Code]]
+    manual_version: Mapped[Code | None]
     recorded_by: Mapped[Name]
     recorded_on: Mapped[dt.date]
     created_at: Mapped[Created]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from sqlalchemy import CheckConstraint, ForeignKey, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -32,11 +31,11 @@ class ManualVersion(Audited, Base):
     version: Mapped[Code]
     content: Mapped[str] = mapped_column(Text)
     sha256: Mapped[Code]
-    change_note: Mapped[Optional[str]] = mapped_column(Text)
+    change_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[Created]
     created_by: Mapped[Name]
-    locked_at: Mapped[Optional[dt.datetime]]
-    locked_by: Mapped[Optional[Name]]
+    locked_at: Mapped[dt.datetime | None]
+    locked_by: Mapped[Name | None]
 
 
 class FidelityObservation(Audited, Base):
@@ -59,15 +58,15 @@ class FidelityObservation(Audited, Base):
     observer: Mapped[Name]
     observed_on: Mapped[dt.date]
     manual_version: Mapped[Code]
-    minutes: Mapped[Optional[int]]
-    participants_present: Mapped[Optional[int]]
-    notes: Mapped[Optional[str]] = mapped_column(Text)
+    minutes: Mapped[int | None]
+    participants_present: Mapped[int | None]
+    notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[Created]
 
-    components: Mapped[list["ComponentRating"]] = relationship(
+    components: Mapped[list[ComponentRating]] = relationship(
         back_populates="observation", cascade="all, delete-orphan", order_by="ComponentRating.id"
     )
-    competences: Mapped[list["CompetenceRating"]] = relationship(
+    competences: Mapped[list[CompetenceRating]] = relationship(
         back_populates="observation", cascade="all, delete-orphan", order_by="CompetenceRating.id"
     )
 
@@ -88,7 +87,7 @@ class ComponentRating(Audited, Base):
         ForeignKey("fidelity_observation.id", ondelete="CASCADE"), index=True
     )
     component: Mapped[Code]
-    score: Mapped[Optional[int]]
+    score: Mapped[int | None]
 
     observation: Mapped[FidelityObservation] = relationship(back_populates="components")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from sqlalchemy import CheckConstraint, ForeignKey, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -12,7 +11,6 @@ from study.db.base import Base, Code, IntPK, PersonFK, SiteFK, StudyFK
 from study.db.models.audited import Audited
 
 __all__ = ["Attendance", "CourseGroup", "GroupLeader", "GroupMember", "GroupSession"]
-
 
 
 class CourseGroup(Audited, Base):
@@ -27,7 +25,7 @@ class CourseGroup(Audited, Base):
     code: Mapped[Code]
     phase: Mapped[Code]
     start_date: Mapped[dt.date]
-    manual_version: Mapped[Optional[Code]]
+    manual_version: Mapped[Code | None]
 
 
 class GroupLeader(Audited, Base):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 from sqlalchemy import ForeignKey, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -27,7 +27,7 @@ class Person(Audited, Base):
     site_id: Mapped[SiteFK]
     created_at: Mapped[Created]
 
-    enrolment: Mapped[Optional["Enrolment"]] = relationship(back_populates="person")
+    enrolment: Mapped[Enrolment | None] = relationship(back_populates="person")
 
 
 class PersonIdentity(Audited, Base):
@@ -39,15 +39,13 @@ class PersonIdentity(Audited, Base):
         {"full_name", "birth_date", "phone", "email", "address"}
     )
 
-    person_id: Mapped[int] = mapped_column(
-        ForeignKey("person.id", ondelete="CASCADE"), primary_key=True
-    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
     study_id: Mapped[StudyFK]
-    full_name: Mapped[Optional[Name]]
-    birth_date: Mapped[Optional[dt.date]]
-    phone: Mapped[Optional[Code]]
-    email: Mapped[Optional[Name]]
-    address: Mapped[Optional[Name]]
+    full_name: Mapped[Name | None]
+    birth_date: Mapped[dt.date | None]
+    phone: Mapped[Code | None]
+    email: Mapped[Name | None]
+    address: Mapped[Name | None]
 
 
 class PersonAttribute(Audited, Base):
@@ -75,17 +73,15 @@ class Enrolment(Audited, Base):
 
     id: Mapped[IntPK]
     study_id: Mapped[StudyFK]
-    person_id: Mapped[int] = mapped_column(
-        ForeignKey("person.id", ondelete="CASCADE"), unique=True
-    )
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), unique=True)
     phase: Mapped[Code]
     screened_on: Mapped[dt.date]
-    age_at_screening: Mapped[Optional[int]]
-    municipality: Mapped[Optional[Name]]
+    age_at_screening: Mapped[int | None]
+    municipality: Mapped[Name | None]
     eligible: Mapped[bool]
     ineligibility_reasons: Mapped[str] = mapped_column(Text, default="[]")
-    consent_on: Mapped[Optional[dt.date]]
-    withdrawn_on: Mapped[Optional[dt.date]]
-    withdrawal_reason: Mapped[Optional[Name]]
+    consent_on: Mapped[dt.date | None]
+    withdrawn_on: Mapped[dt.date | None]
+    withdrawal_reason: Mapped[Name | None]
 
     person: Mapped[Person] = relationship(back_populates="enrolment")

@@ -10,7 +10,7 @@ a mistake is corrected by a new row, never by editing one.
 
 from __future__ import annotations
 
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 from sqlalchemy import ForeignKey, Integer, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -49,7 +49,7 @@ class ProtocolDeviation(Audited, Base):
 
     id: Mapped[IntPK]
     study_id: Mapped[StudyFK]
-    person_id: Mapped[Optional[int]] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     kind: Mapped[Code]
     detail: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 from sqlalchemy import Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -35,6 +35,6 @@ class QualityRun(Audited, Base):
     passed: Mapped[int]
     errors: Mapped[int]
     warnings: Mapped[int]
-    audit_seq: Mapped[Optional[int]]
+    audit_seq: Mapped[int | None]
     results: Mapped[str] = mapped_column(Text)
     created_at: Mapped[Created]

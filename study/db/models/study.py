@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Optional
 
 from sqlalchemy import Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -25,15 +24,15 @@ class Study(Audited, Base):
     code: Mapped[Code] = mapped_column(unique=True)
     name: Mapped[Name]
     config_yaml: Mapped[str] = mapped_column(Text)
-    current_phase: Mapped[Optional[Code]]
-    unblinded_at: Mapped[Optional[dt.datetime]]
-    unblinded_by: Mapped[Optional[Name]]
+    current_phase: Mapped[Code | None]
+    unblinded_at: Mapped[dt.datetime | None]
+    unblinded_by: Mapped[Name | None]
     #: A synthetic demo study (``peerstudy demo``): the only kind that may hold demo logins.
     is_demo: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[Created]
 
-    sites: Mapped[list["Site"]] = relationship(back_populates="study", order_by="Site.id")
-    phases: Mapped[list["StudyPhase"]] = relationship(order_by="StudyPhase.id")
+    sites: Mapped[list[Site]] = relationship(back_populates="study", order_by="Site.id")
+    phases: Mapped[list[StudyPhase]] = relationship(order_by="StudyPhase.id")
 
 
 class Site(Audited, Base):
@@ -62,7 +61,5 @@ class StudyPhase(Audited, Base):
     name: Mapped[Code]
     planned_start: Mapped[dt.date]
     planned_end: Mapped[dt.date]
-    started_at: Mapped[Optional[dt.datetime]]
-    started_by: Mapped[Optional[Name]]
-
-
+    started_at: Mapped[dt.datetime | None]
+    started_by: Mapped[Name | None]

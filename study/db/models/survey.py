@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 from sqlalchemy import ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
@@ -29,12 +29,12 @@ class SurveyLink(Audited, Base):
     id: Mapped[IntPK]
     study_id: Mapped[StudyFK]
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
-    timepoint: Mapped[Optional[Code]]
+    timepoint: Mapped[Code | None]
     token_hash: Mapped[Code] = mapped_column(unique=True)
     expires_at: Mapped[dt.datetime]
-    used_at: Mapped[Optional[dt.datetime]]
-    revoked_at: Mapped[Optional[dt.datetime]]
+    used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
     opened_count: Mapped[int] = mapped_column(default=0)
-    last_opened_at: Mapped[Optional[dt.datetime]]
+    last_opened_at: Mapped[dt.datetime | None]
     created_by: Mapped[Name]
     created_at: Mapped[Created]

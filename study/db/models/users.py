@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -23,12 +23,12 @@ class User(Audited, Base):
     id: Mapped[IntPK]
     login: Mapped[Code] = mapped_column(unique=True)
     role: Mapped[Code]
-    study_id: Mapped[Optional[int]] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"))
-    site_id: Mapped[Optional[int]] = mapped_column(ForeignKey("site.id"))
+    study_id: Mapped[int | None] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"))
     password_hash: Mapped[Name]
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[Optional[dt.datetime]]
+    locked_until: Mapped[dt.datetime | None]
     created_at: Mapped[Created]
 
 
