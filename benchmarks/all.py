@@ -29,6 +29,11 @@ ROOT = HERE.parent
 #: The whole --quick run should finish within this (issue 16).
 BUDGET_SECONDS = 180.0
 _QUICK_OPTION = re.compile(r"""add_argument\(\s*["']--quick["']""")
+#: Benchmarks run only when named with ``--only``: they take minutes even with ``--quick``.
+RUN_ALONE = {
+    "dashboard_load": "a browser load test (builds a study, starts the dashboard and Chromium; "
+    "about 3 minutes with --quick): run it with --only dashboard_load or on its own",
+}
 _GOAL_LINE = re.compile(r"\b(goal|goals|met|NOT met)\b", re.IGNORECASE)
 
 
@@ -98,6 +103,11 @@ def main() -> None:
         if unknown:
             raise SystemExit(f"no runnable benchmark named {', '.join(sorted(unknown))}")
         runnable = [p for p in runnable if p.stem in wanted]
+    else:
+        outcomes += [
+            Outcome(p.stem, f"skipped: {RUN_ALONE[p.stem]}") for p in runnable if p.stem in RUN_ALONE
+        ]
+        runnable = [p for p in runnable if p.stem not in RUN_ALONE]
     env = dict(os.environ)
     scratch = None
     if not env.get("PEERSTUDY_AUDIT_KEY"):
