@@ -50,13 +50,47 @@ def responses(engine, pseudonym, timepoint, instrument) -> int:
         )
 
 
+def _first_open(schedule) -> str:
+    open_rows = schedule[schedule["status"].isin(["due", "overdue"])]
+    return open_rows["timepoint"].iloc[0] if len(open_rows) else schedule["timepoint"].iloc[0]
+
+
+def test_the_timepoint_follows_the_participant(open_app, dashboard_db):
+    """Switching participant opens the new person's first due timepoint, not the previous choice."""
+    viewer = viewer_of(dashboard_db, COORDINATOR)
+    with read_session(dashboard_db) as s:
+        people = sorted(
+            s.scalars(
+                select(Person.pseudonym).where(Person.site_id == viewer.site_id, Person.role == "participant")
+            ).all()
+        )
+    schedules = {p: participant_schedule(dashboard_db, viewer, p) for p in people[:40]}
+    pairs = [
+        (a, b, tp)
+        for a in schedules
+        for b in schedules
+        if a != b
+        for tp in dict.fromkeys(schedules[a]["timepoint"])
+        if tp in set(schedules[b]["timepoint"]) and tp != _first_open(schedules[b])
+    ]
+    assert pairs, "the demo has participants whose first due timepoints differ"
+    first, second, chosen = pairs[0]
+    at = open_app(dashboard_db, COORDINATOR)
+    at.switch_page(PAGE).run()
+    at.selectbox(key="questionnaire_who").set_value(first).run()
+    at.selectbox(key=f"questionnaire_timepoint_{first}").set_value(chosen).run()
+    at.selectbox(key="questionnaire_who").set_value(second).run()
+    assert not at.exception
+    assert at.selectbox(key=f"questionnaire_timepoint_{second}").value == _first_open(schedules[second])
+
+
 def test_coordinator_enters_a_due_instrument_once(open_app, dashboard_db):
     who, tp, inst_id = open_instrument(dashboard_db)
     inst = instruments_of(dashboard_db, viewer_of(dashboard_db, COORDINATOR))[inst_id]
     at = open_app(dashboard_db, COORDINATOR)
     at.switch_page(PAGE).run()
     at.selectbox(key="questionnaire_who").set_value(who).run()
-    at.selectbox(key="questionnaire_timepoint").set_value(tp).run()
+    at.selectbox(key=f"questionnaire_timepoint_{who}").set_value(tp).run()
     assert not at.exception
     prefix = f"q_{who}_{tp}_{inst_id}"
     for item in inst.items:

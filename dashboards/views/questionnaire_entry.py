@@ -56,7 +56,9 @@ open_tps = [
 timepoint = st.selectbox(
     t("questionnaire.timepoint"),
     timepoints,
-    key="questionnaire_timepoint",
+    # One box per participant: switching participant opens their first due timepoint instead of
+    # keeping the previous person's choice.
+    key=f"questionnaire_timepoint_{who}",
     index=timepoints.index(open_tps[0]) if open_tps else 0,
     format_func=lambda tp: t(f"code.timepoint.{tp}"),
 )
