@@ -23,6 +23,7 @@ from dashboards.ui import data, state  # noqa: E402
 from dashboards.ui.widgets import show_demo_banner, show_phase_banner  # noqa: E402
 
 HERE = Path(__file__).parent
+# One name for each of LANGUAGES (the language picker shows it).
 LANGUAGE_NAMES = {"en": "English", "da": "Dansk"}
 
 
@@ -41,7 +42,9 @@ st.set_page_config(page_title="peerstudy", page_icon=":material/diversity_3:", l
 # looked up once per browser session.
 survey_token = st.query_params.get("survey") if state.LANG not in st.session_state else None
 state.init(survey_language(data.engine(), survey_token) if survey_token else None)
-st.sidebar.selectbox(state.t("common.language"), LANGUAGES, key=state.LANG, format_func=LANGUAGE_NAMES.get)
+st.sidebar.selectbox(
+    state.t("common.language"), LANGUAGES, key=state.LANG, format_func=LANGUAGE_NAMES.__getitem__
+)
 
 viewer = state.current_viewer()
 if viewer is not None and not data.viewer_still_valid(viewer):

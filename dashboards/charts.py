@@ -137,7 +137,7 @@ def fidelity_chart(
     title: str,
     percent: str,
     labels: dict[str, str] | None = None,
-) -> alt.LayerChart:
+) -> alt.LayerChart | alt.FacetChart:  # alt.layer's type; a LayerChart here (no facets)
     """Mean adherence per group (bars coloured by site; flagged groups outlined in red) with
     a dashed rule per threshold (``fidelity_by_group`` and ``fidelity_thresholds`` columns).
 

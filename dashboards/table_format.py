@@ -122,7 +122,7 @@ def format_table(
             shown = series.map(lambda v: "" if pd.isna(v) else (yes_no[0] if v else yes_no[1]))
         else:
             text = series.astype(object).where(series.notna(), "").astype(str)
-            shown = text.map(lambda v, n=name: (code(n, v) if code and v else None) or v) if code else text
+            shown = text.map(lambda v, n=name: (code(n, v) if v else None) or v) if code else text
         header = (label(name) if label else None) or readable_name(name)
         out[header] = shown.to_numpy(dtype=object)
     return out

@@ -17,6 +17,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from pipelines.analysis.plan import AnalysisPlan, analysis_plan
 from study.config import StudyConfig
@@ -125,7 +126,10 @@ def plan_from_json(text: str) -> tuple[AnalysisPlan, list[str]]:
     default)."""
     stored = json.loads(text)
     fields = {f.name: f for f in dataclasses.fields(AnalysisPlan)}
-    values = {name: tuple(v) if isinstance(v, list) else v for name, v in stored.items() if name in fields}
+    # JSON values, untyped until AnalysisPlan holds them (lists become the plan's tuples)
+    values: dict[str, Any] = {
+        name: tuple(v) if isinstance(v, list) else v for name, v in stored.items() if name in fields
+    }
     notes = [
         f"the locked plan's setting {name!r} is unknown to this version and was ignored"
         for name in sorted(set(stored) - set(fields))

@@ -319,8 +319,7 @@ def simulate_trial(
     # Group fidelity: most groups high, some moderate; it nudges outcomes a little.
     groups = pd.Series(group[is_int]).dropna().unique()
     adherence = np.clip(rng.normal(82, 9, len(groups)), 30, 100)
-    thresholds = config.fidelity.get("thresholds", {}) if isinstance(config.fidelity, dict) else {}
-    high, moderate = float(thresholds.get("high", 80)), float(thresholds.get("moderate", 50))
+    high, moderate = config.fidelity.thresholds.high, config.fidelity.thresholds.moderate
     group_fidelity = pd.DataFrame(
         {
             "group": groups,
@@ -462,7 +461,7 @@ def simulate_scores(
                         "scale": "total",
                         "score": np.where(responded, score, np.nan),
                         "band": None,
-                        "missing_reason": np.where(responded, None, "not answered"),
+                        "missing_reason": np.where(responded, np.array(None, dtype=object), "not answered"),
                         "completed_on": np.where(responded, completed_on, None),
                     }
                 )

@@ -53,12 +53,10 @@ class StudySnapshot:
         locked plan that ``peerstudy analyse`` reports)."""
         if self.unblinded and self.sap is not None:
             locked, _ = plan_from_json(self.sap.plan_json)
-            overrides: dict[str, object] = {
-                "include_exploratory": include_exploratory or locked.include_exploratory
-            }
-            if imputations:
-                overrides["imputations"] = imputations
-            return dataclasses.replace(locked, **overrides)
+            plan = dataclasses.replace(
+                locked, include_exploratory=include_exploratory or locked.include_exploratory
+            )
+            return dataclasses.replace(plan, imputations=imputations) if imputations else plan
         return analysis_plan(
             self.config, self.unblinded, imputations=imputations, include_exploratory=include_exploratory
         )

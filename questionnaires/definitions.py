@@ -175,7 +175,9 @@ class Instrument(_Model):
     id: str = Field(pattern=_ID)
     name: str = Field(min_length=1)
     version: str = Field(min_length=1, max_length=32)
-    construct: str = Field(min_length=1)
+    # The instruments' field is named "construct" (a YAML contract); it shadows pydantic's
+    # deprecated BaseModel.construct classmethod, which nothing here calls.
+    construct: str = Field(min_length=1)  # type: ignore[assignment]
     reference: str | None = None
     licence: str | None = None
     higher_is: Literal["better", "worse"] = "better"

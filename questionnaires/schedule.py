@@ -95,7 +95,7 @@ def _open_statuses(
     anchor_date = np.where(use_first, first, second)
     names_1 = np.array([t.anchor for t in timepoints], dtype=object)
     names_2 = np.array([t.fallback_anchor for t in timepoints], dtype=object)
-    anchor = np.where(use_first, names_1, np.where(~np.isnat(second), names_2, None))
+    anchor = np.where(use_first, names_1, np.where(~np.isnat(second), names_2, np.array(None, dtype=object)))
 
     def weeks(attr: str) -> np.ndarray:
         return np.array([7 * 86_400 * getattr(t, attr) for t in timepoints], dtype=float).astype(

@@ -88,6 +88,7 @@ def survey_offer(
     if randomised_on is not None:
         due = pd.to_datetime(rows["due_on"])
         rows = rows[~(due.notna() & (due <= pd.Timestamp(randomised_on)))]
+    chosen: str | None
     if link_timepoint is not None:
         chosen = link_timepoint
     else:
@@ -117,8 +118,9 @@ def answer_options(instrument: Instrument, item_id: str) -> list[int]:
     """
     scale = instrument.item_scale(item_id)
     options = list(range(scale.min, scale.max + 1))
-    if instrument.allows_prefer_not_to_answer(item_id):
-        options.append(instrument.prefer_not_to_answer.code)
+    pnta = instrument.prefer_not_to_answer
+    if pnta is not None and instrument.allows_prefer_not_to_answer(item_id):
+        options.append(pnta.code)
     return options
 
 

@@ -75,6 +75,10 @@ class TrailState:
         elif action == "delete":
             table_rows.pop(row_id, None)
         elif action == "update":
+            # cannot be None: the application writes one update event per changed field
+            # (study.db.audit_capture), and an event reaches here only after its keyed hash
+            # was verified, so it is one the application wrote
+            assert field_name is not None
             row = table_rows.get(row_id)
             if row is None:
                 self.orphans.append(Discrepancy(table, row_id, field_name, new_value, None, "orphan-update"))

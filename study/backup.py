@@ -256,12 +256,22 @@ def read_archive(path: Path, key: bytes) -> dict[str, Any]:
     return manifest
 
 
+def _member_file(path: Path, archive: tarfile.TarFile, member: tarfile.TarInfo | str) -> IO[bytes]:
+    """The contents of ``member``; a backup holds only regular files (tarfile gives ``None``
+    for a directory or link, which only a changed archive can hold)."""
+    handle = archive.extractfile(member)
+    if handle is None:
+        name = member if isinstance(member, str) else member.name
+        raise BadInput(f"{path}: {name} is not a regular file: not a peerstudy backup")
+    return handle
+
+
 def _signed_manifest(path: Path, archive: tarfile.TarFile, key: bytes) -> dict[str, Any]:
     first, second = archive.next(), archive.next()
     if first is None or second is None or (first.name, second.name) != ("manifest.json", "manifest.hmac"):
         raise BadInput(f"{path}: does not start with manifest.json and manifest.hmac: not a peerstudy backup")
-    manifest_bytes = archive.extractfile(first).read()
-    signature = archive.extractfile(second).read().decode("ascii", "replace").strip()
+    manifest_bytes = _member_file(path, archive, first).read()
+    signature = _member_file(path, archive, second).read().decode("ascii", "replace").strip()
     expected = hmac.new(key, manifest_bytes, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(signature, expected):
         raise BadInput(
@@ -307,7 +317,7 @@ def restore_archive(
         try:
             with tarfile.open(path, "r:gz") as archive:
                 for table in tables:  # the archive holds them in this (dependency) order
-                    _load_table(conn, table, archive.extractfile(f"tables/{table.name}.jsonl"))
+                    _load_table(conn, table, _member_file(path, archive, f"tables/{table.name}.jsonl"))
         except _DAMAGE as exc:  # changed since it was checked a moment ago
             raise BadInput(f"{path}: not a readable peerstudy backup (damaged?): {exc}") from None
         if engine.dialect.name == "postgresql":

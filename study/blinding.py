@@ -33,6 +33,7 @@ __all__ = [
 
 import hashlib
 import hmac
+from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import select
@@ -139,7 +140,7 @@ def display_arms(
     return arms.map(arm_display_map(config, unblinded, codes))
 
 
-def unblind(session: Session, study: Study, actor: str, when: object | None = None) -> Study:
+def unblind(session: Session, study: Study, actor: str, when: datetime | None = None) -> Study:
     """Unblind the study (audited); allowed only in the analysis phase, only once, and only
     with a locked statistical analysis plan (:func:`study.sap.require_locked`)."""
     require_phase(study, "analysis", action="unblinding")

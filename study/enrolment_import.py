@@ -371,6 +371,8 @@ def import_participants(
     for k, pseudonym in enumerate(columns["pseudonym"]):
         site, role = columns["site"][k], columns["role"][k]
         birth, screened_on = dates["birth_date"][k], dates["screened_on"][k]
+        # cannot be None: participant_problems rejects an empty or unparsable screened_on
+        assert screened_on is not None
         municipality = columns["municipality"][k] or None
         flags = [f.strip() for f in columns["exclusions"][k].split(";") if f.strip()]
         age, is_eligible, reasons = _screening(config, site, role, birth, screened_on, municipality, flags)
@@ -397,6 +399,8 @@ def import_participants(
     corrected = _correct_people(session, study, [r for r in screenings if r["pseudonym"] in people], people)
     added = len(new_people)
     for c in corrections.itertuples(index=False):
+        # cannot be None: corrections without a reason were raised as row errors above
+        assert reason is not None
         record_deviation(
             session,
             study,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import pandas as pd
 
@@ -64,7 +64,11 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def to_csv(frame: pd.DataFrame, path: str | Path | None = None, **kwargs) -> str | None:
+@overload
+def to_csv(frame: pd.DataFrame, path: None = None, **kwargs: Any) -> str: ...
+@overload
+def to_csv(frame: pd.DataFrame, path: str | Path, **kwargs: Any) -> None: ...
+def to_csv(frame: pd.DataFrame, path: str | Path | None = None, **kwargs: Any) -> str | None:
     """:meth:`pandas.DataFrame.to_csv` of :func:`neutralise_formulas` (``index=False`` unless
     given); returns the text when ``path`` is ``None``."""
     kwargs.setdefault("index", False)

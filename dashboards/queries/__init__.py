@@ -5,6 +5,9 @@ returns only what that viewer may see. Importable without Streamlit.
 viewer's role, site and study in the key, see :mod:`dashboards.ui.data`).
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from dashboards.queries.allocation import allocation_frame
 from dashboards.queries.analysis import analysis_view
 from dashboards.queries.feedback import feedback_frame
@@ -24,7 +27,8 @@ from dashboards.queries.recruitment import screening_frame, site_targets
 
 __all__ = ["QUERIES"]
 
-QUERIES = {
+# Each query takes (engine, viewer, *args); most return a DataFrame, rct_overview a dataclass of them.
+QUERIES: dict[str, Callable[..., Any]] = {
     "allocation": allocation_frame,
     "analysis": analysis_view,
     "attendance": attendance_frame,

@@ -83,7 +83,7 @@ def questionnaire_completion(engine: Engine, viewer: Viewer, today: dt.date | No
             )
         else:  # one site: read only its participants, no join needed
             counts = study_schedule_counts(session, study, today or dt.date.today(), viewer.site_id)
-            counts["site"] = session.get(Site, viewer.site_id).code
+            counts["site"] = session.get_one(Site, viewer.site_id).code
         order = [t.code for t in config_of(study).timepoints]
     status_columns = ["complete", "due", "overdue", "not_yet_due"]
     out = counts.groupby(["timepoint", "site"], as_index=False)[status_columns].sum()

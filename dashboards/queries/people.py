@@ -133,7 +133,7 @@ def person_view(engine: Engine, viewer: Viewer, pseudonym: str) -> PersonView:
     with read_session(engine) as session:
         person = person_by_pseudonym(session, viewer_study(session, viewer), pseudonym)
         viewer.require_site(person.site_id, f"person {pseudonym}")
-        site = session.get(Site, person.site_id).code
+        site = session.get_one(Site, person.site_id).code
         enrolment = session.scalar(select(Enrolment).where(Enrolment.person_id == person.id))
         enrolment_dict = {}
         if enrolment is not None:

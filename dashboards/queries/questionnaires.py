@@ -81,4 +81,4 @@ def study_instrument_definitions(engine: Engine, study_id: int) -> dict[str, Ins
     """The instrument definitions of a study by id (the participant survey has no viewer;
     definitions are public instrument data, no participant data)."""
     with read_session(engine) as session:
-        return study_instruments(config_of(session.get(Study, study_id)))
+        return study_instruments(config_of(session.get_one(Study, study_id)))

@@ -128,15 +128,19 @@ def study_info(viewer: Viewer) -> dict:
     return _study_info(url, viewer.study_id, _versions(url).versions(_engine(url), STUDY_TABLES))
 
 
+# The recruitment chart's translated texts: title, y-axis, target, site and date.
+RecruitmentLabels = tuple[str, str, str, str, str]
+
+
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def _recruitment_spec(
-    url: str, viewer_key: tuple, labels: tuple[str, ...], language: str, version: tuple, _viewer: Viewer
+    url: str, viewer_key: tuple, labels: RecruitmentLabels, language: str, version: tuple, _viewer: Viewer
 ) -> dict:
     overview = _cached("rct_overview", url, viewer_key, (), version, _viewer)
     return vega_spec(recruitment_chart(overview.over_time, *labels, language=language), language)
 
 
-def recruitment_spec(viewer: Viewer, labels: tuple[str, ...], language: str = "en") -> dict:
+def recruitment_spec(viewer: Viewer, labels: RecruitmentLabels, language: str = "en") -> dict:
     """The recruitment chart's Vega-Lite spec for ``viewer`` (cached; ``labels`` are the
     translated title, y-axis, target, site and date texts and ``language`` sets the axes'
     locale, so each language has its own entry)."""

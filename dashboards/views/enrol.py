@@ -6,6 +6,7 @@ with a message; a duplicate pseudonym is refused by the domain.
 """
 
 import datetime as dt
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -27,6 +28,15 @@ if viewer.role != "coordinator":
 info = data.study_info(viewer)
 st.caption(t("enrol.intro", site=viewer.site_code))
 today = dt.date.today()
+# Declared levels only (code shown with its label); a factor without declared levels is typed.
+levels = info.get("factor_levels", {})
+
+
+def level_label(factor: str) -> Callable[[str], str]:
+    """How a level of ``factor`` is shown: the code with its declared label, else the code."""
+    declared = levels.get(factor, {})
+    return lambda code: f"{code} ({declared[code]})" if code in declared else code
+
 
 with st.form(FORM, clear_on_submit=False):
     c1, c2 = st.columns(2)
@@ -50,8 +60,6 @@ with st.form(FORM, clear_on_submit=False):
     consent_on = c2.date_input(
         t("enrol.consent_on"), value=None, key="enrol_consent_on", help=t("enrol.consent_help")
     )
-    # Declared levels only (code shown with its label); a factor without declared levels is typed.
-    levels = info.get("factor_levels", {})
     attributes = {
         factor: c1.selectbox(
             t("enrol.attribute", name=factor),
@@ -59,9 +67,7 @@ with st.form(FORM, clear_on_submit=False):
             key=f"enrol_attr_{factor}",
             accept_new_options=factor not in levels,
             index=None,
-            format_func=lambda code, f=factor: (
-                f"{code} ({levels[f][code]})" if code in levels.get(f, {}) else code
-            ),
+            format_func=level_label(factor),
         )
         for factor in info["stratification"]
     }
@@ -90,6 +96,8 @@ if submitted:
     if missing:
         st.error(t("common.required", fields=", ".join(missing)))
         st.stop()
+    # cannot be None: a missing birth date stopped the page just above
+    assert birth_date is not None
     form = EnrolmentForm(
         pseudonym=pseudonym.strip(),
         role=role,

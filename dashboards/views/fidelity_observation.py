@@ -78,19 +78,20 @@ with st.form(f"{prefix}_form"):
         max_value=dt.date.today(),
     )
     st.subheader(t("fidelity_form.components"))
-    components = {}
+    score_options: list[int | str] = [2, 1, 0, NA]
+    components: dict[str, int | str | None] = {}  # a score 0-2, NA, or None (not rated yet)
     for cid, description, essential in spec.components:
         label = f"{description}" + ("" if essential else f" ({t('fidelity_form.optional')})")
         components[cid] = st.radio(
             label,
-            [2, 1, 0, NA],
+            score_options,
             index=None,
             horizontal=True,
             key=f"{prefix}_c_{cid}",
             format_func=score_label.get,
         )
     st.subheader(t("fidelity_form.competence", low=spec.scale_min, high=spec.scale_max))
-    competence = {}
+    competence: dict[str, int | None] = {}  # None: not rated yet
     for iid, description in spec.competence:
         competence[iid] = st.radio(
             description,
@@ -115,12 +116,14 @@ if submitted:
     if unrated:
         st.error(t("fidelity_form.unrated", components="; ".join(unrated)))
         st.stop()
+    # every component is rated here (an unrated one stopped the page just above)
+    rated = {c: v for c, v in components.items() if v is not None}
     obs = ObservationInput(
         group=group,
         week=int(week),
         observer=viewer.login,
         observed_on=observed_on,
-        components={c: (None if v == NA else int(v)) for c, v in components.items()},
+        components={c: (None if v == NA else int(v)) for c, v in rated.items()},
         competence={i: int(v) for i, v in competence.items() if v is not None},
         minutes=None if minutes is None else int(minutes),
         participants_present=None if present is None else int(present),

@@ -64,7 +64,10 @@ if offer.open.empty:
 instruments = study_instrument_definitions(data.engine(), link.study_id)
 st.caption(t("survey.progress", position=offer.position, total=offer.total))
 st.progress(offer.answered / offer.total)
-timepoint, instrument_id = offer.timepoint, offer.open.at[0, "instrument"]
+# cannot be None: an offer with open questionnaires names its timepoint (survey_offer)
+assert offer.timepoint is not None
+timepoint: str = offer.timepoint  # declared str: the widget callbacks below read it
+instrument_id = offer.open.at[0, "instrument"]
 inst = instruments[instrument_id]
 st.subheader(inst.name)
 prefer_not = t("survey.prefer_not_to_answer")

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from pipelines.analysis.design import covariate_matrix, require_columns, result_row, treatment_indicator
@@ -37,14 +38,15 @@ RIDGE = 1e-5
 
 
 def rubin_pool(
-    estimates: Sequence[float], variances: Sequence[float], df_complete: float | None = None
+    estimates: npt.ArrayLike, variances: npt.ArrayLike, df_complete: float | None = None
 ) -> dict[str, float]:
     """Pool one parameter over m imputations by Rubin's rules.
 
     Parameters
     ----------
     estimates, variances
-        The parameter and its squared standard error from each completed data set.
+        The parameter and its squared standard error from each completed data set (1-D,
+        one value per data set: a sequence or an array).
     df_complete
         Residual degrees of freedom of the analysis model had there been no missing data
         (ν_com). ``None``: Rubin's (1987) large-sample df.
@@ -321,8 +323,8 @@ def mice_ancova(
     covs = covariate_matrix(frame, covariates).to_numpy(dtype=float)
     rng = np.random.default_rng(seed)
     completed = np.empty((n_imputations, *values.shape))
-    for flag in (1.0, 0.0):
-        rows = treat == flag
+    for arm_flag in (1.0, 0.0):
+        rows = treat == arm_flag
         completed[:, rows] = impute_within_arm(values[rows], covs[rows], n_imputations, n_burnin, rng, donors)
     n = len(frame)
     design = np.concatenate(

@@ -315,7 +315,7 @@ def _satterthwaite_df(s: _Sufficient, variances: np.ndarray, contrast: int) -> n
     value, grad_phi, _ = _derivatives(phi, theta, h)
     boundary = variances[:, 2] <= 0
     df = np.full(len(theta), np.nan)
-    for free, rows in (([0, 1, 2], ~boundary), ([0, 1], boundary)):
+    for free, rows in ((np.array([0, 1, 2]), ~boundary), (np.array([0, 1]), boundary)):
         if not rows.any():
             continue
         sub = hess[np.ix_(rows, free, free)]
@@ -421,7 +421,7 @@ def partially_nested(
     result = pd.DataFrame(
         [
             {
-                **result_row(float(fit.params[1]), se, fit.df, ci),
+                **result_row(float(fit.params[1]), se, float(fit.df), ci),  # a scalar after _single
                 "n": int(len(frame)),
                 "n_treatment": int(treated.sum()),
                 "n_control": int((~treated).sum()),

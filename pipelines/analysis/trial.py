@@ -270,13 +270,13 @@ def _analyse_outcome(
     if not long[outcome].notna().any():
         return
     first = next(iter(per_tp.values()))
-    for planned in OUTCOME_FITS:
-        fit = out.isolated(f"{outcome}: {planned.label}", planned.fit, long, first)
+    for outcome_fit in OUTCOME_FITS:
+        fit = out.isolated(f"{outcome}: {outcome_fit.label}", outcome_fit.fit, long, first)
         if fit is not None:
             out.add_rows(
                 OutcomeData(**{**first.__dict__, "timepoint": "all follow-ups"}),
-                planned.estimand,
-                planned.method,
+                outcome_fit.estimand,
+                outcome_fit.method,
                 fit,
                 sd,
             )

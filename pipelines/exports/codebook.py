@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -139,6 +140,8 @@ def build_codebook(
     labels = value_labels(config, unblinded)
     rows = []
     for column in frame.columns:
+        # value codes: text for derived labels, numbers for an instrument's response scale
+        values: Mapping[str, str] | Mapping[float, str]
         instrument, label, values, missing = "", _FIXED_LABELS.get(column, ""), labels.get(column, {}), {}
         if column in config.stratification:
             label = f"Stratification factor: {column}"

@@ -107,7 +107,7 @@ def _write(
     import pyreadstat
 
     data, names, vlabels = _for_stat_package(frame, labels)
-    var_labels = [column_labels.get(names_inv, "")[:80] for names_inv in frame.columns]
+    var_labels: list[str | None] = [column_labels.get(names_inv, "")[:80] for names_inv in frame.columns]
     if fmt == "stata":
         pyreadstat.write_dta(
             data, str(path), column_labels=var_labels, variable_value_labels=vlabels, version=15
@@ -175,6 +175,7 @@ def export_study(
         )
     written: list[Path] = []
     rows: dict[str, int] = {}
+    known = instruments or {}
     for stem, codebook_stem, frame in tables:
         # Codebook first (labels), then the data with the same names.
         book = build_codebook(frame, config, unblinded, versions=versions, instruments=instruments)
@@ -182,9 +183,9 @@ def export_study(
         missing = {}
         for column in frame.columns:
             # the longest instrument id the column starts with (state_hope_2 is state_hope's)
-            inst = max((i for i in instruments or {} if column.startswith(f"{i}_")), key=len, default=None)
+            inst = max((i for i in known if column.startswith(f"{i}_")), key=len, default=None)
             if inst is not None and column not in labels:
-                missing[column] = [float(code) for code in instruments[inst].missing_codes]
+                missing[column] = [float(code) for code in known[inst].missing_codes]
         path = out / f"{stem}.{FORMATS[fmt]}"
         measures = measure_levels(frame, labels, set(config.instruments) | set(instruments or {}))
         names = _write(frame, path, fmt, labels, column_labels, missing, measures)
@@ -195,19 +196,18 @@ def export_study(
         )
         written += [path, out / f"{codebook_stem}.csv", out / f"{codebook_stem}.md"]
         rows[path.name] = len(frame)
+    files = [
+        {"file": p.name, "bytes": p.stat().st_size, "sha256": sha256_of(p), "rows": rows.get(p.name)}
+        for p in written
+    ]
     manifest = {
         "study": study_code,
         "format": fmt,
         "database_snapshot_utc": taken_at.isoformat(),
         "arms": "unblinded" if unblinded else DUMMY_WATERMARK,
         "software": f"peerstudy {software_version}".strip(),
-        "files": [
-            {"file": p.name, "bytes": p.stat().st_size, "sha256": sha256_of(p), "rows": rows.get(p.name)}
-            for p in written
-        ],
+        "files": files,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    (out / "SHA256SUMS").write_text(
-        "".join(f"{f['sha256']}  {f['file']}\n" for f in manifest["files"]), encoding="utf-8"
-    )
+    (out / "SHA256SUMS").write_text("".join(f"{f['sha256']}  {f['file']}\n" for f in files), encoding="utf-8")
     return written + [out / "manifest.json", out / "SHA256SUMS"]

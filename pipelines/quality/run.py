@@ -112,7 +112,13 @@ def run_checks(tables: dict[str, pd.DataFrame], checks: list[Check], examples: i
             batch_parameters={"dataframe": frame.reset_index(drop=True)},
             result_format={"result_format": "COMPLETE", "unexpected_index_column_names": id_columns},
         )
-        by_description = {r.expectation_config.meta.get("description"): r for r in outcome.results}
+        # A suite run's result always carries its expectation's configuration (GX types it
+        # Optional); one without would not be ours, and a check missing here fails loudly below.
+        by_description = {
+            r.expectation_config.meta.get("description"): r
+            for r in outcome.results
+            if r.expectation_config is not None
+        }
         for c in runnable:
             r = by_description[c.description]
             failing = r.result.get("unexpected_count")

@@ -147,9 +147,8 @@ def load_table(
     from study.studies import config_of
 
     with study_write(db, study, reason="allocation load-table") as (session, st, _):
-        path = file or (
-            Path(config_of(st).randomisation.table_file) if config_of(st).randomisation.table_file else None
-        )
+        configured = config_of(st).randomisation.table_file
+        path = file or (Path(configured) if configured else None)
         if path is None:
             raise BadInput("give the allocation table file (or set randomisation.table_file)")
         try:

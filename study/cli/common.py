@@ -8,9 +8,8 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, overload
+from typing import TYPE_CHECKING, Annotated, Any, overload
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -192,18 +191,20 @@ class PeerstudyGroup(TyperGroup):
     database with 1. ``--debug`` (or ``PEERSTUDY_DEBUG=1``) shows the traceback instead.
     """
 
-    def invoke(self, ctx: click.Context):
+    # ctx is typer's Context; typed Any because TyperGroup.invoke names the Click Context
+    # that typer vendors (typer._click, private to typer) since typer 0.26.
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise  # typer.Exit and usage errors are exceptions too: let click handle them
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # exit requests and usage errors (TyperException) are exceptions too: typer handles them
         except Exception as exc:
             if os.environ.get("PEERSTUDY_DEBUG") or (ctx.obj or {}).get("debug"):
                 raise
             code = _exit_code(exc)
             if code is None:
                 raise
-            click.echo(f"error: {_message(exc)}", err=True)
+            typer.echo(f"error: {_message(exc)}", err=True)
             sys.stderr.flush()
             raise typer.Exit(code) from None
 

@@ -43,6 +43,8 @@ def randomise(
         if pending:
             results = randomise_pending(session, st, actor=actor, on=when)
         else:
+            # cannot be None: without --pending a PSEUDONYM is required (checked above)
+            assert pseudonym is not None
             results = [randomise_one(session, st, pseudonym, actor=actor, on=when)]
     for result in results:
         typer.echo(result.line)

@@ -82,7 +82,9 @@ def import_contacts(
             )
             .join(Match, Match.id == MatchContact.match_id)
             .where(MatchContact.study_id == study.id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     created = unchanged = 0
     for r in df.itertuples():
@@ -100,7 +102,8 @@ def import_contacts(
             )
         if minutes is None:
             row_problems.append(RowProblem(r.line, "minutes", r.minutes, "must be a whole number of minutes"))
-        if row_problems:
+        # every None here was reported as a row problem above; naming them narrows the types
+        if row_problems or recipient is None or buddy is None or day is None or minutes is None:
             problems += row_problems
             continue
         try:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -88,8 +89,8 @@ def _multi_hot(lists: Sequence[Sequence[str]], vocabulary: Sequence[str]) -> np.
 
 def _joined(hot: np.ndarray, names: Sequence[str], sep: str = ", ") -> list[str]:
     """Per row, the names of the True columns joined by ``sep`` (empty string when none)."""
-    names = np.array(list(names), dtype=object)
-    return [sep.join(names[row]) for row in hot]
+    labels = np.array(list(names), dtype=object)
+    return [sep.join(labels[row]) for row in hot]
 
 
 def _numbers(values: pd.Series) -> np.ndarray:
@@ -106,7 +107,7 @@ def _as_list(value) -> list:
 
 
 def score_buddies(
-    recipient: Mapping[str, object],
+    recipient: Mapping[str, Any],  # a profile's fields of mixed types (see below)
     buddies: pd.DataFrame,
     weights: MatchingWeights | Mapping[str, float] | None = None,
     today: dt.date | None = None,

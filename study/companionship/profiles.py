@@ -111,13 +111,14 @@ def _validated(study: Study, side: str, pseudonym: str, p: ProfileInput) -> dict
             )
     if problems:
         raise BadInput(f"profile of {pseudonym}: " + "; ".join(problems))
+    # every wish and slot was checked against these just above, so each has a position
     wish_order = {w: i for i, w in enumerate(cfg.wishes)}
     slot_order = {s: i for i, s in enumerate(AVAILABILITY_SLOTS)}
     return dict(
         side=side,
         area=area,
-        wishes=json.dumps(sorted(set(p.wishes), key=wish_order.get)),
-        availability=json.dumps(sorted(set(p.availability), key=slot_order.get)),
+        wishes=json.dumps(sorted(set(p.wishes), key=wish_order.__getitem__)),
+        availability=json.dumps(sorted(set(p.availability), key=slot_order.__getitem__)),
         home_visits=p.home_visits,
         preferred_genders=json.dumps(sorted({g.strip() for g in p.preferred_genders if g.strip()})),
         preferred_age_min=p.preferred_age_min,
@@ -159,7 +160,7 @@ def set_profile(
     values = _validated(study, side, person.pseudonym, profile)
     row = session.scalar(select(CompanionProfile).where(CompanionProfile.person_id == person.id))
     created = row is None
-    if created:
+    if row is None:
         row = CompanionProfile(study_id=study.id, person_id=person.id)
         session.add(row)
     for key, value in values.items():

@@ -129,6 +129,8 @@ def import_profiles(
         if cell_problems:
             problems += cell_problems
             continue
+        # cannot be None: _row_input gives no profile only together with cell problems
+        assert profile is not None
         before = session.scalar(select(CompanionProfile).where(CompanionProfile.person_id == person.id))
         old = None if before is None else {c: getattr(before, c) for c in columns}
         try:

@@ -358,7 +358,8 @@ def volunteer_table(session: Session, study: Study, site: str | None = None) -> 
     people["interviews"] = people["id"].map(interviews.groupby("id").size()).fillna(0).astype(int)
     people["accepted"] = people["id"].map(last["outcome"]).eq("accepted")
     kinds = people["id"].map(done).apply(lambda s: s if isinstance(s, set) else set())
-    people["training"] = kinds.apply(lambda s: ";".join(sorted(s, key=order.get)))
+    # record_training accepts only the configured kinds, so each has a position
+    people["training"] = kinds.apply(lambda s: ";".join(sorted(s, key=order.__getitem__)))
     people["missing_training"] = [
         ";".join(k for k in cfg.required_for(role) if k not in have)
         for role, have in zip(people["role"], kinds)

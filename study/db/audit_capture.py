@@ -13,8 +13,8 @@ __all__ = ["AuditedSession", "append_events"]
 
 from typing import Any
 
-from sqlalchemy import event, inspect, select
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy import Table, event, inspect, select
+from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 
 from study.audit_chain import GENESIS_HASH, audit_text, chain_events, event_hash, redacted_digest, row_json
 from study.audit_key import key_id, key_path, load_key
@@ -153,7 +153,7 @@ def append_events(session: Session, changes: list[dict[str, Any]], audit_key: by
     for change in changes:  # the callers' fresh dicts, completed in place (no copy of a batch)
         change.update(stamp)
     rows = chain_events(changes, last_seq=last_seq, last_hash=last_hash, key=audit_key)
-    write_rows(conn, AuditEvent.__table__, rows)
+    write_rows(conn, Base.metadata.tables[_AUDIT_TABLE], rows)
 
 
 def _chain_head(conn, audit_key: bytes) -> tuple[int, str]:
@@ -186,14 +186,14 @@ def _refuse_audit_edits(session: Session, _flush_context, _instances) -> None:
     # allocation tables) can never be changed or deleted through the application.
     for obj in session.deleted:
         if isinstance(obj, Audited) and obj.__audit_immutable__:
-            raise NotAllowed(f"{obj.__tablename__} rows cannot be deleted")
+            raise NotAllowed(f"{_table_name(type(obj))} rows cannot be deleted")
     for obj in session.dirty:
         if (
             isinstance(obj, Audited)
             and obj.__audit_immutable__
             and session.is_modified(obj, include_collections=False)
         ):
-            raise NotAllowed(f"{obj.__tablename__} rows cannot be changed")
+            raise NotAllowed(f"{_table_name(type(obj))} rows cannot be changed")
 
 
 def _delete_cascaded_rows(session: Session) -> None:
@@ -236,10 +236,10 @@ def _apply_onupdate_values(session: Session) -> None:
                 setattr(obj, mapper.get_property_by_column(column).key, default.arg(None))
 
 
-def _cascading_children(parent_class: type) -> list[tuple[type, Any, str]]:
+def _cascading_children(parent_class: type[Audited]) -> list[tuple[type[Audited], Any, str]]:
     """``(child class, its FK column, parent attribute)`` for every audited table whose foreign
     key to ``parent_class``'s table says ``ON DELETE CASCADE``."""
-    parent_mapper = inspect(parent_class)
+    parent_mapper: Mapper[Any] = inspect(parent_class)
     parent_table = parent_mapper.local_table
     found = []
     for mapper in Base.registry.mappers:
@@ -267,4 +267,14 @@ def _refuse_bulk_writes(state: ORMExecuteState) -> None:
 
 
 def _audited_tables() -> frozenset[str]:
-    return frozenset(m.local_table.name for m in Base.registry.mappers if issubclass(m.class_, Audited))
+    return frozenset(_table_name(m.class_) for m in Base.registry.mappers if issubclass(m.class_, Audited))
+
+
+def _table_name(mapped: type) -> str:
+    """The name of the table a mapped class is mapped to."""
+    mapper: Mapper[Any] = inspect(mapped)
+    table = mapper.local_table
+    # cannot be anything else: every model is declarative with its own __tablename__ (a
+    # Table), none is mapped to a join or a subquery
+    assert isinstance(table, Table)
+    return table.name

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from study.db import unit_of_work
 from study.db.models import CourseGroup, Enrolment, GroupMember, Person
 from study.demo.context import DemoContext
+from study.errors import NotAllowed
 from study.groups import add_member
 from study.people import person_by_pseudonym
 from study.randomisation import randomise
@@ -34,13 +35,17 @@ def allocation(ctx: DemoContext) -> list[str]:
         # A secret derived from the demo seed keeps the demo reproducible; a real study
         # draws its secret from the operating system's CSPRNG at the first randomisation.
         install_secret(s, study, rng.bytes(32), ctx.actor)
-        consent = dict(
-            s.execute(
-                select(Person.pseudonym, Enrolment.consent_on)
-                .join(Enrolment, Enrolment.person_id == Person.id)
-                .where(Person.study_id == study.id, Person.pseudonym.in_(ctx.rct_ready))
-            ).all()
-        )
+        consent_rows = s.execute(
+            select(Person.pseudonym, Enrolment.consent_on)
+            .join(Enrolment, Enrolment.person_id == Person.id)
+            .where(Person.study_id == study.id, Person.pseudonym.in_(ctx.rct_ready))
+        ).all()
+        # The demo enrols every RCT-ready person with a consent date; stop clearly if not,
+        # rather than randomising someone without consent.
+        unconsented = sorted(p for p, on in consent_rows if on is None)
+        if unconsented:
+            raise NotAllowed(f"demo: RCT-ready people without a consent date: {', '.join(unconsented)}")
+        consent = {p: on for p, on in consent_rows if on is not None}
         delays = rng.integers(DAYS_TO_RANDOMISATION[0], DAYS_TO_RANDOMISATION[1] + 1, len(ctx.rct_ready))
         dated = sorted(
             ((consent[p] + dt.timedelta(days=int(d)), consent[p], p) for p, d in zip(ctx.rct_ready, delays)),

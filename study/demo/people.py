@@ -9,10 +9,12 @@ import numpy as np
 import pandas as pd
 
 from study.companionship.volunteers import record_training
-from study.config import example_config_path, load_config
+from study.config import StudyConfig, example_config_path, load_config
+from study.config.schema import PhaseConfig
 from study.db import unit_of_work
 from study.demo.context import DemoContext
 from study.demo.names import synthetic_identity_fields
+from study.errors import BadInput
 from study.fidelity.manual import shipped_manual_path
 from study.fidelity.versions import store_manual_version
 from study.groups import add_member, create_group, record_attendance
@@ -49,6 +51,14 @@ def pilot_manual(manual_text: str) -> str:
     return draft
 
 
+def _planned(config: StudyConfig, phase: str) -> PhaseConfig:
+    """The planned dates of ``phase``; the demo needs every phase it starts to be planned."""
+    planned = config.phase(phase)
+    if planned is None:
+        raise BadInput(f"the demo study configuration plans no {phase!r} phase")
+    return planned
+
+
 def _at(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(9, 0), tzinfo=dt.UTC)
 
@@ -65,7 +75,7 @@ def people_and_groups(ctx: DemoContext) -> list[str]:
     with unit_of_work(ctx.engine, ctx.actor, reason="demo: create study") as s:
         study = create_study(s, config, path.read_text(encoding="utf-8"), demo=True)
         ctx.study_code = study.code
-        start_phase(s, study, "pilot", ctx.actor, at=_at(config.phase("pilot").start))
+        start_phase(s, study, "pilot", ctx.actor, at=_at(_planned(config, "pilot").start))
 
     site_codes = config.site_codes
     manual_text = shipped_manual_path(config.fidelity.manual).read_text(encoding="utf-8")
@@ -85,7 +95,7 @@ def people_and_groups(ctx: DemoContext) -> list[str]:
             ctx.actor,
             note="revised after the pilot's feedback: ground rules and closing round made essential",
         )
-        start_phase(s, study, "rct", ctx.actor, at=_at(config.phase("rct").start))  # locks that version
+        start_phase(s, study, "rct", ctx.actor, at=_at(_planned(config, "rct").start))  # locks that version
         screened, ready_per_site = _rct_participants(ctx, s, study, config)
         n_groups = _rct_groups(ctx, s, study, config, ready_per_site)
 

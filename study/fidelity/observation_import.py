@@ -21,6 +21,7 @@ import datetime as dt
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlalchemy.orm import Session
@@ -113,7 +114,8 @@ def import_observations(
         parsed.append(dict(row, week=week, observed_on=observed_on, kind=kind, parsed=value))
 
     # 2. assemble one observation per group, week and observer
-    observations = {}
+    # (group, week, observer) -> the rows' values gathered by kind, with their line numbers
+    observations: dict[tuple[str, int, str], dict[str, Any]] = {}
     for p in parsed:
         if (
             p["week"] is None
@@ -183,6 +185,9 @@ def import_observations(
     # 4. write (the caller's unit of work commits or rolls back as a whole)
     counts = {"created": 0, "corrected": 0, "unchanged": 0}
     for obs, target in checked:
+        # cannot be None: check_observation gives no target only together with a problem,
+        # and any problem stopped the import above
+        assert target is not None
         _row, status = write_observation(session, study, obs, target)
         counts[status] += 1
     return ImportSummary(rows=len(df), **counts)

@@ -124,7 +124,7 @@ def check_observation(
         return problems, None
     target = ObservationTarget(group)
     if restrict_to_site is not None:
-        site_code = session.get(Site, group.site_id).code
+        site_code = session.get_one(Site, group.site_id).code
         if site_code != restrict_to_site:
             add(
                 "group",
@@ -263,6 +263,8 @@ def record_observation(
         where = f"observation of {obs.group} week {obs.week} by {obs.observer}"
         message = f"{where}: " + "; ".join(str(p) for p in problems)
         raise (NotAllowed if any(p.refused for p in problems) else BadInput)(message)
+    # cannot be None: check_observation gives no target only together with a problem
+    assert target is not None
     row, _status = write_observation(session, study, obs, target)
     return row
 
@@ -284,6 +286,8 @@ def write_observation(
     )
     changed = row is None
     if row is None:
+        # cannot be None: a missing session is a problem of check_observation, which stops first
+        assert target.group_session is not None
         row = FidelityObservation(
             study_id=study.id,
             group_id=target.group.id,

@@ -122,7 +122,10 @@ def cell_problems(
             )
         control = text.str.contains(_CONTROL_PATTERN, regex=True)
         for i in text.index[control & (length <= limit)]:
-            char = _CONTROL.search(text[i]).group()
+            found = _CONTROL.search(text[i])
+            # cannot be None: the row was selected because the same pattern matched it
+            assert found is not None
+            char = found.group()
             problems.append(
                 RowProblem(
                     int(lines[i]),

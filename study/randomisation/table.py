@@ -59,6 +59,8 @@ def table_slots(
     ]
     if problems:
         raise RowErrors(source, problems)
+    # cannot be None here: a missing arm column was reported as a problem just above
+    assert arm_column is not None
     if table.empty:
         raise RowErrors(source, [RowProblem(1, "arm", "", "the table has no slots")])
     data = table[needed + [arm_column]].astype(str).apply(lambda s: s.str.strip())
