@@ -8,14 +8,6 @@ instead (CI installs chromium, see docs/dashboard.md).
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
@@ -23,51 +15,18 @@ from study.db import make_engine, read_session
 from study.db.models import AuditEvent, CourseGroup, FidelityObservation
 from study.db.schema import upgrade
 from study.demo.users import DEMO_PASSWORD
+from tests.served_app import CHROMIUM, CHROMIUM_ARGS, require_browser, serve_dashboard
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-ROOT = Path(__file__).resolve().parent.parent
 COORDINATOR = "hel.coordinator"
 TIMEOUT_MS = 60_000
-
-
-def _require_browser() -> None:
-    in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-    problem = None
-    if not Path(CHROMIUM).exists():
-        problem = f"{CHROMIUM} is missing (apt-get install -y chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            problem = "playwright is not installed (pip install playwright)"
-    if problem:
-        if in_ci:
-            pytest.fail(problem + ": CI must run the browser test", pytrace=False)
-        pytest.skip(problem)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def served_demo(tmp_path_factory):
     """A temporary SQLite demo study served by ``streamlit run`` on a free localhost port."""
-    _require_browser()
+    require_browser()
     from study.demo import build_demo
 
     db = tmp_path_factory.mktemp("browser") / "demo.db"
@@ -75,48 +34,10 @@ def served_demo(tmp_path_factory):
     engine = make_engine(url)
     upgrade(engine)
     build_demo(engine, participants=20, seed=5)
-    port = _free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(ROOT / "dashboards" / "app.py"),
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
-    log = open(db.with_suffix(".log"), "w")  # noqa: SIM115 -- the server writes to it until teardown
-    server = subprocess.Popen(cmd, cwd=ROOT, env=dict(os.environ, PEERSTUDY_DB=url), stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail(f"streamlit did not start: {db.with_suffix('.log').read_text()}")
-            time.sleep(0.5)
-        yield base, engine
+        with serve_dashboard(url, db.with_suffix(".log")) as base:
+            yield base, engine
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
         engine.dispose()
 
 
