@@ -25,14 +25,14 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scratch_databases import PG_ADMIN, postgresql_urls, sqlite_urls
 
 from study.audit import verify_chain
 from study.audit_key import create_key, load_key
@@ -44,7 +44,6 @@ from study.enrolment_import import import_participants, read_participants_csv
 from study.phases import start_phase
 from study.studies import create_study, get_study
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 GOAL_SECONDS = {"SQLite": 5.0, "PostgreSQL": None}  # for 20,000 participants (issue 16)
 GOAL_ROWS = 20_000
 TODAY = dt.date(2026, 1, 15)
@@ -152,33 +151,17 @@ def main() -> None:
         )
         backends = args.backends.split(",")
         if "sqlite" in backends:
-            counter = iter(range(100))
             run(
                 "SQLite",
-                lambda: f"sqlite:///{Path(tmp) / f'bench{next(counter)}.db'}",
+                sqlite_urls(Path(tmp)),
                 csv,
                 small_csv,
                 rows,
                 small,
             )
         if "postgresql" in backends:
-            admin = create_engine(args.pg_admin, isolation_level="AUTOCOMMIT")
-            names: list[str] = []
-
-            def pg_url() -> str:
-                name = f"peerstudy_bench_{uuid.uuid4().hex[:8]}"
-                with admin.connect() as conn:
-                    conn.execute(text(f'CREATE DATABASE "{name}"'))
-                names.append(name)
-                return args.pg_admin.rsplit("/", 1)[0] + "/" + name
-
-            try:
+            with postgresql_urls(args.pg_admin) as pg_url:
                 run("PostgreSQL", pg_url, csv, small_csv, rows, small)
-            finally:
-                with admin.connect() as conn:
-                    for name in names:
-                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
 
 
 if __name__ == "__main__":

@@ -28,14 +28,14 @@ import resource
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scratch_databases import PG_ADMIN, postgresql_urls, sqlite_urls
 
 from questionnaires.capture import import_questionnaire_file
 from questionnaires.definitions import shipped_instruments
@@ -48,7 +48,6 @@ from study.db.models import Enrolment, Person
 from study.db.schema import upgrade
 from study.studies import create_study, get_study, site_by_code
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 TIMEPOINTS = ["baseline", "post", "followup"]
 CONSENT = dt.date(2025, 9, 1)
 
@@ -185,35 +184,20 @@ def main() -> None:
         )
         backends = args.backends.split(",")
         if "sqlite" in backends:
-            counter = iter(range(100))
             run(
                 "SQLite",
-                lambda: f"sqlite:///{Path(tmp) / f'bench{next(counter)}.db'}",
+                sqlite_urls(Path(tmp)),
                 csv,
                 rows,
                 small_csv,
                 small,
             )
         if "postgresql" in backends:
-            admin = create_engine(args.pg_admin, isolation_level="AUTOCOMMIT")
-            names: list[str] = []
-
-            def pg_url() -> str:
-                name = f"peerstudy_bench_{uuid.uuid4().hex[:8]}"
-                with admin.connect() as conn:
-                    conn.execute(text(f'CREATE DATABASE "{name}"'))
-                names.append(name)
-                return args.pg_admin.rsplit("/", 1)[0] + "/" + name
-
             try:
-                run("PostgreSQL", pg_url, csv, rows, small_csv, small)
+                with postgresql_urls(args.pg_admin) as pg_url:
+                    run("PostgreSQL", pg_url, csv, rows, small_csv, small)
             except Exception as exc:  # no server: say so
                 print(f"PostgreSQL: skipped ({exc.__class__.__name__}: {exc})")
-            finally:
-                with admin.connect() as conn:
-                    for name in names:
-                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
 
 
 if __name__ == "__main__":
