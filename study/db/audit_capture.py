@@ -9,11 +9,13 @@ reading and verifying the trail is :mod:`study.audit`.
 
 from __future__ import annotations
 
-__all__ = ["AuditedSession", "append_events"]
+__all__ = ["AuditedSession", "append_events", "chain_head_query", "checked_chain_head"]
 
+import functools
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Table, event, inspect, select
+from sqlalchemy import Select, Table, event, inspect, select
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 
 from study.audit_chain import GENESIS_HASH, audit_text, chain_events, event_hash, redacted_digest, row_json
@@ -123,7 +125,13 @@ def _write_audit_events(session: Session, _flush_context) -> None:
     append_events(session, _changes(session, audit_key), audit_key)
 
 
-def append_events(session: Session, changes: list[dict[str, Any]], audit_key: bytes) -> None:
+def append_events(
+    session: Session,
+    changes: list[dict[str, Any]],
+    audit_key: bytes,
+    *,
+    head: tuple[int, str] | None = None,
+) -> None:
     """Chain ``changes`` after the head of the audit chain and insert them, in ``session``'s
     transaction: the one way events are written (the flush capture above and the audited
     bulk writes of :mod:`study.bulk_write`).
@@ -136,6 +144,11 @@ def append_events(session: Session, changes: list[dict[str, Any]], audit_key: by
         redacted fields as keyed digests); the actor, reason and time come from the session.
     audit_key
         The study's audit key (:func:`study.audit_key.load_key`).
+    head
+        ``(seq, hash)`` of the chain's newest event when the caller read it itself, in this
+        transaction, under the writers' lock and after its last event (from
+        :func:`chain_head_query` in one of its own statements, checked by
+        :func:`checked_chain_head`): saves the query here.
     """
     if not changes:
         return
@@ -145,7 +158,7 @@ def append_events(session: Session, changes: list[dict[str, Any]], audit_key: by
     # The chain head is read and extended under the writers' lock (usually held already).
     take_write_lock(session)
     conn = session.connection()
-    last_seq, last_hash = _chain_head(conn, audit_key)
+    last_seq, last_hash = head if head is not None else _chain_head(conn, audit_key)
     # Microseconds only: both databases keep exactly that, so the hash survives a round trip.
     occurred_at = utcnow()
     reason = session.info.get("reason")
@@ -157,16 +170,29 @@ def append_events(session: Session, changes: list[dict[str, Any]], audit_key: by
 
 
 def _chain_head(conn, audit_key: bytes) -> tuple[int, str]:
-    """``(seq, hash)`` of the newest event, after checking it was hashed with this key.
+    """``(seq, hash)`` of the newest event, after checking it was hashed with this key."""
+    return checked_chain_head(conn.execute(chain_head_query()).mappings().first(), audit_key)
+
+
+@functools.cache
+def chain_head_query() -> Select:
+    """The newest audit event (every column but ``id``): the chain's head, for
+    :func:`checked_chain_head`. Read it under the writers' lock, in a statement that starts
+    after the lock was taken (an earlier snapshot can miss the previous writer's events)."""
+    columns = [c for c in AuditEvent.__table__.columns if c.name != "id"]
+    return select(*columns).order_by(AuditEvent.seq.desc()).limit(1)
+
+
+def checked_chain_head(last: Mapping[str, Any] | None, audit_key: bytes) -> tuple[int, str]:
+    """``(seq, hash)`` of the newest event ``last`` (a row of :func:`chain_head_query`;
+    ``None`` for an empty chain), after checking it was hashed with this key.
 
     Writing with another key (a wrong ``$PEERSTUDY_AUDIT_KEY``, a key file of another study)
     would fork the chain into two keys that no verification can follow, so it is refused.
     """
-    columns = [c for c in AuditEvent.__table__.columns if c.name != "id"]
-    last = conn.execute(select(*columns).order_by(AuditEvent.seq.desc()).limit(1)).mappings().first()
     if last is None:
         return 0, GENESIS_HASH
-    if event_hash(dict(last), audit_key) != last["hash"]:
+    if event_hash(last, audit_key) != last["hash"]:
         raise NotAllowed(
             f"the audit key (id {key_id(audit_key)}) does not match this database's audit chain "
             f"(event {last['seq']}): wrong key file, or the newest event was changed; run "

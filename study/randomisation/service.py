@@ -45,10 +45,12 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BindParameter, Select, bindparam, select
+from sqlalchemy import BindParameter, Select, bindparam, select, true
 from sqlalchemy.orm import Session
 
+from study.audit_key import key_path, load_key
 from study.config import StudyConfig
+from study.db.audit_capture import chain_head_query, checked_chain_head
 from study.db.engine import take_write_lock
 from study.db.models import (
     Allocation,
@@ -68,6 +70,7 @@ from study.errors import BadInput, NotAllowed, NotFound
 from study.phase_guard import require_phase
 from study.randomisation.minimisation import MinimisationState, minimisation_stream
 from study.randomisation.sequence import BlockArms, block_sequence, blocks_stream
+from study.randomisation.slot import AllocationRow, write_slot
 from study.randomisation.strata import parse_stratum, stratum_key
 from study.randomisation.stream import secret_from_hex
 from study.studies import config_of
@@ -249,6 +252,7 @@ class _Prepared:
     secret: bytes | None
     facts: tuple[Any, ...]
     minimisation: _MinimisationCounts | None
+    audit_key: bytes
 
 
 def _enrolment_columns() -> list[Any]:
@@ -263,20 +267,25 @@ def _prepare(
     on: dt.date,
     today: dt.date | None,
 ) -> _Prepared:
-    """Check ``pseudonym`` and work out their stratum and sequence in two queries (three for
-    minimisation); raises like :func:`check_randomisable` and ``NotFound``. Takes no lock."""
+    """Check ``pseudonym`` and work out their stratum and sequence in two queries (one for
+    a sequence without a counter yet); raises like :func:`check_randomisable` and
+    ``NotFound``. Takes no lock."""
     require_phase(study, "rct", action="randomisation")
     rnd = config.randomisation
     # Stored pseudonyms are trimmed and upper-case (study.imports.normalise_pseudonym; not
     # imported here because the import kit loads pandas).
     wanted = (pseudonym or "").strip().upper()
-    row = session.execute(_participant_query(), {"study_id": study.id, "pseudonym": wanted}).first()
+    conn = session.connection()
+    row = conn.execute(
+        _participant_query(tuple(rnd.factors)), {"study_id": study.id, "pseudonym": wanted}
+    ).first()
     if row is None:
         raise NotFound(f"unknown pseudonym {pseudonym!r} in study {study.code}")
     (
         person_id,
         who,
         role,
+        site_id,
         site,
         enrolment_id,
         phase,
@@ -287,6 +296,7 @@ def _prepare(
         allocated_on,
         started,
         seed_hex,
+        *values,
     ) = row
     enrolment = (
         None if enrolment_id is None else _EnrolmentFacts(phase, eligible, reasons, consent_on, withdrawn_on)
@@ -294,7 +304,7 @@ def _prepare(
     _refuse_unless_randomisable(
         who, role, enrolment, allocated_on, started.date() if started else None, on, today
     )
-    attributes = dict(session.execute(_attributes_query(tuple(rnd.factors)), {"person_id": person_id}).all())
+    attributes = dict(zip(rnd.factors, values))
     missing = [f for f in rnd.factors if not attributes.get(f)]
     if missing:
         raise BadInput(f"{who} has no {', '.join(missing)} recorded (a stratification factor)")
@@ -309,25 +319,28 @@ def _prepare(
         minimisation = _count_minimisation(session, study, config)
     elif rnd.method == "blocks" and secret is not None:
         # Generate the concealed list up to the slots in use now, outside the lock.
-        peek = session.scalar(_counter_peek_query(), {"study_id": study.id, "sequence": sequence})
+        peek = conn.scalar(_counter_peek_query(), {"study_id": study.id, "sequence": sequence})
         _block_arms(secret, stratum, config).arm((peek or 0) + 1)
     facts = (
         study.current_phase,
+        site_id,
         phase,
         eligible,
         consent_on,
         withdrawn_on,
         *(attributes[f] for f in rnd.factors),
     )
-    return _Prepared(person_id, who, stratum, sequence, levels, secret, facts, minimisation)
+    audit_key = load_key(key_path(session.get_bind()))
+    return _Prepared(person_id, who, stratum, sequence, levels, secret, facts, minimisation, audit_key)
 
 
 # The statements of one allocation are built once per process with bound parameters:
 # SQLAlchemy then reuses their cache keys and compiled SQL (and psycopg its prepared
 # statements) instead of rebuilding them for every participant.
 @functools.cache
-def _participant_query() -> Select:
-    """The participant's role, site, enrolment, allocation, the RCT start and the secret."""
+def _participant_query(factors: tuple[str, ...]) -> Select:
+    """The participant's role, site, enrolment, allocation, the RCT start, the secret and the
+    values of the stratification ``factors``."""
     study_id: BindParameter[int] = bindparam("study_id")
     rct_started = (
         select(StudyPhase.started_at)
@@ -340,6 +353,7 @@ def _participant_query() -> Select:
             Person.id,
             Person.pseudonym,
             Person.role,
+            Person.site_id,
             Site.code,
             Enrolment.id,
             *_enrolment_columns(),
@@ -347,6 +361,7 @@ def _participant_query() -> Select:
             Allocation.allocated_on,
             rct_started,
             seed,
+            *(_attribute_value(Person.id, factor) for factor in factors),
         )
         .join(Site, Site.id == Person.site_id)
         .outerjoin(Enrolment, Enrolment.person_id == Person.id)
@@ -355,10 +370,12 @@ def _participant_query() -> Select:
     )
 
 
-@functools.cache
-def _attributes_query(factors: tuple[str, ...]) -> Select:
-    return select(PersonAttribute.name, PersonAttribute.value).where(
-        PersonAttribute.person_id == bindparam("person_id"), PersonAttribute.name.in_(factors)
+def _attribute_value(person: Any, factor: str) -> Any:
+    """The value of the person's attribute ``factor`` (a scalar subquery)."""
+    return (
+        select(PersonAttribute.value)
+        .where(PersonAttribute.person_id == person, PersonAttribute.name == factor)
+        .scalar_subquery()
     )
 
 
@@ -373,29 +390,33 @@ def _counter_peek_query() -> Select:
 
 @functools.cache
 def _recheck_query(factors: tuple[str, ...]) -> Select:
-    """The counter row of a sequence, locked, with whether the person is allocated and the
-    facts of :attr:`_Prepared.facts` as they are now."""
+    """The counter row of a sequence, locked, with whether the person is allocated, the
+    facts of :attr:`_Prepared.facts` as they are now and the audit chain's head (its
+    :func:`~study.db.audit_capture.chain_head_query` columns, null for an empty chain).
+
+    Run only after the writers' lock was taken, in a statement of its own: its snapshot then
+    holds every event of the writers before (the head is extended by :func:`write_slot`)."""
     person: BindParameter[int] = bindparam("person_id")
-    current = [select(Study.current_phase).where(Study.id == bindparam("study_id")).scalar_subquery()]
+    current = [
+        select(Study.current_phase).where(Study.id == bindparam("study_id")).scalar_subquery(),
+        select(Person.site_id).where(Person.id == person).scalar_subquery(),
+    ]
     current += [
         select(column).where(Enrolment.person_id == person).scalar_subquery()
         for column in _enrolment_columns()
     ]
-    current += [
-        select(PersonAttribute.value)
-        .where(PersonAttribute.person_id == person, PersonAttribute.name == factor)
-        .scalar_subquery()
-        for factor in factors
-    ]
+    current += [_attribute_value(person, factor) for factor in factors]
     taken = select(Allocation.id).where(Allocation.person_id == person).exists()
+    head = chain_head_query().subquery("chain_head")
     return (
-        select(AllocationCounter, taken, *current)
+        select(AllocationCounter.id, AllocationCounter.allocated, taken, *current, *head.c)
+        .select_from(AllocationCounter)
+        .outerjoin(head, true())
         .where(
             AllocationCounter.study_id == bindparam("study_id"),
             AllocationCounter.stratum == bindparam("sequence"),
         )
         .with_for_update(of=AllocationCounter)
-        .execution_options(populate_existing=True)
     )
 
 
@@ -415,19 +436,40 @@ def _block_arms(secret: bytes, stratum: str, config: StudyConfig) -> BlockArms:
 
 
 # --- slots -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _LockedCounter:
+    """A sequence's counter row, locked, and the audit chain's head, read in one statement."""
+
+    counter_id: int
+    allocated: int
+    head: tuple[int, str]
+
+
 def _lock_counter_if_unchanged(
     session: Session, study: Study, config: StudyConfig, prepared: _Prepared
-) -> AllocationCounter | None:
-    """Lock the counter row of the prepared sequence and re-read the prepared facts, in one
-    statement. ``None`` when the sequence has no counter yet or a fact changed since
-    :func:`_prepare` (the caller then prepares again under the lock)."""
-    row = session.execute(
-        _recheck_query(tuple(config.randomisation.factors)),
-        {"study_id": study.id, "sequence": prepared.sequence, "person_id": prepared.person_id},
-    ).first()
-    if row is None or row[1] or tuple(row[2:]) != prepared.facts:
+) -> _LockedCounter | None:
+    """Lock the counter row of the prepared sequence, re-read the prepared facts and read the
+    audit chain's head, in one statement. ``None`` when the sequence has no counter yet or a
+    fact changed since :func:`_prepare` (the caller then prepares again under the lock)."""
+    factors = tuple(config.randomisation.factors)
+    row = (
+        session.connection()
+        .execute(
+            _recheck_query(factors),
+            {"study_id": study.id, "sequence": prepared.sequence, "person_id": prepared.person_id},
+        )
+        .first()
+    )
+    if row is None or row[2]:
         return None
-    return row[0]
+    facts_end = 3 + len(prepared.facts)
+    if tuple(row[3:facts_end]) != prepared.facts:
+        return None
+    names = [c.name for c in chain_head_query().selected_columns]
+    head = dict(zip(names, row[facts_end:]))
+    return _LockedCounter(
+        row[0], row[1], checked_chain_head(None if head["seq"] is None else head, prepared.audit_key)
+    )
 
 
 def _lock_counter(session: Session, study: Study, sequence: str) -> AllocationCounter:
@@ -580,37 +622,58 @@ def randomise(
     on = on or dt.date.today()
     config = config_of(study)
     method = config.randomisation.method
+    # The preparation reads with Core statements, which do not flush pending ORM changes.
+    session.flush()
     prepared = _prepare(session, study, config, pseudonym, on, today)
     # The critical section: from here to the commit.
     take_write_lock(session)
     # The configuration needs no re-check: a sequence has a counter only after its first
     # allocation, from which on amendments refuse to change arms and randomisation.
-    counter = _lock_counter_if_unchanged(session, study, config, prepared)
-    if counter is None:
-        # A new sequence, or the participant changed while we prepared: again, under the lock.
+    secret = prepared.secret
+    locked = None if secret is None else _lock_counter_if_unchanged(session, study, config, prepared)
+    if locked is not None and secret is not None:
+        # Nothing changed: the slot, the allocation, the counter and their audit events in
+        # two more round trips (study.randomisation.slot).
+        position = locked.allocated + 1
+        arm = _draw(session, study, config, secret, prepared, position)
+        allocation = AllocationRow(
+            study.id,
+            prepared.person_id,
+            arm,
+            prepared.stratum,
+            method,
+            prepared.sequence,
+            position,
+            on,
+            actor,
+        )
+        write_slot(session, allocation, locked.counter_id, locked.head, prepared.audit_key)
+    else:
+        # A new sequence (or a first allocation, which creates the secret), or the participant
+        # changed while we prepared: again, under the lock, through the ORM.
         session.refresh(study)
         config = config_of(study)
         method = config.randomisation.method
         prepared = _prepare(session, study, config, pseudonym, on, today)
         counter = _lock_counter(session, study, prepared.sequence)
-    secret = prepared.secret or _ensure_secret(session, study, actor)
-    position = counter.allocated + 1
-    arm = _draw(session, study, config, secret, prepared, position)
-    session.add(
-        Allocation(
-            study_id=study.id,
-            person_id=prepared.person_id,
-            arm=arm,
-            stratum=prepared.stratum,
-            method=method,
-            sequence=prepared.sequence,
-            sequence_position=position,
-            allocated_on=on,
-            allocated_by=actor,
+        secret = prepared.secret or _ensure_secret(session, study, actor)
+        position = counter.allocated + 1
+        arm = _draw(session, study, config, secret, prepared, position)
+        session.add(
+            Allocation(
+                study_id=study.id,
+                person_id=prepared.person_id,
+                arm=arm,
+                stratum=prepared.stratum,
+                method=method,
+                sequence=prepared.sequence,
+                sequence_position=position,
+                allocated_on=on,
+                allocated_by=actor,
+            )
         )
-    )
-    counter.allocated = position
-    session.flush()
+        counter.allocated = position
+        session.flush()
     group = None
     if place_in_group and arm != config.control_arm:
         from study.group_placement import place_in_next_group
