@@ -16,6 +16,7 @@ __all__ = ["LOCKED_INFO_KEY", "WRITE_LOCK_KEY", "take_write_lock"]
 WRITE_LOCK_KEY = 0x7065_6572  # "peer"
 #: ``session.info`` key: True once the transaction holds the writers' lock.
 LOCKED_INFO_KEY = "peerstudy_write_locked"
+_LOCK_STATEMENT = text("SELECT pg_advisory_xact_lock(:k)")
 
 
 def take_write_lock(session: Session) -> None:
@@ -28,5 +29,7 @@ def take_write_lock(session: Session) -> None:
     if session.info.get(LOCKED_INFO_KEY):
         return
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_KEY})
+        # On the connection, not through the ORM's execute (its events and result set-up cost
+        # more than the round trip).
+        session.connection().execute(_LOCK_STATEMENT, {"k": WRITE_LOCK_KEY})
     session.info[LOCKED_INFO_KEY] = True

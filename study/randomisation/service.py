@@ -71,7 +71,7 @@ from study.phase_guard import require_phase
 from study.randomisation.minimisation import MinimisationState, minimisation_stream
 from study.randomisation.sequence import BlockArms, block_sequence, blocks_stream
 from study.randomisation.slot import AllocationRow, write_slot
-from study.randomisation.strata import parse_stratum, stratum_key
+from study.randomisation.strata import STRATUM_SEPARATOR, parse_stratum, stratum_key
 from study.randomisation.stream import secret_from_hex
 from study.studies import config_of
 
@@ -267,9 +267,8 @@ def _prepare(
     on: dt.date,
     today: dt.date | None,
 ) -> _Prepared:
-    """Check ``pseudonym`` and work out their stratum and sequence in two queries (one for
-    a sequence without a counter yet); raises like :func:`check_randomisable` and
-    ``NotFound``. Takes no lock."""
+    """Check ``pseudonym`` and work out their stratum and sequence in one query (two for
+    minimisation); raises like :func:`check_randomisable` and ``NotFound``. Takes no lock."""
     require_phase(study, "rct", action="randomisation")
     rnd = config.randomisation
     # Stored pseudonyms are trimmed and upper-case (study.imports.normalise_pseudonym; not
@@ -296,6 +295,7 @@ def _prepare(
         allocated_on,
         started,
         seed_hex,
+        peek,
         *values,
     ) = row
     enrolment = (
@@ -319,7 +319,6 @@ def _prepare(
         minimisation = _count_minimisation(session, study, config)
     elif rnd.method == "blocks" and secret is not None:
         # Generate the concealed list up to the slots in use now, outside the lock.
-        peek = conn.scalar(_counter_peek_query(), {"study_id": study.id, "sequence": sequence})
         _block_arms(secret, stratum, config).arm((peek or 0) + 1)
     facts = (
         study.current_phase,
@@ -339,7 +338,8 @@ def _prepare(
 # statements) instead of rebuilding them for every participant.
 @functools.cache
 def _participant_query(factors: tuple[str, ...]) -> Select:
-    """The participant's role, site, enrolment, allocation, the RCT start, the secret and the
+    """The participant's role, site, enrolment, allocation, the RCT start, the secret, the
+    counter of their stratum (unlocked: only to prepare the concealed list of blocks) and the
     values of the stratification ``factors``."""
     study_id: BindParameter[int] = bindparam("study_id")
     rct_started = (
@@ -348,6 +348,16 @@ def _participant_query(factors: tuple[str, ...]) -> Select:
         .scalar_subquery()
     )
     seed = select(RandomisationSecret.seed).where(RandomisationSecret.study_id == study_id).scalar_subquery()
+    values = [_attribute_value(Person.id, factor) for factor in factors]
+    stratum = Site.code  # as stratum_key joins the levels (a value with "|" is refused there)
+    for value in values:
+        stratum = stratum + STRATUM_SEPARATOR + value
+    peek = (
+        select(AllocationCounter.allocated)
+        .where(AllocationCounter.study_id == study_id, AllocationCounter.stratum == stratum)
+        .correlate_except(AllocationCounter)
+        .scalar_subquery()
+    )
     return (
         select(
             Person.id,
@@ -361,7 +371,8 @@ def _participant_query(factors: tuple[str, ...]) -> Select:
             Allocation.allocated_on,
             rct_started,
             seed,
-            *(_attribute_value(Person.id, factor) for factor in factors),
+            peek,
+            *values,
         )
         .join(Site, Site.id == Person.site_id)
         .outerjoin(Enrolment, Enrolment.person_id == Person.id)
@@ -375,16 +386,8 @@ def _attribute_value(person: Any, factor: str) -> Any:
     return (
         select(PersonAttribute.value)
         .where(PersonAttribute.person_id == person, PersonAttribute.name == factor)
+        .correlate_except(PersonAttribute)  # to the person of the outermost query
         .scalar_subquery()
-    )
-
-
-@functools.cache
-def _counter_peek_query() -> Select:
-    """A sequence's counter, read without a lock (only to prepare the concealed list)."""
-    return select(AllocationCounter.allocated).where(
-        AllocationCounter.study_id == bindparam("study_id"),
-        AllocationCounter.stratum == bindparam("sequence"),
     )
 
 

@@ -21,7 +21,7 @@ __all__ = ["AllocationRow", "write_slot"]
 
 import datetime as dt
 import functools
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Insert, String, Table, Update, bindparam, insert, update
@@ -81,8 +81,7 @@ def write_slot(
         A text value the allocation table cannot hold (as the ORM's text guard says it);
         nothing is written.
     """
-    row: dict[str, Any] = asdict(allocation)
-    row["created_at"] = utcnow()
+    row: dict[str, Any] = dict(vars(allocation), created_at=utcnow())
     _check_text(row)
     position = allocation.sequence_position
     # Parameter names that are no column's: SQLAlchemy would read a column's name among the
