@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 import study.randomisation.service as service
 from study.db import read_session, unit_of_work
-from study.db.models import Allocation, Enrolment, Person, PersonAttribute
+from study.db.models import Allocation, Enrolment, Person, PersonAttribute, Site
 from study.errors import BadInput
 from study.randomisation import randomise
 from study.studies import get_study
@@ -77,6 +77,28 @@ def test_a_stratum_change_between_preparation_and_lock_draws_in_the_new_stratum(
     with unit_of_work(db, ACTOR, lock_at_start=False) as s:
         result = randomise(s, get_study(s), "P0002", on=ON, place_in_group=False)
     assert (result.stratum, result.sequence_position) == ("CPH|male", 1)
+
+
+def test_a_site_change_between_preparation_and_lock_draws_in_the_new_site(db, monkeypatch):
+    """The site is part of the stratum: moving the participant to another site after the
+    preparation is seen under the lock, as a changed factor is."""
+    make_rct_study(db)
+    add_participants(
+        db, [dict(pseudonym="P0001"), dict(pseudonym="P0002"), dict(pseudonym="H0001", site="HEL")]
+    )
+    with unit_of_work(db, ACTOR) as s:
+        randomise(s, get_study(s), "P0001", on=ON, place_in_group=False)
+        randomise(s, get_study(s), "H0001", on=ON, place_in_group=False)
+
+    def move_to_hel(session) -> None:
+        person = session.get(Person, _person_id(session, "P0002"))
+        person.site_id = session.scalar(select(Site.id).where(Site.code == "HEL"))
+        session.flush()
+
+    _between_preparation_and_lock(monkeypatch, move_to_hel)
+    with unit_of_work(db, ACTOR, lock_at_start=False) as s:
+        result = randomise(s, get_study(s), "P0002", on=ON, place_in_group=False)
+    assert (result.stratum, result.sequence_position) == ("HEL|female", 2)
 
 
 def test_unchanged_facts_take_the_slot_in_one_locked_statement(db, monkeypatch):

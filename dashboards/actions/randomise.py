@@ -25,7 +25,12 @@ def randomise_participant(engine: Engine, viewer: Viewer, pseudonym: str) -> All
     (already allocated — also a double submit —, not consented, withdrawn, ...).
     """
     viewer.require_role("coordinator", action="randomisation")
-    with study_write(engine, viewer, f"dashboard: randomise {pseudonym}") as (session, study):
+    # As the command: prepared before the writers' lock, which randomise takes only to claim
+    # the slot (the person's site, enrolment and strata are re-read under it).
+    with study_write(engine, viewer, f"dashboard: randomise {pseudonym}", lock_at_start=False) as (
+        session,
+        study,
+    ):
         # The phase is checked before the person is looked up (the refusal names the phase).
         require_phase(study, Phase.RCT, action="randomisation")
         person = person_by_pseudonym(session, study, pseudonym)

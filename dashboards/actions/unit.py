@@ -21,12 +21,16 @@ __all__ = ["person_write", "study_write"]
 
 
 @contextmanager
-def study_write(engine: Engine, viewer: Viewer, reason: str) -> Iterator[tuple[Session, Study]]:
+def study_write(
+    engine: Engine, viewer: Viewer, reason: str, *, lock_at_start: bool = True
+) -> Iterator[tuple[Session, Study]]:
     """``(session, study)``: one audited unit of work as the viewer on the viewer's study.
 
-    ``reason`` goes to every audit event of the transaction (e.g. ``"dashboard: withdrawal"``).
+    ``reason`` goes to every audit event of the transaction (e.g. ``"dashboard: withdrawal"``);
+    ``lock_at_start`` as for :func:`study.db.unit_of_work` (``False`` only for a write that
+    re-checks under the lock what it read before, as randomisation does).
     """
-    with unit_of_work(engine, viewer.login, reason=reason) as session:
+    with unit_of_work(engine, viewer.login, reason=reason, lock_at_start=lock_at_start) as session:
         yield session, viewer_study(session, viewer)
 
 
