@@ -42,24 +42,39 @@ GOAL_PER_SECOND = 200.0
 BEFORE_PER_SECOND = 88.0
 
 
+def _server_cpu(backend_pid: int) -> float | None:
+    """CPU seconds (user + system) of a PostgreSQL backend process, when the server runs on
+    this machine and ``/proc`` shows it; else ``None``."""
+    try:
+        fields = Path(f"/proc/{backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _worker(url: str, pseudonyms: list[str], lock_at_start: bool, ready, results) -> None:
     """Randomise ``pseudonyms`` one transaction each, with this process's own engine; start
-    only when every worker has imported and connected (``ready`` barrier)."""
+    only when every worker has imported and connected (``ready`` barrier). Reports the count,
+    the end time and the CPU seconds of this process and of its server backend (the pool
+    keeps the one connection of a single-threaded worker)."""
     from study.db import make_engine, unit_of_work
     from study.randomisation import randomise
     from study.studies import get_study
 
     engine = make_engine(url)
-    with engine.connect():
-        pass
+    with engine.connect() as conn:
+        backend = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
     ready.wait()
+    client_start, server_start = time.process_time(), _server_cpu(backend)
     done = 0
     for pseudonym in pseudonyms:
         with unit_of_work(engine, f"worker-{os.getpid()}", lock_at_start=lock_at_start) as s:
             randomise(s, get_study(s), pseudonym, on=ON, place_in_group=False)
         done += 1
+    server_end = _server_cpu(backend)
+    server = None if server_start is None or server_end is None else server_end - server_start
     engine.dispose()
-    results.put((done, time.perf_counter()))
+    results.put((done, time.perf_counter(), time.process_time() - client_start, server))
 
 
 def _check(url: str) -> dict[str, object]:
@@ -119,8 +134,11 @@ def _run(admin, n: int, workers: int, method: str, lock_at_start: bool) -> dict[
         reports = [results.get() for _ in procs]
         for w in procs:
             w.join()
-        done = sum(d for d, _ in reports)
-        wall = max(t for _, t in reports) - start
+        done = sum(r[0] for r in reports)
+        wall = max(r[1] for r in reports) - start
+        client_ms = 1000 * sum(r[2] for r in reports) / done
+        servers = [r[3] for r in reports]
+        server_ms = None if None in servers else 1000 * sum(servers) / done
         result = _check(url)
     finally:
         with admin.connect() as conn:
@@ -130,7 +148,9 @@ def _run(admin, n: int, workers: int, method: str, lock_at_start: bool) -> dict[
         f"{workers} worker(s), {method}, {lock}: set-up {setup_s:.1f} s, race {wall:.2f} s, "
         f"{done / wall:.1f} allocations/s; {result['allocations']} allocations in "
         f"{result['sequences']} sequences, duplicates {result['duplicates']}, skipped slots "
-        f"{result['skipped']}, regenerated sequence matches: {result['regenerated_match']}"
+        f"{result['skipped']}, regenerated sequence matches: {result['regenerated_match']}; "
+        f"CPU per allocation: client {client_ms:.2f} ms, server "
+        + ("unknown" if server_ms is None else f"{server_ms:.2f} ms")
     )
     return dict(result, done=done, wall=wall, per_second=done / wall)
 
