@@ -7,12 +7,15 @@ counter's current value, the minimisation counts so far) is prepared first; then
 writers' lock (:func:`study.db.take_write_lock`; a no-op when the unit of work holds it from
 the start) and, in one statement, locks the counter row of the slot's sequence (``SELECT …
 FOR UPDATE``; the stratum for blocks and tables, ``*`` for minimisation, whose counts span all
-strata) and re-reads every fact the preparation used. Only if one of them changed meanwhile
-(or the sequence has no counter yet) is the preparation repeated under the lock. The next
-position is taken and the allocation written in the same transaction. Correctness does not
-rest on the locks alone: a unique constraint on (study, sequence, position) and on the person
-make a shared slot or a double allocation impossible at the database level even for a writer
-that skipped them. On SQLite, ``BEGIN IMMEDIATE`` is the (database-wide) write lock and
+strata), re-reads every fact the preparation used and reads the audit chain's head. Only if
+one of them changed meanwhile (or the sequence has no counter yet) is the preparation repeated
+under the lock, and the allocation written through the ORM. Otherwise the next position is
+taken and the allocation, the counter and their audit events are written in Core statements
+(:mod:`study.randomisation.slot`), in the same transaction: the critical section is the lock,
+the locked read, one write of the slot, the events' ``COPY`` and the commit, with no ORM flush.
+Correctness does not rest on the locks alone: a unique constraint on (study, sequence,
+position) and on the person make a shared slot or a double allocation impossible at the
+database level even for a writer that skipped them. On SQLite, ``BEGIN IMMEDIATE`` is the (database-wide) write lock and
 ``FOR UPDATE`` is not needed.
 
 Concealment. The secret seed (32 bytes from :mod:`secrets`) lives in its own table, is
