@@ -15,8 +15,8 @@ taken and the allocation, the counter and their audit events are written in Core
 the locked read, one write of the slot, the events' ``COPY`` and the commit, with no ORM flush.
 Correctness does not rest on the locks alone: a unique constraint on (study, sequence,
 position) and on the person make a shared slot or a double allocation impossible at the
-database level even for a writer that skipped them. On SQLite, ``BEGIN IMMEDIATE`` is the (database-wide) write lock and
-``FOR UPDATE`` is not needed.
+database level even for a writer that skipped them. On SQLite, ``BEGIN IMMEDIATE`` is the
+(database-wide) write lock and ``FOR UPDATE`` is not needed.
 
 Concealment. The secret seed (32 bytes from :mod:`secrets`) lives in its own table, is
 redacted in the audit trail and never exported. Arms are derived from it on demand, so no
@@ -638,20 +638,20 @@ def randomise(
     secret = prepared.secret
     locked = None if secret is None else _lock_counter_if_unchanged(session, study, config, prepared)
     if locked is not None and secret is not None:
-        # Nothing changed: the slot, the allocation, the counter and their audit events in
-        # two more round trips (study.randomisation.slot).
+        # Nothing changed: the allocation, the counter and their audit events without the
+        # ORM flush (study.randomisation.slot).
         position = locked.allocated + 1
         arm = _draw(session, study, config, secret, prepared, position)
         allocation = AllocationRow(
-            study.id,
-            prepared.person_id,
-            arm,
-            prepared.stratum,
-            method,
-            prepared.sequence,
-            position,
-            on,
-            actor,
+            study_id=study.id,
+            person_id=prepared.person_id,
+            arm=arm,
+            stratum=prepared.stratum,
+            method=method,
+            sequence=prepared.sequence,
+            sequence_position=position,
+            allocated_on=on,
+            allocated_by=actor,
         )
         write_slot(session, allocation, locked.counter_id, locked.head, prepared.audit_key)
     else:
