@@ -1,5 +1,5 @@
-"""Writing a taken slot under the writers' lock without the ORM flush: the allocation row, the
-counter's new value and their two audit events, in two round trips on PostgreSQL.
+"""Writing a taken slot under the writers' lock without the ORM flush: the allocation row and the
+counter's new value in one statement on PostgreSQL, then their two audit events.
 
 :func:`study.randomisation.randomise` locks the counter row and reads the audit chain's head in
 one statement (:func:`study.randomisation.service._lock_counter_if_unchanged`); then
@@ -12,7 +12,8 @@ order: new rows, then changed ones), so ``audit verify`` and the replay cannot t
 apart (``tests/test_randomisation_slot.py`` compares them).
 
 The statement goes to the session's connection, past the ORM's refusal of bulk writes to
-audited tables: like :mod:`study.bulk_write`, this module writes the events itself.
+audited tables: like :mod:`study.bulk_write`, this module computes the audit events itself
+(and appends them through the one event writer).
 """
 
 from __future__ import annotations
