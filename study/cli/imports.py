@@ -5,6 +5,7 @@ in study/cli/__init__.py."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,15 +29,17 @@ AllErrorsOpt = Annotated[
     bool,
     typer.Option(
         "--all-errors",
-        help="Check the whole file and list every problem (default: at "
-        "most 50 are listed; questionnaires and participants stop reading there).",
+        help="Check the whole file and list every problem (default: the "
+        "import stops reading after 50 problems).",
     ),
 ]
 
 
 @contextmanager
 def every_error(all_errors: bool) -> Iterator[None]:
-    """With ``--all-errors``, a file's problems are all listed in the error message."""
+    """With ``--all-errors``, a file's problems are all listed: written to stderr a line at a
+    time (a file of junk has hundreds of thousands; the message is never built whole), then
+    the command exits with 2 as for any bad input."""
     from study.errors import RowErrors
 
     try:
@@ -44,7 +47,12 @@ def every_error(all_errors: bool) -> Iterator[None]:
     except RowErrors as exc:
         if not all_errors:
             raise
-        raise exc.showing_all() from None
+        lines = exc.message_lines(show_all=True)
+        typer.echo(f"error: {next(lines)}", err=True)
+        # a thousand lines an echo: click flushes after each one
+        while block := list(itertools.islice(lines, 1000)):
+            typer.echo("\n".join(block), err=True)
+        raise typer.Exit(2) from None
 
 
 def echo_format_notes(file: Path) -> None:

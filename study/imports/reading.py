@@ -33,6 +33,7 @@ __all__ = [
     "CHUNK_ROWS",
     "CsvStream",
     "CsvTable",
+    "column_problems",
     "empty_frame",
     "format_notes",
     "iter_records",
@@ -324,6 +325,19 @@ def empty_frame(columns: list[str]) -> pd.DataFrame:
     return frame
 
 
+def column_problems(
+    columns: list[str], required: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> list[RowProblem]:
+    """The header's problems (row 1): a required column missing, a column not expected."""
+    problems = [RowProblem(1, c, "", "required column is missing") for c in required if c not in columns]
+    problems += [
+        RowProblem(1, c, c, f"unknown column (columns: {', '.join(required + optional)})")
+        for c in columns
+        if c not in required + optional
+    ]
+    return problems
+
+
 def read_table(
     source: Source,
     required: tuple[str, ...],
@@ -341,12 +355,7 @@ def read_table(
     table = read_csv_table(source, require_rows=False)
     df = table.frame
     columns = [c for c in df.columns if c != "line"]
-    problems = [RowProblem(1, c, "", "required column is missing") for c in required if c not in columns]
-    problems += [
-        RowProblem(1, c, c, f"unknown column (columns: {', '.join(required + optional)})")
-        for c in columns
-        if c not in required + optional
-    ]
+    problems = column_problems(columns, required, optional)
     if problems:
         raise RowErrors(table.source, problems)
     if df.empty:
