@@ -60,7 +60,8 @@ class ProblemLog(Sequence[RowProblem]):
             self._head.append(problem)
             return
         if self._spill is None:
-            self._spill = tempfile.TemporaryFile("w+", encoding="utf-8")  # removed when closed
+            # closed (and removed) when the log is garbage-collected with its error
+            self._spill = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
         value = problem.value[: VALUE_SHOWN + 1]  # one more than shown: the message still cuts it
         self._spill.write(json.dumps([problem.row, problem.column, value, problem.reason]) + "\n")
 
