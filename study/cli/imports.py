@@ -121,7 +121,9 @@ def import_attendance_cmd(
         every_error(all_errors),
         study_write(db, study, reason=f"import attendance {file.name}") as (session, st, actor),
     ):
-        summary = import_attendance(session, st, file, restricted_site(session, st, actor, site))
+        summary = import_attendance(
+            session, st, file, restricted_site(session, st, actor, site), all_errors=all_errors
+        )
     typer.echo(f"{file}: attendance imported ({summary})")
 
 
