@@ -101,7 +101,9 @@ def import_fidelity(
         every_error(all_errors),
         study_write(db, study, reason=f"import fidelity {file.name}") as (session, st, actor),
     ):
-        summary = import_observations(session, st, file, actor, restricted_site(session, st, actor, site))
+        summary = import_observations(
+            session, st, file, actor, restricted_site(session, st, actor, site), all_errors=all_errors
+        )
     typer.echo(f"{file}: observations imported ({summary})")
 
 
