@@ -183,7 +183,9 @@ def import_contacts_cmd(
         every_error(all_errors),
         study_write(db, study, reason=f"import contacts {file.name}") as (session, st, _),
     ):
-        summary = import_contacts(session, st, file, today=option_date(today, "--today"))
+        summary = import_contacts(
+            session, st, file, today=option_date(today, "--today"), all_errors=all_errors
+        )
     typer.echo(f"{file}: contacts imported ({summary})")
 
 
@@ -209,5 +211,7 @@ def import_profiles_cmd(
         every_error(all_errors),
         study_write(db, study, reason=f"import profiles {file.name}") as (session, st, _),
     ):
-        summary = import_profiles(session, st, file, today=option_date(today, "--today"))
+        summary = import_profiles(
+            session, st, file, today=option_date(today, "--today"), all_errors=all_errors
+        )
     typer.echo(f"{file}: profiles imported ({summary})")
