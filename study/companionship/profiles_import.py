@@ -8,7 +8,8 @@ no); ``since`` is the date a new profile joined the waitlist (empty: today).
 
 Every row goes through :func:`~study.companionship.profiles.set_profile` (its validation
 names every problem of a row). Transactional (any bad row: nothing written, every problem
-reported with its row) and idempotent: an unchanged profile is left alone, a changed one is
+reported with its row; the file is read a chunk at a time and the reading stops after 50
+problems unless ``--all-errors``) and idempotent: an unchanged profile is left alone, a changed one is
 an audited correction, a new one joins the waitlist. The diagnosis, sensitive, is stored
 only where matching uses it and redacted in the audit trail, as in the command.
 """
@@ -25,10 +26,12 @@ from sqlalchemy.orm import Session
 
 from study.companionship.profiles import ProfileInput, set_profile
 from study.db.models import CompanionProfile, Person, Study
-from study.errors import BadInput, RowErrors, RowProblem
+from study.errors import BadInput, RowProblem
 from study.fidelity.observation_import import ImportSummary
-from study.imports import normalise_pseudonyms, parse_date, parse_int, read_table, source_name
+from study.imports import normalise_pseudonyms, parse_date, parse_int
+from study.imports.bounded import BoundedCsv
 from study.imports.cells import date_hint
+from study.imports.keys import SeenKeys
 from study.people import people_by_pseudonym
 from study.studies import config_of
 
@@ -94,55 +97,62 @@ def import_profiles(
     study: Study,
     source: str | Path | io.StringIO,
     today: dt.date | None = None,
+    *,
+    all_errors: bool = False,
 ) -> ImportSummary:
     """Import profiles in the caller's unit of work (see the module docstring).
 
-    Returns the rows read and the profiles created, corrected and left unchanged.
+    Returns the rows read and the profiles created, corrected and left unchanged. The file is
+    read and checked a chunk at a time; after 50 problems the reading stops (``all_errors``:
+    never).
 
     Raises
     ------
     RowErrors
-        Every bad row; the caller's unit of work then writes nothing.
+        Every bad row (at most 50, with how many rows were not checked, unless
+        ``all_errors``); the caller's unit of work then writes nothing.
     """
-    name = source_name(source)
     today = today or dt.date.today()
-    df = read_table(source, PROFILE_COLUMNS, OPTIONAL_COLUMNS)
-    df["pseudonym"] = normalise_pseudonyms(df["pseudonym"])
-    problems: list[RowProblem] = []
-    for r in df[df["pseudonym"].duplicated(keep="first")].itertuples():
-        problems.append(RowProblem(r.line, "pseudonym", r.pseudonym, "listed in an earlier row already"))
-    people = people_by_pseudonym(session, study, df["pseudonym"])
+    read = BoundedCsv(source, PROFILE_COLUMNS, OPTIONAL_COLUMNS, all_errors=all_errors)
+    date_format = config_of(study).imports.date_format
+    known = set(session.scalars(select(Person.pseudonym).where(Person.study_id == study.id)))
+    seen = SeenKeys()
     columns = [
         c.key for c in CompanionProfile.__table__.columns if c.key not in ("id", "study_id", "person_id")
     ]
     counts = {"created": 0, "corrected": 0, "unchanged": 0}
-    for r in df[~df["pseudonym"].duplicated(keep="first")].itertuples():
-        person = people.get(r.pseudonym)
-        if person is None:
-            problems.append(
-                RowProblem(
-                    r.line, "pseudonym", r.pseudonym, f"no person {r.pseudonym!r} in study {study.code}"
+    for df in read.chunks():
+        df["pseudonym"] = normalise_pseudonyms(df["pseudonym"])
+        problems = seen.problems(df[["pseudonym"]], df["line"], "pseudonym", df["pseudonym"], "pseudonym")
+        repeated = {p.row for p in problems}
+        people = people_by_pseudonym(session, study, set(df["pseudonym"]) & known)
+        for r in df[~df["line"].isin(repeated)].itertuples():
+            person = people.get(r.pseudonym)
+            if person is None:
+                problems.append(
+                    RowProblem(
+                        r.line, "pseudonym", r.pseudonym, f"no person {r.pseudonym!r} in study {study.code}"
+                    )
                 )
-            )
-            continue
-        profile, since, cell_problems = _row_input(r, config_of(study).imports.date_format)
-        if cell_problems:
-            problems += cell_problems
-            continue
-        # cannot be None: _row_input gives no profile only together with cell problems
-        assert profile is not None
-        before = session.scalar(select(CompanionProfile).where(CompanionProfile.person_id == person.id))
-        old = None if before is None else {c: getattr(before, c) for c in columns}
-        try:
-            row = set_profile(session, study, person, profile, waiting_since=since, today=today)
-        except BadInput as exc:
-            problems.append(RowProblem(r.line, "(row)", r.pseudonym, str(exc)))
-            continue
-        new = {c: getattr(row, c) for c in columns}
-        counts["created" if old is None else ("unchanged" if old == new else "corrected")] += 1
-    if problems:
-        raise RowErrors(name, sorted(problems, key=lambda p: (p.row, p.column)))
-    return ImportSummary(rows=len(df), **counts)
+                continue
+            profile, since, cell_problems = _row_input(r, date_format)
+            if cell_problems:
+                problems += cell_problems
+                continue
+            # cannot be None: _row_input gives no profile only together with cell problems
+            assert profile is not None
+            before = session.scalar(select(CompanionProfile).where(CompanionProfile.person_id == person.id))
+            old = None if before is None else {c: getattr(before, c) for c in columns}
+            try:
+                row = set_profile(session, study, person, profile, waiting_since=since, today=today)
+            except BadInput as exc:
+                problems.append(RowProblem(r.line, "(row)", r.pseudonym, str(exc)))
+                continue
+            new = {c: getattr(row, c) for c in columns}
+            counts["created" if old is None else ("unchanged" if old == new else "corrected")] += 1
+        read.add(problems)
+    read.finish()
+    return ImportSummary(rows=read.rows, **counts)
 
 
 def profiles_template(session: Session, study: Study) -> pd.DataFrame:
