@@ -18,6 +18,7 @@ from study.bulk_write import orm_writes
 from study.cli import app
 from study.companionship.contacts_import import import_contacts
 from study.companionship.profiles import ProfileInput, set_profile
+from study.companionship.profiles_import import import_profiles
 from study.companionship.relationships import confirm_match
 from study.config import example_config_path, load_config
 from study.db import read_session, unit_of_work
@@ -207,4 +208,41 @@ def test_bulk_contacts_events_equal_the_orm_capture(two_databases):
     bulk_events = [e for e in _events(bulk_db) if e[4] == "match_contact"]
     assert sorted(bulk_events, key=repr) == sorted(orm_events, key=repr)
     assert [e[3] for e in bulk_events] == ["insert"] * 4 and all(e[1] is not None for e in bulk_events)
+    assert verify_chain(bulk_db).intact
+
+
+def test_bulk_profiles_events_equal_the_orm_capture(two_databases):
+    first = (
+        "pseudonym,area,availability,wishes,same_diagnosis,diagnosis,since\n"
+        "r1,Amager,mon_pm;thu_eve,walks,yes,F31,2025-09-01\n"
+        "B7,Valby,tue_am,walks;talks,,,\n"
+    )
+    corrected = first.replace("Amager", "Christianshavn").replace("F31", "F32")
+
+    def scenario(engine) -> list[tuple[int, int, int]]:
+        _new_study(engine)
+        with unit_of_work(engine, ACTOR) as s:
+            st = get_study(s)
+            _person(s, st, "R1", "participant", "CPH", 35, "female", "København")
+            _person(s, st, "B7", "peer_buddy", "CPH", 40, "male", "København")
+        out = []
+        for text in (first, first, corrected):
+            with unit_of_work(engine, ACTOR, reason="import profiles") as s:
+                summary = import_profiles(s, get_study(s), io.StringIO(text), today=CONTACTS_TODAY)
+            out.append((summary.created, summary.corrected, summary.unchanged))
+        return out
+
+    orm_db, bulk_db = two_databases
+    with orm_writes():
+        orm_counts = scenario(orm_db)
+    bulk_counts = scenario(bulk_db)
+    assert orm_counts == bulk_counts == [(2, 0, 0), (0, 0, 2), (0, 1, 1)]
+    tables = ("companion_profile", "waitlist_entry")
+    orm_events = [e for e in _events(orm_db) if e[4] in tables]
+    bulk_events = [e for e in _events(bulk_db) if e[4] in tables]
+    assert sorted(bulk_events, key=repr) == sorted(orm_events, key=repr)
+    assert [(e[4], e[3]) for e in bulk_events].count(("waitlist_entry", "insert")) == 2
+    diagnosis = [e for e in bulk_events if e[4] == "companion_profile" and e[6] == "diagnosis"]
+    assert diagnosis and all(e[7].startswith("<redacted:") for e in diagnosis)
+    assert not any("F31" in (e[8] or "") or "F32" in (e[8] or "") for e in bulk_events)
     assert verify_chain(bulk_db).intact
