@@ -1,9 +1,10 @@
 """The scoring engine: a wide item matrix in, one long row per response × scale out.
 
 Everything is vectorised with NumPy over all responses at once (the only Python loops run
-over an instrument's scales and bands, never over responses), so a million responses score
-in about a second and every caller — import, CLI, pipelines, dashboards — gets the same
-numbers from the same definition.
+over an instrument's scales and bands and over cache-sized blocks of responses, never over
+single responses), so a million responses score in well under a second — within a small
+multiple of a bare NumPy sum of the items (benchmarks/scoring.py) — and every caller —
+import, CLI, pipelines, dashboards — gets the same numbers from the same definition.
 
 Rules applied, in order, to each scale of an instrument:
 
@@ -144,8 +145,8 @@ def _item_sums(instrument: Instrument, rules: _ItemRules, matrix: np.ndarray) ->
     nor a declared missing code raises ``ValueError`` naming the first such cell.
 
     Each block of responses stays in the CPU cache and takes only fast whole-block passes
-    (comparisons, ``floor``, one masked copy, a matrix product); masked indexing, which is
-    several times slower, touches only the few off-scale cells.
+    (comparisons, ``floor``, a matrix product, byte counts); masked indexing, which is
+    several times slower, touches only the few cells that are not answers.
     """
     k, n = matrix.shape
     totals = np.empty((len(rules.scale_rows), n))
@@ -154,25 +155,27 @@ def _item_sums(instrument: Instrument, rules: _ItemRules, matrix: np.ndarray) ->
     sums = {
         name: _ScaleSums(totals[s], np.empty(n, dtype=count_type)) for s, name in enumerate(rules.scale_rows)
     }
-    answers_buffer = np.empty((k, min(n, _BLOCK)))
+    answers_buffer = np.empty(k * min(n, _BLOCK))
     n_bad, first_bad = 0, None
     for start in range(0, n, _BLOCK):
         block = matrix[:, start : start + _BLOCK]
         stop = start + block.shape[1]
-        answers = answers_buffer[:, : block.shape[1]]
-        # floor copies the block and changes only fractions (NaN never equals itself).
+        answers = answers_buffer[: block.size].reshape(block.shape)  # contiguous: flat positions
+        # floor copies the block, moving only fractions; NaN stays (and never equals itself).
         np.floor(block, out=answers)
-        gap = answers != block
-        is_nan = np.isnan(block)
-        has_fraction = np.count_nonzero(gap) != np.count_nonzero(is_nan)
-        # Missing codes lie off every item's scale (the definitions refuse others), so they
-        # are looked for among the few off-scale cells only (flat positions in the block).
-        off = block < rules.lows
-        off |= block > rules.highs
-        off_cells = np.flatnonzero(off)
-        off_items, off_responses = np.divmod(off_cells, block.shape[1])
-        is_code = _missing_code_mask(block[off_items, off_responses], rules.codes)
-        if has_fraction or not is_code.all():
+        not_whole = answers != block
+        # Every cell that is not an answer on the scale: empty, a missing code, or a bad value.
+        gap = block < rules.lows
+        gap |= block > rules.highs
+        gap |= not_whole
+        # Those are few, so they are told apart one by one (fancy indexing is slow on a
+        # whole block): missing codes are whole numbers off every item's scale (the
+        # definitions refuse codes on a scale).
+        cells = np.flatnonzero(gap)
+        values = answers.ravel()[cells]
+        missing = np.isnan(values)
+        missing |= _missing_code_mask(values, rules.codes) & ~not_whole.ravel()[cells]
+        if not missing.all():
             # A bad value: rare, so its exact count and first cell are worked out only now.
             bad = _bad_cells(block, rules)
             n_bad += int(bad.sum())
@@ -180,9 +183,7 @@ def _item_sums(instrument: Instrument, rules: _ItemRules, matrix: np.ndarray) ->
                 response = int(np.flatnonzero(bad.any(axis=0))[0])
                 first_bad = (int(np.flatnonzero(bad[:, response])[0]), start + response)
             continue  # no sums: scoring stops with the error after the last block
-        gap = is_nan
-        gap.ravel()[off_cells] = True
-        np.copyto(answers, 0.0, where=gap)
+        answers.ravel()[cells] = 0.0
         if rules.reverse.size:
             turned = rules.lows[rules.reverse] + rules.highs[rules.reverse] - answers[rules.reverse]
             answers[rules.reverse] = np.where(gap[rules.reverse], 0.0, turned)
@@ -317,12 +318,27 @@ def _repeat(text: str, n: int) -> pd.api.extensions.ExtensionArray:
 def _labels_at(labels: Sequence[str | None], index: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """``labels[index]`` as a string array, where ``labels[0]`` is None (a missing value).
 
-    An all-missing result (every response scored, a scale without bands) is made without
-    looking up n labels.
+    With Arrow-backed strings a mostly missing result (missing reasons: only unscored
+    responses have one) is built straight from its buffers, looking at the few labelled
+    responses only; a dense one is taken label by label.
     """
-    if _STRING.storage == "pyarrow" and not index.any():
-        return pd.array(pa.nulls(len(index), pa.large_string()), dtype=_STRING)
-    return pd.array(labels, dtype=_STRING).take(index)
+    n = len(index)
+    labelled = np.flatnonzero(index)
+    # Building the buffers passes over all n responses a few times, but joins label text for
+    # the labelled ones only; past about one in eight, Arrow's take is the faster way.
+    if _STRING.storage != "pyarrow" or labelled.size > n // 8:
+        return pd.array(labels, dtype=_STRING).take(index)
+    if not labelled.size:
+        return pd.array(pa.nulls(n, pa.large_string()), dtype=_STRING)
+    encoded = np.array([b"" if label is None else label.encode() for label in labels], dtype=object)
+    sizes = np.array([len(label) for label in encoded], dtype=np.int64)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    offsets[labelled + 1] = sizes[index[labelled]]
+    np.cumsum(offsets, out=offsets)
+    valid = np.packbits(index != 0, bitorder="little")
+    text = b"".join(encoded[index[labelled]])
+    buffers = [pa.py_buffer(valid), pa.py_buffer(offsets), pa.py_buffer(text)]
+    return pd.array(pa.Array.from_buffers(pa.large_string(), n, buffers), dtype=_STRING)
 
 
 def _score_scale(
@@ -350,9 +366,9 @@ def _score_scale(
     np.copyto(raw, np.nan, where=~ok)
 
     if isinstance(transform, LinearTransform):
+        raw *= transform.multiply
+        raw += transform.add
         score = raw
-        score *= transform.multiply
-        score += transform.add
     elif isinstance(transform, LookupTransform):
         keys = np.array(sorted(transform.table), dtype=float)
         table = np.array([transform.table[int(key)] for key in keys])
