@@ -100,6 +100,17 @@ def test_danish_texts_are_not_english():
     assert same <= IDENTICAL, sorted(same - IDENTICAL)
 
 
+def test_the_watermark_stays_verbatim_in_every_language():
+    """Tests and ``DUMMY_ALLOCATION_`` file names rely on the exact English watermark (the
+    blinding contract): a translation may only add its own wording beside it."""
+    from pipelines.dummy_allocation import DUMMY_WATERMARK, watermark_text
+
+    assert watermark_text("en") == DUMMY_WATERMARK
+    for language in ("da",):
+        text = watermark_text(language)
+        assert text.startswith(f"{DUMMY_WATERMARK} (") and len(text) > len(DUMMY_WATERMARK) + 10
+
+
 def test_every_key_used_in_code_exists():
     keys = set(catalogue("en"))
     missing = []
