@@ -3,6 +3,8 @@ own function, and only for researchers and statisticians."""
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -53,6 +55,10 @@ def test_analysis_page_for_the_statistician_shows_codes_and_the_diagram(open_app
     first = at.dataframe[0].value.columns[0]  # the watermark column comes first
     assert first == translate("column.dummy_allocation")
     assert set(at.dataframe[0].value[first]) == {"DUMMY ALLOCATION: not the trial result"}
+    # Numbers are formatted text on screen, right-aligned so that their digits line up.
+    settings = json.loads(at.dataframe[0].proto.columns)
+    right = {header for header, setting in settings.items() if setting.get("alignment") == "right"}
+    assert right == {translate(f"column.{name}") for name in ("n", "mean", "sd")}
 
 
 def test_danish_analysis_page_keeps_the_watermark_and_words_it_in_danish(open_app, demo_engine):

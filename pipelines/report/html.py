@@ -13,7 +13,7 @@ import pandas as pd
 
 from dashboards.i18n import catalogue, translate
 from dashboards.i18n.formats import format_datetime
-from dashboards.table_format import column_kind, format_table
+from dashboards.table_format import format_table, numeric_columns
 from pipelines.analysis.consort import consort_svg, reason_text
 from pipelines.analysis.plan import AnalysisPlan
 from pipelines.analysis.trial import TrialAnalysis
@@ -90,7 +90,7 @@ def _table(frame: pd.DataFrame, language: str = "en") -> str:
         yes_no=(words["common.yes"], words["common.no"]),
         code=lambda name, value: words.get(f"code.{name}.{value}"),
     )
-    numeric = [column_kind(name, frame[name]) in ("p", "percent", "count", "score") for name in frame.columns]
+    numeric = numeric_columns(frame)
     head = "".join(f"<th>{escape(str(c))}</th>" for c in shown.columns)
     body = [
         "<tr>"
