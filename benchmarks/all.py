@@ -4,7 +4,8 @@ A benchmark is a ``benchmarks/*.py`` script with an ``if __name__ == "__main__"`
 one whose argument parser has no ``--quick`` option is skipped with a note (as are helper
 modules such as ``rct_population.py``). Each runs in its own process with a throw-away audit
 key and anchor log (unless ``$PEERSTUDY_AUDIT_KEY`` is set), its output shown as it comes;
-the summary gives each one's wall time, exit status and the lines that name a goal.
+the summary gives each one's wall time, exit status and the lines that name a goal. One still
+running at ``--timeout`` is stopped cleanly (:func:`stop_group`: SIGTERM, then SIGKILL).
 
     python benchmarks/all.py --quick [--only scoring,cli_startup] [--timeout 170]
 
