@@ -72,8 +72,9 @@ exit_on_sigterm()
 scratch = Path(sys.argv[0]).with_name("scratch-database")
 scratch.write_text("created")
 worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-print("started", flush=True)
 try:
+    # Said inside the try: a SIGTERM right after the word must still reach the finally.
+    print("started", flush=True)
     time.sleep(600)
 finally:
     scratch.unlink()  # stands for DROP DATABASE
