@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import astuple, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -54,6 +56,9 @@ __all__ = [
 
 #: The leading columns of a questionnaire file (a contract).
 ID_COLUMNS = ["pseudonym", "timepoint", "completed_on"]
+#: An item cell as a person writes a whole number: digits with an optional '-' (1e0, +2 and
+#: 2.0 are not answers).
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,9}")
 
 
 @dataclass(frozen=True)
@@ -187,12 +192,46 @@ def _column_map(
 
 
 def _participants(session: Session, study: Study) -> pd.DataFrame:
+    """The study's people by pseudonym: ``person_id``, ``role``, ``consent_on`` (a date or
+    ``None``) and ``consent_at`` (the same as ``datetime64``, ``NaT`` for none)."""
     rows = session.execute(
         select(Person.pseudonym, Person.id, Person.role, Enrolment.consent_on)
         .outerjoin(Enrolment, Enrolment.person_id == Person.id)
         .where(Person.study_id == study.id)
     ).all()
-    return pd.DataFrame(rows, columns=["pseudonym", "person_id", "role", "consent_on"]).set_index("pseudonym")
+    people = pd.DataFrame(rows, columns=["pseudonym", "person_id", "role", "consent_on"])
+    people["consent_at"] = pd.to_datetime(people["consent_on"], errors="coerce").astype("datetime64[ns]")
+    return people.set_index("pseudonym")
+
+
+def _taken(values: np.ndarray, at: np.ndarray, missing) -> np.ndarray:
+    """``values[at]``, with ``missing`` where ``at`` is -1 (a pseudonym not in the study)."""
+    out = values[np.maximum(at, 0)] if len(values) else np.full(len(at), missing)
+    if len(values):
+        out = out.copy()
+        out[at < 0] = missing
+    return out
+
+
+def _stripped_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as stripped Python text (``""`` for a missing one), in object columns.
+
+    Missing cells are found for a whole column at once (C speed); the cells are kept as
+    Python strings, not a pandas string array, because the checks below take them out as
+    NumPy object arrays again (two conversions of every cell saved).
+    """
+    columns = {}
+    for c in frame.columns:
+        values = frame[c].to_numpy(dtype=object)
+        if infer_dtype(values, skipna=False) == "string":  # the usual column: all text
+            columns[c] = list(map(str.strip, values.tolist()))
+            continue
+        missing = pd.isna(values)
+        columns[c] = [
+            "" if gone else v.strip() if type(v) is str else str(v).strip()
+            for v, gone in zip(values.tolist(), missing.tolist())
+        ]
+    return pd.DataFrame(columns, index=frame.index, columns=frame.columns, dtype=object)
 
 
 def _validate(
@@ -235,12 +274,7 @@ def _validate(
     frame = frame.reset_index(drop=True)
     # spreadsheet rows: the header is row 1 (``line`` when the kit read the file)
     lines = frame.pop("line").astype(int) if "line" in frame else pd.Series(np.arange(len(frame)) + 2)
-    frame = pd.DataFrame(
-        {c: [v.strip() for v in frame[c].fillna("").astype(str).tolist()] for c in frame.columns},
-        index=frame.index,
-        columns=frame.columns,
-        dtype=object,
-    )
+    frame = _stripped_text(frame)
     rows = lines.to_numpy()
     item_limits = {c: ITEM_LIMIT for c in frame.columns if c not in ID_COLUMNS}
     too_long = cell_problems(frame, lines, extra_limits=item_limits)
@@ -258,11 +292,14 @@ def _validate(
     blank_row = (frame["completed_on"] == "").to_numpy() & ~any_item
     keep = ~blank_row
 
-    # People: known pseudonym, a participant, with consent.
+    # People: known pseudonym, a participant, with consent. One hash lookup of every row's
+    # pseudonym gives its position among the study's people (-1: unknown), and every fact
+    # about the person is then taken by position.
     if people is None:
         people = _participants(session, study)
     pseudonym = frame["pseudonym"]
-    known = pseudonym.isin(people.index).to_numpy()
+    at = people.index.get_indexer(pseudonym)
+    known = at >= 0
     problems.add(keep & (pseudonym == "").to_numpy(), "pseudonym", pseudonym, "required")
     problems.add(
         keep & ~known & (pseudonym != "").to_numpy(),
@@ -270,7 +307,7 @@ def _validate(
         pseudonym,
         f"unknown pseudonym in study {study.code}",
     )
-    role = pseudonym.map(people["role"]).to_numpy(dtype=object)
+    role = _taken(people["role"].to_numpy(dtype=object), at, None)
     problems.add(
         keep & known & (role != "participant"),
         "pseudonym",
@@ -304,7 +341,9 @@ def _validate(
             frame["completed_on"],
             f"in the future (today is {today.isoformat()})",
         )
-    consent = pd.to_datetime(pseudonym.map(people["consent_on"]), errors="coerce")
+    consent = pd.Series(
+        _taken(people["consent_at"].to_numpy(), at, np.datetime64("NaT", "ns")), index=frame.index
+    )
     participant = keep & known & (role == "participant")
     problems.add(
         participant & consent.isna().to_numpy(),
@@ -337,7 +376,7 @@ def _validate(
     if seen is not None:
         # Earlier chunks: keys of known people at known timepoints as exact integers.
         keyed = keep & known & tp_known & ~dup
-        person = pseudonym.map(people["person_id"]).to_numpy()
+        person = people["person_id"].to_numpy()[np.maximum(at, 0)]
         codes = np.full(len(frame), -1, dtype=np.int64)
         codes[keyed] = person[keyed].astype(np.int64) * len(tp_codes) + timepoint[keyed].map(
             {c: i for i, c in enumerate(tp_codes)}
@@ -353,10 +392,14 @@ def _validate(
 
     # Item cells: whole numbers on the item's scale or a declared missing code, written as
     # digits with an optional '-' (1e0, +2 and 2.0 are not answers a person writes).
-    cells = pd.Series(raw.ravel(), dtype=object).where(filled.ravel())
-    strict = cells.fillna("").astype(str).str.fullmatch(r"-?[0-9]{1,9}").to_numpy().reshape(raw.shape)
-    flat = pd.to_numeric(cells, errors="coerce")
-    values = flat.to_numpy(dtype=float).reshape(raw.shape)
+    # A file holds few distinct cell texts ("1".."5", "-9", ""): each is parsed once.
+    codes, distinct = pd.factorize(raw.ravel())
+    distinct = np.asarray(distinct, dtype=object)
+    strict = np.array([_WHOLE_NUMBER.fullmatch(v) is not None for v in distinct], dtype=bool)[codes]
+    strict = strict.reshape(raw.shape)
+    numbers = np.array(pd.to_numeric(pd.Series(distinct, dtype=object), errors="coerce"), dtype=float)
+    numbers[distinct == ""] = np.nan
+    values = numbers[codes].reshape(raw.shape)
     lows = np.empty(len(item_cols))
     highs = np.empty(len(item_cols))
     is_code = np.zeros(raw.shape, dtype=bool)
@@ -417,7 +460,7 @@ def _validate(
 
     problems.raise_if_any(source)
     kept = frame.loc[keep].assign(
-        person_id=pseudonym[keep].map(people["person_id"]).astype("int64"),
+        person_id=people["person_id"].to_numpy()[at[keep]].astype("int64"),
         completed=completed[keep].dt.date,
     )
     numeric = {k: v.loc[keep].reset_index(drop=True) for k, v in numeric.items()}
