@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import astuple, dataclass
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from questionnaires.definitions import Instrument, shipped_instruments
 from questionnaires.versions import ensure_version
-from study.bulk_write import RowUpdate, insert_rows, update_rows
+from study.bulk_write import RowUpdate, insert_columns, update_rows
 from study.config import StudyConfig
 from study.db.models import Enrolment, Person, QuestionnaireResponse, Study
 from study.errors import BadInput, NotFound, RowErrors, RowProblem
@@ -599,11 +599,15 @@ def _store(
             table.c.person_id.between(int(kept["person_id"].min()), int(kept["person_id"].max()))
         )
     existing = {(r.person_id, r.timepoint, r.instrument): r for r in session.execute(query)}
-    new_rows: list[dict] = []
+    # New responses column by column (insert_columns): no dict per response.
+    new: dict[str, list] = {name: [] for name in ("person_id", "timepoint", "instrument", "version")}
+    new.update(completed_on=[], item_values=[])
     updates: list[RowUpdate] = []
     person_ids = kept["person_id"].to_numpy()
     timepoints = kept["timepoint"].to_numpy(dtype=object)
-    dates = kept["completed"].to_numpy(dtype=object)
+    # Equal dates as one object: the writer converts each object once.
+    day_codes, days = pd.factorize(kept["completed"])
+    dates = np.asarray(days, dtype=object)[day_codes]
     for instrument_id, block in numeric.items():
         inst = instruments[instrument_id]
         cols = [c for c in inst.columns if c in block.columns]
@@ -613,21 +617,28 @@ def _store(
         if not answered.any():
             continue
         version = ensure_version(session, study, inst).version
-        for k, encoded in _encoded_rows(inst, item_ids, matrix, answered):
+        answered_rows, encoded_rows = _encoded_rows(inst, item_ids, matrix, answered)
+        if not existing:  # none of these people has a stored response: all are new
+            new["person_id"] += person_ids[answered_rows].tolist()
+            new["timepoint"] += timepoints[answered_rows].tolist()
+            new["instrument"] += [instrument_id] * len(answered_rows)
+            new["version"] += [version] * len(answered_rows)
+            new["completed_on"] += dates[answered_rows].tolist()
+            new["item_values"] += encoded_rows
+            continue
+        for k, encoded in zip(answered_rows.tolist(), encoded_rows):
             person_id, timepoint, completed_on = int(person_ids[k]), str(timepoints[k]), dates[k]
             stored = existing.get((person_id, timepoint, instrument_id))
             if stored is None:
-                new_rows.append(
-                    dict(
-                        study_id=study.id,
-                        person_id=person_id,
-                        timepoint=timepoint,
-                        instrument=instrument_id,
-                        version=version,
-                        completed_on=completed_on,
-                        item_values=encoded,
-                    )
-                )
+                for name, value in (
+                    ("person_id", person_id),
+                    ("timepoint", timepoint),
+                    ("instrument", instrument_id),
+                    ("version", version),
+                    ("completed_on", completed_on),
+                    ("item_values", encoded),
+                ):
+                    new[name].append(value)
                 continue
             if encoded == stored.item_values and stored.completed_on == completed_on:
                 unchanged += 1  # the usual re-import: same answers, same date
@@ -638,39 +649,41 @@ def _store(
             if change is None:
                 unchanged += 1
                 continue
-            new, n_changed = change
+            changes, n_changed = change
             updates.append(
                 RowUpdate(
                     key=stored.id,
                     study_id=study.id,
                     person_id=person_id,
                     old={"item_values": stored.item_values, "completed_on": stored.completed_on},
-                    new=new,
+                    new=changes,
                 )
             )
             corrected += 1
             changed_values += n_changed
-    insert_rows(session, QuestionnaireResponse, new_rows)
+    created = len(new["item_values"])
+    insert_columns(session, QuestionnaireResponse, {"study_id": [study.id] * created, **new})
     update_rows(session, QuestionnaireResponse, updates)
-    return ImportSummary(rows, skipped, len(new_rows), corrected, changed_values, unchanged)
+    return ImportSummary(rows, skipped, created, corrected, changed_values, unchanged)
 
 
 def _encoded_rows(
     inst: Instrument, item_ids: list[str], matrix: np.ndarray, answered: np.ndarray
-) -> Iterator[tuple[int, str]]:
-    """``(row index, item values as stored JSON)`` of every answered row, equal to
+) -> tuple[np.ndarray, list[str]]:
+    """The indices of the answered rows and each one's item values as stored JSON, equal to
     :func:`encode_item_values` of the row; items of the instrument the file has no column
-    for are ``null``. The cells are formatted as one array and poured into one template."""
+    for are ``null``. Each distinct value is formatted once (a scale has a handful) and the
+    cells are poured into one template."""
     position = {i: j for j, i in enumerate(item_ids)}
     template = "{" + ",".join(f"{json.dumps(i)}:%s" for i in inst.item_ids) + "}"
     rows = np.flatnonzero(answered)
     block = matrix[rows]
-    cells = np.where(np.isnan(block), "null", np.nan_to_num(block).astype(np.int64).astype(str)).astype(
-        object
-    )
+    codes, distinct = pd.factorize(block.ravel())  # NaN (not answered): code -1
+    texts = np.array([str(int(v)) for v in distinct] + ["null"], dtype=object)
+    cells = texts[codes].reshape(block.shape)
     null = np.full(len(rows), "null", dtype=object)
     ordered = [cells[:, position[i]] if i in position else null for i in inst.item_ids]
-    return zip(rows.tolist(), (template % values for values in zip(*ordered)))
+    return rows, [template % values for values in zip(*ordered)]
 
 
 def _correction(

@@ -100,8 +100,23 @@ def row_jsons(columns: Mapping[str, Sequence[str | None]]) -> list[str]:
     if not names:
         return []
     template = "{" + ", ".join(f"{_encode_text(name)}: %s" for name in names) + "}"
-    encoded = [[("null" if v is None else _encode_json_text(v)) for v in columns[name]] for name in names]
+    encoded = [
+        [_encode_json_text(values[0]) if values[0] is not None else "null"] * len(values)
+        if _same_text(values)
+        else [("null" if v is None else _encode_json_text(v)) for v in values]
+        for values in (columns[name] for name in names)
+    ]
     return [template % values for values in zip(*encoded)]
+
+
+def _same_text(values: Sequence[Any]) -> bool:
+    """Whether every value is the same text (or every one ``None``): a batch's actor, table
+    or timepoint, encoded once. (``list.count`` compares in C; text equals only text.)"""
+    return (
+        bool(values)
+        and (type(values[0]) is str or values[0] is None)
+        and (values.count(values[0]) == len(values))
+    )
 
 
 def _occurred_text(value: Any) -> Any:
@@ -185,6 +200,8 @@ def _json_texts(values: Sequence[Any]) -> list[str]:
     """Each value as :class:`ContentHasher`'s encoder writes it inside the content list: text
     and whole numbers directly (the encoder's own functions), anything else by the encoder."""
     encode = ContentHasher._encoder.encode
+    if _same_text(values):
+        return [_encode_json_text(values[0]) if values[0] is not None else "null"] * len(values)
     return [
         _encode_json_text(v)
         if type(v) is str

@@ -86,14 +86,15 @@ def write_columns(conn: Connection, table: Table, columns: Mapping[str, Sequence
 
 
 def _processed(process, values: Sequence[Any]) -> list[Any]:
-    """``process`` of each value, computed once for a run of the same object (a batch's
-    ``created_at`` and event time are one object for thousands of rows)."""
+    """``process`` of each value, computed once per object (a batch's ``created_at`` and
+    event time are one object for thousands of rows, an import's dates a few objects)."""
+    done: dict[int, Any] = {}  # by id: every object stays alive in ``values`` meanwhile
     out = []
-    last, done = object(), None
     for value in values:
-        if value is not last:
-            last, done = value, process(value)
-        out.append(done)
+        key = id(value)
+        if key not in done:
+            done[key] = process(value)
+        out.append(done[key])
     return out
 
 
@@ -107,7 +108,7 @@ def _copy_texts(values: Sequence[Any]) -> list[str] | None:
     ``None`` when the column holds any other type (the caller lets psycopg adapt it)."""
     kinds = set(map(type, values))
     kinds.discard(type(None))
-    if kinds <= {str}:
+    if all(issubclass(kind, str) for kind in kinds):  # psycopg dumps a subclass as its text
         joined = "".join(v for v in values if v is not None)
         # backslash first (the escapes of the other characters hold one); a column without
         # any of them (the usual one) is taken as it is
