@@ -376,7 +376,7 @@ def _validate(
     if seen is not None:
         # Earlier chunks: keys of known people at known timepoints as exact integers.
         keyed = keep & known & tp_known & ~dup
-        person = people["person_id"].to_numpy()[np.maximum(at, 0)]
+        person = _taken(people["person_id"].to_numpy(), at, -1)
         codes = np.full(len(frame), -1, dtype=np.int64)
         codes[keyed] = person[keyed].astype(np.int64) * len(tp_codes) + timepoint[keyed].map(
             {c: i for i, c in enumerate(tp_codes)}

@@ -301,6 +301,14 @@ def _texts(name: str, values: list[Any], redact: frozenset[str], audit_key: byte
 
     if name in redact:
         return [encode(v) for v in values]
+    first = values[0] if values else None
+    if all(v is first for v in values):  # one object for the batch (its study, its time)
+        return [first if type(first) is str else encode(first)] * len(values)
+    kinds = set(map(type, values))
+    if kinds == {int}:
+        return list(map(str, values))
+    if kinds == {str}:
+        return list(values)
     return [v if type(v) is str else str(v) if type(v) is int else encode(v) for v in values]
 
 

@@ -90,11 +90,15 @@ def _processed(process, values: Sequence[Any]) -> list[Any]:
     event time are one object for thousands of rows, an import's dates a few objects)."""
     done: dict[int, Any] = {}  # by id: every object stays alive in ``values`` meanwhile
     out = []
+    last, text = object(), None
     for value in values:
-        key = id(value)
-        if key not in done:
-            done[key] = process(value)
-        out.append(done[key])
+        if value is not last:
+            last = value
+            key = id(value)
+            if key not in done:
+                done[key] = process(value)
+            text = done[key]
+        out.append(text)
     return out
 
 
