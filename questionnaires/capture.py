@@ -115,9 +115,13 @@ class _Problems:
         self.frames: list[pd.DataFrame] = []
 
     def add(self, mask, column, values, reason) -> None:
+        """Cells of ``mask`` are bad for ``reason``: one text, one per row, or a function
+        giving them (only called when a cell is bad: a message per row costs time)."""
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
+        if callable(reason):
+            reason = reason()
         values = np.asarray(values, dtype=object)
         reasons = np.asarray(reason, dtype=object)
         self.frames.append(
@@ -312,7 +316,7 @@ def _validate(
         keep & known & (role != "participant"),
         "pseudonym",
         pseudonym,
-        "not a participant: " + pd.Series(role).astype(str),
+        lambda: "not a participant: " + pd.Series(role).astype(str),
     )
 
     # Timepoints.
@@ -356,7 +360,7 @@ def _validate(
         before,
         "completed_on",
         frame["completed_on"],
-        "before the participant's consent (" + consent.dt.strftime("%Y-%m-%d").fillna("") + ")",
+        lambda: "before the participant's consent (" + consent.dt.strftime("%Y-%m-%d").fillna("") + ")",
     )
 
     # Duplicates of participant × timepoint within the file.
@@ -371,7 +375,7 @@ def _validate(
         dup,
         "pseudonym",
         pseudonym,
-        "duplicate of row " + pd.Series(first).astype(str) + " (same pseudonym and timepoint)",
+        lambda: "duplicate of row " + pd.Series(first).astype(str) + " (same pseudonym and timepoint)",
     )
     if seen is not None:
         # Earlier chunks: keys of known people at known timepoints as exact integers.
@@ -386,7 +390,7 @@ def _validate(
             earlier > 0,
             "pseudonym",
             pseudonym,
-            "duplicate of row " + pd.Series(earlier).astype(str) + " (same pseudonym and timepoint)",
+            lambda: "duplicate of row " + pd.Series(earlier).astype(str) + " (same pseudonym and timepoint)",
         )
         seen.add(codes[keyed & (earlier == 0)], rows[keyed & (earlier == 0)])
 

@@ -185,14 +185,15 @@ class ContentHasher:
         """
         hashes: list[str] = []
         inner_start, outer_start = self._inner, self._outer
+        tail = (_encode_json_text(prev_hash) + "]").encode("utf-8")
         for head in heads:
             inner = inner_start.copy()
-            inner.update(head)
-            inner.update(_encode_json_text(prev_hash).encode("utf-8") + b"]")
+            inner.update(head + tail)
             outer = outer_start.copy()
             outer.update(inner.digest())
             prev_hash = outer.hexdigest()
             hashes.append(prev_hash)
+            tail = b'"' + prev_hash.encode("ascii") + b'"]'  # hex digits are their own JSON text
         return hashes
 
 
@@ -202,6 +203,11 @@ def _json_texts(values: Sequence[Any]) -> list[str]:
     encode = ContentHasher._encoder.encode
     if _same_text(values):
         return [_encode_json_text(values[0]) if values[0] is not None else "null"] * len(values)
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        return list(map(_encode_json_text, values))
+    if kinds == {int}:
+        return list(map(int.__repr__, values))
     return [
         _encode_json_text(v)
         if type(v) is str
