@@ -315,8 +315,20 @@ def chain_columns(
     ]
     # prev_hash is the last field: every event's JSON up to it is known before the chaining
     assert CHAIN_FIELDS[-1] == "prev_hash"
-    template = "[" + ",".join(["%s"] * len(texts)) + ","
-    heads = [(template % content).encode("utf-8") for content in zip(*texts)]
+    # A field with one text for the whole batch (actor, time, table...) is written into the
+    # template itself: the per-event formatting fills in only the fields that vary.
+    parts, varying = [], []
+    for column in texts:
+        if column and column.count(column[0]) == len(column):
+            parts.append(column[0].replace("%", "%%"))
+        else:
+            parts.append("%s")
+            varying.append(column)
+    template = "[" + ",".join(parts) + ","
+    if varying:
+        heads = [(template % content).encode("utf-8") for content in zip(*varying)]
+    else:  # a single event
+        heads = [(template % ()).encode("utf-8")] * count
     hashes = ContentHasher(key).chain(heads, last_hash)
     return seqs, [last_hash, *hashes[:-1]], hashes
 
