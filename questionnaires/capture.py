@@ -203,7 +203,8 @@ def _participants(session: Session, study: Study) -> pd.DataFrame:
         .outerjoin(Enrolment, Enrolment.person_id == Person.id)
         .where(Person.study_id == study.id)
     ).all()
-    people = pd.DataFrame(rows, columns=["pseudonym", "person_id", "role", "consent_on"])
+    # plain tuples: pandas probes a Row for fields it does not have, once per person
+    people = pd.DataFrame(list(map(tuple, rows)), columns=["pseudonym", "person_id", "role", "consent_on"])
     people["consent_at"] = pd.to_datetime(people["consent_on"], errors="coerce").astype("datetime64[ns]")
     return people.set_index("pseudonym")
 
