@@ -16,6 +16,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# Bytecode for peerstudy's own packages: an editable install writes none while
+	# PYTHONDONTWRITEBYTECODE is set, and every command would compile them again (issue 16).
+	$(BIN)/python -m compileall -q study questionnaires pipelines dashboards
 	touch $@
 
 OUT    := peerstudy-output

@@ -4,7 +4,8 @@ A benchmark is a ``benchmarks/*.py`` script with an ``if __name__ == "__main__"`
 one whose argument parser has no ``--quick`` option is skipped with a note (as are helper
 modules such as ``rct_population.py``). Each runs in its own process with a throw-away audit
 key and anchor log (unless ``$PEERSTUDY_AUDIT_KEY`` is set), its output shown as it comes;
-the summary gives each one's wall time, exit status and the lines that name a goal.
+the summary gives each one's wall time, exit status and the lines that name a goal. One still
+running at ``--timeout`` is stopped cleanly (:func:`stop_group`: SIGTERM, then SIGKILL).
 
     python benchmarks/all.py --quick [--only scoring,cli_startup] [--timeout 170]
 
@@ -14,12 +15,15 @@ Issue 16: ``--quick`` runs them all in under 3 minutes on the project's 2-core m
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +32,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 #: The whole --quick run should finish within this (issue 16).
 BUDGET_SECONDS = 180.0
+#: Seconds a timed-out benchmark has, after SIGTERM, to clean up (drop its scratch
+#: databases, stop its dashboard) before SIGKILL.
+GRACE_SECONDS = 30.0
 _QUICK_OPTION = re.compile(r"""add_argument\(\s*["']--quick["']""")
 #: Benchmarks run only when named with ``--only``: they take minutes even with ``--quick``.
 RUN_ALONE = {
@@ -63,30 +70,77 @@ def discover(directory: Path = HERE) -> tuple[list[Path], list[Outcome]]:
     return runnable, skipped
 
 
-def run(path: Path, quick: bool, timeout: float, env: dict[str, str]) -> Outcome:
-    """Run one benchmark, echoing its output; the lines naming a goal are kept."""
+def stop_group(process: subprocess.Popen, grace: float = GRACE_SECONDS) -> None:
+    """End a benchmark started in its own process group: SIGTERM to the whole group (the
+    benchmark, its workers, its browser), and SIGKILL only if the benchmark has not exited
+    after ``grace`` seconds.
+
+    SIGTERM first lets the benchmark's own clean-up run (its ``finally`` blocks drop its
+    scratch PostgreSQL databases and stop a dashboard it started, see
+    ``scratch_databases.exit_on_sigterm``); a SIGKILL straight away would leave them behind.
+    """
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):  # it has just exited on its own
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def run(
+    path: Path, quick: bool, timeout: float, env: dict[str, str], grace: float = GRACE_SECONDS
+) -> Outcome:
+    """Run one benchmark, echoing its output; the lines naming a goal are kept.
+
+    After ``timeout`` seconds (checked by a timer, so a benchmark that prints nothing is
+    stopped too) the benchmark is ended with :func:`stop_group`, allowing ``grace`` seconds
+    for its clean-up.
+    """
     command = [sys.executable, str(path), *(["--quick"] if quick else [])]
     print(f"\n=== {path.stem} ({' '.join(command[1:])})", flush=True)
     start = time.perf_counter()
     goal_lines: list[str] = []
+    # Its own process group: the timer can end the benchmark with everything it started.
     process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        stop_group(process, grace)
+
+    timer = threading.Timer(timeout, expire)
+    timer.start()
     try:
         assert process.stdout is not None
-        for line in process.stdout:
+        for line in process.stdout:  # ends when the benchmark (or the timer) has ended it
             print(line, end="", flush=True)
             if _GOAL_LINE.search(line):
                 goal_lines.append(line.strip())
-            if time.perf_counter() - start > timeout:
-                raise subprocess.TimeoutExpired(command, timeout)
-        code = process.wait(timeout=max(1.0, timeout - (time.perf_counter() - start)))
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        return Outcome(path.stem, "timed out", time.perf_counter() - start, goal_lines)
+        code = process.wait()
+    except BaseException:
+        # Ctrl-C no longer reaches a benchmark in its own session: end it here, cleanly.
+        timer.cancel()
+        stop_group(process, grace)
+        raise
+    timer.cancel()
+    timer.join()  # a timer that fired has finished stopping the benchmark
+    seconds = time.perf_counter() - start
+    if expired.is_set():
+        return Outcome(path.stem, "timed out", seconds, goal_lines)
     status = "ok" if code == 0 else f"failed (exit {code})"
-    return Outcome(path.stem, status, time.perf_counter() - start, goal_lines)
+    return Outcome(path.stem, status, seconds, goal_lines)
 
 
 def main() -> None:

@@ -59,7 +59,10 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# Its helper modules also when a test loads it (last: benchmark names never shadow a package).
+sys.path.append(str(ROOT / "benchmarks"))
 
+from scratch_databases import exit_on_sigterm  # noqa: E402
 from sqlalchemy import create_engine, select, text  # noqa: E402
 
 from dashboards.access import Viewer  # noqa: E402
@@ -879,4 +882,5 @@ def main(argv: Iterable[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    exit_on_sigterm()  # all.py stops it at its timeout with SIGTERM: clean up first
     main()

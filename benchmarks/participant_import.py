@@ -32,7 +32,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scratch_databases import PG_ADMIN, postgresql_urls, sqlite_urls
+from scratch_databases import PG_ADMIN, exit_on_sigterm, postgresql_urls, sqlite_urls
 
 from study.audit import verify_chain
 from study.audit_key import create_key, load_key
@@ -165,4 +165,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    exit_on_sigterm()  # all.py stops it at its timeout with SIGTERM: clean up first
     main()

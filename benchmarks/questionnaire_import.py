@@ -35,7 +35,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scratch_databases import PG_ADMIN, postgresql_urls, sqlite_urls
+from scratch_databases import PG_ADMIN, exit_on_sigterm, postgresql_urls, sqlite_urls
 
 from questionnaires.capture import import_questionnaire_file
 from questionnaires.definitions import shipped_instruments
@@ -201,4 +201,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    exit_on_sigterm()  # all.py stops it at its timeout with SIGTERM: clean up first
     main()

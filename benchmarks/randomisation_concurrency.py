@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's 
 
 PG_ADMIN_URL = os.environ.get("PEERSTUDY_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 from rct_population import ON, rct_population  # noqa: E402  (benchmarks/ is on sys.path)
+from scratch_databases import exit_on_sigterm  # noqa: E402
 
 #: Issue 16's goal and the figure measured before it (quiet machine).
 GOAL_PER_SECOND = 200.0
@@ -214,4 +215,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    exit_on_sigterm()  # all.py stops it at its timeout with SIGTERM: clean up first
     main()

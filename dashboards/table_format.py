@@ -17,10 +17,21 @@ import pandas as pd
 
 from dashboards.i18n.formats import format_date, format_datetime, format_number, format_p, format_percent
 
-__all__ = ["column_kind", "format_number", "format_p", "format_table", "readable_name"]
+__all__ = [
+    "NUMERIC_KINDS",
+    "column_kind",
+    "format_number",
+    "format_p",
+    "format_table",
+    "numeric_columns",
+    "readable_name",
+]
 
 #: Decimals per kind of numeric column.
 DECIMALS = {"percent": 1, "score": 2, "count": 0}
+#: Kinds of column (:func:`column_kind`) that hold numbers: shown right-aligned, so that
+#: digits line up, although :func:`format_table` makes them text.
+NUMERIC_KINDS = frozenset({"p", "percent", "count", "score"})
 
 
 def readable_name(name: str) -> str:
@@ -63,6 +74,17 @@ def column_kind(name: str, series: pd.Series) -> str:
     if pd.api.types.is_integer_dtype(series) or (len(values) and np.all(values == np.round(values))):
         return "count"
     return "score"
+
+
+def numeric_columns(frame: pd.DataFrame) -> list[bool]:
+    """For each column of ``frame`` (in order), whether it holds numbers (:data:`NUMERIC_KINDS`).
+
+    Examples
+    --------
+    >>> numeric_columns(pd.DataFrame({"group": ["A"], "n": [3], "mean": [2.5], "p": [0.04]}))
+    [False, True, True, True]
+    """
+    return [column_kind(name, frame[name]) in NUMERIC_KINDS for name in frame.columns]
 
 
 def format_table(

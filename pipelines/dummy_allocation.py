@@ -39,6 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dashboards.i18n import translate
+
 __all__ = [
     "DUMMY_COLUMN",
     "DUMMY_FILE_PREFIX",
@@ -47,6 +49,7 @@ __all__ = [
     "draw_dummy_allocation",
     "is_dummy",
     "watermark",
+    "watermark_text",
 ]
 
 #: The watermark of every output computed on the dummy allocation.
@@ -143,6 +146,21 @@ def watermark(frame: pd.DataFrame) -> pd.DataFrame:
     if DUMMY_COLUMN not in marked.columns:
         marked.insert(0, DUMMY_COLUMN, DUMMY_WATERMARK)
     return marked
+
+
+def watermark_text(language: str = "en") -> str:
+    """The watermark as a reader of ``language`` sees it: :data:`DUMMY_WATERMARK` verbatim,
+    in Danish with its Danish wording beside it.
+
+    The catalogue entry ``code.dummy_allocation.<watermark>`` also words the watermark
+    column's cells in tables shown to people (the downloads keep the bare watermark).
+
+    Examples
+    --------
+    >>> watermark_text("da")
+    'DUMMY ALLOCATION: not the trial result (dummy-allokering: ikke forsøgets resultat)'
+    """
+    return translate(f"code.{DUMMY_COLUMN}.{DUMMY_WATERMARK}", language)
 
 
 def is_dummy(dataset: pd.DataFrame) -> bool:

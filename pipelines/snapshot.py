@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from pipelines.analysis.consort import consort_flow
 from pipelines.analysis.plan import AnalysisPlan, analysis_plan
 from pipelines.dataset import build_analysis_dataset
-from pipelines.dummy_allocation import DUMMY_WATERMARK
+from pipelines.dummy_allocation import watermark_text
 from pipelines.sap import plan_from_json
 from pipelines.sources import StudySources, items_source, load_sources
 from study.blinding import dummy_allocation_seed, is_unblinded
@@ -79,12 +79,14 @@ class StudySnapshot:
         """Whether the dataset is built on the dummy allocation (study still blinded)."""
         return not self.unblinded
 
-    def arm_labels(self) -> dict[str, str]:
+    def arm_labels(self, language: str = "en") -> dict[str, str]:
         """Arm code → label for tables and diagrams; on the dummy allocation every label
-        carries the watermark."""
+        carries the watermark in ``language``
+        (:func:`pipelines.dummy_allocation.watermark_text`)."""
         if self.unblinded:
             return {a.code: a.label for a in self.config.arms}
-        return {a.code: f"{a.code} ({DUMMY_WATERMARK})" for a in self.config.arms}
+        mark = watermark_text(language)
+        return {a.code: f"{a.code} ({mark})" for a in self.config.arms}
 
 
 def take_snapshot(engine: Engine, study_code: str | None = None, with_items: bool = False) -> StudySnapshot:

@@ -18,18 +18,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Mapping
 from dataclasses import astuple, dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from questionnaires.definitions import Instrument, shipped_instruments
 from questionnaires.versions import ensure_version
-from study.bulk_write import RowUpdate, insert_rows, update_rows
+from study.bulk_write import RowUpdate, insert_columns, update_rows
 from study.config import StudyConfig
 from study.db.models import Enrolment, Person, QuestionnaireResponse, Study
 from study.errors import BadInput, NotFound, RowErrors, RowProblem
@@ -54,6 +56,9 @@ __all__ = [
 
 #: The leading columns of a questionnaire file (a contract).
 ID_COLUMNS = ["pseudonym", "timepoint", "completed_on"]
+#: An item cell as a person writes a whole number: digits with an optional '-' (1e0, +2 and
+#: 2.0 are not answers).
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,9}")
 
 
 @dataclass(frozen=True)
@@ -110,9 +115,13 @@ class _Problems:
         self.frames: list[pd.DataFrame] = []
 
     def add(self, mask, column, values, reason) -> None:
+        """Cells of ``mask`` are bad for ``reason``: one text, one per row, or a function
+        giving them (only called when a cell is bad: a message per row costs time)."""
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
+        if callable(reason):
+            reason = reason()
         values = np.asarray(values, dtype=object)
         reasons = np.asarray(reason, dtype=object)
         self.frames.append(
@@ -187,12 +196,47 @@ def _column_map(
 
 
 def _participants(session: Session, study: Study) -> pd.DataFrame:
+    """The study's people by pseudonym: ``person_id``, ``role``, ``consent_on`` (a date or
+    ``None``) and ``consent_at`` (the same as ``datetime64``, ``NaT`` for none)."""
     rows = session.execute(
         select(Person.pseudonym, Person.id, Person.role, Enrolment.consent_on)
         .outerjoin(Enrolment, Enrolment.person_id == Person.id)
         .where(Person.study_id == study.id)
     ).all()
-    return pd.DataFrame(rows, columns=["pseudonym", "person_id", "role", "consent_on"]).set_index("pseudonym")
+    # plain tuples: pandas probes a Row for fields it does not have, once per person
+    people = pd.DataFrame(list(map(tuple, rows)), columns=["pseudonym", "person_id", "role", "consent_on"])
+    people["consent_at"] = pd.to_datetime(people["consent_on"], errors="coerce").astype("datetime64[ns]")
+    return people.set_index("pseudonym")
+
+
+def _taken(values: np.ndarray, at: np.ndarray, missing) -> np.ndarray:
+    """``values[at]``, with ``missing`` where ``at`` is -1 (a pseudonym not in the study)."""
+    out = values[np.maximum(at, 0)] if len(values) else np.full(len(at), missing)
+    if len(values):
+        out = out.copy()
+        out[at < 0] = missing
+    return out
+
+
+def _stripped_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as stripped Python text (``""`` for a missing one), in object columns.
+
+    Missing cells are found for a whole column at once (C speed); the cells are kept as
+    Python strings, not a pandas string array, because the checks below take them out as
+    NumPy object arrays again (two conversions of every cell saved).
+    """
+    columns = {}
+    for c in frame.columns:
+        values = frame[c].to_numpy(dtype=object)
+        if infer_dtype(values, skipna=False) == "string":  # the usual column: all text
+            columns[c] = list(map(str.strip, values.tolist()))
+            continue
+        missing = pd.isna(values)
+        columns[c] = [
+            "" if gone else v.strip() if type(v) is str else str(v).strip()
+            for v, gone in zip(values.tolist(), missing.tolist())
+        ]
+    return pd.DataFrame(columns, index=frame.index, columns=frame.columns, dtype=object)
 
 
 def _validate(
@@ -235,12 +279,7 @@ def _validate(
     frame = frame.reset_index(drop=True)
     # spreadsheet rows: the header is row 1 (``line`` when the kit read the file)
     lines = frame.pop("line").astype(int) if "line" in frame else pd.Series(np.arange(len(frame)) + 2)
-    frame = pd.DataFrame(
-        {c: [v.strip() for v in frame[c].fillna("").astype(str).tolist()] for c in frame.columns},
-        index=frame.index,
-        columns=frame.columns,
-        dtype=object,
-    )
+    frame = _stripped_text(frame)
     rows = lines.to_numpy()
     item_limits = {c: ITEM_LIMIT for c in frame.columns if c not in ID_COLUMNS}
     too_long = cell_problems(frame, lines, extra_limits=item_limits)
@@ -258,11 +297,14 @@ def _validate(
     blank_row = (frame["completed_on"] == "").to_numpy() & ~any_item
     keep = ~blank_row
 
-    # People: known pseudonym, a participant, with consent.
+    # People: known pseudonym, a participant, with consent. One hash lookup of every row's
+    # pseudonym gives its position among the study's people (-1: unknown), and every fact
+    # about the person is then taken by position.
     if people is None:
         people = _participants(session, study)
     pseudonym = frame["pseudonym"]
-    known = pseudonym.isin(people.index).to_numpy()
+    at = people.index.get_indexer(pseudonym)
+    known = at >= 0
     problems.add(keep & (pseudonym == "").to_numpy(), "pseudonym", pseudonym, "required")
     problems.add(
         keep & ~known & (pseudonym != "").to_numpy(),
@@ -270,12 +312,12 @@ def _validate(
         pseudonym,
         f"unknown pseudonym in study {study.code}",
     )
-    role = pseudonym.map(people["role"]).to_numpy(dtype=object)
+    role = _taken(people["role"].to_numpy(dtype=object), at, None)
     problems.add(
         keep & known & (role != "participant"),
         "pseudonym",
         pseudonym,
-        "not a participant: " + pd.Series(role).astype(str),
+        lambda: "not a participant: " + pd.Series(role).astype(str),
     )
 
     # Timepoints.
@@ -304,7 +346,9 @@ def _validate(
             frame["completed_on"],
             f"in the future (today is {today.isoformat()})",
         )
-    consent = pd.to_datetime(pseudonym.map(people["consent_on"]), errors="coerce")
+    consent = pd.Series(
+        _taken(people["consent_at"].to_numpy(), at, np.datetime64("NaT", "ns")), index=frame.index
+    )
     participant = keep & known & (role == "participant")
     problems.add(
         participant & consent.isna().to_numpy(),
@@ -317,7 +361,7 @@ def _validate(
         before,
         "completed_on",
         frame["completed_on"],
-        "before the participant's consent (" + consent.dt.strftime("%Y-%m-%d").fillna("") + ")",
+        lambda: "before the participant's consent (" + consent.dt.strftime("%Y-%m-%d").fillna("") + ")",
     )
 
     # Duplicates of participant × timepoint within the file.
@@ -332,12 +376,12 @@ def _validate(
         dup,
         "pseudonym",
         pseudonym,
-        "duplicate of row " + pd.Series(first).astype(str) + " (same pseudonym and timepoint)",
+        lambda: "duplicate of row " + pd.Series(first).astype(str) + " (same pseudonym and timepoint)",
     )
     if seen is not None:
         # Earlier chunks: keys of known people at known timepoints as exact integers.
         keyed = keep & known & tp_known & ~dup
-        person = pseudonym.map(people["person_id"]).to_numpy()
+        person = _taken(people["person_id"].to_numpy(), at, -1)
         codes = np.full(len(frame), -1, dtype=np.int64)
         codes[keyed] = person[keyed].astype(np.int64) * len(tp_codes) + timepoint[keyed].map(
             {c: i for i, c in enumerate(tp_codes)}
@@ -347,16 +391,20 @@ def _validate(
             earlier > 0,
             "pseudonym",
             pseudonym,
-            "duplicate of row " + pd.Series(earlier).astype(str) + " (same pseudonym and timepoint)",
+            lambda: "duplicate of row " + pd.Series(earlier).astype(str) + " (same pseudonym and timepoint)",
         )
         seen.add(codes[keyed & (earlier == 0)], rows[keyed & (earlier == 0)])
 
     # Item cells: whole numbers on the item's scale or a declared missing code, written as
     # digits with an optional '-' (1e0, +2 and 2.0 are not answers a person writes).
-    cells = pd.Series(raw.ravel(), dtype=object).where(filled.ravel())
-    strict = cells.fillna("").astype(str).str.fullmatch(r"-?[0-9]{1,9}").to_numpy().reshape(raw.shape)
-    flat = pd.to_numeric(cells, errors="coerce")
-    values = flat.to_numpy(dtype=float).reshape(raw.shape)
+    # A file holds few distinct cell texts ("1".."5", "-9", ""): each is parsed once.
+    codes, distinct = pd.factorize(raw.ravel())
+    distinct = np.asarray(distinct, dtype=object)
+    strict = np.array([_WHOLE_NUMBER.fullmatch(v) is not None for v in distinct], dtype=bool)[codes]
+    strict = strict.reshape(raw.shape)
+    numbers = np.array(pd.to_numeric(pd.Series(distinct, dtype=object), errors="coerce"), dtype=float)
+    numbers[distinct == ""] = np.nan
+    values = numbers[codes].reshape(raw.shape)
     lows = np.empty(len(item_cols))
     highs = np.empty(len(item_cols))
     is_code = np.zeros(raw.shape, dtype=bool)
@@ -417,7 +465,7 @@ def _validate(
 
     problems.raise_if_any(source)
     kept = frame.loc[keep].assign(
-        person_id=pseudonym[keep].map(people["person_id"]).astype("int64"),
+        person_id=people["person_id"].to_numpy()[at[keep]].astype("int64"),
         completed=completed[keep].dt.date,
     )
     numeric = {k: v.loc[keep].reset_index(drop=True) for k, v in numeric.items()}
@@ -556,11 +604,15 @@ def _store(
             table.c.person_id.between(int(kept["person_id"].min()), int(kept["person_id"].max()))
         )
     existing = {(r.person_id, r.timepoint, r.instrument): r for r in session.execute(query)}
-    new_rows: list[dict] = []
+    # New responses column by column (insert_columns): no dict per response.
+    new: dict[str, list] = {name: [] for name in ("person_id", "timepoint", "instrument", "version")}
+    new.update(completed_on=[], item_values=[])
     updates: list[RowUpdate] = []
     person_ids = kept["person_id"].to_numpy()
     timepoints = kept["timepoint"].to_numpy(dtype=object)
-    dates = kept["completed"].to_numpy(dtype=object)
+    # Equal dates as one object: the writer converts each object once.
+    day_codes, days = pd.factorize(kept["completed"])
+    dates = np.asarray(days, dtype=object)[day_codes]
     for instrument_id, block in numeric.items():
         inst = instruments[instrument_id]
         cols = [c for c in inst.columns if c in block.columns]
@@ -570,21 +622,28 @@ def _store(
         if not answered.any():
             continue
         version = ensure_version(session, study, inst).version
-        for k, encoded in _encoded_rows(inst, item_ids, matrix, answered):
+        answered_rows, encoded_rows = _encoded_rows(inst, item_ids, matrix, answered)
+        if not existing:  # none of these people has a stored response: all are new
+            new["person_id"] += person_ids[answered_rows].tolist()
+            new["timepoint"] += timepoints[answered_rows].tolist()
+            new["instrument"] += [instrument_id] * len(answered_rows)
+            new["version"] += [version] * len(answered_rows)
+            new["completed_on"] += dates[answered_rows].tolist()
+            new["item_values"] += encoded_rows
+            continue
+        for k, encoded in zip(answered_rows.tolist(), encoded_rows):
             person_id, timepoint, completed_on = int(person_ids[k]), str(timepoints[k]), dates[k]
             stored = existing.get((person_id, timepoint, instrument_id))
             if stored is None:
-                new_rows.append(
-                    dict(
-                        study_id=study.id,
-                        person_id=person_id,
-                        timepoint=timepoint,
-                        instrument=instrument_id,
-                        version=version,
-                        completed_on=completed_on,
-                        item_values=encoded,
-                    )
-                )
+                for name, value in (
+                    ("person_id", person_id),
+                    ("timepoint", timepoint),
+                    ("instrument", instrument_id),
+                    ("version", version),
+                    ("completed_on", completed_on),
+                    ("item_values", encoded),
+                ):
+                    new[name].append(value)
                 continue
             if encoded == stored.item_values and stored.completed_on == completed_on:
                 unchanged += 1  # the usual re-import: same answers, same date
@@ -595,39 +654,41 @@ def _store(
             if change is None:
                 unchanged += 1
                 continue
-            new, n_changed = change
+            changes, n_changed = change
             updates.append(
                 RowUpdate(
                     key=stored.id,
                     study_id=study.id,
                     person_id=person_id,
                     old={"item_values": stored.item_values, "completed_on": stored.completed_on},
-                    new=new,
+                    new=changes,
                 )
             )
             corrected += 1
             changed_values += n_changed
-    insert_rows(session, QuestionnaireResponse, new_rows)
+    created = len(new["item_values"])
+    insert_columns(session, QuestionnaireResponse, {"study_id": [study.id] * created, **new})
     update_rows(session, QuestionnaireResponse, updates)
-    return ImportSummary(rows, skipped, len(new_rows), corrected, changed_values, unchanged)
+    return ImportSummary(rows, skipped, created, corrected, changed_values, unchanged)
 
 
 def _encoded_rows(
     inst: Instrument, item_ids: list[str], matrix: np.ndarray, answered: np.ndarray
-) -> Iterator[tuple[int, str]]:
-    """``(row index, item values as stored JSON)`` of every answered row, equal to
+) -> tuple[np.ndarray, list[str]]:
+    """The indices of the answered rows and each one's item values as stored JSON, equal to
     :func:`encode_item_values` of the row; items of the instrument the file has no column
-    for are ``null``. The cells are formatted as one array and poured into one template."""
+    for are ``null``. Each distinct value is formatted once (a scale has a handful) and the
+    cells are poured into one template."""
     position = {i: j for j, i in enumerate(item_ids)}
     template = "{" + ",".join(f"{json.dumps(i)}:%s" for i in inst.item_ids) + "}"
     rows = np.flatnonzero(answered)
     block = matrix[rows]
-    cells = np.where(np.isnan(block), "null", np.nan_to_num(block).astype(np.int64).astype(str)).astype(
-        object
-    )
+    codes, distinct = pd.factorize(block.ravel())  # NaN (not answered): code -1
+    texts = np.array([str(int(v)) for v in distinct] + ["null"], dtype=object)
+    cells = texts[codes].reshape(block.shape)
     null = np.full(len(rows), "null", dtype=object)
     ordered = [cells[:, position[i]] if i in position else null for i in inst.item_ids]
-    return zip(rows.tolist(), (template % values for values in zip(*ordered)))
+    return rows, [template % values for values in zip(*ordered)]
 
 
 def _correction(

@@ -1,9 +1,10 @@
 """The scoring engine: a wide item matrix in, one long row per response × scale out.
 
 Everything is vectorised with NumPy over all responses at once (the only Python loops run
-over an instrument's scales and bands, never over responses), so a million responses score
-in about a second and every caller — import, CLI, pipelines, dashboards — gets the same
-numbers from the same definition.
+over an instrument's scales and bands and over cache-sized blocks of responses, never over
+single responses), so a million responses score in well under a second — within a small
+multiple of a bare NumPy sum of the items (benchmarks/scoring.py) — and every caller —
+import, CLI, pipelines, dashboards — gets the same numbers from the same definition.
 
 Rules applied, in order, to each scale of an instrument:
 
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from questionnaires.definitions import Instrument, LinearTransform, LookupTransform
 
@@ -40,6 +42,9 @@ __all__ = [
 SCORE_COLUMNS = ["instrument", "version", "scale", "score", "band", "missing_reason"]
 #: ``missing_reason`` when no item of the scale was answered and no missing code given.
 NOT_ANSWERED = "not answered"
+
+#: pandas' string dtype ``str`` of the text columns (Arrow-backed when pyarrow is installed).
+_STRING = pd.array([], dtype="str").dtype
 
 
 def reverse_key(values: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -91,21 +96,38 @@ class _ItemRules:
     reverse: np.ndarray  # row numbers of reverse-keyed items
     codes: tuple[float, ...]  # declared missing codes
     scale_rows: dict[str, np.ndarray]  # scale name → row numbers of its items
+    # (scales × k) 1.0 where an item belongs to a scale: one matrix product sums every scale.
+    members: np.ndarray
+    # scale name → its rows as a slice when they are consecutive (a view, not a copy).
+    scale_slices: dict[str, slice | np.ndarray]
 
     @classmethod
     def of(cls, instrument: Instrument) -> _ItemRules:
         position = {item_id: j for j, item_id in enumerate(instrument.item_ids)}
         scales = [instrument.item_scale(i) for i in instrument.item_ids]
+        scale_rows = {
+            name: np.array([position[i] for i in instrument.scale_items(name)], dtype=np.intp)
+            for name in instrument.scales
+        }
+        members = np.zeros((len(scale_rows), len(position)))
+        for s, rows in enumerate(scale_rows.values()):
+            members[s, rows] = 1.0
         return cls(
             lows=np.array([[scale.min] for scale in scales], dtype=float),
             highs=np.array([[scale.max] for scale in scales], dtype=float),
             reverse=np.array([position[i] for i in instrument.reverse], dtype=np.intp),
             codes=tuple(float(code) for code in sorted(instrument.missing_codes)),
-            scale_rows={
-                name: np.array([position[i] for i in instrument.scale_items(name)], dtype=np.intp)
-                for name in instrument.scales
-            },
+            scale_rows=scale_rows,
+            members=members,
+            scale_slices={name: _as_slice(rows) for name, rows in scale_rows.items()},
         )
+
+
+def _as_slice(rows: np.ndarray) -> slice | np.ndarray:
+    """``rows`` as a slice when they are consecutive and ascending, else unchanged."""
+    if rows.size and np.array_equal(rows, np.arange(rows[0], rows[0] + rows.size)):
+        return slice(int(rows[0]), int(rows[0]) + rows.size)
+    return rows
 
 
 @dataclass
@@ -113,7 +135,7 @@ class _ScaleSums:
     """Per response: the sum of the answered (reverse-keyed) items and the number missing."""
 
     totals: np.ndarray  # float (n,)
-    n_missing: np.ndarray  # int (n,)
+    n_missing: np.ndarray  # unsigned int (n,)
 
 
 def _item_sums(instrument: Instrument, rules: _ItemRules, matrix: np.ndarray) -> dict[str, _ScaleSums]:
@@ -121,31 +143,55 @@ def _item_sums(instrument: Instrument, rules: _ItemRules, matrix: np.ndarray) ->
 
     A value that is neither on its item's response scale (a whole number within min..max)
     nor a declared missing code raises ``ValueError`` naming the first such cell.
+
+    Each block of responses stays in the CPU cache and takes only fast whole-block passes
+    (comparisons, ``floor``, a matrix product, byte counts); masked indexing, which is
+    several times slower, touches only the few cells that are not answers.
     """
-    n = matrix.shape[1]
-    sums = {name: _ScaleSums(np.empty(n), np.empty(n, dtype=np.intp)) for name in rules.scale_rows}
+    k, n = matrix.shape
+    totals = np.empty((len(rules.scale_rows), n))
+    # Counts in bytes when they fit (up to 255 items): several times faster to add and compare.
+    count_type = np.uint8 if k < 256 else np.intp
+    sums = {
+        name: _ScaleSums(totals[s], np.empty(n, dtype=count_type)) for s, name in enumerate(rules.scale_rows)
+    }
+    answers_buffer = np.empty(k * min(n, _BLOCK))
     n_bad, first_bad = 0, None
     for start in range(0, n, _BLOCK):
         block = matrix[:, start : start + _BLOCK]
-        gap = np.isnan(block)
-        is_code = _missing_code_mask(block, rules.codes)
-        gap |= is_code
-        # Off the scale: outside min..max or not a whole number (gaps compare False or are masked).
-        bad = (block < rules.lows) | (block > rules.highs) | (np.floor(block) != block)
-        bad &= ~gap
-        if bad.any():
+        stop = start + block.shape[1]
+        answers = answers_buffer[: block.size].reshape(block.shape)  # contiguous: flat positions
+        # floor copies the block, moving only fractions; NaN stays (and never equals itself).
+        np.floor(block, out=answers)
+        not_whole = answers != block
+        # Every cell that is not an answer on the scale: empty, a missing code, or a bad value.
+        gap = block < rules.lows
+        gap |= block > rules.highs
+        gap |= not_whole
+        # Those are few, so they are told apart one by one (fancy indexing is slow on a
+        # whole block): missing codes are whole numbers off every item's scale (the
+        # definitions refuse codes on a scale).
+        cells = np.flatnonzero(gap)
+        values = answers.ravel()[cells]
+        missing = np.isnan(values)
+        missing |= _missing_code_mask(values, rules.codes) & ~not_whole.ravel()[cells]
+        if not missing.all():
+            # A bad value: rare, so its exact count and first cell are worked out only now.
+            bad = _bad_cells(block, rules)
             n_bad += int(bad.sum())
             if first_bad is None:
                 response = int(np.flatnonzero(bad.any(axis=0))[0])
                 first_bad = (int(np.flatnonzero(bad[:, response])[0]), start + response)
-        answers = np.where(gap, 0.0, block)
+            continue  # no sums: scoring stops with the error after the last block
+        answers.ravel()[cells] = 0.0
         if rules.reverse.size:
             turned = rules.lows[rules.reverse] + rules.highs[rules.reverse] - answers[rules.reverse]
             answers[rules.reverse] = np.where(gap[rules.reverse], 0.0, turned)
-        stop = start + block.shape[1]
-        for name, rows in rules.scale_rows.items():
-            sums[name].totals[start:stop] = answers[rows].sum(axis=0)
-            sums[name].n_missing[start:stop] = gap[rows].sum(axis=0)
+        # Whole numbers add up exactly in any order, so the matrix product equals a plain sum.
+        totals[:, start:stop] = rules.members @ answers
+        gap_bytes = gap.view(np.uint8)
+        for name, rows in rules.scale_slices.items():
+            sums[name].n_missing[start:stop] = gap_bytes[rows].sum(axis=0, dtype=count_type)
     if first_bad is not None:
         item, response = first_bad
         raise ValueError(
@@ -154,6 +200,14 @@ def _item_sums(instrument: Instrument, rules: _ItemRules, matrix: np.ndarray) ->
             f"{instrument.columns[item]} (row {response})"
         )
     return sums
+
+
+def _bad_cells(block: np.ndarray, rules: _ItemRules) -> np.ndarray:
+    """Cells of a block that are neither on their item's response scale (a whole number
+    within min..max) nor a declared missing code nor empty."""
+    gap = np.isnan(block) | _missing_code_mask(block, rules.codes)
+    bad = (block < rules.lows) | (block > rules.highs) | (np.floor(block) != block)
+    return bad & ~gap
 
 
 def score_instrument(
@@ -247,8 +301,44 @@ def score_instrument(
 
 
 def _repeat(text: str, n: int) -> pd.api.extensions.ExtensionArray:
-    """``text`` n times as a string array (taken from one element: no n Python strings)."""
-    return pd.array([text], dtype="str").take(np.zeros(n, dtype=np.intp))
+    """``text`` n times as a string array (no n Python strings).
+
+    With Arrow-backed strings (pandas' default when pyarrow is installed, which peerstudy
+    requires) the array is built straight from its buffers: offsets 0, len, 2·len, … and
+    the text n times over, several times faster than taking one element n times.
+    """
+    if _STRING.storage != "pyarrow":
+        return pd.array([text], dtype=_STRING).take(np.zeros(n, dtype=np.intp))
+    encoded = text.encode()
+    offsets = np.arange(n + 1, dtype=np.int64) * len(encoded)
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(encoded * n)]
+    return pd.array(pa.Array.from_buffers(pa.large_string(), n, buffers), dtype=_STRING)
+
+
+def _labels_at(labels: Sequence[str | None], index: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``labels[index]`` as a string array, where ``labels[0]`` is None (a missing value).
+
+    With Arrow-backed strings a mostly missing result (missing reasons: only unscored
+    responses have one) is built straight from its buffers, looking at the few labelled
+    responses only; a dense one is taken label by label.
+    """
+    n = len(index)
+    labelled = np.flatnonzero(index)
+    # Building the buffers passes over all n responses a few times, but joins label text for
+    # the labelled ones only; past about one in eight, Arrow's take is the faster way.
+    if _STRING.storage != "pyarrow" or labelled.size > n // 8:
+        return pd.array(labels, dtype=_STRING).take(index)
+    if not labelled.size:
+        return pd.array(pa.nulls(n, pa.large_string()), dtype=_STRING)
+    encoded = np.array([b"" if label is None else label.encode() for label in labels], dtype=object)
+    sizes = np.array([len(label) for label in encoded], dtype=np.int64)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    offsets[labelled + 1] = sizes[index[labelled]]
+    np.cumsum(offsets, out=offsets)
+    valid = np.packbits(index != 0, bitorder="little")
+    text = b"".join(encoded[index[labelled]])
+    buffers = [pa.py_buffer(valid), pa.py_buffer(offsets), pa.py_buffer(text)]
+    return pd.array(pa.Array.from_buffers(pa.large_string(), n, buffers), dtype=_STRING)
 
 
 def _score_scale(
@@ -258,19 +348,27 @@ def _score_scale(
     max_missing: int,
     transform,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Scores of one scale of ``k`` items from its per-response sums, and where it is scored."""
+    """Scores of one scale of ``k`` items from its per-response sums, and where it is scored.
+
+    Works in place on one new array (each step of the rules a single pass over it).
+    """
     n_missing = sums.n_missing
-    answered = k - n_missing
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = sums.totals / answered
-    raw = mean * k if method == "sum" else mean
-    # Exact sums when nothing is missing (prorating divides and multiplies back).
-    raw = np.where(n_missing == 0, sums.totals if method == "sum" else mean, raw)
+        raw = sums.totals / (k - n_missing)  # mean of the answered items
+    if method == "sum":
+        raw *= k
+        # Exact sums when nothing is missing: dividing and multiplying back rounds only a few
+        # sums (e.g. 31 / 15 · 15), and a sparse mask copies many times faster than a dense one.
+        rounded = n_missing == 0
+        rounded &= raw != sums.totals
+        np.copyto(raw, sums.totals, where=rounded)
     ok = n_missing <= max_missing
-    raw = np.where(ok, raw, np.nan)
+    np.copyto(raw, np.nan, where=~ok)
 
     if isinstance(transform, LinearTransform):
-        score = raw * transform.multiply + transform.add
+        raw *= transform.multiply
+        raw += transform.add
+        score = raw
     elif isinstance(transform, LookupTransform):
         keys = np.array(sorted(transform.table), dtype=float)
         table = np.array([transform.table[int(key)] for key in keys])
@@ -315,7 +413,7 @@ def _missing_reasons(
         if single.any():
             position = np.searchsorted(np.array(code_values), low_code[single])
             index[unscored[single]] = k + 2 + position
-    return pd.array(labels, dtype="str").take(index)
+    return _labels_at(labels, index)
 
 
 def _bands(score: np.ndarray, bands) -> pd.api.extensions.ExtensionArray:
@@ -333,7 +431,7 @@ def _bands(score: np.ndarray, bands) -> pd.api.extensions.ExtensionArray:
         if band.below is not None:
             cond &= score < band.below
         index[cond] = position
-    return pd.array(labels, dtype="str").take(index)
+    return _labels_at(labels, index)
 
 
 def score_wide(

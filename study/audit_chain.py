@@ -17,6 +17,7 @@ __all__ = [
     "GENESIS_HASH",
     "REDACTED",
     "audit_text",
+    "chain_columns",
     "chain_events",
     "event_hash",
     "legacy_event_hash",
@@ -99,8 +100,23 @@ def row_jsons(columns: Mapping[str, Sequence[str | None]]) -> list[str]:
     if not names:
         return []
     template = "{" + ", ".join(f"{_encode_text(name)}: %s" for name in names) + "}"
-    encoded = [[("null" if v is None else _encode_json_text(v)) for v in columns[name]] for name in names]
+    encoded = [
+        [_encode_json_text(values[0]) if values[0] is not None else "null"] * len(values)
+        if _same_text(values)
+        else [("null" if v is None else _encode_json_text(v)) for v in values]
+        for values in (columns[name] for name in names)
+    ]
     return [template % values for values in zip(*encoded)]
+
+
+def _same_text(values: Sequence[Any]) -> bool:
+    """Whether every value is the same text (or every one ``None``): a batch's actor, table
+    or timepoint, encoded once. (``list.count`` compares in C; text equals only text.)"""
+    return (
+        bool(values)
+        and (type(values[0]) is str or values[0] is None)
+        and (values.count(values[0]) == len(values))
+    )
 
 
 def _occurred_text(value: Any) -> Any:
@@ -159,6 +175,63 @@ class ContentHasher:
         outer.update(inner.digest())
         return outer.hexdigest()
 
+    def chain(self, heads: Sequence[bytes], prev_hash: str) -> list[str]:
+        """The hashes of consecutive events, each chained to the one before.
+
+        ``heads`` are the events' canonical JSON up to their ``prev_hash`` (UTF-8 of
+        ``[seq,...,reason,``, as :func:`chain_columns` builds them); the first event's
+        predecessor is ``prev_hash``. Only the predecessor's hash is added per event, so the
+        content of a whole batch is encoded before the (inherently sequential) chaining.
+        """
+        hashes: list[str] = []
+        inner_start, outer_start = self._inner, self._outer
+        tail = (_encode_json_text(prev_hash) + "]").encode("utf-8")
+        for head in heads:
+            inner = inner_start.copy()
+            inner.update(head + tail)
+            outer = outer_start.copy()
+            outer.update(inner.digest())
+            prev_hash = outer.hexdigest()
+            hashes.append(prev_hash)
+            tail = b'"' + prev_hash.encode("ascii") + b'"]'  # hex digits are their own JSON text
+        return hashes
+
+
+def _json_texts(values: Sequence[Any]) -> list[str]:
+    """Each value as :class:`ContentHasher`'s encoder writes it inside the content list: text
+    and whole numbers directly (the encoder's own functions), anything else by the encoder."""
+    encode = ContentHasher._encoder.encode
+    if _same_text(values):
+        return [_encode_json_text(values[0]) if values[0] is not None else "null"] * len(values)
+    kinds = set(map(type, values))
+    if kinds == {str}:
+        return list(map(_encode_json_text, values))
+    if kinds == {int}:
+        return list(map(int.__repr__, values))
+    return [
+        _encode_json_text(v)
+        if type(v) is str
+        else "null"
+        if v is None
+        else int.__repr__(v)
+        if type(v) is int
+        else encode(v)
+        for v in values
+    ]
+
+
+def _occurred_texts(values: Sequence[Any]) -> list[Any]:
+    """:func:`_occurred_text` of each value, computed once for a run of the same object (a
+    batch shares one time)."""
+    out: list[Any] = []
+    last: Any = object()
+    text: Any = None
+    for value in values:
+        if value is not last:
+            last, text = value, _occurred_text(value)
+        out.append(text)
+    return out
+
 
 def legacy_event_hash(event_row: Mapping[str, Any]) -> str:
     """The unkeyed SHA-256 of an event as peerstudy hashed it before revision 0009.
@@ -192,20 +265,72 @@ def chain_events(
         Copies of the events with ``seq``, ``prev_hash`` and ``hash`` set, ready to insert in
         one statement (a bulk import can chain thousands of events in one call).
     """
-    hasher = ContentHasher(key)
-    chained: list[dict[str, Any]] = []
-    seq, prev_hash = last_seq, last_hash
-    occurred: tuple[Any, Any] = (None, None)  # a batch shares one time: its text is made once
-    for event in events:
-        seq += 1
-        row = dict(event, seq=seq, prev_hash=prev_hash)
-        content = [row[name] for name in CHAIN_FIELDS]
-        if content[_OCCURRED] is not occurred[0]:
-            occurred = (content[_OCCURRED], _occurred_text(content[_OCCURRED]))
-        content[_OCCURRED] = occurred[1]
-        row["hash"] = prev_hash = hasher(content)
-        chained.append(row)
-    return chained
+    events = list(events)
+    columns = {name: [event[name] for event in events] for name in CHAIN_FIELDS if name not in _CHAINING}
+    seqs, prev_hashes, hashes = chain_columns(columns, last_seq=last_seq, last_hash=last_hash, key=key)
+    return [
+        dict(event, seq=seq, prev_hash=prev, hash=this)
+        for event, seq, prev, this in zip(events, seqs, prev_hashes, hashes)
+    ]
+
+
+#: The chain fields :func:`chain_columns` computes.
+_CHAINING = ("seq", "prev_hash")
+
+
+def chain_columns(
+    columns: Mapping[str, Sequence[Any]], *, last_seq: int, last_hash: str, key: bytes
+) -> tuple[list[int], list[str], list[str]]:
+    """:func:`chain_events` for a batch held column by column (a bulk import's events).
+
+    Parameters
+    ----------
+    columns
+        Every :data:`CHAIN_FIELDS` entry except ``seq`` and ``prev_hash``, each mapped to the
+        batch's values in event order (all the same length).
+    last_seq, last_hash
+        The head of the chain.
+    key
+        The study's audit key.
+
+    Returns
+    -------
+    tuple of lists
+        ``seq``, ``prev_hash`` and ``hash`` of each event: the values :func:`chain_events`
+        gives the same events. Each event's content is encoded column by column, and only
+        the predecessor's hash is added to it in the sequential part.
+    """
+    count = len(columns[CHAIN_FIELDS[-2]])
+    seqs = list(range(last_seq + 1, last_seq + 1 + count))
+    texts = [
+        _json_texts(
+            seqs
+            if name == "seq"
+            else _occurred_texts(columns[name])
+            if name == "occurred_at"
+            else columns[name]
+        )
+        for name in CHAIN_FIELDS
+        if name != "prev_hash"
+    ]
+    # prev_hash is the last field: every event's JSON up to it is known before the chaining
+    assert CHAIN_FIELDS[-1] == "prev_hash"
+    # A field with one text for the whole batch (actor, time, table...) is written into the
+    # template itself: the per-event formatting fills in only the fields that vary.
+    parts, varying = [], []
+    for column in texts:
+        if column and column.count(column[0]) == len(column):
+            parts.append(column[0].replace("%", "%%"))
+        else:
+            parts.append("%s")
+            varying.append(column)
+    template = "[" + ",".join(parts) + ","
+    if varying:
+        heads = [(template % content).encode("utf-8") for content in zip(*varying)]
+    else:  # a single event
+        heads = [(template % ()).encode("utf-8")] * count
+    hashes = ContentHasher(key).chain(heads, last_hash)
+    return seqs, [last_hash, *hashes[:-1]], hashes
 
 
 def redacted_digest(value: str | None, key: bytes) -> str | None:

@@ -17,7 +17,7 @@ the reference path that tests compare the events with and benchmarks measure aga
 
 from __future__ import annotations
 
-__all__ = ["RowUpdate", "insert_rows", "orm_writes", "update_rows"]
+__all__ = ["RowUpdate", "insert_columns", "insert_rows", "orm_writes", "update_rows"]
 
 import contextlib
 import contextvars
@@ -29,11 +29,11 @@ from typing import Any
 from sqlalchemy import String, inspect
 from sqlalchemy.orm import Session
 
-from study.audit import append_events
 from study.audit_chain import audit_text, redacted_digest, row_jsons
 from study.audit_key import key_path, load_key
+from study.db.audit_capture import EVENT_FIELDS, append_event_columns
 from study.db.models.audited import Audited
-from study.db.row_writer import reserve_ids, update_rows_by_key, write_rows
+from study.db.row_writer import reserve_ids, update_rows_by_key, write_columns
 from study.db.text_guard import text_problem
 from study.errors import BadInput, NotAllowed
 
@@ -110,49 +110,65 @@ def insert_rows(session: Session, model: type[Audited], rows: Sequence[Mapping[s
     """
     if not rows:
         return []
+    return insert_columns(session, model, {name: [row[name] for row in rows] for name in rows[0]})
+
+
+def insert_columns(session: Session, model: type[Audited], columns: Mapping[str, Sequence[Any]]) -> list[Any]:
+    """:func:`insert_rows` for rows given column by column: ``columns`` maps attribute names
+    to the rows' values (all the same length). What a vectorised import builds anyway, with
+    no dict per row; the rows, their events and the result are those of :func:`insert_rows`.
+    """
+    if not columns or not len(next(iter(columns.values()))):
+        return []
     with _collector_paused():
-        return _insert_rows(session, model, rows)
+        return _insert_columns(session, model, {name: list(values) for name, values in columns.items()})
 
 
-def _insert_rows(session: Session, model: type[Audited], given: Sequence[Mapping[str, Any]]) -> list[Any]:
+def _insert_columns(session: Session, model: type[Audited], columns: dict[str, list[Any]]) -> list[Any]:
     mapper = inspect(model)
     table = mapper.local_table
+    count = len(next(iter(columns.values())))
     if _VIA_ORM.get():
-        objects = [model(**row) for row in given]
+        objects = [model(**dict(zip(columns, values))) for values in zip(*columns.values())]
         session.add_all(objects)
         session.flush()
         return [_key_of(mapper, obj) for obj in objects]
     session.flush()  # pending ORM changes (and their events) come first
     conn = session.connection()
     attrs = {attr.key: attr.columns[0] for attr in mapper.column_attrs}
-    rows: list[dict[str, Any]] = [dict(row) for row in given]
-    _fill_defaults(attrs, rows)
-    pk = list(mapper.primary_key)
-    if len(pk) == 1 and mapper.get_property_by_column(pk[0]).key not in rows[0]:
-        key_attr = mapper.get_property_by_column(pk[0]).key
-        for row, new_id in zip(rows, reserve_ids(conn, table, len(rows))):
-            row[key_attr] = new_id
-    _check_text(table.name, attrs, rows)
-    keys = [tuple(row[mapper.get_property_by_column(c).key] for c in pk) for row in rows]
-    names = {k: attrs[k].name for k in rows[0]}
-    if any(k != name for k, name in names.items()):  # attribute and column names differ
-        write_rows(conn, table, [{names[k]: v for k, v in row.items()} for row in rows])
-    else:
-        write_rows(conn, table, rows)
+    # Every step below is a pass over one column.
+    _fill_defaults(attrs, columns, count)
+    pk = [mapper.get_property_by_column(c).key for c in mapper.primary_key]
+    if len(pk) == 1 and pk[0] not in columns:
+        columns[pk[0]] = reserve_ids(conn, table, count)
+    _check_text(table.name, attrs, columns)
+    write_columns(conn, table, {attrs[k].name: values for k, values in columns.items()})
 
     audit_key = load_key(key_path(session.get_bind()))
     redact = model.__audit_redact__
     # The ORM records every column it knows a value for; a column the database fills in (a
     # server default) is left out when the row does not give it.
-    recorded = [k for k, c in attrs.items() if k in rows[0] or c.server_default is None]
-    texts = {k: _texts(k, [row.get(k) for row in rows], redact, audit_key) for k in recorded}
-    scopes = [_scope(table.name, row) for row in rows]
-    events = [
-        _event(study_id, person_id, table.name, key, "insert", new_value=new_value)
-        for (study_id, person_id), key, new_value in zip(scopes, keys, row_jsons(texts))
-    ]
-    append_events(session, events, audit_key)
-    return [k[0] if len(k) == 1 else k for k in keys]
+    none: list[Any] = [None] * count
+    recorded = [k for k, c in attrs.items() if k in columns or c.server_default is None]
+    texts = {k: _texts(k, columns.get(k, none), redact, audit_key) for k in recorded}
+    if len(pk) == 1:
+        keys: list[Any] = columns[pk[0]]
+        row_ids = [str(key) for key in keys]
+    else:
+        keys = list(zip(*(columns[k] for k in pk)))
+        row_ids = ["/".join(str(part) for part in key) for key in keys]
+    study_ids, person_ids = _scope_columns(table.name, columns, none)
+    events = dict.fromkeys(EVENT_FIELDS, none)
+    events.update(
+        study_id=study_ids,
+        person_id=person_ids,
+        table_name=[str(table.name)] * count,  # plain text (the name is a str subclass)
+        row_id=row_ids,
+        action=["insert"] * count,
+        new_value=row_jsons(texts),
+    )
+    append_event_columns(session, events, audit_key)
+    return list(keys)
 
 
 def update_rows(session: Session, model: type[Audited], updates: Sequence[RowUpdate]) -> None:
@@ -193,7 +209,10 @@ def _update_rows(session: Session, model: type[Audited], updates: Sequence[RowUp
         raise NotAllowed(f"{table.name} has onupdate columns: change it through the ORM")
     session.flush()
     conn = session.connection()
-    _check_text(table.name, attrs, [u.new for u in updates])
+    changed = {name for u in updates for name in u.new}
+    _check_text(
+        table.name, attrs, {name: [u.new[name] for u in updates if name in u.new] for name in changed}
+    )
     pk = [mapper.get_property_by_column(c).key for c in mapper.primary_key]
     by_fields: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for u in updates:
@@ -226,7 +245,7 @@ def _update_rows(session: Session, model: type[Audited], updates: Sequence[RowUp
                     new_value=_text(name, u.new[name], redact, audit_key),
                 )
             )
-    append_events(session, events, audit_key)
+    append_event_columns(session, {f: [e[f] for e in events] for f in EVENT_FIELDS}, audit_key)
     for obj in [o for o in session.identity_map.values() if isinstance(o, model)]:
         session.expire(obj)
 
@@ -237,12 +256,12 @@ def _key_of(mapper, obj) -> Any:
     return key[0] if len(key) == 1 else key
 
 
-def _fill_defaults(attrs: Mapping[str, Any], rows: list[dict[str, Any]]) -> None:
+def _fill_defaults(attrs: Mapping[str, Any], columns: dict[str, list[Any]], count: int) -> None:
     """Python-side column defaults the rows leave out, evaluated once per batch (the ORM
     evaluates them once per flush: ``created_at`` is the same for a whole batch either way)."""
     for name, column in attrs.items():
         default = column.default
-        if default is None or name in rows[0] or column.primary_key:
+        if default is None or name in columns or column.primary_key:
             continue
         if default.is_callable:
             value = default.arg(None)
@@ -250,19 +269,21 @@ def _fill_defaults(attrs: Mapping[str, Any], rows: list[dict[str, Any]]) -> None
             value = default.arg
         else:
             continue
-        for row in rows:
-            row[name] = value
+        columns[name] = [value] * count
 
 
-def _check_text(table_name: str, attrs: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> None:
-    """:mod:`study.db.text_guard`'s check for a whole batch, column by column."""
+def _check_text(table_name: str, attrs: Mapping[str, Any], columns: Mapping[str, Sequence[Any]]) -> None:
+    """:mod:`study.db.text_guard`'s check for a whole batch, column by column (one scan of
+    the column's joined text proves the usual column clean)."""
     for name, column in attrs.items():
-        if not isinstance(column.type, String) or name not in rows[0]:
+        if not isinstance(column.type, String) or name not in columns:
             continue
         length = column.type.length
-        for row in rows:
-            value = row.get(name)
-            if isinstance(value, str) and ("\x00" in value or (length is not None and len(value) > length)):
+        texts = [v for v in columns[name] if isinstance(v, str)]
+        if "\x00" not in "".join(texts) and (length is None or max(map(len, texts), default=0) <= length):
+            continue
+        for value in texts:
+            if "\x00" in value or (length is not None and len(value) > length):
                 raise BadInput(f"{table_name}.{column.name} {text_problem(value, length)}")
 
 
@@ -280,6 +301,14 @@ def _texts(name: str, values: list[Any], redact: frozenset[str], audit_key: byte
 
     if name in redact:
         return [encode(v) for v in values]
+    first = values[0] if values else None
+    if all(v is first for v in values):  # one object for the batch (its study, its time)
+        return [first if type(first) is str else encode(first)] * len(values)
+    kinds = set(map(type, values))
+    if kinds == {int}:
+        return list(map(str, values))
+    if kinds == {str}:
+        return list(values)
     return [v if type(v) is str else str(v) if type(v) is int else encode(v) for v in values]
 
 
@@ -288,13 +317,16 @@ def _text(name: str, value: Any, redact: frozenset[str], audit_key: bytes) -> st
     return redacted_digest(text, audit_key) if name in redact else text
 
 
-def _scope(table_name: str, row: Mapping[str, Any]) -> tuple[int | None, int | None]:
-    """(study id, person id) of an event, as :func:`study.audit._scope` gives them."""
+def _scope_columns(
+    table_name: str, columns: Mapping[str, list[Any]], none: list[Any]
+) -> tuple[list[Any], list[Any]]:
+    """(study ids, person ids) of a batch's events, as :func:`study.audit._scope` gives them
+    (``none`` for a field the rows do not have)."""
     if table_name == "person":
-        return row.get("study_id"), row.get("id")
+        return columns.get("study_id", none), columns.get("id", none)
     if table_name == "study":
-        return row.get("id"), row.get("person_id")
-    return row.get("study_id"), row.get("person_id")
+        return columns.get("id", none), columns.get("person_id", none)
+    return columns.get("study_id", none), columns.get("person_id", none)
 
 
 def _event(
@@ -311,7 +343,7 @@ def _event(
     return {
         "study_id": study_id,
         "person_id": person_id,
-        "table_name": table_name,
+        "table_name": str(table_name),
         "row_id": "/".join(str(part) for part in key),
         "action": action,
         "field": field,

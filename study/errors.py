@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = ["PeerstudyError", "BadInput", "NotFound", "NotAllowed", "RowProblem", "RowErrors"]
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 #: Problems of a file listed in the message (all of them stay in ``RowErrors.problems``): a
@@ -54,13 +55,15 @@ class RowErrors(BadInput):
     ``unchecked_rows`` is set when the import stopped after :data:`MAX_PROBLEMS_SHOWN`
     problems without checking the rest of the file: the message then ends with
     ``50 errors shown, N more rows not checked``. ``show_all`` lists every problem (the
-    ``--all-errors`` of the import commands).
+    ``--all-errors`` of the import commands). ``problems`` may be a list or any sequence (a
+    :class:`study.imports.bounded.ProblemLog` keeps the problems of ``--all-errors`` on disk);
+    :meth:`message_lines` gives the message line by line without building it whole.
     """
 
     def __init__(
         self,
         source: str,
-        problems: list[RowProblem],
+        problems: Sequence[RowProblem],
         *,
         unchecked_rows: int | None = None,
         show_all: bool = False,
@@ -68,23 +71,30 @@ class RowErrors(BadInput):
         self.source = source
         self.problems = problems
         self.unchecked_rows = unchecked_rows
-        shown = problems if show_all else problems[:MAX_PROBLEMS_SHOWN]
+        # Every problem in the message only when asked for (the CLI streams it instead).
+        super().__init__("\n".join(self.message_lines(show_all)))
+
+    def message_lines(self, show_all: bool = False) -> Iterator[str]:
+        """The message, a line at a time: the summary, one line per problem shown, and how
+        many were not shown or not checked."""
+        source, problems, unchecked_rows = self.source, self.problems, self.unchecked_rows
         if unchecked_rows is None:
-            lines = [f"{source}: {len(problems)} problem(s), nothing was imported"]
+            yield f"{source}: {len(problems)} problem(s), nothing was imported"
         else:
-            lines = [f"{source}: the import stopped after {len(problems)} problem(s), nothing was imported"]
-        lines += [f"  {source}: {p}" for p in shown]
+            yield f"{source}: the import stopped after {len(problems)} problem(s), nothing was imported"
+        shown = len(problems) if show_all else min(len(problems), MAX_PROBLEMS_SHOWN)
+        for p in problems if show_all else problems[:shown]:
+            yield f"  {source}: {p}"
         if unchecked_rows is not None:
-            lines.append(
-                f"  {source}: {len(shown)} errors shown, {unchecked_rows} more rows not checked "
+            yield (
+                f"  {source}: {shown} errors shown, {unchecked_rows} more rows not checked "
                 "(--all-errors checks and lists them all)"
             )
-        elif len(shown) < len(problems):
-            lines.append(
-                f"  {source}: {len(shown)} problems shown, "
-                f"{len(problems) - len(shown)} more not shown (--all-errors lists them all)"
+        elif shown < len(problems):
+            yield (
+                f"  {source}: {shown} problems shown, "
+                f"{len(problems) - shown} more not shown (--all-errors lists them all)"
             )
-        super().__init__("\n".join(lines))
 
     def showing_all(self) -> RowErrors:
         """The same error with every problem in its message."""

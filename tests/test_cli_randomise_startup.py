@@ -1,6 +1,7 @@
 """`peerstudy randomise` loads only what randomising needs: run in a fresh interpreter, it
 allocates and prints its line without importing pandas, statsmodels, streamlit, Great
-Expectations or Alembic (their start-up cost would be most of the command's; issue 16). The
+Expectations or Alembic (their start-up cost would be most of the command's; issue 16), nor the
+module of any other sub-command. The
 schema check behind every command compares ``alembic_version`` with a constant kept equal to
 the migrations' heads."""
 
@@ -29,8 +30,13 @@ try:
     app(sys.argv[1:], standalone_mode=False)
 finally:
     heavy = %r
-    print(json.dumps(sorted(m for m in heavy if m in sys.modules)), file=sys.stderr)
+    loaded = sorted(m for m in heavy if m in sys.modules)
+    cli = sorted(m for m in sys.modules if m.startswith("study.cli"))
+    print(json.dumps([loaded, cli]), file=sys.stderr)
 """
+
+#: The command line's modules randomise may load: no other sub-app's (study/cli/lazy.py).
+CLI_MODULES = ["study.cli", "study.cli.common", "study.cli.lazy", "study.cli.randomise"]
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -67,8 +73,9 @@ def test_randomise_command_loads_no_heavy_library(db):
         )
         assert done.returncode == 0, done.stderr
         lines.append(done.stdout.strip())
-        loaded = json.loads(done.stderr.strip().splitlines()[-1])
+        loaded, cli = json.loads(done.stderr.strip().splitlines()[-1])
         assert loaded == [], f"randomise imported {loaded}"
+        assert cli == CLI_MODULES
     # It did randomise, and the intervention path (placing in a group) ran too.
     assert [line.split()[0] for line in lines] == [p["pseudonym"] for p in people]
     assert {line.split()[1] for line in lines} == {"INT", "CTL"}

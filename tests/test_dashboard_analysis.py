@@ -3,6 +3,8 @@ own function, and only for researchers and statisticians."""
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -53,6 +55,26 @@ def test_analysis_page_for_the_statistician_shows_codes_and_the_diagram(open_app
     first = at.dataframe[0].value.columns[0]  # the watermark column comes first
     assert first == translate("column.dummy_allocation")
     assert set(at.dataframe[0].value[first]) == {"DUMMY ALLOCATION: not the trial result"}
+    # Numbers are formatted text on screen, right-aligned so that their digits line up.
+    settings = json.loads(at.dataframe[0].proto.columns)
+    right = {header for header, setting in settings.items() if setting.get("alignment") == "right"}
+    assert right == {translate(f"column.{name}") for name in ("n", "mean", "sd")}
+
+
+def test_danish_analysis_page_keeps_the_watermark_and_words_it_in_danish(open_app, demo_engine):
+    from pipelines.dummy_allocation import DUMMY_WATERMARK
+
+    danish = f"{DUMMY_WATERMARK} (dummy-allokering: ikke forsøgets resultat)"
+    at = open_app(demo_engine, "statistician", lang="da")
+    at.switch_page("views/analysis.py").run()
+    assert not at.exception
+    shown = at.dataframe[0].value
+    assert set(shown[translate("column.dummy_allocation", "da")]) == {danish}  # on screen
+    assert danish in page_text(at)  # the CONSORT diagram's arm labels
+    # The download keeps the bare watermark: a contract for whoever analyses it.
+    view = analysis_view(demo_engine, viewer_of(demo_engine, "statistician"), "da")
+    assert set(view.outcomes["dummy_allocation"]) == {DUMMY_WATERMARK}
+    assert danish in view.consort_svg
 
 
 @pytest.mark.parametrize("low, high", [(-0.055, 1.15), (0.0, 1.0), (-3.2, 7.9), (10.0, 10.4)])

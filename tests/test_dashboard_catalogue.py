@@ -2,7 +2,8 @@
 
 - en and da have the same keys and the same placeholders; no English "site" in Danish texts;
 - every key the code asks for (``t("…")``, ``translate("…")``, ``say("…")``) exists;
-- a walk over every page of every role in both languages (``AppTest`` on the demo study):
+- a walk over every page of every role in both languages (``AppTest`` on the demo study; the
+  data monitoring committee, which the demo has no login for, on a demo study of its own):
   no missing key (``⟦key⟧``), no snake_case table header, and in Danish no English catalogue
   text, no English decimal ("80.0 %") and no ISO date — and the walk does fail when an English
   text is put back.
@@ -14,13 +15,19 @@ both backends in ``test_dashboard_app.py``).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 from streamlit.testing.v1 import AppTest
 
 from dashboards.i18n import catalogue
 from dashboards.page_registry import pages_for
+from study.db import unit_of_work
+from study.demo import build_demo
+from study.studies import get_study
+from study.users import add_user
 from tests.catalogue_walk import (
     ENGLISH_NUMBERS,
     SNAKE,
@@ -100,6 +107,17 @@ def test_danish_texts_are_not_english():
     assert same <= IDENTICAL, sorted(same - IDENTICAL)
 
 
+def test_the_watermark_stays_verbatim_in_every_language():
+    """Tests and ``DUMMY_ALLOCATION_`` file names rely on the exact English watermark (the
+    blinding contract): a translation may only add its own wording beside it."""
+    from pipelines.dummy_allocation import DUMMY_WATERMARK, watermark_text
+
+    assert watermark_text("en") == DUMMY_WATERMARK
+    for language in ("da",):
+        text = watermark_text(language)
+        assert text.startswith(f"{DUMMY_WATERMARK} (") and len(text) > len(DUMMY_WATERMARK) + 10
+
+
 def test_every_key_used_in_code_exists():
     keys = set(catalogue("en"))
     missing = []
@@ -127,13 +145,33 @@ def _walk(at: AppTest, role: str, pseudonym: str):
         yield spec.path, at
 
 
+#: The walk's data monitoring committee member (the demo study has no dmc login).
+DMC_LOGIN = "walk.dmc"
+
+
+@pytest.fixture(scope="module")
+def dmc_engine(db_factory) -> Iterator[Engine]:
+    """A small demo study of the walk's own with a dmc login: the dmc-only Interim page
+    records every opening, which the shared read-only demo study must not get."""
+    engine = db_factory.new_engine()
+    build_demo(engine, participants=20, seed=3)
+    with unit_of_work(engine, "admin") as s:
+        add_user(s, DMC_LOGIN, "dmc", "a long enough password", study=get_study(s))
+    yield engine
+    engine.dispose()
+
+
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("lang", ["en", "da"])
-@pytest.mark.parametrize("role", list(ROLE_LOGINS))
-def test_every_page_speaks_its_language(open_app, demo_engine, role, lang):
+@pytest.mark.parametrize("role", [*ROLE_LOGINS, "dmc"])
+def test_every_page_speaks_its_language(open_app, demo_engine, request, role, lang):
+    if role == "dmc":
+        engine, login = request.getfixturevalue("dmc_engine"), DMC_LOGIN
+    else:
+        engine, login = demo_engine, ROLE_LOGINS[role]
     fragments = english_fragments()
-    pseudonym = person_at(demo_engine, "CPH")
-    app = open_app(demo_engine, ROLE_LOGINS[role], lang=lang)
+    pseudonym = person_at(engine, "CPH")
+    app = open_app(engine, login, lang=lang)
     problems = []
     for page, at in _walk(app, role, pseudonym):
         assert not at.exception, (page, at.exception)

@@ -127,6 +127,9 @@ def test_report_in_danish_by_default_for_a_danish_study(with_scores, tmp_path):
     for heading in ("report.table_one", "report.consort", "report.trajectories", "report.quality"):
         assert translate(heading, "da") in html, heading
     assert "Vurderet for egnethed" in html and "Forest plot" in html  # the CONSORT and forest SVGs
+    # The watermark verbatim with the Danish wording beside it: banner, arm-wise titles, CONSORT.
+    danish_mark = "DUMMY ALLOCATION: not the trial result (dummy-allokering: ikke forsøgets resultat)"
+    assert html.count(danish_mark) >= 5 and html.count(danish_mark) == html.count("DUMMY ALLOCATION")
     assert not ENGLISH_NUMBERS.search("\n".join(texts)), ENGLISH_NUMBERS.search("\n".join(texts))
     assert re.search(r"\d+,\d %", html) and re.search(r"<td class=\"num\">-?\d+,\d\d</td>", html)
     assert "0.000" not in html and re.search(r"<td class=\"num\">(&lt;0,001|0,\d{3})</td>", html)

@@ -178,6 +178,32 @@ def test_values_off_the_scale_are_refused():
         scores("who5", [2.5, 1, 1, 1, 1])
 
 
+def test_many_responses_score_block_by_block_as_each_alone():
+    # 40,000 responses: the engine works through blocks of 16,384, the last one partial.
+    # WHO-5 by hand: 5+4+3+2+1 = 15 -> 60 (adequate); 3+3+3+3 with one refused: 12 / 4 x 5
+    # = 15 -> 60; 2+3+2+3 with one empty: 10 / 4 x 5 = 12.5 -> 50 (poor); refused throughout.
+    a, b, c, refused = [5, 4, 3, 2, 1], [3, 3, 3, 3, -9], [2, 3, 2, 3, NAN], [-9] * 5
+    pattern = [a, b, c, a, b, c, a, b, c, refused]  # one response in ten unscored
+    out = scores("who5", *(pattern * 4_000)).xs("total", level="scale")
+    assert len(out) == 40_000
+    expected = np.tile([60.0, 60.0, 50.0] * 3 + [NAN], 4_000)
+    np.testing.assert_array_equal(out["score"].to_numpy(), expected)
+    assert (out["band"].iloc[:3].tolist()) == ["adequate well-being"] * 2 + ["poor well-being"]
+    reasons = out["missing_reason"]
+    assert str(reasons.dtype) == "str"
+    assert reasons.iloc[9::10].eq("refused").all() and reasons.iloc[9::10].size == 4_000
+    assert reasons.drop(index=reasons.index[9::10]).isna().all()
+
+
+def test_a_value_off_the_scale_in_a_later_block_is_named_by_row():
+    inst = I["who5"]
+    df = pd.DataFrame(np.full((40_000, 5), 3.0), columns=inst.columns)
+    df.loc[35_001, "who5_2"] = 7  # third block
+    df.loc[39_999, "who5_5"] = 2.5
+    with pytest.raises(ValueError, match=r"^2 item value\(s\) .* e\.g\. 7 in who5_2 \(row 35001\)$"):
+        score_instrument(inst, df, id_columns=[])
+
+
 def test_lookup_transform_rounds_prorated_raw_half_up():
     data = {
         "id": "toy",

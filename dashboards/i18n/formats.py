@@ -79,6 +79,7 @@ def format_date(value: object, language: str = "en") -> str:
 
     Accepts ``datetime.date``/``datetime``, pandas timestamps and ISO strings.
 
+    >>> import datetime as dt
     >>> format_date(dt.date(2025, 3, 5), "da"), format_date("2025-05-17", "da"), format_date(None)
     ('5. mar. 2025', '17. maj 2025', '')
     >>> format_date(dt.date(2025, 3, 5))

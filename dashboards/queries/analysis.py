@@ -128,7 +128,7 @@ def analysis_view(engine: Engine, viewer: Viewer, language: str = "en") -> Analy
         x_title=translate("forest.difference", language),
         language=language,
     )
-    consort = consort_svg(snap.consort(), snap.arm_labels(), language)
+    consort = consort_svg(snap.consort(), snap.arm_labels(language), language)
     outcomes, effects = outcomes[OUTCOME_COLUMNS], effects_for_display(effects)
     if snap.dummy:
         outcomes, effects = watermark(outcomes), watermark(effects)

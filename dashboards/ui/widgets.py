@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
@@ -10,12 +11,15 @@ import streamlit as st
 from dashboards.i18n import DEFAULT_LANGUAGE, catalogue, translate
 from dashboards.phase_rules import phase_banner
 from dashboards.queries.people import IDENTITY_FIELDS
-from dashboards.table_format import format_table
+from dashboards.table_format import format_table, numeric_columns
 from dashboards.ui.state import LANG, t
 from study.errors import NotAllowed, PeerstudyError
 from study.safe_csv import to_csv
 
-__all__ = ["for_people", "show_demo_banner", "show_error", "show_phase_banner", "table"]
+if TYPE_CHECKING:  # Streamlit's column settings type is not exported under a public name
+    from streamlit.elements.lib.column_types import ColumnConfig
+
+__all__ = ["for_people", "numbers_right", "show_demo_banner", "show_error", "show_phase_banner", "table"]
 
 
 def show_phase_banner(info: dict) -> None:
@@ -64,6 +68,18 @@ def for_people(df: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def numbers_right(raw: pd.DataFrame, shown: pd.DataFrame) -> dict[str, ColumnConfig]:
+    """Column settings for ``st.dataframe(shown)`` that right-align the columns holding
+    numbers in ``raw`` (:func:`dashboards.table_format.numeric_columns`).
+
+    ``shown`` is ``raw`` formatted for people (:func:`for_people`: the same columns in the
+    same order, relabelled): its numbers are text, which Streamlit would align left, so
+    that the digits of a column no longer lined up.
+    """
+    right = st.column_config.TextColumn(alignment="right")
+    return {header: right for header, numeric in zip(shown.columns, numeric_columns(raw)) if numeric}
+
+
 def table(df: pd.DataFrame, name: str, *, empty_key: str = "common.empty", formatted: bool = True) -> None:
     """Show a table and offer it as a CSV download (pseudonymised: identity columns refused).
 
@@ -78,7 +94,17 @@ def table(df: pd.DataFrame, name: str, *, empty_key: str = "common.empty", forma
     if df.empty:
         st.info(t(empty_key))
         return
-    st.dataframe(for_people(df) if formatted else df, hide_index=True, width="stretch", key=f"table_{name}")
+    if formatted:
+        shown = for_people(df)
+        st.dataframe(
+            shown,
+            hide_index=True,
+            width="stretch",
+            key=f"table_{name}",
+            column_config=numbers_right(df, shown),
+        )
+    else:
+        st.dataframe(df, hide_index=True, width="stretch", key=f"table_{name}")
     st.download_button(
         t("common.download_csv"),
         to_csv(df).encode("utf-8"),

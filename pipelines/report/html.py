@@ -13,11 +13,11 @@ import pandas as pd
 
 from dashboards.i18n import catalogue, translate
 from dashboards.i18n.formats import format_datetime
-from dashboards.table_format import column_kind, format_table
+from dashboards.table_format import format_table, numeric_columns
 from pipelines.analysis.consort import consort_svg, reason_text
 from pipelines.analysis.plan import AnalysisPlan
 from pipelines.analysis.trial import TrialAnalysis
-from pipelines.dummy_allocation import DUMMY_WATERMARK
+from pipelines.dummy_allocation import watermark_text
 from pipelines.quality.html import quality_summary_html, quality_table_html
 from pipelines.report.charts import forest_svg, trajectories_svg
 from pipelines.report.table_one import table_one
@@ -90,7 +90,7 @@ def _table(frame: pd.DataFrame, language: str = "en") -> str:
         yes_no=(words["common.yes"], words["common.no"]),
         code=lambda name, value: words.get(f"code.{name}.{value}"),
     )
-    numeric = [column_kind(name, frame[name]) in ("p", "percent", "count", "score") for name in frame.columns]
+    numeric = numeric_columns(frame)
     head = "".join(f"<th>{escape(str(c))}</th>" for c in shown.columns)
     body = [
         "<tr>"
@@ -109,9 +109,11 @@ def render_report(r: ReportInputs) -> str:
     plan, results, lang, say = r.plan, r.analysis.results, r.language, r.say
     sections = []
     blinding = say("unblinded") if r.unblinded else say("blinded")
-    mark = f" — {DUMMY_WATERMARK}" if r.dummy else ""
+    # The watermark verbatim (the blinding contract), its translation beside it in Danish.
+    watermark = watermark_text(lang)
+    mark = f" — {watermark}" if r.dummy else ""
     if r.dummy:
-        sections.append(f'<div class="dummy">{escape(DUMMY_WATERMARK)}</div>')
+        sections.append(f'<div class="dummy">{escape(watermark)}</div>')
     meta = say(
         "meta",
         study=escape(r.study_code),
@@ -218,7 +220,7 @@ def render_report(r: ReportInputs) -> str:
     if r.appendix_html:
         sections.append(r.appendix_html)
     if r.dummy:
-        sections.append(f'<div class="dummy">{escape(DUMMY_WATERMARK)}</div>')
+        sections.append(f'<div class="dummy">{escape(watermark)}</div>')
     return (
         f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
         f"<title>{escape(say('title', study=r.study_code))}{escape(mark)}</title><style>{STYLE}</style></head><body>"

@@ -1,4 +1,9 @@
-"""The ``peerstudy`` command line. This module only wires the sub-apps together."""
+"""The ``peerstudy`` command line. This module only wires the sub-apps together.
+
+Each sub-command is named here with the module it lives in and is imported only when it is
+run (or listed by ``--help``): see :mod:`study.cli.lazy`. A command runs with just its own
+module loaded, which keeps ``peerstudy randomise`` quick (issue 16).
+"""
 
 from __future__ import annotations
 
@@ -6,36 +11,54 @@ from typing import Annotated
 
 import typer
 
-from study.cli import (
-    allocation,
-    analyse,
-    audit,
-    backup,
-    check,
-    config,
-    dashboard,
-    export,
-    fidelity,
-    imports,
-    match,
-    phase,
-    questionnaires,
-    randomise,
-    report,
-    sap,
-    setup,
-    status,
-    templates,
-    users,
-    volunteers,
-    withdraw,
-)
 from study.cli.common import PeerstudyGroup
+from study.cli.lazy import LazyGroup, Source
 
 __all__ = ["app", "main"]
 
+
+class RootGroup(PeerstudyGroup, LazyGroup):
+    """The ``peerstudy`` group: errors handled as in :class:`PeerstudyGroup`, sub-commands
+    imported on first use. Listed in this order by ``--help``: commands, then groups."""
+
+    lazy_commands = {
+        "init": Source("study.cli.setup:init"),
+        "demo": Source("study.cli.setup:demo"),
+        "status": Source("study.cli.status:status"),
+        "dashboard": Source("study.cli.dashboard:dashboard"),
+        "randomise": Source("study.cli.randomise:randomise"),
+        "withdraw": Source("study.cli.withdraw:withdraw"),
+        "unblind": Source("study.cli.allocation:unblind"),
+        "scores": Source("study.cli.questionnaires:scores"),
+        "analyse": Source("study.cli.analyse:analyse"),
+        "export": Source("study.cli.export:export"),
+        "check": Source("study.cli.check:check"),
+        "report": Source("study.cli.report:report"),
+        "backup": Source("study.cli.backup:backup"),
+        "restore": Source("study.cli.backup:restore"),
+        "phase": Source("study.cli.phase:app"),
+        "config": Source("study.cli.config:app"),
+        "users": Source("study.cli.users:app"),
+        "audit": Source("study.cli.audit:app"),
+        # One `import` and one `template` group; each capability adds the commands of its
+        # own formats.
+        "import": Source(
+            "study.cli.imports:app", {"questionnaires": "study.cli.questionnaires:import_questionnaires_cmd"}
+        ),
+        "template": Source(
+            "study.cli.templates:app", {"questionnaires": "study.cli.questionnaires:template_questionnaires"}
+        ),
+        "allocation": Source("study.cli.allocation:app"),
+        "sap": Source("study.cli.sap:app"),
+        "questionnaires": Source("study.cli.questionnaires:questionnaires_app"),
+        "fidelity": Source("study.cli.fidelity:app"),
+        "volunteers": Source("study.cli.volunteers:app"),
+        "match": Source("study.cli.match:app"),
+    }
+
+
 app = typer.Typer(
-    cls=PeerstudyGroup,
+    cls=RootGroup,
     help="peerstudy: data management and fidelity for peer-support intervention studies.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -49,38 +72,6 @@ def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
 ) -> None:
     ctx.obj = {"debug": debug}
-
-
-# One `import` and one `template` group; each capability adds the commands of its own formats.
-imports.app.command("questionnaires")(questionnaires.import_questionnaires_cmd)
-templates.app.command("questionnaires")(questionnaires.template_questionnaires)
-
-app.command("init")(setup.init)
-app.command("demo")(setup.demo)
-app.command("status")(status.status)
-app.command("dashboard")(dashboard.dashboard)
-app.add_typer(phase.app, name="phase")
-app.add_typer(config.app, name="config")
-app.add_typer(users.app, name="users")
-app.add_typer(audit.app, name="audit")
-app.add_typer(imports.app, name="import")
-app.add_typer(templates.app, name="template")
-app.command("randomise")(randomise.randomise)
-app.command("withdraw")(withdraw.withdraw)
-app.add_typer(allocation.app, name="allocation")
-app.command("unblind")(allocation.unblind)
-app.add_typer(sap.app, name="sap")
-app.command("scores")(questionnaires.scores)
-app.add_typer(questionnaires.questionnaires_app, name="questionnaires")
-app.add_typer(fidelity.app, name="fidelity")
-app.add_typer(volunteers.app, name="volunteers")
-app.add_typer(match.app, name="match")
-app.command("analyse")(analyse.analyse)
-app.command("export")(export.export)
-app.command("check")(check.check)
-app.command("report")(report.report)
-app.command("backup")(backup.backup)
-app.command("restore")(backup.restore)
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ in study/cli/__init__.py."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,15 +29,17 @@ AllErrorsOpt = Annotated[
     bool,
     typer.Option(
         "--all-errors",
-        help="Check the whole file and list every problem (default: at "
-        "most 50 are listed; questionnaires and participants stop reading there).",
+        help="Check the whole file and list every problem (default: the "
+        "import stops reading after 50 problems).",
     ),
 ]
 
 
 @contextmanager
 def every_error(all_errors: bool) -> Iterator[None]:
-    """With ``--all-errors``, a file's problems are all listed in the error message."""
+    """With ``--all-errors``, a file's problems are all listed: written to stderr a line at a
+    time (a file of junk has hundreds of thousands; the message is never built whole), then
+    the command exits with 2 as for any bad input."""
     from study.errors import RowErrors
 
     try:
@@ -44,7 +47,12 @@ def every_error(all_errors: bool) -> Iterator[None]:
     except RowErrors as exc:
         if not all_errors:
             raise
-        raise exc.showing_all() from None
+        lines = exc.message_lines(show_all=True)
+        typer.echo(f"error: {next(lines)}", err=True)
+        # a thousand lines an echo: click flushes after each one
+        while block := list(itertools.islice(lines, 1000)):
+            typer.echo("\n".join(block), err=True)
+        raise typer.Exit(2) from None
 
 
 def echo_format_notes(file: Path) -> None:
@@ -93,7 +101,9 @@ def import_fidelity(
         every_error(all_errors),
         study_write(db, study, reason=f"import fidelity {file.name}") as (session, st, actor),
     ):
-        summary = import_observations(session, st, file, actor, restricted_site(session, st, actor, site))
+        summary = import_observations(
+            session, st, file, actor, restricted_site(session, st, actor, site), all_errors=all_errors
+        )
     typer.echo(f"{file}: observations imported ({summary})")
 
 
@@ -113,7 +123,9 @@ def import_attendance_cmd(
         every_error(all_errors),
         study_write(db, study, reason=f"import attendance {file.name}") as (session, st, actor),
     ):
-        summary = import_attendance(session, st, file, restricted_site(session, st, actor, site))
+        summary = import_attendance(
+            session, st, file, restricted_site(session, st, actor, site), all_errors=all_errors
+        )
     typer.echo(f"{file}: attendance imported ({summary})")
 
 
@@ -171,7 +183,9 @@ def import_contacts_cmd(
         every_error(all_errors),
         study_write(db, study, reason=f"import contacts {file.name}") as (session, st, _),
     ):
-        summary = import_contacts(session, st, file, today=option_date(today, "--today"))
+        summary = import_contacts(
+            session, st, file, today=option_date(today, "--today"), all_errors=all_errors
+        )
     typer.echo(f"{file}: contacts imported ({summary})")
 
 
@@ -197,5 +211,7 @@ def import_profiles_cmd(
         every_error(all_errors),
         study_write(db, study, reason=f"import profiles {file.name}") as (session, st, _),
     ):
-        summary = import_profiles(session, st, file, today=option_date(today, "--today"))
+        summary = import_profiles(
+            session, st, file, today=option_date(today, "--today"), all_errors=all_errors
+        )
     typer.echo(f"{file}: profiles imported ({summary})")

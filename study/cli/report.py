@@ -75,7 +75,7 @@ def report(
             dataset=snap.dataset,
             plan=plan,
             arms=list(snap.config.arm_codes),
-            arm_labels=snap.arm_labels(),
+            arm_labels=snap.arm_labels(language),
             analysis=analysis,
             flow=snap.consort(),
             group_fidelity=snap.sources.group_fidelity,

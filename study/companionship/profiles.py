@@ -13,6 +13,7 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import select
@@ -30,6 +31,7 @@ __all__ = [
     "ProfileInput",
     "SIDE_OF_ROLE",
     "profile_of",
+    "profile_values",
     "profiles_frame",
     "set_profile",
 ]
@@ -129,6 +131,24 @@ def _validated(study: Study, side: str, pseudonym: str, p: ProfileInput) -> dict
     )
 
 
+def profile_values(study: Study, person: Person, profile: ProfileInput) -> dict[str, Any]:
+    """The columns of ``person``'s profile row (``side`` from their role), validated.
+
+    Raises
+    ------
+    BadInput
+        The person is neither a participant nor a peer buddy, or a field is invalid (every
+        problem is named in one message).
+    """
+    side = SIDE_OF_ROLE.get(person.role)
+    if side is None:
+        raise BadInput(
+            f"{person.pseudonym} is a {person.role}: only participants (recipients) and peer "
+            "buddies have companionship profiles"
+        )
+    return _validated(study, side, person.pseudonym, profile)
+
+
 def set_profile(
     session: Session,
     study: Study,
@@ -151,13 +171,7 @@ def set_profile(
         The person is neither a participant nor a peer buddy, or a field is invalid (every
         problem is named in one message).
     """
-    side = SIDE_OF_ROLE.get(person.role)
-    if side is None:
-        raise BadInput(
-            f"{person.pseudonym} is a {person.role}: only participants (recipients) and peer "
-            "buddies have companionship profiles"
-        )
-    values = _validated(study, side, person.pseudonym, profile)
+    values = profile_values(study, person, profile)
     row = session.scalar(select(CompanionProfile).where(CompanionProfile.person_id == person.id))
     created = row is None
     if row is None:

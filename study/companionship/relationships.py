@@ -28,6 +28,7 @@ from study.studies import config_of, site_by_code
 __all__ = [
     "active_matches_of",
     "confirm_match",
+    "contact_problem",
     "end_match",
     "extend_match",
     "find_match",
@@ -131,23 +132,9 @@ def log_contact(
         date before the match started, after it ended (or after its planned end while it
         runs), or in the future.
     """
-    cfg = config_of(study).companionship
-    today = _today(today)
-    if activity not in cfg.contact_activities:
-        raise BadInput(f"unknown activity {activity!r}; activities: {', '.join(cfg.contact_activities)}")
-    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 1440:
-        raise BadInput(f"minutes must be a whole number 1–1440, got {minutes!r}")
-    if contact_on < match.started_on:
-        raise BadInput(f"contact on {contact_on} is before the match started ({match.started_on})")
-    if match.ended_on is not None and contact_on > match.ended_on:
-        raise BadInput(f"contact on {contact_on} is after the match ended ({match.ended_on})")
-    if match.ended_on is None and contact_on > match.runs_until:
-        raise BadInput(
-            f"contact on {contact_on} is after the match's planned end ({match.runs_until}): "
-            "extend the match first"
-        )
-    if contact_on > today:
-        raise BadInput(f"contact date {contact_on} is in the future (today is {today})")
+    problem = contact_problem(study, match, contact_on, activity, minutes, _today(today))
+    if problem is not None:
+        raise BadInput(problem)
     contact = MatchContact(
         study_id=study.id,
         person_id=match.person_id,
@@ -160,6 +147,31 @@ def log_contact(
     session.add(contact)
     session.flush()
     return contact
+
+
+def contact_problem(
+    study: Study, match: Match, contact_on: dt.date, activity: str, minutes: int, today: dt.date
+) -> str | None:
+    """Why a contact cannot be logged (see :func:`log_contact`), or ``None``: the first
+    problem, its message starting with what it is about (``unknown activity``, ``minutes``,
+    else the date)."""
+    cfg = config_of(study).companionship
+    if activity not in cfg.contact_activities:
+        return f"unknown activity {activity!r}; activities: {', '.join(cfg.contact_activities)}"
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 1440:
+        return f"minutes must be a whole number 1–1440, got {minutes!r}"
+    if contact_on < match.started_on:
+        return f"contact on {contact_on} is before the match started ({match.started_on})"
+    if match.ended_on is not None and contact_on > match.ended_on:
+        return f"contact on {contact_on} is after the match ended ({match.ended_on})"
+    if match.ended_on is None and contact_on > match.runs_until:
+        return (
+            f"contact on {contact_on} is after the match's planned end ({match.runs_until}): "
+            "extend the match first"
+        )
+    if contact_on > today:
+        return f"contact date {contact_on} is in the future (today is {today})"
+    return None
 
 
 def extend_match(

@@ -27,6 +27,7 @@ __all__ = [
     "log_call",
     "open_entry",
     "overdue_calls",
+    "waitlist_problem",
     "waitlist_table",
 ]
 
@@ -61,16 +62,36 @@ def join_waitlist(
     """
     today = today or dt.date.today()
     entered_on = entered_on or since
-    if since > today or entered_on > today:
-        raise BadInput(f"{person.pseudonym} cannot join the waitlist on a future date ({entered_on})")
-    if open_entry(session, person) is not None:
-        raise BadInput(f"{person.pseudonym} is already on the waitlist")
-    if person.role == Role.PARTICIPANT and active_matches_of(session, person):
-        raise BadInput(f"{person.pseudonym} is in an active match and does not wait")
+    problem = waitlist_problem(
+        person,
+        since,
+        entered_on,
+        today,
+        waiting=open_entry(session, person) is not None,
+        matched=person.role == Role.PARTICIPANT and bool(active_matches_of(session, person)),
+    )
+    if problem is not None:
+        raise BadInput(problem)
     entry = WaitlistEntry(study_id=study.id, person_id=person.id, since=since, entered_on=entered_on, top=top)
     session.add(entry)
     session.flush()
     return entry
+
+
+def waitlist_problem(
+    person: Person, since: dt.date, entered_on: dt.date, today: dt.date, *, waiting: bool, matched: bool
+) -> str | None:
+    """Why ``person`` cannot join the waitlist (see :func:`join_waitlist`), or ``None``.
+
+    ``waiting``: they have an open waiting period; ``matched``: a recipient in an active match.
+    """
+    if since > today or entered_on > today:
+        return f"{person.pseudonym} cannot join the waitlist on a future date ({entered_on})"
+    if waiting:
+        return f"{person.pseudonym} is already on the waitlist"
+    if matched:
+        return f"{person.pseudonym} is in an active match and does not wait"
+    return None
 
 
 def leave_waitlist(session: Session, person: Person, on: dt.date, reason: str) -> WaitlistEntry | None:

@@ -9,26 +9,35 @@ reading and verifying the trail is :mod:`study.audit`.
 
 from __future__ import annotations
 
-__all__ = ["AuditedSession", "append_events", "chain_head_query", "checked_chain_head"]
+__all__ = [
+    "EVENT_FIELDS",
+    "AuditedSession",
+    "append_event_columns",
+    "append_events",
+    "chain_head_query",
+    "checked_chain_head",
+]
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select, Table, event, inspect, select
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 
-from study.audit_chain import GENESIS_HASH, audit_text, chain_events, event_hash, redacted_digest, row_json
+from study.audit_chain import GENESIS_HASH, audit_text, chain_columns, event_hash, redacted_digest, row_json
 from study.audit_key import key_id, key_path, load_key
 from study.db.base import Base
 from study.db.models import AuditEvent, Person
 from study.db.models.audited import Audited
-from study.db.row_writer import write_rows
+from study.db.row_writer import write_columns
 from study.db.types import utcnow
 from study.db.write_lock import take_write_lock
 from study.errors import NotAllowed
 
 _AUDIT_TABLE = AuditEvent.__tablename__
+#: What a writer gives of each event (actor, reason, time and the chain come from here).
+EVENT_FIELDS = ("study_id", "person_id", "table_name", "row_id", "action", "field", "old_value", "new_value")
 
 
 class AuditedSession(Session):
@@ -152,6 +161,27 @@ def append_events(
     """
     if not changes:
         return
+    append_event_columns(
+        session, {name: [change[name] for change in changes] for name in EVENT_FIELDS}, audit_key, head=head
+    )
+
+
+def append_event_columns(
+    session: Session,
+    events: Mapping[str, Sequence[Any]],
+    audit_key: bytes,
+    *,
+    head: tuple[int, str] | None = None,
+) -> None:
+    """:func:`append_events` for a batch held column by column (an audited bulk write).
+
+    ``events`` maps each of :data:`EVENT_FIELDS` to the batch's values in event order (all
+    the same length); the events' content, chain and rows are then built a column at a time,
+    without a dict per event. ``head`` as for :func:`append_events`.
+    """
+    count = len(events["action"])
+    if not count:
+        return
     actor = session.info.get("actor")
     if not actor:
         raise NotAllowed("a change of study data needs an actor: use study.db.unit_of_work")
@@ -162,11 +192,15 @@ def append_events(
     # Microseconds only: both databases keep exactly that, so the hash survives a round trip.
     occurred_at = utcnow()
     reason = session.info.get("reason")
-    stamp = {"occurred_at": occurred_at, "actor": actor, "reason": reason}
-    for change in changes:  # the callers' fresh dicts, completed in place (no copy of a batch)
-        change.update(stamp)
-    rows = chain_events(changes, last_seq=last_seq, last_hash=last_hash, key=audit_key)
-    write_rows(conn, Base.metadata.tables[_AUDIT_TABLE], rows)
+    columns = {
+        **{name: events[name] for name in EVENT_FIELDS},
+        "occurred_at": [occurred_at] * count,
+        "actor": [actor] * count,
+        "reason": [reason] * count,
+    }
+    seqs, prev_hashes, hashes = chain_columns(columns, last_seq=last_seq, last_hash=last_hash, key=audit_key)
+    columns.update(seq=seqs, prev_hash=prev_hashes, hash=hashes)
+    write_columns(conn, Base.metadata.tables[_AUDIT_TABLE], columns)
 
 
 def _chain_head(conn, audit_key: bytes) -> tuple[int, str]:

@@ -9,7 +9,8 @@ Columns: ``group, week, pseudonym, status`` and optionally ``held_on``.
 - ``held_on`` (YYYY-MM-DD, optional) the date the session was actually held, when it differs
   from the planned weekly date.
 
-Transactional (any bad row: nothing written, every problem reported) and idempotent (the
+Transactional (any bad row: nothing written, every problem reported; the file is read a chunk
+at a time and the reading stops after 50 problems unless ``--all-errors``) and idempotent (the
 same file again changes nothing; a changed status is an audited correction).
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -25,18 +27,13 @@ from sqlalchemy.orm import Session
 
 from study.bulk_write import RowUpdate, insert_rows, update_rows
 from study.db.models import Attendance, CourseGroup, GroupMember, GroupSession, Person, Site, Study
-from study.errors import RowErrors, RowProblem
+from study.errors import RowProblem
 from study.fidelity.observation_import import ImportSummary
 from study.fidelity.session_dates import group_window
-from study.imports import (
-    duplicate_key_problems,
-    normalise_pseudonyms,
-    parse_date,
-    parse_int,
-    read_table,
-    source_name,
-)
+from study.imports import normalise_pseudonyms, parse_date, parse_ints
+from study.imports.bounded import BoundedCsv
 from study.imports.cells import date_hint
+from study.imports.keys import SeenKeys
 from study.studies import config_of
 
 __all__ = ["ATTENDANCE_COLUMNS", "ATTENDANCE_STATUSES", "attendance_template", "import_attendance"]
@@ -46,56 +43,91 @@ OPTIONAL_COLUMNS: tuple[str, ...] = ("held_on",)
 ATTENDANCE_STATUSES: tuple[str, ...] = ("present", "absent", "cancelled")
 
 
+@dataclass
+class _Check:
+    """What the chunks of one file are checked against, and what they gathered so far."""
+
+    study: Study
+    restrict_to_site: str | None
+    today: dt.date
+    date_format: str
+    #: group code -> (group, site code)
+    groups: dict[str, tuple[CourseGroup, str]]
+    #: (group id, week) -> session
+    sessions: dict[tuple[int, int], GroupSession]
+    #: (group id, pseudonym) -> person id of the group's members
+    member_ids: dict[tuple[int, str], int]
+    #: (group code, week) -> what the file says of that session (rows of every chunk)
+    plans: dict[tuple[str, int], dict] = field(default_factory=dict)
+    seen: SeenKeys = field(default_factory=SeenKeys)
+
+
 def import_attendance(
     session: Session,
     study: Study,
     source: str | Path | io.StringIO,
     restrict_to_site: str | None = None,
     today: dt.date | None = None,
+    *,
+    all_errors: bool = False,
 ) -> ImportSummary:
     """Import an attendance CSV in the caller's unit of work (see the module docstring).
 
     ``restrict_to_site``: site code of a coordinator who may record only their own site.
-    Counts in the summary are attendance records (and cancelled sessions).
+    Counts in the summary are attendance records (and cancelled sessions). The file is read
+    and checked a chunk at a time; after 50 problems the reading stops (``all_errors``: never).
 
     Raises
     ------
     RowErrors
-        Every bad row; nothing is written.
+        Every bad row (at most 50, with how many rows were not checked, unless
+        ``all_errors``); nothing is written.
     """
-    name = source_name(source)
-    today = today or dt.date.today()
-    date_format = config_of(study).imports.date_format
-    df = read_table(source, ATTENDANCE_COLUMNS, OPTIONAL_COLUMNS)
+    read = BoundedCsv(source, ATTENDANCE_COLUMNS, OPTIONAL_COLUMNS, all_errors=all_errors)
+    check = _Check(
+        study=study,
+        restrict_to_site=restrict_to_site,
+        today=today or dt.date.today(),
+        date_format=config_of(study).imports.date_format,
+        groups={
+            g.code: (g, site)
+            for g, site in session.execute(
+                select(CourseGroup, Site.code)
+                .join(Site, Site.id == CourseGroup.site_id)
+                .where(CourseGroup.study_id == study.id)
+            ).all()
+        },
+        sessions={
+            (s.group_id, s.week): s
+            for s in session.scalars(select(GroupSession).where(GroupSession.study_id == study.id))
+        },
+        member_ids={
+            (group_id, pseudonym): person_id
+            for group_id, pseudonym, person_id in session.execute(
+                select(GroupMember.group_id, Person.pseudonym, Person.id)
+                .join(Person, Person.id == GroupMember.person_id)
+                .where(GroupMember.study_id == study.id)
+            ).all()
+        },
+    )
+    for chunk in read.chunks():
+        read.add(_chunk_problems(chunk, check))
+    read.finish()
+    return _write(session, study, check, read.rows)
+
+
+def _chunk_problems(df: pd.DataFrame, check: _Check) -> list[RowProblem]:
+    """The problems of one chunk's rows; the rows that are right join their session's plan."""
+    study, groups, sessions, plans = check.study, check.groups, check.sessions, check.plans
+    date_format = check.date_format
     df["pseudonym"] = normalise_pseudonyms(df["pseudonym"])
     problems: list[RowProblem] = []
     bad = lambda row, col, val, why: problems.append(RowProblem(int(row), col, str(val), why))  # noqa: E731
 
-    groups = {
-        g.code: (g, site)
-        for g, site in session.execute(
-            select(CourseGroup, Site.code)
-            .join(Site, Site.id == CourseGroup.site_id)
-            .where(CourseGroup.study_id == study.id)
-        ).all()
-    }
-    sessions = {
-        (s.group_id, s.week): s
-        for s in session.scalars(select(GroupSession).where(GroupSession.study_id == study.id))
-    }
-    member_ids = {
-        (group_id, pseudonym): person_id
-        for group_id, pseudonym, person_id in session.execute(
-            select(GroupMember.group_id, Person.pseudonym, Person.id)
-            .join(Person, Person.id == GroupMember.person_id)
-            .where(GroupMember.study_id == study.id)
-        ).all()
-    }
-    members = set(member_ids)
-
     # 1. cell checks (vectorised where it is a plain lookup)
     df["status"] = df["status"].str.lower()
-    df["week_n"] = pd.Series([parse_int(w) for w in df["week"]], index=df.index, dtype=object)
+    weeks = parse_ints(df["week"])
+    df["week_n"] = weeks.astype(object).where(weeks.notna(), None)
     df["held_date"] = df["held_on"].map(lambda t: parse_date(t, date_format) if t else None)
     for r in df[df["week"].ne("") & df["week_n"].isna()].itertuples():
         bad(r.line, "week", r.week, "must be a whole number (the week of the course)")
@@ -108,7 +140,7 @@ def import_attendance(
     for r in df[(df["pseudonym"] == "") & df["status"].isin(["present", "absent"])].itertuples():
         bad(r.line, "pseudonym", "", "is required for present and absent")
     named = df[df["pseudonym"] != ""]
-    problems += duplicate_key_problems(
+    problems += check.seen.problems(
         named[["group", "week_n", "pseudonym"]].astype(object),
         named["line"],
         "pseudonym",
@@ -117,17 +149,16 @@ def import_attendance(
     )
 
     # 2. row checks that need the group
-    plans: dict[tuple[str, int], dict] = {}
     for r in df.itertuples():
         if r.group not in groups or r.status not in ATTENDANCE_STATUSES or r.week_n is None:
             continue
         group, site = groups[r.group]
-        if restrict_to_site is not None and site != restrict_to_site:
+        if check.restrict_to_site is not None and site != check.restrict_to_site:
             bad(
                 r.line,
                 "group",
                 r.group,
-                f"group {r.group} is at site {site}; you may record only {restrict_to_site}",
+                f"group {r.group} is at site {site}; you may record only {check.restrict_to_site}",
             )
             continue
         gs = sessions.get((group.id, r.week_n)) if r.week_n is not None else None
@@ -139,12 +170,12 @@ def import_attendance(
                 f"group {r.group} has no session in week {r.week} (weeks 1–{_weeks(sessions, group.id)})",
             )
             continue
-        if r.pseudonym and (group.id, r.pseudonym) not in members:
+        if r.pseudonym and (group.id, r.pseudonym) not in check.member_ids:
             bad(r.line, "pseudonym", r.pseudonym, f"is not a member of group {r.group}")
             continue
         plan = plans.setdefault(
             (r.group, r.week_n),
-            {"rows": [], "session": gs, "group": group, "held_on": None, "statuses": {}, "cancelled": None},
+            {"session": gs, "group": group, "held_on": None, "statuses": {}, "cancelled": None},
         )
         cancelled = r.status == "cancelled"
         if plan["cancelled"] is None:
@@ -168,7 +199,7 @@ def import_attendance(
                 continue
             plan["held_on"] = (r.held_date, r.line)
         held_on = plan["held_on"][0] if plan["held_on"] else gs.held_on
-        if not cancelled and held_on > today:
+        if not cancelled and held_on > check.today:
             column, value = ("held_on", r.held_on) if r.held_on else ("week", r.week)
             bad(
                 r.line,
@@ -179,11 +210,14 @@ def import_attendance(
             continue
         if not cancelled:
             plan["statuses"][r.pseudonym] = r.status
-    if problems:
-        raise RowErrors(name, sorted(problems, key=lambda p: (p.row, p.column)))
+    return problems
 
-    # 3. write: session dates and cancellations through the ORM (a few rows), attendance
-    # records in audited bulk writes (the caller's unit of work commits or rolls back all)
+
+def _write(session: Session, study: Study, check: _Check, rows: int) -> ImportSummary:
+    """Write the checked plans; how many records were created, corrected and left alone."""
+    plans, member_ids = check.plans, check.member_ids
+    # Session dates and cancellations through the ORM (a few rows), attendance records in
+    # audited bulk writes (the caller's unit of work commits or rolls back all).
     counts = {"created": 0, "corrected": 0, "unchanged": 0}
     table = Attendance.__table__
     session_ids = {plan["session"].id for plan in plans.values()}
@@ -228,7 +262,7 @@ def import_attendance(
     insert_rows(session, Attendance, new_rows)
     update_rows(session, Attendance, updates)
     session.flush()
-    return ImportSummary(rows=len(df), **counts)
+    return ImportSummary(rows=rows, **counts)
 
 
 def _weeks(sessions: dict, group_id: int) -> int:

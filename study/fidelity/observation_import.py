@@ -11,8 +11,10 @@ Columns (header required, order free):
 
 Rows with the same ``group, week, observer`` form one observation. The import is
 transactional (any bad row: nothing written, every problem reported with row, column, value
-and reason) and idempotent (an observation already stored is corrected where values differ,
-each change an audited update, and otherwise left alone).
+and reason; the file is read a chunk at a time and the reading stops after 50 problems unless
+``--all-errors``) and idempotent (an observation already stored is corrected where values
+differ, each change an audited update, and otherwise left alone). Observations and ratings are
+written in audited bulk writes (:mod:`study.bulk_write`).
 """
 
 from __future__ import annotations
@@ -27,15 +29,16 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from study.db.models import Study
-from study.errors import RowErrors, RowProblem
+from study.errors import RowProblem
 from study.fidelity.manual import Manual
 from study.fidelity.observations import (
     SESSION_FIELDS,
     ObservationInput,
     check_observation,
-    write_observation,
+    write_observations,
 )
-from study.imports import parse_date, parse_int, read_table, source_name
+from study.imports import parse_date, parse_int
+from study.imports.bounded import BoundedCsv
 from study.imports.cells import date_hint
 from study.studies import config_of
 
@@ -70,23 +73,77 @@ def import_observations(
     actor: str,
     restrict_to_site: str | None = None,
     today: dt.date | None = None,
+    *,
+    all_errors: bool = False,
 ) -> ImportSummary:
     """Import a fidelity CSV in the caller's unit of work (see the module docstring).
 
     ``restrict_to_site``: site code of a coordinator who may observe only their own site.
+    The rows are read and checked a chunk at a time and gathered into observations, which are
+    checked against the manual once the file is read; after 50 problems the reading stops
+    (``all_errors``: never).
 
     Raises
     ------
     RowErrors
-        Every bad row (nothing is written: the caller's transaction rolls back).
+        Every bad row (at most 50, with how many rows were not checked, unless
+        ``all_errors``); nothing is written (the caller's transaction rolls back).
     """
-    name = source_name(source)
+    read = BoundedCsv(source, FIDELITY_COLUMNS, all_errors=all_errors)
     date_format = config_of(study).imports.date_format
-    df = read_table(source, FIDELITY_COLUMNS)
+    # (group, week, observer) -> the rows' values gathered by kind, with their line numbers
+    observations: dict[tuple[str, int, str], dict[str, Any]] = {}
+    for chunk in read.chunks():
+        read.add(_gather(chunk, date_format, observations))
+
+    # domain checks of each observation, mapped back to rows
+    problems: list[RowProblem] = []
+    checked = []
+    for (group, week, observer), o in observations.items():
+        obs = ObservationInput(
+            group=group,
+            week=week,
+            observer=observer,
+            observed_on=o["date"][0],
+            components=o["component"],
+            competence=o["competence"],
+            minutes=o["session"].get("minutes"),
+            participants_present=o["session"].get("participants_present"),
+            notes=o["session"].get("notes"),
+        )
+        found, target = check_observation(
+            session, study, obs, actor, restrict_to_site, replace=True, today=today
+        )
+        for prob in found:
+            row = o["rows"].get(prob.field, o["first"])
+            column = prob.field if prob.field in ("group", "week", "observer", "observed_on") else None
+            if column is None:
+                named_item = prob.field.split(":", 1)[-1] == str(prob.value)
+                column = "item" if named_item or prob.field not in o["rows"] else "value"
+            problems.append(RowProblem(int(row), column, str(prob.value), prob.reason))
+        if target is not None:
+            checked.append((obs, target))
+    read.finish(problems)
+
+    # write in audited bulk writes (the caller's unit of work commits or rolls back as a whole)
+    statuses = write_observations(session, study, checked)
+    return ImportSummary(
+        rows=read.rows,
+        created=statuses.count("created"),
+        corrected=statuses.count("corrected"),
+        unchanged=statuses.count("unchanged"),
+    )
+
+
+def _gather(
+    df: pd.DataFrame, date_format: str, observations: dict[tuple[str, int, str], dict[str, Any]]
+) -> list[RowProblem]:
+    """Check one chunk's cells and add its good rows to their observation (one per group,
+    week and observer; an observation's rows may lie in several chunks); the problems found."""
     problems: list[RowProblem] = []
     bad = lambda row, col, val, why: problems.append(RowProblem(int(row), col, str(val), why))  # noqa: E731
 
-    # 1. cell checks, row by row (files are small: one row per rating)
+    # 1. cell checks, row by row (one row per rating)
     parsed = []
     for r in df.itertuples(index=False):
         row = r._asdict()
@@ -114,8 +171,6 @@ def import_observations(
         parsed.append(dict(row, week=week, observed_on=observed_on, kind=kind, parsed=value))
 
     # 2. assemble one observation per group, week and observer
-    # (group, week, observer) -> the rows' values gathered by kind, with their line numbers
-    observations: dict[tuple[str, int, str], dict[str, Any]] = {}
     for p in parsed:
         if (
             p["week"] is None
@@ -153,44 +208,7 @@ def import_observations(
         o["rows"][field] = p["line"]
         if p["parsed"] is not None or p["kind"] == "component":
             o[p["kind"]][p["item"]] = p["parsed"]
-
-    # 3. domain checks of each observation, mapped back to rows
-    checked = []
-    for (group, week, observer), o in observations.items():
-        obs = ObservationInput(
-            group=group,
-            week=week,
-            observer=observer,
-            observed_on=o["date"][0],
-            components=o["component"],
-            competence=o["competence"],
-            minutes=o["session"].get("minutes"),
-            participants_present=o["session"].get("participants_present"),
-            notes=o["session"].get("notes"),
-        )
-        found, target = check_observation(
-            session, study, obs, actor, restrict_to_site, replace=True, today=today
-        )
-        for prob in found:
-            row = o["rows"].get(prob.field, o["first"])
-            column = prob.field if prob.field in ("group", "week", "observer", "observed_on") else None
-            if column is None:
-                named_item = prob.field.split(":", 1)[-1] == str(prob.value)
-                column = "item" if named_item or prob.field not in o["rows"] else "value"
-            bad(row, column, prob.value, prob.reason)
-        checked.append((obs, target))
-    if problems:
-        raise RowErrors(name, sorted(problems, key=lambda p: (p.row, p.column)))
-
-    # 4. write (the caller's unit of work commits or rolls back as a whole)
-    counts = {"created": 0, "corrected": 0, "unchanged": 0}
-    for obs, target in checked:
-        # cannot be None: check_observation gives no target only together with a problem,
-        # and any problem stopped the import above
-        assert target is not None
-        _row, status = write_observation(session, study, obs, target)
-        counts[status] += 1
-    return ImportSummary(rows=len(df), **counts)
+    return problems
 
 
 def _value(kind: str, item: str, text: str) -> tuple[object, str | None]:

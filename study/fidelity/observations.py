@@ -13,12 +13,14 @@ participants present and free text. Two observers may rate the same session inde
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from study.bulk_write import RowUpdate, insert_rows, update_rows
 from study.db.models import (
     CompetenceRating,
     ComponentRating,
@@ -42,6 +44,7 @@ __all__ = [
     "check_observation",
     "record_observation",
     "write_observation",
+    "write_observations",
 ]
 
 #: Fields of an observation besides its ratings (also the ``session`` items of the CSV).
@@ -277,13 +280,7 @@ def write_observation(
     Returns the row and what happened: ``created``, ``corrected`` or ``unchanged``.
     """
     row = target.existing
-    values = dict(
-        observed_on=obs.observed_on,
-        manual_version=target.version,
-        minutes=obs.minutes,
-        participants_present=obs.participants_present,
-        notes=(obs.notes or "").strip() or None,
-    )
+    values = _values(obs, target)
     changed = row is None
     if row is None:
         # cannot be None: a missing session is a problem of check_observation, which stops first
@@ -307,6 +304,132 @@ def write_observation(
     session.flush()
     status = "created" if target.existing is None else ("corrected" if changed else "unchanged")
     return row, status
+
+
+#: The rating models and the column naming what each rates.
+_RATED: dict[type[ComponentRating] | type[CompetenceRating], str] = {
+    ComponentRating: "component",
+    CompetenceRating: "item",
+}
+
+
+def _values(obs: ObservationInput, target: ObservationTarget) -> dict[str, Any]:
+    """The fields of an observation's row that an import or the form may correct."""
+    return dict(
+        observed_on=obs.observed_on,
+        manual_version=target.version,
+        minutes=obs.minutes,
+        participants_present=obs.participants_present,
+        notes=(obs.notes or "").strip() or None,
+    )
+
+
+def write_observations(
+    session: Session, study: Study, checked: Sequence[tuple[ObservationInput, ObservationTarget]]
+) -> list[str]:
+    """:func:`write_observation` of many observations in audited bulk writes
+    (:mod:`study.bulk_write`: the same audit events as the ORM); ratings an observation no
+    longer has are deleted through the ORM (rare, audited by the flush capture).
+
+    Returns what happened to each: ``created``, ``corrected`` or ``unchanged``.
+    """
+    stored = _stored_ratings(session, [t.existing.id for _, t in checked if t.existing is not None])
+    new_rows: list[dict[str, Any]] = []
+    updates: list[RowUpdate] = []
+    for obs, target in checked:
+        values = _values(obs, target)
+        if target.existing is None:
+            # cannot be None: a missing session is a problem of check_observation, which stops first
+            assert target.group_session is not None
+            new_rows.append(
+                dict(
+                    study_id=study.id,
+                    group_id=target.group.id,
+                    session_id=target.group_session.id,
+                    week=obs.week,
+                    observer=obs.observer.strip(),
+                    **values,
+                )
+            )
+            continue
+        old = {k: getattr(target.existing, k) for k in values}
+        new = {k: v for k, v in values.items() if old[k] != v}
+        if new:
+            updates.append(RowUpdate(target.existing.id, {k: old[k] for k in new}, new, study.id, None))
+    new_ids = iter(insert_rows(session, FidelityObservation, new_rows))
+    update_rows(session, FidelityObservation, updates)
+    statuses = []
+    changes = {model: _RatingChanges(rated) for model, rated in _RATED.items()}
+    updated = {u.key for u in updates}
+    for obs, target in checked:
+        observation_id = next(new_ids) if target.existing is None else target.existing.id
+        changed = target.existing is None or observation_id in updated
+        for model, wanted in ((ComponentRating, obs.components), (CompetenceRating, obs.competence)):
+            changed |= changes[model].sync(
+                study.id, observation_id, wanted, stored[model].get(observation_id, {})
+            )
+        statuses.append("created" if target.existing is None else ("corrected" if changed else "unchanged"))
+    for model, change in changes.items():
+        for rating_id in change.deleted:
+            session.delete(session.get_one(model, rating_id))  # audited by the flush capture
+        insert_rows(session, model, change.new_rows)
+        update_rows(session, model, change.updates)
+    session.flush()
+    return statuses
+
+
+def _stored_ratings(
+    session: Session, observation_ids: list[int]
+) -> dict[type, dict[int, dict[str, tuple[int, int | None]]]]:
+    """The ratings of stored observations: model -> observation id -> rated -> (id, score)."""
+    out: dict[type, dict[int, dict[str, tuple[int, int | None]]]] = {}
+    for model, rated in _RATED.items():
+        table = model.__table__
+        by_observation: dict[int, dict[str, tuple[int, int | None]]] = {}
+        if observation_ids:
+            for r in session.execute(
+                select(table.c.id, table.c.observation_id, table.c[rated], table.c.score).where(
+                    table.c.observation_id.in_(observation_ids)
+                )
+            ):
+                by_observation.setdefault(r.observation_id, {})[r[2]] = (r.id, r.score)
+        out[model] = by_observation
+    return out
+
+
+@dataclass
+class _RatingChanges:
+    """The rating rows of one model (``rated``: its column naming what is rated) to insert,
+    update and delete for a batch of observations."""
+
+    rated: str
+    new_rows: list[dict[str, Any]] = field(default_factory=list)
+    updates: list[RowUpdate] = field(default_factory=list)
+    deleted: list[int] = field(default_factory=list)
+
+    def sync(
+        self,
+        study_id: int,
+        observation_id: int,
+        wanted: Mapping[str, int | None],
+        stored: Mapping[str, tuple[int, int | None]],
+    ) -> bool:
+        """Add the changes that make one observation's ratings equal ``wanted`` (what
+        :func:`_sync` does through the ORM); whether there are any."""
+        changed = False
+        for name, score in wanted.items():
+            if name not in stored:
+                self.new_rows.append(
+                    {"study_id": study_id, "observation_id": observation_id, self.rated: name, "score": score}
+                )
+                changed = True
+            elif stored[name][1] != score:
+                rating_id, old = stored[name]
+                self.updates.append(RowUpdate(rating_id, {"score": old}, {"score": score}, study_id, None))
+                changed = True
+        gone = [rating_id for name, (rating_id, _) in stored.items() if name not in wanted]
+        self.deleted += gone
+        return changed or bool(gone)
 
 
 def _sync(rows: list, model, key: str, wanted: Mapping[str, int | None], study_id: int) -> bool:

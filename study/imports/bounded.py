@@ -7,19 +7,94 @@ time (:class:`study.imports.reading.CsvStream`) and collects the problems in a
 import stops reading and raises :class:`~study.errors.RowErrors` ending with
 ``50 errors shown, N more rows not checked`` (``N``: the data rows after the row of the 50th
 problem). ``all_errors`` (``--all-errors`` on the command line) checks the whole file and lists
-every problem.
+every problem; a :class:`ProblemLog` keeps them on disk beyond the first 50, so a file with a
+problem in every cell costs no more memory than a good one.
+
+Two ways to read a file bounded:
+
+- :func:`read_bounded`: the chunks checked by a function, the whole file returned for the
+  caller's full check (participants);
+- :class:`BoundedCsv`: a file of fixed columns whose import checks (and keeps what it needs of)
+  each chunk itself, adding the problems as it goes (fidelity, attendance, contacts, profiles).
 """
 
 from __future__ import annotations
 
-__all__ = ["ProblemCap", "read_bounded"]
+__all__ = ["BoundedCsv", "ProblemCap", "ProblemLog", "read_bounded"]
 
-from collections.abc import Callable, Iterable
+import json
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import IO, overload
 
 import pandas as pd
 
-from study.errors import MAX_PROBLEMS_SHOWN, RowErrors, RowProblem
-from study.imports.reading import CsvStream, CsvTable, Source, empty_frame, no_rows
+from study.errors import MAX_PROBLEMS_SHOWN, VALUE_SHOWN, RowErrors, RowProblem
+from study.imports.limits import cell_problems
+from study.imports.reading import (
+    CsvStream,
+    CsvTable,
+    Source,
+    column_problems,
+    empty_frame,
+    no_rows,
+)
+
+
+class ProblemLog(Sequence[RowProblem]):
+    """Problems in the order found: the first :data:`~study.errors.MAX_PROBLEMS_SHOWN` in
+    memory, the others in a temporary file (one JSON line each, the value cut to what a
+    message shows), read back when iterated. ``--all-errors`` on a file of junk finds hundreds
+    of thousands of problems: kept as objects they took hundreds of megabytes."""
+
+    def __init__(self, keep: int = MAX_PROBLEMS_SHOWN) -> None:
+        self._keep = keep
+        self._head: list[RowProblem] = []
+        self._spill: IO[str] | None = None
+        self._count = 0
+
+    def append(self, problem: RowProblem) -> None:
+        """Add one problem after the others."""
+        self._count += 1
+        if len(self._head) < self._keep:
+            self._head.append(problem)
+            return
+        if self._spill is None:
+            # closed (and removed) when the log is garbage-collected with its error
+            self._spill = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        value = problem.value[: VALUE_SHOWN + 1]  # one more than shown: the message still cuts it
+        self._spill.write(json.dumps([problem.row, problem.column, value, problem.reason]) + "\n")
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[RowProblem]:
+        yield from self._head
+        if self._spill is None:
+            return
+        self._spill.flush()
+        self._spill.seek(0)
+        for line in self._spill:
+            yield RowProblem(*json.loads(line))
+        self._spill.seek(0, 2)  # appending goes on at the end
+
+    @overload
+    def __getitem__(self, index: int) -> RowProblem: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[RowProblem]: ...
+    def __getitem__(self, index: int | slice) -> RowProblem | list[RowProblem]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._count)
+            if stop <= len(self._head):
+                return self._head[index]
+            return list(self)[index]  # beyond the first problems: read back (rare)
+        if -self._count <= index < 0:
+            index += self._count
+        if 0 <= index < len(self._head):
+            return self._head[index]
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        return next(p for i, p in enumerate(self) if i == index)
 
 
 class ProblemCap:
@@ -30,7 +105,7 @@ class ProblemCap:
 
     def __init__(self, all_errors: bool = False) -> None:
         self.limit = None if all_errors else MAX_PROBLEMS_SHOWN
-        self.problems: list[RowProblem] = []
+        self.problems = ProblemLog()
         self._header: set[tuple[str, str]] = set()
 
     def add(self, found: Iterable[RowProblem]) -> None:
@@ -103,3 +178,95 @@ def read_bounded(
         raise no_rows(stream.source)
     frame = pd.concat(frames, ignore_index=True) if frames else empty_frame(stream.columns)
     return CsvTable(frame=frame, source=stream.source, delimiter=stream.delimiter, notes=stream.notes)
+
+
+class BoundedCsv:
+    """A file of fixed columns whose import checks it a chunk at a time, giving up after 50
+    problems (see the module docstring).
+
+    ::
+
+        read = BoundedCsv(source, REQUIRED, OPTIONAL, all_errors=all_errors)
+        for chunk in read.chunks():
+            read.add(problems_of(chunk))  # raises RowErrors once 50 are found
+        read.finish(problems_across_chunks)  # raises RowErrors when any problem was found
+
+    A missing required or an unknown column is refused when the file is opened; an optional
+    column the file leaves out is added to every chunk with empty cells. Cells too long or
+    with a control character (:func:`study.imports.limits.cell_problems`) are reported alone:
+    a chunk holding one is not given to the import (nothing else is sure of its cells).
+    Memory holds one chunk and what the import keeps of it.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        required: tuple[str, ...],
+        optional: tuple[str, ...] = (),
+        *,
+        all_errors: bool = False,
+        extra_limits: Mapping[str, int] | None = None,
+    ) -> None:
+        self._stream = CsvStream(source)
+        self.source = self._stream.source
+        problems = column_problems(self._stream.columns, required, optional)
+        if problems:
+            raise RowErrors(self.source, problems)
+        self._optional = [c for c in optional if c not in self._stream.columns]
+        self._limits = extra_limits
+        self._cap = ProblemCap(all_errors)
+        self._chunk: pd.DataFrame | None = None
+        #: Data rows read so far.
+        self.rows = 0
+
+    @property
+    def failed(self) -> bool:
+        """Whether a problem was found: the file will be refused (nothing is to be written)."""
+        return len(self._cap.problems) > 0
+
+    def chunks(self) -> Iterator[pd.DataFrame]:
+        """The file's rows a chunk at a time: text cells and ``line`` (see the class docstring).
+
+        Raises
+        ------
+        RowErrors
+            A file with only a header; 50 problems in cells too long or with control characters.
+        """
+        for chunk in self._stream.chunks():
+            self._chunk = chunk
+            self.rows += len(chunk)
+            columns = [c for c in chunk.columns if c != "line"]
+            found = cell_problems(chunk, chunk["line"], columns, self._limits)
+            if found:
+                self.add(sorted(found, key=lambda p: (p.row, p.column)))
+                continue
+            for column in self._optional:
+                chunk[column] = ""
+            yield chunk
+        if self.rows == 0:
+            raise no_rows(self.source)
+
+    def add(self, problems: Iterable[RowProblem]) -> None:
+        """The problems of the chunk just read (sorted here by row and column).
+
+        Raises
+        ------
+        RowErrors
+            With ``50 errors shown, N more rows not checked`` once the limit is reached.
+        """
+        self._cap.add(sorted(problems, key=lambda p: (p.row, p.column)))
+        if self._cap.full and self._chunk is not None:
+            raise self._cap.stopped(self.source, self._chunk, self._stream)
+
+    def finish(self, problems: Iterable[RowProblem] = ()) -> None:
+        """After the last chunk: add the problems only the whole file shows (rows that
+        disagree across chunks).
+
+        Raises
+        ------
+        RowErrors
+            Every problem found (the first 50 listed unless ``all_errors``).
+        """
+        self._cap.add(sorted(problems, key=lambda p: (p.row, p.column)))
+        if self.failed:
+            raise RowErrors(self.source, self._cap.problems)

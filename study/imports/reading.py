@@ -33,6 +33,7 @@ __all__ = [
     "CHUNK_ROWS",
     "CsvStream",
     "CsvTable",
+    "column_problems",
     "empty_frame",
     "format_notes",
     "iter_records",
@@ -46,6 +47,8 @@ Source = str | Path | io.StringIO
 #: Characters stripped from both ends of a cell: spaces, tabs and line breaks (not the
 #: control characters :mod:`study.imports.limits` refuses, which ``str.strip`` would eat).
 _BLANK = " \t\r\n\u00a0"
+#: ``_BLANK`` for every cell of a row (``map(str.strip, cells, _BLANKS)`` strips in C).
+_BLANKS = itertools.repeat(_BLANK)
 _UTF8_BOM = b"\xef\xbb\xbf"
 #: Data rows per chunk of :class:`CsvStream` (a chunk of a wide file is a few megabytes).
 CHUNK_ROWS = 20_000
@@ -191,7 +194,7 @@ def _guarded(reader, name: str, row: int) -> Iterator[list[str]]:
 
 def _records(reader, name: str) -> Iterator[tuple[int, list[str]]]:
     for row, cells in enumerate(_guarded(reader, name, 2), start=2):
-        if cells and any(c.strip(_BLANK) for c in cells):
+        if cells and "".join(cells).strip(_BLANK):  # not a blank line (one scan in C)
             yield row, cells
 
 
@@ -251,7 +254,9 @@ class CsvStream:
                     f"the row has {len(cells)} cells, the header {width} columns"
                     + (" (is the separator ';'?)" if self.delimiter == "," and ";" in "".join(cells) else ""),
                 )
-            cells_of.append([c.strip(_BLANK) for c in (cells + [""] * width)[:width]])
+            if len(cells) != width:
+                cells = (cells + [""] * width)[:width]
+            cells_of.append(list(map(str.strip, cells, _BLANKS)))
             lines.append(row)
             if len(cells_of) >= size:
                 yield self._frame(cells_of, lines)
@@ -324,6 +329,19 @@ def empty_frame(columns: list[str]) -> pd.DataFrame:
     return frame
 
 
+def column_problems(
+    columns: list[str], required: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> list[RowProblem]:
+    """The header's problems (row 1): a required column missing, a column not expected."""
+    problems = [RowProblem(1, c, "", "required column is missing") for c in required if c not in columns]
+    problems += [
+        RowProblem(1, c, c, f"unknown column (columns: {', '.join(required + optional)})")
+        for c in columns
+        if c not in required + optional
+    ]
+    return problems
+
+
 def read_table(
     source: Source,
     required: tuple[str, ...],
@@ -341,12 +359,7 @@ def read_table(
     table = read_csv_table(source, require_rows=False)
     df = table.frame
     columns = [c for c in df.columns if c != "line"]
-    problems = [RowProblem(1, c, "", "required column is missing") for c in required if c not in columns]
-    problems += [
-        RowProblem(1, c, c, f"unknown column (columns: {', '.join(required + optional)})")
-        for c in columns
-        if c not in required + optional
-    ]
+    problems = column_problems(columns, required, optional)
     if problems:
         raise RowErrors(table.source, problems)
     if df.empty:

@@ -1,4 +1,10 @@
-"""Every table of peerstudy. Importing this package registers them all on ``Base.metadata``."""
+"""Every table of peerstudy. Importing this package registers them all on ``Base.metadata``.
+
+The model modules do not use ``from __future__ import annotations``: their ``Mapped[...]``
+annotations are then objects SQLAlchemy reads as they are, instead of ~650 strings it would
+evaluate one by one at every start-up (a few per cent of `peerstudy randomise`; issue 16).
+A class used before its definition is written as a string, e.g. ``Mapped["Enrolment | None"]``.
+"""
 
 from study.db.models.allocation import Allocation
 from study.db.models.audit import AuditEvent

@@ -1,7 +1,5 @@
 """Allocations of RCT participants to arms (written once, never changed or deleted)."""
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import ClassVar
 

@@ -1,7 +1,5 @@
 """The audit trail: one append-only, hash-chained row per change of study data."""
 
-from __future__ import annotations
-
 import datetime as dt
 
 from sqlalchemy import Index, Text

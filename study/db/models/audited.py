@@ -1,7 +1,5 @@
 """The marker every table of study data carries: its inserts, updates and deletes are audited."""
 
-from __future__ import annotations
-
 from typing import ClassVar
 
 __all__ = ["Audited"]

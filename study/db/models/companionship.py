@@ -7,8 +7,6 @@ the recipient), so ``peerstudy audit show --person`` finds the history. List-val
 read whole, never queried inside.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import ClassVar
 

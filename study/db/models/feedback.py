@@ -1,7 +1,5 @@
 """The feedback log on the course manual: what works and what does not, per session."""
 
-from __future__ import annotations
-
 import datetime as dt
 
 from sqlalchemy import CheckConstraint, ForeignKey, Text

@@ -1,7 +1,5 @@
 """Fidelity: stored manual versions, session observations and their item ratings."""
 
-from __future__ import annotations
-
 import datetime as dt
 
 from sqlalchemy import CheckConstraint, ForeignKey, Text, UniqueConstraint
@@ -63,10 +61,10 @@ class FidelityObservation(Audited, Base):
     notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[Created]
 
-    components: Mapped[list[ComponentRating]] = relationship(
+    components: Mapped[list["ComponentRating"]] = relationship(
         back_populates="observation", cascade="all, delete-orphan", order_by="ComponentRating.id"
     )
-    competences: Mapped[list[CompetenceRating]] = relationship(
+    competences: Mapped[list["CompetenceRating"]] = relationship(
         back_populates="observation", cascade="all, delete-orphan", order_by="CompetenceRating.id"
     )
 

@@ -1,7 +1,5 @@
 """Course groups (cohorts), their leaders, members, weekly sessions and attendance."""
 
-from __future__ import annotations
-
 import datetime as dt
 
 from sqlalchemy import CheckConstraint, ForeignKey, UniqueConstraint

@@ -1,7 +1,5 @@
 """People (known by pseudonym), their identity kept apart, attributes and enrolment."""
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import ClassVar
 
@@ -27,7 +25,7 @@ class Person(Audited, Base):
     site_id: Mapped[SiteFK]
     created_at: Mapped[Created]
 
-    enrolment: Mapped[Enrolment | None] = relationship(back_populates="person")
+    enrolment: Mapped["Enrolment | None"] = relationship(back_populates="person")
 
 
 class PersonIdentity(Audited, Base):

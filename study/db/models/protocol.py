@@ -8,8 +8,6 @@ participant's consent date, eligibility facts or stratification factor. Both are
 a mistake is corrected by a new row, never by editing one.
 """
 
-from __future__ import annotations
-
 from typing import ClassVar
 
 from sqlalchemy import ForeignKey, Integer, Text, UniqueConstraint

@@ -1,7 +1,5 @@
 """Runs of the data-quality checks, kept so the dashboard can show the latest status."""
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import ClassVar
 

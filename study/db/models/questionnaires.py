@@ -1,7 +1,5 @@
 """Questionnaire responses with their item values, and the instrument versions that scored them."""
 
-from __future__ import annotations
-
 import datetime as dt
 
 from sqlalchemy import Text, UniqueConstraint

@@ -6,8 +6,6 @@ shown in a researcher's view. Their values that would reveal future slots (the s
 of an uploaded table) are redacted in the audit trail.
 """
 
-from __future__ import annotations
-
 from typing import ClassVar
 
 from sqlalchemy import String, Text, UniqueConstraint

@@ -1,7 +1,5 @@
 """Studies, their sites and their phases."""
 
-from __future__ import annotations
-
 import datetime as dt
 
 from sqlalchemy import Text, UniqueConstraint, false
@@ -31,8 +29,8 @@ class Study(Audited, Base):
     is_demo: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[Created]
 
-    sites: Mapped[list[Site]] = relationship(back_populates="study", order_by="Site.id")
-    phases: Mapped[list[StudyPhase]] = relationship(order_by="StudyPhase.id")
+    sites: Mapped[list["Site"]] = relationship(back_populates="study", order_by="Site.id")
+    phases: Mapped[list["StudyPhase"]] = relationship(order_by="StudyPhase.id")
 
 
 class Site(Audited, Base):

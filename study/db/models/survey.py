@@ -1,7 +1,5 @@
 """Personal one-time links to the participant survey (only the token's hash is stored)."""
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import ClassVar
 

@@ -1,7 +1,5 @@
 """Answers a participant has given so far to a questionnaire they have not yet submitted."""
 
-from __future__ import annotations
-
 import datetime as dt
 
 from sqlalchemy import Text, UniqueConstraint

@@ -1,7 +1,5 @@
 """Users of the platform (coordinators, researchers, statisticians, admins)."""
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import ClassVar
 
