@@ -185,6 +185,13 @@ class ProtocolUser(SimulatedUser):
         self.base, self.timeout = base, timeout
         self.session: StreamlitSession | None = None
 
+    @property
+    def live(self) -> StreamlitSession:
+        """The session this user is logged in with (``ProtocolError`` when there is none)."""
+        if self.session is None:
+            raise ProtocolError("not logged in")
+        return self.session
+
     async def timed(self, name: str, action) -> bool:
         """Await ``action()`` (reruns and page checks); record its time or its failure."""
         t0 = time.perf_counter()
@@ -234,7 +241,7 @@ class ProtocolUser(SimulatedUser):
 
     async def open_page(self, name: str) -> bool:
         url, texts = self.PAGES[name]
-        session = self.session
+        session = self.live
 
         async def go() -> None:
             await session.navigate(url)
@@ -252,7 +259,7 @@ class ProtocolUser(SimulatedUser):
             return
         group, week, _held_on = self.plan.sessions[k % len(self.plan.sessions)]
         present = k // len(self.plan.sessions) % 2 == 0  # alternate once every session is done
-        t, session = self.t, self.session
+        t, session = self.t, self.live
         if not await self.open_page("attendance"):
             return
         await self.pause()
@@ -292,7 +299,7 @@ class ProtocolUser(SimulatedUser):
         if k >= len(self.plan.entries):
             return
         who, tp, inst_id, name, answers = self.plan.entries[k]
-        t, session = self.t, self.session
+        t, session = self.t, self.live
         if not await self.open_page("questionnaire entry"):
             return
         await self.pause()

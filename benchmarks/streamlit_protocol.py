@@ -31,13 +31,16 @@ import asyncio
 import contextlib
 import time
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.Element_pb2 import Element
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
+from websockets.asyncio.client import connect
+from websockets.typing import Subprotocol
 
 __all__ = ["Page", "ProtocolError", "StreamlitSession", "rerun_message", "widget_key"]
 
@@ -92,12 +95,14 @@ class Page:
         elif kind == "script_finished":
             self.status = msg.script_finished
 
-    def widgets(self) -> Iterable[tuple[str, str, object]]:
+    def widgets(self) -> Iterator[tuple[str, str, Any]]:
         """``(kind, id, proto)`` of every widget on the page, in delta-path order."""
         for path in sorted(self.elements):
             element = self.elements[path]
             kind = element.WhichOneof("type")
-            proto = getattr(element, kind) if kind else None
+            if kind is None:
+                continue
+            proto = getattr(element, kind)
             widget_id = getattr(proto, "id", "")
             if widget_id:
                 yield kind, widget_id, proto
@@ -123,9 +128,9 @@ class Page:
         out = []
         for path in sorted(self.elements):
             element = self.elements[path]
-            field_name = TEXT_FIELDS.get(element.WhichOneof("type") or "")
-            if field_name:
-                out.append(getattr(getattr(element, element.WhichOneof("type")), field_name))
+            kind = element.WhichOneof("type")
+            if kind in TEXT_FIELDS:
+                out.append(getattr(getattr(element, kind), TEXT_FIELDS[kind]))
         return out
 
     def exceptions(self) -> list[str]:
@@ -199,7 +204,7 @@ class StreamlitSession:
         self.page = Page()
         #: widget id → the value this client holds (sent on every rerun, like the frontend)
         self.values: dict[str, WidgetState] = {}
-        self._ws = None
+        self._ws: Any = None  # a websockets ClientConnection once open
         self._reader: asyncio.Task | None = None
         self._shown = asyncio.Event()
         self._closed: BaseException | None = None
@@ -207,13 +212,9 @@ class StreamlitSession:
     async def open(self) -> None:
         """Load the app as a browser tab does (HTML, health, host config), connect, run."""
         await asyncio.to_thread(self._fetch_http)
-        # Imported here: the websockets package is needed only when a session connects.
-        from websockets.asyncio.client import connect
-
         ws_url = "ws" + self.base.removeprefix("http") + "/_stcore/stream"
-        self._ws = await asyncio.wait_for(
-            connect(ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=self.timeout),
-            self.timeout,
+        self._ws = await connect(
+            ws_url, subprotocols=[Subprotocol("streamlit")], max_size=None, open_timeout=self.timeout
         )
         self._reader = asyncio.create_task(self._read())
         await self.rerun()

@@ -2,9 +2,9 @@
 bounded, percentile summary) and the cache machinery it led to: data versions per table read
 from the audit trail, and snapshots refreshed in the background.
 
-The load test itself needs a PostgreSQL study built by ``peerstudy demo`` and a browser; even
-``--quick`` takes more than a minute on this machine, so it is not run here (see
-docs/dashboard.md for its figures).
+The load test itself needs a PostgreSQL study built by ``peerstudy demo``; even ``--quick``
+takes more than a minute on this machine, so it is not run here (see docs/dashboard.md for its
+figures). Its protocol client is tested end to end in ``tests/test_streamlit_protocol.py``.
 """
 
 from __future__ import annotations
