@@ -53,7 +53,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -310,6 +310,26 @@ def start_dashboard(url: str, log_path: Path) -> tuple[subprocess.Popen, str]:
         time.sleep(0.5)
 
 
+def process_tree_cpu(pid: int, proc: Path = Path("/proc")) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` and its descendants (Linux
+    ``/proc``; a process that ended meanwhile counts nothing). The dashboard server is
+    ``peerstudy dashboard`` and the Streamlit process it starts."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            # After the command name (in parentheses, may hold spaces): utime, stime are
+            # fields 14 and 15 of the line, 12 and 13 after the parenthesis.
+            fields = (proc / str(p) / "stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in (proc / str(p) / "task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def stop(server: subprocess.Popen) -> None:
     """End the dashboard server this script started: ``peerstudy dashboard`` and the
     Streamlit process it runs, which form their own process group (and nothing else does)."""
@@ -348,11 +368,18 @@ async def protocol_users(plans: list[UserPlan], base: str, think: float, seed: i
 
 
 async def drive(
-    plans: list[UserPlan], base: str, duration: float, think: float, seed: int, client: str = "protocol"
+    plans: list[UserPlan],
+    base: str,
+    duration: float,
+    think: float,
+    seed: int,
+    client: str = "protocol",
+    server_cpu: Callable[[], float] = lambda: float("nan"),
 ) -> tuple[Recorder, Recorder]:
     """Run every plan as a user, all at once, for ``duration`` seconds; first one user of
     each kind alone (the baseline). ``client``: ``protocol`` (Streamlit's websocket protocol)
-    or ``browser`` (headless Chromium). Returns the baseline's and the run's records."""
+    or ``browser`` (headless Chromium); ``server_cpu()`` reads the server's CPU seconds so far
+    (kept in each record's ``server_cpu_s``). Returns the baseline's and the run's records."""
     require_loopback(base)
     recorder, solo = Recorder(), Recorder()
     clients = {"protocol": protocol_users, "browser": browser_users}
@@ -376,10 +403,12 @@ async def drive(
         )
         # The baseline, measured in the same run on the same (shared) machine: one user of
         # each kind alone, one after the other, doing one round of its work.
+        cpu0 = server_cpu()
         for plan in first_of_role:
             alone = make(plan, solo, 0, seed)
             await safely(alone.solo_round(), alone, "baseline stopped")
             await alone.close()
+        solo.server_cpu_s = server_cpu() - cpu0
         recorder.attendance.update(solo.attendance)
         recorder.questionnaires.update(solo.questionnaires)
         users = [make(plan, recorder, think, seed + plan.number) for plan in plans]
@@ -391,11 +420,13 @@ async def drive(
             await safely(user.run(deadline), user, "user stopped")
 
         hard_stop = duration + 3 * ACTION_TIMEOUT_S + 60
+        cpu0 = server_cpu()
         try:
             await asyncio.wait_for(
                 asyncio.gather(*(start(u, i * ARRIVAL_S) for i, u in enumerate(users))), timeout=hard_stop
             )
         finally:
+            recorder.server_cpu_s = server_cpu() - cpu0
             for user in users:
                 await user.close()
     return solo, recorder
@@ -431,6 +462,17 @@ def missing_writes(engine, recorder: Recorder) -> list[str]:
             if stored is None or {k: v for k, v in json.loads(stored).items() if k in values} != values:
                 problems.append(f"questionnaire {inst} {tp} of {who}: stored {stored}, saved {values}")
     return problems
+
+
+def cpu_per_action(recorder: Recorder) -> float:
+    """The server's CPU seconds per recorded action (NaN without actions).
+
+    >>> r = Recorder(server_cpu_s=3.0)
+    >>> r.add(0, "rct", 1.0, None); r.add(0, "rct", 2.0, "timeout")
+    >>> cpu_per_action(r)
+    1.5
+    """
+    return recorder.server_cpu_s / len(recorder.samples) if recorder.samples else float("nan")
 
 
 def _pg_admin(url: str):
@@ -492,7 +534,9 @@ def run(
             f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the run"
         )
         t1 = time.perf_counter()
-        solo, recorder = asyncio.run(drive(plans, base, duration, think, seed, client))
+        solo, recorder = asyncio.run(
+            drive(plans, base, duration, think, seed, client, lambda: process_tree_cpu(server.pid))
+        )
         print(f"  ran {time.perf_counter() - t1:.0f} s; load average {os.getloadavg()[0]:.1f} at the end")
         stop(server)
         server = None
@@ -511,6 +555,11 @@ def run(
         print(
             f"  ('alone': one user of each kind by itself just before, on the same machine; "
             f"{sum(1 for x in solo.samples if x['error'])} errors then)"
+        )
+        print(
+            f"  dashboard server CPU: {cpu_per_action(solo):.2f} s per action alone, "
+            f"{cpu_per_action(recorder):.2f} s per action with {users} users "
+            f"({recorder.server_cpu_s:.0f} s of CPU in the run)"
         )
         for error in samples["error"].dropna().unique()[:10]:
             print(f"  error: {error}")

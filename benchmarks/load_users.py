@@ -48,6 +48,8 @@ class Recorder:
     samples: list[dict] = field(default_factory=list)
     attendance: dict[tuple[str, int], bool] = field(default_factory=dict)
     questionnaires: dict[tuple[str, str, str], dict[str, int]] = field(default_factory=dict)
+    #: CPU seconds the dashboard server used while these actions ran (NaN: not measured)
+    server_cpu_s: float = float("nan")
 
     def add(self, user: int, page: str, seconds: float, error: str | None) -> None:
         self.samples.append({"user": user, "page": page, "seconds": seconds, "error": error})
