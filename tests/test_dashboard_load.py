@@ -253,3 +253,22 @@ def test_changed_data_refreshes_a_snapshot_at_most_once_per_interval():
     store.latest("k", 2, lambda: "fourth")
     store.wait_idle("k")
     assert store.latest("k", 2, lambda: "unused") == "fourth"
+
+
+def test_data_versions_of_an_empty_trail_hold_until_its_first_event(db):
+    from dashboards.ui.data_versions import TableVersions
+    from study.config import example_config_path, load_config
+    from study.studies import create_study
+
+    versions = TableVersions()
+    empty = versions.versions(db, ["study"])
+    versions.look_next_time()
+    assert versions.versions(db, ["study"]) == empty  # nothing happened: the cache holds
+    path = example_config_path()
+    with unit_of_work(db, "test") as s:
+        create_study(s, load_config(path), path.read_text(encoding="utf-8"))
+    versions.look_next_time()
+    created = versions.versions(db, ["study"])
+    assert created != empty
+    versions.look_next_time()
+    assert versions.versions(db, ["study"]) == created
