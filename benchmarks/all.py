@@ -38,8 +38,8 @@ GRACE_SECONDS = 30.0
 _QUICK_OPTION = re.compile(r"""add_argument\(\s*["']--quick["']""")
 #: Benchmarks run only when named with ``--only``: they take minutes even with ``--quick``.
 RUN_ALONE = {
-    "dashboard_load": "a browser load test (builds a study, starts the dashboard and Chromium; "
-    "about 3 minutes with --quick): run it with --only dashboard_load or on its own",
+    "dashboard_load": "a load test (builds a study and starts the dashboard; "
+    "a minute or more with --quick): run it with --only dashboard_load or on its own",
 }
 _GOAL_LINE = re.compile(r"\b(goal|goals|met|NOT met)\b", re.IGNORECASE)
 

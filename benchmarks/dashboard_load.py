@@ -1,10 +1,9 @@
-"""Load test: N simulated users in headless Chromium against ``peerstudy dashboard`` on PostgreSQL.
+"""Load test: N simulated users against ``peerstudy dashboard`` on PostgreSQL.
 
 Creates a fresh PostgreSQL database (dropped at the end), builds the demo study with
 ``--participants`` RCT participants into it (``peerstudy demo``: audited, so the audit chain can
-be verified afterwards), serves it with ``peerstudy dashboard`` on 127.0.0.1 and drives it with
-one headless Chromium (Playwright, Debian's ``/usr/bin/chromium``) holding one browser context
-— one Streamlit session over its own websocket — per simulated user. The users, in turn:
+be verified afterwards) or copies one built before, serves it with ``peerstudy dashboard`` on
+127.0.0.1 and drives it with one Streamlit session per simulated user. The users, in turn:
 
 - coordinators entering **attendance** (Attendance page → their own session of an RCT group →
   all present / all absent, alternating → save) and looking at the RCT overview;
@@ -12,22 +11,27 @@ one headless Chromium (Playwright, Debian's ``/usr/bin/chromium``) holding one b
   every item of the timepoint's shortest instrument → save);
 - **researchers** opening the RCT overview and the Analysis page in turn.
 
-A *page time* runs from the navigation or click until the page's final element is visible and
-Streamlit's script run is over (``stApp[data-test-script-state=notRunning]``); an *error* is an
-action that timed out, a Streamlit exception box, or a save without its confirmation. After a
+Two clients (``--client``): ``protocol`` (the default) speaks Streamlit's websocket protocol
+(:mod:`streamlit_protocol`): a user costs almost no CPU, so the figures are the server's; a
+*page time* runs from the rerun request to the run's ``script_finished``. ``browser`` drives
+headless Chromium (:mod:`load_browser`): a page time runs until the page's final element is
+visible, and on a small machine the browsers' own CPU dominates. An *error* is an action that
+timed out (30 s), an exception on the page, or a save without its confirmation. After a
 warm-up (the first visits of a new server: not counted) one user of each kind works alone as
 the baseline measured in the same run; then all users at once. Prints p50/p95 per page and
 overall beside the baseline and the goal (20 users: p95 under 2 s, 0 errors), then checks
 that every confirmed write is in the database and runs ``peerstudy audit verify``.
 
 Bounded: at most 50 users, 600 s of load and 20,000 participants; every action times out after
-30 s (the unmeasured warm-up: 300 s); users arrive 1.5 s apart; only loopback addresses are driven (the dashboard and the PostgreSQL server). Usage::
+30 s (the unmeasured warm-up: 300 s); users arrive 1.5 s apart; only loopback addresses are
+driven (the dashboard and the PostgreSQL server). Usage::
 
     python benchmarks/dashboard_load.py [--users 20] [--participants 10000] [--duration 120]
     python benchmarks/dashboard_load.py --quick      # 3 users, 200 participants, 15 s of load
     python benchmarks/dashboard_load.py --template DB --audit-key KEY   # copy a study built before
+    python benchmarks/dashboard_load.py --client browser   # headless Chromium instead
 
-It is not a test; ``tests/test_dashboard_load.py`` runs ``--quick`` and checks the pure parts.
+It is not a test; ``tests/test_dashboard_load.py`` checks the pure parts.
 """
 
 from __future__ import annotations
@@ -50,23 +54,24 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 # Its helper modules also when a test loads it (last: benchmark names never shadow a package).
-sys.path.append(str(ROOT / "benchmarks"))
+sys.path.append(str(HERE))
 
+from load_browser import browser_users  # noqa: E402
+from load_users import ACTION_TIMEOUT_S, ProtocolUser, Recorder, SimulatedUser, UserPlan  # noqa: E402
 from scratch_databases import exit_on_sigterm  # noqa: E402
 from sqlalchemy import create_engine, select, text  # noqa: E402
 
 from dashboards.access import Viewer  # noqa: E402
-from dashboards.i18n import translate  # noqa: E402
 from dashboards.queries.groups import groups_frame, sessions_of_group  # noqa: E402
 from dashboards.queries.questionnaires import (  # noqa: E402
     entry_participants,
@@ -84,26 +89,13 @@ from study.db.models import (  # noqa: E402
     Site,
 )
 from study.db.models import User as DashboardUser  # noqa: E402
-from study.demo.users import DEMO_PASSWORD  # noqa: E402
 
 PG_ADMIN_URL = os.environ.get("PEERSTUDY_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--disable-dev-shm-usage",
-]
 MAX_USERS = 50
 MAX_DURATION_S = 600
 MAX_PARTICIPANTS = 20_000
-ACTION_TIMEOUT_MS = 30_000
-WARM_UP_TIMEOUT_MS = 300_000
+#: The unmeasured warm-up's timeout per action: a new server's first analysis takes minutes.
+WARM_UP_TIMEOUT_S = 300.0
 #: Seconds between two users' arrivals (people log in one after another, not all at once).
 ARRIVAL_S = 1.5
 START_TIMEOUT_S = 90
@@ -111,7 +103,7 @@ GOAL_P95_S = 2.0
 #: The roles the users take in turn (so 20 users: 5 + 5 entering data, 10 researchers).
 ROLES = ("attendance", "researcher", "questionnaire", "researcher")
 SITES = ("CPH", "HEL", "FRE")
-DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+CLIENTS = ("protocol", "browser")
 
 
 # --- pure parts --------------------------------------------------------------------------
@@ -211,19 +203,6 @@ def roles_for(users: int) -> list[str]:
 
 
 # --- the study and its server ------------------------------------------------------------
-
-
-@dataclass
-class UserPlan:
-    """What one simulated user does: its login and, for a coordinator, its work list."""
-
-    number: int
-    role: str
-    login: str
-    # attendance: (group, week, held_on) sessions of the own site, each only this user's
-    sessions: list[tuple[str, int, str]] = field(default_factory=list)
-    # questionnaire: (pseudonym, timepoint, instrument, [(item key suffix, options, chosen index)])
-    entries: list[tuple[str, str, str, str, list[tuple[str, int]]]] = field(default_factory=list)
 
 
 def _viewer(engine, login: str):
@@ -333,6 +312,26 @@ def start_dashboard(url: str, log_path: Path) -> tuple[subprocess.Popen, str]:
         time.sleep(0.5)
 
 
+def process_tree_cpu(pid: int, proc: Path = Path("/proc")) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` and its descendants (Linux
+    ``/proc``; a process that ended meanwhile counts nothing). The dashboard server is
+    ``peerstudy dashboard`` and the Streamlit process it starts."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            # After the command name (in parentheses, may hold spaces): utime, stime are
+            # fields 14 and 15 of the line, 12 and 13 after the parenthesis.
+            fields = (proc / str(p) / "stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in (proc / str(p) / "task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def stop(server: subprocess.Popen) -> None:
     """End the dashboard server this script started: ``peerstudy dashboard`` and the
     Streamlit process it runs, which form their own process group (and nothing else does)."""
@@ -349,294 +348,7 @@ def stop(server: subprocess.Popen) -> None:
 # --- the simulated users -----------------------------------------------------------------
 
 
-@dataclass
-class Recorder:
-    """Timed actions and confirmed writes of every user."""
-
-    samples: list[dict] = field(default_factory=list)
-    attendance: dict[tuple[str, int], bool] = field(default_factory=dict)
-    questionnaires: dict[tuple[str, str, str], dict[str, int]] = field(default_factory=dict)
-
-    def add(self, user: int, page: str, seconds: float, error: str | None) -> None:
-        self.samples.append({"user": user, "page": page, "seconds": seconds, "error": error})
-
-
-class User:
-    """One simulated person in their own browser context (a Streamlit session)."""
-
-    def __init__(self, plan: UserPlan, page, base: str, recorder: Recorder, think: float, seed: int) -> None:
-        self.plan, self.page, self.base, self.recorder = plan, page, base, recorder
-        self.think = think
-        self.failed = False
-        self.rng = random.Random(seed)
-        self.t = lambda key, **values: translate(key, "en", **values)
-
-    async def timed(self, name: str, action: Callable[[], Awaitable], final: Callable[[], Awaitable]) -> bool:
-        """Run ``action`` and wait for ``final`` and the end of the script run; record it."""
-        t0 = time.perf_counter()
-        try:
-            await action()
-            await final()
-            await self.page.locator(DONE).wait_for()
-            exceptions = self.page.locator('[data-testid="stException"]')
-            if await exceptions.count():
-                raise RuntimeError("exception on the page: " + (await exceptions.first.inner_text())[:200])
-        except Exception as exc:
-            await self.failure(name, exc, time.perf_counter() - t0)
-            return False
-        self.recorder.add(self.plan.number, name, time.perf_counter() - t0, None)
-        return True
-
-    async def attempt(self, name: str, action: Callable[[], Awaitable]) -> bool:
-        """Run an action that causes no script run; only its failure is recorded."""
-        try:
-            await action()
-        except Exception as exc:
-            await self.failure(name, exc, float("nan"))
-            return False
-        return True
-
-    async def failure(self, name: str, exc: Exception, seconds: float) -> None:
-        """Record a failed action (and keep a screenshot of it in ``$PEERSTUDY_LOAD_SHOTS``)."""
-        self.recorder.add(self.plan.number, name, seconds, f"{type(exc).__name__}: {str(exc)[:200]}")
-        self.failed = True
-        shots = os.environ.get("PEERSTUDY_LOAD_SHOTS")
-        if shots:
-            path = Path(shots) / f"user{self.plan.number}_{len(self.recorder.samples)}_{_css_key(name)}.png"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(Exception):  # a screenshot is a diagnostic, never a failure
-                await self.page.screenshot(path=str(path), full_page=True)
-
-    async def pause(self) -> None:
-        await asyncio.sleep(self.think * self.rng.uniform(0.5, 1.5))
-
-    def heading(self, text: str):
-        return self.page.get_by_role("heading", name=text).first
-
-    async def log_in(self) -> bool:
-        page = self.page
-        login_box = page.get_by_role("textbox", name=self.t("auth.login"))
-        if not await self.timed("login page", lambda: page.goto(self.base), login_box.wait_for):
-            return False
-
-        async def submit() -> None:
-            await login_box.fill(self.plan.login)
-            await page.get_by_role("textbox", name=self.t("auth.password")).fill(DEMO_PASSWORD)
-            await page.get_by_role("button", name=self.t("auth.submit")).click()
-
-        return await self.timed("log in → RCT overview", submit, self.rct_final)
-
-    async def log_in_patiently(self, deadline: float, tries: int = 3) -> bool:
-        """Log in, trying again (a person reloads) up to ``tries`` times before the deadline."""
-        for _ in range(tries):
-            self.failed = False
-            if await self.log_in():
-                return True
-            if time.monotonic() > deadline:
-                break
-        return False
-
-    async def rct_final(self) -> None:
-        await self.heading(self.t("rct.title")).wait_for()
-        await self.heading(self.t("rct.fidelity")).wait_for()
-
-    async def open_page(self, name: str, nav: str, final: Callable[[], Awaitable]) -> bool:
-        return await self.timed(
-            name, lambda: self.page.get_by_role("link", name=self.t(nav), exact=True).click(), final
-        )
-
-    async def choose(self, label: str, option: str, prefix: bool = False) -> None:
-        """Pick ``option`` in the selectbox ``label`` (typed in to filter a long list); with
-        ``prefix`` the first option whose text starts with ``option``."""
-        box = self.page.get_by_role("combobox", name=label)
-        if not prefix and await box.input_value() == option:
-            return  # chosen already: choosing it again would not rerun the page
-        await box.click()
-        await box.fill(option)
-        if prefix:
-            choice = self.page.get_by_role("option").filter(has_text=re.compile("^" + re.escape(option)))
-        else:
-            choice = self.page.get_by_role("option", name=option, exact=True)
-        await choice.first.click()
-
-    # researcher: the RCT overview and the analysis in turn
-    async def researcher_round(self) -> None:
-        await self.open_page("analysis", "nav.analysis", self.analysis_final)
-        await self.pause()
-        await self.open_page("RCT overview", "nav.rct", self.rct_final)
-
-    async def analysis_final(self) -> None:
-        await self.heading(self.t("analysis.title")).wait_for()
-        await self.heading(self.t("analysis.quality")).wait_for()
-
-    # coordinator: one session's attendance
-    async def attendance_round(self, k: int) -> None:
-        if not self.plan.sessions:
-            return
-        group, week, _held_on = self.plan.sessions[k % len(self.plan.sessions)]
-        present = k // len(self.plan.sessions) % 2 == 0  # alternate once every session is done
-        t, page = self.t, self.page
-        if not await self.open_page(
-            "attendance", "nav.attendance", lambda: self.heading(t("attendance.title")).wait_for()
-        ):
-            return
-        await self.pause()
-        # "Week 3 (": the option's text up to the date, whatever the date's format
-        week_prefix = t("attendance.week_label", week=week, date="\0").split("\0")[0]
-
-        async def pick() -> None:
-            await self.choose(t("attendance.group"), group)
-            # The group's run is over when a grid of this group is shown (a week chosen
-            # earlier would be lost to that run).
-            await page.locator(f'[class*="st-key-{_css_key(f"attendance_grid_{group}_")}"]').wait_for()
-            await page.locator(DONE).wait_for()
-            await self.choose(t("attendance.week"), week_prefix, prefix=True)
-
-        # The grid of the chosen session (its widget key names group and week).
-        grid = page.locator(f".st-key-{_css_key(f'attendance_grid_{group}_{week}')}")
-        if not await self.timed("attendance: choose session", pick, grid.wait_for):
-            return
-        await self.pause()
-        fill = "attendance.all_present" if present else "attendance.all_absent"
-        filled = "attendance.filled_present" if present else "attendance.filled_absent"
-        if not await self.timed(
-            "attendance: fill",
-            lambda: page.get_by_role("button", name=t(fill)).click(),
-            lambda: page.get_by_text(t(filled)).wait_for(),
-        ):
-            return
-        await self.pause()
-        saved = t("attendance.saved", group=group, week=week, n=0).split(" (")[0]
-        if await self.timed(
-            "attendance: save",
-            lambda: page.get_by_role("button", name=t("attendance.save")).click(),
-            lambda: page.get_by_text(saved).wait_for(),
-        ):
-            self.recorder.attendance[(group, week)] = present
-        await self.pause()
-        await self.open_page("RCT overview", "nav.rct", self.rct_final)
-
-    # coordinator: one participant's questionnaire
-    async def questionnaire_round(self, k: int) -> None:
-        if k >= len(self.plan.entries):
-            return
-        who, tp, inst_id, name, answers = self.plan.entries[k]
-        t, page = self.t, self.page
-        if not await self.open_page(
-            "questionnaire entry",
-            "nav.questionnaire",
-            lambda: self.heading(t("questionnaire.title")).wait_for(),
-        ):
-            return
-        await self.pause()
-        prefix = f"q_{who}_{tp}_{inst_id}"
-        first_item = page.locator(f".st-key-{_css_key(prefix)}_{_css_key(answers[0][0])}")
-
-        async def pick() -> None:
-            await self.choose(t("questionnaire.participant"), who)
-            # The participant's run is over when a form of theirs is on the page.
-            await page.locator(f'[class*="st-key-{_css_key(f"q_{who}_")}"]').first.wait_for(state="attached")
-            await page.locator(DONE).wait_for()
-            # The timepoint box keeps the last participant's choice: set it every time.
-            await self.choose(t("questionnaire.timepoint"), tp)
-
-        if not await self.timed(
-            "questionnaire: open participant", pick, lambda: first_item.wait_for(state="attached")
-        ):
-            return
-        values: dict[str, int] = {}
-
-        async def fill_in() -> None:
-            # Inside a form: answering causes no script run (not a page time, but it can fail).
-            if not await first_item.is_visible():
-                await page.locator('[data-testid="stExpander"] summary').filter(has_text=name).first.click()
-            for item_id, index in answers:
-                await (
-                    page.locator(f".st-key-{_css_key(prefix)}_{_css_key(item_id)}")
-                    .get_by_role("combobox")
-                    .click()
-                )
-                option = page.get_by_role("option").nth(index)
-                values[item_id] = int((await option.inner_text()).split(" ")[0])
-                await option.click()
-
-        if not await self.attempt("questionnaire: fill in", fill_in):
-            return
-        await self.pause()
-        saved = t("questionnaire.saved", name=name, pseudonym=who, timepoint=tp)
-        if await self.timed(
-            "questionnaire: save",
-            lambda: page.get_by_role("button", name=t("questionnaire.submit", name=name)).click(),
-            lambda: page.get_by_text(saved).wait_for(),
-        ):
-            self.recorder.questionnaires[(who, tp, inst_id)] = values
-        await self.pause()
-
-    async def warm_up(self) -> None:
-        """Open every page this user works on once (without saving anything), then log out."""
-        if not await self.log_in():
-            return
-        if self.plan.role == "researcher":
-            await self.open_page("analysis", "nav.analysis", self.analysis_final)
-        elif self.plan.role == "attendance":
-            await self.open_page(
-                "attendance", "nav.attendance", lambda: self.heading(self.t("attendance.title")).wait_for()
-            )
-        else:
-            await self.open_page(
-                "questionnaire entry",
-                "nav.questionnaire",
-                lambda: self.heading(self.t("questionnaire.title")).wait_for(),
-            )
-        await self.page.get_by_role("button", name=self.t("auth.log_out")).click()
-        await self.heading(self.t("auth.title")).wait_for()
-
-    async def solo_round(self) -> None:
-        """Log in, do one round of work (on the last item of the work list, which the
-        concurrent run reaches last if at all), log out."""
-        if not await self.log_in():
-            return
-        if self.plan.role == "researcher":
-            await self.researcher_round()
-        elif self.plan.role == "attendance":
-            await self.attendance_round(len(self.plan.sessions) - 1)
-        elif self.plan.entries:
-            await self.questionnaire_round(len(self.plan.entries) - 1)
-        await self.page.get_by_role("button", name=self.t("auth.log_out")).click()
-        await self.heading(self.t("auth.title")).wait_for()
-
-    async def run(self, deadline: float) -> None:
-        if not await self.log_in_patiently(deadline):
-            return
-        k = 0
-        while time.monotonic() < deadline:
-            await self.pause()
-            if self.plan.role == "researcher":
-                await self.researcher_round()
-            elif self.plan.role == "attendance":
-                await self.attendance_round(k)
-            else:
-                if k >= len(self.plan.entries):
-                    break
-                await self.questionnaire_round(k)
-            k += 1
-            # Start over from a fresh page after an error (as a person would reload).
-            if self.failed and not await self.log_in_patiently(deadline):
-                return
-
-
-def _css_key(key: str) -> str:
-    """Streamlit's class name for a widget key (``st-key-`` + the key, other characters ``-``).
-
-    >>> _css_key("q_CPH-0012_post_who5")
-    'q_CPH-0012_post_who5'
-    >>> _css_key("a.b c")
-    'a-b-c'
-    """
-    return "".join(ch if ch.isalnum() or ch in "_-" else "-" for ch in key.strip())
-
-
-async def safely(work: Awaitable, user: User, name: str) -> None:
+async def safely(work: Awaitable, user: SimulatedUser, name: str) -> None:
     """Await a user's work; an unexpected failure stops only that user and is an error."""
     try:
         await work
@@ -644,65 +356,81 @@ async def safely(work: Awaitable, user: User, name: str) -> None:
         await user.failure(name, exc, float("nan"))
 
 
-async def drive(
-    plans: list[UserPlan], base: str, duration: float, think: float, seed: int
-) -> tuple[Recorder, Recorder]:
-    """Run every plan as a user in one browser, all at once, for ``duration`` seconds; first
-    one user of each kind alone (the baseline). Returns the baseline's and the run's records."""
-    # Imported here so the pure parts (and their tests) load without Playwright's driver.
-    from playwright.async_api import async_playwright
+@contextlib.asynccontextmanager
+async def protocol_users(plans: list[UserPlan], base: str, think: float, seed: int):
+    """A factory ``(plan, recorder, think, seed, timeout) -> ProtocolUser`` (each user its
+    own websocket session; nothing to start)."""
 
+    def make(
+        plan: UserPlan, recorder: Recorder, think: float, seed: int, timeout: float = ACTION_TIMEOUT_S
+    ) -> ProtocolUser:
+        return ProtocolUser(plan, base, recorder, think, seed, timeout)
+
+    yield make
+
+
+async def drive(
+    plans: list[UserPlan],
+    base: str,
+    duration: float,
+    think: float,
+    seed: int,
+    client: str = "protocol",
+    server_cpu: Callable[[], float] = lambda: float("nan"),
+) -> tuple[Recorder, Recorder]:
+    """Run every plan as a user, all at once, for ``duration`` seconds; first one user of
+    each kind alone (the baseline). ``client``: ``protocol`` (Streamlit's websocket protocol)
+    or ``browser`` (headless Chromium); ``server_cpu()`` reads the server's CPU seconds so far
+    (kept in each record's ``server_cpu_s``). Returns the baseline's and the run's records."""
     require_loopback(base)
     recorder, solo = Recorder(), Recorder()
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    clients = {"protocol": protocol_users, "browser": browser_users}
+    async with clients[client](plans, base, think, seed) as make:
+        # A dashboard is a long-running server: its first visits (imports, first queries)
+        # are start-up, not page times. One user of each kind goes through first, unmeasured.
+        t0 = time.perf_counter()
+        warm = Recorder()
+        first_of_role: list[UserPlan] = []
+        for plan in plans:
+            if all(p.role != plan.role for p in first_of_role):
+                first_of_role.append(plan)
+        for plan in first_of_role:
+            # The first analysis of a large study takes minutes on a busy machine.
+            warming = make(plan, warm, 0, seed, WARM_UP_TIMEOUT_S)
+            await safely(warming.warm_up(), warming, "warm-up stopped")
+            await warming.close()
+        print(
+            f"  warm-up (first visits of a new server, not counted): {time.perf_counter() - t0:.1f} s, "
+            f"{sum(1 for x in warm.samples if x['error'])} errors"
+        )
+        # The baseline, measured in the same run on the same (shared) machine: one user of
+        # each kind alone, one after the other, doing one round of its work.
+        cpu0 = server_cpu()
+        for plan in first_of_role:
+            alone = make(plan, solo, 0, seed)
+            await safely(alone.solo_round(), alone, "baseline stopped")
+            await alone.close()
+        solo.server_cpu_s = server_cpu() - cpu0
+        recorder.attendance.update(solo.attendance)
+        recorder.questionnaires.update(solo.questionnaires)
+        users = [make(plan, recorder, think, seed + plan.number) for plan in plans]
+        deadline = time.monotonic() + duration
+
+        # The users arrive within the first few seconds, not in the same millisecond.
+        async def start(user: SimulatedUser, delay: float) -> None:
+            await asyncio.sleep(delay)
+            await safely(user.run(deadline), user, "user stopped")
+
+        hard_stop = duration + 3 * ACTION_TIMEOUT_S + 60
+        cpu0 = server_cpu()
         try:
-            users = []
-            for plan in plans:
-                context = await browser.new_context(viewport={"width": 1400, "height": 1000})
-                page = await context.new_page()
-                page.set_default_timeout(ACTION_TIMEOUT_MS)
-                users.append(User(plan, page, base, recorder, think, seed + plan.number))
-            # A dashboard is a long-running server: its first visits (imports, first queries)
-            # are start-up, not page times. One user of each kind goes through first, unmeasured.
-            t0 = time.perf_counter()
-            warm = Recorder()
-            seen = set()
-            for user in users:
-                if user.plan.role not in seen:
-                    seen.add(user.plan.role)
-                    # The first analysis of a large study takes minutes on a busy machine.
-                    user.page.set_default_timeout(WARM_UP_TIMEOUT_MS)
-                    warming = User(user.plan, user.page, base, warm, 0, seed)
-                    await safely(warming.warm_up(), warming, "warm-up stopped")
-                    user.page.set_default_timeout(ACTION_TIMEOUT_MS)
-            print(
-                f"  warm-up (first visits of a new server, not counted): {time.perf_counter() - t0:.1f} s, "
-                f"{sum(1 for x in warm.samples if x['error'])} errors"
-            )
-            # The baseline, measured in the same run on the same (shared) machine: one user of
-            # each kind alone, one after the other, doing one round of its work.
-            seen.clear()
-            for user in users:
-                if user.plan.role not in seen:
-                    seen.add(user.plan.role)
-                    alone = User(user.plan, user.page, base, solo, 0, seed)
-                    await safely(alone.solo_round(), alone, "baseline stopped")
-            recorder.attendance.update(solo.attendance)
-            recorder.questionnaires.update(solo.questionnaires)
-            deadline = time.monotonic() + duration
-
-            # The users arrive within the first few seconds, not in the same millisecond.
-            async def start(user: User, delay: float) -> None:
-                await asyncio.sleep(delay)
-                await safely(user.run(deadline), user, "user stopped")
-
-            hard_stop = duration + 3 * ACTION_TIMEOUT_MS / 1000 + 60
             await asyncio.wait_for(
                 asyncio.gather(*(start(u, i * ARRIVAL_S) for i, u in enumerate(users))), timeout=hard_stop
             )
         finally:
-            await browser.close()
+            recorder.server_cpu_s = server_cpu() - cpu0
+            for user in users:
+                await user.close()
     return solo, recorder
 
 
@@ -738,6 +466,17 @@ def missing_writes(engine, recorder: Recorder) -> list[str]:
     return problems
 
 
+def cpu_per_action(recorder: Recorder) -> float:
+    """The server's CPU seconds per recorded action (NaN without actions).
+
+    >>> r = Recorder(server_cpu_s=3.0)
+    >>> r.add(0, "rct", 1.0, None); r.add(0, "rct", 2.0, "timeout")
+    >>> cpu_per_action(r)
+    1.5
+    """
+    return recorder.server_cpu_s / len(recorder.samples) if recorder.samples else float("nan")
+
+
 def _pg_admin(url: str):
     return create_engine(url, isolation_level="AUTOCOMMIT")
 
@@ -751,6 +490,7 @@ def run(
     admin_url: str,
     template: str | None = None,
     audit_key: Path | None = None,
+    client: str = "protocol",
 ) -> int:
     """The whole load test; returns the exit code (0: goal met, writes present, chain verified).
 
@@ -792,11 +532,13 @@ def run(
         from_where = f"a copy of {template}" if template else f"{participants:,} participants"
         print(
             f"dashboard load test: {users} users for {duration:.0f} s (think time ~{think:g} s) against "
-            f"{base} on PostgreSQL, {from_where} (set-up {built:.0f} s); "
+            f"{base} on PostgreSQL, {from_where} (set-up {built:.0f} s), client {client}; "
             f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the run"
         )
         t1 = time.perf_counter()
-        solo, recorder = asyncio.run(drive(plans, base, duration, think, seed))
+        solo, recorder = asyncio.run(
+            drive(plans, base, duration, think, seed, client, lambda: process_tree_cpu(server.pid))
+        )
         print(f"  ran {time.perf_counter() - t1:.0f} s; load average {os.getloadavg()[0]:.1f} at the end")
         stop(server)
         server = None
@@ -815,6 +557,11 @@ def run(
         print(
             f"  ('alone': one user of each kind by itself just before, on the same machine; "
             f"{sum(1 for x in solo.samples if x['error'])} errors then)"
+        )
+        print(
+            f"  dashboard server CPU: {cpu_per_action(solo):.2f} s per action alone, "
+            f"{cpu_per_action(recorder):.2f} s per action with {users} users "
+            f"({recorder.server_cpu_s:.0f} s of CPU in the run)"
         )
         for error in samples["error"].dropna().unique()[:10]:
             print(f"  error: {error}")
@@ -857,6 +604,12 @@ def main(argv: Iterable[str] | None = None) -> None:
         "instead of building the demo; needs --audit-key",
     )
     parser.add_argument("--audit-key", type=Path, help="the audit key the --template database was built with")
+    parser.add_argument(
+        "--client",
+        choices=CLIENTS,
+        default="protocol",
+        help="protocol: Streamlit's websocket protocol (measures the server); browser: headless Chromium",
+    )
     parser.add_argument("--quick", action="store_true", help="3 users, 200 participants, 15 s of load")
     args = parser.parse_args(list(argv) if argv is not None else None)
     if args.quick:
@@ -875,6 +628,7 @@ def main(argv: Iterable[str] | None = None) -> None:
             args.pg,
             args.template,
             args.audit_key,
+            args.client,
         )
     except ValueError as exc:
         parser.error(str(exc))

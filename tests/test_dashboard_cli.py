@@ -50,6 +50,18 @@ def test_streamlit_command_is_headless_without_telemetry(tmp_path):
     assert cmd[cmd.index("--client.toolbarMode") + 1] == "viewer"
 
 
+def test_the_served_dashboard_neither_collects_garbage_nor_watches_files_after_each_run(tmp_path):
+    # Both cost every user's page time under load (docs/dashboard.md, load test); the options
+    # must exist in the installed Streamlit, or `streamlit run` refuses to start.
+    from streamlit import config
+
+    cmd = streamlit_command(tmp_path / "app.py", 9000)
+    options = {cmd[i][2:]: cmd[i + 1] for i in range(len(cmd) - 1) if cmd[i].startswith("--")}
+    assert options["runner.postScriptGC"] == "false"
+    assert options["server.fileWatcherType"] == "none"
+    assert {"runner.postScriptGC", "server.fileWatcherType"} <= set(config._config_options_template)
+
+
 def test_catalogues_have_the_same_keys_and_placeholders():
     import string
 

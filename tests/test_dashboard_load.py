@@ -2,14 +2,15 @@
 bounded, percentile summary) and the cache machinery it led to: data versions per table read
 from the audit trail, and snapshots refreshed in the background.
 
-The load test itself needs a PostgreSQL study built by ``peerstudy demo`` and a browser; even
-``--quick`` takes more than a minute on this machine, so it is not run here (see
-docs/dashboard.md for its figures).
+The load test itself needs a PostgreSQL study built by ``peerstudy demo``; even ``--quick``
+takes more than a minute on this machine, so it is not run here (see docs/dashboard.md for its
+figures). Its protocol client is tested end to end in ``tests/test_streamlit_protocol.py``.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 import threading
 from pathlib import Path
@@ -253,3 +254,49 @@ def test_changed_data_refreshes_a_snapshot_at_most_once_per_interval():
     store.latest("k", 2, lambda: "fourth")
     store.wait_idle("k")
     assert store.latest("k", 2, lambda: "unused") == "fourth"
+
+
+def test_data_versions_of_an_empty_trail_hold_until_its_first_event(db):
+    from dashboards.ui.data_versions import TableVersions
+    from study.config import example_config_path, load_config
+    from study.studies import create_study
+
+    versions = TableVersions()
+    empty = versions.versions(db, ["study"])
+    versions.look_next_time()
+    assert versions.versions(db, ["study"]) == empty  # nothing happened: the cache holds
+    path = example_config_path()
+    with unit_of_work(db, "test") as s:
+        create_study(s, load_config(path), path.read_text(encoding="utf-8"))
+    versions.look_next_time()
+    created = versions.versions(db, ["study"])
+    assert created != empty
+    versions.look_next_time()
+    assert versions.versions(db, ["study"]) == created
+
+
+def _fake_proc(root, pid: int, utime: int, stime: int, children: list[int]) -> None:
+    task = root / str(pid) / "task" / str(pid)
+    task.mkdir(parents=True)
+    # Fields after the command name: state, ppid, ... utime is the 12th, stime the 13th.
+    rest = ["S", "1"] + ["0"] * 9 + [str(utime), str(stime)] + ["0"] * 10
+    (root / str(pid) / "stat").write_text(f"{pid} (python (x) y) " + " ".join(rest))
+    (task / "children").write_text(" ".join(map(str, children)))
+
+
+def test_the_server_cpu_is_summed_over_its_process_tree(tmp_path):
+    ticks = os.sysconf("SC_CLK_TCK")
+    _fake_proc(tmp_path, 10, 2 * ticks, ticks, [11])  # peerstudy dashboard
+    _fake_proc(tmp_path, 11, 5 * ticks, 2 * ticks, [12])  # streamlit
+    # 12 ended meanwhile: no /proc entry, counts nothing
+    assert load.process_tree_cpu(10, tmp_path) == pytest.approx(10.0)
+    assert load.process_tree_cpu(11, tmp_path) == pytest.approx(7.0)
+    assert load.process_tree_cpu(99, tmp_path) == 0.0
+
+
+def test_the_cpu_per_action_counts_failed_actions_too():
+    recorder = load.Recorder(server_cpu_s=3.0)
+    recorder.add(0, "rct", 1.0, None)
+    recorder.add(0, "rct", 30.0, "TimeoutError")
+    assert load.cpu_per_action(recorder) == pytest.approx(1.5)
+    assert np.isnan(load.cpu_per_action(load.Recorder(server_cpu_s=3.0)))

@@ -11,7 +11,7 @@ from typing import Any
 from dashboards.queries.allocation import allocation_frame
 from dashboards.queries.analysis import analysis_view
 from dashboards.queries.feedback import feedback_frame
-from dashboards.queries.groups import attendance_frame, groups_frame, sessions_of_group
+from dashboards.queries.groups import attendance_frame, groups_frame, session_grid, sessions_of_group
 from dashboards.queries.monitoring import (
     chase_list,
     fidelity_by_group,
@@ -21,6 +21,7 @@ from dashboards.queries.monitoring import (
 )
 from dashboards.queries.people import people_frame
 from dashboards.queries.quality import quality_status
+from dashboards.queries.questionnaires import entry_participants, participant_schedule
 from dashboards.queries.randomise import pending_frame
 from dashboards.queries.rct import rct_overview
 from dashboards.queries.recruitment import screening_frame, site_targets
@@ -34,16 +35,19 @@ QUERIES: dict[str, Callable[..., Any]] = {
     "attendance": attendance_frame,
     "chase_list": chase_list,
     "completion": questionnaire_completion,
+    "entry_participants": entry_participants,
     "feedback": feedback_frame,
     "fidelity_groups": fidelity_by_group,
     "fidelity_observations": fidelity_observations,
     "fidelity_thresholds": fidelity_thresholds,
     "groups": groups_frame,
     "pending_randomisation": pending_frame,
+    "participant_schedule": participant_schedule,
     "people": people_frame,
     "quality": quality_status,
     "rct_overview": rct_overview,
     "screening": screening_frame,
+    "session_grid": session_grid,
     "sessions": sessions_of_group,
     "sites": site_targets,
 }

@@ -24,17 +24,24 @@ _FIDELITY = {*_GROUPS, "fidelity_observation", "component_rating", "competence_r
 QUERY_TABLES: dict[str, frozenset[str]] = {
     name: frozenset(tables) | STUDY_TABLES
     for name, tables in {
-        "rct_overview": _PEOPLE,
+        # the blinded arm codes are drawn from the randomisation secret
+        "rct_overview": {*_PEOPLE, "randomisation_secret"},
         "screening": _PEOPLE,
         "sites": set(),
-        "allocation": {*_PEOPLE, *_GROUPS},
-        "completion": {*_PEOPLE, "questionnaire_response"},
-        "chase_list": {*_PEOPLE, "questionnaire_response", "person_identity"},
-        "fidelity_groups": _FIDELITY,
-        "fidelity_observations": _FIDELITY,
+        "allocation": {*_PEOPLE, *_GROUPS, "randomisation_secret"},
+        # a timepoint anchored on the group's start reads the participant's group
+        "completion": {*_PEOPLE, "group_member", "course_group", "questionnaire_response"},
+        "chase_list": {*_PEOPLE, "group_member", "course_group", "questionnaire_response", "person_identity"},
+        # the observers and leaders are people
+        "fidelity_groups": {*_FIDELITY, "person"},
+        "fidelity_observations": {*_FIDELITY, "person"},
         "fidelity_thresholds": set(),
         "groups": {*_GROUPS, "person"},
         "sessions": {*_GROUPS, "attendance"},
+        "session_grid": {*_GROUPS, "person", "attendance"},
+        "entry_participants": {"person", "enrolment"},
+        # the anchors (consent, randomisation, group start, withdrawal) and the responses
+        "participant_schedule": {*_PEOPLE, "group_member", "course_group", "questionnaire_response"},
     }.items()
 }
 

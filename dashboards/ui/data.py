@@ -20,7 +20,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from dashboards.access import Viewer, still_valid
-from dashboards.charts import recruitment_chart, vega_spec
+from dashboards.charts import fidelity_chart, recruitment_chart, vega_spec
 from dashboards.queries import QUERIES
 from dashboards.queries.dependencies import STUDY_TABLES, tables_of
 from dashboards.ui.data_versions import TableVersions
@@ -34,6 +34,7 @@ __all__ = [
     "TTL_SECONDS",
     "clear",
     "engine",
+    "fidelity_spec",
     "query",
     "recruitment_spec",
     "study_info",
@@ -148,6 +149,34 @@ def recruitment_spec(viewer: Viewer, labels: RecruitmentLabels, language: str = 
     return _recruitment_spec(
         url, viewer.cache_key, labels, language, _data_version(url, "rct_overview"), viewer
     )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def _fidelity_spec(
+    url: str,
+    viewer_key: tuple,
+    phase: str,
+    texts: tuple[str, str],
+    labels: dict[str, str],
+    language: str,
+    version: tuple,
+    _viewer: Viewer,
+) -> dict:
+    groups = query("fidelity_groups", _viewer, phase)
+    thresholds = query("fidelity_thresholds", _viewer)
+    return vega_spec(fidelity_chart(groups, thresholds, *texts, labels), language)
+
+
+def fidelity_spec(
+    viewer: Viewer, phase: str, texts: tuple[str, str], labels: dict[str, str], language: str = "en"
+) -> dict:
+    """The fidelity chart's Vega-Lite spec for ``viewer``'s groups of ``phase`` (cached until
+    the fidelity data change; building it with Altair costs more than the rest of the RCT
+    page's work). ``texts`` are the translated title and adherence axis, ``labels`` the
+    tooltip titles and coded words (:func:`dashboards.charts.fidelity_chart`)."""
+    url = resolve_url()
+    version = _data_version(url, "fidelity_groups") + _data_version(url, "fidelity_thresholds")
+    return _fidelity_spec(url, viewer.cache_key, phase, texts, labels, language, version, viewer)
 
 
 @st.cache_data(ttl=VALIDITY_TTL_SECONDS, show_spinner=False)

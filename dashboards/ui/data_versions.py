@@ -6,7 +6,8 @@ written one transaction at a time, under the chain lock). So the events after th
 dashboard, another server or the CLI. A table's version is the ``seq`` of its latest event seen;
 a cached query keyed by the versions of the tables it reads
 (:mod:`dashboards.queries.dependencies`) is recomputed after a change of those tables and only
-then. Looking costs one indexed query, at most every :data:`MIN_INTERVAL_S` seconds per server.
+then. Looking costs one indexed query, at most every :data:`MIN_INTERVAL_S` seconds per server
+(and at once after a write of this server).
 """
 
 from __future__ import annotations
@@ -66,25 +67,28 @@ class TableVersions:
 
     def _look(self, engine: Engine) -> None:
         with engine.connect() as conn:
+            if self._head is not None:
+                # The usual case, one indexed query: the head seen last (its hash shows it is
+                # the same trail) and the events after it. After a save this runs on every
+                # page run of every session, under the lock.
+                rows = conn.execute(
+                    select(AuditEvent.seq, AuditEvent.table_name, AuditEvent.hash)
+                    .where(AuditEvent.seq >= self._head)
+                    .order_by(AuditEvent.seq)
+                ).all()
+                empty_before = self._head == 0  # an empty trail: every event is new
+                if empty_before or (rows and rows[0].seq == self._head and rows[0].hash == self._head_hash):
+                    new = rows if empty_before else rows[1:]
+                    self.seen((row.seq, row.table_name) for row in new)
+                    if new:
+                        self._head_hash = new[-1].hash
+                    self._looked_at = time.monotonic()
+                    return
+            # First look, or another trail (a database emptied and rebuilt, so the head seen
+            # is gone or another event): every table is new to this server.
             head = conn.execute(select(func.max(AuditEvent.seq))).scalar() or 0
-            known = (
-                None
-                if self._head is None
-                else conn.execute(select(AuditEvent.hash).where(AuditEvent.seq == self._head)).scalar()
-            )
-            if self._head is None or head < self._head or known != self._head_hash:
-                # First look, or another trail (a database emptied and rebuilt): every table is
-                # new to this server.
-                self._generation += 1
-                self._versions = {}
-                self._head = head
-            elif head > self._head:
-                self.seen(
-                    conn.execute(
-                        select(AuditEvent.seq, AuditEvent.table_name).where(AuditEvent.seq > self._head)
-                    ).all()
-                )
-            self._head_hash = conn.execute(
-                select(AuditEvent.hash).where(AuditEvent.seq == self._head)
-            ).scalar()
+            self._generation += 1
+            self._versions = {}
+            self._head = head
+            self._head_hash = conn.execute(select(AuditEvent.hash).where(AuditEvent.seq == head)).scalar()
         self._looked_at = time.monotonic()

@@ -11,7 +11,6 @@ import streamlit as st
 from dashboards.actions import save_attendance
 from dashboards.i18n.formats import format_date
 from dashboards.phase_rules import current_phase_first
-from dashboards.queries.groups import session_grid
 from dashboards.ui import data, state
 from dashboards.ui.saving import save
 from dashboards.ui.widgets import show_error
@@ -44,7 +43,7 @@ week = c2.selectbox(
     ),
 )
 try:
-    grid = session_grid(data.engine(), viewer, group, int(week))
+    grid = data.query("session_grid", viewer, group, int(week))
 except PeerstudyError as exc:
     show_error(exc)
     st.stop()

@@ -14,7 +14,7 @@ from functools import partial
 import streamlit as st
 
 from dashboards.actions import save_questionnaire
-from dashboards.queries.questionnaires import entry_participants, instruments_of, participant_schedule
+from dashboards.queries.questionnaires import instruments_of
 from dashboards.ui import data, state
 from dashboards.ui.saving import save
 from dashboards.ui.widgets import show_error, table
@@ -30,13 +30,15 @@ if viewer.role != "coordinator":
     st.stop()
 
 engine = data.engine()
-people = entry_participants(engine, viewer)
+# Cached until the tables they read change: the page runs again for every choice a
+# coordinator makes, and another coordinator's save elsewhere need not recompute them.
+people = data.query("entry_participants", viewer)
 if people.empty:
     st.info(t("questionnaire.no_participants"))
     st.stop()
 who = st.selectbox(t("questionnaire.participant"), people["pseudonym"].tolist(), key="questionnaire_who")
 try:
-    schedule = participant_schedule(engine, viewer, who)
+    schedule = data.query("participant_schedule", viewer, who)
 except PeerstudyError as exc:
     show_error(exc)
     st.stop()

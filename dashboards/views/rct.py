@@ -5,7 +5,6 @@ group and site against the configured thresholds (chart with threshold lines, fl
 
 import streamlit as st
 
-from dashboards.charts import fidelity_chart, vega_spec
 from dashboards.i18n.formats import format_number
 from dashboards.queries.monitoring import fidelity_by_site
 from dashboards.ui import data, state
@@ -79,8 +78,8 @@ if (~fidelity["never_observed"]).any():
     }
     chart_labels |= {"level": t("column.level")}
     chart_labels |= {c: t(f"code.classification.{c}") for c in ("high", "moderate", "low")}
-    chart = fidelity_chart(fidelity, thresholds, t("rct.fidelity_chart"), t("rct.adherence"), chart_labels)
-    st.vega_lite_chart(spec=vega_spec(chart, lang), width="stretch")
+    texts = (t("rct.fidelity_chart"), t("rct.adherence"))
+    st.vega_lite_chart(spec=data.fidelity_spec(viewer, "rct", texts, chart_labels, lang), width="stretch")
 flagged = fidelity[fidelity["below_threshold"]]
 if not flagged.empty:
     st.warning(t("rct.fidelity_flagged", groups=", ".join(flagged["group"]), flag=flag))

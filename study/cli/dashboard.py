@@ -34,6 +34,16 @@ def streamlit_command(app: Path, port: int, address: str = "localhost") -> list[
         # Study staff and participants are viewers: no deploy button, rerun or cache controls.
         "--client.toolbarMode",
         "viewer",
+        # A served study is not edited live: watching the sources costs a walk over every
+        # imported module's path after each page run (and a polling thread), for nothing.
+        "--server.fileWatcherType",
+        "none",
+        # Streamlit runs a full garbage collection (gc.collect(2)) after every page run; with
+        # pandas, SQLAlchemy and the caches in memory that is ~0.1-0.3 s holding the GIL, which
+        # every other user's page waits for (a quarter of the server's CPU in the load test,
+        # docs/dashboard.md). Python's own generational collection still runs.
+        "--runner.postScriptGC",
+        "false",
     ]
 
 
