@@ -18,7 +18,8 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 from tests.served_app import serve_dashboard
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-sys.path.insert(0, str(BENCHMARKS))
+# Appended: the benchmarks' module names never shadow a package of the test process.
+sys.path.append(str(BENCHMARKS))
 
 import dashboard_load  # noqa: E402
 from load_users import ProtocolUser, Recorder  # noqa: E402
