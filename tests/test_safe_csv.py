@@ -66,8 +66,11 @@ def test_dashboard_downloads_neutralise_formulas(monkeypatch):
 
     downloads = []
 
+    import streamlit
+
     class FakeStreamlit:
         session_state: dict = {}  # the table is shown in the session's language (English here)
+        column_config = streamlit.column_config  # numbers right-aligned
 
         def dataframe(self, *args, **kwargs):
             pass
