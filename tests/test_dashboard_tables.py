@@ -135,6 +135,43 @@ def _history() -> pd.DataFrame:
     )
 
 
+def test_each_distinct_value_is_formatted_once_and_every_cell_as_alone():
+    """A big table formats each distinct value once (the dashboard formats on every page
+    run); every cell still reads as if formatted on its own, missing ones empty."""
+    import datetime as dt
+
+    from dashboards.i18n.formats import format_date, format_number, format_percent
+    from dashboards.table_format import by_value
+
+    rows = 3_000
+    frame = pd.DataFrame(
+        {
+            "completion_pct": [12.345, None, 80.0] * (rows // 3),
+            "mean_score": [2.3456, 3.0, float("nan")] * (rows // 3),
+            "held_on": [dt.date(2025, 3, 5), None, dt.date(2025, 5, 17)] * (rows // 3),
+            "timepoint": ["baseline", "post", None] * (rows // 3),
+            "present": pd.array([True, None, False] * (rows // 3), dtype="boolean"),
+        }
+    )
+    shown = format_table(frame, "da", code=lambda name, value: {"baseline": "Baseline"}.get(value))
+    assert shown["Completion pct"].tolist()[:3] == [format_percent(12.345, 1, "da"), "", "80,0 %"]
+    assert shown["Mean score"].tolist()[:3] == [
+        format_number(2.3456, 2, "da"),
+        format_number(3.0, 2, "da"),
+        "",
+    ]
+    assert shown["Held on"].tolist()[:3] == [format_date(dt.date(2025, 3, 5), "da"), "", "17. maj 2025"]
+    assert shown["Timepoint"].tolist()[:3] == ["Baseline", "post", ""]
+    assert shown["Present"].tolist()[:3] == ["yes", "", "no"]
+    assert (shown.iloc[3:6].to_numpy() == shown.iloc[:3].to_numpy()).all()  # repeats alike
+
+    calls = []
+    by_value(frame["completion_pct"], lambda v: calls.append(v) or str(v))
+    assert len(calls) == 3  # two distinct values and the missing one, not 3,000 cells
+    unhashable = pd.Series([[1], [1], None])
+    assert by_value(unhashable, lambda v: "" if v is None else str(v)).tolist() == ["[1]", "[1]", ""]
+
+
 def test_the_audit_history_reads_as_a_timeline():
     timeline = audit_timeline(_history())
     assert list(timeline.columns) == TIMELINE_COLUMNS

@@ -76,7 +76,7 @@ def test_dashboard_downloads_neutralise_formulas(monkeypatch):
             pass
 
         def download_button(self, label, data, **kwargs):
-            downloads.append(data.decode("utf-8"))
+            downloads.append(data().decode("utf-8"))  # written when clicked
 
     monkeypatch.setattr(widgets, "st", FakeStreamlit())
     widgets.table(pd.DataFrame({"observer": ["@SUM(1)"], "minutes": [-5]}), "obs")

@@ -107,7 +107,9 @@ def table(df: pd.DataFrame, name: str, *, empty_key: str = "common.empty", forma
         st.dataframe(df, hide_index=True, width="stretch", key=f"table_{name}")
     st.download_button(
         t("common.download_csv"),
-        to_csv(df).encode("utf-8"),
+        # Written when the button is clicked, not on every page run (a tenth of the server's
+        # work under the load test, benchmarks/dashboard_load.py); Streamlit calls it then.
+        lambda: to_csv(df).encode("utf-8"),
         file_name=f"{name}.csv",
         mime="text/csv",
         key=f"download_{name}",
