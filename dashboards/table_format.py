@@ -129,30 +129,36 @@ def format_table(
     """
     out = pd.DataFrame(index=frame.index)
     for name in frame.columns:
-        series = frame[name]
-        kind = column_kind(name, series)
-        if kind == "p":
-            shown = by_value(series, lambda v: format_p(v, language))
-        elif kind == "percent":
-            shown = by_value(series, lambda v: format_percent(v, 1, language))
-        elif kind == "date":
-            shown = by_value(series, lambda v: format_date(v, language))
-        elif kind == "datetime":
-            shown = by_value(series, lambda v: format_datetime(v, language))
-        elif kind in DECIMALS:
-            shown = by_value(series, lambda v, d=DECIMALS[kind]: format_number(v, d, language))
-        elif kind == "bool":
-            shown = by_value(series, lambda v: "" if pd.isna(v) else (yes_no[0] if v else yes_no[1]))
-        else:
-            text = series.astype(object).where(series.notna(), "").astype(str)
-            shown = (
-                by_value(text, lambda v, n=name: (code(n, v) if v else None) or v)
-                if code
-                else text.to_numpy()
-            )
         header = (label(name) if label else None) or readable_name(name)
-        out[header] = shown
+        out[header] = _shown(frame[name], name, language, yes_no, code)
     return out
+
+
+def _shown(
+    series: pd.Series,
+    name: str,
+    language: str,
+    yes_no: tuple[str, str],
+    code: Callable[[str, str], str | None] | None,
+) -> np.ndarray:
+    """One column of :func:`format_table`: its cells as text, by its :func:`column_kind`."""
+    kind = column_kind(name, series)
+    if kind == "p":
+        return by_value(series, lambda v: format_p(v, language))
+    if kind == "percent":
+        return by_value(series, lambda v: format_percent(v, 1, language))
+    if kind == "date":
+        return by_value(series, lambda v: format_date(v, language))
+    if kind == "datetime":
+        return by_value(series, lambda v: format_datetime(v, language))
+    if kind in DECIMALS:
+        return by_value(series, lambda v: format_number(v, DECIMALS[kind], language))
+    if kind == "bool":
+        return by_value(series, lambda v: "" if pd.isna(v) else (yes_no[0] if v else yes_no[1]))
+    text = series.astype(object).where(series.notna(), "").astype(str)
+    if code is None:
+        return text.to_numpy(dtype=object)
+    return by_value(text, lambda v: (code(name, str(v)) if v else None) or str(v))
 
 
 def by_value(series: pd.Series, show: Callable[[object], str]) -> np.ndarray:
