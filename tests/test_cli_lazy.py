@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from study.cli import RootGroup, app
 
 #: Modules of the command line itself, loaded for any command.
-CORE = {"study.cli", "study.cli.common", "study.cli.lazy"}
+CORE = {"study.cli", "study.cli.common", "study.cli.gc_pause", "study.cli.lazy"}
 
 _RESOLVE_AND_LIST = """
 import json, sys

@@ -36,7 +36,7 @@ finally:
 """
 
 #: The command line's modules randomise may load: no other sub-app's (study/cli/lazy.py).
-CLI_MODULES = ["study.cli", "study.cli.common", "study.cli.lazy", "study.cli.randomise"]
+CLI_MODULES = ["study.cli", "study.cli.common", "study.cli.gc_pause", "study.cli.lazy", "study.cli.randomise"]
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from study.cli import gc_pause
 from study.cli.common import PeerstudyGroup
 from study.cli.lazy import LazyGroup, Source
 
@@ -75,5 +76,7 @@ def _root(
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (the collector paused while the command starts up, see
+    :mod:`study.cli.gc_pause`)."""
+    gc_pause.pause()
     app()
