@@ -23,7 +23,9 @@ overall beside the baseline and the goal (20 users: p95 under 2 s, 0 errors), th
 that every confirmed write is in the database and runs ``peerstudy audit verify``.
 
 Bounded: at most 50 users, 600 s of load and 20,000 participants; every action times out after
-30 s (the unmeasured warm-up: 300 s); users arrive 1.5 s apart; only loopback addresses are
+30 s (the unmeasured warm-up: 300 s); users arrive 1.5 s apart and pause ``--think`` seconds on
+average between actions (default 5: a person reads the page before the next click; ``--think 1``
+is a stress run); only loopback addresses are
 driven (the dashboard and the PostgreSQL server). Usage::
 
     python benchmarks/dashboard_load.py [--users 20] [--participants 10000] [--duration 120]
@@ -593,7 +595,13 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser.add_argument(
         "--duration", type=float, default=120, help=f"seconds of load (at most {MAX_DURATION_S})"
     )
-    parser.add_argument("--think", type=float, default=1.0, help="mean seconds a user pauses between actions")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=5.0,
+        help="mean seconds a user pauses between actions (uniform 0.5x-1.5x; 5: a person reads the "
+        "page before the next click; 1: a stress run at about twice the rate of actions)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--pg", default=PG_ADMIN_URL, help="PostgreSQL maintenance database URL (loopback only)"
