@@ -41,6 +41,7 @@ __all__ = [
     "verify_allocations",
 ]
 
+import dataclasses
 import datetime as dt
 import functools
 import json
@@ -642,17 +643,7 @@ def randomise(
         # ORM flush (study.randomisation.slot).
         position = locked.allocated + 1
         arm = _draw(session, study, config, secret, prepared, position)
-        allocation = AllocationRow(
-            study_id=study.id,
-            person_id=prepared.person_id,
-            arm=arm,
-            stratum=prepared.stratum,
-            method=method,
-            sequence=prepared.sequence,
-            sequence_position=position,
-            allocated_on=on,
-            allocated_by=actor,
-        )
+        allocation = _allocation_row(study, prepared, arm, method, position, on, actor)
         write_slot(session, allocation, locked.counter_id, locked.head, prepared.audit_key)
     else:
         # A new sequence (or a first allocation, which creates the secret), or the participant
@@ -665,19 +656,8 @@ def randomise(
         secret = prepared.secret or _ensure_secret(session, study, actor)
         position = counter.allocated + 1
         arm = _draw(session, study, config, secret, prepared, position)
-        session.add(
-            Allocation(
-                study_id=study.id,
-                person_id=prepared.person_id,
-                arm=arm,
-                stratum=prepared.stratum,
-                method=method,
-                sequence=prepared.sequence,
-                sequence_position=position,
-                allocated_on=on,
-                allocated_by=actor,
-            )
-        )
+        row = _allocation_row(study, prepared, arm, method, position, on, actor)
+        session.add(Allocation(**dataclasses.asdict(row)))
         counter.allocated = position
         session.flush()
     group = None
@@ -688,6 +668,23 @@ def randomise(
         placed = place_in_next_group(session, study, person, on)
         group = placed.code if placed is not None else None
     return AllocationResult(prepared.pseudonym, arm, prepared.stratum, method, position, on, group)
+
+
+def _allocation_row(
+    study: Study, prepared: _Prepared, arm: str, method: str, position: int, on: dt.date, actor: str
+) -> AllocationRow:
+    """The new allocation's values, written by either path of :func:`randomise`."""
+    return AllocationRow(
+        study_id=study.id,
+        person_id=prepared.person_id,
+        arm=arm,
+        stratum=prepared.stratum,
+        method=method,
+        sequence=prepared.sequence,
+        sequence_position=position,
+        allocated_on=on,
+        allocated_by=actor,
+    )
 
 
 def pending_pseudonyms(session: Session, study: Study, on: dt.date | None = None) -> list[str]:
