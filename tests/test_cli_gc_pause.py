@@ -9,8 +9,8 @@ import gc
 import pytest
 
 import study.cli as cli
-from study.cli import gc_pause
 from study.cli.common import open_db
+from study.cli.gc_pause import pause_collector, resume_collector
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def test_main_pauses_the_collector_for_the_start_up(monkeypatch, collector):
 
 
 def test_opening_the_database_resumes_it_with_the_start_up_frozen(tmp_path, collector):
-    gc_pause.pause()
+    pause_collector()
     garbage_before = gc.get_freeze_count()
     engine = open_db(f"sqlite:///{tmp_path / 'study.db'}", require_schema=False)
     engine.dispose()
@@ -39,5 +39,5 @@ def test_opening_the_database_resumes_it_with_the_start_up_frozen(tmp_path, coll
 
 def test_resume_does_nothing_where_the_collector_runs(collector):
     frozen = gc.get_freeze_count()
-    gc_pause.resume()
+    resume_collector()
     assert gc.isenabled() and gc.get_freeze_count() == frozen

@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
-from study.cli import gc_pause
 from study.cli.common import PeerstudyGroup
+from study.cli.gc_pause import pause_collector
 from study.cli.lazy import LazyGroup, Source
 
 __all__ = ["app", "main"]
@@ -78,5 +78,5 @@ def _root(
 def main() -> None:
     """Console-script entry point (the collector paused while the command starts up, see
     :mod:`study.cli.gc_pause`)."""
-    gc_pause.pause()
+    pause_collector()
     app()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, overload
 import typer
 from typer.core import TyperGroup
 
-from study.cli import gc_pause
+from study.cli.gc_pause import resume_collector
 from study.errors import BadInput, NotAllowed, PeerstudyError
 
 if TYPE_CHECKING:  # SQLAlchemy is imported only by commands that open a database
@@ -137,7 +137,7 @@ def open_db(db: str | None, *, require_schema: bool = True) -> Engine:
     from study.db.schema import is_current
 
     # The command has started up (its modules are imported): the collector runs again.
-    gc_pause.resume()
+    resume_collector()
     engine = make_engine(db)
     # Connecting to a SQLite file creates it: check that it exists first, so that a command
     # run in the wrong directory leaves no empty peerstudy.db behind.

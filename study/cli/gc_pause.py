@@ -11,23 +11,23 @@ into the permanent generation: later collections (a long import or analysis) do 
 them again. Reference counting frees memory as usual meanwhile; only cycles wait.
 
 The pause is for the console script only: a test that invokes the typer app in-process
-never pauses its collector, and :func:`resume` does nothing where it is running.
+never pauses its collector, and :func:`resume_collector` does nothing where it is running.
 """
 
 from __future__ import annotations
 
 import gc
 
-__all__ = ["pause", "resume"]
+__all__ = ["pause_collector", "resume_collector"]
 
 
-def pause() -> None:
-    """Stop automatic cyclic collection until :func:`resume` (reference counting goes on)."""
+def pause_collector() -> None:
+    """Stop automatic cyclic collection until :func:`resume_collector` (reference counting goes on)."""
     gc.disable()
 
 
-def resume() -> None:
-    """Freeze what start-up created and let the collector run again, if :func:`pause` stopped it."""
+def resume_collector() -> None:
+    """Freeze what start-up created and let the collector run again, if :func:`pause_collector` stopped it."""
     if not gc.isenabled():
         gc.freeze()
         gc.enable()
