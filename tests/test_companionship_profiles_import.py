@@ -65,6 +65,7 @@ def test_every_bad_row_is_named_and_nothing_is_written(scene):
         "B4,Valby,mon_pm,walks,ok,,thirty,,,,,\n"  # not a number
         "B3,Valby,mon_pm,walks,ok,,,,maybe,,,\n"  # yes/no
         "B2,Valby,mon_pm,walks,ok,,,,,,,2025-13-01\n"  # not a date
+        "B1,Valby,mon_pm,walks,ok,,40,30,,,,\n"  # age range reversed (set_profile's check)
     )
     with pytest.raises(RowErrors) as caught:
         _import(scene, bad)
@@ -72,12 +73,15 @@ def test_every_bad_row_is_named_and_nothing_is_written(scene):
     assert found == {
         (3, "pseudonym"),
         (4, "pseudonym"),
-        (5, "(row)"),
+        (5, "availability"),  # a profile's problem named by its cell
         (6, "age_min"),
         (7, "same_diagnosis"),
         (8, "since"),
+        (9, "age_max"),
     }
     assert "unknown availability slot" in str(caught.value)
+    slot = next(p for p in caught.value.problems if p.row == 5)
+    assert slot.value == "someday" and "unknown availability slot(s) someday" in slot.reason
     assert _count(scene, CompanionProfile) == before and _profile(scene, "R3") is None
 
 

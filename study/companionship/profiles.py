@@ -29,6 +29,7 @@ __all__ = [
     "AVAILABILITY_SLOTS",
     "HOME_VISITS",
     "ProfileInput",
+    "ProfileProblems",
     "SIDE_OF_ROLE",
     "profile_of",
     "profile_values",
@@ -67,52 +68,80 @@ class ProfileInput:
     max_matches: int | None = None
 
 
+class ProfileProblems(BadInput):
+    """A profile that cannot be stored, with each problem beside the :class:`ProfileInput`
+    field it is about (``person`` for the person's role), so that an import can name the
+    column; the message lists them all."""
+
+    def __init__(self, message: str, problems: Sequence[tuple[str, str]]):
+        super().__init__(message)
+        self.problems = list(problems)
+
+
 def _validated(study: Study, side: str, pseudonym: str, p: ProfileInput) -> dict:
     cfg = config_of(study).companionship
-    problems = []
+    problems: list[tuple[str, str]] = []  # (ProfileInput field, what is wrong)
     area = (p.area or "").strip()
     if not area:
-        problems.append("an area is required")
+        problems.append(("area", "an area is required"))
     unknown = sorted(set(p.wishes) - set(cfg.wishes))
     if unknown:
-        problems.append(f"unknown wish(es) {', '.join(unknown)}; wishes: {', '.join(cfg.wishes)}")
+        problems.append(("wishes", f"unknown wish(es) {', '.join(unknown)}; wishes: {', '.join(cfg.wishes)}"))
     bad_slots = sorted(set(p.availability) - set(AVAILABILITY_SLOTS))
     if bad_slots:
         problems.append(
-            f"unknown availability slot(s) {', '.join(bad_slots)}; slots are <day>_<part> with "
-            f"day {'/'.join(AVAILABILITY_DAYS)} and part {'/'.join(AVAILABILITY_PARTS)}"
+            (
+                "availability",
+                f"unknown availability slot(s) {', '.join(bad_slots)}; slots are <day>_<part> with "
+                f"day {'/'.join(AVAILABILITY_DAYS)} and part {'/'.join(AVAILABILITY_PARTS)}",
+            )
         )
     if not p.availability:
-        problems.append("at least one availability slot is required")
+        problems.append(("availability", "at least one availability slot is required"))
     if p.home_visits not in HOME_VISITS:
-        problems.append(f"home_visits must be one of {', '.join(HOME_VISITS)}, got {p.home_visits!r}")
-    for bound in (p.preferred_age_min, p.preferred_age_max):
+        problems.append(
+            ("home_visits", f"home_visits must be one of {', '.join(HOME_VISITS)}, got {p.home_visits!r}")
+        )
+    for field, bound in (
+        ("preferred_age_min", p.preferred_age_min),
+        ("preferred_age_max", p.preferred_age_max),
+    ):
         if bound is not None and not 0 <= bound <= 120:
-            problems.append(f"preferred age {bound} outside 0–120")
+            problems.append((field, f"preferred age {bound} outside 0–120"))
     if (
         p.preferred_age_min is not None
         and p.preferred_age_max is not None
         and p.preferred_age_min > p.preferred_age_max
     ):
-        problems.append(f"preferred age range {p.preferred_age_min}–{p.preferred_age_max} is reversed")
+        problems.append(
+            (
+                "preferred_age_max",
+                f"preferred age range {p.preferred_age_min}–{p.preferred_age_max} is reversed",
+            )
+        )
     diagnosis = (p.diagnosis or "").strip() or None
     if side == "recipient":
         if p.same_diagnosis_required and diagnosis is None:
-            problems.append("same diagnosis required, but no diagnosis given")
+            problems.append(("diagnosis", "same diagnosis required, but no diagnosis given"))
         if diagnosis is not None and not p.same_diagnosis_required:
             # Minimal storage: a recipient's diagnosis is kept only when it is a matching key.
-            problems.append("a recipient's diagnosis is stored only when the same diagnosis is required")
+            problems.append(
+                ("diagnosis", "a recipient's diagnosis is stored only when the same diagnosis is required")
+            )
         if p.max_matches is not None:
-            problems.append("max_matches applies to buddies only")
+            problems.append(("max_matches", "max_matches applies to buddies only"))
     else:
         if p.same_diagnosis_required:
-            problems.append("only a recipient can require the same diagnosis")
+            problems.append(("same_diagnosis_required", "only a recipient can require the same diagnosis"))
         if p.max_matches is not None and not 1 <= p.max_matches <= cfg.max_matches_per_buddy:
             problems.append(
-                f"max_matches must be 1–{cfg.max_matches_per_buddy} (companionship.max_matches_per_buddy)"
+                (
+                    "max_matches",
+                    f"max_matches must be 1–{cfg.max_matches_per_buddy} (companionship.max_matches_per_buddy)",
+                )
             )
     if problems:
-        raise BadInput(f"profile of {pseudonym}: " + "; ".join(problems))
+        raise ProfileProblems(f"profile of {pseudonym}: " + "; ".join(text for _, text in problems), problems)
     # every wish and slot was checked against these just above, so each has a position
     wish_order = {w: i for i, w in enumerate(cfg.wishes)}
     slot_order = {s: i for i, s in enumerate(AVAILABILITY_SLOTS)}
@@ -142,10 +171,11 @@ def profile_values(study: Study, person: Person, profile: ProfileInput) -> dict[
     """
     side = SIDE_OF_ROLE.get(person.role)
     if side is None:
-        raise BadInput(
+        text = (
             f"{person.pseudonym} is a {person.role}: only participants (recipients) and peer "
             "buddies have companionship profiles"
         )
+        raise ProfileProblems(text, [("person", text)])
     return _validated(study, side, person.pseudonym, profile)
 
 

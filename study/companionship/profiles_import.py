@@ -29,10 +29,10 @@ from sqlalchemy.orm import Session
 
 from study.bulk_write import RowUpdate, insert_rows, update_rows
 from study.codes import Role
-from study.companionship.profiles import ProfileInput, profile_values
+from study.companionship.profiles import ProfileInput, ProfileProblems, profile_values
 from study.companionship.waiting import waitlist_problem
 from study.db.models import CompanionProfile, Match, Person, Study, WaitlistEntry
-from study.errors import BadInput, RowProblem
+from study.errors import RowProblem
 from study.fidelity.observation_import import ImportSummary
 from study.imports import normalise_pseudonyms, parse_date, parse_int
 from study.imports.bounded import BoundedCsv
@@ -122,6 +122,21 @@ class _Check:
 
 #: The profile columns a file sets.
 _COLUMNS = [c.key for c in CompanionProfile.__table__.columns if c.key not in ("id", "study_id", "person_id")]
+#: The file's column of each :class:`ProfileInput` field (``person``: the row's pseudonym), so that a
+#: profile's problems are named by the cell they are about.
+_COLUMN_OF_FIELD = {
+    "person": "pseudonym",
+    "area": "area",
+    "wishes": "wishes",
+    "availability": "availability",
+    "home_visits": "home_visits",
+    "preferred_genders": "prefer_gender",
+    "preferred_age_min": "age_min",
+    "preferred_age_max": "age_max",
+    "same_diagnosis_required": "same_diagnosis",
+    "diagnosis": "diagnosis",
+    "max_matches": "max_matches",
+}
 
 
 def import_profiles(
@@ -216,8 +231,11 @@ def _chunk_problems(session: Session, df: pd.DataFrame, check: _Check) -> list[R
         assert profile is not None
         try:
             values = profile_values(study, person, profile)
-        except BadInput as exc:
-            problems.append(RowProblem(r.line, "(row)", r.pseudonym, str(exc)))
+        except ProfileProblems as exc:
+            problems += [
+                RowProblem(r.line, _COLUMN_OF_FIELD[field], getattr(r, _COLUMN_OF_FIELD[field]), text)
+                for field, text in exc.problems
+            ]
             continue
         stored = check.stored.get(person.id)
         if stored is not None:
@@ -240,7 +258,9 @@ def _chunk_problems(session: Session, df: pd.DataFrame, check: _Check) -> list[R
             matched=person.role == Role.PARTICIPANT and person.id in check.matched,
         )
         if problem is not None:
-            problems.append(RowProblem(r.line, "(row)", r.pseudonym, problem))
+            # a date in the future is the since cell's; already waiting or matched, the person's
+            column = "since" if since > check.today else "pseudonym"
+            problems.append(RowProblem(r.line, column, getattr(r, column), problem))
             continue
         check.new_profiles.append(dict(study_id=study.id, person_id=person.id, **values))
         check.new_entries.append(
