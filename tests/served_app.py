@@ -2,7 +2,8 @@
 
 :func:`require_browser` skips a browser test locally when Chromium or Playwright is missing
 and fails it under ``CI=true``; :func:`serve_dashboard` starts ``streamlit run
-dashboards/app.py`` on a free loopback port and stops it again.
+dashboards/app.py`` on a free loopback port and stops it again; :func:`serve_demo` serves a
+small demo study built for the occasion.
 """
 
 from __future__ import annotations
@@ -18,8 +19,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "require_browser", "serve_dashboard"]
+from study.db import make_engine
+from study.db.schema import upgrade
+from study.demo import build_demo
+
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "require_browser", "serve_dashboard", "serve_demo"]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -108,3 +114,18 @@ def serve_dashboard(url: str, log_path: Path) -> Iterator[str]:
                 server.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 server.kill()
+
+
+@contextmanager
+def serve_demo(folder: Path) -> Iterator[tuple[str, Engine]]:
+    """A 20-participant SQLite demo study built in ``folder`` and served on loopback:
+    ``(base URL, engine)``; the server is stopped and the engine disposed afterwards."""
+    url = f"sqlite:///{folder / 'demo.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    build_demo(engine, participants=20, seed=5)
+    try:
+        with serve_dashboard(url, folder / "streamlit.log") as base:
+            yield base, engine
+    finally:
+        engine.dispose()

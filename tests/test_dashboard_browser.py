@@ -11,11 +11,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from study.db import make_engine, read_session
+from study.db import read_session
 from study.db.models import AuditEvent, CourseGroup, FidelityObservation
-from study.db.schema import upgrade
 from study.demo.users import DEMO_PASSWORD
-from tests.served_app import CHROMIUM, CHROMIUM_ARGS, require_browser, serve_dashboard
+from tests.served_app import CHROMIUM, CHROMIUM_ARGS, require_browser, serve_demo
 
 pytestmark = pytest.mark.browser
 
@@ -27,18 +26,8 @@ TIMEOUT_MS = 60_000
 def served_demo(tmp_path_factory):
     """A temporary SQLite demo study served by ``streamlit run`` on a free localhost port."""
     require_browser()
-    from study.demo import build_demo
-
-    db = tmp_path_factory.mktemp("browser") / "demo.db"
-    url = f"sqlite:///{db}"
-    engine = make_engine(url)
-    upgrade(engine)
-    build_demo(engine, participants=20, seed=5)
-    try:
-        with serve_dashboard(url, db.with_suffix(".log")) as base:
-            yield base, engine
-    finally:
-        engine.dispose()
+    with serve_demo(tmp_path_factory.mktemp("browser")) as served:
+        yield served
 
 
 def _observations(engine, group: str, week: int) -> list[dict]:

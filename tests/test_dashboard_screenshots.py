@@ -19,10 +19,8 @@ import pytest
 
 from dashboards.actions import create_survey_link
 from dashboards.i18n import LANGUAGES, translate
-from study.db import make_engine
-from study.db.schema import upgrade
 from study.demo.users import DEMO_PASSWORD
-from tests.served_app import CHROMIUM, CHROMIUM_ARGS, require_browser, serve_dashboard
+from tests.served_app import CHROMIUM, CHROMIUM_ARGS, require_browser, serve_demo
 from tests.test_dashboard_access import viewer_of
 from tests.test_dashboard_questionnaire_entry import COORDINATOR, open_instrument
 
@@ -101,20 +99,10 @@ def served(tmp_path_factory):
     """A SQLite demo study served on loopback, and a survey link of a participant with a
     questionnaire due."""
     require_browser()
-    from study.demo import build_demo
-
-    folder = tmp_path_factory.mktemp("screenshots")
-    url = f"sqlite:///{folder / 'demo.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    build_demo(engine, participants=20, seed=5)
-    who, timepoint, _instrument = open_instrument(engine)
-    token = create_survey_link(engine, viewer_of(engine, COORDINATOR), who, timepoint)
-    try:
-        with serve_dashboard(url, folder / "streamlit.log") as base:
-            yield base, token
-    finally:
-        engine.dispose()
+    with serve_demo(tmp_path_factory.mktemp("screenshots")) as (base, engine):
+        who, timepoint, _instrument = open_instrument(engine)
+        token = create_survey_link(engine, viewer_of(engine, COORDINATOR), who, timepoint)
+        yield base, token
 
 
 def test_main_pages_render_in_both_languages_and_are_kept_as_screenshots(served):

@@ -15,7 +15,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-from tests.served_app import serve_dashboard
+from tests.served_app import serve_demo
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 # Appended: the benchmarks' module names never shadow a package of the test process.
@@ -171,20 +171,8 @@ def test_a_rerun_sends_every_held_value_the_page_and_the_context():
 @pytest.fixture(scope="module")
 def served_study(tmp_path_factory):
     """A 20-participant SQLite demo study served by ``streamlit run`` on a loopback port."""
-    from study.db import make_engine
-    from study.db.schema import upgrade
-    from study.demo import build_demo
-
-    db = tmp_path_factory.mktemp("protocol") / "demo.db"
-    url = f"sqlite:///{db}"
-    engine = make_engine(url)
-    upgrade(engine)
-    build_demo(engine, participants=20, seed=5)
-    try:
-        with serve_dashboard(url, db.with_suffix(".log")) as base:
-            yield base, engine
-    finally:
-        engine.dispose()
+    with serve_demo(tmp_path_factory.mktemp("protocol")) as served:
+        yield served
 
 
 def test_coordinators_over_the_protocol_save_what_they_recorded(served_study):
